@@ -1,0 +1,1 @@
+//! (network: filled in by its owner)

@@ -1,0 +1,1 @@
+//! Root and rootless store locations.

@@ -1,0 +1,174 @@
+//! What a container process is made of, as the runtime needs it: a plain description
+//! built by `commands/` from the container record. The runtime reads it and never the
+//! record, the image store or the CLI.
+
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+
+/// Whether a namespace is a new private one, the host's, or joined from a path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NsMode {
+    #[default]
+    Private,
+    Host,
+    /// Join the namespace at this path (e.g. /proc/PID/ns/net of another container).
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Namespaces {
+    pub pid: NsMode,
+    pub net: NsMode,
+    pub ipc: NsMode,
+    pub uts: NsMode,
+    pub mnt: NsMode,
+    pub cgroup: NsMode,
+    /// A new user namespace with these maps, or None for the host's.
+    pub user: Option<UserNsMaps>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMap {
+    pub container_id: u32,
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserNsMaps {
+    pub uid: Vec<IdMap>,
+    pub gid: Vec<IdMap>,
+}
+
+/// A bind mount (or tmpfs) added into the container after the rootfs is ready.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// Host path for a bind; ignored for tmpfs.
+    pub source: PathBuf,
+    /// Absolute path inside the container; created (file or dir, like the source) if missing.
+    pub destination: String,
+    pub kind: MountKind,
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    Bind,
+    Tmpfs { options: String },
+}
+
+/// Resource limits; None leaves the default. Units are the user's (bytes, CPUs…);
+/// the cgroup backend converts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Resources {
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub oom_kill_disable: bool,
+    pub cpus: Option<f64>,
+    pub cpu_shares: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub blkio_weight: Option<u16>,
+    pub device_read_bps: Vec<DeviceRate>,
+    pub device_write_bps: Vec<DeviceRate>,
+    pub device_read_iops: Vec<DeviceRate>,
+    pub device_write_iops: Vec<DeviceRate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRate {
+    pub major: u32,
+    pub minor: u32,
+    pub rate: u64,
+}
+
+/// A host device node made available in the container's /dev and allowed by the device cgroup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    pub host_path: PathBuf,
+    pub container_path: String,
+    /// 'c' or 'b'
+    pub kind: char,
+    pub major: u32,
+    pub minor: u32,
+    /// Some of "rwm".
+    pub permissions: String,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rlimit {
+    pub resource: i32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Seccomp {
+    /// Docker's default profile (compiled once and cached).
+    Default,
+    Unconfined,
+    /// A docker-format JSON profile, already read from disk.
+    Profile(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// Capability names without the CAP_ prefix, upper-case ("CHOWN"). Applied to the
+    /// bounding, permitted, effective (and inheritable) sets.
+    pub capabilities: Vec<String>,
+    pub no_new_privileges: bool,
+    pub seccomp: Seccomp,
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
+    pub readonly_rootfs: bool,
+    pub privileged: bool,
+}
+
+/// The cgroup a container is put into.
+#[derive(Debug, Clone)]
+pub struct CgroupSpec {
+    /// Parent path relative to each hierarchy root, e.g. "kiste" (or the user's --cgroup-parent).
+    pub parent: String,
+    /// The container's own directory name (its id).
+    pub name: String,
+    pub resources: Resources,
+    pub devices: Vec<Device>,
+    /// Every device allowed (privileged).
+    pub allow_all_devices: bool,
+}
+
+/// Where the container's standard streams go: already-open fds in the caller, dup'ed to 0/1/2.
+#[derive(Debug, Clone, Copy)]
+pub struct Stdio {
+    pub stdin: RawFd,
+    pub stdout: RawFd,
+    pub stderr: RawFd,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub id: String,
+    /// The already-mounted root filesystem (e.g. the overlay's merged dir).
+    pub rootfs: PathBuf,
+    /// argv; argv[0] is looked up in the container's PATH when it has no '/'.
+    pub args: Vec<String>,
+    /// "KEY=value"
+    pub env: Vec<String>,
+    /// Absolute working dir inside the container; created if missing.
+    pub cwd: String,
+    /// "", "name", "uid", "name:group", "uid:gid" — resolved against the rootfs' /etc/passwd and /etc/group.
+    pub user: String,
+    pub hostname: String,
+    pub namespaces: Namespaces,
+    pub mounts: Vec<Mount>,
+    pub devices: Vec<Device>,
+    pub rlimits: Vec<Rlimit>,
+    pub security: Security,
+    /// None: stay in the caller's cgroup (used by nothing but tests).
+    pub cgroup: Option<CgroupSpec>,
+    pub stdio: Stdio,
+}
