@@ -1,3 +1,35 @@
+//! The `kiste` binary: parse the command line, run the verb, map errors to docker's exit
+//! codes (125 kiste's own error, 126 cannot execute, 127 not found, else the container's).
+
+use clap::Parser;
+use kiste::cli::Cli;
+use kiste::commands::{dispatch, Exit};
+
 fn main() {
-    std::process::exit(0);
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 125,
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if let Err(e) = dispatch(cli) {
+        let code = match e.downcast_ref::<Exit>() {
+            Some(exit) => {
+                if !exit.message.is_empty() {
+                    eprintln!("Error: {}", exit.message);
+                }
+                exit.code
+            }
+            None => {
+                eprintln!("Error: {e:#}");
+                125
+            }
+        };
+        std::process::exit(code);
+    }
 }

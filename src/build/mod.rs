@@ -1,1 +1,283 @@
-//! (build: filled in by its owner)
+//! `kiste build`: executes a parsed Dockerfile (the typed layer of `dockerfile-parser`)
+//! stage by stage. RUN and COPY/ADD make layers (RUN in a real container on an overlay of
+//! the image so far); every other instruction changes the image config. The result is
+//! committed to the image store as an OCI image with its history.
+
+mod context;
+mod copy;
+mod layers;
+mod run_step;
+
+pub use context::Ignore;
+
+use crate::image::config::{History, ImageConfig, RootFs};
+use crate::image::{ImageStore, LayerInfo, Reference};
+use crate::paths::Paths;
+use context::{has_glob, resolve_inside};
+use copy::{copy_sources, CopyOptions, Source};
+use dockerfile_parser::shell::Lexer;
+use dockerfile_parser::{Instruction, ShellOrExec, Spanned};
+use layers::{resolve_owner, LowerView};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A problem at a Dockerfile line.
+    #[error("{file}:{line}: {message}")]
+    At {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct BuildOptions {
+    pub context: PathBuf,
+    /// The Dockerfile's text and the name used in messages.
+    pub dockerfile: String,
+    pub dockerfile_name: String,
+    /// Where the Dockerfile is (for `Dockerfile.dockerignore`), when it is a file.
+    pub dockerfile_path: Option<PathBuf>,
+    pub tags: Vec<Reference>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub quiet: bool,
+    /// Unix seconds for every timestamp (SOURCE_DATE_EPOCH / --timestamp).
+    pub timestamp: Option<i64>,
+}
+
+/// One stage's image as it is built.
+#[derive(Clone)]
+struct StageImage {
+    name: Option<String>,
+    layers: Vec<LayerInfo>,
+    config: ImageConfig,
+}
+
+struct Builder<'a> {
+    paths: &'a Paths,
+    opts: &'a BuildOptions,
+    images: ImageStore,
+    ignore: Ignore,
+    lexer: Lexer,
+    /// Build args declared before the first FROM, with their values.
+    meta_args: BTreeMap<String, String>,
+    used_args: std::collections::BTreeSet<String>,
+    step: usize,
+    steps: usize,
+    scratch: PathBuf,
+    /// A stage or image mounted for COPY --from, unmounted after the step.
+    from_mount: Option<PathBuf>,
+}
+
+fn default_shell() -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into()]
+}
+
+/// RFC 3339 of unix seconds (UTC).
+fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, BuildError> {
+    let file = &opts.dockerfile_name;
+    let df = dockerfile_parser::parse(&opts.dockerfile).map_err(|e| BuildError::At {
+        file: file.clone(),
+        line: e.line,
+        message: e.message.clone(),
+    })?;
+    if !opts.context.is_dir() {
+        return Err(BuildError::Other(format!(
+            "unable to prepare context: path \"{}\" not found",
+            opts.context.display()
+        )));
+    }
+    let ignore = Ignore::load(&opts.context, opts.dockerfile_path.as_deref())
+        .map_err(|e| BuildError::Other(format!("cannot read .dockerignore: {e}")))?;
+    let images = ImageStore::open(&paths.images()).map_err(|e| BuildError::Other(e.to_string()))?;
+    let scratch = paths.build_dir().join(&crate::state::new_id()[..16]);
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| BuildError::Other(format!("cannot create {}: {e}", scratch.display())))?;
+    let target = match &opts.target {
+        Some(t) => df
+            .stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(t.to_lowercase().as_str()))
+            .ok_or_else(|| BuildError::Other(format!("target stage \"{t}\" could not be found")))?,
+        None => df.stages.len().saturating_sub(1),
+    };
+    let steps = df.stages[..=target]
+        .iter()
+        .map(|s| 1 + s.instructions.len())
+        .sum();
+    let mut b = Builder {
+        paths,
+        opts,
+        images,
+        ignore,
+        lexer: Lexer::new(df.escape),
+        meta_args: BTreeMap::new(),
+        used_args: Default::default(),
+        step: 0,
+        steps,
+        scratch: scratch.clone(),
+        from_mount: None,
+    };
+    let result = b.run(&df, target);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let image = result?;
+    let unused: Vec<_> = opts
+        .build_args
+        .keys()
+        .filter(|k| !b.used_args.contains(*k) && !is_predefined_arg(k))
+        .cloned()
+        .collect();
+    if !unused.is_empty() && !opts.quiet {
+        println!("[Warning] One or more build-args [{}] were not consumed", unused.join(" "));
+    }
+    Ok(image)
+}
+
+fn is_predefined_arg(k: &str) -> bool {
+    matches!(
+        k.to_ascii_uppercase().as_str(),
+        "HTTP_PROXY" | "HTTPS_PROXY" | "FTP_PROXY" | "NO_PROXY" | "ALL_PROXY"
+    )
+}
+
+impl Builder<'_> {
+    fn at(&self, line: usize, message: impl Into<String>) -> BuildError {
+        BuildError::At {
+            file: self.opts.dockerfile_name.clone(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn say(&self, text: std::fmt::Arguments) {
+        if !self.opts.quiet {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_fmt(text);
+            let _ = out.write_all(b"\n");
+        }
+    }
+
+    fn now(&self) -> String {
+        match self.opts.timestamp {
+            Some(t) => rfc3339(t),
+            None => crate::image::now_rfc3339(),
+        }
+    }
+
+    fn run(&mut self, df: &dockerfile_parser::Dockerfile, target: usize) -> Result<crate::image::Image, BuildError> {
+        for a in &df.meta_args {
+            for (k, default) in &a.node.args {
+                let value = match self.opts.build_args.get(k) {
+                    Some(v) => {
+                        self.used_args.insert(k.clone());
+                        Some(v.clone())
+                    }
+                    None => match default {
+                        Some(d) => Some(
+                            self.lexer
+                                .expand_word(d, &self.meta_args)
+                                .map_err(|e| self.at(a.span.line, e.message.clone()))?,
+                        ),
+                        None => None,
+                    },
+                };
+                if let Some(v) = value {
+                    self.meta_args.insert(k.clone(), v);
+                }
+            }
+        }
+        let mut done: Vec<StageImage> = Vec::new();
+        for stage in &df.stages[..=target] {
+            let img = self.build_stage(stage, &done)?;
+            done.push(img);
+        }
+        let mut fin = done.pop().expect("at least one stage");
+        fin.config.created = Some(self.now());
+        for (k, v) in &self.opts.labels {
+            fin.config.config.labels.insert(k.clone(), v.clone());
+        }
+        let image = self
+            .images
+            .commit_image(&fin.config, &fin.layers, &self.opts.tags)
+            .map_err(|e| BuildError::Other(e.to_string()))?;
+        let short = &image.id.trim_start_matches("sha256:")[..12];
+        self.say(format_args!("Successfully built {short}"));
+        for t in &self.opts.tags {
+            self.say(format_args!("Successfully tagged {t}"));
+        }
+        Ok(image)
+    }
+
+    fn base_image(
+        &self,
+        from: &dockerfile_parser::From,
+        line: usize,
+        done: &[StageImage],
+    ) -> Result<StageImage, BuildError> {
+        if from.image == "scratch" {
+            return Ok(StageImage {
+                name: None,
+                layers: Vec::new(),
+                config: ImageConfig {
+                    architecture: "amd64".into(),
+                    os: "linux".into(),
+                    rootfs: RootFs {
+                        kind: "layers".into(),
+                        diff_ids: Vec::new(),
+                    },
+                    ..Default::default()
+                },
+            });
+        }
+        let lower = from.image.to_lowercase();
+        if let Some(s) = done.iter().rev().find(|s| s.name.as_deref() == Some(lower.as_str())) {
+            return Ok(s.clone());
+        }
+        let img = self.images.resolve(&from.image).map_err(|e| {
+            self.at(line, format!("base image \"{}\": {e} (kiste has no registry pull yet: build or import it first)", from.image))
+        })?;
+        let layers = self
+            .images
+            .layers_of(&img)
+            .map_err(|e| self.at(line, e.to_string()))?;
+        Ok(StageImage {
+            name: None,
+            layers,
+            config: img.config.clone(),
+        })
+    }
+
+    fn layer_dirs(&self, layers: &[LayerInfo]) -> Result<Vec<PathBuf>, BuildError> {
+        self.images
+            .layer_dirs_for(layers)
+            .map_err(|e| BuildError::Other(e.to_string()))
+    }
+}
+
+mod stage;

@@ -1,1 +1,337 @@
-//! (monitor: filled in by its owner)
+//! Starting a container from its record and watching it until it exits: the monitor.
+//! A foreground `kiste run` is its own monitor; `run -d` and `start` fork one (the same
+//! binary, single-threaded) that detaches, keeps the log, forwards published ports,
+//! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
+
+mod logs;
+mod spec;
+mod supervise;
+
+pub use logs::LogEntry;
+pub use spec::{cgroup_of, resolve_host, SpecError};
+
+use crate::image::{ImageError, ImageStore};
+use crate::network::{bind_ports, BoundPort, PortError, PortForwarder};
+use crate::paths::Paths;
+use crate::runtime::{self, RuntimeError, Stdio};
+use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
+use crate::storage::{self, StorageError};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Stream output to our stdout/stderr and return the exit code when the container ends.
+    Foreground { interactive: bool },
+    /// Hand the container to a detached monitor; return once it runs.
+    Detached,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// An error the detached monitor reported with its exit code.
+    #[error("{message}")]
+    Reported { code: i32, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl MonitorError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            MonitorError::Runtime(e) => e.exit_code(),
+            MonitorError::Reported { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+fn other(what: &str) -> impl FnOnce(std::io::Error) -> MonitorError + '_ {
+    move |e| MonitorError::Other(format!("{what}: {e}"))
+}
+
+/// What a started container holds on the host, released when it exits.
+struct Running {
+    id: String,
+    rootfs: PathBuf,
+    cgroup: runtime::CgroupSpec,
+    auto_remove: bool,
+}
+
+/// Start the container `id`. Foreground: returns the container's exit code when it ends.
+/// Detached: returns 0 once it runs. Starting a running container does nothing.
+pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
+    let store = ContainerStore::open(&paths.containers())?;
+    let rec = store.load(id)?;
+    if rec.is_running() {
+        return Ok(0);
+    }
+    release(paths, &rec);
+    let images = ImageStore::open(&paths.images())?;
+    let image = images.resolve(&rec.config.image_id)?;
+    let lowers = images.layer_dirs(&image)?;
+    let cdir = paths.container_dir(id);
+    let run_dir = paths.container_run_dir(id);
+    let rootfs = run_dir.join("rootfs");
+    for d in [cdir.join("upper"), cdir.join("work"), rootfs.clone()] {
+        std::fs::create_dir_all(&d).map_err(other(&format!("cannot create {}", d.display())))?;
+    }
+    storage::mount_overlay(
+        &lowers,
+        &cdir.join("upper"),
+        &cdir.join("work"),
+        &rootfs,
+        paths.rootless,
+    )?;
+    let running = Running {
+        id: id.to_string(),
+        rootfs: rootfs.clone(),
+        cgroup: cgroup_of(&rec),
+        auto_remove: rec.config.host.auto_remove,
+    };
+    let result = (|| {
+        let ports = if rec.config.host.network == "private" {
+            bind_ports(&rec.config.host.ports)?
+        } else {
+            Vec::new()
+        };
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let stdin = match mode {
+            Mode::Foreground { interactive: true } => None,
+            _ => Some(
+                std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?,
+            ),
+        };
+        let stdio = Stdio {
+            stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
+            stdout: out_w.as_raw_fd(),
+            stderr: err_w.as_raw_fd(),
+        };
+        let (spec, missing) = spec::container_spec(paths, &rec, &rootfs, &run_dir, stdio)?;
+        for cap in &missing {
+            eprintln!("WARNING: --privileged: the host's bounding set lacks CAP_{cap}; the container runs without it");
+        }
+        let pipes = Pipes {
+            out: out_r,
+            err: err_r,
+            out_w,
+            err_w,
+        };
+        Ok::<_, MonitorError>((spec, ports, pipes, stdin))
+    })();
+    let (spec, ports, pipes, _stdin) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            finish_failed_start(paths, &store, &running, &e);
+            return Err(e);
+        }
+    };
+    match mode {
+        Mode::Foreground { .. } => run_monitored(paths, &store, &running, &spec, ports, pipes, true)
+            .map_err(|e| {
+                finish_failed_start(paths, &store, &running, &e);
+                e
+            }),
+        Mode::Detached => detach(paths, &store, &running, &spec, ports, pipes),
+    }
+}
+
+struct Pipes {
+    out: OwnedFd,
+    err: OwnedFd,
+    out_w: OwnedFd,
+    err_w: OwnedFd,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), MonitorError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| MonitorError::Other(format!("cannot create a pipe: {e}")))
+}
+
+/// Spawn the container and supervise it in this process; returns its exit code.
+/// `report` is called once the container runs (or fails to start).
+fn run_monitored(
+    paths: &Paths,
+    store: &ContainerStore,
+    running: &Running,
+    spec: &runtime::ContainerSpec,
+    ports: Vec<BoundPort>,
+    pipes: Pipes,
+    echo: bool,
+) -> Result<i32, MonitorError> {
+    run_monitored_with(paths, store, running, spec, ports, pipes, echo, |_| {})
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_monitored_with(
+    paths: &Paths,
+    store: &ContainerStore,
+    running: &Running,
+    spec: &runtime::ContainerSpec,
+    ports: Vec<BoundPort>,
+    pipes: Pipes,
+    echo: bool,
+    on_started: impl FnOnce(&ContainerRecord),
+) -> Result<i32, MonitorError> {
+    let started = runtime::spawn(spec)?;
+    drop(pipes.out_w);
+    drop(pipes.err_w);
+    let mappings: Vec<_> = ports.iter().map(|p| p.mapping.clone()).collect();
+    let rec = store.update(&running.id, |r| {
+        r.state.status = Status::Running;
+        r.state.pid = started.pid;
+        r.state.pid_start_time = started.start_time;
+        r.state.monitor_pid = std::process::id() as i32;
+        r.state.started_at = Some(crate::image::now_rfc3339());
+        r.state.error.clear();
+        r.state.exit_code = 0;
+        r.state.oom_killed = false;
+        r.state.stopped_by_user = false;
+        r.state.ports = mappings;
+    })?;
+    on_started(&rec);
+    let forwarder = if ports.is_empty() {
+        None
+    } else {
+        Some(
+            PortForwarder::new(ports, started.pid)
+                .map_err(other("cannot forward ports into the container"))?,
+        )
+    };
+    let log_path = paths.container_dir(&running.id).join("container.log");
+    let code = supervise::supervise(supervise::Watch {
+        pid: started.pid,
+        stdout: pipes.out,
+        stderr: pipes.err,
+        log: logs::open_log(&log_path).map_err(other("cannot open the container log"))?,
+        echo,
+        forwarder,
+    });
+    finish(paths, store, running, code);
+    Ok(code)
+}
+
+/// Fork the detached monitor; return once it reports the container running, or its error.
+fn detach(
+    paths: &Paths,
+    store: &ContainerStore,
+    running: &Running,
+    spec: &runtime::ContainerSpec,
+    ports: Vec<BoundPort>,
+    pipes: Pipes,
+) -> Result<i32, MonitorError> {
+    let (ready_r, ready_w) = pipe()?;
+    // SAFETY: kiste is single-threaded here; the child only runs kiste's own code.
+    match unsafe { nix::unistd::fork() }.map_err(|e| MonitorError::Other(format!("cannot fork the monitor: {e}")))? {
+        nix::unistd::ForkResult::Child => {
+            drop(ready_r);
+            let _ = nix::unistd::setsid();
+            unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+            detach_stdio();
+            let mut ready = std::fs::File::from(ready_w);
+            let result = run_monitored_with(paths, store, running, spec, ports, pipes, false, |_| {
+                let _ = ready.write_all(b"0\n");
+            });
+            if let Err(e) = result {
+                finish_failed_start(paths, store, running, &e);
+                let _ = write!(ready, "{}\n{}", e.exit_code(), e);
+            }
+            unsafe { libc::_exit(0) }
+        }
+        nix::unistd::ForkResult::Parent { .. } => {
+            drop(ready_w);
+            drop(pipes);
+            drop(ports);
+            let mut msg = String::new();
+            let _ = std::fs::File::from(ready_r).read_to_string(&mut msg);
+            let (code, message) = msg.split_once('\n').unwrap_or((msg.as_str(), ""));
+            match code.trim().parse::<i32>() {
+                Ok(0) => Ok(0),
+                Ok(code) => Err(MonitorError::Reported {
+                    code,
+                    message: message.to_string(),
+                }),
+                Err(_) => Err(MonitorError::Other(
+                    "the container's monitor ended before the container started".into(),
+                )),
+            }
+        }
+    }
+}
+
+/// The monitor keeps no terminal: its stdio goes to /dev/null so that a caller reading
+/// `kiste run -d`'s output sees it end.
+fn detach_stdio() {
+    if let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") {
+        let fd = null.into_raw_fd();
+        for target in 0..3 {
+            unsafe { libc::dup2(fd, target) };
+        }
+        if fd > 2 {
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// The container ended: release what it held and record how it ended.
+fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
+    let oom = crate::cgroups::oom_killed(&running.cgroup);
+    let _ = crate::cgroups::remove(&running.cgroup);
+    let _ = storage::unmount(&running.rootfs);
+    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    if running.auto_remove {
+        if let Ok(lock) = store.lock() {
+            let _ = store.remove(&lock, &running.id);
+        }
+        return;
+    }
+    let _ = store.update(&running.id, |r| {
+        r.state.status = Status::Exited;
+        r.state.exit_code = code;
+        r.state.oom_killed = oom;
+        r.state.pid = 0;
+        r.state.pid_start_time = 0;
+        r.state.monitor_pid = 0;
+        r.state.finished_at = Some(crate::image::now_rfc3339());
+        r.state.ports.clear();
+    });
+}
+
+/// A start that failed before the container ran: undo the mount and keep the error.
+fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running, e: &MonitorError) {
+    let _ = crate::cgroups::remove(&running.cgroup);
+    let _ = storage::unmount(&running.rootfs);
+    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    let _ = store.update(&running.id, |r| {
+        r.state.error = e.to_string();
+        if r.state.status == Status::Running {
+            r.state.status = Status::Exited;
+        }
+        r.state.exit_code = e.exit_code();
+    });
+}
+
+/// Release what a container whose monitor is gone may still hold (mount, cgroup).
+/// Safe to call on a container that holds nothing.
+pub fn release(paths: &Paths, rec: &ContainerRecord) {
+    let rootfs = paths.container_run_dir(&rec.id).join("rootfs");
+    if storage::is_mounted(&rootfs) {
+        let _ = storage::unmount(&rootfs);
+    }
+    let _ = crate::cgroups::remove(&cgroup_of(rec));
+    let _ = std::fs::remove_dir_all(paths.container_run_dir(&rec.id));
+}

@@ -1,1 +1,19 @@
-//! (state: filled in by its owner)
+//! Container records: what a container was created with (its config) and what it is doing
+//! (its status), one JSON file per container, written atomically under the store's lock.
+//! This module knows nothing about how containers are started; `commands/` and `monitor/`
+//! drive the transitions.
+
+mod names;
+mod record;
+mod store;
+
+pub use names::generate_name;
+pub use record::*;
+pub use store::*;
+
+/// A fresh 64-hex container id.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the kernel's random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,220 @@
+//! The build context: a directory, filtered by `.dockerignore` with docker's semantics
+//! (patterns anchored at the context root, `*`, `?`, `[…]`, `**`, `!` exceptions, the last
+//! matching line wins), and safe resolution of COPY sources inside it.
+
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    parts: Vec<String>,
+    exclusion: bool,
+}
+
+/// The parsed `.dockerignore`.
+#[derive(Debug, Clone, Default)]
+pub struct Ignore {
+    patterns: Vec<Pattern>,
+}
+
+/// Lexically clean a slash path: drop ".", resolve "..", no leading "/".
+pub fn clean(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            p => out.push(p),
+        }
+    }
+    out.join("/")
+}
+
+impl Ignore {
+    /// Read `<dockerfile>.dockerignore` next to the Dockerfile if present, else
+    /// `<context>/.dockerignore`.
+    pub fn load(context: &Path, dockerfile: Option<&Path>) -> std::io::Result<Ignore> {
+        let mut candidates = Vec::new();
+        if let Some(df) = dockerfile {
+            let mut name = df.as_os_str().to_owned();
+            name.push(".dockerignore");
+            candidates.push(PathBuf::from(name));
+        }
+        candidates.push(context.join(".dockerignore"));
+        for c in candidates {
+            match std::fs::read_to_string(&c) {
+                Ok(text) => return Ok(Ignore::parse(&text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Ignore::default())
+    }
+
+    pub fn parse(text: &str) -> Ignore {
+        let mut patterns = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (exclusion, pat) = match line.strip_prefix('!') {
+                Some(p) => (true, p.trim()),
+                None => (false, line),
+            };
+            let cleaned = clean(pat);
+            if cleaned.is_empty() {
+                continue;
+            }
+            patterns.push(Pattern {
+                parts: cleaned.split('/').map(str::to_string).collect(),
+                exclusion,
+            });
+        }
+        Ignore { patterns }
+    }
+
+    /// Whether `rel` (a clean path relative to the context root) is excluded. A path is also
+    /// excluded when one of its parent directories is (docker matches parents too).
+    pub fn excluded(&self, rel: &str) -> bool {
+        if self.patterns.is_empty() || rel.is_empty() {
+            return false;
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut excluded = false;
+        for p in &self.patterns {
+            let mut matched = match_parts(&p.parts, &parts);
+            if !matched {
+                // A pattern matching a parent directory matches everything below it.
+                matched = (1..parts.len()).any(|n| match_parts(&p.parts, &parts[..n]));
+            }
+            if matched {
+                excluded = !p.exclusion;
+            }
+        }
+        excluded
+    }
+}
+
+/// Match path segments against pattern segments; `**` matches any number of segments.
+fn match_parts(pat: &[String], path: &[&str]) -> bool {
+    match pat.first() {
+        None => path.is_empty(),
+        Some(p) if p == "**" => (0..=path.len()).any(|i| match_parts(&pat[1..], &path[i..])),
+        Some(p) => !path.is_empty() && glob_match(p, path[0]) && match_parts(&pat[1..], &path[1..]),
+    }
+}
+
+/// Shell-style match of one segment: `*`, `?`, `[abc]`, `[a-z]`, `[!a]`/`[^a]`, `\x`.
+pub fn glob_match(pat: &str, name: &str) -> bool {
+    let p: Vec<char> = pat.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    fn rec(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| rec(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && rec(&p[1..], &n[1..]),
+            Some('[') => {
+                let Some(end) = p.iter().skip(1).position(|c| *c == ']').map(|e| e + 1) else {
+                    return !n.is_empty() && n[0] == '[' && rec(&p[1..], &n[1..]);
+                };
+                if n.is_empty() {
+                    return false;
+                }
+                let mut class = &p[1..end];
+                let negate = matches!(class.first(), Some('!') | Some('^'));
+                if negate {
+                    class = &class[1..];
+                }
+                let c = n[0];
+                let mut hit = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == '-' {
+                        hit |= class[i] <= c && c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= class[i] == c;
+                        i += 1;
+                    }
+                }
+                hit != negate && rec(&p[end + 1..], &n[1..])
+            }
+            Some('\\') if p.len() > 1 => !n.is_empty() && n[0] == p[1] && rec(&p[2..], &n[1..]),
+            Some(c) => !n.is_empty() && n[0] == *c && rec(&p[1..], &n[1..]),
+        }
+    }
+    rec(&p, &n)
+}
+
+pub fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// A source path inside `root`: resolved lexically and then through symlinks, refused when
+/// it leads outside (`../x`, or a symlink pointing out).
+pub fn resolve_inside(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let lexical = Path::new(rel);
+    let mut depth: i32 = 0;
+    for c in lexical.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return Err(format!("forbidden path outside the build context: {rel}"));
+        }
+    }
+    let joined = root.join(clean(rel));
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| format!("cannot read the build context {}: {e}", root.display()))?;
+    match joined.canonicalize() {
+        Ok(p) if p.starts_with(&canon_root) => Ok(joined),
+        Ok(_) => Err(format!("forbidden path outside the build context: {rel}")),
+        Err(_) => Ok(joined), // missing: the caller reports "not found"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerignore_follows_docker() {
+        let ig = Ignore::parse("# comment\n*.md\n!README.md\nbuild/\n**/*.tmp\n/secret\n");
+        assert!(ig.excluded("CHANGES.md"));
+        assert!(!ig.excluded("README.md"));
+        assert!(!ig.excluded("docs/CHANGES.md"), "patterns are anchored at the root");
+        assert!(ig.excluded("build"));
+        assert!(ig.excluded("build/out/x"));
+        assert!(ig.excluded("a/b/c.tmp"));
+        assert!(ig.excluded("x.tmp"));
+        assert!(ig.excluded("secret"));
+        assert!(!ig.excluded("src/main.rs"));
+        let later_wins = Ignore::parse("!a.txt\n*.txt\n");
+        assert!(later_wins.excluded("a.txt"));
+    }
+
+    #[test]
+    fn globs_match_segments() {
+        assert!(glob_match("*.txt", "a.txt"));
+        assert!(!glob_match("*.txt", "a.txt.bak"));
+        assert!(glob_match("file?", "file1"));
+        assert!(glob_match("[a-c]x", "bx"));
+        assert!(!glob_match("[!a-c]x", "bx"));
+    }
+
+    #[test]
+    fn sources_outside_the_context_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("out")).unwrap();
+        assert!(resolve_inside(dir.path(), "in").is_ok());
+        assert!(resolve_inside(dir.path(), "../x").is_err());
+        assert!(resolve_inside(dir.path(), "a/../../x").is_err());
+        assert!(resolve_inside(dir.path(), "out/passwd").is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! A RUN step: the image so far as overlay lowers, a fresh upper dir, the command run in
+//! a real container (own pid/mount/ipc/uts namespaces and cgroup; the host's network unless
+//! `--network=none`), its output streamed and its tail kept for the error message. The
+//! upper dir, minus the mount points the runtime made, becomes the step's layer.
+
+use super::layers::LowerView;
+use crate::paths::Paths;
+use crate::runtime::{self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio};
+use crate::storage;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+pub struct RunStep<'a> {
+    pub paths: &'a Paths,
+    pub lowers: &'a [PathBuf],
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub user: String,
+    pub network_none: bool,
+    /// A private scratch directory for this step (removed by the caller).
+    pub work: &'a Path,
+    pub quiet: bool,
+}
+
+pub enum RunFailure {
+    /// The command ran and failed: its exit code and the last lines of its output.
+    Exit { code: i32, tail: String },
+    /// It could not be run at all.
+    Setup(String),
+}
+
+const TAIL_LINES: usize = 10;
+
+impl RunStep<'_> {
+    /// Run the command; return the upper dir holding its changes.
+    pub fn execute(&self) -> Result<PathBuf, RunFailure> {
+        let upper = self.work.join("upper");
+        let work = self.work.join("work");
+        let rootfs = self.work.join("rootfs");
+        for d in [&upper, &work, &rootfs] {
+            std::fs::create_dir_all(d).map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
+        }
+        storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)
+            .map_err(|e| RunFailure::Setup(e.to_string()))?;
+        let id = crate::state::new_id();
+        let cgroup = CgroupSpec {
+            parent: "kiste".into(),
+            name: format!("build-{}", &id[..16]),
+            resources: Default::default(),
+            devices: Vec::new(),
+            allow_all_devices: false,
+        };
+        let result = self.spawn_and_wait(&rootfs, &id, &cgroup);
+        let _ = crate::cgroups::remove(&cgroup);
+        let _ = storage::unmount(&rootfs);
+        let code_tail = result?;
+        if code_tail.0 != 0 {
+            return Err(RunFailure::Exit {
+                code: code_tail.0,
+                tail: code_tail.1,
+            });
+        }
+        prune_mount_points(&upper, &LowerView::new(self.lowers.to_vec()));
+        Ok(upper)
+    }
+
+    fn spawn_and_wait(
+        &self,
+        rootfs: &Path,
+        id: &str,
+        cgroup: &CgroupSpec,
+    ) -> Result<(i32, String), RunFailure> {
+        let setup = |e: &dyn std::fmt::Display| RunFailure::Setup(e.to_string());
+        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(&e))?;
+        let null = std::fs::File::open("/dev/null").map_err(|e| setup(&e))?;
+        let view = LowerView::new(self.lowers.to_vec());
+        let mut mounts = Vec::new();
+        if view.is_dir("etc") {
+            for f in ["resolv.conf", "hosts"] {
+                let host = Path::new("/etc").join(f);
+                if host.exists() {
+                    mounts.push(Mount {
+                        source: host,
+                        destination: format!("/etc/{f}"),
+                        kind: MountKind::Bind,
+                        readonly: true,
+                    });
+                }
+            }
+        }
+        let spec = ContainerSpec {
+            id: id.to_string(),
+            rootfs: rootfs.to_path_buf(),
+            args: self.args.clone(),
+            env: self.env.clone(),
+            cwd: self.cwd.clone(),
+            user: self.user.clone(),
+            hostname: id[..12].to_string(),
+            namespaces: Namespaces {
+                net: if self.network_none { NsMode::Private } else { NsMode::Host },
+                ..Default::default()
+            },
+            mounts,
+            devices: Vec::new(),
+            rlimits: Vec::new(),
+            security: runtime::default_security(),
+            cgroup: Some(cgroup.clone()),
+            stdio: Stdio {
+                stdin: null.as_raw_fd(),
+                stdout: out_w.as_raw_fd(),
+                stderr: out_w.as_raw_fd(),
+            },
+        };
+        let started = runtime::spawn(&spec).map_err(|e| RunFailure::Setup(e.to_string()))?;
+        drop(out_w);
+        let mut tail: Vec<String> = Vec::new();
+        let mut reader = std::fs::File::from(out_r);
+        let mut buf = [0u8; 16384];
+        let mut partial = String::new();
+        loop {
+            use std::io::Read;
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if !self.quiet {
+                        let _ = std::io::stdout().write_all(&buf[..n]);
+                    }
+                    partial.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    while let Some(pos) = partial.find('\n') {
+                        let line: String = partial.drain(..=pos).collect();
+                        tail.push(line.trim_end().to_string());
+                        if tail.len() > TAIL_LINES {
+                            tail.remove(0);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if !partial.is_empty() {
+            tail.push(partial);
+        }
+        let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(started.pid), None);
+        let code = match status {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
+            Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
+            _ => 255,
+        };
+        Ok((code, tail.join("\n")))
+    }
+}
+
+/// Remove from `upper` the mount points the runtime created that the image did not have
+/// (docker leaves no empty /proc, /sys, /dev, /etc/hosts… behind in a RUN layer).
+fn prune_mount_points(upper: &Path, lower: &LowerView) {
+    for rel in [
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        "etc",
+        "dev",
+        "proc",
+        "sys",
+    ] {
+        let p = upper.join(rel);
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if lower.metadata(rel).is_some() {
+            continue;
+        }
+        if meta.is_dir() {
+            let _ = std::fs::remove_dir(&p); // only when empty
+        } else if meta.is_file() && meta.len() == 0 {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! One stage of a build: its base, then each instruction applied to the stage's image
+//! (config changes, or a new layer from COPY/ADD/RUN), with a history entry for each.
+
+use super::run_step::{RunFailure, RunStep};
+use super::*;
+use crate::image::config::History;
+
+/// Stage-scoped build args: declared names and their values (None when unset).
+type Args = BTreeMap<String, Option<String>>;
+
+impl Builder<'_> {
+    pub(super) fn build_stage(
+        &mut self,
+        stage: &dockerfile_parser::Stage,
+        done: &[StageImage],
+    ) -> Result<StageImage, BuildError> {
+        self.step += 1;
+        self.say(format_args!("Step {}/{} : {}", self.step, self.steps, stage.from.original));
+        let from = stage
+            .from
+            .node
+            .expand(&self.lexer, &self.meta_args)
+            .map_err(|e| self.at(stage.from.span.line, e.message.clone()))?;
+        for k in self.meta_args.keys() {
+            if stage.from.original.contains(k.as_str()) {
+                self.used_args.insert(k.clone());
+            }
+        }
+        let mut img = self.base_image(&from, stage.from.span.line, done)?;
+        img.name = stage.name.clone();
+        let mut args: Args = BTreeMap::new();
+        let mut cmd_set = false;
+        // ONBUILD triggers of the base image run first, as if written after FROM.
+        let triggers = std::mem::take(&mut img.config.config.on_build);
+        for t in &triggers {
+            let parsed = dockerfile_parser::parse(&format!("FROM scratch\n{t}\n"))
+                .map_err(|e| self.at(stage.from.span.line, format!("ONBUILD trigger \"{t}\": {}", e.message)))?;
+            for ins in &parsed.stages[0].instructions {
+                let mut ins = ins.clone();
+                ins.span = stage.from.span.clone();
+                self.instruction(&mut img, &mut args, &mut cmd_set, &ins, done)?;
+            }
+        }
+        for ins in &stage.instructions {
+            self.step += 1;
+            self.say(format_args!("Step {}/{} : {}", self.step, self.steps, ins.original));
+            self.instruction(&mut img, &mut args, &mut cmd_set, ins, done)?;
+        }
+        Ok(img)
+    }
+
+    /// The variables visible to word expansion: build args, overridden by ENV.
+    fn expansion_env(&self, img: &StageImage, args: &Args) -> BTreeMap<String, String> {
+        let mut env: BTreeMap<String, String> = args
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+            .collect();
+        for e in &img.config.config.env {
+            let (k, v) = e.split_once('=').unwrap_or((e.as_str(), ""));
+            env.insert(k.to_string(), v.to_string());
+        }
+        env
+    }
+
+    fn shell_args(&self, img: &StageImage, cmd: &ShellOrExec) -> Vec<String> {
+        match cmd {
+            ShellOrExec::Exec(v) => v.clone(),
+            ShellOrExec::Shell(s) => {
+                let mut v = img.config.config.shell.clone().unwrap_or_else(default_shell);
+                v.push(s.clone());
+                v
+            }
+        }
+    }
+
+    fn history(&self, img: &mut StageImage, created_by: String, empty_layer: bool) {
+        img.config.history.push(History {
+            created: Some(self.now()),
+            created_by: Some(created_by),
+            comment: (!empty_layer).then(|| "buildkit.dockerfile.v0".to_string()),
+            empty_layer,
+        });
+    }
+
+    fn instruction(
+        &mut self,
+        img: &mut StageImage,
+        args: &mut Args,
+        cmd_set: &mut bool,
+        ins: &Spanned<Instruction>,
+        done: &[StageImage],
+    ) -> Result<(), BuildError> {
+        let line = ins.span.line;
+        let env = self.expansion_env(img, args);
+        for k in args.keys() {
+            if ins.original.contains(k.as_str()) {
+                self.used_args.insert(k.clone());
+            }
+        }
+        let node = ins
+            .node
+            .expand(&self.lexer, &env)
+            .map_err(|e| self.at(line, e.message.clone()))?;
+        let c = &mut img.config.config;
+        match node {
+            Instruction::Env(pairs) => {
+                for (k, v) in pairs {
+                    c.env.retain(|e| e.split('=').next() != Some(k.as_str()));
+                    c.env.push(format!("{k}={v}"));
+                }
+            }
+            Instruction::Label(pairs) => {
+                for (k, v) in pairs {
+                    c.labels.insert(k, v);
+                }
+            }
+            Instruction::Arg(a) => {
+                for (k, default) in a.args {
+                    let v = if let Some(v) = self.opts.build_args.get(&k) {
+                        self.used_args.insert(k.clone());
+                        Some(v.clone())
+                    } else if default.is_some() {
+                        default
+                    } else {
+                        self.meta_args.get(&k).cloned()
+                    };
+                    args.insert(k, v);
+                }
+            }
+            Instruction::Workdir(w) => {
+                let base = if c.working_dir.is_empty() { "/" } else { c.working_dir.as_str() };
+                let joined = if w.starts_with('/') { w } else { format!("{base}/{w}") };
+                c.working_dir = format!("/{}", context::clean(&joined));
+            }
+            Instruction::User(u) => c.user = u,
+            Instruction::Expose(ports) => {
+                for p in ports {
+                    let p = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
+                    c.exposed_ports.insert(p, serde_json::json!({}));
+                }
+            }
+            Instruction::Volume(vols) => {
+                for v in vols {
+                    c.volumes.insert(v, serde_json::json!({}));
+                }
+            }
+            Instruction::StopSignal(s) => {
+                crate::runtime::parse_signal(&s).map_err(|e| self.at(line, e.to_string()))?;
+                c.stop_signal = s;
+            }
+            Instruction::Cmd(cmd) => {
+                let v = self.shell_args(img, &cmd);
+                img.config.config.cmd = Some(v);
+                *cmd_set = true;
+            }
+            Instruction::Entrypoint(ep) => {
+                let v = self.shell_args(img, &ep);
+                img.config.config.entrypoint = Some(v);
+                // docker: a new ENTRYPOINT drops the CMD inherited from the base image.
+                if !*cmd_set {
+                    img.config.config.cmd = None;
+                }
+            }
+            Instruction::Shell(s) => c.shell = Some(s),
+            Instruction::Healthcheck(h) => c.healthcheck = Some(healthcheck_json(&h)),
+            Instruction::Onbuild(_, text) => c.on_build.push(text),
+            Instruction::Maintainer(m) => img.config.author = Some(m),
+            Instruction::Run(run) => {
+                self.run(img, args, &run, line)?;
+                let by = format!("{} # buildkit", ins.original);
+                self.history(img, by, false);
+                return Ok(());
+            }
+            Instruction::Copy(cp) => {
+                let from = cp.from.clone();
+                self.copy(img, line, CopySpec {
+                    sources: cp.sources,
+                    dest: cp.dest,
+                    heredocs: cp.heredocs,
+                    from,
+                    chown: cp.chown,
+                    chmod: cp.chmod,
+                    add: false,
+                }, done)?;
+                self.history(img, format!("{} # buildkit", ins.original), false);
+                return Ok(());
+            }
+            Instruction::Add(add) => {
+                self.copy(img, line, CopySpec {
+                    sources: add.sources,
+                    dest: add.dest,
+                    heredocs: add.heredocs,
+                    from: None,
+                    chown: add.chown,
+                    chmod: add.chmod,
+                    add: true,
+                }, done)?;
+                self.history(img, format!("{} # buildkit", ins.original), false);
+                return Ok(());
+            }
+        }
+        self.history(img, ins.original.clone(), true);
+        Ok(())
+    }
+
+    fn run(
+        &mut self,
+        img: &mut StageImage,
+        args: &Args,
+        run: &dockerfile_parser::Run,
+        line: usize,
+    ) -> Result<(), BuildError> {
+        if !run.mounts.is_empty() {
+            return Err(self.at(line, "RUN --mount is not supported by kiste yet"));
+        }
+        let mut argv = self.shell_args(img, &run.command);
+        if let (Some(h), ShellOrExec::Shell(s)) = (run.heredocs.first(), &run.command) {
+            // `RUN <<EOF … EOF`: the heredoc is the script.
+            if s.trim().starts_with("<<") && !s.trim().contains(' ') {
+                argv.pop();
+                argv.push(h.content.clone());
+            }
+        }
+        let c = &img.config.config;
+        let mut env = c.env.clone();
+        for (k, v) in args {
+            if let Some(v) = v {
+                if !env.iter().any(|e| e.split('=').next() == Some(k.as_str())) {
+                    env.push(format!("{k}={v}"));
+                }
+            }
+        }
+        let lowers = self.layer_dirs(&img.layers)?;
+        let work = self.scratch.join(format!("step-{}", self.step));
+        let step = RunStep {
+            paths: self.paths,
+            lowers: &lowers,
+            args: argv.clone(),
+            env,
+            cwd: if c.working_dir.is_empty() { "/".into() } else { c.working_dir.clone() },
+            user: c.user.clone(),
+            network_none: run.network.as_deref() == Some("none"),
+            work: &work,
+            quiet: self.opts.quiet,
+        };
+        let upper = match step.execute() {
+            Ok(u) => u,
+            Err(RunFailure::Exit { code, tail }) => {
+                let _ = std::fs::remove_dir_all(&work);
+                let mut msg = format!(
+                    "The command '{}' returned a non-zero code: {code}",
+                    argv.join(" ")
+                );
+                if !tail.is_empty() && self.opts.quiet {
+                    msg.push_str(&format!("\n{tail}"));
+                }
+                return Err(self.at(line, msg));
+            }
+            Err(RunFailure::Setup(e)) => {
+                let _ = std::fs::remove_dir_all(&work);
+                return Err(self.at(line, format!("RUN failed: {e}")));
+            }
+        };
+        self.add_layer(img, &upper, line)?;
+        let _ = std::fs::remove_dir_all(&work);
+        Ok(())
+    }
+
+    fn add_layer(&mut self, img: &mut StageImage, dir: &Path, line: usize) -> Result<(), BuildError> {
+        let layer = self
+            .images
+            .create_layer(dir, self.opts.timestamp)
+            .map_err(|e| self.at(line, e.to_string()))?;
+        if !self.opts.quiet {
+            println!(" ---> {}", &layer.diff_id.trim_start_matches("sha256:")[..12]);
+        }
+        img.config.rootfs.diff_ids.push(layer.diff_id.clone());
+        img.config.rootfs.kind = "layers".into();
+        img.layers.push(layer);
+        Ok(())
+    }
+}
+
+struct CopySpec {
+    sources: Vec<String>,
+    dest: String,
+    heredocs: Vec<dockerfile_parser::Heredoc>,
+    from: Option<String>,
+    chown: Option<String>,
+    chmod: Option<String>,
+    add: bool,
+}
+
+/// docker's Healthcheck config: durations in nanoseconds.
+fn healthcheck_json(h: &dockerfile_parser::Healthcheck) -> serde_json::Value {
+    use dockerfile_parser::HealthTest;
+    let test = match &h.test {
+        HealthTest::None => vec!["NONE".to_string()],
+        HealthTest::Cmd(ShellOrExec::Exec(v)) => {
+            let mut t = vec!["CMD".to_string()];
+            t.extend(v.iter().cloned());
+            t
+        }
+        HealthTest::Cmd(ShellOrExec::Shell(s)) => vec!["CMD-SHELL".to_string(), s.clone()],
+    };
+    let mut m = serde_json::Map::new();
+    m.insert("Test".into(), serde_json::json!(test));
+    for (k, d) in [
+        ("Interval", h.interval),
+        ("Timeout", h.timeout),
+        ("StartPeriod", h.start_period),
+        ("StartInterval", h.start_interval),
+    ] {
+        if let Some(d) = d {
+            m.insert(k.into(), serde_json::json!(d.as_nanos() as u64));
+        }
+    }
+    if let Some(r) = h.retries {
+        m.insert("Retries".into(), serde_json::json!(r));
+    }
+    serde_json::Value::Object(m)
+}
+
+mod copy_step;

@@ -1,0 +1,185 @@
+//! COPY and ADD as a build step: resolve the sources (context with .dockerignore and
+//! wildcards, heredocs, or another stage/image mounted read-only), apply docker's
+//! destination rules, and turn the copied tree into a layer.
+
+use super::super::*;
+use super::CopySpec;
+
+impl Builder<'_> {
+    pub(super) fn copy(
+        &mut self,
+        img: &mut StageImage,
+        line: usize,
+        spec: CopySpec,
+        done: &[StageImage],
+    ) -> Result<(), BuildError> {
+        let verb = if spec.add { "ADD" } else { "COPY" };
+        let work = self.scratch.join(format!("step-{}", self.step));
+        let layer = work.join("layer");
+        std::fs::create_dir_all(&layer)
+            .map_err(|e| self.at(line, format!("cannot create {}: {e}", layer.display())))?;
+        let result = self.copy_into(img, line, &spec, done, &work, &layer, verb);
+        let result = result.and_then(|()| self.add_layer(img, &layer, line));
+        if let Some(from_mount) = self.from_mount.take() {
+            let _ = crate::storage::unmount(&from_mount);
+        }
+        let _ = std::fs::remove_dir_all(&work);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn copy_into(
+        &mut self,
+        img: &StageImage,
+        line: usize,
+        spec: &CopySpec,
+        done: &[StageImage],
+        work: &Path,
+        layer: &Path,
+        verb: &str,
+    ) -> Result<(), BuildError> {
+        let cur_lowers = self.layer_dirs(&img.layers)?;
+        let view = LowerView::new(cur_lowers);
+        // Where sources come from: the context, heredocs, or a stage/image's filesystem.
+        let (root, from_context) = match &spec.from {
+            None => (self.opts.context.clone(), true),
+            Some(f) => (self.mount_from(f, line, done, work)?, false),
+        };
+        let mut sources = Vec::new();
+        for h in &spec.heredocs {
+            let p = work.join("heredoc").join(&h.name);
+            std::fs::create_dir_all(p.parent().expect("heredoc path has a parent"))
+                .and_then(|_| std::fs::write(&p, &h.content))
+                .map_err(|e| self.at(line, format!("cannot write heredoc {}: {e}", h.name)))?;
+            sources.push(Source { path: p, rel: None });
+        }
+        let heredoc_names: Vec<&str> = spec.heredocs.iter().map(|h| h.name.as_str()).collect();
+        for src in &spec.sources {
+            if heredoc_names.contains(&src.trim_start_matches("<<").trim_start_matches('-')) {
+                continue;
+            }
+            if spec.add && (src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@")) {
+                return Err(self.at(line, format!("ADD {src}: remote sources are not supported by kiste yet; download it and COPY it")));
+            }
+            let matches = self.expand_source(&root, src, from_context).map_err(|m| self.at(line, format!("{verb} failed: {m}")))?;
+            if matches.is_empty() {
+                return Err(self.at(
+                    line,
+                    format!("{verb} failed: file not found in build context or excluded by .dockerignore: stat {src}: file does not exist"),
+                ));
+            }
+            sources.extend(matches);
+        }
+        let workdir = if img.config.config.working_dir.is_empty() { "/" } else { img.config.config.working_dir.as_str() };
+        let dest_abs = if spec.dest.starts_with('/') {
+            spec.dest.clone()
+        } else {
+            format!("{workdir}/{}", spec.dest)
+        };
+        let cleaned = format!("/{}", context::clean(&dest_abs));
+        let dest_is_dir = spec.dest.ends_with('/')
+            || spec.dest == "."
+            || spec.dest.ends_with("/.")
+            || view.is_dir(&cleaned);
+        if sources.len() > 1 && !dest_is_dir {
+            return Err(self.at(line, format!("When using {verb} with more than one source file, the destination must be a directory and end with a /")));
+        }
+        let owner = match &spec.chown {
+            Some(c) => Some(resolve_owner(&view, c).map_err(|e| self.at(line, format!("{verb} --chown={c}: {e}")))?),
+            None => None,
+        };
+        let chmod = match &spec.chmod {
+            Some(m) => Some(
+                u32::from_str_radix(m, 8)
+                    .ok()
+                    .filter(|v| *v <= 0o7777)
+                    .ok_or_else(|| self.at(line, format!("{verb} --chmod={m}: invalid mode: expected octal digits such as 0755")))?,
+            ),
+            None => None,
+        };
+        let ignore = from_context.then_some(&self.ignore);
+        let opts = CopyOptions {
+            dest: cleaned.trim_end_matches('/').to_string(),
+            dest_is_dir,
+            owner,
+            chmod,
+            ignore,
+        };
+        copy_sources(layer, &view, &sources, &opts)
+            .map_err(|e| self.at(line, format!("{verb} failed: {e}")))
+    }
+
+    /// Sources matching `src` (wildcards allowed in any component) under `root`.
+    fn expand_source(&self, root: &Path, src: &str, from_context: bool) -> Result<Vec<Source>, String> {
+        let cleaned = context::clean(src);
+        let parts: Vec<&str> = cleaned.split('/').filter(|p| !p.is_empty()).collect();
+        let mut found: Vec<String> = vec![String::new()];
+        for part in &parts {
+            let mut next = Vec::new();
+            for base in &found {
+                if has_glob(part) {
+                    let dir = resolve_inside(root, base)?;
+                    let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+                    let mut names: Vec<String> = rd
+                        .filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| context::glob_match(part, n))
+                        .collect();
+                    names.sort();
+                    for n in names {
+                        next.push(if base.is_empty() { n } else { format!("{base}/{n}") });
+                    }
+                } else {
+                    next.push(if base.is_empty() { part.to_string() } else { format!("{base}/{part}") });
+                }
+            }
+            found = next;
+        }
+        let mut out = Vec::new();
+        for rel in found {
+            if from_context && self.ignore.excluded(&rel) {
+                continue;
+            }
+            // Only the context's own checks apply lexically: `..` may not climb out of it.
+            let path = resolve_inside(root, if src.starts_with("..") { src } else { &rel })?;
+            if std::fs::symlink_metadata(&path).is_ok() {
+                out.push(Source {
+                    path,
+                    rel: from_context.then_some(rel),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Mount the filesystem of stage or image `from` read-only; return its root.
+    fn mount_from(
+        &mut self,
+        from: &str,
+        line: usize,
+        done: &[StageImage],
+        work: &Path,
+    ) -> Result<PathBuf, BuildError> {
+        let lower = from.to_lowercase();
+        let layers = if let Some(s) = done.iter().find(|s| s.name.as_deref() == Some(lower.as_str())) {
+            s.layers.clone()
+        } else if let Some(s) = from.parse::<usize>().ok().and_then(|i| done.get(i)) {
+            s.layers.clone()
+        } else {
+            let img = self
+                .images
+                .resolve(from)
+                .map_err(|e| self.at(line, format!("COPY --from={from}: no stage or image of that name: {e}")))?;
+            self.images.layers_of(&img).map_err(|e| self.at(line, e.to_string()))?
+        };
+        let dirs = self.layer_dirs(&layers)?;
+        let target = work.join("from");
+        for d in ["from", "from-upper", "from-work"] {
+            std::fs::create_dir_all(work.join(d)).map_err(|e| self.at(line, e.to_string()))?;
+        }
+        crate::storage::mount_overlay(&dirs, &work.join("from-upper"), &work.join("from-work"), &target, self.paths.rootless)
+            .map_err(|e| self.at(line, e.to_string()))?;
+        self.from_mount = Some(target.clone());
+        Ok(target)
+    }
+}

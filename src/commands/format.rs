@@ -1,0 +1,235 @@
+//! docker's output conventions: tables laid out like Go's tabwriter (min width 10, padding
+//! 3), human durations ("About a minute ago") and sizes ("4.86MB").
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Lay out rows like docker's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let ncol = header.len();
+    let mut widths = vec![0usize; ncol];
+    let all = std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .chain(rows.iter().cloned())
+        .collect::<Vec<_>>();
+    for row in &all {
+        for (i, cell) in row.iter().enumerate().take(ncol) {
+            widths[i] = widths[i].max(cell.chars().count() + 3).max(10);
+        }
+    }
+    let mut out = String::new();
+    for row in &all {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                let pad = widths[i] - cell.chars().count();
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// go-units HumanDuration.
+pub fn human_duration(secs: f64) -> String {
+    let seconds = secs as i64;
+    if seconds < 1 {
+        return "Less than a second".into();
+    }
+    if seconds == 1 {
+        return "1 second".into();
+    }
+    if seconds < 60 {
+        return format!("{seconds} seconds");
+    }
+    let minutes = (secs / 60.0) as i64;
+    if minutes == 1 {
+        return "About a minute".into();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (secs / 3600.0 + 0.5) as i64;
+    if hours == 1 {
+        return "About an hour".into();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", (secs / 3600.0) as i64 / 24 / 365)
+}
+
+/// Seconds since `rfc3339` (0 when it cannot be read).
+pub fn since(rfc3339: &str) -> f64 {
+    match parse_rfc3339(rfc3339) {
+        Some(t) => (now_unix() - t).max(0.0),
+        None => 0.0,
+    }
+}
+
+pub fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Unix seconds of "2026-11-26T11:20:00.123456789Z" (also "+01:00" offsets).
+pub fn parse_rfc3339(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &s[19..];
+    let mut frac = 0.0;
+    if let Some(r) = rest.strip_prefix('.') {
+        let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+        frac = format!("0.{}", &r[..end]).parse().unwrap_or(0.0);
+        rest = &r[end..];
+    }
+    let offset = match rest {
+        "Z" | "z" | "" => 0,
+        o if o.len() == 6 => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some((days * 86400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// go-units HumanSizeWithPrecision(size, 3): decimal units, 3 significant digits.
+pub fn human_size(size: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", format_g3(v), UNITS[i])
+}
+
+/// C's "%.3g" for 0 <= v < 1000.
+fn format_g3(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let s = format!("{v:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    // Rounding may carry into a fourth digit (999.6 → "1000"): %g then switches to 1e+03.
+    if s.len() > 3 && !s.contains('.') && v >= 999.5 {
+        return "1e+03".into();
+    }
+    s
+}
+
+/// Go's strconv.Quote for the printable text docker puts in COMMAND.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// docker's Ellipsis: at most `max` characters, the last one "…" when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_docker() {
+        assert_eq!(human_duration(0.3), "Less than a second");
+        assert_eq!(human_duration(1.0), "1 second");
+        assert_eq!(human_duration(3.0), "3 seconds");
+        assert_eq!(human_duration(65.0), "About a minute");
+        assert_eq!(human_duration(600.0), "10 minutes");
+        assert_eq!(human_duration(3700.0), "About an hour");
+        assert_eq!(human_duration(5.0 * 3600.0), "5 hours");
+        assert_eq!(human_duration(3.0 * 86400.0), "3 days");
+    }
+
+    #[test]
+    fn sizes_read_like_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(1_234), "1.23kB");
+        assert_eq!(human_size(2_150_000), "2.15MB");
+        assert_eq!(human_size(12_300_000), "12.3MB");
+        assert_eq!(human_size(123_000_000), "123MB");
+        assert_eq!(human_size(2_100_000), "2.1MB");
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_rfc3339("2000-03-01T00:00:01.5Z"), Some(951868801.5));
+        assert_eq!(parse_rfc3339("2000-03-01T01:00:01+01:00"), Some(951868801.0));
+    }
+
+    #[test]
+    fn table_pads_like_tabwriter() {
+        let t = table(&["A", "LONGER HEADER", "C"], &[vec!["x".into(), "y".into(), "z".into()]]);
+        assert_eq!(t, "A         LONGER HEADER   C\nx         y               z\n");
+    }
+
+    #[test]
+    fn command_is_quoted_and_cut_at_20() {
+        assert_eq!(go_quote(&ellipsis("httpd -f -p 80 -h /usr/local", 20)), "\"httpd -f -p 80 -h /…\"");
+        assert_eq!(go_quote("sh -c \"x\""), "\"sh -c \\\"x\\\"\"");
+    }
+}

@@ -1,0 +1,172 @@
+//! Image verbs: `images`, `import`, `rmi`, `tag`.
+
+use super::format::{human_duration, human_size, since, table};
+use super::Exit;
+use crate::cli::{ImagesArgs, ImportArgs, RmiArgs, TagArgs};
+use crate::image::{ImageStore, Reference};
+use crate::paths::Paths;
+use crate::state::ContainerStore;
+
+fn short(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..12.min(hex.len())]
+}
+
+/// "name:tag" split at the tag's colon (not a registry port's).
+fn split_tag(tag: &str) -> (&str, &str) {
+    match tag.rfind(':') {
+        Some(i) if !tag[i..].contains('/') => (&tag[..i], &tag[i + 1..]),
+        _ => (tag, "latest"),
+    }
+}
+
+pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let filter = args
+        .reference
+        .as_deref()
+        .map(Reference::parse)
+        .transpose()?;
+    let mut rows = Vec::new();
+    let mut ids = Vec::new();
+    for img in store.list()? {
+        let id = if args.no_trunc {
+            img.id.clone()
+        } else {
+            short(&img.id).to_string()
+        };
+        let tags: Vec<(String, String)> = if img.tags.is_empty() {
+            vec![("<none>".into(), "<none>".into())]
+        } else {
+            img.tags
+                .iter()
+                .map(|t| {
+                    let (r, tg) = split_tag(t);
+                    (r.to_string(), tg.to_string())
+                })
+                .collect()
+        };
+        for (repo, tag) in tags {
+            if let Some(f) = &filter {
+                if repo != f.name || f.tag.as_deref().is_some_and(|t| t != tag) {
+                    continue;
+                }
+            }
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+            let created = img
+                .created
+                .as_deref()
+                .map(|c| format!("{} ago", human_duration(since(c))))
+                .unwrap_or_else(|| "N/A".into());
+            let mut row = vec![repo, tag];
+            if args.digests {
+                row.push(img.manifest_digest.clone());
+            }
+            row.extend([id.clone(), created, human_size(img.size)]);
+            rows.push(row);
+        }
+    }
+    if args.quiet {
+        for id in ids {
+            println!("{id}");
+        }
+        return Ok(());
+    }
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if args.digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    print!("{}", table(&header, &rows));
+    Ok(())
+}
+
+pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
+    paths.ensure()?;
+    let store = ImageStore::open(&paths.images())?;
+    let tags = args
+        .reference
+        .as_deref()
+        .map(Reference::parse)
+        .transpose()?
+        .into_iter()
+        .collect::<Vec<_>>();
+    if !args.file.is_file() {
+        return Err(Exit {
+            code: 125,
+            message: format!("cannot import {}: no such file", args.file.display()),
+        }
+        .into());
+    }
+    let img = store.import_rootfs_tarball(
+        &args.file,
+        &tags,
+        &format!("Imported from {}", args.file.display()),
+    )?;
+    println!("{}", img.id);
+    Ok(())
+}
+
+pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let containers = ContainerStore::open(&paths.containers())?;
+    let mut failed = false;
+    for a in &args.images {
+        let result = (|| -> anyhow::Result<()> {
+            let img = store.resolve(a)?;
+            let by_tag = Reference::parse(a)
+                .ok()
+                .map(|r| r.to_string())
+                .filter(|t| img.tags.contains(t));
+            // A tag of an image with other tags: only that tag goes.
+            if let Some(tag) = &by_tag {
+                if img.tags.len() > 1 {
+                    store.untag(&Reference::parse(tag)?)?;
+                    println!("Untagged: {tag}");
+                    return Ok(());
+                }
+            }
+            let users: Vec<_> = containers
+                .list()?
+                .into_iter()
+                .filter(|c| c.config.image_id == img.id)
+                .collect();
+            if let Some(c) = users.first() {
+                if !args.force || c.is_running() {
+                    anyhow::bail!(
+                        "conflict: unable to remove image {a} ({}) - container {} is using it{}",
+                        short(&img.id),
+                        c.short_id(),
+                        if c.is_running() { " and is running" } else { " (use -f to force)" }
+                    );
+                }
+            }
+            for t in &img.tags {
+                store.untag(&Reference::parse(t)?)?;
+                println!("Untagged: {t}");
+            }
+            if users.is_empty() {
+                store.remove(&img.id)?;
+                println!("Deleted: {}", img.id);
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            eprintln!("Error: {e:#}");
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(Exit::silent(1).into());
+    }
+    Ok(())
+}
+
+pub fn tag(paths: &Paths, args: TagArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let img = store.resolve(&args.source)?;
+    store.tag(&img.id, &Reference::parse(&args.target)?)?;
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! `run` and `create`: a new container record from an image and the user's flags, then
+//! (for run) its start through the monitor.
+
+use super::Exit;
+use crate::cli::RunArgs;
+use crate::image::ImageStore;
+use crate::monitor::{self, Mode};
+use crate::paths::Paths;
+use crate::state::{
+    generate_name, new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus,
+    ContainerStore, HostConfig,
+};
+use anyhow::Context;
+
+pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
+    let rec = create_record(paths, &args)?;
+    println!("{}", rec.id);
+    Ok(())
+}
+
+pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
+    let rec = create_record(paths, &args)?;
+    let store = ContainerStore::open(&paths.containers())?;
+    let mode = if args.detach {
+        Mode::Detached
+    } else {
+        Mode::Foreground {
+            interactive: args.interactive,
+        }
+    };
+    match monitor::start(paths, &rec.id, mode) {
+        Ok(code) => {
+            if args.detach {
+                println!("{}", rec.id);
+                return Ok(());
+            }
+            if code != 0 {
+                return Err(Exit::silent(code).into());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if args.rm {
+                // A container that never ran is removed with --rm, as docker does.
+                if let Ok(lock) = store.lock() {
+                    let _ = store.remove(&lock, &rec.id);
+                }
+            }
+            Err(Exit {
+                code: e.exit_code(),
+                message: e.to_string(),
+            }
+            .into())
+        }
+    }
+}
+
+/// `KEY=VALUE` lines of an --env-file (comments and blank lines skipped; a bare KEY takes
+/// kiste's own value, as docker does).
+fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read env file {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(env_entry)
+        .collect())
+}
+
+fn env_entry(e: &str) -> Option<String> {
+    if e.contains('=') {
+        Some(e.to_string())
+    } else {
+        std::env::var(e).ok().map(|v| format!("{e}={v}"))
+    }
+}
+
+/// Set `entry` ("K=V") in `env`, replacing an earlier value of K.
+fn set_env(env: &mut Vec<String>, entry: String) {
+    let key = entry.split('=').next().unwrap_or("").to_string();
+    env.retain(|e| e.split('=').next() != Some(key.as_str()));
+    env.push(entry);
+}
+
+fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecord> {
+    let flag_err = |e: &dyn std::fmt::Display| Exit {
+        code: 125,
+        message: e.to_string(),
+    };
+    let mut host = HostConfig::default();
+    args.isolation
+        .to_host_config(&mut host)
+        .map_err(|e| flag_err(&e))?;
+    host.ports = args
+        .publish
+        .iter()
+        .map(|p| crate::network::parse_publish(p))
+        .collect::<Result<_, _>>()
+        .map_err(|e| flag_err(&e))?;
+    host.auto_remove = args.rm;
+    host.interactive = args.interactive;
+    if let Some(name) = &args.name {
+        validate_name(name).map_err(|e| flag_err(&e))?;
+    }
+    // Everything that can be checked before the record exists is checked here.
+    monitor::resolve_host(paths, &host).map_err(|e| flag_err(&e))?;
+    if let Some(sig) = &args.stop_signal {
+        crate::runtime::parse_signal(sig).map_err(|e| flag_err(&e))?;
+    }
+
+    paths.ensure().context("cannot create kiste's state directories")?;
+    let images = ImageStore::open(&paths.images())?;
+    let image = images.resolve(&args.image).map_err(|e| Exit {
+        code: 125,
+        message: format!("unable to find image '{}' locally: {e}", args.image),
+    })?;
+    let ic = &image.config.config;
+    let (entrypoint, cmd) = match &args.entrypoint {
+        Some(ep) => (
+            if ep.is_empty() { vec![] } else { vec![ep.clone()] },
+            args.command.clone(),
+        ),
+        None => (
+            ic.entrypoint.clone().unwrap_or_default(),
+            if args.command.is_empty() {
+                ic.cmd.clone().unwrap_or_default()
+            } else {
+                args.command.clone()
+            },
+        ),
+    };
+    if entrypoint.is_empty() && cmd.is_empty() {
+        return Err(Exit {
+            code: 125,
+            message: "no command specified: the image has no CMD or ENTRYPOINT; give one after the image name".into(),
+        }
+        .into());
+    }
+    let mut env = ic.env.clone();
+    for f in &args.env_file {
+        for e in read_env_file(f)? {
+            set_env(&mut env, e);
+        }
+    }
+    for e in &args.env {
+        if let Some(e) = env_entry(e) {
+            set_env(&mut env, e);
+        }
+    }
+    let mut labels = ic.labels.clone();
+    for l in &args.labels {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let id = new_id();
+    let store = ContainerStore::open(&paths.containers())?;
+    let lock = store.lock()?;
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => {
+            let taken = store.names_taken()?;
+            generate_name(&|n| taken.iter().any(|t| t == n))
+        }
+    };
+    let rec = ContainerRecord {
+        id: id.clone(),
+        name,
+        created: crate::image::now_rfc3339(),
+        config: ContainerConfig {
+            image: args.image.clone(),
+            image_id: image.id.clone(),
+            entrypoint,
+            cmd,
+            env,
+            working_dir: args
+                .workdir
+                .clone()
+                .unwrap_or_else(|| ic.working_dir.clone()),
+            user: args.user.clone().unwrap_or_else(|| ic.user.clone()),
+            hostname: args
+                .hostname
+                .clone()
+                .unwrap_or_else(|| id[..12].to_string()),
+            labels,
+            stop_signal: args
+                .stop_signal
+                .clone()
+                .unwrap_or_else(|| ic.stop_signal.clone()),
+            stop_timeout: args.stop_timeout,
+            host,
+        },
+        state: ContainerStatus::default(),
+    };
+    store.create(&lock, &rec).map_err(|e| Exit {
+        code: 125,
+        message: e.to_string(),
+    })?;
+    Ok(rec)
+}

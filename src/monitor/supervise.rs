@@ -1,0 +1,164 @@
+//! The monitor's loop: one `poll` over the container's output pipes, a signalfd (SIGCHLD,
+//! and in the foreground the signals it forwards to the container) and the port
+//! forwarder, until the container has exited and its output is drained.
+
+use super::logs::LogStream;
+use crate::network::PortForwarder;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+pub struct Watch {
+    pub pid: i32,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    pub log: File,
+    /// Copy output to our own stdout/stderr (foreground) and forward signals.
+    pub echo: bool,
+    pub forwarder: Option<PortForwarder>,
+}
+
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// docker's exit code for a wait status: the code, or 128 + the signal.
+fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Reap every child that has ended (we are a subreaper: orphans come to us too); return
+/// the container's exit code if it was among them.
+fn reap(pid: i32) -> Option<i32> {
+    let mut found = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return found,
+            Ok(st) => {
+                if st.pid() == Some(Pid::from_raw(pid)) {
+                    if let Some(code) = exit_code(st) {
+                        found = Some(code);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Watch until the container exits; return its exit code.
+pub fn supervise(mut w: Watch) -> i32 {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    if w.echo {
+        for s in FORWARDED {
+            mask.add(s);
+        }
+    }
+    let _ = mask.thread_block();
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .expect("signalfd is available");
+    // SIGCHLD may have come before it was blocked: look once.
+    let mut code = reap(w.pid);
+    let mut streams = [
+        (Some(w.stdout), LogStream::new("stdout")),
+        (Some(w.stderr), LogStream::new("stderr")),
+    ];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    loop {
+        let open = streams.iter().any(|(fd, _)| fd.is_some());
+        if code.is_some() && !open {
+            break;
+        }
+        fds.clear();
+        fds.push(libc::pollfd {
+            fd: sfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        for (fd, _) in &streams {
+            fds.push(libc::pollfd {
+                fd: fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let fwd_start = fds.len();
+        if code.is_none() {
+            if let Some(f) = &w.forwarder {
+                f.register(&mut fds);
+            }
+        }
+        // After the exit, output still buffered in the pipes is drained; a pipe kept open by
+        // an escaped process must not hold the monitor forever.
+        let timeout = if code.is_some() { 200 } else { -1 };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break;
+        }
+        if n == 0 && code.is_some() {
+            break;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                let signo = info.ssi_signo as i32;
+                if signo == libc::SIGCHLD {
+                    if let Some(c) = reap(w.pid) {
+                        code = Some(c);
+                    }
+                } else if code.is_none() {
+                    unsafe { libc::kill(w.pid, signo) };
+                }
+            }
+        }
+        for (i, (fd, stream)) in streams.iter_mut().enumerate() {
+            let rev = fds[1 + i].revents;
+            if rev == 0 {
+                continue;
+            }
+            let Some(f) = fd.as_ref() else { continue };
+            let r = unsafe { libc::read(f.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if r > 0 {
+                let data = &buf[..r as usize];
+                stream.push(data, &mut w.log);
+                if w.echo {
+                    let _ = if i == 0 {
+                        std::io::stdout().write_all(data)
+                    } else {
+                        std::io::stderr().write_all(data)
+                    };
+                }
+            } else if r == 0 || rev & (libc::POLLHUP | libc::POLLERR) != 0 {
+                stream.finish(&mut w.log);
+                *fd = None;
+            }
+        }
+        if code.is_none() {
+            if let Some(f) = &mut w.forwarder {
+                f.dispatch(&fds[fwd_start..]);
+            }
+        }
+    }
+    for (_, stream) in &mut streams {
+        stream.finish(&mut w.log);
+    }
+    let _ = std::io::stdout().flush();
+    let _ = mask.thread_unblock();
+    code.unwrap_or(255)
+}

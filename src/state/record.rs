@@ -1,0 +1,181 @@
+//! The container record: config (fixed at create time, docker's field names where docker
+//! has one) and status (changed by start/stop and by the monitor).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Exited,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PortMapping {
+    /// Host address to listen on; "0.0.0.0" for all IPv4 addresses.
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// "tcp" or "udp"
+    pub protocol: String,
+}
+
+impl PortMapping {
+    /// docker ps form: "0.0.0.0:8000->80/tcp"
+    pub fn display(&self) -> String {
+        format!(
+            "{}:{}->{}/{}",
+            self.host_ip, self.host_port, self.container_port, self.protocol
+        )
+    }
+}
+
+/// How a container was asked to run: everything `start` needs to run it again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ContainerConfig {
+    /// The image as the user named it.
+    pub image: String,
+    /// The image's id (sha256:…) at create time.
+    pub image_id: String,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub hostname: String,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Signal name or number sent by `stop` (docker's StopSignal); empty = SIGTERM.
+    pub stop_signal: String,
+    /// Seconds `stop` waits before SIGKILL, when set with --stop-timeout.
+    pub stop_timeout: Option<u64>,
+    #[serde(default)]
+    pub host: HostConfig,
+}
+
+/// The host-side settings (docker's HostConfig).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HostConfig {
+    pub ports: Vec<PortMapping>,
+    /// "private" (own namespace: only lo, ports forwarded), "none", or "host".
+    pub network: String,
+    pub pid: String,
+    pub ipc: String,
+    pub uts: String,
+    pub auto_remove: bool,
+    pub interactive: bool,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub ulimits: Vec<String>,
+    pub devices: Vec<String>,
+    pub cgroup_parent: String,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub userns: String,
+}
+
+/// Resource limits as docker records them (bytes, nano-CPUs, …); 0 / empty = unset.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resources {
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub memory_reservation: i64,
+    pub oom_kill_disable: bool,
+    pub nano_cpus: i64,
+    pub cpu_shares: u64,
+    pub cpuset_cpus: String,
+    pub pids_limit: i64,
+    pub blkio_weight: u16,
+    pub device_read_bps: Vec<String>,
+    pub device_write_bps: Vec<String>,
+    pub device_read_iops: Vec<String>,
+    pub device_write_iops: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerStatus {
+    pub status: Status,
+    /// Pid of the container's first process (in the host's pid namespace) while running.
+    pub pid: i32,
+    /// Its start time (clock ticks since boot, /proc/PID/stat field 22): pid + start time
+    /// identify the process even if the pid is reused.
+    pub pid_start_time: u64,
+    /// The monitor watching it (0 when none).
+    pub monitor_pid: i32,
+    pub exit_code: i32,
+    pub oom_killed: bool,
+    /// RFC 3339 times; None before the first start / exit.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Why the last start failed, if it did.
+    pub error: String,
+    /// Set by `stop`/`kill` so a restart policy (later) knows the exit was asked for.
+    #[serde(default)]
+    pub stopped_by_user: bool,
+    /// The host ports actually bound while running (a requested port 0 becomes the real one).
+    #[serde(default)]
+    pub ports: Vec<PortMapping>,
+}
+
+impl Default for ContainerStatus {
+    fn default() -> Self {
+        ContainerStatus {
+            status: Status::Created,
+            pid: 0,
+            pid_start_time: 0,
+            monitor_pid: 0,
+            exit_code: 0,
+            oom_killed: false,
+            started_at: None,
+            finished_at: None,
+            error: String::new(),
+            stopped_by_user: false,
+            ports: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339
+    pub created: String,
+    pub config: ContainerConfig,
+    pub state: ContainerStatus,
+}
+
+impl ContainerRecord {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12.min(self.id.len())]
+    }
+
+    /// The command line the container runs: entrypoint followed by cmd.
+    pub fn args(&self) -> Vec<String> {
+        let mut v = self.config.entrypoint.clone();
+        v.extend(self.config.cmd.iter().cloned());
+        v
+    }
+
+    /// Whether the recorded process is still the one alive under that pid.
+    pub fn is_running(&self) -> bool {
+        self.state.status == Status::Running
+            && self.state.pid > 0
+            && process_start_time(self.state.pid) == Some(self.state.pid_start_time)
+    }
+}
+
+/// Field 22 of /proc/PID/stat (start time in clock ticks since boot); None when the
+/// process is gone.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    // rest starts at field 3 (state); start time is field 22 → index 19 here.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}

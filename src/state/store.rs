@@ -1,0 +1,203 @@
+//! The container store: `$root/containers/<id>/container.json`, one record per container,
+//! replaced atomically (temp + fsync + rename) while holding `$root/containers/lock`.
+//! Readers parse without the lock: a rename never shows them half a file.
+
+use super::record::ContainerRecord;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("no such container: {0}")]
+    NotFound(String),
+    #[error("multiple containers match \"{prefix}\": {}", matches.join(", "))]
+    Ambiguous { prefix: String, matches: Vec<String> },
+    #[error(
+        "the container name \"/{name}\" is already in use by container \"{id}\"; remove (or rename) that container to reuse the name"
+    )]
+    NameInUse { name: String, id: String },
+    #[error("invalid container name \"{0}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
+    InvalidName(String),
+    #[error("container store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("container record {path} is corrupt: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub struct ContainerStore {
+    dir: PathBuf,
+}
+
+/// Held while the store is being changed; released on drop.
+pub struct StoreLock {
+    _file: File,
+}
+
+impl ContainerStore {
+    pub fn open(dir: &Path) -> Result<ContainerStore, StateError> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        Ok(ContainerStore {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn lock(&self) -> Result<StoreLock, StateError> {
+        let path = self.dir.join("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.lock().map_err(io(&path))?;
+        Ok(StoreLock { _file: file })
+    }
+
+    fn record_path(&self, id: &str) -> PathBuf {
+        self.dir.join(id).join("container.json")
+    }
+
+    pub fn load(&self, id: &str) -> Result<ContainerRecord, StateError> {
+        let path = self.record_path(id);
+        let data = match fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StateError::NotFound(id.to_string()))
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        serde_json::from_slice(&data).map_err(|source| StateError::Corrupt { path, source })
+    }
+
+    /// Replace the record atomically. The caller holds the lock.
+    pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
+        let dir = self.dir.join(&record.id);
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let path = dir.join("container.json");
+        let tmp = dir.join(".container.json.tmp");
+        let data = serde_json::to_vec_pretty(record).expect("records serialize");
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(&data).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(())
+    }
+
+    /// Load, change and save one record under the lock.
+    pub fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerRecord),
+    ) -> Result<ContainerRecord, StateError> {
+        let lock = self.lock()?;
+        let mut rec = self.load(id)?;
+        change(&mut rec);
+        self.save(&lock, &rec)?;
+        Ok(rec)
+    }
+
+    /// Every record, oldest first. Directories without a record (a create that was
+    /// interrupted before its first save) are skipped.
+    pub fn list(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str() else { continue };
+            if id.len() != 64 {
+                continue;
+            }
+            match self.load(id) {
+                Ok(r) => out.push(r),
+                Err(StateError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.created.cmp(&b.created));
+        Ok(out)
+    }
+
+    /// A container by its name, full id or a unique id prefix (docker's order: exact id,
+    /// then name, then prefix).
+    pub fn resolve(&self, what: &str) -> Result<ContainerRecord, StateError> {
+        let what = what.strip_prefix('/').unwrap_or(what);
+        if what.is_empty() {
+            return Err(StateError::NotFound(what.to_string()));
+        }
+        let all = self.list()?;
+        if let Some(r) = all.iter().find(|r| r.id == what) {
+            return Ok(r.clone());
+        }
+        if let Some(r) = all.iter().find(|r| r.name == what) {
+            return Ok(r.clone());
+        }
+        let matches: Vec<&ContainerRecord> =
+            all.iter().filter(|r| r.id.starts_with(what)).collect();
+        match matches.len() {
+            0 => Err(StateError::NotFound(what.to_string())),
+            1 => Ok(matches[0].clone()),
+            _ => Err(StateError::Ambiguous {
+                prefix: what.to_string(),
+                matches: matches.iter().map(|r| r.short_id().to_string()).collect(),
+            }),
+        }
+    }
+
+    /// Save a new record, refusing a name that is taken. The caller holds the lock.
+    pub fn create(&self, lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
+        if let Some(other) = self.list()?.into_iter().find(|r| r.name == record.name) {
+            return Err(StateError::NameInUse {
+                name: record.name.clone(),
+                id: other.id,
+            });
+        }
+        self.save(lock, record)
+    }
+
+    /// Remove the record and the container's directory. The caller holds the lock.
+    pub fn remove(&self, _lock: &StoreLock, id: &str) -> Result<(), StateError> {
+        let dir = self.dir.join(id);
+        // The record goes first so a crash midway never leaves a record without its files.
+        match fs::remove_file(self.record_path(id)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&dir)(e)),
+        }
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&dir)(e)),
+        }
+    }
+
+    pub fn names_taken(&self) -> Result<Vec<String>, StateError> {
+        Ok(self.list()?.into_iter().map(|r| r.name).collect())
+    }
+}
+
+/// docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn validate_name(name: &str) -> Result<(), StateError> {
+    let mut chars = name.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::InvalidName(name.to_string()))
+    }
+}
