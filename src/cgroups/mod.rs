@@ -1,1 +1,360 @@
-//! (cgroups: filled in by its owner)
+//! Control groups for containers: detection of the host's layout (v1/hybrid or v2),
+//! creation of a container's cgroup under kiste's own subtree, resource limits, the
+//! device allowlist, joining, OOM and process queries, and removal. It never touches a
+//! cgroup outside `<hierarchy>/<parent>/…`, and it knows nothing about namespaces or
+//! the container's filesystem.
+
+mod bpf;
+mod v1;
+mod v2;
+
+use std::fs;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::runtime::spec::{CgroupSpec, Device, Resources};
+
+/// Where every cgroup hierarchy is mounted on a normal host.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl CgroupError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+        CgroupError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// How the host mounts its cgroups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupLayout {
+    /// One hierarchy per controller (including the hybrid layout, whose unified
+    /// hierarchy holds no controllers and is not used).
+    V1,
+    /// The unified hierarchy only.
+    V2,
+}
+
+/// Detects the layout by the filesystem magic of `/sys/fs/cgroup` (cgroup2 there means
+/// v2; a tmpfs there means v1, with or without an empty `unified` cgroup2 beside it).
+pub fn detect() -> CgroupLayout {
+    detect_at(Path::new(CGROUP_ROOT))
+}
+
+fn fs_magic(path: &Path) -> Option<i64> {
+    nix::sys::statfs::statfs(path)
+        .ok()
+        .map(|s| s.filesystem_type().0)
+}
+
+pub(crate) fn detect_at(root: &Path) -> CgroupLayout {
+    match fs_magic(root) {
+        Some(CGROUP2_SUPER_MAGIC) => CgroupLayout::V2,
+        Some(TMPFS_MAGIC) => CgroupLayout::V1,
+        // Anything else (no /sys/fs/cgroup at all): v1 code paths skip absent controllers.
+        _ => CgroupLayout::V1,
+    }
+}
+
+/// A created container cgroup, ready to be joined.
+#[derive(Debug)]
+pub struct Cgroup {
+    pub layout: CgroupLayout,
+    /// v1: one directory per controller hierarchy; v2: exactly one directory.
+    pub dirs: Vec<PathBuf>,
+    /// v2: the attached device program, kept open until the process is in the cgroup.
+    #[allow(dead_code)]
+    device_prog: Option<OwnedFd>,
+}
+
+impl Cgroup {
+    /// Moves `pid` into the cgroup (every hierarchy on v1).
+    pub fn join(&self, pid: i32) -> Result<(), CgroupError> {
+        let line = pid.to_string();
+        for dir in &self.dirs {
+            let procs = dir.join("cgroup.procs");
+            fs::write(&procs, &line).map_err(|e| CgroupError::io("join", &procs, e))?;
+        }
+        Ok(())
+    }
+
+    /// v2: an O_PATH directory fd for clone3's CLONE_INTO_CGROUP.
+    pub fn dir_fd(&self) -> Option<OwnedFd> {
+        if self.layout != CgroupLayout::V2 {
+            return None;
+        }
+        let dir = fs::File::open(&self.dirs[0]).ok()?;
+        Some(OwnedFd::from(dir))
+    }
+}
+
+/// Creates the container's cgroup with its limits and device rules applied. On error
+/// whatever was created is removed again.
+pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
+    validate(&spec.resources)?;
+    check_names(spec)?;
+    let layout = detect();
+    let result = match layout {
+        CgroupLayout::V1 => v1::create(spec).map(|dirs| Cgroup {
+            layout,
+            dirs,
+            device_prog: None,
+        }),
+        CgroupLayout::V2 => v2::create(spec).map(|(dir, prog)| Cgroup {
+            layout,
+            dirs: vec![dir],
+            device_prog: prog,
+        }),
+    };
+    if result.is_err() {
+        let _ = remove(spec);
+    }
+    result
+}
+
+fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
+    let bad = |s: &str| s.split('/').any(|c| c == ".." || c == ".");
+    if spec.name.is_empty() || spec.name.contains('/') || bad(&spec.name) || bad(&spec.parent) {
+        return Err(CgroupError::Invalid(format!(
+            "invalid cgroup path {:?}/{:?}",
+            spec.parent, spec.name
+        )));
+    }
+    Ok(())
+}
+
+/// The container's directories (existing or not) for the host's layout.
+pub(crate) fn dirs_of(spec: &CgroupSpec) -> Vec<PathBuf> {
+    let rel = relative_path(spec);
+    match detect() {
+        CgroupLayout::V1 => v1::hierarchies()
+            .into_iter()
+            .map(|h| h.join(&rel))
+            .collect(),
+        CgroupLayout::V2 => vec![Path::new(CGROUP_ROOT).join(&rel)],
+    }
+}
+
+pub(crate) fn relative_path(spec: &CgroupSpec) -> PathBuf {
+    let parent = spec.parent.trim_matches('/');
+    let parent = if parent.is_empty() { "kiste" } else { parent };
+    Path::new(parent).join(&spec.name)
+}
+
+/// Removes the container's cgroup after its process is gone. Any process still in it is
+/// killed first; removing a cgroup that does not exist is not an error.
+pub fn remove(spec: &CgroupSpec) -> Result<(), CgroupError> {
+    if check_names(spec).is_err() {
+        return Ok(());
+    }
+    for dir in dirs_of(spec) {
+        remove_dir(&dir)?;
+    }
+    Ok(())
+}
+
+fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                for pid in read_procs(dir) {
+                    // SAFETY: plain kill(2); the pids are the container's own processes.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(CgroupError::io("remove cgroup", dir, e)),
+        }
+    }
+}
+
+fn read_procs(dir: &Path) -> Vec<i32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Whether the kernel's OOM killer killed a process in the cgroup.
+pub fn oom_killed(spec: &CgroupSpec) -> bool {
+    let rel = relative_path(spec);
+    let (file, key) = match detect() {
+        CgroupLayout::V1 => (
+            Path::new(CGROUP_ROOT)
+                .join("memory")
+                .join(&rel)
+                .join("memory.oom_control"),
+            "oom_kill",
+        ),
+        CgroupLayout::V2 => (
+            Path::new(CGROUP_ROOT).join(&rel).join("memory.events"),
+            "oom_kill",
+        ),
+    };
+    counter(&file, key).is_some_and(|n| n > 0)
+}
+
+pub(crate) fn counter(file: &Path, key: &str) -> Option<u64> {
+    let text = fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// The processes in the cgroup.
+pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
+    let mut all: Vec<i32> = dirs_of(spec).iter().flat_map(|d| read_procs(d)).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Checks limits that are wrong whatever the cgroup version, before anything is created.
+pub fn validate(res: &Resources) -> Result<(), CgroupError> {
+    const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+    if let Some(m) = res.memory {
+        if m > 0 && m < MIN_MEMORY {
+            return Err(CgroupError::Invalid(
+                "minimum memory limit allowed is 6MB".into(),
+            ));
+        }
+    }
+    if let Some(r) = res.memory_reservation {
+        if r > 0 && r < MIN_MEMORY {
+            return Err(CgroupError::Invalid(
+                "minimum memory reservation allowed is 6MB".into(),
+            ));
+        }
+    }
+    if let Some(s) = res.memory_swap {
+        if s != -1 && s > 0 {
+            match res.memory {
+                None | Some(0) => {
+                    return Err(CgroupError::Invalid(
+                        "you should always set the memory limit when using the memory-swap limit"
+                            .into(),
+                    ))
+                }
+                Some(m) if s < m => {
+                    return Err(CgroupError::Invalid(
+                        "minimum memory-swap limit should be larger than memory limit, see usage"
+                            .into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(c) = res.cpus {
+        let n = online_cpus();
+        if c.is_nan() || c < 0.01 || c > n as f64 {
+            return Err(CgroupError::Invalid(format!(
+                "range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available"
+            )));
+        }
+    }
+    if let Some(w) = res.blkio_weight {
+        if w != 0 && !(10..=1000).contains(&w) {
+            return Err(CgroupError::Invalid(
+                "range of blkio weight is from 10 to 1000".into(),
+            ));
+        }
+    }
+    if let Some(shares) = res.cpu_shares {
+        if shares != 0 && shares < 2 {
+            return Err(CgroupError::Invalid(
+                "minimum cpu shares allowed is 2".into(),
+            ));
+        }
+    }
+    if let Some(set) = &res.cpuset_cpus {
+        parse_cpu_list(set).ok_or_else(|| {
+            CgroupError::Invalid(format!("invalid value {set:?} for cpuset cpus"))
+        })?;
+    }
+    Ok(())
+}
+
+fn online_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// "0-2,4" -> the CPU numbers, or None when malformed.
+fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let part = part.trim();
+        if let Some((a, b)) = part.split_once('-') {
+            let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+            if a > b {
+                return None;
+            }
+            out.extend(a..=b);
+        } else {
+            out.push(part.parse().ok()?);
+        }
+    }
+    Some(out)
+}
+
+/// The device rules every container gets: the standard nodes, mknod of anything, and the
+/// spec's devices. `(kind, major, minor, access)`; `None` is a wildcard.
+pub(crate) fn device_allowlist(
+    devices: &[Device],
+) -> Vec<(char, Option<u32>, Option<u32>, String)> {
+    let mut rules: Vec<(char, Option<u32>, Option<u32>, String)> = vec![
+        ('c', None, None, "m".into()),
+        ('b', None, None, "m".into()),
+        ('c', Some(1), Some(3), "rwm".into()),
+        ('c', Some(1), Some(5), "rwm".into()),
+        ('c', Some(1), Some(7), "rwm".into()),
+        ('c', Some(1), Some(8), "rwm".into()),
+        ('c', Some(1), Some(9), "rwm".into()),
+        ('c', Some(5), Some(0), "rwm".into()),
+        ('c', Some(5), Some(1), "rwm".into()),
+        ('c', Some(5), Some(2), "rwm".into()),
+        ('c', Some(136), None, "rwm".into()),
+    ];
+    for d in devices {
+        let access = if d.permissions.is_empty() {
+            "rwm".to_string()
+        } else {
+            d.permissions.clone()
+        };
+        rules.push((d.kind, Some(d.major), Some(d.minor), access));
+    }
+    rules
+}
+
+pub(crate) fn write_file(dir: &Path, name: &str, value: &str) -> Result<(), CgroupError> {
+    let path = dir.join(name);
+    fs::write(&path, value).map_err(|e| CgroupError::io("write", &path, e))
+}

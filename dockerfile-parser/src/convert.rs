@@ -1,0 +1,538 @@
+//! Turns the node tree into the typed layer: validates each instruction's
+//! arguments and flags (BuildKit's `instructions/parse.go` rules), builds
+//! [`Instruction`] values, and groups them into global ARGs and stages,
+//! checking that FROM comes first and that stage names are unique.
+
+use crate::error::{Error, Span, Spanned};
+use crate::flags::{Flags, Kind};
+use crate::heredoc::{chomp_heredoc_content, parse_heredoc};
+use crate::instructions::*;
+use crate::mount::parse_mount;
+use crate::node::{Node, NodeHeredoc};
+use crate::parser::ParseResult;
+use crate::suggest::did_you_mean;
+
+/// All instruction keywords, upper case.
+pub const KEYWORDS: &[&str] = &[
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+pub(crate) enum Typed {
+    From(From),
+    Instr(Instruction),
+}
+
+fn span_of(n: &Node) -> Span {
+    Span {
+        line: n.start_line,
+        column: n.column,
+        end_line: n.end_line,
+    }
+}
+
+/// Build the typed [`Dockerfile`] from a parse result.
+pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
+    let mut df = Dockerfile {
+        escape: res.escape,
+        syntax: res.syntax,
+        meta_args: Vec::new(),
+        stages: Vec::new(),
+        check: res.check,
+        warnings: res.warnings,
+    };
+    for node in &res.ast.children {
+        let span = span_of(node);
+        let typed = parse_node(node, &node.heredocs).map_err(|m| Error::at(&span, m))?;
+        match typed {
+            Typed::From(from) => {
+                let name = from.alias.as_ref().map(|a| a.to_lowercase());
+                if let Some(n) = &name {
+                    if let Some(prev) = df.stages.iter().find(|s| s.name.as_ref() == Some(n)) {
+                        return Err(Error::at(
+                            &span,
+                            format!(
+                                "duplicate stage name {:?}: already used by the stage on line {}",
+                                n, prev.from.span.line
+                            ),
+                        ));
+                    }
+                }
+                df.stages.push(Stage {
+                    index: df.stages.len(),
+                    from: Spanned {
+                        node: from,
+                        span,
+                        original: node.original.clone(),
+                    },
+                    name,
+                    instructions: Vec::new(),
+                });
+            }
+            Typed::Instr(instr) => {
+                let sp = Spanned {
+                    node: instr,
+                    span,
+                    original: node.original.clone(),
+                };
+                match df.stages.last_mut() {
+                    Some(stage) => stage.instructions.push(sp),
+                    None => match sp.node {
+                        Instruction::Arg(a) => df.meta_args.push(Spanned {
+                            node: a,
+                            span: sp.span,
+                            original: sp.original,
+                        }),
+                        other => {
+                            return Err(Error::at(
+                                &sp.span,
+                                format!(
+                                    "FROM missing: {} comes before the first FROM (only ARG may come before FROM)",
+                                    other.keyword()
+                                ),
+                            ))
+                        }
+                    },
+                }
+            }
+        }
+    }
+    if df.stages.is_empty() {
+        let line = res.ast.end_line;
+        return Err(Error::new(
+            line,
+            0,
+            "FROM missing: the Dockerfile has no FROM instruction",
+        ));
+    }
+    Ok(df)
+}
+
+fn exactly_one(kw: &str, args: &[String]) -> Result<String, String> {
+    if args.len() != 1 {
+        return Err(format!("{kw} requires exactly one argument"));
+    }
+    Ok(args[0].clone())
+}
+
+fn at_least_one(kw: &str, args: &[String]) -> Result<(), String> {
+    if args.is_empty() {
+        return Err(format!("{kw} requires at least one argument"));
+    }
+    Ok(())
+}
+
+fn shell_or_exec(args: Vec<String>, json: bool) -> ShellOrExec {
+    if json {
+        ShellOrExec::Exec(args)
+    } else {
+        ShellOrExec::Shell(args.join(" "))
+    }
+}
+
+fn kvps(kw: &str, args: &[String]) -> Result<Vec<(String, String)>, String> {
+    if args.is_empty() {
+        return Err(format!("{kw} requires at least one argument"));
+    }
+    if !args.len().is_multiple_of(3) {
+        return Err(format!("Bad input to {kw}, too many arguments"));
+    }
+    let mut out = Vec::new();
+    for c in args.chunks(3) {
+        if c[0].is_empty() {
+            return Err(format!("{kw} names can not be blank"));
+        }
+        out.push((c[0].clone(), c[1].clone()));
+    }
+    Ok(out)
+}
+
+const FROM_NAME_HINT: &str = "name can't start with a number or contain symbols";
+
+fn valid_stage_name(n: &str) -> bool {
+    let mut cs = n.chars();
+    matches!(cs.next(), Some('a'..='z'))
+        && cs.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-' | '_' | '.'))
+}
+
+/// Sources, destination and heredoc sources of COPY/ADD.
+fn sources_and_dest(
+    kw: &str,
+    args: &[String],
+    docs: &[NodeHeredoc],
+) -> Result<(Vec<String>, String, Vec<Heredoc>), String> {
+    if args.len() < 2 {
+        return Err(format!(
+            "{kw} requires at least two arguments, but only one was provided. Destination could not be determined"
+        ));
+    }
+    let dest = args[args.len() - 1].clone();
+    if matches!(parse_heredoc(&dest), Ok(Some(_))) {
+        return Err(format!("{kw} cannot accept a heredoc as a destination"));
+    }
+    let mut sources = Vec::new();
+    let mut heredocs = Vec::new();
+    for src in &args[..args.len() - 1] {
+        match parse_heredoc(src) {
+            Ok(Some(h)) => {
+                let mut content = docs
+                    .iter()
+                    .find(|d| d.name == h.name)
+                    .map(|d| d.content.clone())
+                    .unwrap_or_default();
+                if h.chomp {
+                    content = chomp_heredoc_content(&content);
+                }
+                heredocs.push(Heredoc {
+                    name: h.name,
+                    content,
+                    expand: h.expand,
+                    chomp: h.chomp,
+                });
+            }
+            _ => sources.push(src.clone()),
+        }
+    }
+    Ok((sources, dest, heredocs))
+}
+
+fn duration_flag(flags: &Flags, name: &str) -> Result<Option<std::time::Duration>, String> {
+    let Some(v) = flags.string(name) else {
+        return Ok(None);
+    };
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let d = crate::duration::parse_go_duration(&v)
+        .map_err(|e| format!("invalid value for --{name}: {e}"))?;
+    if !d.is_zero() && d < std::time::Duration::from_millis(1) {
+        return Err(format!("Interval \"{name}\" cannot be less than 1ms"));
+    }
+    Ok(Some(d))
+}
+
+/// Validate one instruction node. `docs` are the heredocs read for the
+/// enclosing line (an ONBUILD trigger uses its parent's).
+pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, String> {
+    let kw = node.value.to_uppercase();
+    let args = node.args();
+    let no_flags = |k: &str| Flags::parse(k, &node.flags, &[]).map(|_| ());
+    let instr = match kw.as_str() {
+        "FROM" => {
+            let flags = Flags::parse(&kw, &node.flags, &[("platform", Kind::Str)])?;
+            let alias = match args.len() {
+                1 => None,
+                3 if args[1].eq_ignore_ascii_case("as") => {
+                    if !valid_stage_name(&args[2].to_lowercase()) {
+                        return Err(format!(
+                            "invalid name for build stage: {}, {FROM_NAME_HINT}",
+                            crate::quote::go_quote(&args[2])
+                        ));
+                    }
+                    Some(args[2].clone())
+                }
+                0 => {
+                    return Err(
+                        "FROM requires either one or three arguments (missing the image)".into(),
+                    )
+                }
+                _ => return Err("FROM requires either one or three arguments".into()),
+            };
+            return Ok(Typed::From(From {
+                image: args[0].clone(),
+                platform: flags.string("platform"),
+                alias,
+            }));
+        }
+        "RUN" => {
+            let flags = Flags::parse(
+                &kw,
+                &node.flags,
+                &[
+                    ("mount", Kind::Strings),
+                    ("network", Kind::Str),
+                    ("security", Kind::Str),
+                ],
+            )?;
+            let mut mounts = Vec::new();
+            for m in flags.strings("mount") {
+                mounts.push(parse_mount(&m, None).map_err(|e| format!("invalid --mount: {e}"))?);
+            }
+            let network = flags.string("network");
+            if let Some(n) = &network {
+                if !n.contains('$') && !matches!(n.as_str(), "default" | "none" | "host") {
+                    return Err(format!(
+                        "unsupported network mode {} (expected default, none or host)",
+                        crate::quote::go_quote(n)
+                    ));
+                }
+            }
+            let security = flags.string("security");
+            if let Some(s) = &security {
+                if !s.contains('$') && !matches!(s.as_str(), "sandbox" | "insecure") {
+                    return Err(format!(
+                        "unsupported security mode {} (expected sandbox or insecure)",
+                        crate::quote::go_quote(s)
+                    ));
+                }
+            }
+            let heredocs = docs
+                .iter()
+                .map(|d| Heredoc {
+                    name: d.name.clone(),
+                    content: d.content.clone(),
+                    expand: d.expand,
+                    chomp: d.chomp,
+                })
+                .collect();
+            Instruction::Run(Run {
+                command: shell_or_exec(args, node.json),
+                heredocs,
+                mounts,
+                network,
+                security,
+            })
+        }
+        "CMD" => {
+            no_flags(&kw)?;
+            Instruction::Cmd(shell_or_exec(args, node.json))
+        }
+        "ENTRYPOINT" => {
+            no_flags(&kw)?;
+            Instruction::Entrypoint(shell_or_exec(args, node.json))
+        }
+        "SHELL" => {
+            no_flags(&kw)?;
+            if args.is_empty() {
+                return Err("SHELL requires at least one argument".into());
+            }
+            if !node.json {
+                return Err("SHELL requires the arguments to be in JSON form".into());
+            }
+            Instruction::Shell(args)
+        }
+        "COPY" => {
+            let flags = Flags::parse(
+                &kw,
+                &node.flags,
+                &[
+                    ("chown", Kind::Str),
+                    ("from", Kind::Str),
+                    ("chmod", Kind::Str),
+                    ("link", Kind::Bool),
+                    ("exclude", Kind::Strings),
+                    ("parents", Kind::Bool),
+                ],
+            )?;
+            let (sources, dest, heredocs) = sources_and_dest(&kw, &args, docs)?;
+            Instruction::Copy(Copy {
+                sources,
+                dest,
+                heredocs,
+                from: flags.string("from"),
+                chown: flags.string("chown"),
+                chmod: flags.string("chmod"),
+                link: flags.bool("link"),
+                exclude: flags.strings("exclude"),
+                parents: flags.bool("parents"),
+            })
+        }
+        "ADD" => {
+            let flags = Flags::parse(
+                &kw,
+                &node.flags,
+                &[
+                    ("chown", Kind::Str),
+                    ("chmod", Kind::Str),
+                    ("link", Kind::Bool),
+                    ("keep-git-dir", Kind::Bool),
+                    ("checksum", Kind::Str),
+                    ("unpack", Kind::Bool),
+                    ("exclude", Kind::Strings),
+                ],
+            )?;
+            let (sources, dest, heredocs) = sources_and_dest(&kw, &args, docs)?;
+            Instruction::Add(Add {
+                sources,
+                dest,
+                heredocs,
+                chown: flags.string("chown"),
+                chmod: flags.string("chmod"),
+                link: flags.bool("link"),
+                exclude: flags.strings("exclude"),
+                keep_git_dir: flags.bool("keep-git-dir"),
+                checksum: flags.string("checksum"),
+                unpack: flags.bool_opt("unpack"),
+            })
+        }
+        "ENV" => {
+            no_flags(&kw)?;
+            Instruction::Env(kvps(&kw, &args)?)
+        }
+        "LABEL" => {
+            no_flags(&kw)?;
+            Instruction::Label(kvps(&kw, &args)?)
+        }
+        "ARG" => {
+            no_flags(&kw)?;
+            at_least_one(&kw, &args)?;
+            let mut out = Vec::new();
+            for a in &args {
+                let (k, v) = match a.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (a.clone(), None),
+                };
+                if k.is_empty() {
+                    return Err("ARG names can not be blank".into());
+                }
+                out.push((k, v));
+            }
+            Instruction::Arg(Arg { args: out })
+        }
+        "WORKDIR" => {
+            no_flags(&kw)?;
+            Instruction::Workdir(exactly_one(&kw, &args)?)
+        }
+        "USER" => {
+            no_flags(&kw)?;
+            Instruction::User(exactly_one(&kw, &args)?)
+        }
+        "STOPSIGNAL" => {
+            no_flags(&kw)?;
+            Instruction::StopSignal(exactly_one(&kw, &args)?)
+        }
+        "MAINTAINER" => {
+            no_flags(&kw)?;
+            Instruction::Maintainer(exactly_one(&kw, &args)?)
+        }
+        "EXPOSE" => {
+            no_flags(&kw)?;
+            at_least_one(&kw, &args)?;
+            Instruction::Expose(args)
+        }
+        "VOLUME" => {
+            no_flags(&kw)?;
+            at_least_one(&kw, &args)?;
+            if args.iter().any(|v| v.trim().is_empty()) {
+                return Err("VOLUME specified can not be an empty string".into());
+            }
+            Instruction::Volume(args)
+        }
+        "HEALTHCHECK" => parse_healthcheck(node, &kw, &args)?,
+        "ONBUILD" => {
+            no_flags(&kw)?;
+            let Some(trigger) = node.next.first().and_then(|n| n.children.first()) else {
+                return Err("ONBUILD requires at least one argument".into());
+            };
+            let tkw = trigger.value.to_uppercase();
+            match tkw.as_str() {
+                "ONBUILD" => {
+                    return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into())
+                }
+                "MAINTAINER" | "FROM" => {
+                    return Err(format!("{tkw} isn't allowed as an ONBUILD trigger"))
+                }
+                _ => {}
+            }
+            let inner = match parse_node(trigger, docs)? {
+                Typed::Instr(i) => i,
+                Typed::From(_) => return Err("FROM isn't allowed as an ONBUILD trigger".into()),
+            };
+            let mut expr = strip_onbuild(&node.original).to_string();
+            for d in docs {
+                expr.push('\n');
+                expr.push_str(&d.content);
+                expr.push_str(&d.name);
+            }
+            Instruction::Onbuild(Box::new(inner), expr)
+        }
+        _ => {
+            let mut msg = format!("unknown instruction: {}", node.value);
+            if let Some(s) = did_you_mean(&node.value, KEYWORDS) {
+                msg.push_str(&format!(" (did you mean {s}?)"));
+            }
+            return Err(msg);
+        }
+    };
+    Ok(Typed::Instr(instr))
+}
+
+/// Remove a leading `ONBUILD` keyword (any case) and the blanks around it.
+fn strip_onbuild(s: &str) -> &str {
+    let t = s.trim_start();
+    match t.get(..7) {
+        Some(k) if k.eq_ignore_ascii_case("onbuild") => t[7..].trim_start(),
+        _ => s,
+    }
+}
+
+fn parse_healthcheck(node: &Node, kw: &str, args: &[String]) -> Result<Instruction, String> {
+    at_least_one(kw, args)?;
+    let typ = args[0].to_uppercase();
+    let spec = [
+        ("interval", Kind::Str),
+        ("timeout", Kind::Str),
+        ("start-period", Kind::Str),
+        ("start-interval", Kind::Str),
+        ("retries", Kind::Str),
+    ];
+    let flags = Flags::parse(kw, &node.flags, &spec)?;
+    let test = match typ.as_str() {
+        "NONE" => {
+            if args.len() != 1 {
+                return Err("HEALTHCHECK NONE takes no arguments".into());
+            }
+            HealthTest::None
+        }
+        "CMD" => {
+            let cmd = args[1..].to_vec();
+            if cmd.is_empty() {
+                return Err("Missing command after HEALTHCHECK CMD".into());
+            }
+            HealthTest::Cmd(shell_or_exec(cmd, node.json))
+        }
+        _ => {
+            return Err(format!(
+                "Unknown type {} in HEALTHCHECK (try CMD)",
+                crate::quote::go_quote(&typ)
+            ))
+        }
+    };
+    let retries = match flags.string("retries") {
+        None => None,
+        Some(r) if r.is_empty() => None,
+        Some(r) => {
+            let n: i64 = r
+                .parse()
+                .map_err(|_| format!("invalid value for --retries: {r}"))?;
+            if n < 0 {
+                return Err(format!("--retries cannot be negative ({n})"));
+            }
+            Some(u32::try_from(n).map_err(|_| format!("--retries is too large ({n})"))?)
+        }
+    };
+    Ok(Instruction::Healthcheck(Healthcheck {
+        test,
+        interval: duration_flag(&flags, "interval")?,
+        timeout: duration_flag(&flags, "timeout")?,
+        start_period: duration_flag(&flags, "start-period")?,
+        start_interval: duration_flag(&flags, "start-interval")?,
+        retries,
+    }))
+}

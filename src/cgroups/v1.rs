@@ -1,0 +1,202 @@
+//! cgroup v1 (and hybrid): one directory per controller hierarchy, each limit written
+//! to its controller's files. Controllers the host does not mount are skipped; a limit
+//! whose controller or file is missing is an error, never silently dropped.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{device_allowlist, relative_path, write_file, CgroupError, CGROUP_ROOT};
+use crate::runtime::spec::{CgroupSpec, DeviceRate, Resources};
+
+/// Controllers kiste creates a directory in, when the host mounts them.
+const CONTROLLERS: &[&str] = &[
+    "memory",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "pids",
+    "blkio",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+];
+
+/// The distinct hierarchy roots (e.g. `cpu` and `cpuacct` may be one `cpu,cpuacct`).
+pub(crate) fn hierarchies() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for c in CONTROLLERS {
+        let p = Path::new(CGROUP_ROOT).join(c);
+        if let Ok(real) = fs::canonicalize(&p) {
+            if real.join("cgroup.procs").exists() && !out.contains(&real) {
+                out.push(real);
+            }
+        }
+    }
+    out
+}
+
+fn controller_dir(ctrl: &str, rel: &Path) -> Option<PathBuf> {
+    let root = fs::canonicalize(Path::new(CGROUP_ROOT).join(ctrl)).ok()?;
+    Some(root.join(rel))
+}
+
+pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
+    let rel = relative_path(spec);
+    let mut dirs = Vec::new();
+    for root in hierarchies() {
+        let dir = root.join(&rel);
+        make_dirs(&root, &rel)?;
+        dirs.push(dir);
+    }
+    apply(&rel, &spec.resources)?;
+    if let Some(dev) = controller_dir("devices", &rel).filter(|d| d.exists()) {
+        apply_devices(&dev, spec)?;
+    }
+    Ok(dirs)
+}
+
+/// mkdir -p below a hierarchy root. cpuset directories start empty and refuse tasks, so
+/// each new level copies cpus and mems from its parent.
+fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
+    let mut cur = root.to_path_buf();
+    for comp in rel.components() {
+        let parent = cur.clone();
+        cur.push(comp);
+        match fs::create_dir(&cur) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(CgroupError::io("create cgroup", &cur, e)),
+        }
+        if cur.join("cpuset.cpus").exists() {
+            for f in ["cpuset.cpus", "cpuset.mems"] {
+                let mine = fs::read_to_string(cur.join(f)).unwrap_or_default();
+                if mine.trim().is_empty() {
+                    let theirs = fs::read_to_string(parent.join(f))
+                        .map_err(|e| CgroupError::io("read", &parent.join(f), e))?;
+                    write_file(&cur, f, theirs.trim())?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn need(ctrl: &str, rel: &Path, what: &str) -> Result<PathBuf, CgroupError> {
+    controller_dir(ctrl, rel)
+        .filter(|d| d.exists())
+        .ok_or_else(|| {
+            CgroupError::Unsupported(format!(
+                "cannot apply {what}: the {ctrl} cgroup controller is not mounted"
+            ))
+        })
+}
+
+fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
+    if r.memory.is_some()
+        || r.memory_swap.is_some()
+        || r.memory_reservation.is_some()
+        || r.oom_kill_disable
+    {
+        let dir = need("memory", rel, "memory limits")?;
+        apply_memory(&dir, r)?;
+    }
+    if r.cpus.is_some() || r.cpu_shares.is_some() {
+        let dir = need("cpu", rel, "cpu limits")?;
+        if let Some(cpus) = r.cpus {
+            let period: u64 = 100_000;
+            let quota = (cpus * period as f64).round() as u64;
+            write_file(&dir, "cpu.cfs_period_us", &period.to_string())?;
+            write_file(&dir, "cpu.cfs_quota_us", &quota.to_string())?;
+        }
+        if let Some(shares) = r.cpu_shares.filter(|s| *s > 0) {
+            write_file(&dir, "cpu.shares", &shares.to_string())?;
+        }
+    }
+    if let Some(set) = &r.cpuset_cpus {
+        let dir = need("cpuset", rel, "--cpuset-cpus")?;
+        write_file(&dir, "cpuset.cpus", set)?;
+    }
+    if let Some(p) = r.pids_limit {
+        let dir = need("pids", rel, "--pids-limit")?;
+        let v = if p <= 0 {
+            "max".to_string()
+        } else {
+            p.to_string()
+        };
+        write_file(&dir, "pids.max", &v)?;
+    }
+    let throttles: [(&[DeviceRate], &str); 4] = [
+        (&r.device_read_bps, "blkio.throttle.read_bps_device"),
+        (&r.device_write_bps, "blkio.throttle.write_bps_device"),
+        (&r.device_read_iops, "blkio.throttle.read_iops_device"),
+        (&r.device_write_iops, "blkio.throttle.write_iops_device"),
+    ];
+    let any_throttle = throttles.iter().any(|(v, _)| !v.is_empty());
+    if r.blkio_weight.is_some_and(|w| w > 0) || any_throttle {
+        let dir = need("blkio", rel, "block I/O limits")?;
+        if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
+            let file = ["blkio.weight", "blkio.bfq.weight"]
+                .into_iter()
+                .find(|f| dir.join(f).exists())
+                .ok_or_else(|| {
+                    CgroupError::Unsupported(
+                        "cannot apply --blkio-weight: this kernel has neither blkio.weight nor \
+                         blkio.bfq.weight (no CFQ/BFQ I/O scheduler)"
+                            .into(),
+                    )
+                })?;
+            write_file(&dir, file, &w.to_string())?;
+        }
+        for (rates, file) in throttles {
+            for d in rates {
+                write_file(&dir, file, &format!("{}:{} {}", d.major, d.minor, d.rate))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_memory(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
+    let has_memsw = dir.join("memory.memsw.limit_in_bytes").exists();
+    if let Some(m) = r.memory.filter(|m| *m != 0) {
+        write_file(dir, "memory.limit_in_bytes", &m.to_string())?;
+        // docker: without --memory-swap the container may use as much swap as memory.
+        if r.memory_swap.is_none() && has_memsw && m > 0 {
+            write_file(dir, "memory.memsw.limit_in_bytes", &(2 * m).to_string())?;
+        }
+    }
+    if let Some(s) = r.memory_swap.filter(|s| *s != 0) {
+        if !has_memsw {
+            return Err(CgroupError::Unsupported(
+                "cannot apply --memory-swap: swap accounting is disabled in this kernel \
+                 (no memory.memsw.limit_in_bytes; boot with swapaccount=1)"
+                    .into(),
+            ));
+        }
+        write_file(dir, "memory.memsw.limit_in_bytes", &s.to_string())?;
+    }
+    if let Some(res) = r.memory_reservation.filter(|v| *v != 0) {
+        write_file(dir, "memory.soft_limit_in_bytes", &res.to_string())?;
+    }
+    if r.oom_kill_disable {
+        write_file(dir, "memory.oom_control", "1")?;
+    }
+    Ok(())
+}
+
+fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
+    if spec.allow_all_devices {
+        return write_file(dir, "devices.allow", "a");
+    }
+    write_file(dir, "devices.deny", "a")?;
+    let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
+    for (kind, major, minor, access) in device_allowlist(&spec.devices) {
+        let rule = format!("{kind} {}:{} {access}", num(major), num(minor));
+        write_file(dir, "devices.allow", &rule)?;
+    }
+    Ok(())
+}

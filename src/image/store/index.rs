@@ -1,0 +1,192 @@
+//! The store's small mutable parts: `images.json`, the lock, temp names and atomic
+//! writes. `images.json` is replaced by rename, so readers never see half a file and
+//! need no lock; writers hold the lock from reading it to renaming the new one.
+
+use super::{ImageStore, LayerInfo};
+use crate::image::{hex, io_ctx, ImageError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Index {
+    pub(super) images: Vec<ImageRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ImageRecord {
+    pub(super) id: String,
+    pub(super) manifest_digest: String,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) created: Option<String>,
+    #[serde(default)]
+    pub(super) layers: Vec<LayerInfo>,
+}
+
+impl Index {
+    /// Gives `tag` to the image at `pos`, taking it from whichever image had it.
+    pub(super) fn move_tag(&mut self, tag: &str, pos: usize) {
+        for r in &mut self.images {
+            r.tags.retain(|t| t != tag);
+        }
+        self.images[pos].tags.push(tag.to_string());
+    }
+}
+
+/// Held while modifying the store; released when dropped (the file closes).
+pub(super) struct StoreLock {
+    _file: File,
+}
+
+impl ImageStore {
+    fn index_path(&self) -> PathBuf {
+        self.root.join("images.json")
+    }
+
+    pub(super) fn read_index(&self) -> Result<Index, ImageError> {
+        let path = self.index_path();
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Index::default()),
+            Err(e) => return Err(io_ctx(|| format!("read {}", path.display()))(e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| ImageError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Callers must hold the lock.
+    pub(super) fn write_index(&self, index: &Index) -> Result<(), ImageError> {
+        let bytes = serde_json::to_vec_pretty(index).expect("index serializes");
+        self.write_atomic(&self.index_path(), &bytes)
+    }
+
+    pub(super) fn lock(&self) -> Result<StoreLock, ImageError> {
+        let path = self.root.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_ctx(|| format!("open lock file {}", path.display())))?;
+        file.lock()
+            .map_err(io_ctx(|| format!("lock {}", path.display())))?;
+        Ok(StoreLock { _file: file })
+    }
+
+    /// A fresh name in `tmp/`: `<pid>-<random>-<what>`. The pid lets `open` tell the
+    /// temps of dead processes from those still being written.
+    pub(super) fn temp_path(&self, what: &str) -> PathBuf {
+        let mut rand = [0u8; 8];
+        getrandom::fill(&mut rand).expect("the kernel provides random bytes");
+        self.tmp
+            .join(format!("{}-{}-{what}", std::process::id(), hex(&rand)))
+    }
+
+    /// Writes `bytes` to `dest` via a synced temp file and a rename.
+    pub(super) fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<(), ImageError> {
+        let tmp = TempPath::new(self.temp_path("file"));
+        let mut f = File::create(tmp.path())
+            .map_err(io_ctx(|| format!("create {}", tmp.path().display())))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(io_ctx(|| format!("write {}", dest.display())))?;
+        fs::rename(tmp.path(), dest)
+            .map_err(io_ctx(|| format!("rename into {}", dest.display())))?;
+        tmp.keep();
+        Ok(())
+    }
+
+    /// Stores a small blob (config, manifest) and returns its digest.
+    pub(super) fn put_blob(&self, bytes: &[u8]) -> Result<String, ImageError> {
+        let digest = format!("sha256:{}", hex(&Sha256::digest(bytes)));
+        let path = self.blob_path(&digest)?;
+        if !path.exists() {
+            self.write_atomic(&path, bytes)?;
+        }
+        Ok(digest)
+    }
+
+    /// Moves a finished temp blob into place unless an identical blob is already there.
+    pub(super) fn publish_blob(&self, tmp: TempPath, digest: &str) -> Result<(), ImageError> {
+        let dest = self.blob_path(digest)?;
+        if dest.exists() {
+            return Ok(()); // `tmp` is removed on drop
+        }
+        fs::rename(tmp.path(), &dest).map_err(io_ctx(|| {
+            format!("store blob {}", crate::image::short_digest(digest))
+        }))?;
+        tmp.keep();
+        Ok(())
+    }
+
+    /// Removes temps whose creating process is gone. Runs on every `open`, so it
+    /// costs one readdir of an (almost always) empty directory.
+    pub(super) fn clean_stale_temps(&self) -> Result<(), ImageError> {
+        let entries =
+            fs::read_dir(&self.tmp).map_err(io_ctx(|| format!("read {}", self.tmp.display())))?;
+        let mut stale = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .and_then(|n| n.split('-').next())
+                .and_then(|p| p.parse::<i32>().ok());
+            let alive = pid.is_some_and(|pid| {
+                pid == std::process::id() as i32
+                    || unsafe { libc::kill(pid, 0) } == 0
+                    || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+            });
+            if !alive {
+                stale.push(entry.path());
+            }
+        }
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let _lock = self.lock()?;
+        for path in stale {
+            remove_any(&path);
+        }
+        Ok(())
+    }
+}
+
+/// Removes a file or a directory tree, ignoring errors (used for best-effort cleanup).
+pub(super) fn remove_any(path: &Path) {
+    match fs::symlink_metadata(path) {
+        Ok(md) if md.is_dir() => drop(fs::remove_dir_all(path)),
+        Ok(_) => drop(fs::remove_file(path)),
+        Err(_) => {}
+    }
+}
+
+/// A temp file or directory removed on drop unless `keep` was called (after a rename).
+pub(super) struct TempPath {
+    path: Option<PathBuf>,
+}
+
+impl TempPath {
+    pub(super) fn new(path: PathBuf) -> TempPath {
+        TempPath { path: Some(path) }
+    }
+    pub(super) fn path(&self) -> &Path {
+        self.path.as_deref().expect("temp path present until kept")
+    }
+    pub(super) fn keep(mut self) {
+        self.path = None;
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            remove_any(p);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Capabilities: names to bits, the host's bounding set (for --privileged), and the
+//! child's bounding/permitted/effective/inheritable/ambient sets set with raw syscalls.
+
+use super::child::{ChildError, Ctx};
+use super::RuntimeError;
+
+/// Capability names by bit number (linux/capability.h).
+const NAMES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+pub(crate) const CAP_SYS_ADMIN: u32 = 21;
+
+/// The bit of a capability name ("CHOWN", "CAP_CHOWN", any case).
+pub(crate) fn bit_of(name: &str) -> Option<u32> {
+    let upper = name.to_ascii_uppercase();
+    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    NAMES.iter().position(|n| *n == bare).map(|i| i as u32)
+}
+
+pub(crate) fn name_of(bit: u32) -> String {
+    NAMES
+        .get(bit as usize)
+        .map_or_else(|| format!("{bit}"), |n| n.to_string())
+}
+
+/// The bitmask of a list of names; "ALL" means every capability the host can give.
+pub(crate) fn mask_of(names: &[String]) -> Result<u64, RuntimeError> {
+    let mut mask = 0u64;
+    for n in names {
+        if n.eq_ignore_ascii_case("ALL") || n.eq_ignore_ascii_case("CAP_ALL") {
+            mask |= host_bounding();
+            continue;
+        }
+        let bit =
+            bit_of(n).ok_or_else(|| RuntimeError::Setup(format!("unknown capability {n:?}")))?;
+        mask |= 1 << bit;
+    }
+    Ok(mask)
+}
+
+/// The highest capability number the running kernel knows.
+pub(crate) fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+fn host_bounding() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// Every capability this process's bounding set holds, by name: what --privileged gets.
+pub fn all_capabilities() -> Vec<String> {
+    let bnd = host_bounding();
+    (0..=last_cap().min(63))
+        .filter(|b| bnd & (1 << b) != 0)
+        .map(name_of)
+        .collect()
+}
+
+/// Capabilities the kernel knows but this host's bounding set lacks: what --privileged
+/// asks for and cannot give (the commands layer prints them as a warning).
+pub fn privileged_missing_capabilities() -> Vec<String> {
+    let bnd = host_bounding();
+    (0..=last_cap().min(63))
+        .filter(|b| bnd & (1 << b) == 0)
+        .map(name_of)
+        .collect()
+}
+
+/// Drops every capability not in `keep` from the bounding set.
+pub(crate) fn drop_bounding(keep: u64, last: u32) -> Result<(), ChildError> {
+    for bit in 0..=last.min(63) {
+        if keep & (1 << bit) == 0 {
+            // SAFETY: prctl with integer arguments.
+            let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, bit as libc::c_ulong, 0, 0, 0) };
+            if rc != 0 {
+                let err = std::io::Error::last_os_error();
+                // EINVAL: the kernel does not know this capability.
+                if err.raw_os_error() != Some(libc::EINVAL) {
+                    return Err(err).ctx(|| format!("cannot drop capability {}", name_of(bit)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const CAP_V3: u32 = 0x2008_0522;
+
+/// Sets the permitted, effective and inheritable sets and clears the ambient set.
+pub(crate) fn set_sets(permitted: u64, effective: u64, inheritable: u64) -> Result<(), ChildError> {
+    let header = CapHeader {
+        version: CAP_V3,
+        pid: 0,
+    };
+    let data = [
+        CapData {
+            effective: effective as u32,
+            permitted: permitted as u32,
+            inheritable: inheritable as u32,
+        },
+        CapData {
+            effective: (effective >> 32) as u32,
+            permitted: (permitted >> 32) as u32,
+            inheritable: (inheritable >> 32) as u32,
+        },
+    ];
+    // SAFETY: header and data are laid out as the kernel's v3 structures.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).ctx(|| "cannot set capabilities".into());
+    }
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_set_is_dockers_mask() {
+        let mask = mask_of(&super::super::default_capabilities()).unwrap();
+        assert_eq!(mask, 0xa80425fb);
+    }
+
+    #[test]
+    fn names_parse_in_any_form() {
+        assert_eq!(bit_of("cap_sys_admin"), Some(21));
+        assert_eq!(bit_of("SYS_ADMIN"), Some(21));
+        assert!(mask_of(&["NOPE".to_string()]).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! The child's side of a start, from clone to execve: wait for "go", join namespaces,
+//! set up stdio and the root filesystem, switch user, limit capabilities and syscalls,
+//! exec. Any failure is sent to the parent as a typed message and the child exits.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+
+use super::rootfs::CgroupMounts;
+use super::spec::{ContainerSpec, NsMode, Seccomp, Stdio};
+use super::sync::{Channel, FailKind, Message};
+use super::{caps, errno_text, exec, namespaces, rootfs, seccomp, user, RuntimeError};
+
+/// What the parent computes before the clone, so the child only makes syscalls.
+pub(crate) struct Plan {
+    caps: u64,
+    last_cap: u32,
+    seccomp: Option<Vec<libc::sock_filter>>,
+    pub(crate) cgroup_mounts: CgroupMounts,
+}
+
+impl Plan {
+    pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
+        let caps = caps::mask_of(&spec.security.capabilities)?;
+        let seccomp = match &spec.security.seccomp {
+            Seccomp::Unconfined => None,
+            Seccomp::Default => Some(seccomp::default_program(caps)?),
+            Seccomp::Profile(json) => Some(seccomp::program_from_json(json, caps)?),
+        };
+        Ok(Plan {
+            caps,
+            last_cap: caps::last_cap(),
+            seccomp,
+            cgroup_mounts: CgroupMounts::for_host(),
+        })
+    }
+}
+
+/// A failure in the child, as it travels to the parent.
+#[derive(Debug)]
+pub(crate) struct ChildError {
+    pub(crate) kind: FailKind,
+    pub(crate) errno: i32,
+    pub(crate) text: String,
+}
+
+impl ChildError {
+    pub(crate) fn setup(text: impl Into<String>) -> Self {
+        ChildError {
+            kind: FailKind::Setup,
+            errno: 0,
+            text: text.into(),
+        }
+    }
+}
+
+/// Adds "what was being done" to a failed call.
+pub(crate) trait Ctx<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, ChildError>;
+}
+
+impl<T> Ctx<T> for std::io::Result<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, ChildError> {
+        self.map_err(|e| {
+            let errno = e.raw_os_error().unwrap_or(0);
+            let reason = if errno != 0 {
+                errno_text(errno)
+            } else {
+                e.to_string()
+            };
+            ChildError {
+                kind: FailKind::Setup,
+                errno,
+                text: format!("{}: {reason}", what()),
+            }
+        })
+    }
+}
+
+impl<T> Ctx<T> for nix::Result<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, ChildError> {
+        self.map_err(std::io::Error::from).ctx(what)
+    }
+}
+
+/// The child process after clone. Never returns.
+pub(crate) fn run(spec: &ContainerSpec, plan: &Plan, chan: &Channel) -> ! {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        setup_and_exec(spec, plan, chan)
+    }));
+    let err = match outcome {
+        Ok(Ok(never)) => match never {},
+        Ok(Err(e)) => e,
+        Err(_) => ChildError::setup("container setup panicked"),
+    };
+    if err.errno >= 0 {
+        let _ = chan.send(&Message::Failed {
+            kind: err.kind,
+            errno: err.errno,
+            text: err.text,
+        });
+    }
+    // SAFETY: leaving the forked child without running the parent's atexit handlers.
+    unsafe { libc::_exit(1) }
+}
+
+fn setup_and_exec(
+    spec: &ContainerSpec,
+    plan: &Plan,
+    chan: &Channel,
+) -> Result<Infallible, ChildError> {
+    match chan.recv() {
+        Ok(Some(Message::Go)) => {}
+        // The parent gave up (its error is already on its way to the user).
+        _ => {
+            return Err(ChildError {
+                kind: FailKind::Setup,
+                errno: -1,
+                text: String::new(),
+            })
+        }
+    }
+    let ns = &spec.namespaces;
+    if let Some(maps) = &ns.user {
+        become_ns_root(maps)?;
+    }
+    namespaces::join_paths(ns)?;
+    if ns.cgroup == NsMode::Private {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "cannot create cgroup namespace".into())?;
+    }
+    nix::unistd::setsid().ctx(|| "cannot create a session".into())?;
+    install_stdio(spec.stdio)?;
+    // Everything but 0, 1, 2 is closed by the exec (the channel already is CLOEXEC).
+    // SAFETY: close_range with the CLOEXEC flag only changes descriptor flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+
+    // SAFETY: umask has no preconditions.
+    unsafe { libc::umask(0) };
+    match &ns.mnt {
+        NsMode::Private => rootfs::setup(spec, plan)?,
+        // Joining or sharing a mount namespace: only change root into the rootfs.
+        _ => {
+            nix::unistd::chroot(&spec.rootfs)
+                .ctx(|| format!("cannot chroot into {}", spec.rootfs.display()))?;
+            nix::unistd::chdir("/").ctx(|| "cannot chdir to /".into())?;
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::umask(0o022) };
+    if ns.uts == NsMode::Private && !spec.hostname.is_empty() {
+        nix::unistd::sethostname(&spec.hostname)
+            .ctx(|| format!("cannot set hostname {:?}", spec.hostname))?;
+    }
+
+    let who = user::resolve(&spec.user)?;
+    let cwd = if spec.cwd.is_empty() {
+        "/"
+    } else {
+        spec.cwd.as_str()
+    };
+    std::fs::create_dir_all(cwd).ctx(|| format!("cannot create working directory {cwd}"))?;
+    nix::unistd::chdir(cwd).ctx(|| format!("cannot change to working directory {cwd}"))?;
+    exec::apply_rlimits(&spec.rlimits)?;
+
+    caps::drop_bounding(plan.caps, plan.last_cap)?;
+    user::switch_to(&who)?;
+    // seccomp(2) needs CAP_SYS_ADMIN unless no_new_privs is set: keep it in the
+    // effective set until the filter is loaded; the execve drops it (not in bounding).
+    let nnp = spec.security.no_new_privileges;
+    let mut effective = plan.caps;
+    if plan.seccomp.is_some() && !nnp {
+        effective |= 1 << caps::CAP_SYS_ADMIN;
+    }
+    caps::set_sets(effective, effective, 0)?;
+    if nnp {
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error()).ctx(|| "cannot set no_new_privs".into());
+        }
+    }
+
+    let env = exec::environment(spec, &who);
+    let program = exec::resolve(&spec.args[0], &env)?;
+    let argv: Vec<CString> = spec
+        .args
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| ChildError::setup("argument contains a NUL byte"))?;
+    if let Some(prog) = &plan.seccomp {
+        seccomp::load(prog)?;
+    }
+    Err(exec::execve(&spec.args[0], &program, &argv, &env))
+}
+
+fn become_ns_root(maps: &super::spec::UserNsMaps) -> Result<(), ChildError> {
+    let uid0 = maps.uid.iter().any(|m| m.container_id == 0);
+    let gid0 = maps.gid.iter().any(|m| m.container_id == 0);
+    if gid0 {
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .ctx(|| "cannot become gid 0 in the user namespace".into())?;
+    }
+    if uid0 {
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .ctx(|| "cannot become uid 0 in the user namespace".into())?;
+    }
+    Ok(())
+}
+
+/// dup2s the caller's chosen fds onto 0, 1, 2. Each source is first copied above 2 so
+/// that a swap (stdout as 2 and stderr as 1) cannot clobber another.
+fn install_stdio(stdio: Stdio) -> Result<(), ChildError> {
+    let sources = [stdio.stdin, stdio.stdout, stdio.stderr];
+    let mut copies = [0; 3];
+    for (i, fd) in sources.iter().enumerate() {
+        // SAFETY: fcntl on an fd number; failure is reported.
+        let c = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if c < 0 {
+            return Err(std::io::Error::last_os_error())
+                .ctx(|| format!("cannot use fd {fd} as stdio"));
+        }
+        copies[i] = c;
+    }
+    for (target, c) in copies.iter().enumerate() {
+        // SAFETY: dup2 onto 0..2; the copies stay CLOEXEC and vanish at exec.
+        if unsafe { libc::dup2(*c, target as i32) } < 0 {
+            return Err(std::io::Error::last_os_error())
+                .ctx(|| format!("cannot set up fd {target}"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! The container's /dev: a small tmpfs holding only the standard nodes (null, zero,
+//! full, random, urandom, tty), the usual symlinks, devpts, shm and mqueue, plus the
+//! spec's `--device` nodes. Where mknod is not allowed (a user namespace) the host's
+//! node is bind-mounted instead.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+
+use super::child::{ChildError, Ctx};
+use super::rootfs::{ensure, resolve_in_root};
+use super::spec::ContainerSpec;
+
+/// (name, major, minor) of the character devices every container gets, mode 0666.
+pub(crate) const STANDARD: &[(&str, u64, u64)] = &[
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+fn mnt(
+    src: &str,
+    target: &Path,
+    fstype: &str,
+    flags: MsFlags,
+    data: &str,
+) -> Result<(), ChildError> {
+    mount(Some(src), target, Some(fstype), flags, Some(data))
+        .ctx(|| format!("cannot mount {fstype} on {}", target.display()))
+}
+
+/// Makes a device node, or binds the host's node over an empty file when mknod fails.
+#[allow(clippy::too_many_arguments)]
+fn make_node(
+    target: &Path,
+    host: &Path,
+    kind: char,
+    major: u64,
+    minor: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> Result<(), ChildError> {
+    let sflag = if kind == 'b' {
+        SFlag::S_IFBLK
+    } else {
+        SFlag::S_IFCHR
+    };
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+    }
+    let _ = std::fs::remove_file(target);
+    match mknod(
+        target,
+        sflag,
+        Mode::from_bits_truncate(mode),
+        makedev(major, minor),
+    ) {
+        Ok(()) => nix::unistd::chown(target, Some(uid.into()), Some(gid.into()))
+            .ctx(|| format!("cannot chown {}", target.display())),
+        Err(nix::errno::Errno::EPERM) => {
+            ensure(target, true)?;
+            mount(
+                Some(host),
+                target,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .ctx(|| format!("cannot bind {} on {}", host.display(), target.display()))
+        }
+        Err(e) => Err(e).ctx(|| format!("cannot create device {}", target.display())),
+    }
+}
+
+pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildError> {
+    let dev = resolve_in_root(root, "/dev");
+    ensure(&dev, false)?;
+    mnt(
+        "tmpfs",
+        &dev,
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        "mode=755,size=65536k",
+    )?;
+    for (name, major, minor) in STANDARD {
+        let host = Path::new("/dev").join(name);
+        make_node(&dev.join(name), &host, 'c', *major, *minor, 0o666, 0, 0)?;
+    }
+    let links: [(&str, &str); 5] = [
+        ("/proc/self/fd", "fd"),
+        ("/proc/self/fd/0", "stdin"),
+        ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"),
+        ("pts/ptmx", "ptmx"),
+    ];
+    for (target, name) in links {
+        symlink(target, dev.join(name)).ctx(|| format!("cannot create /dev/{name}"))?;
+    }
+    if root.join("proc/kcore").exists() {
+        symlink("/proc/kcore", dev.join("core")).ctx(|| "cannot create /dev/core".into())?;
+    }
+    let pts = dev.join("pts");
+    ensure(&pts, false)?;
+    mnt(
+        "devpts",
+        &pts,
+        "devpts",
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+    )?;
+    let shm = dev.join("shm");
+    ensure(&shm, false)?;
+    let locked = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mnt("shm", &shm, "tmpfs", locked, "mode=1777,size=65536k")?;
+    let mq = dev.join("mqueue");
+    ensure(&mq, false)?;
+    mnt("mqueue", &mq, "mqueue", locked, "")?;
+
+    for d in &spec.devices {
+        let target = resolve_in_root(root, &d.container_path);
+        let mode = if d.mode & 0o7777 == 0 {
+            0o660
+        } else {
+            d.mode & 0o7777
+        };
+        make_node(
+            &target,
+            &d.host_path,
+            d.kind,
+            d.major as u64,
+            d.minor as u64,
+            mode,
+            d.uid,
+            d.gid,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! The parent's side of a start: prepare everything that can be computed before the
+//! fork, create the cgroup, clone once (clone3 into the cgroup where the kernel can),
+//! write uid maps, join the cgroup, send "go", and wait for the exec or the child's error.
+
+use std::os::fd::{AsRawFd, RawFd};
+
+use super::child::{self, Plan};
+use super::namespaces;
+use super::spec::{ContainerSpec, NsMode};
+use super::sync::{channel_pair, FailKind, Message};
+use super::{errno_text, process_start_time, RuntimeError, Started};
+use crate::cgroups;
+
+/// Creates the cgroup (if `spec.cgroup`), clones the process into its namespaces, sets
+/// it up and execs `spec.args`. Returns once execve has succeeded, or with the error;
+/// on error the child has been reaped and the cgroup removed.
+pub fn spawn(spec: &ContainerSpec) -> Result<Started, RuntimeError> {
+    if spec.args.is_empty() {
+        return Err(RuntimeError::Setup(format!(
+            "container {}: no command specified",
+            spec.id
+        )));
+    }
+    let plan = Plan::prepare(spec)?;
+    let cgroup = match &spec.cgroup {
+        Some(c) => Some(cgroups::create(c)?),
+        None => None,
+    };
+    let result = start(spec, &plan, cgroup.as_ref());
+    if result.is_err() {
+        if let Some(c) = &spec.cgroup {
+            let _ = cgroups::remove(c);
+        }
+    }
+    result
+}
+
+fn start(
+    spec: &ContainerSpec,
+    plan: &Plan,
+    cgroup: Option<&cgroups::Cgroup>,
+) -> Result<Started, RuntimeError> {
+    let (parent_end, child_end) = channel_pair()?;
+    let flags = namespaces::clone_flags(&spec.namespaces);
+    let cgroup_fd = cgroup.and_then(|c| c.dir_fd());
+
+    let pid_ns_guard = match &spec.namespaces.pid {
+        NsMode::Path(p) => Some(PidNsGuard::enter(p)?),
+        _ => None,
+    };
+    let cloned = clone_process(flags, cgroup_fd.as_ref().map(|f| f.as_raw_fd()));
+    let (pid, in_cgroup) = match cloned {
+        Ok(Some(r)) => {
+            drop(pid_ns_guard);
+            r
+        }
+        Ok(None) => {
+            // The child: never returns. Its children must stay in the joined pid ns.
+            std::mem::forget(pid_ns_guard);
+            // SAFETY: closing the parent's end, which this process does not use.
+            unsafe { libc::close(parent_end.raw()) };
+            child::run(spec, plan, &child_end);
+        }
+        Err(e) => {
+            drop(pid_ns_guard);
+            return Err(RuntimeError::Setup(format!(
+                "cannot clone container process: {}",
+                errno_text(e.raw_os_error().unwrap_or(0))
+            )));
+        }
+    };
+    drop(child_end);
+
+    let prepared = (|| {
+        if let Some(maps) = &spec.namespaces.user {
+            namespaces::write_id_maps(pid, &maps.uid, &maps.gid)?;
+        }
+        if let Some(cg) = cgroup {
+            if !in_cgroup {
+                cg.join(pid)?;
+            }
+        }
+        parent_end
+            .send(&Message::Go)
+            .map_err(|e| RuntimeError::Setup(format!("cannot signal the container process: {e}")))
+    })();
+    if let Err(e) = prepared {
+        kill_and_reap(pid);
+        return Err(e);
+    }
+
+    match parent_end.recv() {
+        Ok(None) => Ok(Started {
+            pid,
+            start_time: process_start_time(pid).unwrap_or(0),
+        }),
+        Ok(Some(Message::Failed { kind, errno, text })) => {
+            reap(pid);
+            let cmd = spec.args[0].clone();
+            Err(match kind {
+                FailKind::NotFound => RuntimeError::NotFound { cmd },
+                FailKind::CannotExecute => RuntimeError::CannotExecute {
+                    cmd,
+                    reason: if text.is_empty() {
+                        errno_text(errno)
+                    } else {
+                        text
+                    },
+                },
+                FailKind::Setup => RuntimeError::Setup(text),
+            })
+        }
+        Ok(Some(Message::Go)) | Err(_) => {
+            kill_and_reap(pid);
+            Err(RuntimeError::Setup(
+                "container process sent an unexpected message".into(),
+            ))
+        }
+    }
+}
+
+fn reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+}
+
+fn kill_and_reap(pid: i32) {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    reap(pid);
+}
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Forks into new namespaces. Ok(None) in the child; Ok(Some((pid, born_in_cgroup)))
+/// in the parent. Uses clone3 (with CLONE_INTO_CGROUP when given a v2 cgroup fd) and
+/// falls back to clone(2) where clone3 is missing or filtered.
+fn clone_process(flags: u64, cgroup_fd: Option<RawFd>) -> std::io::Result<Option<(i32, bool)>> {
+    if let Some(fd) = cgroup_fd {
+        let args = CloneArgs {
+            flags: flags | CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            cgroup: fd as u64,
+            ..Default::default()
+        };
+        // SAFETY: clone3 without CLONE_VM duplicates the process like fork; the child
+        // continues on a copy of this stack.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_clone3,
+                &args as *const CloneArgs,
+                std::mem::size_of::<CloneArgs>(),
+            )
+        };
+        match rc {
+            0 => return Ok(None),
+            pid if pid > 0 => return Ok(Some((pid as i32, true))),
+            _ => {} // fall through: join by cgroup.procs instead
+        }
+    }
+    // SAFETY: as above; raw clone with a null stack behaves like fork.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags | libc::SIGCHLD as u64,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match rc {
+        0 => Ok(None),
+        pid if pid > 0 => Ok(Some((pid as i32, false))),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Puts the caller's children into another pid namespace for the duration of the clone.
+struct PidNsGuard {
+    own: std::fs::File,
+}
+
+impl PidNsGuard {
+    fn enter(path: &std::path::Path) -> Result<Self, RuntimeError> {
+        let own = std::fs::File::open("/proc/self/ns/pid_for_children")
+            .or_else(|_| std::fs::File::open("/proc/self/ns/pid"))
+            .map_err(|e| RuntimeError::Setup(format!("cannot open own pid namespace: {e}")))?;
+        namespaces::setns_path(path, libc::CLONE_NEWPID).map_err(|e| {
+            RuntimeError::Setup(format!(
+                "cannot join pid namespace {}: {}",
+                path.display(),
+                errno_text(e.raw_os_error().unwrap_or(0))
+            ))
+        })?;
+        Ok(PidNsGuard { own })
+    }
+}
+
+impl Drop for PidNsGuard {
+    fn drop(&mut self) {
+        // SAFETY: setns back into the namespace we came from.
+        unsafe { libc::setns(self.own.as_raw_fd(), libc::CLONE_NEWPID) };
+    }
+}

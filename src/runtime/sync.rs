@@ -1,0 +1,164 @@
+//! The parent/child channel: a SOCK_SEQPACKET socketpair carrying small typed
+//! messages. The parent sends `Go` once the child's uid maps are written and its cgroup
+//! joined; the child answers only on failure (`Failed`), and the close-on-exec end of its
+//! socket closing without a message tells the parent that execve succeeded.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::RuntimeError;
+
+/// Which class of failure the child hit; decides the exit code the user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailKind {
+    Setup = 1,
+    NotFound = 2,
+    CannotExecute = 3,
+}
+
+/// A message on the channel.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Message {
+    /// Parent -> child: maps written, cgroup joined; run the setup and exec.
+    Go,
+    /// Child -> parent: setup or exec failed.
+    Failed {
+        kind: FailKind,
+        errno: i32,
+        text: String,
+    },
+}
+
+impl Message {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Message::Go => vec![b'G'],
+            Message::Failed { kind, errno, text } => {
+                let mut v = vec![b'F', *kind as u8];
+                v.extend_from_slice(&errno.to_le_bytes());
+                v.extend_from_slice(text.as_bytes());
+                v
+            }
+        }
+    }
+
+    fn decode(buf: &[u8]) -> Option<Message> {
+        match buf.first()? {
+            b'G' => Some(Message::Go),
+            b'F' if buf.len() >= 6 => {
+                let kind = match buf[1] {
+                    2 => FailKind::NotFound,
+                    3 => FailKind::CannotExecute,
+                    _ => FailKind::Setup,
+                };
+                let errno = i32::from_le_bytes([buf[2], buf[3], buf[4], buf[5]]);
+                let text = String::from_utf8_lossy(&buf[6..]).into_owned();
+                Some(Message::Failed { kind, errno, text })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One end of the channel.
+pub(crate) struct Channel {
+    fd: OwnedFd,
+}
+
+/// Both ends, close-on-exec.
+pub(crate) fn channel_pair() -> Result<(Channel, Channel), RuntimeError> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(RuntimeError::Setup(format!(
+            "cannot create sync socketpair: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    unsafe {
+        Ok((
+            Channel {
+                fd: OwnedFd::from_raw_fd(fds[0]),
+            },
+            Channel {
+                fd: OwnedFd::from_raw_fd(fds[1]),
+            },
+        ))
+    }
+}
+
+impl Channel {
+    pub(crate) fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    pub(crate) fn send(&self, msg: &Message) -> std::io::Result<()> {
+        let buf = msg.encode();
+        loop {
+            // SAFETY: buf is a valid slice for the call.
+            let n = unsafe {
+                libc::send(
+                    self.raw(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if n >= 0 {
+                return Ok(());
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    /// The next message, or None when the other end closed.
+    pub(crate) fn recv(&self) -> std::io::Result<Option<Message>> {
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: buf is writable for its length.
+            let n = unsafe { libc::recv(self.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n > 0 {
+                return Ok(Message::decode(&buf[..n as usize]));
+            }
+            if n == 0 {
+                return Ok(None);
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let (a, b) = channel_pair().unwrap();
+        a.send(&Message::Go).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Message::Go));
+        let failed = Message::Failed {
+            kind: FailKind::NotFound,
+            errno: 2,
+            text: "nope".into(),
+        };
+        b.send(&failed).unwrap();
+        assert_eq!(a.recv().unwrap(), Some(failed));
+        drop(b);
+        assert_eq!(a.recv().unwrap(), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! The runtime from the inside: each test starts a real container (root, busybox
+//! rootfs in a temp dir) with `kiste::runtime::spawn` and checks, from a shell script
+//! running in it, what a container must and must not see.
+
+#[path = "payload/common.rs"]
+mod common;
+
+use common::*;
+use kiste::runtime::{spawn, NsMode, RuntimeError, Seccomp};
+
+#[test]
+fn container_is_pid_1_and_sees_only_its_own_processes() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(&sb, spec(&sb, "pid", "echo pid=$$; ps -o pid,comm; true"));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("pid=1"));
+    let procs: Vec<&str> = lines.skip(1).map(str::trim).collect();
+    assert_eq!(procs.len(), 2, "{procs:?}");
+    assert!(
+        procs[0].starts_with("1 ") && procs[0].contains("sh"),
+        "{procs:?}"
+    );
+    assert!(procs[1].contains("ps"), "{procs:?}");
+}
+
+#[test]
+fn hostname_env_home_and_cwd_are_set() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(
+        &sb,
+        "env",
+        "hostname; echo \"$FOO|$HOSTNAME|$HOME|$PATH\"; pwd",
+    );
+    s.hostname = "web-1".into();
+    s.env = vec!["FOO=bar baz".into()];
+    s.cwd = "/srv/app/data".into();
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "web-1\nbar baz|web-1|/root|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/srv/app/data\n"
+    );
+    assert!(sb.root().join("srv/app/data").is_dir());
+}
+
+#[test]
+fn every_namespace_differs_from_the_hosts() {
+    let _g = serial();
+    let sb = sandbox();
+    let names = ["pid", "net", "ipc", "uts", "mnt", "cgroup"];
+    let script = names
+        .iter()
+        .map(|n| format!("readlink /proc/self/ns/{n};"))
+        .collect::<String>();
+    let out = run(&sb, spec(&sb, "ns", &script));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let inside: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(inside.len(), names.len());
+    for (n, line) in names.iter().zip(inside) {
+        let host = std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
+        assert_ne!(host.to_string_lossy(), line, "{n} namespace is the host's");
+        assert!(line.starts_with(&format!("{n}:[")), "{line}");
+    }
+}
+
+#[test]
+fn private_network_has_only_loopback() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(&sb, spec(&sb, "net", "cat /proc/net/dev"));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let ifaces: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n.trim()))
+        .collect();
+    assert_eq!(ifaces, vec!["lo"]);
+}
+
+#[test]
+fn host_mounts_are_invisible_and_the_standard_ones_exist() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(&sb, spec(&sb, "mounts", "cat /proc/self/mountinfo"));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let points: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .collect();
+    for want in [
+        "/",
+        "/proc",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+        "/sys",
+        "/sys/fs/cgroup",
+    ] {
+        assert!(points.contains(&want), "{want} missing from {points:?}");
+    }
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for l in host.lines() {
+        let p = l.split(' ').nth(4).unwrap();
+        if p.starts_with("/work") || p.starts_with("/var/tmp") || p == "/boot" {
+            assert!(!points.contains(&p), "host mount {p} visible");
+        }
+    }
+    let dir = sb.dir.path().to_string_lossy().into_owned();
+    assert!(
+        points.iter().all(|p| !p.contains(&dir)),
+        "rootfs host path leaks: {points:?}"
+    );
+}
+
+#[test]
+fn default_capabilities_and_seccomp_match_docker() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(&sb, spec(&sb, "caps", "cat /proc/self/status"));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let st = &out.stdout;
+    assert_eq!(field(st, "CapEff"), Some("00000000a80425fb"));
+    assert_eq!(field(st, "CapPrm"), Some("00000000a80425fb"));
+    assert_eq!(field(st, "CapBnd"), Some("00000000a80425fb"));
+    assert_eq!(field(st, "CapInh"), Some("0000000000000000"));
+    assert_eq!(field(st, "CapAmb"), Some("0000000000000000"));
+    assert_eq!(field(st, "Seccomp"), Some("2"));
+    assert_eq!(field(st, "NoNewPrivs"), Some("0"));
+}
+
+#[test]
+fn no_new_privileges_option_sets_the_bit() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "nnp", "grep NoNewPrivs /proc/self/status");
+    s.security.no_new_privileges = true;
+    let out = run(&sb, s);
+    assert_eq!(out.stdout.trim(), "NoNewPrivs:\t1");
+}
+
+#[test]
+fn user_by_uid_drops_every_capability() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(
+        &sb,
+        "user",
+        "id -u; id -g; echo $HOME; grep -E 'CapEff|CapPrm' /proc/self/status",
+    );
+    s.user = "1000".into();
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "1000\n1000\n/home/user\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+    );
+}
+
+#[test]
+fn user_and_group_by_name() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "username", "id -u; id -g; id -G");
+    s.user = "user:wheel".into();
+    let out = run(&sb, s);
+    assert_eq!(out.stdout, "1000\n10\n10\n", "{}", out.stderr);
+    let mut s = spec(&sb, "nouser", "true");
+    s.user = "nobody".into();
+    let err = try_run(&sb, &mut s).err().expect("unknown user must fail");
+    assert_eq!(err.exit_code(), 125);
+    assert!(
+        err.to_string().contains("unable to find user nobody"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_command_is_not_found_127() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "notfound", "");
+    s.args = vec!["no-such-command".into(), "x".into()];
+    let err = try_run(&sb, &mut s).err().expect("must fail");
+    assert!(
+        matches!(err, RuntimeError::NotFound { ref cmd } if cmd == "no-such-command"),
+        "{err:?}"
+    );
+    assert_eq!(err.exit_code(), 127);
+    assert_eq!(
+        err.to_string(),
+        "no-such-command: executable file not found in $PATH"
+    );
+    // The failed start leaves no cgroup behind.
+    assert!(!controller_dir("memory", s.cgroup.as_ref().unwrap()).exists());
+}
+
+#[test]
+fn non_executable_file_and_directory_are_126() {
+    let _g = serial();
+    let sb = sandbox();
+    for target in ["/etc/passwd", "/tmp"] {
+        let mut s = spec(&sb, "noexec", "");
+        s.args = vec![target.into()];
+        let err = try_run(&sb, &mut s).err().expect("must fail");
+        assert!(
+            matches!(err, RuntimeError::CannotExecute { .. }),
+            "{target}: {err:?}"
+        );
+        assert_eq!(err.exit_code(), 126);
+    }
+}
+
+#[test]
+fn exit_status_passes_through() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(&sb, spec(&sb, "exit", "exit 7"));
+    assert_eq!((out.status, out.signal), (7, None));
+    assert!(out.started.start_time > 0);
+}
+
+#[test]
+fn container_sees_its_own_cgroup_as_root() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(
+        &sb,
+        spec(
+            &sb,
+            "cgns",
+            "cat /proc/self/cgroup; ls /sys/fs/cgroup/memory/ | grep -c limit_in_bytes",
+        ),
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let cg_lines = &lines[..lines.len() - 1];
+    assert!(!cg_lines.is_empty());
+    for l in cg_lines {
+        assert!(l.ends_with(":/"), "not rooted at own cgroup: {l}");
+    }
+    assert_ne!(lines.last(), Some(&"0"), "no memory controller mounted");
+}
+
+#[test]
+fn process_joins_the_cgroup_before_exec_and_remove_cleans_up() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "join", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/pids/pids.max; sleep 30");
+    let cg = s.cgroup.as_mut().unwrap();
+    cg.resources.memory = Some(64 * 1024 * 1024);
+    cg.resources.pids_limit = Some(50);
+    let cg = cg.clone();
+    let io = io(&sb, &mut s);
+    let started = spawn(&s).unwrap();
+    let out_path = io.out_path.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&out_path).unwrap().lines().count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "container printed nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Joined before exec: the pid is in every controller the moment spawn returns.
+    for ctrl in ["memory", "pids", "cpu", "devices"] {
+        let procs =
+            std::fs::read_to_string(controller_dir(ctrl, &cg).join("cgroup.procs")).unwrap();
+        assert!(
+            procs.lines().any(|l| l == started.pid.to_string()),
+            "{ctrl}: {procs}"
+        );
+    }
+    assert_eq!(kiste::cgroups::pids(&cg), vec![started.pid]);
+    assert_eq!(
+        kiste::runtime::process_start_time(started.pid),
+        Some(started.start_time)
+    );
+    // remove() kills what is left, then removes every directory.
+    kiste::cgroups::remove(&cg).unwrap();
+    let (_, sig) = wait(started.pid);
+    assert_eq!(sig, Some(libc::SIGKILL));
+    for ctrl in [
+        "memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer",
+    ] {
+        assert!(!controller_dir(ctrl, &cg).exists(), "{ctrl} left behind");
+    }
+    kiste::cgroups::remove(&cg).unwrap();
+    drop(io);
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap(),
+        "67108864\n50\n"
+    );
+}
+
+#[test]
+fn host_namespaces_are_shared_when_asked() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(
+        &sb,
+        "hostns",
+        "readlink /proc/self/ns/net; readlink /proc/self/ns/uts; hostname",
+    );
+    s.namespaces.net = NsMode::Host;
+    s.namespaces.uts = NsMode::Host;
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let host_net = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let host_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    let hn = nix::unistd::gethostname().unwrap();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{}\n{}\n{}\n",
+            host_net.display(),
+            host_uts.display(),
+            hn.to_string_lossy()
+        )
+    );
+}
+
+#[test]
+fn unconfined_seccomp_reports_mode_0() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "unconfined", "grep Seccomp: /proc/self/status");
+    s.security.seccomp = Seccomp::Unconfined;
+    let out = run(&sb, s);
+    assert_eq!(out.stdout.trim(), "Seccomp:\t0");
+}
