@@ -10,7 +10,7 @@ mod run_step;
 
 pub use context::Ignore;
 
-use crate::image::config::{History, ImageConfig, RootFs};
+use crate::image::config::{ImageConfig, RootFs};
 use crate::image::{ImageStore, LayerInfo, Reference};
 use crate::paths::Paths;
 use context::{has_glob, resolve_inside};

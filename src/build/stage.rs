@@ -166,7 +166,7 @@ impl Builder<'_> {
             Instruction::Onbuild(_, text) => c.on_build.push(text),
             Instruction::Maintainer(m) => img.config.author = Some(m),
             Instruction::Run(run) => {
-                self.run(img, args, &run, line)?;
+                self.run_instruction(img, args, &run, line)?;
                 let by = format!("{} # buildkit", ins.original);
                 self.history(img, by, false);
                 return Ok(());
@@ -203,7 +203,7 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn run(
+    fn run_instruction(
         &mut self,
         img: &mut StageImage,
         args: &Args,

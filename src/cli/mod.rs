@@ -90,7 +90,11 @@ pub struct BuildArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
+    /// Print help (-h is --hostname, as in docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Run container in background and print container ID
     #[arg(short = 'd', long)]
     pub detach: bool,

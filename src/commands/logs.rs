@@ -35,7 +35,6 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
             }
             if n > 0 {
                 // A partial line: seek back so it is read whole next time.
-                use std::io::Seek;
                 reader.seek_relative(-(n as i64))?;
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -17,7 +17,7 @@ use crate::runtime::{self, RuntimeError, Stdio};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,13 +242,28 @@ fn detach(
             let _ = nix::unistd::setsid();
             unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
             detach_stdio();
-            let mut ready = std::fs::File::from(ready_w);
+            let mut keep = vec![
+                ready_w.as_raw_fd(),
+                pipes.out.as_raw_fd(),
+                pipes.err.as_raw_fd(),
+                pipes.out_w.as_raw_fd(),
+                pipes.err_w.as_raw_fd(),
+                spec.stdio.stdin,
+            ];
+            keep.extend(ports.iter().map(|p| p.raw_fd()));
+            close_inherited_fds(&keep);
+            let mut ready = Some(std::fs::File::from(ready_w));
             let result = run_monitored_with(paths, store, running, spec, ports, pipes, false, |_| {
-                let _ = ready.write_all(b"0\n");
+                // Closing the pipe tells `kiste run -d` the container runs.
+                if let Some(mut r) = ready.take() {
+                    let _ = r.write_all(b"0\n");
+                }
             });
             if let Err(e) = result {
                 finish_failed_start(paths, store, running, &e);
-                let _ = write!(ready, "{}\n{}", e.exit_code(), e);
+                if let Some(mut r) = ready.take() {
+                    let _ = write!(r, "{}\n{}", e.exit_code(), e);
+                }
             }
             unsafe { libc::_exit(0) }
         }
@@ -282,6 +297,22 @@ fn detach_stdio() {
             unsafe { libc::dup2(fd, target) };
         }
         if fd > 2 {
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// Close every descriptor the monitor inherited but does not use (a caller's pipes would
+/// otherwise stay open for the container's whole life).
+fn close_inherited_fds(keep: &[i32]) {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        if fd > 2 && !keep.contains(&fd) {
             unsafe { libc::close(fd) };
         }
     }

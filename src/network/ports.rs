@@ -93,6 +93,16 @@ pub enum BoundSocket {
     Udp(UdpSocket),
 }
 
+impl BoundPort {
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match &self.socket {
+            BoundSocket::Tcp(s) => s.as_raw_fd(),
+            BoundSocket::Udp(s) => s.as_raw_fd(),
+        }
+    }
+}
+
 pub fn bind_ports(mappings: &[PortMapping]) -> Result<Vec<BoundPort>, PortError> {
     let mut out = Vec::with_capacity(mappings.len());
     for m in mappings {

@@ -158,6 +158,9 @@ fn setup_and_exec(
         nix::unistd::sethostname(&spec.hostname)
             .ctx(|| format!("cannot set hostname {:?}", spec.hostname))?;
     }
+    if ns.net == NsMode::Private {
+        super::loopback::up().ctx(|| "cannot bring up lo in the network namespace".into())?;
+    }
 
     let who = user::resolve(&spec.user)?;
     let cwd = if spec.cwd.is_empty() {

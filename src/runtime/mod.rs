@@ -8,6 +8,7 @@ mod child;
 mod defaults;
 mod devices;
 mod exec;
+mod loopback;
 mod namespaces;
 mod process;
 mod rootfs;

@@ -113,13 +113,26 @@ impl ImageStore {
         }
         let mut dirs = Vec::with_capacity(diff_ids.len());
         for (diff_id, blob) in diff_ids.iter().zip(&image.manifest.layers) {
-            let dir = self.layer_path(diff_id)?;
-            if !dir.is_dir() {
-                self.extract_blob(&blob.digest, diff_id)?;
-            }
-            dirs.push(dir);
+            dirs.push(self.layer_dir(diff_id, &blob.digest)?);
         }
         Ok(dirs)
+    }
+
+    /// The layer directories of `layers` (bottom first), extracting missing ones: for an
+    /// image being built, which has no manifest yet.
+    pub fn layer_dirs_for(&self, layers: &[LayerInfo]) -> Result<Vec<PathBuf>, ImageError> {
+        layers
+            .iter()
+            .map(|l| self.layer_dir(&l.diff_id, &l.digest))
+            .collect()
+    }
+
+    fn layer_dir(&self, diff_id: &str, digest: &str) -> Result<PathBuf, ImageError> {
+        let dir = self.layer_path(diff_id)?;
+        if !dir.is_dir() {
+            self.extract_blob(digest, diff_id)?;
+        }
+        Ok(dir)
     }
 
     /// Extracts a stored blob to `layers/<diffid-hex>`, checking that it is that layer.
