@@ -82,7 +82,3 @@ fn absolute(p: PathBuf) -> PathBuf {
     }
 }
 
-/// True when `path` is inside `dir` (both absolute, lexically normalized).
-pub fn is_within(path: &Path, dir: &Path) -> bool {
-    path.starts_with(dir)
-}

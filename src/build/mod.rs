@@ -79,27 +79,6 @@ fn default_shell() -> Vec<String> {
     vec!["/bin/sh".into(), "-c".into()]
 }
 
-/// RFC 3339 of unix seconds (UTC).
-fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, BuildError> {
     let file = &opts.dockerfile_name;
     let df = dockerfile_parser::parse(&opts.dockerfile).map_err(|e| BuildError::At {
@@ -185,7 +164,7 @@ impl Builder<'_> {
 
     fn now(&self) -> String {
         match self.opts.timestamp {
-            Some(t) => rfc3339(t),
+            Some(t) => crate::image::format_rfc3339(t, 0),
             None => crate::image::now_rfc3339(),
         }
     }

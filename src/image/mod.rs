@@ -12,7 +12,7 @@ mod time;
 
 pub use reference::Reference;
 pub use store::*;
-pub use time::now_rfc3339;
+pub use time::{format_rfc3339, now_rfc3339, parse_rfc3339};
 
 use std::io;
 

@@ -12,7 +12,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Formats seconds since the epoch (UTC); nanoseconds are omitted when zero.
-pub(crate) fn format_rfc3339(secs: i64, nanos: u32) -> String {
+pub fn format_rfc3339(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -25,7 +25,7 @@ pub(crate) fn format_rfc3339(secs: i64, nanos: u32) -> String {
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to nanoseconds since the epoch.
-pub(crate) fn parse_rfc3339(s: &str) -> Option<i128> {
+pub fn parse_rfc3339(s: &str) -> Option<i128> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;

@@ -166,16 +166,6 @@ impl ContainerRecord {
     pub fn is_running(&self) -> bool {
         self.state.status == Status::Running
             && self.state.pid > 0
-            && process_start_time(self.state.pid) == Some(self.state.pid_start_time)
+            && crate::runtime::process_start_time(self.state.pid) == Some(self.state.pid_start_time)
     }
-}
-
-/// Field 22 of /proc/PID/stat (start time in clock ticks since boot); None when the
-/// process is gone.
-pub fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    // rest starts at field 3 (state); start time is field 22 → index 19 here.
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
