@@ -3,7 +3,7 @@
 //! `--root`/`--runroot` or `KISTE_ROOT`/`KISTE_RUNROOT`. Only computes paths; creates nothing
 //! except through `ensure`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
 pub struct Paths {
