@@ -1,0 +1,186 @@
+//! Shared by the CLI integration tests: a private kiste store per test, the busybox base
+//! image built the way a user would (FROM scratch + busybox-static), and small probes for
+//! what a container leaves behind (mounts, cgroups, processes, ports).
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Kiste {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Kiste {
+    pub fn new() -> Kiste {
+        let dir = tempfile::Builder::new().prefix("kiste-test-").tempdir().unwrap();
+        Kiste { dir }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn runroot(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kiste"));
+        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Run kiste with `args`; whatever the outcome.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command().args(args).output().unwrap().into()
+    }
+
+    /// Run kiste with `args`; it must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "kiste {args:?} failed: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// Build the busybox base image as `busybox` (the README's recipe).
+    pub fn busybox(&self) {
+        let ctx = self.dir.path().join("busybox-ctx");
+        std::fs::create_dir_all(&ctx).unwrap();
+        std::fs::copy("/bin/busybox", ctx.join("busybox")).unwrap();
+        std::fs::write(
+            ctx.join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\",\"--install\",\"-s\",\"/bin\"]\nCMD [\"/bin/sh\"]\n",
+        )
+        .unwrap();
+        self.ok(&["build", "-q", "-t", "busybox", ctx.to_str().unwrap()]);
+    }
+
+    /// A build context in the test's directory with these files.
+    pub fn context(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let ctx = self.dir.path().join(name);
+        for (path, content) in files {
+            let p = ctx.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        ctx
+    }
+
+    /// A container's record, as `inspect` prints it.
+    pub fn inspect(&self, what: &str) -> serde_json::Value {
+        let out = self.ok(&["inspect", what]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v[0].clone()
+    }
+
+    /// Wait until `ps -a` shows the container as exited.
+    pub fn wait_exited(&self, what: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let st = self.inspect(what);
+            if st["State"]["Status"] == "exited" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("container {what} did not exit in {timeout:?}");
+    }
+
+    /// Mount points under this test's store.
+    pub fn mounts(&self) -> Vec<String> {
+        let base = self.dir.path().to_string_lossy().into_owned();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .filter(|m| m.starts_with(&base))
+            .collect()
+    }
+}
+
+impl Drop for Kiste {
+    fn drop(&mut self) {
+        // Leave nothing behind even when a test failed midway.
+        let ids = self.run(&["ps", "-a", "-q", "--no-trunc"]).stdout;
+        for id in ids.lines() {
+            let _ = self.run(&["rm", "-f", id]);
+        }
+        for m in self.mounts().iter().rev() {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+    }
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Whether something listens on `port` (any address).
+pub fn port_in_use(port: u16) -> bool {
+    TcpListener::bind(("0.0.0.0", port)).is_err()
+}
+
+/// GET / over HTTP/1.0 from 127.0.0.1:port, retrying while the server comes up.
+pub fn http_get(port: u16) -> String {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let attempt = (|| -> std::io::Result<String> {
+            let mut s = TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(3)))?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            if out.is_empty() {
+                return Err(std::io::Error::other("empty answer"));
+            }
+            Ok(out)
+        })();
+        match attempt {
+            Ok(body) => return body,
+            Err(e) if Instant::now() > deadline => panic!("GET http://127.0.0.1:{port}/: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The repository's testdata directory.
+pub fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+}
+
+/// Whether a cgroup directory of this container is left in any v1 hierarchy or in v2.
+pub fn cgroup_left(id: &str) -> Vec<PathBuf> {
+    let mut left = Vec::new();
+    for entry in walkdir::WalkDir::new("/sys/fs/cgroup").max_depth(4) {
+        let Ok(e) = entry else { continue };
+        if e.file_type().is_dir() && e.file_name().to_string_lossy() == id {
+            left.push(e.path().to_path_buf());
+        }
+    }
+    left
+}
+
+pub fn process_alive(pid: i64) -> bool {
+    pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
