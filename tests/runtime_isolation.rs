@@ -256,6 +256,7 @@ fn process_joins_the_cgroup_before_exec_and_remove_cleans_up() {
     cg.resources.pids_limit = Some(50);
     let cg = cg.clone();
     let io = io(&sb, &mut s);
+    let _guard = CgroupGuard(Some(cg.clone()));
     let started = spawn(&s).unwrap();
     let out_path = io.out_path.clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -332,4 +333,243 @@ fn unconfined_seccomp_reports_mode_0() {
     s.security.seccomp = Seccomp::Unconfined;
     let out = run(&sb, s);
     assert_eq!(out.stdout.trim(), "Seccomp:\t0");
+}
+
+#[test]
+fn chroot_breakout_lands_in_the_container_root() {
+    let _g = serial();
+    let sb = sandbox();
+    let bin = sb.root().join("bin/breakout");
+    let cc = std::process::Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&bin)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/payload/breakout.c"
+        ))
+        .status()
+        .expect("a C compiler (cc) is needed to build the breakout payload");
+    assert!(cc.success());
+    let out = run(&sb, spec(&sb, "breakout", "breakout; echo ---; ls /"));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (escaped, own) = out.stdout.split_once("---\n").unwrap();
+    let mut escaped: Vec<&str> = escaped.lines().collect();
+    escaped.sort();
+    let own: Vec<&str> = own.lines().collect();
+    assert_eq!(escaped, own, "the escape saw another root");
+    assert!(
+        !escaped.contains(&"usr") && !escaped.contains(&"work"),
+        "host root reached: {escaped:?}"
+    );
+}
+
+#[test]
+fn default_seccomp_blocks_namespaces_and_mount() {
+    let _g = serial();
+    let sb = sandbox();
+    let script =
+        "unshare -U true; echo unshare=$?; mkdir -p /mnt; mount -t tmpfs t /mnt; echo mount=$?";
+    let out = run(&sb, spec(&sb, "seccomp", script));
+    assert_eq!(out.stdout, "unshare=1\nmount=1\n", "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Operation not permitted"),
+        "{}",
+        out.stderr
+    );
+    // The same user-namespace call succeeds without the filter: the filter blocked it.
+    let mut s = spec(&sb, "noseccomp", "unshare -U true; echo unshare=$?");
+    s.security.seccomp = Seccomp::Unconfined;
+    let out = run(&sb, s);
+    assert_eq!(out.stdout, "unshare=0\n", "{}", out.stderr);
+}
+
+#[test]
+fn custom_seccomp_profile_applies_and_bad_json_is_rejected() {
+    let _g = serial();
+    let sb = sandbox();
+    let profile = kiste::runtime::Seccomp::Profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#.into(),
+    );
+    let mut s = spec(&sb, "profile", "mkdir /tmp/d; echo rc=$?");
+    s.security.seccomp = profile;
+    let out = run(&sb, s);
+    assert_eq!(out.stdout, "rc=1\n");
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    let mut s = spec(&sb, "badprofile", "true");
+    s.security.seccomp = Seccomp::Profile("{\"defaultAction\": ".into());
+    let err = try_run(&sb, &mut s).err().expect("invalid JSON must fail");
+    assert!(
+        err.to_string().starts_with("invalid seccomp profile"),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 125);
+}
+
+#[test]
+fn masked_and_readonly_proc_paths() {
+    let _g = serial();
+    let sb = sandbox();
+    let script = "wc -c < /proc/keys; wc -c < /proc/timer_list; ls -A /sys/firmware | wc -l; \
+                  ls /proc/kcore 2>/dev/null | wc -l; \
+                  echo 1 > /proc/sys/vm/drop_caches; echo sys=$?; echo h > /proc/sysrq-trigger; echo sysrq=$?";
+    let out = run(&sb, spec(&sb, "masked", script));
+    let kcore = if std::path::Path::new("/proc/kcore").exists() {
+        "1"
+    } else {
+        "0"
+    };
+    assert_eq!(
+        out.stdout,
+        format!("0\n0\n0\n{kcore}\nsys=1\nsysrq=1\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Read-only file system"),
+        "{}",
+        out.stderr
+    );
+    if kcore == "1" {
+        let out = run(&sb, spec(&sb, "kcore", "wc -c < /proc/kcore"));
+        assert_eq!(out.stdout, "0\n");
+    }
+}
+
+#[test]
+fn dev_holds_exactly_the_standard_devices() {
+    let _g = serial();
+    let sb = sandbox();
+    let out = run(
+        &sb,
+        spec(
+            &sb,
+            "dev",
+            "ls -A /dev; ls -l /dev/null /dev/zero /dev/tty | cut -c1-10",
+        ),
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let mut want = vec![
+        "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin",
+        "stdout", "tty", "urandom", "zero",
+    ];
+    if std::path::Path::new("/proc/kcore").exists() {
+        want.push("core");
+        want.sort();
+    }
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(&lines[..want.len()], &want[..]);
+    assert_eq!(&lines[want.len()..], &["crw-rw-rw-"; 3]);
+}
+
+#[test]
+fn readonly_rootfs_leaves_only_tmpfs_writable() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(
+        &sb,
+        "ro",
+        "touch /newfile; echo root=$?; touch /dev/shm/x; echo shm=$?",
+    );
+    s.security.readonly_rootfs = true;
+    let out = run(&sb, s);
+    assert_eq!(out.stdout, "root=1\nshm=0\n");
+    assert!(
+        out.stderr.contains("Read-only file system"),
+        "{}",
+        out.stderr
+    );
+    assert!(!sb.root().join("newfile").exists());
+}
+
+#[test]
+fn bind_and_tmpfs_mounts_with_created_destinations() {
+    let _g = serial();
+    let sb = sandbox();
+    let host_dir = sb.dir.path().join("data");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::fs::write(host_dir.join("hello"), "from host\n").unwrap();
+    let host_file = sb.dir.path().join("single.conf");
+    std::fs::write(&host_file, "conf\n").unwrap();
+    let mut s = spec(
+        &sb,
+        "mounts2",
+        "cat /data/hello; cat /etc/app/single.conf; echo x > /data/new; echo rw=$?; \
+         echo y > /etc/app/single.conf; echo ro=$?; grep ' /scratch ' /proc/self/mountinfo | cut -d' ' -f6",
+    );
+    s.mounts = vec![
+        kiste::runtime::Mount {
+            source: host_dir.clone(),
+            destination: "/data".into(),
+            kind: kiste::runtime::MountKind::Bind,
+            readonly: false,
+        },
+        kiste::runtime::Mount {
+            source: host_file,
+            destination: "/etc/app/single.conf".into(),
+            kind: kiste::runtime::MountKind::Bind,
+            readonly: true,
+        },
+        kiste::runtime::Mount {
+            source: "".into(),
+            destination: "/scratch".into(),
+            kind: kiste::runtime::MountKind::Tmpfs {
+                options: "size=1m".into(),
+            },
+            readonly: false,
+        },
+    ];
+    let out = run(&sb, s);
+    assert_eq!(
+        out.stdout, "from host\nconf\nrw=0\nro=1\nrw,nosuid,nodev,noexec,relatime\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(host_dir.join("new")).unwrap(),
+        "x\n"
+    );
+}
+
+#[test]
+fn user_namespace_maps_root_to_an_unprivileged_range() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(
+        &sb,
+        "userns",
+        "id -u; cat /proc/self/uid_map; ls /dev | wc -l; echo ok > /dev/null && echo null-ok",
+    );
+    let map = vec![kiste::runtime::IdMap {
+        container_id: 0,
+        host_id: 100000,
+        size: 65536,
+    }];
+    s.namespaces.user = Some(kiste::runtime::UserNsMaps {
+        uid: map.clone(),
+        gid: map,
+    });
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "0");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, vec!["0", "100000", "65536"]);
+    assert_eq!(lines.last(), Some(&"null-ok"));
+}
+
+#[test]
+fn rlimits_are_applied_and_never_raised_above_the_hard_limit() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "rlimit", "ulimit -n; ulimit -Hn");
+    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .unwrap()
+        .1;
+    s.rlimits = vec![kiste::runtime::Rlimit {
+        resource: libc::RLIMIT_NOFILE as i32,
+        soft: 512,
+        hard: hard + 1000,
+    }];
+    let out = run(&sb, s);
+    assert_eq!(out.stdout, format!("512\n{hard}\n"), "{}", out.stderr);
 }
