@@ -124,10 +124,6 @@ fn setup_and_exec(
         become_ns_root(maps)?;
     }
     namespaces::join_paths(ns)?;
-    if ns.cgroup == NsMode::Private {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .ctx(|| "cannot create cgroup namespace".into())?;
-    }
     nix::unistd::setsid().ctx(|| "cannot create a session".into())?;
     install_stdio(spec.stdio)?;
     // Everything but 0, 1, 2 is closed by the exec (the channel already is CLOEXEC).
@@ -143,10 +139,12 @@ fn setup_and_exec(
 
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
+    let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
     match &ns.mnt {
-        NsMode::Private => rootfs::setup(spec, plan)?,
+        NsMode::Private => rootfs::setup(spec, plan, in_cgroup)?,
         // Joining or sharing a mount namespace: only change root into the rootfs.
         _ => {
+            in_cgroup()?;
             nix::unistd::chroot(&spec.rootfs)
                 .ctx(|| format!("cannot chroot into {}", spec.rootfs.display()))?;
             nix::unistd::chdir("/").ctx(|| "cannot chdir to /".into())?;
@@ -198,6 +196,26 @@ fn setup_and_exec(
         seccomp::load(prog)?;
     }
     Err(exec::execve(&spec.args[0], &program, &argv, &env))
+}
+
+/// Waits until the parent has put this process into its cgroup, then creates the cgroup
+/// namespace there so that the container sees its own cgroup as `/`.
+fn wait_joined(chan: &Channel, new_ns: bool) -> Result<(), ChildError> {
+    match chan.recv() {
+        Ok(Some(Message::Joined)) => {}
+        _ => {
+            return Err(ChildError {
+                kind: FailKind::Setup,
+                errno: -1,
+                text: String::new(),
+            })
+        }
+    }
+    if new_ns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "cannot create cgroup namespace".into())?;
+    }
+    Ok(())
 }
 
 fn become_ns_root(maps: &super::spec::UserNsMaps) -> Result<(), ChildError> {

@@ -71,22 +71,29 @@ fn start(
     };
     drop(child_end);
 
-    let prepared = (|| {
-        if let Some(maps) = &spec.namespaces.user {
-            namespaces::write_id_maps(pid, &maps.uid, &maps.gid)?;
-        }
-        if let Some(cg) = cgroup {
-            if !in_cgroup {
-                cg.join(pid)?;
-            }
-        }
-        parent_end
-            .send(&Message::Go)
-            .map_err(|e| RuntimeError::Setup(format!("cannot signal the container process: {e}")))
-    })();
+    let maps = match &spec.namespaces.user {
+        Some(m) => namespaces::write_id_maps(pid, &m.uid, &m.gid),
+        None => Ok(()),
+    };
+    let go = maps.and_then(|()| send(&parent_end, Message::Go));
+    // v1 joins are slow (the kernel waits for an RCU grace period on the first
+    // cgroup.procs write): the child mounts its filesystems meanwhile.
+    let joined = go.and_then(|()| match cgroup {
+        Some(cg) if !in_cgroup => cg.join(pid).map_err(RuntimeError::from),
+        _ => Ok(()),
+    });
+    let prepared = joined.and_then(|()| send(&parent_end, Message::Joined));
     if let Err(e) = prepared {
-        kill_and_reap(pid);
-        return Err(e);
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // A child that failed first has its own reason queued on the channel; once it is
+        // dead, recv cannot block.
+        let queued = parent_end.recv();
+        reap(pid);
+        return Err(match queued {
+            Ok(Some(failed @ Message::Failed { .. })) => failure(spec, failed),
+            _ => e,
+        });
     }
 
     match parent_end.recv() {
@@ -94,29 +101,42 @@ fn start(
             pid,
             start_time: process_start_time(pid).unwrap_or(0),
         }),
-        Ok(Some(Message::Failed { kind, errno, text })) => {
+        Ok(Some(failed @ Message::Failed { .. })) => {
             reap(pid);
-            let cmd = spec.args[0].clone();
-            Err(match kind {
-                FailKind::NotFound => RuntimeError::NotFound { cmd },
-                FailKind::CannotExecute => RuntimeError::CannotExecute {
-                    cmd,
-                    reason: if text.is_empty() {
-                        errno_text(errno)
-                    } else {
-                        text
-                    },
-                },
-                FailKind::Setup => RuntimeError::Setup(text),
-            })
+            Err(failure(spec, failed))
         }
-        Ok(Some(Message::Go)) | Err(_) => {
+        Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
             Err(RuntimeError::Setup(
                 "container process sent an unexpected message".into(),
             ))
         }
     }
+}
+
+/// The user-facing error for the child's failure message.
+fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
+    let Message::Failed { kind, errno, text } = msg else {
+        return RuntimeError::Setup("container process failed".into());
+    };
+    let cmd = spec.args[0].clone();
+    match kind {
+        FailKind::NotFound => RuntimeError::NotFound { cmd },
+        FailKind::CannotExecute => RuntimeError::CannotExecute {
+            cmd,
+            reason: if text.is_empty() {
+                errno_text(errno)
+            } else {
+                text
+            },
+        },
+        FailKind::Setup => RuntimeError::Setup(text),
+    }
+}
+
+fn send(chan: &super::sync::Channel, msg: Message) -> Result<(), RuntimeError> {
+    chan.send(&msg)
+        .map_err(|e| RuntimeError::Setup(format!("cannot signal the container process: {e}")))
 }
 
 fn reap(pid: i32) {

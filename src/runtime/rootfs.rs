@@ -162,7 +162,13 @@ const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC);
 
-pub(crate) fn setup(spec: &ContainerSpec, plan: &Plan) -> Result<(), ChildError> {
+/// `in_cgroup` is called once the filesystems that do not depend on the cgroup are
+/// mounted; it returns when the process is in its cgroup (and cgroup namespace).
+pub(crate) fn setup(
+    spec: &ContainerSpec,
+    plan: &Plan,
+    in_cgroup: impl FnOnce() -> Result<(), ChildError>,
+) -> Result<(), ChildError> {
     let root = spec.rootfs.as_path();
     mnt(
         None,
@@ -214,6 +220,7 @@ pub(crate) fn setup(spec: &ContainerSpec, plan: &Plan) -> Result<(), ChildError>
         )?;
         remount_ro(&sys)?;
     }
+    in_cgroup()?;
     mount_cgroups(&sys.join("fs/cgroup"), &plan.cgroup_mounts)?;
 
     for m in &spec.mounts {
