@@ -62,10 +62,12 @@ pub fn detect() -> CgroupLayout {
     detect_at(Path::new(CGROUP_ROOT))
 }
 
+// The magic's integer type differs between glibc and musl.
+#[allow(clippy::unnecessary_cast)]
 fn fs_magic(path: &Path) -> Option<i64> {
     nix::sys::statfs::statfs(path)
         .ok()
-        .map(|s| s.filesystem_type().0)
+        .map(|s| s.filesystem_type().0 as i64)
 }
 
 pub(crate) fn detect_at(root: &Path) -> CgroupLayout {

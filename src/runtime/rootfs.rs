@@ -139,7 +139,6 @@ pub(crate) fn remount_ro(target: &Path) -> Result<(), ChildError> {
                 (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
                 (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
                 (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
             ] {
                 if f.contains(a) {
                     m |= b;
