@@ -305,3 +305,25 @@ fn detect_sees_this_hosts_layout() {
     };
     assert_eq!(kiste::cgroups::detect(), want);
 }
+
+#[test]
+fn remove_kills_a_fork_loop_and_leaves_nothing() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "forkloop", "while :; do sleep 100 & usleep 5000; done");
+    s.cgroup.as_mut().unwrap().resources.pids_limit = Some(1000);
+    let cg = s.cgroup.clone().unwrap();
+    let io = io(&sb, &mut s);
+    let _guard = CgroupGuard(Some(cg.clone()));
+    let started = kiste::runtime::spawn(&s).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(kiste::cgroups::pids(&cg).len() > 5, "the loop did not fork");
+    kiste::cgroups::remove(&cg).unwrap();
+    let (_, sig) = wait(started.pid);
+    assert_eq!(sig, Some(libc::SIGKILL));
+    assert!(kiste::cgroups::pids(&cg).is_empty());
+    for ctrl in ["memory", "pids", "freezer"] {
+        assert!(!controller_dir(ctrl, &cg).exists(), "{ctrl} left behind");
+    }
+    drop(io);
+}

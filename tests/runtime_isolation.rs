@@ -573,3 +573,53 @@ fn rlimits_are_applied_and_never_raised_above_the_hard_limit() {
     let out = run(&sb, s);
     assert_eq!(out.stdout, format!("512\n{hard}\n"), "{}", out.stderr);
 }
+
+#[test]
+fn privileged_gets_every_host_capability_writable_sys_and_host_devices() {
+    let _g = serial();
+    let sb = sandbox();
+    let script = "grep -E '^Cap(Eff|Bnd):' /proc/self/status; grep Seccomp: /proc/self/status; \
+                  grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1; ls /dev/kmsg";
+    let mut s = spec(&sb, "privileged", script);
+    s.security.privileged = true;
+    s.security.capabilities = kiste::runtime::all_capabilities();
+    s.security.seccomp = Seccomp::Unconfined;
+    s.security.masked_paths.clear();
+    s.security.readonly_paths.clear();
+    s.cgroup.as_mut().unwrap().allow_all_devices = true;
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let host_bnd = field(&status, "CapBnd").unwrap();
+    assert_eq!(
+        out.stdout,
+        format!("CapEff:\t{host_bnd}\nCapBnd:\t{host_bnd}\nSeccomp:\t0\nrw\n/dev/kmsg\n")
+    );
+    // This host's bounding set lacks SYS_RESOURCE: --privileged reports it.
+    let bnd = u64::from_str_radix(host_bnd, 16).unwrap();
+    let missing = kiste::runtime::privileged_missing_capabilities();
+    assert_eq!(
+        missing.contains(&"SYS_RESOURCE".to_string()),
+        bnd & (1 << 24) == 0
+    );
+    assert!(kiste::runtime::all_capabilities()
+        .iter()
+        .all(|c| !missing.contains(c)));
+}
+
+#[test]
+fn capability_the_host_cannot_give_is_a_clear_error() {
+    let _g = serial();
+    let missing = kiste::runtime::privileged_missing_capabilities();
+    let Some(cap) = missing.first() else { return };
+    let sb = sandbox();
+    let mut s = spec(&sb, "capmissing", "true");
+    s.security.capabilities.push(cap.clone());
+    let err = try_run(&sb, &mut s).err().expect("must fail");
+    assert_eq!(err.exit_code(), 125);
+    assert!(
+        err.to_string()
+            .contains(&format!("cannot give the container {cap}")),
+        "{err}"
+    );
+}

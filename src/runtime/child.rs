@@ -20,7 +20,7 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
-        let caps = caps::mask_of(&spec.security.capabilities)?;
+        let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
         let seccomp = match &spec.security.seccomp {
             Seccomp::Unconfined => None,
             Seccomp::Default => Some(seccomp::default_program(caps)?),

@@ -122,6 +122,9 @@ pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildEr
     ensure(&mq, false)?;
     mnt("mqueue", &mq, "mqueue", locked, "")?;
 
+    if spec.security.privileged {
+        copy_host_devices(Path::new("/dev"), &dev)?;
+    }
     for d in &spec.devices {
         let target = resolve_in_root(root, &d.container_path);
         let mode = if d.mode & 0o7777 == 0 {
@@ -139,6 +142,48 @@ pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildEr
             d.uid,
             d.gid,
         )?;
+    }
+    Ok(())
+}
+
+/// --privileged: every device node of the host's /dev (but its pts, shm and mqueue
+/// mounts), recreated at the same path.
+fn copy_host_devices(host: &Path, dev: &Path) -> Result<(), ChildError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(entries) = std::fs::read_dir(host) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if host == Path::new("/dev")
+            && matches!(name.to_str(), Some("pts" | "shm" | "mqueue" | "fd"))
+        {
+            continue;
+        }
+        let Ok(meta) = e.path().symlink_metadata() else {
+            continue;
+        };
+        let ft = meta.file_type();
+        let target = dev.join(&name);
+        if ft.is_dir() {
+            copy_host_devices(&e.path(), &target)?;
+        } else if (ft.is_char_device() || ft.is_block_device())
+            && target.symlink_metadata().is_err()
+        {
+            let kind = if ft.is_block_device() { 'b' } else { 'c' };
+            let rdev = meta.rdev();
+            let (major, minor) = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+            make_node(
+                &target,
+                &e.path(),
+                kind,
+                major,
+                minor,
+                meta.mode() & 0o7777,
+                meta.uid(),
+                meta.gid(),
+            )?;
+        }
     }
     Ok(())
 }

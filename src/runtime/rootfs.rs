@@ -200,12 +200,19 @@ pub(crate) fn setup(
 
     let sys = resolve_in_root(root, "/sys");
     ensure(&sys, false)?;
+    // --privileged gets /sys and its cgroup mounts writable, as in docker.
+    let privileged = spec.security.privileged;
+    let ro = if privileged {
+        MsFlags::empty()
+    } else {
+        MsFlags::MS_RDONLY
+    };
     if spec.namespaces.net == NsMode::Private {
         mnt(
             Some("sysfs"),
             &sys,
             Some("sysfs"),
-            NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
+            NOSUID_NODEV_NOEXEC | ro,
             None,
         )?;
     } else {
@@ -217,10 +224,12 @@ pub(crate) fn setup(
             MsFlags::MS_BIND | MsFlags::MS_REC,
             None,
         )?;
-        remount_ro(&sys)?;
+        if !privileged {
+            remount_ro(&sys)?;
+        }
     }
     in_cgroup()?;
-    mount_cgroups(&sys.join("fs/cgroup"), &plan.cgroup_mounts)?;
+    mount_cgroups(&sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
 
     for m in &spec.mounts {
         let dest = resolve_in_root(root, &m.destination);
@@ -325,8 +334,8 @@ fn tmpfs_options(options: &str) -> (MsFlags, String) {
     (flags, data.join(","))
 }
 
-fn mount_cgroups(target: &Path, plan: &CgroupMounts) -> Result<(), ChildError> {
-    let flags = NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY;
+fn mount_cgroups(target: &Path, plan: &CgroupMounts, ro: MsFlags) -> Result<(), ChildError> {
+    let flags = NOSUID_NODEV_NOEXEC | ro;
     match plan {
         CgroupMounts::V2 => mnt(Some("cgroup"), target, Some("cgroup2"), flags, None),
         CgroupMounts::V1(list) => {
@@ -352,7 +361,7 @@ fn mount_cgroups(target: &Path, plan: &CgroupMounts) -> Result<(), ChildError> {
                 None::<&str>,
                 target,
                 None::<&str>,
-                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | NOSUID_NODEV_NOEXEC,
+                MsFlags::MS_REMOUNT | ro | NOSUID_NODEV_NOEXEC,
                 Some("mode=755"),
             )
             .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
