@@ -168,7 +168,7 @@ pub(crate) fn setup(
     plan: &Plan,
     in_cgroup: impl FnOnce() -> Result<(), ChildError>,
 ) -> Result<(), ChildError> {
-    let root = spec.rootfs.as_path();
+    let root = plan.root.as_path();
     mnt(
         None,
         Path::new("/"),
