@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::ffi::CString;
 
+use super::mounter::Kernel;
 use super::rootfs::CgroupMounts;
 use super::spec::{ContainerSpec, NsMode, Seccomp, Stdio};
 use super::sync::{Channel, FailKind, Message};
@@ -45,6 +46,19 @@ impl Plan {
             seccomp,
             cgroup_mounts: CgroupMounts::for_host(),
         })
+    }
+}
+
+#[cfg(test)]
+impl Plan {
+    pub(crate) fn for_test(root: std::path::PathBuf, cgroup_mounts: CgroupMounts) -> Plan {
+        Plan {
+            root,
+            caps: 0,
+            last_cap: 40,
+            seccomp: None,
+            cgroup_mounts,
+        }
     }
 }
 
@@ -162,7 +176,7 @@ fn setup_and_exec(
     unsafe { libc::umask(0) };
     let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
     match &ns.mnt {
-        NsMode::Private => rootfs::setup(spec, plan, in_cgroup)?,
+        NsMode::Private => rootfs::setup(&mut Kernel, spec, plan, in_cgroup)?,
         // Joining or sharing a mount namespace: only change root into the rootfs.
         _ => {
             in_cgroup()?;

@@ -8,6 +8,7 @@ mod child;
 mod defaults;
 mod devices;
 mod exec;
+mod mounter;
 mod namespaces;
 mod process;
 mod rootfs;
