@@ -462,3 +462,51 @@ fn a_terminal_on_stdin_becomes_the_controlling_terminal() {
         .unwrap();
     assert_ne!(nr, "0", "no controlling terminal: {text:?}");
 }
+
+#[test]
+fn namespaces_given_by_path_are_joined() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut a = spec(&sb, "ns-owner", "sleep 30");
+    let io_a = io(&sb, &mut a);
+    let _guard = CgroupGuard(a.cgroup.clone());
+    let owner = spawn(&a).unwrap();
+    let ns = |kind: &str| std::path::PathBuf::from(format!("/proc/{}/ns/{kind}", owner.pid));
+    let mut b = spec(
+        &sb,
+        "ns-joiner",
+        "for n in net ipc uts pid; do readlink /proc/self/ns/$n; done; ps -o comm | grep -c sleep",
+    );
+    b.namespaces.net = NsMode::Path(ns("net"));
+    b.namespaces.ipc = NsMode::Path(ns("ipc"));
+    b.namespaces.uts = NsMode::Path(ns("uts"));
+    b.namespaces.pid = NsMode::Path(ns("pid"));
+    let want: Vec<String> = ["net", "ipc", "uts", "pid"]
+        .iter()
+        .map(|k| {
+            std::fs::read_link(ns(k))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let out = run(&sb, b);
+    kiste::cgroups::remove(a.cgroup.as_ref().unwrap()).unwrap();
+    wait(owner.pid);
+    drop(io_a);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{:?} {:?}", out.stdout, out.stderr);
+    assert_eq!(
+        lines[..4],
+        want.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines[4], "1",
+        "the joined pid namespace should show the owner's sleep"
+    );
+    // The caller's own pid namespace for children is restored.
+    let mine = std::fs::read_link("/proc/self/ns/pid_for_children").unwrap();
+    assert_eq!(mine, std::fs::read_link("/proc/self/ns/pid").unwrap());
+}
