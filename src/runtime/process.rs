@@ -240,3 +240,44 @@ impl Drop for PidNsGuard {
         unsafe { libc::setns(self.own.as_raw_fd(), libc::CLONE_NEWPID) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// CLONE_INTO_CGROUP needs a v2 hierarchy: the host's own, or the unified one of a
+    /// hybrid host (which takes processes even without controllers).
+    #[test]
+    fn clone3_starts_the_child_inside_the_cgroup() {
+        let unified = if crate::cgroups::detect() == crate::cgroups::CgroupLayout::V2 {
+            Path::new("/sys/fs/cgroup")
+        } else {
+            Path::new("/sys/fs/cgroup/unified")
+        };
+        // SAFETY: geteuid has no preconditions.
+        if !unified.join("cgroup.procs").exists() || unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let rel = format!("kiste/clone3-unit-{}", std::process::id());
+        let dir = unified.join(&rel);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fd = std::fs::File::open(&dir).unwrap();
+        match clone_process(0, Some(fd.as_raw_fd())).unwrap() {
+            None => {
+                // SAFETY: the child only waits to be killed.
+                unsafe {
+                    libc::pause();
+                    libc::_exit(0)
+                }
+            }
+            Some((pid, in_cgroup)) => {
+                let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+                kill_and_reap(pid);
+                let _ = std::fs::remove_dir(&dir);
+                assert!(in_cgroup, "clone3 with CLONE_INTO_CGROUP was not used");
+                assert!(cg.lines().any(|l| l == format!("0::/{rel}")), "{cg}");
+            }
+        }
+    }
+}
