@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use kiste::runtime::{spawn, NsMode, RuntimeError, Seccomp};
+use kiste::runtime::{spawn, NsMode, RuntimeError};
 
 #[test]
 fn container_is_pid_1_and_sees_only_its_own_processes() {
@@ -115,32 +115,6 @@ fn host_mounts_are_invisible_and_the_standard_ones_exist() {
         points.iter().all(|p| !p.contains(&dir)),
         "rootfs host path leaks: {points:?}"
     );
-}
-
-#[test]
-fn default_capabilities_and_seccomp_match_docker() {
-    let _g = serial();
-    let sb = sandbox();
-    let out = run(&sb, spec(&sb, "caps", "cat /proc/self/status"));
-    assert_eq!(out.status, 0, "{}", out.stderr);
-    let st = &out.stdout;
-    assert_eq!(field(st, "CapEff"), Some("00000000a80425fb"));
-    assert_eq!(field(st, "CapPrm"), Some("00000000a80425fb"));
-    assert_eq!(field(st, "CapBnd"), Some("00000000a80425fb"));
-    assert_eq!(field(st, "CapInh"), Some("0000000000000000"));
-    assert_eq!(field(st, "CapAmb"), Some("0000000000000000"));
-    assert_eq!(field(st, "Seccomp"), Some("2"));
-    assert_eq!(field(st, "NoNewPrivs"), Some("0"));
-}
-
-#[test]
-fn no_new_privileges_option_sets_the_bit() {
-    let _g = serial();
-    let sb = sandbox();
-    let mut s = spec(&sb, "nnp", "grep NoNewPrivs /proc/self/status");
-    s.security.no_new_privileges = true;
-    let out = run(&sb, s);
-    assert_eq!(out.stdout.trim(), "NoNewPrivs:\t1");
 }
 
 #[test]
@@ -256,6 +230,7 @@ fn process_joins_the_cgroup_before_exec_and_remove_cleans_up() {
     cg.resources.pids_limit = Some(50);
     let cg = cg.clone();
     let io = io(&sb, &mut s);
+    let _guard = CgroupGuard(Some(cg.clone()));
     let started = spawn(&s).unwrap();
     let out_path = io.out_path.clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -325,11 +300,213 @@ fn host_namespaces_are_shared_when_asked() {
 }
 
 #[test]
-fn unconfined_seccomp_reports_mode_0() {
+fn bind_and_tmpfs_mounts_with_created_destinations() {
     let _g = serial();
     let sb = sandbox();
-    let mut s = spec(&sb, "unconfined", "grep Seccomp: /proc/self/status");
-    s.security.seccomp = Seccomp::Unconfined;
+    let host_dir = sb.dir.path().join("data");
+    std::fs::create_dir_all(&host_dir).unwrap();
+    std::fs::write(host_dir.join("hello"), "from host\n").unwrap();
+    let host_file = sb.dir.path().join("single.conf");
+    std::fs::write(&host_file, "conf\n").unwrap();
+    let mut s = spec(
+        &sb,
+        "mounts2",
+        "cat /data/hello; cat /etc/app/single.conf; echo x > /data/new; echo rw=$?; \
+         echo y > /etc/app/single.conf; echo ro=$?; grep ' /scratch ' /proc/self/mountinfo | cut -d' ' -f6",
+    );
+    s.mounts = vec![
+        kiste::runtime::Mount {
+            source: host_dir.clone(),
+            destination: "/data".into(),
+            kind: kiste::runtime::MountKind::Bind,
+            readonly: false,
+        },
+        kiste::runtime::Mount {
+            source: host_file,
+            destination: "/etc/app/single.conf".into(),
+            kind: kiste::runtime::MountKind::Bind,
+            readonly: true,
+        },
+        kiste::runtime::Mount {
+            source: "".into(),
+            destination: "/scratch".into(),
+            kind: kiste::runtime::MountKind::Tmpfs {
+                options: "size=1m".into(),
+            },
+            readonly: false,
+        },
+    ];
     let out = run(&sb, s);
-    assert_eq!(out.stdout.trim(), "Seccomp:\t0");
+    assert_eq!(
+        out.stdout, "from host\nconf\nrw=0\nro=1\nrw,nosuid,nodev,noexec,relatime\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(host_dir.join("new")).unwrap(),
+        "x\n"
+    );
+}
+
+#[test]
+fn user_namespace_maps_root_to_an_unprivileged_range() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(
+        &sb,
+        "userns",
+        "id -u; cat /proc/self/uid_map; ls /dev | wc -l; echo ok > /dev/null && echo null-ok",
+    );
+    let map = vec![kiste::runtime::IdMap {
+        container_id: 0,
+        host_id: 100000,
+        size: 65536,
+    }];
+    s.namespaces.user = Some(kiste::runtime::UserNsMaps {
+        uid: map.clone(),
+        gid: map,
+    });
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "0");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, vec!["0", "100000", "65536"]);
+    assert_eq!(lines.last(), Some(&"null-ok"));
+}
+
+#[test]
+fn rlimits_are_applied_and_never_raised_above_the_hard_limit() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "rlimit", "ulimit -n; ulimit -Hn");
+    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .unwrap()
+        .1;
+    s.rlimits = vec![kiste::runtime::Rlimit {
+        resource: libc::RLIMIT_NOFILE as i32,
+        soft: 512,
+        hard: hard + 1000,
+    }];
+    let out = run(&sb, s);
+    assert_eq!(out.stdout, format!("512\n{hard}\n"), "{}", out.stderr);
+}
+
+#[test]
+fn signals_start_at_their_defaults() {
+    let _g = serial();
+    let sb = sandbox();
+    // The test harness (like kiste) ignores SIGPIPE; the container must not inherit it.
+    let out = run(
+        &sb,
+        spec(
+            &sb,
+            "signals",
+            "grep -E '^Sig(Ign|Blk):' /proc/self/status; yes | head -n1",
+        ),
+    );
+    assert_eq!(
+        out.stdout, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\ny\n",
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn rootfs_through_a_symlink_works_and_a_missing_one_is_an_error() {
+    let _g = serial();
+    let sb = sandbox();
+    let link = sb.dir.path().join("link");
+    std::os::unix::fs::symlink(sb.root(), &link).unwrap();
+    let mut s = spec(&sb, "rootlink", "ls /bin/busybox");
+    s.rootfs = link;
+    assert_eq!(run(&sb, s).stdout, "/bin/busybox\n");
+    let mut s = spec(&sb, "noroot", "true");
+    s.rootfs = sb.dir.path().join("missing");
+    let err = try_run(&sb, &mut s).err().expect("must fail");
+    assert!(err.to_string().contains("is not a directory"), "{err}");
+}
+
+#[test]
+fn a_terminal_on_stdin_becomes_the_controlling_terminal() {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let _g = serial();
+    let sb = sandbox();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut s = spec(
+        &sb,
+        "tty",
+        "read -r a b c d e f g rest < /proc/self/stat; echo tty_nr=$g; [ -t 0 ] && echo isatty",
+    );
+    let fd = pty.slave.as_raw_fd();
+    s.stdio = kiste::runtime::Stdio {
+        stdin: fd,
+        stdout: fd,
+        stderr: fd,
+    };
+    let _guard = CgroupGuard(s.cgroup.clone());
+    let started = spawn(&s).unwrap();
+    drop(pty.slave);
+    let (status, _) = wait(started.pid);
+    assert_eq!(status, 0);
+    let mut master = std::fs::File::from(pty.master);
+    let mut buf = vec![0u8; 4096];
+    let n = master.read(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
+    assert!(text.contains("isatty"), "{text:?}");
+    let nr = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tty_nr="))
+        .unwrap();
+    assert_ne!(nr, "0", "no controlling terminal: {text:?}");
+}
+
+#[test]
+fn namespaces_given_by_path_are_joined() {
+    let _g = serial();
+    let sb = sandbox();
+    let mut a = spec(&sb, "ns-owner", "sleep 30");
+    let io_a = io(&sb, &mut a);
+    let _guard = CgroupGuard(a.cgroup.clone());
+    let owner = spawn(&a).unwrap();
+    let ns = |kind: &str| std::path::PathBuf::from(format!("/proc/{}/ns/{kind}", owner.pid));
+    let mut b = spec(
+        &sb,
+        "ns-joiner",
+        "for n in net ipc uts pid; do readlink /proc/self/ns/$n; done; ps -o comm | grep -c sleep",
+    );
+    b.namespaces.net = NsMode::Path(ns("net"));
+    b.namespaces.ipc = NsMode::Path(ns("ipc"));
+    b.namespaces.uts = NsMode::Path(ns("uts"));
+    b.namespaces.pid = NsMode::Path(ns("pid"));
+    let want: Vec<String> = ["net", "ipc", "uts", "pid"]
+        .iter()
+        .map(|k| {
+            std::fs::read_link(ns(k))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let out = run(&sb, b);
+    kiste::cgroups::remove(a.cgroup.as_ref().unwrap()).unwrap();
+    wait(owner.pid);
+    drop(io_a);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{:?} {:?}", out.stdout, out.stderr);
+    assert_eq!(
+        lines[..4],
+        want.iter().map(String::as_str).collect::<Vec<_>>()[..],
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        lines[4], "1",
+        "the joined pid namespace should show the owner's sleep"
+    );
+    // The caller's own pid namespace for children is restored.
+    let mine = std::fs::read_link("/proc/self/ns/pid_for_children").unwrap();
+    assert_eq!(mine, std::fs::read_link("/proc/self/ns/pid").unwrap());
 }

@@ -62,10 +62,12 @@ pub fn detect() -> CgroupLayout {
     detect_at(Path::new(CGROUP_ROOT))
 }
 
+// The magic's integer type differs between glibc and musl.
+#[allow(clippy::unnecessary_cast)]
 fn fs_magic(path: &Path) -> Option<i64> {
     nix::sys::statfs::statfs(path)
         .ok()
-        .map(|s| s.filesystem_type().0)
+        .map(|s| s.filesystem_type().0 as i64)
 }
 
 pub(crate) fn detect_at(root: &Path) -> CgroupLayout {
@@ -168,13 +170,53 @@ pub fn remove(spec: &CgroupSpec) -> Result<(), CgroupError> {
     if check_names(spec).is_err() {
         return Ok(());
     }
-    for dir in dirs_of(spec) {
-        remove_dir(&dir)?;
+    let dirs = dirs_of(spec);
+    if dirs.iter().any(|d| !read_procs(d).is_empty()) {
+        kill_all(&dirs);
+    }
+    for dir in dirs {
+        remove_tree(&dir)?;
     }
     Ok(())
 }
 
-fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
+/// Kills every process in the cgroup without racing its forks: v2's cgroup.kill, or on
+/// v1 freeze, kill, thaw.
+fn kill_all(dirs: &[PathBuf]) {
+    if let Some(d) = dirs.iter().find(|d| d.join("cgroup.kill").exists()) {
+        let _ = fs::write(d.join("cgroup.kill"), "1");
+        return;
+    }
+    let freezer = dirs.iter().find(|d| d.join("freezer.state").exists());
+    if let Some(f) = freezer {
+        let _ = fs::write(f.join("freezer.state"), "FROZEN");
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while fs::read_to_string(f.join("freezer.state")).is_ok_and(|s| s.trim() == "FREEZING")
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    for dir in dirs {
+        for pid in read_procs(dir) {
+            // SAFETY: plain kill(2); the pids are the container's own processes.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    if let Some(f) = freezer {
+        let _ = fs::write(f.join("freezer.state"), "THAWED");
+    }
+}
+
+/// rmdir of the cgroup and any cgroups below it, retrying while killed processes drain.
+fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path())?;
+            }
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         match fs::remove_dir(dir) {
@@ -182,10 +224,10 @@ fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 for pid in read_procs(dir) {
-                    // SAFETY: plain kill(2); the pids are the container's own processes.
+                    // SAFETY: as above.
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                 }
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(2));
             }
             Err(e) => return Err(CgroupError::io("remove cgroup", dir, e)),
         }

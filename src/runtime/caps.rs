@@ -79,6 +79,28 @@ pub(crate) fn mask_of(names: &[String]) -> Result<u64, RuntimeError> {
     Ok(mask)
 }
 
+/// The mask the container gets: with `privileged`, whatever of the request this host's
+/// bounding set holds (the rest is reported by [`privileged_missing_capabilities`]);
+/// otherwise a capability the host cannot give is an error rather than a failed capset.
+pub(crate) fn effective_mask(names: &[String], privileged: bool) -> Result<u64, RuntimeError> {
+    let wanted = mask_of(names)?;
+    let host = host_bounding();
+    if privileged {
+        return Ok(wanted & host);
+    }
+    let missing: Vec<String> = (0..64)
+        .filter(|b| wanted & !host & (1 << b) != 0)
+        .map(name_of)
+        .collect();
+    if !missing.is_empty() {
+        return Err(RuntimeError::Setup(format!(
+            "cannot give the container {}: not in this host's capability bounding set",
+            missing.join(", ")
+        )));
+    }
+    Ok(wanted)
+}
+
 /// The highest capability number the running kernel knows.
 pub(crate) fn last_cap() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")

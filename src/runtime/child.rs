@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::ffi::CString;
 
+use super::mounter::Kernel;
 use super::rootfs::CgroupMounts;
 use super::spec::{ContainerSpec, NsMode, Seccomp, Stdio};
 use super::sync::{Channel, FailKind, Message};
@@ -12,6 +13,8 @@ use super::{caps, errno_text, exec, namespaces, rootfs, seccomp, user, RuntimeEr
 
 /// What the parent computes before the clone, so the child only makes syscalls.
 pub(crate) struct Plan {
+    /// The rootfs, absolute and with symlinks resolved.
+    pub(crate) root: std::path::PathBuf,
     caps: u64,
     last_cap: u32,
     seccomp: Option<Vec<libc::sock_filter>>,
@@ -20,18 +23,42 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
-        let caps = caps::mask_of(&spec.security.capabilities)?;
+        let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
         let seccomp = match &spec.security.seccomp {
             Seccomp::Unconfined => None,
             Seccomp::Default => Some(seccomp::default_program(caps)?),
             Seccomp::Profile(json) => Some(seccomp::program_from_json(json, caps)?),
         };
+        let root = std::fs::canonicalize(&spec.rootfs)
+            .ok()
+            .filter(|r| r.is_dir())
+            .ok_or_else(|| {
+                RuntimeError::Setup(format!(
+                    "container {}: rootfs {} is not a directory",
+                    spec.id,
+                    spec.rootfs.display()
+                ))
+            })?;
         Ok(Plan {
+            root,
             caps,
             last_cap: caps::last_cap(),
             seccomp,
             cgroup_mounts: CgroupMounts::for_host(),
         })
+    }
+}
+
+#[cfg(test)]
+impl Plan {
+    pub(crate) fn for_test(root: std::path::PathBuf, cgroup_mounts: CgroupMounts) -> Plan {
+        Plan {
+            root,
+            caps: 0,
+            last_cap: 40,
+            seccomp: None,
+            cgroup_mounts,
+        }
     }
 }
 
@@ -124,12 +151,16 @@ fn setup_and_exec(
         become_ns_root(maps)?;
     }
     namespaces::join_paths(ns)?;
-    if ns.cgroup == NsMode::Private {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
-            .ctx(|| "cannot create cgroup namespace".into())?;
-    }
     nix::unistd::setsid().ctx(|| "cannot create a session".into())?;
     install_stdio(spec.stdio)?;
+    // A terminal on stdin becomes the container's controlling terminal (run -it).
+    // SAFETY: isatty/ioctl on fd 0 with an integer argument.
+    unsafe {
+        if libc::isatty(0) == 1 {
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+        }
+    }
+    reset_signals();
     // Everything but 0, 1, 2 is closed by the exec (the channel already is CLOEXEC).
     // SAFETY: close_range with the CLOEXEC flag only changes descriptor flags.
     unsafe {
@@ -143,12 +174,14 @@ fn setup_and_exec(
 
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
+    let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
     match &ns.mnt {
-        NsMode::Private => rootfs::setup(spec, plan)?,
+        NsMode::Private => rootfs::setup(&mut Kernel, spec, plan, in_cgroup)?,
         // Joining or sharing a mount namespace: only change root into the rootfs.
         _ => {
-            nix::unistd::chroot(&spec.rootfs)
-                .ctx(|| format!("cannot chroot into {}", spec.rootfs.display()))?;
+            in_cgroup()?;
+            nix::unistd::chroot(&plan.root)
+                .ctx(|| format!("cannot chroot into {}", plan.root.display()))?;
             nix::unistd::chdir("/").ctx(|| "cannot chdir to /".into())?;
         }
     }
@@ -203,6 +236,26 @@ fn setup_and_exec(
     Err(exec::execve(&spec.args[0], &program, &argv, &env))
 }
 
+/// Waits until the parent has put this process into its cgroup, then creates the cgroup
+/// namespace there so that the container sees its own cgroup as `/`.
+fn wait_joined(chan: &Channel, new_ns: bool) -> Result<(), ChildError> {
+    match chan.recv() {
+        Ok(Some(Message::Joined)) => {}
+        _ => {
+            return Err(ChildError {
+                kind: FailKind::Setup,
+                errno: -1,
+                text: String::new(),
+            })
+        }
+    }
+    if new_ns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .ctx(|| "cannot create cgroup namespace".into())?;
+    }
+    Ok(())
+}
+
 fn become_ns_root(maps: &super::spec::UserNsMaps) -> Result<(), ChildError> {
     let uid0 = maps.uid.iter().any(|m| m.container_id == 0);
     let gid0 = maps.gid.iter().any(|m| m.container_id == 0);
@@ -215,6 +268,50 @@ fn become_ns_root(maps: &super::spec::UserNsMaps) -> Result<(), ChildError> {
             .ctx(|| "cannot become uid 0 in the user namespace".into())?;
     }
     Ok(())
+}
+
+/// The container starts with default signal dispositions and nothing blocked, whatever
+/// the caller had (Rust ignores SIGPIPE; a monitor may block signals).
+fn reset_signals() {
+    // The raw call: glibc's wrappers refuse the two realtime signals it reserves.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: rt_sigaction with a valid kernel sigaction and an 8-byte mask.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &dfl,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8,
+                )
+            };
+        }
+    }
+    let empty = 0u64;
+    // SAFETY: as above, for the mask.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &empty,
+            std::ptr::null_mut::<u64>(),
+            8,
+        )
+    };
 }
 
 /// dup2s the caller's chosen fds onto 0, 1, 2. Each source is first copied above 2 so

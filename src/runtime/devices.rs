@@ -6,11 +6,12 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use nix::mount::{mount, MsFlags};
-use nix::sys::stat::{makedev, mknod, Mode, SFlag};
+use nix::mount::MsFlags;
+use nix::sys::stat::{makedev, SFlag};
 
 use super::child::{ChildError, Ctx};
-use super::rootfs::{ensure, resolve_in_root};
+use super::mounter::Mounter;
+use super::rootfs::{bind, ensure, mnt, resolve_in_root};
 use super::spec::ContainerSpec;
 
 /// (name, major, minor) of the character devices every container gets, mode 0666.
@@ -23,20 +24,10 @@ pub(crate) const STANDARD: &[(&str, u64, u64)] = &[
     ("tty", 5, 0),
 ];
 
-fn mnt(
-    src: &str,
-    target: &Path,
-    fstype: &str,
-    flags: MsFlags,
-    data: &str,
-) -> Result<(), ChildError> {
-    mount(Some(src), target, Some(fstype), flags, Some(data))
-        .ctx(|| format!("cannot mount {fstype} on {}", target.display()))
-}
-
 /// Makes a device node, or binds the host's node over an empty file when mknod fails.
 #[allow(clippy::too_many_arguments)]
 fn make_node(
+    m: &mut impl Mounter,
     target: &Path,
     host: &Path,
     kind: char,
@@ -55,42 +46,36 @@ fn make_node(
         std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
     }
     let _ = std::fs::remove_file(target);
-    match mknod(
-        target,
-        sflag,
-        Mode::from_bits_truncate(mode),
-        makedev(major, minor),
-    ) {
+    match m.mknod(target, sflag, mode, makedev(major, minor)) {
         Ok(()) => nix::unistd::chown(target, Some(uid.into()), Some(gid.into()))
             .ctx(|| format!("cannot chown {}", target.display())),
         Err(nix::errno::Errno::EPERM) => {
             ensure(target, true)?;
-            mount(
-                Some(host),
-                target,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .ctx(|| format!("cannot bind {} on {}", host.display(), target.display()))
+            bind(m, host, target, false)
         }
         Err(e) => Err(e).ctx(|| format!("cannot create device {}", target.display())),
     }
 }
 
-pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildError> {
+pub(crate) fn setup_dev(
+    m: &mut impl Mounter,
+    root: &Path,
+    spec: &ContainerSpec,
+) -> Result<(), ChildError> {
     let dev = resolve_in_root(root, "/dev");
     ensure(&dev, false)?;
+    let devfs = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
     mnt(
-        "tmpfs",
+        m,
+        Some("tmpfs"),
         &dev,
-        "tmpfs",
-        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        "mode=755,size=65536k",
+        Some("tmpfs"),
+        devfs,
+        Some("mode=755,size=65536k"),
     )?;
     for (name, major, minor) in STANDARD {
         let host = Path::new("/dev").join(name);
-        make_node(&dev.join(name), &host, 'c', *major, *minor, 0o666, 0, 0)?;
+        make_node(m, &dev.join(name), &host, 'c', *major, *minor, 0o666, 0, 0)?;
     }
     let links: [(&str, &str); 5] = [
         ("/proc/self/fd", "fd"),
@@ -107,21 +92,34 @@ pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildEr
     }
     let pts = dev.join("pts");
     ensure(&pts, false)?;
+    let ptsopts = "newinstance,ptmxmode=0666,mode=0620,gid=5";
+    let ptsfs = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     mnt(
-        "devpts",
+        m,
+        Some("devpts"),
         &pts,
-        "devpts",
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+        Some("devpts"),
+        ptsfs,
+        Some(ptsopts),
     )?;
     let shm = dev.join("shm");
     ensure(&shm, false)?;
     let locked = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mnt("shm", &shm, "tmpfs", locked, "mode=1777,size=65536k")?;
+    mnt(
+        m,
+        Some("shm"),
+        &shm,
+        Some("tmpfs"),
+        locked,
+        Some("mode=1777,size=65536k"),
+    )?;
     let mq = dev.join("mqueue");
     ensure(&mq, false)?;
-    mnt("mqueue", &mq, "mqueue", locked, "")?;
+    mnt(m, Some("mqueue"), &mq, Some("mqueue"), locked, None)?;
 
+    if spec.security.privileged {
+        copy_host_devices(m, Path::new("/dev"), &dev)?;
+    }
     for d in &spec.devices {
         let target = resolve_in_root(root, &d.container_path);
         let mode = if d.mode & 0o7777 == 0 {
@@ -130,6 +128,7 @@ pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildEr
             d.mode & 0o7777
         };
         make_node(
+            m,
             &target,
             &d.host_path,
             d.kind,
@@ -139,6 +138,49 @@ pub(crate) fn setup_dev(root: &Path, spec: &ContainerSpec) -> Result<(), ChildEr
             d.uid,
             d.gid,
         )?;
+    }
+    Ok(())
+}
+
+/// --privileged: every device node of the host's /dev (but its pts, shm and mqueue
+/// mounts), recreated at the same path.
+fn copy_host_devices(m: &mut impl Mounter, host: &Path, dev: &Path) -> Result<(), ChildError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(entries) = std::fs::read_dir(host) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if host == Path::new("/dev")
+            && matches!(name.to_str(), Some("pts" | "shm" | "mqueue" | "fd"))
+        {
+            continue;
+        }
+        let Ok(meta) = e.path().symlink_metadata() else {
+            continue;
+        };
+        let ft = meta.file_type();
+        let target = dev.join(&name);
+        if ft.is_dir() {
+            copy_host_devices(m, &e.path(), &target)?;
+        } else if (ft.is_char_device() || ft.is_block_device())
+            && target.symlink_metadata().is_err()
+        {
+            let kind = if ft.is_block_device() { 'b' } else { 'c' };
+            let rdev = meta.rdev();
+            let (major, minor) = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+            make_node(
+                m,
+                &target,
+                &e.path(),
+                kind,
+                major,
+                minor,
+                meta.mode() & 0o7777,
+                meta.uid(),
+                meta.gid(),
+            )?;
+        }
     }
     Ok(())
 }

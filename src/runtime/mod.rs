@@ -9,6 +9,7 @@ mod defaults;
 mod devices;
 mod exec;
 mod loopback;
+mod mounter;
 mod namespaces;
 mod process;
 mod rootfs;

@@ -71,22 +71,29 @@ fn start(
     };
     drop(child_end);
 
-    let prepared = (|| {
-        if let Some(maps) = &spec.namespaces.user {
-            namespaces::write_id_maps(pid, &maps.uid, &maps.gid)?;
-        }
-        if let Some(cg) = cgroup {
-            if !in_cgroup {
-                cg.join(pid)?;
-            }
-        }
-        parent_end
-            .send(&Message::Go)
-            .map_err(|e| RuntimeError::Setup(format!("cannot signal the container process: {e}")))
-    })();
+    let maps = match &spec.namespaces.user {
+        Some(m) => namespaces::write_id_maps(pid, &m.uid, &m.gid),
+        None => Ok(()),
+    };
+    let go = maps.and_then(|()| send(&parent_end, Message::Go));
+    // v1 joins are slow (the kernel waits for an RCU grace period on the first
+    // cgroup.procs write): the child mounts its filesystems meanwhile.
+    let joined = go.and_then(|()| match cgroup {
+        Some(cg) if !in_cgroup => cg.join(pid).map_err(RuntimeError::from),
+        _ => Ok(()),
+    });
+    let prepared = joined.and_then(|()| send(&parent_end, Message::Joined));
     if let Err(e) = prepared {
-        kill_and_reap(pid);
-        return Err(e);
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // A child that failed first has its own reason queued on the channel; once it is
+        // dead, recv cannot block.
+        let queued = parent_end.recv();
+        reap(pid);
+        return Err(match queued {
+            Ok(Some(failed @ Message::Failed { .. })) => failure(spec, failed),
+            _ => e,
+        });
     }
 
     match parent_end.recv() {
@@ -94,29 +101,42 @@ fn start(
             pid,
             start_time: process_start_time(pid).unwrap_or(0),
         }),
-        Ok(Some(Message::Failed { kind, errno, text })) => {
+        Ok(Some(failed @ Message::Failed { .. })) => {
             reap(pid);
-            let cmd = spec.args[0].clone();
-            Err(match kind {
-                FailKind::NotFound => RuntimeError::NotFound { cmd },
-                FailKind::CannotExecute => RuntimeError::CannotExecute {
-                    cmd,
-                    reason: if text.is_empty() {
-                        errno_text(errno)
-                    } else {
-                        text
-                    },
-                },
-                FailKind::Setup => RuntimeError::Setup(text),
-            })
+            Err(failure(spec, failed))
         }
-        Ok(Some(Message::Go)) | Err(_) => {
+        Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
             Err(RuntimeError::Setup(
                 "container process sent an unexpected message".into(),
             ))
         }
     }
+}
+
+/// The user-facing error for the child's failure message.
+fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
+    let Message::Failed { kind, errno, text } = msg else {
+        return RuntimeError::Setup("container process failed".into());
+    };
+    let cmd = spec.args[0].clone();
+    match kind {
+        FailKind::NotFound => RuntimeError::NotFound { cmd },
+        FailKind::CannotExecute => RuntimeError::CannotExecute {
+            cmd,
+            reason: if text.is_empty() {
+                errno_text(errno)
+            } else {
+                text
+            },
+        },
+        FailKind::Setup => RuntimeError::Setup(text),
+    }
+}
+
+fn send(chan: &super::sync::Channel, msg: Message) -> Result<(), RuntimeError> {
+    chan.send(&msg)
+        .map_err(|e| RuntimeError::Setup(format!("cannot signal the container process: {e}")))
 }
 
 fn reap(pid: i32) {
@@ -218,5 +238,46 @@ impl Drop for PidNsGuard {
     fn drop(&mut self) {
         // SAFETY: setns back into the namespace we came from.
         unsafe { libc::setns(self.own.as_raw_fd(), libc::CLONE_NEWPID) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// CLONE_INTO_CGROUP needs a v2 hierarchy: the host's own, or the unified one of a
+    /// hybrid host (which takes processes even without controllers).
+    #[test]
+    fn clone3_starts_the_child_inside_the_cgroup() {
+        let unified = if crate::cgroups::detect() == crate::cgroups::CgroupLayout::V2 {
+            Path::new("/sys/fs/cgroup")
+        } else {
+            Path::new("/sys/fs/cgroup/unified")
+        };
+        // SAFETY: geteuid has no preconditions.
+        if !unified.join("cgroup.procs").exists() || unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let rel = format!("kiste/clone3-unit-{}", std::process::id());
+        let dir = unified.join(&rel);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fd = std::fs::File::open(&dir).unwrap();
+        match clone_process(0, Some(fd.as_raw_fd())).unwrap() {
+            None => {
+                // SAFETY: the child only waits to be killed.
+                unsafe {
+                    libc::pause();
+                    libc::_exit(0)
+                }
+            }
+            Some((pid, in_cgroup)) => {
+                let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+                kill_and_reap(pid);
+                let _ = std::fs::remove_dir(&dir);
+                assert!(in_cgroup, "clone3 with CLONE_INTO_CGROUP was not used");
+                assert!(cg.lines().any(|l| l == format!("0::/{rel}")), "{cg}");
+            }
+        }
     }
 }

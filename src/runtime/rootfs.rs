@@ -8,10 +8,11 @@ use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::MsFlags;
 
 use super::child::{ChildError, Ctx, Plan};
 use super::devices;
+use super::mounter::Mounter;
 use super::spec::{ContainerSpec, MountKind, NsMode};
 use crate::cgroups::{self, CgroupLayout};
 
@@ -60,20 +61,44 @@ impl CgroupMounts {
     }
 }
 
-fn mnt(
+/// A mount with the action and object in its error.
+pub(crate) fn mnt(
+    m: &mut impl Mounter,
     src: Option<&str>,
     target: &Path,
     fstype: Option<&str>,
     flags: MsFlags,
     data: Option<&str>,
 ) -> Result<(), ChildError> {
-    mount(src, target, fstype, flags, data).ctx(|| {
-        format!(
-            "cannot mount {} on {}",
-            fstype.or(src).unwrap_or("(none)"),
-            target.display()
-        )
-    })
+    m.mount(src.map(Path::new), target, fstype, flags, data)
+        .ctx(|| {
+            format!(
+                "cannot mount {} on {}",
+                fstype.or(src).unwrap_or("(none)"),
+                target.display()
+            )
+        })
+}
+
+/// A bind mount (recursive when `rec`) with its error context.
+pub(crate) fn bind(
+    m: &mut impl Mounter,
+    src: &Path,
+    target: &Path,
+    rec: bool,
+) -> Result<(), ChildError> {
+    let flags = if rec {
+        MsFlags::MS_BIND | MsFlags::MS_REC
+    } else {
+        MsFlags::MS_BIND
+    };
+    m.mount(Some(src), target, None, flags, None)
+        .ctx(|| format!("cannot bind {} on {}", src.display(), target.display()))
+}
+
+fn remount_ro(m: &mut impl Mounter, target: &Path) -> Result<(), ChildError> {
+    m.remount_ro(target)
+        .ctx(|| format!("cannot remount {} read-only", target.display()))
 }
 
 /// The path `inside` (absolute, container view) resolved within `root`, following
@@ -126,64 +151,41 @@ pub(crate) fn ensure(path: &Path, file: bool) -> Result<(), ChildError> {
     }
 }
 
-/// Remounts a bind mount read-only, keeping the flags the kernel locks in a user ns.
-pub(crate) fn remount_ro(target: &Path) -> Result<(), ChildError> {
-    let keep = nix::sys::statvfs::statvfs(target)
-        .map(|s| {
-            let f = s.flags();
-            let mut m = MsFlags::empty();
-            use nix::sys::statvfs::FsFlags;
-            for (a, b) in [
-                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-            ] {
-                if f.contains(a) {
-                    m |= b;
-                }
-            }
-            m
-        })
-        .unwrap_or(MsFlags::empty());
-    mount(
-        None::<&str>,
-        target,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
-        None::<&str>,
-    )
-    .ctx(|| format!("cannot remount {} read-only", target.display()))
-}
-
 const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC);
 
-pub(crate) fn setup(spec: &ContainerSpec, plan: &Plan) -> Result<(), ChildError> {
-    let root = spec.rootfs.as_path();
-    mnt(
+/// Builds the container's mount table under `plan.root` and pivots into it.
+/// `in_cgroup` is called once the filesystems that do not depend on the cgroup are
+/// mounted; it returns when the process is in its cgroup (and cgroup namespace).
+pub(crate) fn setup(
+    m: &mut impl Mounter,
+    spec: &ContainerSpec,
+    plan: &Plan,
+    in_cgroup: impl FnOnce() -> Result<(), ChildError>,
+) -> Result<(), ChildError> {
+    let root = plan.root.as_path();
+    m.mount(
         None,
         Path::new("/"),
         None,
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None,
     )
-    .map_err(|e| ChildError::setup(format!("cannot make mounts private: {}", e.text)))?;
-    mount(
+    .ctx(|| "cannot make mounts private".into())?;
+    m.mount(
         Some(root),
         root,
-        None::<&str>,
+        None,
         MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
+        None,
     )
     .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?;
 
     let proc_dir = resolve_in_root(root, "/proc");
     ensure(&proc_dir, false)?;
     mnt(
+        m,
         Some("proc"),
         &proc_dir,
         Some("proc"),
@@ -191,58 +193,56 @@ pub(crate) fn setup(spec: &ContainerSpec, plan: &Plan) -> Result<(), ChildError>
         None,
     )?;
 
-    devices::setup_dev(root, spec)?;
+    devices::setup_dev(m, root, spec)?;
 
     let sys = resolve_in_root(root, "/sys");
     ensure(&sys, false)?;
+    // --privileged gets /sys and its cgroup mounts writable, as in docker.
+    let privileged = spec.security.privileged;
+    let ro = if privileged {
+        MsFlags::empty()
+    } else {
+        MsFlags::MS_RDONLY
+    };
     if spec.namespaces.net == NsMode::Private {
         mnt(
+            m,
             Some("sysfs"),
             &sys,
             Some("sysfs"),
-            NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY,
+            NOSUID_NODEV_NOEXEC | ro,
             None,
         )?;
     } else {
         // sysfs shows the mounter's net namespace; with the host's, bind it like runc.
-        mnt(
-            Some("/sys"),
-            &sys,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-        )?;
-        remount_ro(&sys)?;
+        bind(m, Path::new("/sys"), &sys, true)?;
+        if !privileged {
+            remount_ro(m, &sys)?;
+        }
     }
-    mount_cgroups(&sys.join("fs/cgroup"), &plan.cgroup_mounts)?;
+    in_cgroup()?;
+    mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
 
-    for m in &spec.mounts {
-        let dest = resolve_in_root(root, &m.destination);
-        match &m.kind {
+    for mount in &spec.mounts {
+        let dest = resolve_in_root(root, &mount.destination);
+        match &mount.kind {
             MountKind::Bind => {
-                let is_dir = fs::metadata(&m.source)
-                    .ctx(|| format!("cannot bind {}", m.source.display()))?
+                let is_dir = fs::metadata(&mount.source)
+                    .ctx(|| format!("cannot bind {}", mount.source.display()))?
                     .is_dir();
                 ensure(&dest, !is_dir)?;
-                mount(
-                    Some(&m.source),
-                    &dest,
-                    None::<&str>,
-                    MsFlags::MS_BIND | MsFlags::MS_REC,
-                    None::<&str>,
-                )
-                .ctx(|| format!("cannot bind {} on {}", m.source.display(), m.destination))?;
-                if m.readonly {
-                    remount_ro(&dest)?;
+                bind(m, &mount.source, &dest, true)?;
+                if mount.readonly {
+                    remount_ro(m, &dest)?;
                 }
             }
             MountKind::Tmpfs { options } => {
                 ensure(&dest, false)?;
                 let (mut flags, data) = tmpfs_options(options);
-                if m.readonly {
+                if mount.readonly {
                     flags |= MsFlags::MS_RDONLY;
                 }
-                mnt(Some("tmpfs"), &dest, Some("tmpfs"), flags, Some(&data))?;
+                mnt(m, Some("tmpfs"), &dest, Some("tmpfs"), flags, Some(&data))?;
             }
         }
     }
@@ -254,6 +254,7 @@ pub(crate) fn setup(spec: &ContainerSpec, plan: &Plan) -> Result<(), ChildError>
         };
         if meta.is_dir() {
             mnt(
+                m,
                 Some("tmpfs"),
                 &target,
                 Some("tmpfs"),
@@ -261,36 +262,21 @@ pub(crate) fn setup(spec: &ContainerSpec, plan: &Plan) -> Result<(), ChildError>
                 None,
             )?;
         } else {
-            let null = root.join("dev/null");
-            mount(
-                Some(&null),
-                &target,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .ctx(|| format!("cannot mask {p}"))?;
+            bind(m, &root.join("dev/null"), &target, false)?;
         }
     }
     for p in &spec.security.readonly_paths {
         let target = resolve_in_root(root, p);
-        if fs::symlink_metadata(&target).is_err() {
-            continue;
+        if fs::symlink_metadata(&target).is_ok() {
+            bind(m, &target, &target, true)?;
+            remount_ro(m, &target)?;
         }
-        mount(
-            Some(&target),
-            &target,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .ctx(|| format!("cannot make {p} read-only"))?;
-        remount_ro(&target)?;
     }
 
-    pivot_into(root)?;
+    m.pivot_root(root)
+        .ctx(|| format!("cannot pivot_root into {}", root.display()))?;
     if spec.security.readonly_rootfs {
-        remount_ro(Path::new("/"))?;
+        remount_ro(m, Path::new("/"))?;
     }
     Ok(())
 }
@@ -319,22 +305,29 @@ fn tmpfs_options(options: &str) -> (MsFlags, String) {
     (flags, data.join(","))
 }
 
-fn mount_cgroups(target: &Path, plan: &CgroupMounts) -> Result<(), ChildError> {
-    let flags = NOSUID_NODEV_NOEXEC | MsFlags::MS_RDONLY;
+fn mount_cgroups(
+    m: &mut impl Mounter,
+    target: &Path,
+    plan: &CgroupMounts,
+    ro: MsFlags,
+) -> Result<(), ChildError> {
+    let flags = NOSUID_NODEV_NOEXEC | ro;
     match plan {
-        CgroupMounts::V2 => mnt(Some("cgroup"), target, Some("cgroup2"), flags, None),
+        CgroupMounts::V2 => mnt(m, Some("cgroup"), target, Some("cgroup2"), flags, None),
         CgroupMounts::V1(list) => {
+            let tmpfs = NOSUID_NODEV_NOEXEC;
             mnt(
+                m,
                 Some("tmpfs"),
                 target,
                 Some("tmpfs"),
-                NOSUID_NODEV_NOEXEC,
+                tmpfs,
                 Some("mode=755"),
             )?;
             for (name, opts) in list {
                 let dir = target.join(name);
                 ensure(&dir, false)?;
-                mnt(Some("cgroup"), &dir, Some("cgroup"), flags, Some(opts))?;
+                mnt(m, Some("cgroup"), &dir, Some("cgroup"), flags, Some(opts))?;
                 // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
                 if name.contains(',') {
                     for part in name.split(',') {
@@ -342,41 +335,170 @@ fn mount_cgroups(target: &Path, plan: &CgroupMounts) -> Result<(), ChildError> {
                     }
                 }
             }
-            mount(
-                None::<&str>,
-                target,
-                None::<&str>,
-                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | NOSUID_NODEV_NOEXEC,
-                Some("mode=755"),
-            )
-            .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
+            let flags = MsFlags::MS_REMOUNT | ro | tmpfs;
+            m.mount(None, target, None, flags, Some("mode=755"))
+                .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
         }
     }
-}
-
-/// pivot_root(".", ".") stacks the old root on the new one; detaching it from there
-/// leaves nothing of the host reachable.
-fn pivot_into(root: &Path) -> Result<(), ChildError> {
-    let old = fs::File::open("/").ctx(|| "cannot open /".into())?;
-    nix::unistd::chdir(root).ctx(|| format!("cannot chdir into {}", root.display()))?;
-    nix::unistd::pivot_root(".", ".")
-        .ctx(|| format!("cannot pivot_root into {}", root.display()))?;
-    nix::unistd::fchdir(&old).ctx(|| "cannot return to the old root".into())?;
-    mount(
-        None::<&str>,
-        ".",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .ctx(|| "cannot make the old root a slave".into())?;
-    umount2(".", MntFlags::MNT_DETACH).ctx(|| "cannot detach the old root".into())?;
-    nix::unistd::chdir("/").ctx(|| "cannot chdir to /".into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::mounter::Recorder;
+    use crate::runtime::spec::{Mount, Namespaces, Stdio};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    fn spec(root: &Path) -> ContainerSpec {
+        ContainerSpec {
+            id: "t".into(),
+            rootfs: root.to_path_buf(),
+            args: vec!["true".into()],
+            env: vec![],
+            cwd: "/".into(),
+            user: String::new(),
+            hostname: "h".into(),
+            namespaces: Namespaces::default(),
+            mounts: vec![],
+            devices: vec![],
+            rlimits: vec![],
+            security: crate::runtime::default_security(),
+            cgroup: None,
+            stdio: Stdio {
+                stdin: 0,
+                stdout: 1,
+                stderr: 2,
+            },
+        }
+    }
+
+    /// Runs `setup` against a recorder in a temp rootfs with /proc/keys, /proc/acpi
+    /// and /proc/sys present (so that masking and read-only binds have targets).
+    fn record(
+        edit: impl FnOnce(&mut ContainerSpec, &Path),
+        deny_mknod: bool,
+    ) -> (Vec<String>, tempfile::TempDir) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        fs::create_dir_all(root.join("proc/acpi")).unwrap();
+        fs::create_dir_all(root.join("proc/sys")).unwrap();
+        fs::write(root.join("proc/keys"), "").unwrap();
+        let mut s = spec(&root);
+        edit(&mut s, &root);
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let mut rec = Recorder {
+            root: root.clone(),
+            calls: calls.clone(),
+            deny_mknod,
+        };
+        let plan = Plan::for_test(
+            root,
+            CgroupMounts::V1(vec![("memory".into(), "memory".into())]),
+        );
+        let marker = calls.clone();
+        setup(&mut rec, &s, &plan, || {
+            marker.borrow_mut().push("in-cgroup".into());
+            Ok(())
+        })
+        .unwrap();
+        let out = calls.borrow().clone();
+        (out, t)
+    }
+
+    #[test]
+    fn default_sequence_mounts_masks_and_pivots_in_order() {
+        let (calls, _t) = record(|_, _| {}, false);
+        let want = [
+            "mount - / - rec,private -",
+            "mount $ROOT $ROOT - bind,rec -",
+            "mount proc $ROOT/proc proc nosuid,nodev,noexec -",
+            "mount tmpfs $ROOT/dev tmpfs nosuid,strictatime mode=755,size=65536k",
+            "mknod $ROOT/dev/null 1:3",
+            "mknod $ROOT/dev/zero 1:5",
+            "mknod $ROOT/dev/full 1:7",
+            "mknod $ROOT/dev/random 1:8",
+            "mknod $ROOT/dev/urandom 1:9",
+            "mknod $ROOT/dev/tty 5:0",
+            "mount devpts $ROOT/dev/pts devpts nosuid,noexec newinstance,ptmxmode=0666,mode=0620,gid=5",
+            "mount shm $ROOT/dev/shm tmpfs nosuid,nodev,noexec mode=1777,size=65536k",
+            "mount mqueue $ROOT/dev/mqueue mqueue nosuid,nodev,noexec -",
+            "mount sysfs $ROOT/sys sysfs ro,nosuid,nodev,noexec -",
+            "in-cgroup",
+            "mount tmpfs $ROOT/sys/fs/cgroup tmpfs nosuid,nodev,noexec mode=755",
+            "mount cgroup $ROOT/sys/fs/cgroup/memory cgroup ro,nosuid,nodev,noexec memory",
+            "mount - $ROOT/sys/fs/cgroup - ro,nosuid,nodev,noexec,remount mode=755",
+            "mount tmpfs $ROOT/proc/acpi tmpfs ro -",
+            "mount $ROOT/dev/null $ROOT/proc/keys - bind -",
+            "mount $ROOT/proc/sys $ROOT/proc/sys - bind,rec -",
+            "remount-ro $ROOT/proc/sys",
+            "pivot_root $ROOT",
+        ];
+        assert_eq!(calls, want);
+    }
+
+    #[test]
+    fn host_network_binds_sys_and_read_only_root_is_remounted_last() {
+        let (calls, _t) = record(
+            |s, _| {
+                s.namespaces.net = NsMode::Host;
+                s.security.readonly_rootfs = true;
+            },
+            false,
+        );
+        assert!(calls.contains(&"mount /sys $ROOT/sys - bind,rec -".to_string()));
+        assert!(calls.contains(&"remount-ro $ROOT/sys".to_string()));
+        assert_eq!(
+            calls[calls.len() - 2..],
+            ["pivot_root $ROOT", "remount-ro /"]
+        );
+    }
+
+    #[test]
+    fn privileged_keeps_sys_writable() {
+        let (calls, _t) = record(|s, _| s.security.privileged = true, false);
+        assert!(calls.contains(&"mount sysfs $ROOT/sys sysfs nosuid,nodev,noexec -".to_string()));
+        assert!(calls.contains(
+            &"mount cgroup $ROOT/sys/fs/cgroup/memory cgroup nosuid,nodev,noexec memory"
+                .to_string()
+        ));
+    }
+
+    #[test]
+    fn without_mknod_the_host_nodes_are_bound() {
+        let (calls, t) = record(|_, _| {}, true);
+        assert!(
+            calls.contains(&"mount /dev/null $ROOT/dev/null - bind -".to_string()),
+            "{calls:?}"
+        );
+        assert!(calls.contains(&"mount /dev/tty $ROOT/dev/tty - bind -".to_string()));
+        assert!(t.path().join("dev/null").is_file());
+    }
+
+    #[test]
+    fn mount_destinations_stay_inside_the_rootfs() {
+        let host = tempfile::tempdir().unwrap();
+        let (calls, t) = record(
+            |s, root| {
+                // An image symlink pointing out of the rootfs must land inside it.
+                std::os::unix::fs::symlink("/../../../etc", root.join("data")).unwrap();
+                s.mounts = vec![Mount {
+                    source: host.path().to_path_buf(),
+                    destination: "/data/app".into(),
+                    kind: crate::runtime::spec::MountKind::Bind,
+                    readonly: true,
+                }];
+            },
+            false,
+        );
+        let src = host.path().display().to_string();
+        assert!(
+            calls.contains(&format!("mount {src} $ROOT/etc/app - bind,rec -")),
+            "{calls:?}"
+        );
+        assert!(calls.contains(&"remount-ro $ROOT/etc/app".to_string()));
+        assert!(t.path().join("etc/app").is_dir());
+    }
 
     #[test]
     fn symlinks_resolve_inside_the_root() {

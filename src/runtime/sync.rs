@@ -1,7 +1,9 @@
 //! The parent/child channel: a SOCK_SEQPACKET socketpair carrying small typed
-//! messages. The parent sends `Go` once the child's uid maps are written and its cgroup
-//! joined; the child answers only on failure (`Failed`), and the close-on-exec end of its
-//! socket closing without a message tells the parent that execve succeeded.
+//! messages. The parent sends `Go` once the child's uid maps are written, and `Joined`
+//! once it has moved the child into its cgroup (the child mounts its filesystems in the
+//! meantime and waits for `Joined` only before creating its cgroup namespace). The child
+//! answers only on failure (`Failed`); its close-on-exec end closing without a message
+//! tells the parent that execve succeeded.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -18,8 +20,10 @@ pub(crate) enum FailKind {
 /// A message on the channel.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Message {
-    /// Parent -> child: maps written, cgroup joined; run the setup and exec.
+    /// Parent -> child: uid/gid maps written; start the setup.
     Go,
+    /// Parent -> child: the child is in its cgroup; user code may run.
+    Joined,
     /// Child -> parent: setup or exec failed.
     Failed {
         kind: FailKind,
@@ -32,6 +36,7 @@ impl Message {
     fn encode(&self) -> Vec<u8> {
         match self {
             Message::Go => vec![b'G'],
+            Message::Joined => vec![b'J'],
             Message::Failed { kind, errno, text } => {
                 let mut v = vec![b'F', *kind as u8];
                 v.extend_from_slice(&errno.to_le_bytes());
@@ -44,6 +49,7 @@ impl Message {
     fn decode(buf: &[u8]) -> Option<Message> {
         match buf.first()? {
             b'G' => Some(Message::Go),
+            b'J' => Some(Message::Joined),
             b'F' if buf.len() >= 6 => {
                 let kind = match buf[1] {
                     2 => FailKind::NotFound,

@@ -188,8 +188,20 @@ pub fn run(sb: &Sandbox, mut spec: ContainerSpec) -> Outcome {
     try_run(sb, &mut spec).unwrap_or_else(|e| panic!("spawn failed: {e}"))
 }
 
+/// Removes the cgroup (killing what is left in it) when a test ends, even by a panic.
+pub struct CgroupGuard(pub Option<kiste::runtime::CgroupSpec>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(cg) = &self.0 {
+            let _ = kiste::cgroups::remove(cg);
+        }
+    }
+}
+
 pub fn try_run(sb: &Sandbox, spec: &mut ContainerSpec) -> Result<Outcome, RuntimeError> {
     let io = io(sb, spec);
+    let _guard = CgroupGuard(spec.cgroup.clone());
     let started = kiste::runtime::spawn(spec)?;
     let (status, signal) = wait(started.pid);
     drop(io.out);

@@ -1,0 +1,180 @@
+//! The seam between the rootfs plan and the kernel: every change to the mount table
+//! (mount, read-only remount, mknod, pivot_root) goes through [`Mounter`]. [`Kernel`]
+//! makes the calls; the unit tests use a recorder that writes each call down, so the
+//! rootfs sequence is tested without root.
+
+use std::fs;
+use std::path::Path;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::{mknod, Mode, SFlag};
+
+pub(crate) trait Mounter {
+    fn mount(
+        &mut self,
+        src: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()>;
+
+    /// Remounts a bind mount read-only, keeping the flags the kernel locks.
+    fn remount_ro(&mut self, target: &Path) -> nix::Result<()>;
+
+    fn mknod(&mut self, path: &Path, kind: SFlag, mode: u32, dev: u64) -> nix::Result<()>;
+
+    /// Makes `root` the root and detaches the old one.
+    fn pivot_root(&mut self, root: &Path) -> nix::Result<()>;
+}
+
+/// The real system calls.
+pub(crate) struct Kernel;
+
+impl Mounter for Kernel {
+    fn mount(
+        &mut self,
+        src: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()> {
+        mount(src, target, fstype, flags, data)
+    }
+
+    fn remount_ro(&mut self, target: &Path) -> nix::Result<()> {
+        use nix::sys::statvfs::FsFlags;
+        let mut keep = MsFlags::empty();
+        if let Ok(s) = nix::sys::statvfs::statvfs(target) {
+            for (a, b) in [
+                (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+                (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+                (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+            ] {
+                if s.flags().contains(a) {
+                    keep |= b;
+                }
+            }
+        }
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep;
+        mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
+    }
+
+    fn mknod(&mut self, path: &Path, kind: SFlag, mode: u32, dev: u64) -> nix::Result<()> {
+        mknod(path, kind, Mode::from_bits_truncate(mode), dev)
+    }
+
+    /// pivot_root(".", ".") stacks the old root on the new one; from the old root's
+    /// directory, detaching "." then leaves nothing of the host reachable.
+    fn pivot_root(&mut self, root: &Path) -> nix::Result<()> {
+        let old = fs::File::open("/")
+            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+        nix::unistd::chdir(root)?;
+        nix::unistd::pivot_root(".", ".")?;
+        nix::unistd::fchdir(&old)?;
+        mount(
+            None::<&str>,
+            ".",
+            None::<&str>,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None::<&str>,
+        )?;
+        umount2(".", MntFlags::MNT_DETACH)?;
+        nix::unistd::chdir("/")
+    }
+}
+
+/// Writes every call down as one line, with `root` shown as `$ROOT`.
+#[cfg(test)]
+pub(crate) struct Recorder {
+    pub(crate) root: std::path::PathBuf,
+    /// Shared so that a test's own callbacks can mark their place in the sequence.
+    pub(crate) calls: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    /// Answer mknod with EPERM, as in a user namespace.
+    pub(crate) deny_mknod: bool,
+}
+
+#[cfg(test)]
+impl Recorder {
+    fn show(&self, p: &Path) -> String {
+        match p.strip_prefix(&self.root) {
+            Ok(rest) => format!("$ROOT/{}", rest.display())
+                .trim_end_matches('/')
+                .to_string(),
+            Err(_) => p.display().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn flag_names(flags: MsFlags) -> String {
+    let names = [
+        (MsFlags::MS_RDONLY, "ro"),
+        (MsFlags::MS_NOSUID, "nosuid"),
+        (MsFlags::MS_NODEV, "nodev"),
+        (MsFlags::MS_NOEXEC, "noexec"),
+        (MsFlags::MS_REMOUNT, "remount"),
+        (MsFlags::MS_BIND, "bind"),
+        (MsFlags::MS_REC, "rec"),
+        (MsFlags::MS_PRIVATE, "private"),
+        (MsFlags::MS_STRICTATIME, "strictatime"),
+    ];
+    let v: Vec<&str> = names
+        .iter()
+        .filter(|(f, _)| flags.contains(*f))
+        .map(|(_, n)| *n)
+        .collect();
+    v.join(",")
+}
+
+#[cfg(test)]
+impl Mounter for Recorder {
+    fn mount(
+        &mut self,
+        src: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> nix::Result<()> {
+        let line = format!(
+            "mount {} {} {} {} {}",
+            src.map_or("-".into(), |s| self.show(s)),
+            self.show(target),
+            fstype.unwrap_or("-"),
+            flag_names(flags),
+            data.unwrap_or("-")
+        );
+        self.calls.borrow_mut().push(line);
+        Ok(())
+    }
+
+    fn remount_ro(&mut self, target: &Path) -> nix::Result<()> {
+        let line = format!("remount-ro {}", self.show(target));
+        self.calls.borrow_mut().push(line);
+        Ok(())
+    }
+
+    fn mknod(&mut self, path: &Path, _kind: SFlag, _mode: u32, dev: u64) -> nix::Result<()> {
+        let line = format!(
+            "mknod {} {}:{}",
+            self.show(path),
+            nix::sys::stat::major(dev),
+            nix::sys::stat::minor(dev)
+        );
+        self.calls.borrow_mut().push(line);
+        if self.deny_mknod {
+            return Err(nix::errno::Errno::EPERM);
+        }
+        fs::write(path, b"").map_err(|_| nix::errno::Errno::EIO)
+    }
+
+    fn pivot_root(&mut self, root: &Path) -> nix::Result<()> {
+        let line = format!("pivot_root {}", self.show(root));
+        self.calls.borrow_mut().push(line);
+        Ok(())
+    }
+}
