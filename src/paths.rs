@@ -76,9 +76,6 @@ fn absolute(p: PathBuf) -> PathBuf {
     if p.is_absolute() {
         p
     } else {
-        std::env::current_dir()
-            .map(|d| d.join(&p))
-            .unwrap_or(p)
+        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
     }
 }
-

@@ -133,7 +133,10 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         .cloned()
         .collect();
     if !unused.is_empty() && !opts.quiet {
-        println!("[Warning] One or more build-args [{}] were not consumed", unused.join(" "));
+        println!(
+            "[Warning] One or more build-args [{}] were not consumed",
+            unused.join(" ")
+        );
     }
     Ok(image)
 }
@@ -169,7 +172,11 @@ impl Builder<'_> {
         }
     }
 
-    fn run(&mut self, df: &dockerfile_parser::Dockerfile, target: usize) -> Result<crate::image::Image, BuildError> {
+    fn run(
+        &mut self,
+        df: &dockerfile_parser::Dockerfile,
+        target: usize,
+    ) -> Result<crate::image::Image, BuildError> {
         for a in &df.meta_args {
             for (k, default) in &a.node.args {
                 let value = match self.opts.build_args.get(k) {
@@ -235,7 +242,11 @@ impl Builder<'_> {
             });
         }
         let lower = from.image.to_lowercase();
-        if let Some(s) = done.iter().rev().find(|s| s.name.as_deref() == Some(lower.as_str())) {
+        if let Some(s) = done
+            .iter()
+            .rev()
+            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+        {
             return Ok(s.clone());
         }
         let img = self.images.resolve(&from.image).map_err(|e| {

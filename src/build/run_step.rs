@@ -5,7 +5,9 @@
 
 use super::layers::LowerView;
 use crate::paths::Paths;
-use crate::runtime::{self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio};
+use crate::runtime::{
+    self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
+};
 use crate::storage;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -40,7 +42,8 @@ impl RunStep<'_> {
         let work = self.work.join("work");
         let rootfs = self.work.join("rootfs");
         for d in [&upper, &work, &rootfs] {
-            std::fs::create_dir_all(d).map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
         }
         storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)
             .map_err(|e| RunFailure::Setup(e.to_string()))?;
@@ -73,7 +76,8 @@ impl RunStep<'_> {
         cgroup: &CgroupSpec,
     ) -> Result<(i32, String), RunFailure> {
         let setup = |e: &dyn std::fmt::Display| RunFailure::Setup(e.to_string());
-        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(&e))?;
+        let (out_r, out_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(&e))?;
         let null = std::fs::File::open("/dev/null").map_err(|e| setup(&e))?;
         let view = LowerView::new(self.lowers.to_vec());
         let mut mounts = Vec::new();
@@ -99,7 +103,11 @@ impl RunStep<'_> {
             user: self.user.clone(),
             hostname: id[..12].to_string(),
             namespaces: Namespaces {
-                net: if self.network_none { NsMode::Private } else { NsMode::Host },
+                net: if self.network_none {
+                    NsMode::Private
+                } else {
+                    NsMode::Host
+                },
                 ..Default::default()
             },
             mounts,

@@ -15,7 +15,10 @@ impl Builder<'_> {
         done: &[StageImage],
     ) -> Result<StageImage, BuildError> {
         self.step += 1;
-        self.say(format_args!("Step {}/{} : {}", self.step, self.steps, stage.from.original));
+        self.say(format_args!(
+            "Step {}/{} : {}",
+            self.step, self.steps, stage.from.original
+        ));
         let from = stage
             .from
             .node
@@ -33,8 +36,13 @@ impl Builder<'_> {
         // ONBUILD triggers of the base image run first, as if written after FROM.
         let triggers = std::mem::take(&mut img.config.config.on_build);
         for t in &triggers {
-            let parsed = dockerfile_parser::parse(&format!("FROM scratch\n{t}\n"))
-                .map_err(|e| self.at(stage.from.span.line, format!("ONBUILD trigger \"{t}\": {}", e.message)))?;
+            let parsed =
+                dockerfile_parser::parse(&format!("FROM scratch\n{t}\n")).map_err(|e| {
+                    self.at(
+                        stage.from.span.line,
+                        format!("ONBUILD trigger \"{t}\": {}", e.message),
+                    )
+                })?;
             for ins in &parsed.stages[0].instructions {
                 let mut ins = ins.clone();
                 ins.span = stage.from.span.clone();
@@ -43,7 +51,10 @@ impl Builder<'_> {
         }
         for ins in &stage.instructions {
             self.step += 1;
-            self.say(format_args!("Step {}/{} : {}", self.step, self.steps, ins.original));
+            self.say(format_args!(
+                "Step {}/{} : {}",
+                self.step, self.steps, ins.original
+            ));
             self.instruction(&mut img, &mut args, &mut cmd_set, ins, done)?;
         }
         Ok(img)
@@ -66,7 +77,12 @@ impl Builder<'_> {
         match cmd {
             ShellOrExec::Exec(v) => v.clone(),
             ShellOrExec::Shell(s) => {
-                let mut v = img.config.config.shell.clone().unwrap_or_else(default_shell);
+                let mut v = img
+                    .config
+                    .config
+                    .shell
+                    .clone()
+                    .unwrap_or_else(default_shell);
                 v.push(s.clone());
                 v
             }
@@ -128,14 +144,26 @@ impl Builder<'_> {
                 }
             }
             Instruction::Workdir(w) => {
-                let base = if c.working_dir.is_empty() { "/" } else { c.working_dir.as_str() };
-                let joined = if w.starts_with('/') { w } else { format!("{base}/{w}") };
+                let base = if c.working_dir.is_empty() {
+                    "/"
+                } else {
+                    c.working_dir.as_str()
+                };
+                let joined = if w.starts_with('/') {
+                    w
+                } else {
+                    format!("{base}/{w}")
+                };
                 c.working_dir = format!("/{}", context::clean(&joined));
             }
             Instruction::User(u) => c.user = u,
             Instruction::Expose(ports) => {
                 for p in ports {
-                    let p = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
+                    let p = if p.contains('/') {
+                        p.to_lowercase()
+                    } else {
+                        format!("{p}/tcp")
+                    };
                     c.exposed_ports.insert(p, serde_json::json!({}));
                 }
             }
@@ -173,28 +201,38 @@ impl Builder<'_> {
             }
             Instruction::Copy(cp) => {
                 let from = cp.from.clone();
-                self.copy(img, line, CopySpec {
-                    sources: cp.sources,
-                    dest: cp.dest,
-                    heredocs: cp.heredocs,
-                    from,
-                    chown: cp.chown,
-                    chmod: cp.chmod,
-                    add: false,
-                }, done)?;
+                self.copy(
+                    img,
+                    line,
+                    CopySpec {
+                        sources: cp.sources,
+                        dest: cp.dest,
+                        heredocs: cp.heredocs,
+                        from,
+                        chown: cp.chown,
+                        chmod: cp.chmod,
+                        add: false,
+                    },
+                    done,
+                )?;
                 self.history(img, format!("{} # buildkit", ins.original), false);
                 return Ok(());
             }
             Instruction::Add(add) => {
-                self.copy(img, line, CopySpec {
-                    sources: add.sources,
-                    dest: add.dest,
-                    heredocs: add.heredocs,
-                    from: None,
-                    chown: add.chown,
-                    chmod: add.chmod,
-                    add: true,
-                }, done)?;
+                self.copy(
+                    img,
+                    line,
+                    CopySpec {
+                        sources: add.sources,
+                        dest: add.dest,
+                        heredocs: add.heredocs,
+                        from: None,
+                        chown: add.chown,
+                        chmod: add.chmod,
+                        add: true,
+                    },
+                    done,
+                )?;
                 self.history(img, format!("{} # buildkit", ins.original), false);
                 return Ok(());
             }
@@ -237,7 +275,11 @@ impl Builder<'_> {
             lowers: &lowers,
             args: argv.clone(),
             env,
-            cwd: if c.working_dir.is_empty() { "/".into() } else { c.working_dir.clone() },
+            cwd: if c.working_dir.is_empty() {
+                "/".into()
+            } else {
+                c.working_dir.clone()
+            },
             user: c.user.clone(),
             network_none: run.network.as_deref() == Some("none"),
             work: &work,
@@ -266,13 +308,21 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn add_layer(&mut self, img: &mut StageImage, dir: &Path, line: usize) -> Result<(), BuildError> {
+    fn add_layer(
+        &mut self,
+        img: &mut StageImage,
+        dir: &Path,
+        line: usize,
+    ) -> Result<(), BuildError> {
         let layer = self
             .images
             .create_layer(dir, self.opts.timestamp)
             .map_err(|e| self.at(line, e.to_string()))?;
         if !self.opts.quiet {
-            println!(" ---> {}", &layer.diff_id.trim_start_matches("sha256:")[..12]);
+            println!(
+                " ---> {}",
+                &layer.diff_id.trim_start_matches("sha256:")[..12]
+            );
         }
         img.config.rootfs.diff_ids.push(layer.diff_id.clone());
         img.config.rootfs.kind = "layers".into();

@@ -110,9 +110,7 @@ pub fn parse_size(flag: &'static str, value: &str) -> Result<i64, FlagError> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (num, unit) = s.split_at(digits_end);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| bad(flag, value, "invalid size"))?;
+    let n: f64 = num.parse().map_err(|_| bad(flag, value, "invalid size"))?;
     let unit = unit.trim_start().to_ascii_lowercase();
     let unit = unit.strip_suffix('b').unwrap_or(&unit);
     let unit = unit.strip_suffix('i').unwrap_or(unit);
@@ -161,7 +159,11 @@ fn ns_mode(flag: &'static str, value: &Option<String>) -> Result<String, FlagErr
         None | Some("") | Some("private") => Ok(String::new()),
         Some("host") => Ok("host".into()),
         Some(v) if v.starts_with("container:") => Ok(v.into()),
-        Some(v) => Err(bad(flag, v, "expected \"host\", \"private\" or \"container:NAME\"")),
+        Some(v) => Err(bad(
+            flag,
+            v,
+            "expected \"host\", \"private\" or \"container:NAME\"",
+        )),
     }
 }
 
@@ -203,12 +205,24 @@ impl IsolationArgs {
             }
         }
         if let Some(m) = &self.memory_swap {
-            r.memory_swap = if m == "-1" { -1 } else { parse_size("--memory-swap", m)? };
+            r.memory_swap = if m == "-1" {
+                -1
+            } else {
+                parse_size("--memory-swap", m)?
+            };
             if r.memory == 0 {
-                return Err(bad("--memory-swap", m, "you should always set the memory limit when using the memory swap limit"));
+                return Err(bad(
+                    "--memory-swap",
+                    m,
+                    "you should always set the memory limit when using the memory swap limit",
+                ));
             }
             if r.memory_swap > 0 && r.memory_swap < r.memory {
-                return Err(bad("--memory-swap", m, "the memory swap limit must be larger than the memory limit"));
+                return Err(bad(
+                    "--memory-swap",
+                    m,
+                    "the memory swap limit must be larger than the memory limit",
+                ));
             }
         }
         if let Some(m) = &self.memory_reservation {
@@ -222,7 +236,7 @@ impl IsolationArgs {
             let ncpu = std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1);
-            if !(n > 0.0) || n > ncpu as f64 {
+            if n.is_nan() || n <= 0.0 || n > ncpu as f64 {
                 return Err(bad(
                     "--cpus",
                     c,
@@ -236,7 +250,11 @@ impl IsolationArgs {
         r.pids_limit = self.pids_limit.unwrap_or(0);
         if let Some(w) = self.blkio_weight {
             if !(10..=1000).contains(&w) {
-                return Err(bad("--blkio-weight", &w.to_string(), "range of blkio weight is from 10 to 1000"));
+                return Err(bad(
+                    "--blkio-weight",
+                    &w.to_string(),
+                    "range of blkio weight is from 10 to 1000",
+                ));
             }
             r.blkio_weight = w;
         }

@@ -143,7 +143,11 @@ pub struct RunArgs {
     #[arg(value_name = "IMAGE")]
     pub image: String,
     /// The command and its arguments
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
@@ -262,4 +266,3 @@ pub struct InspectArgs {
     #[arg(required = true, value_name = "NAME|ID")]
     pub objects: Vec<String>,
 }
-

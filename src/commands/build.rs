@@ -9,7 +9,11 @@ use crate::paths::Paths;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-fn key_values(flag: &str, items: &[String], from_env: bool) -> anyhow::Result<BTreeMap<String, String>> {
+fn key_values(
+    flag: &str,
+    items: &[String],
+    from_env: bool,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for i in items {
         match i.split_once('=') {
@@ -22,7 +26,9 @@ fn key_values(flag: &str, items: &[String], from_env: bool) -> anyhow::Result<BT
                     out.insert(i.clone(), v);
                 }
             }
-            None => anyhow::bail!("invalid argument \"{i}\" for \"{flag}\" flag: expected KEY=VALUE"),
+            None => {
+                anyhow::bail!("invalid argument \"{i}\" for \"{flag}\" flag: expected KEY=VALUE")
+            }
         }
     }
     Ok(out)
@@ -54,8 +60,12 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
                     e.to_string().to_lowercase()
                 ))
             })?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| fail(format!("{}: the Dockerfile is not valid UTF-8", p.display())))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                fail(format!(
+                    "{}: the Dockerfile is not valid UTF-8",
+                    p.display()
+                ))
+            })?;
             (text, p.display().to_string(), Some(p))
         }
     };
@@ -65,10 +75,11 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         .map(|t| Reference::parse(t).map_err(|e| fail(format!("invalid tag \"{t}\": {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let timestamp = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => Some(
-            v.parse::<i64>()
-                .map_err(|_| fail(format!("SOURCE_DATE_EPOCH=\"{v}\" is not a number of seconds")))?,
-        ),
+        Ok(v) if !v.is_empty() => Some(v.parse::<i64>().map_err(|_| {
+            fail(format!(
+                "SOURCE_DATE_EPOCH=\"{v}\" is not a number of seconds"
+            ))
+        })?),
         _ => None,
     };
     paths.ensure()?;

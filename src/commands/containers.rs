@@ -162,7 +162,10 @@ pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
     each(&args.containers, |a| {
         let rec = store.resolve(a)?;
         if !rec.is_running() {
-            anyhow::bail!("cannot kill container {a}: container {} is not running", rec.id);
+            anyhow::bail!(
+                "cannot kill container {a}: container {} is not running",
+                rec.id
+            );
         }
         let _ = store.update(&rec.id, |r| r.state.stopped_by_user = true);
         signal_container(&rec, sig)?;

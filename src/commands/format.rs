@@ -185,18 +185,30 @@ mod tests {
     fn rfc3339_round_trip() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_rfc3339("2000-03-01T00:00:01.5Z"), Some(951868801.5));
-        assert_eq!(parse_rfc3339("2000-03-01T01:00:01+01:00"), Some(951868801.0));
+        assert_eq!(
+            parse_rfc3339("2000-03-01T01:00:01+01:00"),
+            Some(951868801.0)
+        );
     }
 
     #[test]
     fn table_pads_like_tabwriter() {
-        let t = table(&["A", "LONGER HEADER", "C"], &[vec!["x".into(), "y".into(), "z".into()]]);
-        assert_eq!(t, "A         LONGER HEADER   C\nx         y               z\n");
+        let t = table(
+            &["A", "LONGER HEADER", "C"],
+            &[vec!["x".into(), "y".into(), "z".into()]],
+        );
+        assert_eq!(
+            t,
+            "A         LONGER HEADER   C\nx         y               z\n"
+        );
     }
 
     #[test]
     fn command_is_quoted_and_cut_at_20() {
-        assert_eq!(go_quote(&ellipsis("httpd -f -p 80 -h /usr/local", 20)), "\"httpd -f -p 80 -h /…\"");
+        assert_eq!(
+            go_quote(&ellipsis("httpd -f -p 80 -h /usr/local", 20)),
+            "\"httpd -f -p 80 -h /…\""
+        );
         assert_eq!(go_quote("sh -c \"x\""), "\"sh -c \\\"x\\\"\"");
     }
 }

@@ -18,7 +18,11 @@ pub fn status_text(rec: &ContainerRecord) -> String {
         Status::Running => "Exited (255) Less than a second ago".into(),
         Status::Exited => {
             let ago = rec.state.finished_at.as_deref().map(since).unwrap_or(0.0);
-            format!("Exited ({}) {} ago", rec.state.exit_code, human_duration(ago))
+            format!(
+                "Exited ({}) {} ago",
+                rec.state.exit_code,
+                human_duration(ago)
+            )
         }
     }
 }
@@ -30,7 +34,14 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     list.retain(|r| args.all || r.is_running());
     if args.quiet {
         for r in &list {
-            println!("{}", if args.no_trunc { r.id.as_str() } else { r.short_id() });
+            println!(
+                "{}",
+                if args.no_trunc {
+                    r.id.as_str()
+                } else {
+                    r.short_id()
+                }
+            );
         }
         return Ok(());
     }
@@ -49,9 +60,17 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
                 String::new()
             };
             vec![
-                if args.no_trunc { r.id.clone() } else { r.short_id().to_string() },
+                if args.no_trunc {
+                    r.id.clone()
+                } else {
+                    r.short_id().to_string()
+                },
                 r.config.image.clone(),
-                go_quote(&if args.no_trunc { command } else { ellipsis(&command, 20) }),
+                go_quote(&if args.no_trunc {
+                    command
+                } else {
+                    ellipsis(&command, 20)
+                }),
                 format!("{} ago", human_duration(since(&r.created))),
                 status_text(r),
                 ports,
@@ -62,7 +81,15 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     print!(
         "{}",
         table(
-            &["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+            &[
+                "CONTAINER ID",
+                "IMAGE",
+                "COMMAND",
+                "CREATED",
+                "STATUS",
+                "PORTS",
+                "NAMES"
+            ],
             &rows
         )
     );

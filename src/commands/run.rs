@@ -109,7 +109,9 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
         crate::runtime::parse_signal(sig).map_err(|e| flag_err(&e))?;
     }
 
-    paths.ensure().context("cannot create kiste's state directories")?;
+    paths
+        .ensure()
+        .context("cannot create kiste's state directories")?;
     let images = ImageStore::open(&paths.images())?;
     let image = images.resolve(&args.image).map_err(|e| Exit {
         code: 125,
@@ -118,7 +120,11 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
     let ic = &image.config.config;
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (
-            if ep.is_empty() { vec![] } else { vec![ep.clone()] },
+            if ep.is_empty() {
+                vec![]
+            } else {
+                vec![ep.clone()]
+            },
             args.command.clone(),
         ),
         None => (

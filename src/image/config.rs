@@ -15,25 +15,49 @@ pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub struct ContainerConfig {
     #[serde(rename = "User", default, skip_serializing_if = "String::is_empty")]
     pub user: String,
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        rename = "ExposedPorts",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub exposed_ports: BTreeMap<String, serde_json::Value>,
     #[serde(rename = "Env", default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Entrypoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub entrypoint: Option<Vec<String>>,
     #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
-    #[serde(rename = "Volumes", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        rename = "Volumes",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub volumes: BTreeMap<String, serde_json::Value>,
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "WorkingDir",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub working_dir: String,
     #[serde(rename = "Labels", default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "StopSignal",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub stop_signal: String,
     #[serde(rename = "Shell", default, skip_serializing_if = "Option::is_none")]
     pub shell: Option<Vec<String>>,
-    #[serde(rename = "Healthcheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Healthcheck",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub healthcheck: Option<serde_json::Value>,
     #[serde(rename = "OnBuild", default, skip_serializing_if = "Vec::is_empty")]
     pub on_build: Vec<String>,

@@ -112,9 +112,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         let (err_r, err_w) = pipe()?;
         let stdin = match mode {
             Mode::Foreground { interactive: true } => None,
-            _ => Some(
-                std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?,
-            ),
+            _ => Some(std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?),
         };
         let stdio = Stdio {
             stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
@@ -141,11 +139,10 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         }
     };
     match mode {
-        Mode::Foreground { .. } => run_monitored(paths, &store, &running, &spec, ports, pipes, true)
-            .map_err(|e| {
-                finish_failed_start(paths, &store, &running, &e);
-                e
-            }),
+        Mode::Foreground { .. } => {
+            run_monitored(paths, &store, &running, &spec, ports, pipes, true)
+                .inspect_err(|e| finish_failed_start(paths, &store, &running, e))
+        }
         Mode::Detached => detach(paths, &store, &running, &spec, ports, pipes),
     }
 }
@@ -236,7 +233,9 @@ fn detach(
 ) -> Result<i32, MonitorError> {
     let (ready_r, ready_w) = pipe()?;
     // SAFETY: kiste is single-threaded here; the child only runs kiste's own code.
-    match unsafe { nix::unistd::fork() }.map_err(|e| MonitorError::Other(format!("cannot fork the monitor: {e}")))? {
+    match unsafe { nix::unistd::fork() }
+        .map_err(|e| MonitorError::Other(format!("cannot fork the monitor: {e}")))?
+    {
         nix::unistd::ForkResult::Child => {
             drop(ready_r);
             let _ = nix::unistd::setsid();
@@ -253,12 +252,13 @@ fn detach(
             keep.extend(ports.iter().map(|p| p.raw_fd()));
             close_inherited_fds(&keep);
             let mut ready = Some(std::fs::File::from(ready_w));
-            let result = run_monitored_with(paths, store, running, spec, ports, pipes, false, |_| {
-                // Closing the pipe tells `kiste run -d` the container runs.
-                if let Some(mut r) = ready.take() {
-                    let _ = r.write_all(b"0\n");
-                }
-            });
+            let result =
+                run_monitored_with(paths, store, running, spec, ports, pipes, false, |_| {
+                    // Closing the pipe tells `kiste run -d` the container runs.
+                    if let Some(mut r) = ready.take() {
+                        let _ = r.write_all(b"0\n");
+                    }
+                });
             if let Err(e) = result {
                 finish_failed_start(paths, store, running, &e);
                 if let Some(mut r) = ready.take() {
@@ -291,7 +291,11 @@ fn detach(
 /// The monitor keeps no terminal: its stdio goes to /dev/null so that a caller reading
 /// `kiste run -d`'s output sees it end.
 fn detach_stdio() {
-    if let Ok(null) = std::fs::File::options().read(true).write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         let fd = null.into_raw_fd();
         for target in 0..3 {
             unsafe { libc::dup2(fd, target) };

@@ -107,7 +107,11 @@ fn ns(flag_name: &'static str, paths: &Paths, mode: &str, kind: &str) -> Result<
                 .resolve(other)
                 .map_err(|e| flag(flag_name, m, e.to_string()))?;
             if !rec.is_running() {
-                return Err(flag(flag_name, m, format!("container {other} is not running")));
+                return Err(flag(
+                    flag_name,
+                    m,
+                    format!("container {other} is not running"),
+                ));
             }
             Ok(NsMode::Path(PathBuf::from(format!(
                 "/proc/{}/ns/{kind}",
@@ -122,9 +126,13 @@ fn userns(spec: &str) -> Result<Option<UserNsMaps>, SpecError> {
     if spec.is_empty() || spec == "host" {
         return Ok(None);
     }
-    let maps = spec
-        .strip_prefix("map=")
-        .ok_or_else(|| flag("--userns", spec, "expected \"host\" or \"map=CONTAINER_ID:HOST_ID:SIZE\""))?;
+    let maps = spec.strip_prefix("map=").ok_or_else(|| {
+        flag(
+            "--userns",
+            spec,
+            "expected \"host\" or \"map=CONTAINER_ID:HOST_ID:SIZE\"",
+        )
+    })?;
     let mut out = Vec::new();
     for m in maps.split(',') {
         let n: Vec<u32> = m
@@ -152,7 +160,11 @@ fn cap_name(flag_name: &'static str, raw: &str) -> Result<String, SpecError> {
     if up == "ALL" {
         return Ok(up);
     }
-    let full = if up.starts_with("CAP_") { up.clone() } else { format!("CAP_{up}") };
+    let full = if up.starts_with("CAP_") {
+        up.clone()
+    } else {
+        format!("CAP_{up}")
+    };
     caps::Capability::from_str(&full)
         .map_err(|_| flag(flag_name, raw, format!("unknown capability: \"{full}\"")))?;
     Ok(full.trim_start_matches("CAP_").to_string())
@@ -240,10 +252,18 @@ fn device(spec: &str) -> Result<Device, SpecError> {
         _ => return Err(flag("--device", spec, "expected HOST[:CONTAINER[:PERMS]]")),
     };
     if perms.is_empty() || !perms.chars().all(|c| "rwm".contains(c)) {
-        return Err(flag("--device", spec, "permissions must be a combination of r, w and m"));
+        return Err(flag(
+            "--device",
+            spec,
+            "permissions must be a combination of r, w and m",
+        ));
     }
     if !ctr.starts_with('/') {
-        return Err(flag("--device", spec, "the container path must be absolute"));
+        return Err(flag(
+            "--device",
+            spec,
+            "the container path must be absolute",
+        ));
     }
     let meta = std::fs::metadata(host).map_err(|e| SpecError::Device {
         path: host.to_string(),
@@ -282,7 +302,11 @@ fn rates(flag_name: &'static str, specs: &[String]) -> Result<Vec<DeviceRate>, S
                 .rsplit_once(':')
                 .ok_or_else(|| flag(flag_name, s, "expected PATH:RATE"))?;
             let meta = std::fs::metadata(path).map_err(|e| {
-                flag(flag_name, s, format!("{path}: {}", e.to_string().to_lowercase()))
+                flag(
+                    flag_name,
+                    s,
+                    format!("{path}: {}", e.to_string().to_lowercase()),
+                )
             })?;
             if !meta.file_type().is_block_device() {
                 return Err(flag(flag_name, s, format!("{path} is not a block device")));
@@ -290,9 +314,7 @@ fn rates(flag_name: &'static str, specs: &[String]) -> Result<Vec<DeviceRate>, S
             Ok(DeviceRate {
                 major: libc::major(meta.rdev()),
                 minor: libc::minor(meta.rdev()),
-                rate: rate
-                    .parse()
-                    .map_err(|_| flag(flag_name, s, "bad rate"))?,
+                rate: rate.parse().map_err(|_| flag(flag_name, s, "bad rate"))?,
             })
         })
         .collect()
@@ -320,7 +342,13 @@ fn ulimit(spec: &str) -> Result<Rlimit, SpecError> {
         "sigpending" => libc::RLIMIT_SIGPENDING,
         "stack" => libc::RLIMIT_STACK,
         "as" => libc::RLIMIT_AS,
-        _ => return Err(flag("--ulimit", spec, format!("unknown ulimit type \"{name}\""))),
+        _ => {
+            return Err(flag(
+                "--ulimit",
+                spec,
+                format!("unknown ulimit type \"{name}\""),
+            ))
+        }
     } as i32;
     let num = |v: &str| -> Result<u64, SpecError> {
         if v == "-1" || v == "unlimited" {
@@ -334,7 +362,11 @@ fn ulimit(spec: &str) -> Result<Rlimit, SpecError> {
         None => (num(vals)?, num(vals)?),
     };
     if soft > hard {
-        return Err(flag("--ulimit", spec, "the soft limit must not exceed the hard limit"));
+        return Err(flag(
+            "--ulimit",
+            spec,
+            "the soft limit must not exceed the hard limit",
+        ));
     }
     Ok(Rlimit {
         resource,

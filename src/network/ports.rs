@@ -51,7 +51,10 @@ pub fn parse_publish(spec: &str) -> Result<PortMapping, PortError> {
         None => ("", rest),
     };
     if container_port.contains('-') || host_port.contains('-') {
-        return Err(invalid(spec, "port ranges are not supported; publish each port"));
+        return Err(invalid(
+            spec,
+            "port ranges are not supported; publish each port",
+        ));
     }
     let container_port: u16 = container_port
         .parse()
@@ -106,7 +109,10 @@ impl BoundPort {
 pub fn bind_ports(mappings: &[PortMapping]) -> Result<Vec<BoundPort>, PortError> {
     let mut out = Vec::with_capacity(mappings.len());
     for m in mappings {
-        let ip: IpAddr = m.host_ip.parse().map_err(|_| invalid(&m.host_ip, "bad address"))?;
+        let ip: IpAddr = m
+            .host_ip
+            .parse()
+            .map_err(|_| invalid(&m.host_ip, "bad address"))?;
         let addr = SocketAddr::new(ip, m.host_port);
         let err = |source| PortError::Bind {
             addr: addr.to_string(),
@@ -146,13 +152,35 @@ mod tests {
 
     #[test]
     fn publish_forms_parse_like_docker() {
-        assert_eq!(parse_publish("8000:80").unwrap(), pm("0.0.0.0", 8000, 80, "tcp"));
-        assert_eq!(parse_publish("8000:80/udp").unwrap(), pm("0.0.0.0", 8000, 80, "udp"));
-        assert_eq!(parse_publish("127.0.0.1:8000:80").unwrap(), pm("127.0.0.1", 8000, 80, "tcp"));
-        assert_eq!(parse_publish("127.0.0.1::80").unwrap(), pm("127.0.0.1", 0, 80, "tcp"));
+        assert_eq!(
+            parse_publish("8000:80").unwrap(),
+            pm("0.0.0.0", 8000, 80, "tcp")
+        );
+        assert_eq!(
+            parse_publish("8000:80/udp").unwrap(),
+            pm("0.0.0.0", 8000, 80, "udp")
+        );
+        assert_eq!(
+            parse_publish("127.0.0.1:8000:80").unwrap(),
+            pm("127.0.0.1", 8000, 80, "tcp")
+        );
+        assert_eq!(
+            parse_publish("127.0.0.1::80").unwrap(),
+            pm("127.0.0.1", 0, 80, "tcp")
+        );
         assert_eq!(parse_publish("80").unwrap(), pm("0.0.0.0", 0, 80, "tcp"));
-        assert_eq!(parse_publish("[::1]:8000:80").unwrap(), pm("::1", 8000, 80, "tcp"));
-        for bad in ["x:80", "8000:0", "8000:80/sctp", "1.2.3:80:80", "70000:80", "a:b:c:d"] {
+        assert_eq!(
+            parse_publish("[::1]:8000:80").unwrap(),
+            pm("::1", 8000, 80, "tcp")
+        );
+        for bad in [
+            "x:80",
+            "8000:0",
+            "8000:80/sctp",
+            "1.2.3:80:80",
+            "70000:80",
+            "a:b:c:d",
+        ] {
             assert!(parse_publish(bad).is_err(), "{bad}");
         }
     }

@@ -14,10 +14,10 @@ pub(crate) fn up() -> io::Result<()> {
         for (i, b) in b"lo\0".iter().enumerate() {
             req.ifr_name[i] = *b as libc::c_char;
         }
-        let mut rc = libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req);
+        let mut rc = libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut req);
         if rc == 0 {
             req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            rc = libc::ioctl(fd, libc::SIOCSIFFLAGS, &req);
+            rc = libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &req);
         }
         let err = io::Error::last_os_error();
         libc::close(fd);

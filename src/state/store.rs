@@ -12,7 +12,10 @@ pub enum StateError {
     #[error("no such container: {0}")]
     NotFound(String),
     #[error("multiple containers match \"{prefix}\": {}", matches.join(", "))]
-    Ambiguous { prefix: String, matches: Vec<String> },
+    Ambiguous {
+        prefix: String,
+        matches: Vec<String>,
+    },
     #[error(
         "the container name \"/{name}\" is already in use by container \"{id}\"; remove (or rename) that container to reuse the name"
     )]

@@ -30,7 +30,10 @@ impl From<Output> for Run {
 
 impl Kiste {
     pub fn new() -> Kiste {
-        let dir = tempfile::Builder::new().prefix("kiste-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("kiste-test-")
+            .tempdir()
+            .unwrap();
         Kiste { dir }
     }
 
@@ -44,7 +47,10 @@ impl Kiste {
 
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kiste"));
-        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot());
         c.stdin(Stdio::null());
         c
     }
@@ -132,7 +138,11 @@ impl Drop for Kiste {
 
 /// A TCP port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Whether something listens on `port` (any address).
@@ -166,7 +176,9 @@ pub fn http_get(port: u16) -> String {
 
 /// The repository's testdata directory.
 pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 /// Whether a cgroup directory of this container is left in any v1 hierarchy or in v2.

@@ -411,7 +411,7 @@ fn nix_ok(rc: libc::c_int) -> io::Result<libc::c_int> {
 
 fn timespec(secs: i64) -> libc::timespec {
     libc::timespec {
-        tv_sec: secs as libc::time_t,
+        tv_sec: secs as _,
         tv_nsec: 0,
     }
 }
