@@ -1,15 +1,13 @@
-//! Turns the node tree into the typed layer: validates each instruction's
-//! arguments and flags (BuildKit's `instructions/parse.go` rules), builds
-//! [`Instruction`] values, and groups them into global ARGs and stages,
-//! checking that FROM comes first and that stage names are unique.
+//! Turns one node of the tree into a typed value: validates the
+//! instruction's arguments and flags (BuildKit's `instructions/parse.go`
+//! rules) and builds [`From`] or [`Instruction`] values.
 
-use crate::error::{Error, Span, Spanned};
+use crate::error::{Error, Span};
 use crate::flags::{Flags, Kind};
 use crate::heredoc::{chomp_heredoc_content, parse_heredoc};
 use crate::instructions::*;
 use crate::mount::parse_mount;
 use crate::node::{Node, NodeHeredoc};
-use crate::parser::ParseResult;
 use crate::suggest::did_you_mean;
 
 /// All instruction keywords, upper case.
@@ -34,94 +32,26 @@ pub const KEYWORDS: &[&str] = &[
     "WORKDIR",
 ];
 
-pub(crate) enum Typed {
+/// A typed instruction node: FROM or any other instruction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedNode {
     From(From),
-    Instr(Instruction),
+    Instruction(Instruction),
 }
 
-fn span_of(n: &Node) -> Span {
-    Span {
-        line: n.start_line,
-        column: n.column,
-        end_line: n.end_line,
-    }
-}
-
-/// Build the typed [`Dockerfile`] from a parse result.
-pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
-    let mut df = Dockerfile {
-        escape: res.escape,
-        syntax: res.syntax,
-        meta_args: Vec::new(),
-        stages: Vec::new(),
-        check: res.check,
-        warnings: res.warnings,
-    };
-    for node in &res.ast.children {
-        let span = span_of(node);
-        let typed = parse_node(node, &node.heredocs).map_err(|m| Error::at(&span, m))?;
-        match typed {
-            Typed::From(from) => {
-                let name = from.alias.as_ref().map(|a| a.to_lowercase());
-                if let Some(n) = &name {
-                    if let Some(prev) = df.stages.iter().find(|s| s.name.as_ref() == Some(n)) {
-                        return Err(Error::at(
-                            &span,
-                            format!(
-                                "duplicate stage name {:?}: already used by the stage on line {}",
-                                n, prev.from.span.line
-                            ),
-                        ));
-                    }
-                }
-                df.stages.push(Stage {
-                    index: df.stages.len(),
-                    from: Spanned {
-                        node: from,
-                        span,
-                        original: node.original.clone(),
-                    },
-                    name,
-                    instructions: Vec::new(),
-                });
-            }
-            Typed::Instr(instr) => {
-                let sp = Spanned {
-                    node: instr,
-                    span,
-                    original: node.original.clone(),
-                };
-                match df.stages.last_mut() {
-                    Some(stage) => stage.instructions.push(sp),
-                    None => match sp.node {
-                        Instruction::Arg(a) => df.meta_args.push(Spanned {
-                            node: a,
-                            span: sp.span,
-                            original: sp.original,
-                        }),
-                        other => {
-                            return Err(Error::at(
-                                &sp.span,
-                                format!(
-                                    "FROM missing: {} comes before the first FROM (only ARG may come before FROM)",
-                                    other.keyword()
-                                ),
-                            ))
-                        }
-                    },
-                }
-            }
-        }
-    }
-    if df.stages.is_empty() {
-        let line = res.ast.end_line;
-        return Err(Error::new(
-            line,
-            0,
-            "FROM missing: the Dockerfile has no FROM instruction",
-        ));
-    }
-    Ok(df)
+/// Validate one instruction node of the tree (a child of the root) and
+/// return its typed form. Errors carry the node's line and column.
+pub fn instruction_from_node(node: &Node) -> Result<TypedNode, Error> {
+    parse_node(node, &node.heredocs).map_err(|m| {
+        Error::at(
+            &Span {
+                line: node.start_line,
+                column: node.column,
+                end_line: node.end_line,
+            },
+            m,
+        )
+    })
 }
 
 fn exactly_one(kw: &str, args: &[String]) -> Result<String, String> {
@@ -229,7 +159,7 @@ fn duration_flag(flags: &Flags, name: &str) -> Result<Option<std::time::Duration
 
 /// Validate one instruction node. `docs` are the heredocs read for the
 /// enclosing line (an ONBUILD trigger uses its parent's).
-pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, String> {
+pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode, String> {
     let kw = node.value.to_uppercase();
     let args = node.args();
     let no_flags = |k: &str| Flags::parse(k, &node.flags, &[]).map(|_| ());
@@ -254,7 +184,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
                 }
                 _ => return Err("FROM requires either one or three arguments".into()),
             };
-            return Ok(Typed::From(From {
+            return Ok(TypedNode::From(From {
                 image: args[0].clone(),
                 platform: flags.string("platform"),
                 alias,
@@ -451,8 +381,8 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
                 _ => {}
             }
             let inner = match parse_node(trigger, docs)? {
-                Typed::Instr(i) => i,
-                Typed::From(_) => return Err("FROM isn't allowed as an ONBUILD trigger".into()),
+                TypedNode::Instruction(i) => i,
+                TypedNode::From(_) => return Err("FROM isn't allowed as an ONBUILD trigger".into()),
             };
             let mut expr = strip_onbuild(&node.original).to_string();
             for d in docs {
@@ -470,7 +400,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             return Err(msg);
         }
     };
-    Ok(Typed::Instr(instr))
+    Ok(TypedNode::Instruction(instr))
 }
 
 /// Remove a leading `ONBUILD` keyword (any case) and the blanks around it.

@@ -23,9 +23,10 @@ mod node;
 mod parser;
 mod quote;
 pub mod shell;
+mod stages;
 mod suggest;
 
-pub use convert::KEYWORDS;
+pub use convert::{instruction_from_node, TypedNode, KEYWORDS};
 pub use directives::{detect_directive, DetectedDirective};
 pub use duration::parse_go_duration;
 pub use error::{Error, Span, Spanned};
@@ -38,10 +39,11 @@ pub use line_parsers::parse_words;
 pub use node::{Node, NodeHeredoc};
 pub use parser::{parse_ast, ParseResult};
 pub use quote::go_quote;
+pub use stages::doc_comment;
 
 /// Parse a Dockerfile into the typed layer.
 pub fn parse(source: &str) -> Result<Dockerfile, Error> {
-    convert::build(parser::parse_ast(source)?)
+    stages::build(parser::parse_ast(source)?)
 }
 
 /// Like [`parse`], from raw bytes: a UTF-8 BOM is dropped and invalid UTF-8

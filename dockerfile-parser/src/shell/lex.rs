@@ -3,6 +3,8 @@
 //! modifiers and BuildKit's `<<` heredoc marker, producing both the joined
 //! result (ProcessWord) and the whitespace-split words (ProcessWords).
 
+use std::collections::BTreeSet;
+
 use super::pattern;
 use super::{Env, ExpandError};
 use crate::quote::go_quote;
@@ -26,7 +28,27 @@ pub(crate) fn process(
     opts: Options,
     env: &dyn Env,
 ) -> Result<(String, Vec<String>), ExpandError> {
+    process_capture(source, escape, opts, env, &mut Matches::default())
+}
+
+/// Variable names looked up during an expansion.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matches {
+    /// Names that were set.
+    pub matched: BTreeSet<String>,
+    /// Names that were looked up but unset.
+    pub unmatched: BTreeSet<String>,
+}
+
+pub(crate) fn process_capture(
+    source: &str,
+    escape: char,
+    opts: Options,
+    env: &dyn Env,
+    matches: &mut Matches,
+) -> Result<(String, Vec<String>), ExpandError> {
     let mut sc = Scanner {
+        matches,
         chars: source.chars().collect(),
         pos: 0,
         escape,
@@ -40,6 +62,7 @@ pub(crate) fn process(
 }
 
 struct Scanner<'a> {
+    matches: &'a mut Matches,
     chars: Vec<char>,
     pos: usize,
     escape: char,
@@ -250,8 +273,17 @@ impl Scanner<'_> {
         out
     }
 
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.env.get(name)
+    fn lookup(&mut self, name: &str) -> Option<String> {
+        let v = self.env.get(name);
+        let set = if v.is_some() {
+            &mut self.matches.matched
+        } else {
+            &mut self.matches.unmatched
+        };
+        if !set.contains(name) {
+            set.insert(name.to_string());
+        }
+        v
     }
 
     fn process_name(&mut self) -> String {
