@@ -48,6 +48,7 @@ pub(crate) fn process_capture(
     matches: &mut Matches,
 ) -> Result<(String, Vec<String>), ExpandError> {
     let mut sc = Scanner {
+        depth: 0,
         matches,
         chars: source.chars().collect(),
         pos: 0,
@@ -61,7 +62,11 @@ pub(crate) fn process_capture(
         .map_err(|e| ExpandError::new(format!("failed to process {}: {}", go_quote(source), e)))
 }
 
+/// Deepest `${…}` nesting accepted (guards the stack against hostile input).
+const MAX_NESTING: usize = 200;
+
 struct Scanner<'a> {
+    depth: usize,
     matches: &'a mut Matches,
     chars: Vec<char>,
     pos: usize,
@@ -129,9 +134,14 @@ impl Scanner<'_> {
         stop: Option<char>,
         raw_escapes: bool,
     ) -> Res<(String, Vec<String>)> {
+        if self.depth >= MAX_NESTING {
+            return Err("substitutions are nested too deeply".into());
+        }
         let saved = self.raw_escapes;
         self.raw_escapes = raw_escapes;
+        self.depth += 1;
         let r = self.stop_on_inner(stop);
+        self.depth -= 1;
         self.raw_escapes = saved;
         r
     }
