@@ -324,9 +324,8 @@ fn main() {
             failed = true;
         }
         let sig = signature(&input);
-        if seen.insert(sig) && corpus.len() < 20_000 {
-            corpus.push(input);
-        } else if rng.below(64) == 0 && corpus.len() < 20_000 {
+        let novel = seen.insert(sig);
+        if (novel || rng.below(64) == 0) && corpus.len() < 20_000 {
             corpus.push(input);
         }
         if last_report.elapsed() > Duration::from_secs(30) {
