@@ -2,6 +2,8 @@
 //! first FROM, then one [`Stage`] per FROM. Checks that FROM comes first and
 //! that stage names are unique, and extracts doc comments.
 
+use std::collections::HashMap;
+
 use crate::convert::{parse_node, TypedNode};
 use crate::error::{Error, Span, Spanned};
 use crate::instructions::*;
@@ -26,19 +28,20 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
         check: res.check,
         warnings: res.warnings,
     };
-    for node in &res.ast.children {
-        let span = span_of(node);
-        let typed = parse_node(node, &node.heredocs).map_err(|m| Error::at(&span, m))?;
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let last_line = res.ast.end_line;
+    for mut node in res.ast.children {
+        let span = span_of(&node);
+        let typed = parse_node(&node, &node.heredocs).map_err(|m| Error::at(&span, m))?;
         match typed {
             TypedNode::From(from) => {
                 let name = from.alias.as_ref().map(|a| a.to_lowercase());
                 if let Some(n) = &name {
-                    if let Some(prev) = df.stages.iter().find(|s| s.name.as_ref() == Some(n)) {
+                    if let Some(prev_line) = names.insert(n.clone(), span.line) {
                         return Err(Error::at(
                             &span,
                             format!(
-                                "duplicate stage name {:?}: already used by the stage on line {}",
-                                n, prev.from.span.line
+                                "duplicate stage name {n:?}: already used by the stage on line {prev_line}"
                             ),
                         ));
                     }
@@ -48,7 +51,7 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
                     from: Spanned {
                         node: from,
                         span,
-                        original: node.original.clone(),
+                        original: std::mem::take(&mut node.original),
                     },
                     name,
                     instructions: Vec::new(),
@@ -58,7 +61,7 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
                 let sp = Spanned {
                     node: instr,
                     span,
-                    original: node.original.clone(),
+                    original: std::mem::take(&mut node.original),
                 };
                 match df.stages.last_mut() {
                     Some(stage) => stage.instructions.push(sp),
@@ -83,7 +86,7 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
         }
     }
     if df.stages.is_empty() {
-        let line = res.ast.end_line;
+        let line = last_line;
         return Err(Error::new(
             line,
             0,
