@@ -149,6 +149,9 @@ fn duration_flag(flags: &Flags, name: &str) -> Result<Option<std::time::Duration
     if v.is_empty() {
         return Ok(None);
     }
+    if v.starts_with('-') && crate::duration::parse_go_duration(&v[1..]).is_ok() {
+        return Err(format!("Interval \"{name}\" cannot be less than 1ms"));
+    }
     let d = crate::duration::parse_go_duration(&v)
         .map_err(|e| format!("invalid value for --{name}: {e}"))?;
     if !d.is_zero() && d < std::time::Duration::from_millis(1) {
@@ -208,7 +211,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             if let Some(n) = &network {
                 if !n.contains('$') && !matches!(n.as_str(), "default" | "none" | "host") {
                     return Err(format!(
-                        "unsupported network mode {} (expected default, none or host)",
+                        "invalid network mode {} (expected default, none or host)",
                         crate::quote::go_quote(n)
                     ));
                 }
@@ -217,7 +220,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             if let Some(s) = &security {
                 if !s.contains('$') && !matches!(s.as_str(), "sandbox" | "insecure") {
                     return Err(format!(
-                        "unsupported security mode {} (expected sandbox or insecure)",
+                        "security {} is not valid (expected sandbox or insecure)",
                         crate::quote::go_quote(s)
                     ));
                 }
@@ -320,7 +323,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             Instruction::Label(kvps(&kw, &args)?)
         }
         "ARG" => {
-            no_flags(&kw)?;
+            // BuildKit does not validate flags on ARG.
             at_least_one(&kw, &args)?;
             let mut out = Vec::new();
             for a in &args {
@@ -344,7 +347,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             Instruction::User(exactly_one(&kw, &args)?)
         }
         "STOPSIGNAL" => {
-            no_flags(&kw)?;
+            // BuildKit does not validate flags on STOPSIGNAL.
             Instruction::StopSignal(exactly_one(&kw, &args)?)
         }
         "MAINTAINER" => {
@@ -354,15 +357,18 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
         "EXPOSE" => {
             no_flags(&kw)?;
             at_least_one(&kw, &args)?;
-            Instruction::Expose(args)
+            let mut ports = args;
+            ports.sort();
+            Instruction::Expose(ports)
         }
         "VOLUME" => {
             no_flags(&kw)?;
             at_least_one(&kw, &args)?;
-            if args.iter().any(|v| v.trim().is_empty()) {
+            let vols: Vec<String> = args.iter().map(|v| v.trim().to_string()).collect();
+            if vols.iter().any(String::is_empty) {
                 return Err("VOLUME specified can not be an empty string".into());
             }
-            Instruction::Volume(args)
+            Instruction::Volume(vols)
         }
         "HEALTHCHECK" => parse_healthcheck(node, &kw, &args)?,
         "ONBUILD" => {
@@ -422,14 +428,22 @@ fn parse_healthcheck(node: &Node, kw: &str, args: &[String]) -> Result<Instructi
         ("start-interval", Kind::Str),
         ("retries", Kind::Str),
     ];
+    if typ == "NONE" {
+        // BuildKit ignores flags on HEALTHCHECK NONE.
+        if args.len() != 1 {
+            return Err("HEALTHCHECK NONE takes no arguments".into());
+        }
+        return Ok(Instruction::Healthcheck(Healthcheck {
+            test: HealthTest::None,
+            interval: None,
+            timeout: None,
+            start_period: None,
+            start_interval: None,
+            retries: None,
+        }));
+    }
     let flags = Flags::parse(kw, &node.flags, &spec)?;
     let test = match typ.as_str() {
-        "NONE" => {
-            if args.len() != 1 {
-                return Err("HEALTHCHECK NONE takes no arguments".into());
-            }
-            HealthTest::None
-        }
         "CMD" => {
             let cmd = args[1..].to_vec();
             if cmd.is_empty() {

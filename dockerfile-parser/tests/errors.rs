@@ -37,7 +37,7 @@ fn invalid_flag_for_instruction() {
     let e = err("FROM x\nWORKDIR --x=1 /a\n");
     assert_eq!(e.message, "unknown flag: --x (WORKDIR takes no flags)");
     let e = err("FROM x\nCOPY --from=a --from=b a b\n");
-    assert_eq!(e.message, "Duplicate flag specified: --from");
+    assert_eq!(e.message, "duplicate flag specified: --from");
     let e = err("FROM x\nCOPY --link=maybe a b\n");
     assert!(
         e.message
@@ -45,7 +45,19 @@ fn invalid_flag_for_instruction() {
         "{e}"
     );
     let e = err("FROM x\nCOPY --from a b\n");
-    assert_eq!(e.message, "Missing a value on flag: --from");
+    assert_eq!(e.message, "missing a value on flag: --from");
+    let e = err("FROM x\nRUN --network=bridge true\n");
+    assert!(
+        e.message.starts_with("invalid network mode \"bridge\""),
+        "{e}"
+    );
+    let e = err("FROM x\nRUN --security=open true\n");
+    assert!(
+        e.message.starts_with("security \"open\" is not valid"),
+        "{e}"
+    );
+    let e = err("FROM x\nCOPY --link= a b\n");
+    assert_eq!(e.message, "missing a value on flag: --link");
     let e = err("FROM --plat=x y\n");
     assert!(e.message.contains("did you mean --platform?"), "{e}");
 }
@@ -137,6 +149,27 @@ fn bad_mount_syntax() {
             "type=bind,target=/x,ro=maybe",
             "invalid value for ro: maybe",
         ),
+        (
+            "type=secret,id=a,from=x",
+            "secret mount should not have a from",
+        ),
+        (
+            "type=secret",
+            "invalid secret mount. one of source, target required",
+        ),
+        (
+            "type=secret,id=a,source=b",
+            "both source and id can't be set",
+        ),
+        (
+            "required,type=secret,id=a",
+            "unexpected key 'required' for mount type 'bind'",
+        ),
+        (
+            "type=cache,\\\"target=/a\\\"x",
+            "extraneous or missing \" in quoted-field",
+        ),
+        ("type=cache,target=/a\\\"b", "bare \" in non-quoted-field"),
     ];
     for (m, want) in cases {
         let e = err(&format!("FROM x\nRUN --mount={m} true\n"));

@@ -82,9 +82,10 @@ fn common_instructions() {
         ])
     );
     assert_eq!(i[6].node, Instruction::Workdir("/w".into()));
+    // BuildKit sorts the ports.
     assert_eq!(
         i[7].node,
-        Instruction::Expose(vec!["80".into(), "443/udp".into()])
+        Instruction::Expose(vec!["443/udp".into(), "80".into()])
     );
     assert_eq!(i[9].node, Instruction::User("me".into()));
     assert_eq!(i[10].node, Instruction::Volume(vec!["/v".into()]));
