@@ -7,7 +7,7 @@
 
 use crate::instructions::*;
 use crate::mount::parse_mount;
-use crate::shell::{Env, ExpandError, Lexer, NoEnv};
+use crate::shell::{Env, ExpandError, Lexer, NoEnv, Options};
 
 fn opt(lexer: &Lexer, env: &dyn Env, v: &Option<String>) -> Result<Option<String>, ExpandError> {
     v.as_ref().map(|s| lexer.expand_word(s, env)).transpose()
@@ -17,12 +17,18 @@ fn all(lexer: &Lexer, env: &dyn Env, v: &[String]) -> Result<Vec<String>, Expand
     v.iter().map(|s| lexer.expand_word(s, env)).collect()
 }
 
-fn heredocs(lexer: &Lexer, env: &dyn Env, docs: &[Heredoc]) -> Result<Vec<Heredoc>, ExpandError> {
+fn heredocs(env: &dyn Env, docs: &[Heredoc]) -> Result<Vec<Heredoc>, ExpandError> {
     docs.iter()
         .map(|d| {
             let mut d = d.clone();
             if d.expand {
-                d.content = lexer.expand_word(&d.content, env)?;
+                // BuildKit expands heredoc bodies with a `\\` lexer that
+                // leaves quotes alone.
+                let opts = Options {
+                    skip_process_quotes: true,
+                    ..Options::default()
+                };
+                d.content = Lexer::new('\\').process_with(&d.content, opts, env)?.0;
             }
             Ok(d)
         })
@@ -56,7 +62,7 @@ impl Instruction {
                 Instruction::Copy(Copy {
                     sources: all(lexer, env, &c.sources)?,
                     dest: w(&c.dest)?,
-                    heredocs: heredocs(lexer, env, &c.heredocs)?,
+                    heredocs: heredocs(env, &c.heredocs)?,
                     chown: opt(lexer, env, &c.chown)?,
                     chmod: opt(lexer, env, &c.chmod)?,
                     ..c.clone()
@@ -65,7 +71,7 @@ impl Instruction {
             Instruction::Add(a) => Instruction::Add(Add {
                 sources: all(lexer, env, &a.sources)?,
                 dest: w(&a.dest)?,
-                heredocs: heredocs(lexer, env, &a.heredocs)?,
+                heredocs: heredocs(env, &a.heredocs)?,
                 chown: opt(lexer, env, &a.chown)?,
                 chmod: opt(lexer, env, &a.chmod)?,
                 checksum: opt(lexer, env, &a.checksum)?,
@@ -77,7 +83,7 @@ impl Instruction {
                 args: a
                     .args
                     .iter()
-                    .map(|(k, v)| Ok((w(k)?, opt(lexer, env, v)?)))
+                    .map(|(k, v)| Ok((k.clone(), opt(lexer, env, v)?)))
                     .collect::<Result<_, ExpandError>>()?,
             }),
             Instruction::Expose(ports) => {

@@ -398,6 +398,21 @@ fn expand_per_instruction() {
     assert_eq!(c.heredocs[0].content, "app\n");
     assert_eq!(c.heredocs[1].content, "$U\n");
     assert!(only("COPY --from=$U a b\n").expand(&l, &e).is_err());
+    // Heredoc bodies keep their quotes (BuildKit's SkipProcessQuotes).
+    let Instruction::Copy(c) = only("COPY <<EOF /f\n\"$U\" '$U' \\$U\nEOF\n")
+        .expand(&l, &e)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(c.heredocs[0].content, "\"app\" 'app' $U\n");
+    // ARG keys are not expanded, default values are.
+    assert_eq!(
+        only("ARG $U=$U\n").expand(&l, &e).unwrap(),
+        Instruction::Arg(Arg {
+            args: vec![("$U".into(), Some("app".into()))]
+        })
+    );
     let Instruction::Add(a) = only("ADD --checksum=$S $F $D\n").expand(&l, &e).unwrap() else {
         panic!()
     };

@@ -18,6 +18,8 @@ pub struct Options {
     pub raw_escapes: bool,
     /// Leave references to unset variables as written.
     pub skip_unset: bool,
+    /// Treat quote characters as plain text (heredoc bodies).
+    pub skip_process_quotes: bool,
 }
 
 type Res<T> = Result<T, String>;
@@ -157,8 +159,8 @@ impl Scanner<'_> {
             let special = match ch {
                 '$' => Some(self.process_dollar()?),
                 '<' => Some(self.process_possible_heredoc()),
-                '\'' => Some(self.process_single_quote()?),
-                '"' => Some(self.process_double_quote()?),
+                '\'' if !self.opts.skip_process_quotes => Some(self.process_single_quote()?),
+                '"' if !self.opts.skip_process_quotes => Some(self.process_double_quote()?),
                 _ => None,
             };
             if let Some(tmp) = special {
