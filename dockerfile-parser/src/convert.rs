@@ -8,6 +8,7 @@ use crate::heredoc::{chomp_heredoc_content, parse_heredoc};
 use crate::instructions::*;
 use crate::mount::parse_mount;
 use crate::node::{Node, NodeHeredoc};
+use crate::quote::{equal_fold_ascii, go_to_lower};
 use crate::suggest::did_you_mean;
 
 /// All instruction keywords, upper case.
@@ -163,7 +164,11 @@ fn duration_flag(flags: &Flags, name: &str) -> Result<Option<std::time::Duration
 /// Validate one instruction node. `docs` are the heredocs read for the
 /// enclosing line (an ONBUILD trigger uses its parent's).
 pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode, String> {
-    let kw = node.value.to_uppercase();
+    let lower = go_to_lower(&node.value);
+    let kw = match KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(&lower)) {
+        Some(k) if lower.is_ascii() => k.to_string(),
+        _ => node.value.clone(),
+    };
     let args = node.args();
     let no_flags = |k: &str| Flags::parse(k, &node.flags, &[]).map(|_| ());
     let instr = match kw.as_str() {
@@ -171,8 +176,8 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             let flags = Flags::parse(&kw, &node.flags, &[("platform", Kind::Str)])?;
             let alias = match args.len() {
                 1 => None,
-                3 if args[1].eq_ignore_ascii_case("as") => {
-                    if !valid_stage_name(&args[2].to_lowercase()) {
+                3 if equal_fold_ascii(&args[1], "as") => {
+                    if !valid_stage_name(&go_to_lower(&args[2])) {
                         return Err(format!(
                             "invalid name for build stage: {}, {FROM_NAME_HINT}",
                             crate::quote::go_quote(&args[2])
@@ -376,7 +381,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             let Some(trigger) = node.next.first().and_then(|n| n.children.first()) else {
                 return Err("ONBUILD requires at least one argument".into());
             };
-            let tkw = trigger.value.to_uppercase();
+            let tkw = go_to_lower(&trigger.value).to_ascii_uppercase();
             match tkw.as_str() {
                 "ONBUILD" => {
                     return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into())
@@ -413,7 +418,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
 fn strip_onbuild(s: &str) -> &str {
     let t = s.trim_start();
     match t.get(..7) {
-        Some(k) if k.eq_ignore_ascii_case("onbuild") => t[7..].trim_start(),
+        Some(k) if equal_fold_ascii(k, "onbuild") => t[7..].trim_start(),
         _ => s,
     }
 }

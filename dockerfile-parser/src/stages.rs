@@ -35,7 +35,7 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
         let typed = parse_node(&node, &node.heredocs).map_err(|m| Error::at(&span, m))?;
         match typed {
             TypedNode::From(from) => {
-                let name = from.alias.as_ref().map(|a| a.to_lowercase());
+                let name = from.alias.as_ref().map(|a| crate::quote::go_to_lower(a));
                 if let Some(n) = &name {
                     if let Some(prev_line) = names.insert(n.clone(), span.line) {
                         return Err(Error::at(

@@ -129,3 +129,28 @@ fn fuzz_regressions() {
     }
     assert!(n > 0);
 }
+
+#[test]
+fn only_one_bom_is_dropped() {
+    // Go drops one BOM; a second one is part of the keyword.
+    let e = parse_bytes(b"\xEF\xBB\xBF\xEF\xBB\xBFFROM a\n").unwrap_err();
+    assert!(e.message.starts_with("unknown instruction"), "{e}");
+    let e = parse_bytes(b"\xEF\xBB\xBFFROM \xff\n").unwrap_err();
+    assert_eq!((e.line, e.column), (1, 6));
+}
+
+#[test]
+fn keyword_case_follows_go_lowercasing() {
+    // The Kelvin sign lowercases to `k` (Go's strings.ToLower), so this is
+    // HEALTHCHECK; the long s does not lowercase to `s`, so this is unknown.
+    let df = parse("FROM a\nHEALTHCHEC\u{212a} NONE\n").unwrap();
+    assert_eq!(df.stages[0].instructions[0].node.keyword(), "HEALTHCHECK");
+    assert!(parse("FROM a\n\u{17f}HELL [\"a\"]\n").is_err());
+    // `AS` is compared with Go's EqualFold.
+    assert_eq!(
+        parse("FROM a a\u{17f} b\n").unwrap().stages[0]
+            .name
+            .as_deref(),
+        Some("b")
+    );
+}
