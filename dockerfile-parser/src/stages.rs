@@ -51,7 +51,7 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
                     from: Spanned {
                         node: from,
                         span,
-                        original: std::mem::take(&mut node.original),
+                        original: trimmed(std::mem::take(&mut node.original)),
                     },
                     name,
                     instructions: Vec::new(),
@@ -61,7 +61,7 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
                 let sp = Spanned {
                     node: instr,
                     span,
-                    original: std::mem::take(&mut node.original),
+                    original: trimmed(std::mem::take(&mut node.original)),
                 };
                 match df.stages.last_mut() {
                     Some(stage) => stage.instructions.push(sp),
@@ -94,6 +94,16 @@ pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
         ));
     }
     Ok(df)
+}
+
+/// BuildKit records `strings.TrimSpace(original)` as the source code.
+fn trimmed(s: String) -> String {
+    let t = s.trim();
+    if t.len() == s.len() {
+        s
+    } else {
+        t.to_string()
+    }
 }
 
 /// BuildKit's doc-comment rule: among the comment lines above an
