@@ -214,7 +214,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             }
             let network = flags.string("network");
             if let Some(n) = &network {
-                if !n.contains('$') && !matches!(n.as_str(), "default" | "none" | "host") {
+                if !matches!(n.as_str(), "default" | "none" | "host") {
                     return Err(format!(
                         "invalid network mode {} (expected default, none or host)",
                         crate::quote::go_quote(n)
@@ -223,7 +223,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             }
             let security = flags.string("security");
             if let Some(s) = &security {
-                if !s.contains('$') && !matches!(s.as_str(), "sandbox" | "insecure") {
+                if !matches!(s.as_str(), "sandbox" | "insecure") {
                     return Err(format!(
                         "security {} is not valid (expected sandbox or insecure)",
                         crate::quote::go_quote(s)

@@ -2,7 +2,7 @@
 //! expands per instruction: ADD/COPY sources, destination, `--chown`,
 //! `--chmod`, `--checksum` and expandable heredoc bodies; ENV/LABEL/ARG keys
 //! and values; EXPOSE (with word splitting), VOLUME, WORKDIR, USER,
-//! STOPSIGNAL; `RUN --mount` values; FROM image and `--platform`. RUN, CMD,
+//! STOPSIGNAL; `RUN --mount` values (not `--network`/`--security`); FROM image and `--platform`. RUN, CMD,
 //! ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD are left alone.
 
 use crate::instructions::*;
@@ -114,10 +114,9 @@ impl Instruction {
                             .map_err(|e| ExpandError::new(format!("invalid --mount: {e}")))?,
                     );
                 }
+                // BuildKit uses --network and --security as written.
                 Instruction::Run(Run {
                     mounts,
-                    network: opt(lexer, env, &r.network)?,
-                    security: opt(lexer, env, &r.security)?,
                     ..r.clone()
                 })
             }
