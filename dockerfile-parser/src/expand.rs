@@ -1,9 +1,10 @@
 //! Variable substitution on the typed layer, mirroring which words BuildKit
 //! expands per instruction: ADD/COPY sources, destination, `--chown`,
-//! `--chmod`, `--checksum` and expandable heredoc bodies; ENV/LABEL/ARG keys
-//! and values; EXPOSE (with word splitting), VOLUME, WORKDIR, USER,
-//! STOPSIGNAL; `RUN --mount` values (not `--network`/`--security`); FROM image and `--platform`. RUN, CMD,
-//! ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER and ONBUILD are left alone.
+//! `--chmod`, `--checksum` and expandable heredoc bodies; ENV/LABEL keys and
+//! values; ARG default values; EXPOSE (with word splitting), VOLUME, WORKDIR,
+//! USER, STOPSIGNAL; `RUN --mount` values (not `--network`/`--security`);
+//! FROM image and `--platform`. RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK,
+//! MAINTAINER and ONBUILD are left alone.
 
 use crate::instructions::*;
 use crate::mount::parse_mount;
