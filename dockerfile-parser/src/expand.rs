@@ -6,6 +6,7 @@
 //! FROM image and `--platform`. RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK,
 //! MAINTAINER and ONBUILD are left alone.
 
+use crate::error::{Error, Spanned};
 use crate::instructions::*;
 use crate::mount::parse_mount;
 use crate::shell::{Env, ExpandError, Lexer, NoEnv, Options};
@@ -134,5 +135,24 @@ impl From {
             platform: opt(lexer, env, &self.platform)?,
             alias: self.alias.clone(),
         })
+    }
+}
+
+impl Spanned<Instruction> {
+    /// [`Instruction::expand`], with a failure turned into an [`Error`] at
+    /// this instruction's line and column (e.g. a `${X:?msg}` failure).
+    pub fn expand(&self, lexer: &Lexer, env: &dyn Env) -> Result<Instruction, Error> {
+        self.node
+            .expand(lexer, env)
+            .map_err(|e| Error::at(&self.span, e.message))
+    }
+}
+
+impl Spanned<From> {
+    /// [`From::expand`], with a failure located at the FROM instruction.
+    pub fn expand(&self, lexer: &Lexer, env: &dyn Env) -> Result<From, Error> {
+        self.node
+            .expand(lexer, env)
+            .map_err(|e| Error::at(&self.span, e.message))
     }
 }

@@ -190,12 +190,20 @@ fn mandatory_variable_failures() {
         e.message.contains("EMPTY: is not allowed to be empty"),
         "{e}"
     );
-    let df = parse("FROM x\nWORKDIR ${DIR:?set DIR}\n").unwrap();
+    let df = parse("FROM x\n  WORKDIR ${DIR:?set DIR}\n").unwrap();
     let e = df.stages[0].instructions[0]
         .node
         .expand(&l, &env)
         .unwrap_err();
     assert!(e.to_string().contains("DIR: set DIR"), "{e}");
+    // Through the span: the error carries the instruction's position.
+    let e = df.stages[0].instructions[0].expand(&l, &env).unwrap_err();
+    assert!(e.message.contains("DIR: set DIR"), "{e}");
+    assert_eq!((e.line, e.column), (2, 3));
+    let df = parse("FROM ${IMG:?}\n").unwrap();
+    let e = df.stages[0].from.expand(&l, &env).unwrap_err();
+    assert!(e.message.contains("IMG: is not allowed to be unset"), "{e}");
+    assert_eq!(e.line, 1);
 }
 
 #[test]
