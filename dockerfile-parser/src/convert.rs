@@ -122,8 +122,10 @@ fn sources_and_dest(
     for src in &args[..args.len() - 1] {
         match parse_heredoc(src) {
             Ok(Some(h)) => {
+                // Like BuildKit's name-keyed map: the last heredoc of a name wins.
                 let mut content = docs
                     .iter()
+                    .rev()
                     .find(|d| d.name == h.name)
                     .map(|d| d.content.clone())
                     .unwrap_or_default();
