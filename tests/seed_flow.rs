@@ -313,9 +313,20 @@ fn logs_keep_stdout_and_stderr_apart() {
 fn kill_sends_the_signal_and_stop_uses_the_stop_signal() {
     let k = Kiste::new();
     k.busybox();
-    let trap = "trap 'exit 7' USR1; trap 'exit 9' USR2; while :; do sleep 0.05; done";
+    let trap = "trap 'exit 7' USR1; trap 'exit 9' USR2; echo ready; while :; do sleep 0.05; done";
+    // The traps must be set before the signal comes (PID 1 ignores signals it has no handler for).
+    let ready = |name: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !k.ok(&["logs", name]).contains("ready") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} never got ready"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
     let a = k.ok(&["run", "-d", "--name", "ka", "busybox", "sh", "-c", trap]);
-    std::thread::sleep(Duration::from_millis(200));
+    ready("ka");
     assert_eq!(k.ok(&["kill", "-s", "USR1", "ka"]).trim(), "ka");
     k.wait_exited(a.trim(), Duration::from_secs(5));
     assert_eq!(k.inspect("ka")["State"]["ExitCode"], 7);
@@ -331,7 +342,7 @@ fn kill_sends_the_signal_and_stop_uses_the_stop_signal() {
         "-c",
         trap,
     ]);
-    std::thread::sleep(Duration::from_millis(200));
+    ready("kb");
     let t0 = std::time::Instant::now();
     k.ok(&["stop", "kb"]);
     assert!(

@@ -7,7 +7,7 @@ use crate::cli::{KillArgs, RmArgs, StartArgs, StopArgs};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::runtime;
-use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
+use crate::state::{ContainerRecord, ContainerStore, StateError};
 use std::time::{Duration, Instant};
 
 /// Run `f` for every argument; report failures on stderr; exit 1 if any failed.
@@ -74,11 +74,7 @@ fn wait_recorded(store: &ContainerStore, id: &str, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         match store.load(id) {
-            Ok(r) if r.state.status == Status::Running && r.state.monitor_pid > 0 => {
-                if runtime::process_start_time(r.state.monitor_pid).is_none() {
-                    return;
-                }
-            }
+            Ok(r) if r.is_running() => {}
             _ => return,
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -112,7 +108,9 @@ fn stop_container(
     if !rec.is_running() {
         return Ok(());
     }
-    let Some(fd) = pidfd(rec.state.pid) else {
+    let Some(fd) = rec.process_alive().then(|| pidfd(rec.state.pid)).flatten() else {
+        // Already exited; its monitor is recording it.
+        wait_recorded(store, &rec.id, Duration::from_secs(30));
         return Ok(());
     };
     let _ = store.update(&rec.id, |r| r.state.stopped_by_user = true);

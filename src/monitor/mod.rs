@@ -193,6 +193,8 @@ fn run_monitored_with(
         r.state.pid = started.pid;
         r.state.pid_start_time = started.start_time;
         r.state.monitor_pid = std::process::id() as i32;
+        r.state.monitor_start_time =
+            runtime::process_start_time(r.state.monitor_pid).unwrap_or_default();
         r.state.started_at = Some(crate::image::now_rfc3339());
         r.state.error.clear();
         r.state.exit_code = 0;
@@ -341,6 +343,7 @@ fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
         r.state.pid = 0;
         r.state.pid_start_time = 0;
         r.state.monitor_pid = 0;
+        r.state.monitor_start_time = 0;
         r.state.finished_at = Some(crate::image::now_rfc3339());
         r.state.ports.clear();
     });

@@ -240,10 +240,9 @@ impl PortForwarder {
         }
         let mut udp = std::mem::take(&mut self.udp);
         for u in &mut udp {
-            if fds[i].revents & libc::POLLIN != 0 {
-                self.udp_from_clients(u);
-            }
+            let listener_ready = fds[i].revents & libc::POLLIN != 0;
             i += 1;
+            // Only the sessions that were registered have a pollfd; new ones come after.
             for s in &mut u.sessions {
                 if fds[i].revents & libc::POLLIN != 0 {
                     let mut buf = [0u8; 65536];
@@ -253,6 +252,9 @@ impl PortForwarder {
                     }
                 }
                 i += 1;
+            }
+            if listener_ready {
+                self.udp_from_clients(u);
             }
             u.sessions.retain(|s| s.last.elapsed() < UDP_IDLE);
         }

@@ -105,8 +105,10 @@ pub struct ContainerStatus {
     /// Its start time (clock ticks since boot, /proc/PID/stat field 22): pid + start time
     /// identify the process even if the pid is reused.
     pub pid_start_time: u64,
-    /// The monitor watching it (0 when none).
+    /// The monitor watching it (0 when none), and its start time (as for `pid`).
     pub monitor_pid: i32,
+    #[serde(default)]
+    pub monitor_start_time: u64,
     pub exit_code: i32,
     pub oom_killed: bool,
     /// RFC 3339 times; None before the first start / exit.
@@ -129,6 +131,7 @@ impl Default for ContainerStatus {
             pid: 0,
             pid_start_time: 0,
             monitor_pid: 0,
+            monitor_start_time: 0,
             exit_code: 0,
             oom_killed: false,
             started_at: None,
@@ -162,10 +165,21 @@ impl ContainerRecord {
         v
     }
 
-    /// Whether the recorded process is still the one alive under that pid.
+    /// Whether it counts as running: recorded so, and either its process or its monitor
+    /// (about to record the exit) is still alive. A container whose process and monitor
+    /// are both gone (the monitor was killed, or the machine rebooted) is not running.
     pub fn is_running(&self) -> bool {
+        let alive = |pid: i32, start: u64| {
+            pid > 0 && crate::runtime::process_start_time(pid) == Some(start)
+        };
         self.state.status == Status::Running
-            && self.state.pid > 0
+            && (alive(self.state.pid, self.state.pid_start_time)
+                || alive(self.state.monitor_pid, self.state.monitor_start_time))
+    }
+
+    /// Whether the container's own process is alive (its monitor aside).
+    pub fn process_alive(&self) -> bool {
+        self.state.pid > 0
             && crate::runtime::process_start_time(self.state.pid) == Some(self.state.pid_start_time)
     }
 }
