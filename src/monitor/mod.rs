@@ -96,6 +96,12 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         &rootfs,
         paths.rootless,
     )?;
+    if let Some(root) = rec.config.host.userns_root() {
+        prepare_for_userns(&rootfs, &cdir.join("upper"), root).map_err(|e| {
+            let _ = storage::unmount(&rootfs);
+            other("cannot prepare the root filesystem for the user namespace")(e)
+        })?;
+    }
     let running = Running {
         id: id.to_string(),
         rootfs: rootfs.clone(),
@@ -306,6 +312,29 @@ fn detach_stdio() {
             unsafe { libc::close(fd) };
         }
     }
+}
+
+/// With a user namespace the container's root is an unprivileged host id that cannot
+/// create the mount points in an image owned by host root: make them here, and give the
+/// container's root the top of its upper dir so it can write new files at /.
+fn prepare_for_userns(
+    rootfs: &std::path::Path,
+    upper: &std::path::Path,
+    (uid, gid): (u32, u32),
+) -> std::io::Result<()> {
+    for dir in ["proc", "sys", "dev", "etc"] {
+        let p = rootfs.join(dir);
+        if std::fs::symlink_metadata(&p).is_err() {
+            std::fs::create_dir(&p)?;
+        }
+    }
+    for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+        let p = rootfs.join(file);
+        if std::fs::symlink_metadata(&p).is_err() {
+            std::fs::File::create(&p)?;
+        }
+    }
+    std::os::unix::fs::chown(upper, Some(uid), Some(gid))
 }
 
 /// Close every descriptor the monitor inherited but does not use (a caller's pipes would

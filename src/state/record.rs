@@ -97,6 +97,17 @@ pub struct Resources {
     pub device_write_iops: Vec<String>,
 }
 
+impl HostConfig {
+    /// The host uid and gid that container root maps to, with `--userns map=…`.
+    pub fn userns_root(&self) -> Option<(u32, u32)> {
+        let maps = self.userns.strip_prefix("map=")?;
+        maps.split(',').find_map(|m| {
+            let n: Vec<u32> = m.split(':').filter_map(|x| x.parse().ok()).collect();
+            (n.len() == 3 && n[0] == 0).then_some((n[1], n[1]))
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ContainerStatus {
     pub status: Status,

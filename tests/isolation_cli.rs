@@ -1,0 +1,234 @@
+//! Isolation and limits through the command line, checked from inside the container: each
+//! flag of `kiste run` reaches the runtime and is enforced (the runtime's own tests cover
+//! the mechanisms in depth; these prove the wiring and docker's output).
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+fn sh(k: &Kiste, flags: &[&str], script: &str) -> Run {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["busybox", "sh", "-c", script]);
+    k.run(&args)
+}
+
+fn host_ns(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn namespaces_are_private_unless_host_is_asked_for() {
+    let k = Kiste::new();
+    k.busybox();
+    let private = sh(&k, &[], "readlink /proc/self/ns/pid /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/net /proc/self/ns/mnt /proc/self/ns/cgroup");
+    for (line, kind) in private
+        .stdout
+        .lines()
+        .zip(["pid", "ipc", "uts", "net", "mnt", "cgroup"])
+    {
+        assert_ne!(
+            line,
+            host_ns(kind),
+            "{kind} namespace is the container's own"
+        );
+    }
+    assert_eq!(
+        sh(&k, &["--pid", "host"], "readlink /proc/self/ns/pid")
+            .stdout
+            .trim(),
+        host_ns("pid")
+    );
+    assert_ne!(sh(&k, &["--pid", "host"], "echo $$").stdout.trim(), "1");
+    assert_eq!(
+        sh(&k, &["--ipc", "host"], "readlink /proc/self/ns/ipc")
+            .stdout
+            .trim(),
+        host_ns("ipc")
+    );
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(sh(&k, &["--uts", "host"], "hostname").stdout, host_name);
+    assert_eq!(
+        sh(&k, &["--hostname", "inner"], "hostname").stdout,
+        "inner\n"
+    );
+    assert_eq!(
+        sh(&k, &["--network", "host"], "readlink /proc/self/ns/net")
+            .stdout
+            .trim(),
+        host_ns("net")
+    );
+    let none = sh(&k, &["--network", "none"], "ls /sys/class/net");
+    assert_eq!(none.stdout.split_whitespace().collect::<Vec<_>>(), ["lo"]);
+    let cg = sh(&k, &[], "cat /proc/self/cgroup");
+    assert!(
+        cg.stdout.lines().all(|l| l.ends_with(":/")),
+        "own cgroup is /: {}",
+        cg.stdout
+    );
+    let userns = sh(
+        &k,
+        &["--userns", "map=0:100000:65536"],
+        "cat /proc/self/uid_map",
+    );
+    assert_eq!(
+        userns.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"],
+        "{}",
+        userns.stderr
+    );
+}
+
+#[test]
+fn memory_limit_oom_kills_and_is_reported_like_docker() {
+    let k = Kiste::new();
+    k.busybox();
+    let r = k.run(&[
+        "run", "--name", "hog", "--memory", "32m", "--memory-swap", "32m", "busybox", "sh", "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(r.code, 137, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout.lines().next(), Some("33554432"));
+    assert!(!r.stdout.contains("survived"));
+    assert!(k.ok(&["ps", "-a"]).contains("Exited (137)"));
+    assert_eq!(k.inspect("hog")["State"]["OOMKilled"], true);
+    assert_eq!(k.inspect("hog")["HostConfig"]["Memory"], 33554432);
+}
+
+#[test]
+fn pids_and_cpu_limits_are_enforced() {
+    let k = Kiste::new();
+    k.busybox();
+    let forks = sh(&k, &["--pids-limit", "10"], "cat /sys/fs/cgroup/pids/pids.max; (for i in $(seq 30); do sleep 5 & done) 2>/dev/null; set -- /proc/[0-9]*; echo $#");
+    let lines: Vec<&str> = forks.stdout.lines().collect();
+    assert_eq!(lines[0], "10");
+    let n: usize = lines[1].trim().parse().unwrap();
+    assert!(
+        (5..=10).contains(&n),
+        "the fork loop stopped at the limit: {n} processes"
+    );
+    let cpu = sh(&k, &["--cpus", "0.5", "--cpu-shares", "512"], "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.shares");
+    assert_eq!(cpu.stdout, "50000\n100000\n512\n", "{}", cpu.stderr);
+    // A busy loop for 2 s stays near half a core (loose bound).
+    let busy = sh(&k, &["--cpus", "0.5"], "a=$(cat /sys/fs/cgroup/cpuacct/cpuacct.usage); timeout 2 sh -c 'while :; do :; done'; b=$(cat /sys/fs/cgroup/cpuacct/cpuacct.usage); echo $(( (b - a) / 1000000 ))");
+    let ms: u64 = busy
+        .stdout
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}{}", busy.stdout, busy.stderr));
+    assert!(
+        ms < 1600,
+        "2 s of busy loop used {ms} ms of CPU under --cpus 0.5"
+    );
+}
+
+#[test]
+fn capabilities_seccomp_and_no_new_privileges_follow_docker() {
+    let k = Kiste::new();
+    k.busybox();
+    let caps =
+        "grep -E '^(CapEff|CapBnd|Seccomp|NoNewPrivs):' /proc/self/status | tr -s '\\t ' ' '";
+    let d = sh(&k, &[], caps).stdout;
+    assert!(d.contains("CapEff: 00000000a80425fb"), "{d}");
+    assert!(d.contains("CapBnd: 00000000a80425fb"), "{d}");
+    assert!(d.contains("Seccomp: 2"), "{d}");
+    assert!(d.contains("NoNewPrivs: 0"), "{d}");
+    let added = sh(&k, &["--cap-add", "NET_ADMIN", "--cap-drop", "chown"], caps).stdout;
+    assert!(
+        added.contains("CapEff: 00000000a80435fa"),
+        "NET_ADMIN (bit 12) in, CHOWN (bit 0) out: {added}"
+    );
+    let nnp = sh(
+        &k,
+        &[
+            "--security-opt",
+            "no-new-privileges",
+            "--security-opt",
+            "seccomp=unconfined",
+        ],
+        caps,
+    )
+    .stdout;
+    assert!(
+        nnp.contains("NoNewPrivs: 1") && nnp.contains("Seccomp: 0"),
+        "{nnp}"
+    );
+    let blocked = sh(&k, &[], "unshare -U true; echo rc=$?");
+    assert!(
+        blocked.stdout.contains("rc=1") || blocked.stdout.contains("rc=2"),
+        "{}{}",
+        blocked.stdout,
+        blocked.stderr
+    );
+    let privileged = sh(&k, &["--privileged"], caps);
+    assert_eq!(privileged.code, 0, "{}", privileged.stderr);
+    assert!(privileged.stdout.contains("Seccomp: 0"));
+    let host_bnd = std::fs::read_to_string("/proc/self/status").unwrap();
+    let host_bnd = host_bnd
+        .lines()
+        .find(|l| l.starts_with("CapBnd:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        privileged.stdout.contains(&format!("CapEff: {host_bnd}")),
+        "every capability the host holds: {}",
+        privileged.stdout
+    );
+    let ro = sh(&k, &["--read-only"], "touch /x 2>&1; echo rc=$?");
+    assert!(
+        ro.stdout.contains("Read-only file system") && ro.stdout.contains("rc=1"),
+        "{}",
+        ro.stdout
+    );
+    let ulimit = sh(
+        &k,
+        &["--ulimit", "nofile=512:1024"],
+        "ulimit -n; ulimit -Hn",
+    );
+    assert_eq!(ulimit.stdout, "512\n1024\n");
+}
+
+#[test]
+fn bad_isolation_flags_are_refused_before_anything_exists() {
+    let k = Kiste::new();
+    k.busybox();
+    let profile = k.dir.path().join("bad.json");
+    std::fs::write(&profile, "{ not json").unwrap();
+    let seccomp = format!("seccomp={}", profile.display());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--cap-add", "CAP_NOPE"], "CAP_NOPE"),
+        (vec!["--memory", "12q"], "12q"),
+        (vec!["--cpus", "4096"], "--cpus"),
+        (
+            vec!["--device", "/dev/does-not-exist"],
+            "/dev/does-not-exist",
+        ),
+        (vec!["--security-opt", &seccomp], "not valid JSON"),
+        (vec!["--stop-signal", "SIGNOPE"], "SIGNOPE"),
+        (vec!["--ulimit", "bogus=1"], "bogus"),
+        (vec!["--pid", "weird"], "--pid"),
+    ];
+    for (flags, needle) in cases {
+        let mut args = vec!["run", "-d"];
+        args.extend(flags.iter().copied());
+        args.extend(["busybox", "true"]);
+        let r = k.run(&args);
+        assert_eq!(r.code, 125, "{flags:?}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{flags:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim_end().lines().count(),
+            1,
+            "{flags:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(k.ok(&["ps", "-a", "-q"]), "", "nothing was created");
+    std::thread::sleep(Duration::from_millis(10));
+}
