@@ -79,11 +79,14 @@ impl Unpacker {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, path: &[u8]) -> io::Result<()> {
         let header = entry.header();
         let kind = header.entry_type();
+        let raw = header.as_old();
         let meta = Meta {
-            mode: header.mode()? & 0o7777,
-            uid: u32::try_from(header.uid()?).map_err(|_| invalid("uid out of range"))?,
-            gid: u32::try_from(header.gid()?).map_err(|_| invalid("gid out of range"))?,
-            mtime: header.mtime()? as i64,
+            mode: lenient(header.mode(), &raw.mode)? & 0o7777,
+            uid: u32::try_from(lenient(header.uid(), &raw.uid)?)
+                .map_err(|_| invalid("uid out of range"))?,
+            gid: u32::try_from(lenient(header.gid(), &raw.gid)?)
+                .map_err(|_| invalid("gid out of range"))?,
+            mtime: lenient(header.mtime(), &raw.mtime)? as i64,
         };
         let dev = if matches!(kind, EntryType::Char | EntryType::Block) {
             (
@@ -395,6 +398,15 @@ fn components(path: &[u8]) -> io::Result<Vec<&[u8]>> {
         }
     }
     Ok(out)
+}
+
+/// An all-blank numeric field means 0 (as Go's archive/tar reads it); the tar crate
+/// would reject it.
+fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
+    match value {
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(T::default()),
+        other => other,
+    }
 }
 
 fn invalid(msg: &str) -> io::Error {
