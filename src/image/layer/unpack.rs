@@ -79,6 +79,21 @@ impl Unpacker {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, path: &[u8]) -> io::Result<()> {
         let header = entry.header();
         let kind = header.entry_type();
+        let creates_file = matches!(
+            kind,
+            EntryType::Directory
+                | EntryType::Regular
+                | EntryType::Continuous
+                | EntryType::GNUSparse
+                | EntryType::Symlink
+                | EntryType::Link
+                | EntryType::Char
+                | EntryType::Block
+                | EntryType::Fifo
+        );
+        if !creates_file {
+            return Ok(()); // global PAX headers, unknown types: nothing to create or replace
+        }
         let raw = header.as_old();
         let meta = Meta {
             mode: lenient(header.mode(), &raw.mode)? & 0o7777,
@@ -164,7 +179,7 @@ impl Unpacker {
             EntryType::Char => mknod(parent_fd, &name, libc::S_IFCHR | meta.mode, dev.0, dev.1)?,
             EntryType::Block => mknod(parent_fd, &name, libc::S_IFBLK | meta.mode, dev.0, dev.1)?,
             EntryType::Fifo => mknod(parent_fd, &name, libc::S_IFIFO | meta.mode, 0, 0)?,
-            _ => return Ok(()), // global PAX headers and unknown types carry no file
+            _ => unreachable!("filtered above"),
         }
         self.apply_meta(parent_fd, &name, path, kind, &meta, &attrs)
     }
