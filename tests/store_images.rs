@@ -347,3 +347,18 @@ fn concurrent_commits_from_threads_lose_no_image() {
     }
     assert_eq!(store.list().unwrap().len(), 8);
 }
+
+#[test]
+fn an_image_without_layers_commits_and_has_no_layer_dirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let config = config_for(&[], "2026-01-01T00:00:00Z", "scratch");
+    let image = store
+        .commit_image(&config, &[], &[reference("empty:1")])
+        .unwrap();
+    assert!(image.manifest.layers.is_empty());
+    assert_eq!(image.size, 0);
+    let image = store.resolve("empty:1").unwrap();
+    assert!(store.layer_dirs(&image).unwrap().is_empty());
+    assert!(store.layers_of(&image).unwrap().is_empty());
+}

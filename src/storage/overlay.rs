@@ -256,7 +256,7 @@ pub fn is_mounted(target: &Path) -> bool {
     let Ok(target) = fs::canonicalize(target) else {
         return false;
     };
-    let Ok(info) = fs::read(c"/proc/self/mountinfo".to_str().expect("ascii")) else {
+    let Ok(info) = fs::read("/proc/self/mountinfo") else {
         return false;
     };
     let want = target.as_os_str().as_bytes();

@@ -5,6 +5,9 @@
 //! component are rejected outright. `.wh.NAME` becomes an overlay whiteout (a 0:0
 //! character device) and `.wh..wh..opq` the opaque xattr on its directory; overlay's
 //! own xattrs in the tar are dropped so a layer cannot forge redirects or origins.
+//!
+//! The `unsafe` blocks here are direct libc calls on NUL-terminated `CString`s and fds
+//! this module owns for the duration of the call; none keeps a pointer past it.
 
 use super::{cstring, set_xattr, OverlayXattrs};
 use crate::image::ImageError;
