@@ -211,3 +211,154 @@ fn identical_layer_is_stored_once_and_its_source_dir_removed() {
     assert_eq!(first, second);
     assert!(!tmp.path().join("src-same").exists());
 }
+
+#[test]
+fn remove_deletes_unshared_blobs_and_layers_but_keeps_shared_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let shared = make_layer(&store, tmp.path(), "shared");
+    let own = make_layer(&store, tmp.path(), "own");
+    let both = [shared.clone(), own.clone()];
+    let big = store
+        .commit_image(
+            &config_for(&both, "2026-01-01T00:00:00Z", "big"),
+            &both,
+            &[reference("big")],
+        )
+        .unwrap();
+    let small_layers = [shared.clone()];
+    let small = store
+        .commit_image(
+            &config_for(&small_layers, "2026-01-01T00:00:00Z", "small"),
+            &small_layers,
+            &[reference("small")],
+        )
+        .unwrap();
+    store.layer_dirs(&big).unwrap();
+
+    store.remove("big").unwrap();
+    assert!(matches!(store.resolve("big"), Err(ImageError::NotFound(_))));
+    assert!(matches!(
+        store.resolve(&big.id),
+        Err(ImageError::NotFound(_))
+    ));
+    let gone = |d: &str| !store.blob_path(d).unwrap().exists();
+    assert!(gone(&big.id) && gone(&big.manifest_digest) && gone(&own.digest));
+    assert!(!store.layer_path(&own.diff_id).unwrap().exists());
+    assert!(!gone(&shared.digest) && !gone(&small.id) && !gone(&small.manifest_digest));
+    assert!(store.layer_path(&shared.diff_id).unwrap().exists());
+    let small = store.resolve("small").unwrap();
+    assert_eq!(store.layer_dirs(&small).unwrap().len(), 1);
+    assert!(std::fs::read_dir(store.root().join("tmp"))
+        .unwrap()
+        .next()
+        .is_none());
+    assert!(matches!(store.remove("big"), Err(ImageError::NotFound(_))));
+}
+
+#[test]
+fn busybox_rootfs_tarball_imports_as_a_one_layer_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let tarball = tmp.path().join("rootfs.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&tarball).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut b = tar::Builder::new(gz);
+    b.append_dir("./", tmp.path()).unwrap();
+    b.append_dir("./bin", tmp.path()).unwrap();
+    b.append_path_with_name("/bin/busybox", "./bin/busybox")
+        .unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "./bin/sh", "busybox").unwrap();
+    b.into_inner().unwrap().finish().unwrap();
+
+    let image = store
+        .import_rootfs_tarball(&tarball, &[reference("busybox")], "")
+        .unwrap();
+    assert_eq!(image.config.architecture, "amd64");
+    assert_eq!(image.config.os, "linux");
+    assert!(image.config.created.is_some());
+    let comment = image.config.history[0].comment.clone().unwrap();
+    assert!(
+        comment.starts_with("Imported from ") && comment.contains("rootfs.tar.gz"),
+        "{comment}"
+    );
+    let resolved = store.resolve("busybox:latest").unwrap();
+    assert_eq!(resolved, image);
+    let layers = store.layers_of(&resolved).unwrap();
+    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.clone()).collect();
+    assert_eq!(resolved.config.rootfs.diff_ids, diff_ids);
+    assert_eq!(resolved.manifest.layers[0].digest, layers[0].digest);
+    let dirs = store.layer_dirs(&resolved).unwrap();
+    let busybox = dirs[0].join("bin/busybox");
+    assert_eq!(
+        std::fs::read(&busybox).unwrap(),
+        std::fs::read("/bin/busybox").unwrap()
+    );
+    assert_eq!(
+        std::fs::read_link(dirs[0].join("bin/sh")).unwrap().to_str(),
+        Some("busybox")
+    );
+    assert_eq!(image.size, layers[0].uncompressed_size);
+}
+
+#[test]
+fn stale_temps_of_dead_processes_are_cleaned_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("images");
+    drop(store(tmp.path()));
+    // pid 2^22+1 is above the default pid_max range of a fresh kernel: never alive here.
+    let dead = root.join("tmp/4194305-00112233-layer");
+    std::fs::create_dir_all(dead.join("sub")).unwrap();
+    let mine = root.join(format!("tmp/{}-aabbccdd-blob", std::process::id()));
+    std::fs::write(&mine, "in flight").unwrap();
+    drop(store(tmp.path()));
+    assert!(!dead.exists());
+    assert!(mine.exists(), "a live process's temp is left alone");
+}
+
+#[test]
+fn concurrent_commits_from_threads_lose_no_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let store = store(&root);
+                let layer = make_layer(&store, &root, &format!("t{i}"));
+                let layers = [layer];
+                let config = config_for(&layers, "2026-01-01T00:00:00Z", &format!("t{i}"));
+                store
+                    .commit_image(&config, &layers, &[reference(&format!("t{i}"))])
+                    .unwrap()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = handles.into_iter().map(|h| h.join().unwrap().id).collect();
+    let store = store(&root);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(&store.resolve(&format!("t{i}")).unwrap().id, id);
+    }
+    assert_eq!(store.list().unwrap().len(), 8);
+}
+
+#[test]
+fn an_image_without_layers_commits_and_has_no_layer_dirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = store(tmp.path());
+    let config = config_for(&[], "2026-01-01T00:00:00Z", "scratch");
+    let image = store
+        .commit_image(&config, &[], &[reference("empty:1")])
+        .unwrap();
+    assert!(image.manifest.layers.is_empty());
+    assert_eq!(image.size, 0);
+    let image = store.resolve("empty:1").unwrap();
+    assert!(store.layer_dirs(&image).unwrap().is_empty());
+    assert!(store.layers_of(&image).unwrap().is_empty());
+}

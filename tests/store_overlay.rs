@@ -115,3 +115,108 @@ fn three_hundred_lowers_exceed_one_page_of_options_and_still_mount() {
         "the last lower is the top one"
     );
 }
+
+#[test]
+fn image_layers_from_the_store_mount_with_whiteouts_and_opaque_dirs_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = kiste::image::ImageStore::open(&tmp.path().join("images")).unwrap();
+    let base = tmp.path().join("base");
+    fs::create_dir_all(base.join("etc")).unwrap();
+    fs::create_dir_all(base.join("var/cache")).unwrap();
+    fs::write(base.join("etc/passwd"), "root").unwrap();
+    fs::write(base.join("etc/group"), "root").unwrap();
+    fs::write(base.join("var/cache/old"), "old").unwrap();
+    let bottom = store.create_layer(&base, None).unwrap();
+
+    // A docker-style layer tar: delete etc/passwd, replace var/cache wholesale.
+    let tar_path = tmp.path().join("top.tar");
+    let mut b = tar::Builder::new(fs::File::create(&tar_path).unwrap());
+    for (path, data) in [
+        ("etc/.wh.passwd", ""),
+        ("var/cache/.wh..wh..opq", ""),
+        ("var/cache/new", "new"),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(path).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap();
+    let top = store.import_layer_tar(&tar_path).unwrap();
+
+    let layers = [bottom, top];
+    let config = kiste::image::config::ImageConfig {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        rootfs: kiste::image::config::RootFs {
+            kind: "layers".into(),
+            diff_ids: layers.iter().map(|l| l.diff_id.clone()).collect(),
+        },
+        ..Default::default()
+    };
+    let image = store.commit_image(&config, &layers, &[]).unwrap();
+    let lowers = store.layer_dirs(&image).unwrap();
+    let (upper, work, target) = (
+        tmp.path().join("upper"),
+        tmp.path().join("work"),
+        tmp.path().join("merged"),
+    );
+    mount_overlay(&lowers, &upper, &work, &target, false).unwrap();
+    let _m = Mounted(target.clone());
+    assert!(
+        !target.join("etc/passwd").exists(),
+        "whiteout hides the lower file"
+    );
+    assert_eq!(
+        fs::read_to_string(target.join("etc/group")).unwrap(),
+        "root"
+    );
+    assert!(
+        !target.join("var/cache/old").exists(),
+        "opaque dir hides lower contents"
+    );
+    assert_eq!(
+        fs::read_to_string(target.join("var/cache/new")).unwrap(),
+        "new"
+    );
+}
+
+#[test]
+fn a_container_upper_dir_becomes_a_layer_with_docker_whiteouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = kiste::image::ImageStore::open(&tmp.path().join("images")).unwrap();
+    let lower = tmp.path().join("lower");
+    fs::create_dir_all(lower.join("d")).unwrap();
+    fs::write(lower.join("x"), "x").unwrap();
+    fs::write(lower.join("d/old"), "old").unwrap();
+    let (upper, work, target) = (
+        tmp.path().join("upper"),
+        tmp.path().join("work"),
+        tmp.path().join("merged"),
+    );
+    mount_overlay(std::slice::from_ref(&lower), &upper, &work, &target, false).unwrap();
+    {
+        let _m = Mounted(target.clone());
+        fs::remove_file(target.join("x")).unwrap();
+        fs::remove_dir_all(target.join("d")).unwrap();
+        fs::create_dir(target.join("d")).unwrap(); // the kernel marks it opaque
+        fs::write(target.join("d/new"), "new").unwrap();
+    }
+    let info = store.create_layer(&upper, None).unwrap();
+    let gz = fs::File::open(store.blob_path(&info.digest).unwrap()).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["d/", "d/.wh..wh..opq", "d/new", ".wh.x"]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    );
+}

@@ -5,6 +5,8 @@
 
 mod overlay;
 
+#[doc(hidden)]
+pub use overlay::mount_legacy;
 pub use overlay::{is_mounted, mount_overlay, unmount};
 
 use std::io;

@@ -1,8 +1,8 @@
 //! Overlay mounts. On kernels with the new mount API and overlay's `lowerdir+` (6.8+)
 //! each layer is passed as its own `fsconfig` call, so the number of layers is not
 //! limited by the one-page option string of mount(2). Older kernels get a classic
-//! mount(2); when the option string would exceed a page the lower dirs are given
-//! relative to their common parent after a temporary `chdir` (the caller must be
+//! mount(2); when the option string would exceed a page the lower dirs are given as
+//! short relative symlink names after a temporary `chdir` (the caller must be
 //! single-threaded then, as kiste is when it mounts). `index=off` (as podman uses)
 //! avoids overlay's inode index, which would pin each lower layer to one upper dir;
 //! rootless mounts add `userxattr`.
@@ -82,6 +82,7 @@ pub fn mount_legacy(
     target: &Path,
     rootless: bool,
 ) -> io::Result<()> {
+    let (upper, work) = (fs::canonicalize(upper)?, fs::canonicalize(work)?);
     let tail = format!(
         ",upperdir={},workdir={},index=off{}",
         escape(upper.as_os_str().as_bytes()),
@@ -97,29 +98,34 @@ pub fn mount_legacy(
     if absolute.len() <= PAGE_LIMIT {
         return mount_overlay_data(target, &absolute);
     }
-    let common = common_parent(lowers).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "too many layers for one mount and they share no parent directory",
-        )
-    })?;
-    let relative = joined(&mut lowers.iter().rev().map(|p| {
-        p.strip_prefix(&common)
-            .expect("common parent")
-            .as_os_str()
-            .as_bytes()
-    }));
-    if relative.len() > PAGE_LIMIT {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "too many layers for one mount",
-        ));
-    }
-    let target = fs::canonicalize(target)?;
-    let cwd = std::env::current_dir()?;
-    std::env::set_current_dir(&common)?;
-    let result = mount_overlay_data(&target, &relative);
-    std::env::set_current_dir(&cwd)?;
+    // Too long: give each layer a short symlink name in a scratch dir beside `work`
+    // and mount from inside it. Overlay resolves the links at mount time, so the dir
+    // is removed right after.
+    let links = work.with_file_name(format!(".lowers-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&links);
+    fs::create_dir(&links)?;
+    let result = (|| {
+        let mut names = Vec::with_capacity(lowers.len());
+        for (i, lower) in lowers.iter().enumerate() {
+            let name = format!("{i:x}");
+            std::os::unix::fs::symlink(fs::canonicalize(lower)?, links.join(&name))?;
+            names.push(name);
+        }
+        let relative = joined(&mut names.iter().rev().map(|n| n.as_bytes()));
+        if relative.len() > PAGE_LIMIT {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "too many layers for one mount",
+            ));
+        }
+        let target = fs::canonicalize(target)?;
+        let cwd = std::env::current_dir()?;
+        std::env::set_current_dir(&links)?;
+        let mounted = mount_overlay_data(&target, &relative);
+        std::env::set_current_dir(&cwd)?;
+        mounted
+    })();
+    let _ = fs::remove_dir_all(&links);
     result
 }
 
@@ -250,7 +256,7 @@ pub fn is_mounted(target: &Path) -> bool {
     let Ok(target) = fs::canonicalize(target) else {
         return false;
     };
-    let Ok(info) = fs::read(c"/proc/self/mountinfo".to_str().expect("ascii")) else {
+    let Ok(info) = fs::read("/proc/self/mountinfo") else {
         return false;
     };
     let want = target.as_os_str().as_bytes();
@@ -292,16 +298,6 @@ fn escape(path: &[u8]) -> String {
         s.push(ch);
     }
     s
-}
-
-fn common_parent(paths: &[PathBuf]) -> Option<PathBuf> {
-    let mut common = paths.first()?.parent()?.to_path_buf();
-    for p in paths {
-        while !p.starts_with(&common) {
-            common = common.parent()?.to_path_buf();
-        }
-    }
-    Some(common)
 }
 
 fn cpath(p: &Path) -> Result<CString, StorageError> {

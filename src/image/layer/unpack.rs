@@ -5,6 +5,9 @@
 //! component are rejected outright. `.wh.NAME` becomes an overlay whiteout (a 0:0
 //! character device) and `.wh..wh..opq` the opaque xattr on its directory; overlay's
 //! own xattrs in the tar are dropped so a layer cannot forge redirects or origins.
+//!
+//! The `unsafe` blocks here are direct libc calls on NUL-terminated `CString`s and fds
+//! this module owns for the duration of the call; none keeps a pointer past it.
 
 use super::{cstring, set_xattr, OverlayXattrs};
 use crate::image::ImageError;
@@ -79,11 +82,29 @@ impl Unpacker {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, path: &[u8]) -> io::Result<()> {
         let header = entry.header();
         let kind = header.entry_type();
+        let creates_file = matches!(
+            kind,
+            EntryType::Directory
+                | EntryType::Regular
+                | EntryType::Continuous
+                | EntryType::GNUSparse
+                | EntryType::Symlink
+                | EntryType::Link
+                | EntryType::Char
+                | EntryType::Block
+                | EntryType::Fifo
+        );
+        if !creates_file {
+            return Ok(()); // global PAX headers, unknown types: nothing to create or replace
+        }
+        let raw = header.as_old();
         let meta = Meta {
-            mode: header.mode()? & 0o7777,
-            uid: u32::try_from(header.uid()?).map_err(|_| invalid("uid out of range"))?,
-            gid: u32::try_from(header.gid()?).map_err(|_| invalid("gid out of range"))?,
-            mtime: header.mtime()? as i64,
+            mode: lenient(header.mode(), &raw.mode)? & 0o7777,
+            uid: u32::try_from(lenient(header.uid(), &raw.uid)?)
+                .map_err(|_| invalid("uid out of range"))?,
+            gid: u32::try_from(lenient(header.gid(), &raw.gid)?)
+                .map_err(|_| invalid("gid out of range"))?,
+            mtime: lenient(header.mtime(), &raw.mtime)? as i64,
         };
         let dev = if matches!(kind, EntryType::Char | EntryType::Block) {
             (
@@ -161,7 +182,7 @@ impl Unpacker {
             EntryType::Char => mknod(parent_fd, &name, libc::S_IFCHR | meta.mode, dev.0, dev.1)?,
             EntryType::Block => mknod(parent_fd, &name, libc::S_IFBLK | meta.mode, dev.0, dev.1)?,
             EntryType::Fifo => mknod(parent_fd, &name, libc::S_IFIFO | meta.mode, 0, 0)?,
-            _ => return Ok(()), // global PAX headers and unknown types carry no file
+            _ => unreachable!("filtered above"),
         }
         self.apply_meta(parent_fd, &name, path, kind, &meta, &attrs)
     }
@@ -395,6 +416,15 @@ fn components(path: &[u8]) -> io::Result<Vec<&[u8]>> {
         }
     }
     Ok(out)
+}
+
+/// An all-blank numeric field means 0 (as Go's archive/tar reads it); the tar crate
+/// would reject it.
+fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
+    match value {
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(T::default()),
+        other => other,
+    }
 }
 
 fn invalid(msg: &str) -> io::Error {

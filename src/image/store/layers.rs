@@ -13,10 +13,11 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek};
 use std::path::{Path, PathBuf};
 
-/// zlib level 1. Measured on busybox (2 MB): level 1 packs several times faster than
-/// the default level 6 for a blob only a few percent larger; builds are dominated by
-/// this step while registry pushes (where size matters more) are rare.
-const GZIP_LEVEL: flate2::Compression = flate2::Compression::fast();
+/// gzip level 2, the knee of the curve measured on busybox (1.9 MB, zlib-rs): level 1
+/// takes 11 ms but the blob is 22% larger than at docker's default level 6 (29 ms);
+/// level 2 takes 20 ms for a blob only 4% larger. Layer creation sits on every build
+/// step while the size is paid once per push.
+const GZIP_LEVEL: flate2::Compression = flate2::Compression::new(2);
 const IO_BUF: usize = 256 * 1024;
 
 /// The result of reading one layer tar through the hashing pipeline.
