@@ -1,0 +1,37 @@
+//! A docker engine for comparison tests: uses the running one, or starts `dockerd` (Debian's
+//! docker.io) and waits for it. Tests never stop it: other test binaries may share it.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn answers() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Make sure `docker` answers; panics with the reason when it cannot (docker.io missing).
+pub fn ensure_docker() {
+    if answers() {
+        return;
+    }
+    let log = std::fs::File::create("/tmp/kiste-tests-dockerd.log").unwrap();
+    Command::new("dockerd")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("dockerd is installed (apt-get install docker.io)");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !answers() {
+        assert!(
+            Instant::now() < deadline,
+            "dockerd did not start: see /tmp/kiste-tests-dockerd.log"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
