@@ -59,15 +59,7 @@ fn kiste_and_docker_containers_see_the_same_security_defaults() {
         .unwrap();
     assert!(st.success());
     let tar = k.dir.path().join("rootfs.tar");
-    assert!(std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap()
-        .success());
+    tar_dir(&rootfs, &tar);
     k.ok(&["import", tar.to_str().unwrap(), "probe-busybox"]);
     let imported = std::process::Command::new("docker")
         .args(["import", tar.to_str().unwrap(), "kiste-probe-busybox"])

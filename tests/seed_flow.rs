@@ -372,15 +372,7 @@ fn import_turns_a_rootfs_tarball_into_an_image() {
     std::os::unix::fs::symlink("busybox", rootfs.join("bin/cat")).unwrap();
     std::fs::write(rootfs.join("hello.txt"), "imported\n").unwrap();
     let tar = k.dir.path().join("rootfs.tar");
-    let st = std::process::Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
+    tar_dir(&rootfs, &tar);
     let id = k.ok(&["import", tar.to_str().unwrap(), "imported:1.0"]);
     assert!(id.trim().starts_with("sha256:"), "{id}");
     assert!(k

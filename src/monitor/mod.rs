@@ -146,7 +146,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     };
     match mode {
         Mode::Foreground { .. } => {
-            run_monitored(paths, &store, &running, &spec, ports, pipes, true)
+            run_monitored(paths, &store, &running, &spec, ports, pipes, true, |_| {})
                 .inspect_err(|e| finish_failed_start(paths, &store, &running, e))
         }
         Mode::Detached => detach(paths, &store, &running, &spec, ports, pipes),
@@ -165,22 +165,10 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), MonitorError> {
         .map_err(|e| MonitorError::Other(format!("cannot create a pipe: {e}")))
 }
 
-/// Spawn the container and supervise it in this process; returns its exit code.
-/// `report` is called once the container runs (or fails to start).
-fn run_monitored(
-    paths: &Paths,
-    store: &ContainerStore,
-    running: &Running,
-    spec: &runtime::ContainerSpec,
-    ports: Vec<BoundPort>,
-    pipes: Pipes,
-    echo: bool,
-) -> Result<i32, MonitorError> {
-    run_monitored_with(paths, store, running, spec, ports, pipes, echo, |_| {})
-}
-
+/// Spawn the container and supervise it in this process; return its exit code.
+/// `on_started` is called once the container runs and its record says so.
 #[allow(clippy::too_many_arguments)]
-fn run_monitored_with(
+fn run_monitored(
     paths: &Paths,
     store: &ContainerStore,
     running: &Running,
@@ -260,13 +248,12 @@ fn detach(
             keep.extend(ports.iter().map(|p| p.raw_fd()));
             close_inherited_fds(&keep);
             let mut ready = Some(std::fs::File::from(ready_w));
-            let result =
-                run_monitored_with(paths, store, running, spec, ports, pipes, false, |_| {
-                    // Closing the pipe tells `kiste run -d` the container runs.
-                    if let Some(mut r) = ready.take() {
-                        let _ = r.write_all(b"0\n");
-                    }
-                });
+            let result = run_monitored(paths, store, running, spec, ports, pipes, false, |_| {
+                // Closing the pipe tells `kiste run -d` the container runs.
+                if let Some(mut r) = ready.take() {
+                    let _ = r.write_all(b"0\n");
+                }
+            });
             if let Err(e) = result {
                 finish_failed_start(paths, store, running, &e);
                 if let Some(mut r) = ready.take() {

@@ -20,6 +20,8 @@ pub fn ensure_docker() {
         return;
     }
     let log = std::fs::File::create("/tmp/kiste-tests-dockerd.log").unwrap();
+    // Left running on purpose: other test binaries share it, and it outlives this test.
+    #[allow(clippy::zombie_processes)]
     Command::new("dockerd")
         .stdout(log.try_clone().unwrap())
         .stderr(log)

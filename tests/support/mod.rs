@@ -136,6 +136,19 @@ impl Drop for Kiste {
     }
 }
 
+/// Pack directory `dir` into the tarball `tar` (for `kiste import` / `docker import`).
+pub fn tar_dir(dir: &Path, tar: &Path) {
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(dir)
+        .arg("-cf")
+        .arg(tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar of {}", dir.display());
+}
+
 /// A TCP port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
