@@ -232,3 +232,50 @@ fn bad_isolation_flags_are_refused_before_anything_exists() {
     assert_eq!(k.ok(&["ps", "-a", "-q"]), "", "nothing was created");
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn cgroup_parent_and_devices_are_honoured() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = k
+        .ok(&[
+            "run",
+            "-d",
+            "--cgroup-parent",
+            "kiste/cli-parent",
+            "--device",
+            "/dev/null:/dev/extra-null:rw",
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .trim()
+        .to_string();
+    let dir = std::path::Path::new("/sys/fs/cgroup/memory/kiste/cli-parent").join(&id);
+    let v2 = std::path::Path::new("/sys/fs/cgroup/kiste/cli-parent").join(&id);
+    assert!(
+        dir.is_dir() || v2.is_dir(),
+        "the container's cgroup is under the parent"
+    );
+    let dev = k.ok(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/extra-null:rw",
+        "busybox",
+        "sh",
+        "-c",
+        "ls -l /dev/extra-null; echo hi > /dev/extra-null && echo written",
+    ]);
+    assert!(
+        dev.starts_with('c') && dev.contains("1,") && dev.contains("written"),
+        "{dev}"
+    );
+    k.ok(&["rm", "-f", &id]);
+    assert!(!dir.exists() && !v2.exists(), "removed with the container");
+    // The parent itself is the user's: kiste leaves it, the test removes it (v2 root, v1 controllers).
+    let _ = std::fs::remove_dir("/sys/fs/cgroup/kiste/cli-parent");
+    for ctrl in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(ctrl.path().join("kiste/cli-parent"));
+    }
+}
