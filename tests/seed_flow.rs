@@ -97,8 +97,13 @@ fn seed_workflow_build_run_ps_curl_stop_start_rm_leaves_nothing() {
 
     // stop by a 6-character id prefix; it prints the argument as given.
     let prefix = &id[..6];
+    let t0 = std::time::Instant::now();
     let stopped = k.ok(&["stop", "-t", "1", prefix]);
     assert_eq!(stopped.trim(), prefix);
+    assert!(
+        t0.elapsed() >= Duration::from_secs(1),
+        "stop waited the timeout before SIGKILL"
+    );
     let ps_a = k.ok(&["ps", "-a"]);
     assert!(
         ps_a.contains("Exited (137)"),
@@ -248,6 +253,19 @@ fn ps_shows_created_exited_and_running_like_docker() {
         .trim()
         .to_string();
     assert_eq!(created.len(), 64);
+    let unnamed = k.ok(&["create", "busybox", "true"]).trim().to_string();
+    let name = k.inspect(&unnamed)["Name"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_string();
+    let (adjective, surname) = name.split_once('_').expect("docker-style adjective_name");
+    assert!(
+        adjective.chars().all(|c| c.is_ascii_lowercase())
+            && surname.chars().all(|c| c.is_ascii_alphanumeric()),
+        "{name}"
+    );
+    k.ok(&["rm", &name]);
     let r = k.run(&["run", "--name", "three", "busybox", "sh", "-c", "exit 3"]);
     assert_eq!(r.code, 3);
     let running = k
