@@ -1,15 +1,14 @@
-//! Turns the node tree into the typed layer: validates each instruction's
-//! arguments and flags (BuildKit's `instructions/parse.go` rules), builds
-//! [`Instruction`] values, and groups them into global ARGs and stages,
-//! checking that FROM comes first and that stage names are unique.
+//! Turns one node of the tree into a typed value: validates the
+//! instruction's arguments and flags (BuildKit's `instructions/parse.go`
+//! rules) and builds [`From`] or [`Instruction`] values.
 
-use crate::error::{Error, Span, Spanned};
+use crate::error::{Error, Span};
 use crate::flags::{Flags, Kind};
 use crate::heredoc::{chomp_heredoc_content, parse_heredoc};
 use crate::instructions::*;
 use crate::mount::parse_mount;
 use crate::node::{Node, NodeHeredoc};
-use crate::parser::ParseResult;
+use crate::quote::{equal_fold_ascii, go_to_lower};
 use crate::suggest::did_you_mean;
 
 /// All instruction keywords, upper case.
@@ -34,94 +33,26 @@ pub const KEYWORDS: &[&str] = &[
     "WORKDIR",
 ];
 
-pub(crate) enum Typed {
+/// A typed instruction node: FROM or any other instruction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedNode {
     From(From),
-    Instr(Instruction),
+    Instruction(Instruction),
 }
 
-fn span_of(n: &Node) -> Span {
-    Span {
-        line: n.start_line,
-        column: n.column,
-        end_line: n.end_line,
-    }
-}
-
-/// Build the typed [`Dockerfile`] from a parse result.
-pub(crate) fn build(res: ParseResult) -> Result<Dockerfile, Error> {
-    let mut df = Dockerfile {
-        escape: res.escape,
-        syntax: res.syntax,
-        meta_args: Vec::new(),
-        stages: Vec::new(),
-        check: res.check,
-        warnings: res.warnings,
-    };
-    for node in &res.ast.children {
-        let span = span_of(node);
-        let typed = parse_node(node, &node.heredocs).map_err(|m| Error::at(&span, m))?;
-        match typed {
-            Typed::From(from) => {
-                let name = from.alias.as_ref().map(|a| a.to_lowercase());
-                if let Some(n) = &name {
-                    if let Some(prev) = df.stages.iter().find(|s| s.name.as_ref() == Some(n)) {
-                        return Err(Error::at(
-                            &span,
-                            format!(
-                                "duplicate stage name {:?}: already used by the stage on line {}",
-                                n, prev.from.span.line
-                            ),
-                        ));
-                    }
-                }
-                df.stages.push(Stage {
-                    index: df.stages.len(),
-                    from: Spanned {
-                        node: from,
-                        span,
-                        original: node.original.clone(),
-                    },
-                    name,
-                    instructions: Vec::new(),
-                });
-            }
-            Typed::Instr(instr) => {
-                let sp = Spanned {
-                    node: instr,
-                    span,
-                    original: node.original.clone(),
-                };
-                match df.stages.last_mut() {
-                    Some(stage) => stage.instructions.push(sp),
-                    None => match sp.node {
-                        Instruction::Arg(a) => df.meta_args.push(Spanned {
-                            node: a,
-                            span: sp.span,
-                            original: sp.original,
-                        }),
-                        other => {
-                            return Err(Error::at(
-                                &sp.span,
-                                format!(
-                                    "FROM missing: {} comes before the first FROM (only ARG may come before FROM)",
-                                    other.keyword()
-                                ),
-                            ))
-                        }
-                    },
-                }
-            }
-        }
-    }
-    if df.stages.is_empty() {
-        let line = res.ast.end_line;
-        return Err(Error::new(
-            line,
-            0,
-            "FROM missing: the Dockerfile has no FROM instruction",
-        ));
-    }
-    Ok(df)
+/// Validate one instruction node of the tree (a child of the root) and
+/// return its typed form. Errors carry the node's line and column.
+pub fn instruction_from_node(node: &Node) -> Result<TypedNode, Error> {
+    parse_node(node, &node.heredocs).map_err(|m| {
+        Error::at(
+            &Span {
+                line: node.start_line,
+                column: node.column,
+                end_line: node.end_line,
+            },
+            m,
+        )
+    })
 }
 
 fn exactly_one(kw: &str, args: &[String]) -> Result<String, String> {
@@ -219,6 +150,9 @@ fn duration_flag(flags: &Flags, name: &str) -> Result<Option<std::time::Duration
     if v.is_empty() {
         return Ok(None);
     }
+    if v.starts_with('-') && crate::duration::parse_go_duration(&v[1..]).is_ok() {
+        return Err(format!("Interval \"{name}\" cannot be less than 1ms"));
+    }
     let d = crate::duration::parse_go_duration(&v)
         .map_err(|e| format!("invalid value for --{name}: {e}"))?;
     if !d.is_zero() && d < std::time::Duration::from_millis(1) {
@@ -229,8 +163,12 @@ fn duration_flag(flags: &Flags, name: &str) -> Result<Option<std::time::Duration
 
 /// Validate one instruction node. `docs` are the heredocs read for the
 /// enclosing line (an ONBUILD trigger uses its parent's).
-pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, String> {
-    let kw = node.value.to_uppercase();
+pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode, String> {
+    let lower = go_to_lower(&node.value);
+    let kw = match KEYWORDS.iter().find(|k| k.eq_ignore_ascii_case(&lower)) {
+        Some(k) if lower.is_ascii() => k.to_string(),
+        _ => node.value.clone(),
+    };
     let args = node.args();
     let no_flags = |k: &str| Flags::parse(k, &node.flags, &[]).map(|_| ());
     let instr = match kw.as_str() {
@@ -238,8 +176,8 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             let flags = Flags::parse(&kw, &node.flags, &[("platform", Kind::Str)])?;
             let alias = match args.len() {
                 1 => None,
-                3 if args[1].eq_ignore_ascii_case("as") => {
-                    if !valid_stage_name(&args[2].to_lowercase()) {
+                3 if equal_fold_ascii(&args[1], "as") => {
+                    if !valid_stage_name(&go_to_lower(&args[2])) {
                         return Err(format!(
                             "invalid name for build stage: {}, {FROM_NAME_HINT}",
                             crate::quote::go_quote(&args[2])
@@ -254,7 +192,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
                 }
                 _ => return Err("FROM requires either one or three arguments".into()),
             };
-            return Ok(Typed::From(From {
+            return Ok(TypedNode::From(From {
                 image: args[0].clone(),
                 platform: flags.string("platform"),
                 alias,
@@ -276,18 +214,18 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             }
             let network = flags.string("network");
             if let Some(n) = &network {
-                if !n.contains('$') && !matches!(n.as_str(), "default" | "none" | "host") {
+                if !matches!(n.as_str(), "default" | "none" | "host") {
                     return Err(format!(
-                        "unsupported network mode {} (expected default, none or host)",
+                        "invalid network mode {} (expected default, none or host)",
                         crate::quote::go_quote(n)
                     ));
                 }
             }
             let security = flags.string("security");
             if let Some(s) = &security {
-                if !s.contains('$') && !matches!(s.as_str(), "sandbox" | "insecure") {
+                if !matches!(s.as_str(), "sandbox" | "insecure") {
                     return Err(format!(
-                        "unsupported security mode {} (expected sandbox or insecure)",
+                        "security {} is not valid (expected sandbox or insecure)",
                         crate::quote::go_quote(s)
                     ));
                 }
@@ -390,7 +328,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             Instruction::Label(kvps(&kw, &args)?)
         }
         "ARG" => {
-            no_flags(&kw)?;
+            // BuildKit does not validate flags on ARG.
             at_least_one(&kw, &args)?;
             let mut out = Vec::new();
             for a in &args {
@@ -414,7 +352,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             Instruction::User(exactly_one(&kw, &args)?)
         }
         "STOPSIGNAL" => {
-            no_flags(&kw)?;
+            // BuildKit does not validate flags on STOPSIGNAL.
             Instruction::StopSignal(exactly_one(&kw, &args)?)
         }
         "MAINTAINER" => {
@@ -424,15 +362,18 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
         "EXPOSE" => {
             no_flags(&kw)?;
             at_least_one(&kw, &args)?;
-            Instruction::Expose(args)
+            let mut ports = args;
+            ports.sort();
+            Instruction::Expose(ports)
         }
         "VOLUME" => {
             no_flags(&kw)?;
             at_least_one(&kw, &args)?;
-            if args.iter().any(|v| v.trim().is_empty()) {
+            let vols: Vec<String> = args.iter().map(|v| v.trim().to_string()).collect();
+            if vols.iter().any(String::is_empty) {
                 return Err("VOLUME specified can not be an empty string".into());
             }
-            Instruction::Volume(args)
+            Instruction::Volume(vols)
         }
         "HEALTHCHECK" => parse_healthcheck(node, &kw, &args)?,
         "ONBUILD" => {
@@ -440,7 +381,7 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             let Some(trigger) = node.next.first().and_then(|n| n.children.first()) else {
                 return Err("ONBUILD requires at least one argument".into());
             };
-            let tkw = trigger.value.to_uppercase();
+            let tkw = go_to_lower(&trigger.value).to_ascii_uppercase();
             match tkw.as_str() {
                 "ONBUILD" => {
                     return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into())
@@ -451,8 +392,8 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
                 _ => {}
             }
             let inner = match parse_node(trigger, docs)? {
-                Typed::Instr(i) => i,
-                Typed::From(_) => return Err("FROM isn't allowed as an ONBUILD trigger".into()),
+                TypedNode::Instruction(i) => i,
+                TypedNode::From(_) => return Err("FROM isn't allowed as an ONBUILD trigger".into()),
             };
             let mut expr = strip_onbuild(&node.original).to_string();
             for d in docs {
@@ -470,14 +411,14 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<Typed, Str
             return Err(msg);
         }
     };
-    Ok(Typed::Instr(instr))
+    Ok(TypedNode::Instruction(instr))
 }
 
 /// Remove a leading `ONBUILD` keyword (any case) and the blanks around it.
 fn strip_onbuild(s: &str) -> &str {
     let t = s.trim_start();
     match t.get(..7) {
-        Some(k) if k.eq_ignore_ascii_case("onbuild") => t[7..].trim_start(),
+        Some(k) if equal_fold_ascii(k, "onbuild") => t[7..].trim_start(),
         _ => s,
     }
 }
@@ -492,14 +433,22 @@ fn parse_healthcheck(node: &Node, kw: &str, args: &[String]) -> Result<Instructi
         ("start-interval", Kind::Str),
         ("retries", Kind::Str),
     ];
+    if typ == "NONE" {
+        // BuildKit ignores flags on HEALTHCHECK NONE.
+        if args.len() != 1 {
+            return Err("HEALTHCHECK NONE takes no arguments".into());
+        }
+        return Ok(Instruction::Healthcheck(Healthcheck {
+            test: HealthTest::None,
+            interval: None,
+            timeout: None,
+            start_period: None,
+            start_interval: None,
+            retries: None,
+        }));
+    }
     let flags = Flags::parse(kw, &node.flags, &spec)?;
     let test = match typ.as_str() {
-        "NONE" => {
-            if args.len() != 1 {
-                return Err("HEALTHCHECK NONE takes no arguments".into());
-            }
-            HealthTest::None
-        }
         "CMD" => {
             let cmd = args[1..].to_vec();
             if cmd.is_empty() {

@@ -35,7 +35,7 @@ impl Flags {
         let mut flags = Flags::default();
         for arg in raw {
             let Some(body) = arg.strip_prefix("--") else {
-                return Err(format!("Arg should start with -- : {arg}"));
+                return Err(format!("arg should start with -- : {arg}"));
             };
             if body.is_empty() {
                 break;
@@ -58,7 +58,7 @@ impl Flags {
             match kind {
                 Kind::Strings => {
                     let Some(v) = value else {
-                        return Err(format!("Missing a value on flag: --{name}"));
+                        return Err(format!("missing a value on flag: --{name}"));
                     };
                     match existing {
                         Some((_, Value::Strings(list))) => list.push(v.to_string()),
@@ -68,11 +68,12 @@ impl Flags {
                     }
                 }
                 _ if existing.is_some() => {
-                    return Err(format!("Duplicate flag specified: --{name}"));
+                    return Err(format!("duplicate flag specified: --{name}"));
                 }
                 Kind::Bool => {
                     let b = match value {
                         None => true,
+                        Some("") => return Err(format!("missing a value on flag: --{name}")),
                         Some(v) if v.eq_ignore_ascii_case("true") => true,
                         Some(v) if v.eq_ignore_ascii_case("false") => false,
                         Some(v) => {
@@ -85,7 +86,7 @@ impl Flags {
                 }
                 Kind::Str => {
                     let Some(v) = value else {
-                        return Err(format!("Missing a value on flag: --{name}"));
+                        return Err(format!("missing a value on flag: --{name}"));
                     };
                     flags.values.push((sname, Value::Str(v.to_string())));
                 }

@@ -64,6 +64,7 @@ pub fn heredocs_from_line(line: &str) -> Result<Vec<NodeHeredoc>, String> {
         raw_quotes: true,
         raw_escapes: true,
         skip_unset: true,
+        skip_process_quotes: false,
     };
     let words = Lexer::new('\\')
         .process_with(line, opts, &NoEnv)

@@ -23,9 +23,10 @@ mod node;
 mod parser;
 mod quote;
 pub mod shell;
+mod stages;
 mod suggest;
 
-pub use convert::KEYWORDS;
+pub use convert::{instruction_from_node, TypedNode, KEYWORDS};
 pub use directives::{detect_directive, DetectedDirective};
 pub use duration::parse_go_duration;
 pub use error::{Error, Span, Spanned};
@@ -38,10 +39,11 @@ pub use line_parsers::parse_words;
 pub use node::{Node, NodeHeredoc};
 pub use parser::{parse_ast, ParseResult};
 pub use quote::go_quote;
+pub use stages::doc_comment;
 
 /// Parse a Dockerfile into the typed layer.
 pub fn parse(source: &str) -> Result<Dockerfile, Error> {
-    convert::build(parser::parse_ast(source)?)
+    stages::build(parser::parse_ast(source)?)
 }
 
 /// Like [`parse`], from raw bytes: a UTF-8 BOM is dropped and invalid UTF-8
@@ -55,11 +57,16 @@ pub fn parse_nodes(source: &str) -> Result<Node, Error> {
     parser::parse_ast(source).map(|r| r.ast)
 }
 
-/// Check that `source` is UTF-8 (after an optional BOM).
+/// Check that `source` is UTF-8. A leading BOM is kept (the parsers drop
+/// it) but does not count in the reported column.
 pub fn bytes_to_str(source: &[u8]) -> Result<&str, Error> {
-    let src = source.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(source);
-    std::str::from_utf8(src).map_err(|e| {
-        let good = &src[..e.valid_up_to()];
+    std::str::from_utf8(source).map_err(|e| {
+        let bom = if source.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let good = &source[bom.min(e.valid_up_to())..e.valid_up_to()];
         let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;

@@ -53,8 +53,14 @@ fn csv_fields(s: &str) -> Result<Vec<String>, String> {
                     Some(c) => cur.push(c),
                 }
             }
+            if !matches!(chars.peek(), None | Some(',')) {
+                return Err(format!("extraneous or missing \" in quoted-field: {s}"));
+            }
             at_start = false;
             continue;
+        }
+        if c == '"' {
+            return Err(format!("bare \" in non-quoted-field: {s}"));
         }
         if c == ',' {
             fields.push(std::mem::take(&mut cur));
@@ -112,40 +118,22 @@ pub(crate) fn parse_mount(raw: &str, expand: Option<Expander<'_>>) -> Result<Run
         env: None,
         raw: raw.to_string(),
     };
-    for f in &fields {
-        if let Some((k, v)) = f.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("type") {
-                m.kind = match v.to_ascii_lowercase().as_str() {
-                    "bind" => MountKind::Bind,
-                    "cache" => MountKind::Cache,
-                    "tmpfs" => MountKind::Tmpfs,
-                    "secret" => MountKind::Secret,
-                    "ssh" => MountKind::Ssh,
-                    _ => {
-                        let mut msg = format!("unsupported mount type {}", go_quote(v));
-                        let kinds = ["bind", "cache", "tmpfs", "secret", "ssh"];
-                        if let Some(s) = did_you_mean(v, &kinds) {
-                            msg.push_str(&format!(" (did you mean {s}?)"));
-                        }
-                        return Err(msg);
-                    }
-                };
-            }
-        }
-    }
-    m.readonly = m.kind == MountKind::Bind;
-    let secret_like = matches!(m.kind, MountKind::Secret | MountKind::Ssh);
+    let mut ro_auto = true;
     for field in &fields {
-        if field.is_empty() {
-            continue;
-        }
+        let secret_like = matches!(m.kind, MountKind::Secret | MountKind::Ssh);
         let (key, value) = match field.split_once('=') {
-            Some((k, v)) => (k.trim().to_ascii_lowercase(), v.to_string()),
+            Some((k, v)) => (k.to_ascii_lowercase(), v.to_string()),
             None => {
-                let k = field.trim().to_ascii_lowercase();
+                let k = field.to_ascii_lowercase();
                 match k.as_str() {
-                    "readonly" | "ro" => m.readonly = true,
-                    "readwrite" | "rw" => m.readonly = false,
+                    "readonly" | "ro" => {
+                        m.readonly = true;
+                        ro_auto = false;
+                    }
+                    "readwrite" | "rw" => {
+                        m.readonly = false;
+                        ro_auto = false;
+                    }
                     "required" if secret_like => m.required = true,
                     "required" => {
                         return Err(format!(
@@ -182,12 +170,35 @@ pub(crate) fn parse_mount(raw: &str, expand: Option<Expander<'_>>) -> Result<Run
                 .map_err(|_| format!("invalid value {value} for {what}"))
         };
         match key.as_str() {
-            "type" => {}
+            "type" => {
+                m.kind = match value.to_ascii_lowercase().as_str() {
+                    "bind" => MountKind::Bind,
+                    "cache" => MountKind::Cache,
+                    "tmpfs" => MountKind::Tmpfs,
+                    "secret" => MountKind::Secret,
+                    "ssh" => MountKind::Ssh,
+                    _ if deferred => m.kind,
+                    _ => {
+                        let mut msg = format!("unsupported mount type {}", go_quote(&value));
+                        let kinds = ["bind", "cache", "tmpfs", "secret", "ssh"];
+                        if let Some(s) = did_you_mean(&value, &kinds) {
+                            msg.push_str(&format!(" (did you mean {s}?)"));
+                        }
+                        return Err(msg);
+                    }
+                };
+            }
             "from" => m.from = Some(value.clone()),
             "source" | "src" => m.source = Some(value.clone()),
             "target" | "dst" | "destination" => m.target = Some(value.clone()),
-            "readonly" | "ro" => m.readonly = deferred || parse_bool(&key, &value)?,
-            "readwrite" | "rw" => m.readonly = !deferred && !parse_bool(&key, &value)?,
+            "readonly" | "ro" => {
+                m.readonly = deferred || parse_bool(&key, &value)?;
+                ro_auto = false;
+            }
+            "readwrite" | "rw" => {
+                m.readonly = !deferred && !parse_bool(&key, &value)?;
+                ro_auto = false;
+            }
             "required" => {
                 if !secret_like {
                     return Err(format!(
@@ -213,13 +224,14 @@ pub(crate) fn parse_mount(raw: &str, expand: Option<Expander<'_>>) -> Result<Run
             }
             "id" => m.id = Some(value.clone()),
             "sharing" => {
-                if !deferred && !matches!(value.as_str(), "shared" | "private" | "locked") {
+                let v = value.to_ascii_lowercase();
+                if !deferred && !matches!(v.as_str(), "shared" | "private" | "locked") {
                     return Err(format!(
                         "unsupported sharing value {} (expected shared, private or locked)",
                         go_quote(&value)
                     ));
                 }
-                m.sharing = Some(value.clone());
+                m.sharing = Some(if deferred { value.clone() } else { v });
             }
             "mode" => m.mode = num(8, "mode")?,
             "uid" => m.uid = num(10, "uid")?,
@@ -235,7 +247,10 @@ pub(crate) fn parse_mount(raw: &str, expand: Option<Expander<'_>>) -> Result<Run
         }
     }
     let kind = m.kind.as_str();
-    if matches!(m.kind, MountKind::Bind | MountKind::Tmpfs) {
+    if !matches!(
+        m.kind,
+        MountKind::Secret | MountKind::Ssh | MountKind::Cache
+    ) {
         if m.mode.is_some() {
             return Err(format!(
                 "mode not allowed for {} type mounts",
@@ -255,10 +270,27 @@ pub(crate) fn parse_mount(raw: &str, expand: Option<Expander<'_>>) -> Result<Run
             ));
         }
     }
+    if ro_auto {
+        m.readonly = !matches!(m.kind, MountKind::Cache | MountKind::Tmpfs);
+    }
+    if m.kind == MountKind::Secret {
+        if m.from.is_some() {
+            return Err("secret mount should not have a from".into());
+        }
+        if m.sharing.is_some() {
+            return Err("secret mount should not define sharing".into());
+        }
+        if m.source.is_none() && m.target.is_none() && m.id.is_none() {
+            return Err("invalid secret mount. one of source, target required".into());
+        }
+        if m.source.is_some() && m.id.is_some() {
+            return Err("both source and id can't be set".into());
+        }
+    }
     if m.sharing.is_some() && m.kind != MountKind::Cache {
         return Err(format!("invalid cache sharing set for {kind} mount"));
     }
-    if m.target.is_none() && !secret_like {
+    if m.target.is_none() && !matches!(m.kind, MountKind::Secret | MountKind::Ssh) {
         return Err(format!(
             "mount type {kind} requires a target (target=/path)"
         ));

@@ -74,7 +74,7 @@ impl Node {
     }
 
     fn dump_into(&self, s: &mut String) {
-        s.push_str(&self.value.to_lowercase());
+        s.push_str(&crate::quote::go_to_lower(&self.value));
         if !self.flags.is_empty() {
             s.push_str(" [");
             for (i, f) in self.flags.iter().enumerate() {

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::heredoc::heredocs_from_line;
 use crate::line_parsers as lp;
 use crate::node::Node;
+use crate::quote::go_to_lower;
 
 /// Deepest ONBUILD nesting accepted (BuildKit has no limit; this guards the
 /// stack against hostile input).
@@ -182,12 +183,12 @@ pub fn parse_ast(source: &str) -> Result<ParseResult, Error> {
 
 fn can_contain_heredoc(node: &Node) -> bool {
     let mut n = node;
-    if n.value.eq_ignore_ascii_case("onbuild") {
+    if go_to_lower(&n.value) == "onbuild" {
         if let Some(c) = n.next.first().and_then(|a| a.children.first()) {
             n = c;
         }
     }
-    let v = n.value.to_ascii_lowercase();
+    let v = go_to_lower(&n.value);
     matches!(v.as_str(), "add" | "copy" | "run") && !n.json
 }
 
@@ -199,7 +200,7 @@ pub(crate) fn new_node_from_line(
     depth: usize,
 ) -> Result<Node, String> {
     let (cmd, flags, args) = lp::split_command(line, escape);
-    let (next, json) = match cmd.to_lowercase().as_str() {
+    let (next, json) = match go_to_lower(&cmd).as_str() {
         "add" | "copy" | "volume" => lp::parse_maybe_json_to_list(&args)?,
         "arg" => lp::parse_name_or_name_val(&args, escape),
         "cmd" | "entrypoint" | "run" | "shell" => lp::parse_maybe_json(&args)?,

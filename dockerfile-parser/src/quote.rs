@@ -1,5 +1,43 @@
-//! Go `strconv.Quote` compatible string quoting, used by the node-tree dump
-//! (BuildKit's `result` format) and by error messages that quote input.
+//! Go-compatible string helpers: `strconv.Quote` quoting (used by the
+//! node-tree dump and by error messages that quote input) and
+//! `strings.ToLower` / `strings.EqualFold` case handling for keywords.
+
+/// Go's `strings.ToLower`: per-character mapping, no final-sigma rule,
+/// `İ` becomes `i`.
+pub(crate) fn go_to_lower(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\u{130}' {
+            out.push('i');
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Go's `strings.EqualFold` against an ASCII word (simple case folding,
+/// including `ſ` ~ `s` and the Kelvin sign ~ `k`).
+pub(crate) fn equal_fold_ascii(s: &str, ascii: &str) -> bool {
+    let mut a = s.chars();
+    let mut b = ascii.chars();
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some(x), Some(y)) => {
+                let x = match x {
+                    '\u{17f}' => 's',
+                    '\u{212a}' => 'k',
+                    c => c.to_ascii_lowercase(),
+                };
+                if x != y.to_ascii_lowercase() {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
 
 /// Quote `s` exactly like Go's `strconv.Quote`.
 pub fn go_quote(s: &str) -> String {

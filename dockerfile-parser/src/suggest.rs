@@ -24,10 +24,21 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
     }
     let w = word.to_lowercase();
     let max = if w.chars().count() <= 3 { 1 } else { 2 };
-    candidates
+    let close = candidates
         .iter()
         .map(|c| (distance(&w, &c.to_lowercase()), *c))
         .filter(|(d, _)| *d <= max)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // A truncated name (`--plat`) is also a near miss.
+    close.or_else(|| {
+        (w.chars().count() >= 3)
+            .then(|| {
+                candidates
+                    .iter()
+                    .find(|c| c.to_lowercase().starts_with(&w))
+                    .copied()
+            })
+            .flatten()
+    })
 }

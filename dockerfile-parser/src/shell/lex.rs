@@ -3,6 +3,8 @@
 //! modifiers and BuildKit's `<<` heredoc marker, producing both the joined
 //! result (ProcessWord) and the whitespace-split words (ProcessWords).
 
+use std::collections::BTreeSet;
+
 use super::pattern;
 use super::{Env, ExpandError};
 use crate::quote::go_quote;
@@ -16,6 +18,8 @@ pub struct Options {
     pub raw_escapes: bool,
     /// Leave references to unset variables as written.
     pub skip_unset: bool,
+    /// Treat quote characters as plain text (heredoc bodies).
+    pub skip_process_quotes: bool,
 }
 
 type Res<T> = Result<T, String>;
@@ -26,7 +30,28 @@ pub(crate) fn process(
     opts: Options,
     env: &dyn Env,
 ) -> Result<(String, Vec<String>), ExpandError> {
+    process_capture(source, escape, opts, env, &mut Matches::default())
+}
+
+/// Variable names looked up during an expansion.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matches {
+    /// Names that were set.
+    pub matched: BTreeSet<String>,
+    /// Names that were looked up but unset.
+    pub unmatched: BTreeSet<String>,
+}
+
+pub(crate) fn process_capture(
+    source: &str,
+    escape: char,
+    opts: Options,
+    env: &dyn Env,
+    matches: &mut Matches,
+) -> Result<(String, Vec<String>), ExpandError> {
     let mut sc = Scanner {
+        depth: 0,
+        matches,
         chars: source.chars().collect(),
         pos: 0,
         escape,
@@ -39,7 +64,12 @@ pub(crate) fn process(
         .map_err(|e| ExpandError::new(format!("failed to process {}: {}", go_quote(source), e)))
 }
 
+/// Deepest `${…}` nesting accepted (guards the stack against hostile input).
+const MAX_NESTING: usize = 200;
+
 struct Scanner<'a> {
+    depth: usize,
+    matches: &'a mut Matches,
     chars: Vec<char>,
     pos: usize,
     escape: char,
@@ -106,9 +136,14 @@ impl Scanner<'_> {
         stop: Option<char>,
         raw_escapes: bool,
     ) -> Res<(String, Vec<String>)> {
+        if self.depth >= MAX_NESTING {
+            return Err("substitutions are nested too deeply".into());
+        }
         let saved = self.raw_escapes;
         self.raw_escapes = raw_escapes;
+        self.depth += 1;
         let r = self.stop_on_inner(stop);
+        self.depth -= 1;
         self.raw_escapes = saved;
         r
     }
@@ -124,8 +159,8 @@ impl Scanner<'_> {
             let special = match ch {
                 '$' => Some(self.process_dollar()?),
                 '<' => Some(self.process_possible_heredoc()),
-                '\'' => Some(self.process_single_quote()?),
-                '"' => Some(self.process_double_quote()?),
+                '\'' if !self.opts.skip_process_quotes => Some(self.process_single_quote()?),
+                '"' if !self.opts.skip_process_quotes => Some(self.process_double_quote()?),
                 _ => None,
             };
             if let Some(tmp) = special {
@@ -250,8 +285,17 @@ impl Scanner<'_> {
         out
     }
 
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.env.get(name)
+    fn lookup(&mut self, name: &str) -> Option<String> {
+        let v = self.env.get(name);
+        let set = if v.is_some() {
+            &mut self.matches.matched
+        } else {
+            &mut self.matches.unmatched
+        };
+        if !set.contains(name) {
+            set.insert(name.to_string());
+        }
+        v
     }
 
     fn process_name(&mut self) -> String {

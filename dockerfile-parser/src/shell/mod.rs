@@ -9,6 +9,7 @@ mod pattern;
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use lex::Matches;
 pub(crate) use lex::Options;
 
 /// Variable lookup used during expansion. `None` means "unset", which is
@@ -119,6 +120,19 @@ impl Lexer {
     /// Expand and split on unquoted whitespace (ProcessWords).
     pub fn expand_words(&self, word: &str, env: &dyn Env) -> Result<Vec<String>, ExpandError> {
         lex::process(word, self.escape, Options::default(), env).map(|(_, ws)| ws)
+    }
+
+    /// Like [`Lexer::expand_word`], also reporting which variables were
+    /// looked up and whether they were set (BuildKit's
+    /// `ProcessWordWithMatches`, used for linting).
+    pub fn expand_word_with_matches(
+        &self,
+        word: &str,
+        env: &dyn Env,
+    ) -> Result<(String, Matches), ExpandError> {
+        let mut m = Matches::default();
+        let (w, _) = lex::process_capture(word, self.escape, Options::default(), env, &mut m)?;
+        Ok((w, m))
     }
 
     /// Expand with explicit lexer options (raw quotes, raw escapes, keeping

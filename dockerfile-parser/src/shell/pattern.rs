@@ -44,45 +44,49 @@ pub(super) fn compile(pat: &str) -> Result<Vec<Tok>, String> {
     Ok(toks)
 }
 
-/// Positions where a match of `toks` starting at `start` can end.
-fn ends(toks: &[Tok], s: &[char], start: usize) -> Vec<bool> {
+/// Positions where a match of `toks` starting at `start` can end, sorted.
+/// Sets are kept sparse so a failing match costs little.
+fn ends(toks: &[Tok], s: &[char], start: usize) -> Vec<usize> {
     let n = s.len();
-    let mut set = vec![false; n + 1];
-    set[start] = true;
-    let mut next = vec![false; n + 1];
+    let mut set = vec![start];
+    let mut next = Vec::new();
     for t in toks {
-        next.iter_mut().for_each(|b| *b = false);
-        let mut any = false;
+        next.clear();
         match *t {
             Tok::Any => {
-                let mut carry = false;
-                for i in start..=n {
-                    if i > start && s[i - 1] == '\n' {
-                        carry = false;
+                // Extend each position up to the next newline; positions are
+                // sorted, so each character is visited at most once.
+                let mut covered = 0usize;
+                for &p in &set {
+                    if p < covered {
+                        continue; // already inside an extended run
                     }
-                    carry |= set[i];
-                    next[i] = carry;
-                    any |= carry;
+                    let mut i = p;
+                    next.push(i);
+                    while i < n && s[i] != '\n' {
+                        i += 1;
+                        next.push(i);
+                    }
+                    covered = i + 1;
                 }
             }
             Tok::One | Tok::Lit(_) => {
-                for i in start..n {
-                    if set[i] {
+                for &p in &set {
+                    if p < n {
                         let ok = match *t {
-                            Tok::Lit(c) => s[i] == c,
-                            _ => s[i] != '\n',
+                            Tok::Lit(c) => s[p] == c,
+                            _ => s[p] != '\n',
                         };
                         if ok {
-                            next[i + 1] = true;
-                            any = true;
+                            next.push(p + 1);
                         }
                     }
                 }
             }
         }
         std::mem::swap(&mut set, &mut next);
-        if !any {
-            return set;
+        if set.is_empty() {
+            break;
         }
     }
     set
@@ -91,9 +95,9 @@ fn ends(toks: &[Tok], s: &[char], start: usize) -> Vec<bool> {
 fn prefix_end(toks: &[Tok], s: &[char], start: usize, greedy: bool) -> Option<usize> {
     let e = ends(toks, s, start);
     if greedy {
-        e.iter().rposition(|&b| b)
+        e.last().copied()
     } else {
-        e.iter().position(|&b| b)
+        e.first().copied()
     }
 }
 
