@@ -187,7 +187,10 @@ mod tests {
         let ig = Ignore::parse("# comment\n*.md\n!README.md\nbuild/\n**/*.tmp\n/secret\n");
         assert!(ig.excluded("CHANGES.md"));
         assert!(!ig.excluded("README.md"));
-        assert!(!ig.excluded("docs/CHANGES.md"), "patterns are anchored at the root");
+        assert!(
+            !ig.excluded("docs/CHANGES.md"),
+            "patterns are anchored at the root"
+        );
         assert!(ig.excluded("build"));
         assert!(ig.excluded("build/out/x"));
         assert!(ig.excluded("a/b/c.tmp"));

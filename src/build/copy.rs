@@ -132,7 +132,12 @@ fn copy_tree(src: &Path, dst: &Path, rel: Option<&str>, opts: &CopyOptions) -> s
     Ok(())
 }
 
-fn copy_entry(src: &Path, dst: &Path, meta: &fs::Metadata, opts: &CopyOptions) -> std::io::Result<()> {
+fn copy_entry(
+    src: &Path,
+    dst: &Path,
+    meta: &fs::Metadata,
+    opts: &CopyOptions,
+) -> std::io::Result<()> {
     if let Ok(m) = fs::symlink_metadata(dst) {
         if m.is_dir() {
             fs::remove_dir_all(dst)?;
@@ -165,12 +170,25 @@ fn apply_attrs(dst: &Path, meta: &fs::Metadata, opts: &CopyOptions) -> std::io::
 
 fn set_mtime(path: &Path, secs: i64, nsec: i64) -> std::io::Result<()> {
     let ts = [
-        libc::timespec { tv_sec: secs, tv_nsec: nsec },
-        libc::timespec { tv_sec: secs, tv_nsec: nsec },
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: nsec,
+        },
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: nsec,
+        },
     ];
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| std::io::Error::other("path with NUL"))?;
-    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    let rc = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            ts.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     if rc != 0 {
         return Err(std::io::Error::last_os_error());
     }

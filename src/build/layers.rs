@@ -97,16 +97,18 @@ pub fn resolve_owner(view: &LowerView, spec: &str) -> Result<(u32, u32), String>
     };
     let uid = match user.parse::<u32>() {
         Ok(u) => u,
-        Err(_) => find(&passwd, user, 2)
-            .ok_or_else(|| format!("unable to find user {user}: no matching entries in passwd file"))?,
+        Err(_) => find(&passwd, user, 2).ok_or_else(|| {
+            format!("unable to find user {user}: no matching entries in passwd file")
+        })?,
     };
     // docker: a user without a group gets the same number as its gid.
     let gid = match group {
         None => uid,
         Some(g) => match g.parse::<u32>() {
             Ok(g) => g,
-            Err(_) => find(&groups, g, 2)
-                .ok_or_else(|| format!("unable to find group {g}: no matching entries in group file"))?,
+            Err(_) => find(&groups, g, 2).ok_or_else(|| {
+                format!("unable to find group {g}: no matching entries in group file")
+            })?,
         },
     };
     Ok((uid, gid))

@@ -5,7 +5,9 @@
 
 use super::layers::LowerView;
 use crate::paths::Paths;
-use crate::runtime::{self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio};
+use crate::runtime::{
+    self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
+};
 use crate::storage;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -22,6 +24,10 @@ pub struct RunStep<'a> {
     /// A private scratch directory for this step (removed by the caller).
     pub work: &'a Path,
     pub quiet: bool,
+    /// The cgroup to run in (recorded in the scratch dir by the caller beforehand).
+    pub cgroup_name: String,
+    /// Extra mounts (RUN --mount), already prepared on the host.
+    pub mounts: Vec<Mount>,
 }
 
 pub enum RunFailure {
@@ -40,18 +46,13 @@ impl RunStep<'_> {
         let work = self.work.join("work");
         let rootfs = self.work.join("rootfs");
         for d in [&upper, &work, &rootfs] {
-            std::fs::create_dir_all(d).map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
+            std::fs::create_dir_all(d)
+                .map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
         }
         storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)
             .map_err(|e| RunFailure::Setup(e.to_string()))?;
         let id = crate::state::new_id();
-        let cgroup = CgroupSpec {
-            parent: "kiste".into(),
-            name: format!("build-{}", &id[..16]),
-            resources: Default::default(),
-            devices: Vec::new(),
-            allow_all_devices: false,
-        };
+        let cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
         let result = self.spawn_and_wait(&rootfs, &id, &cgroup);
         let _ = crate::cgroups::remove(&cgroup);
         let _ = storage::unmount(&rootfs);
@@ -73,7 +74,8 @@ impl RunStep<'_> {
         cgroup: &CgroupSpec,
     ) -> Result<(i32, String), RunFailure> {
         let setup = |e: &dyn std::fmt::Display| RunFailure::Setup(e.to_string());
-        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(&e))?;
+        let (out_r, out_w) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(&e))?;
         let null = std::fs::File::open("/dev/null").map_err(|e| setup(&e))?;
         let view = LowerView::new(self.lowers.to_vec());
         let mut mounts = Vec::new();
@@ -90,6 +92,7 @@ impl RunStep<'_> {
                 }
             }
         }
+        mounts.extend(self.mounts.iter().cloned());
         let spec = ContainerSpec {
             id: id.to_string(),
             rootfs: rootfs.to_path_buf(),
@@ -99,7 +102,11 @@ impl RunStep<'_> {
             user: self.user.clone(),
             hostname: id[..12].to_string(),
             namespaces: Namespaces {
-                net: if self.network_none { NsMode::Private } else { NsMode::Host },
+                net: if self.network_none {
+                    NsMode::Private
+                } else {
+                    NsMode::Host
+                },
                 ..Default::default()
             },
             mounts,

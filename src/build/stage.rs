@@ -15,7 +15,10 @@ impl Builder<'_> {
         done: &[StageImage],
     ) -> Result<StageImage, BuildError> {
         self.step += 1;
-        self.say(format_args!("Step {}/{} : {}", self.step, self.steps, stage.from.original));
+        self.say(format_args!(
+            "Step {}/{} : {}",
+            self.step, self.steps, stage.from.original
+        ));
         let from = stage
             .from
             .node
@@ -33,8 +36,13 @@ impl Builder<'_> {
         // ONBUILD triggers of the base image run first, as if written after FROM.
         let triggers = std::mem::take(&mut img.config.config.on_build);
         for t in &triggers {
-            let parsed = dockerfile_parser::parse(&format!("FROM scratch\n{t}\n"))
-                .map_err(|e| self.at(stage.from.span.line, format!("ONBUILD trigger \"{t}\": {}", e.message)))?;
+            let parsed =
+                dockerfile_parser::parse(&format!("FROM scratch\n{t}\n")).map_err(|e| {
+                    self.at(
+                        stage.from.span.line,
+                        format!("ONBUILD trigger \"{t}\": {}", e.message),
+                    )
+                })?;
             for ins in &parsed.stages[0].instructions {
                 let mut ins = ins.clone();
                 ins.span = stage.from.span.clone();
@@ -43,7 +51,10 @@ impl Builder<'_> {
         }
         for ins in &stage.instructions {
             self.step += 1;
-            self.say(format_args!("Step {}/{} : {}", self.step, self.steps, ins.original));
+            self.say(format_args!(
+                "Step {}/{} : {}",
+                self.step, self.steps, ins.original
+            ));
             self.instruction(&mut img, &mut args, &mut cmd_set, ins, done)?;
         }
         Ok(img)
@@ -66,16 +77,27 @@ impl Builder<'_> {
         match cmd {
             ShellOrExec::Exec(v) => v.clone(),
             ShellOrExec::Shell(s) => {
-                let mut v = img.config.config.shell.clone().unwrap_or_else(default_shell);
+                let mut v = img
+                    .config
+                    .config
+                    .shell
+                    .clone()
+                    .unwrap_or_else(default_shell);
                 v.push(s.clone());
                 v
             }
         }
     }
 
-    fn history(&self, img: &mut StageImage, created_by: String, empty_layer: bool) {
+    fn history(
+        &self,
+        img: &mut StageImage,
+        created: String,
+        created_by: String,
+        empty_layer: bool,
+    ) {
         img.config.history.push(History {
-            created: Some(self.now()),
+            created: Some(created),
             created_by: Some(created_by),
             comment: (!empty_layer).then(|| "buildkit.dockerfile.v0".to_string()),
             empty_layer,
@@ -101,6 +123,15 @@ impl Builder<'_> {
             .node
             .expand(&self.lexer, &env)
             .map_err(|e| self.at(line, e.message.clone()))?;
+        let mut key = KeyBuilder::new(&img.key).field(format!("{node:?}"));
+        if let Instruction::Arg(a) = &node {
+            for (k, _) in &a.args {
+                key = key
+                    .field(k)
+                    .field(format!("{:?}", self.opts.build_args.get(k)));
+            }
+        }
+        let key = key.finish();
         let c = &mut img.config.config;
         match node {
             Instruction::Env(pairs) => {
@@ -128,14 +159,26 @@ impl Builder<'_> {
                 }
             }
             Instruction::Workdir(w) => {
-                let base = if c.working_dir.is_empty() { "/" } else { c.working_dir.as_str() };
-                let joined = if w.starts_with('/') { w } else { format!("{base}/{w}") };
+                let base = if c.working_dir.is_empty() {
+                    "/"
+                } else {
+                    c.working_dir.as_str()
+                };
+                let joined = if w.starts_with('/') {
+                    w
+                } else {
+                    format!("{base}/{w}")
+                };
                 c.working_dir = format!("/{}", context::clean(&joined));
             }
             Instruction::User(u) => c.user = u,
             Instruction::Expose(ports) => {
                 for p in ports {
-                    let p = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
+                    let p = if p.contains('/') {
+                        p.to_lowercase()
+                    } else {
+                        format!("{p}/tcp")
+                    };
                     c.exposed_ports.insert(p, serde_json::json!({}));
                 }
             }
@@ -166,40 +209,136 @@ impl Builder<'_> {
             Instruction::Onbuild(_, text) => c.on_build.push(text),
             Instruction::Maintainer(m) => img.config.author = Some(m),
             Instruction::Run(run) => {
-                self.run_instruction(img, args, &run, line)?;
                 let by = format!("{} # buildkit", ins.original);
-                self.history(img, by, false);
-                return Ok(());
+                return self.run_instruction(img, args, &run, line, &key, by);
             }
             Instruction::Copy(cp) => {
                 let from = cp.from.clone();
-                self.copy(img, line, CopySpec {
-                    sources: cp.sources,
-                    dest: cp.dest,
-                    heredocs: cp.heredocs,
-                    from,
-                    chown: cp.chown,
-                    chmod: cp.chmod,
-                    add: false,
-                }, done)?;
-                self.history(img, format!("{} # buildkit", ins.original), false);
+                self.copy(
+                    img,
+                    line,
+                    CopySpec {
+                        sources: cp.sources,
+                        dest: cp.dest,
+                        heredocs: cp.heredocs,
+                        from,
+                        chown: cp.chown,
+                        chmod: cp.chmod,
+                        add: false,
+                    },
+                    done,
+                    &key,
+                    format!("{} # buildkit", ins.original),
+                )?;
                 return Ok(());
             }
             Instruction::Add(add) => {
-                self.copy(img, line, CopySpec {
-                    sources: add.sources,
-                    dest: add.dest,
-                    heredocs: add.heredocs,
-                    from: None,
-                    chown: add.chown,
-                    chmod: add.chmod,
-                    add: true,
-                }, done)?;
-                self.history(img, format!("{} # buildkit", ins.original), false);
+                self.copy(
+                    img,
+                    line,
+                    CopySpec {
+                        sources: add.sources,
+                        dest: add.dest,
+                        heredocs: add.heredocs,
+                        from: None,
+                        chown: add.chown,
+                        chmod: add.chmod,
+                        add: true,
+                    },
+                    done,
+                    &key,
+                    format!("{} # buildkit", ins.original),
+                )?;
                 return Ok(());
             }
         }
-        self.history(img, ins.original.clone(), true);
+        let entry = match self.cache_lookup(&key) {
+            Some(e) => e,
+            None => {
+                let e = CacheEntry {
+                    layer: None,
+                    created: Some(self.now()),
+                };
+                let _ = self.cache.store(&key, &e);
+                e
+            }
+        };
+        self.history(
+            img,
+            entry.created.unwrap_or_else(|| self.now()),
+            ins.original.clone(),
+            true,
+        );
+        img.key = key;
+        Ok(())
+    }
+
+    /// The cache entry for `key` unless `--no-cache`; says " ---> Using cache" on a hit.
+    pub(super) fn cache_lookup(&self, key: &str) -> Option<CacheEntry> {
+        if self.opts.no_cache {
+            return None;
+        }
+        let entry = self.cache.lookup(key, |l| {
+            self.images.blob_path(&l.digest).is_ok_and(|p| p.exists())
+        })?;
+        self.say(format_args!(" ---> Using cache"));
+        Some(entry)
+    }
+
+    /// Finish a step that makes a layer: reuse the cached one for `key`, or pack `dir`
+    /// (when given) and remember it. `dir` is removed either way.
+    pub(super) fn layer_step(
+        &mut self,
+        img: &mut StageImage,
+        key: &str,
+        cached: Option<CacheEntry>,
+        dir: Option<&Path>,
+        line: usize,
+        created_by: String,
+    ) -> Result<(), BuildError> {
+        let entry = match (cached, dir) {
+            (Some(e), _) => {
+                if let Some(d) = dir {
+                    let _ = std::fs::remove_dir_all(d);
+                }
+                e
+            }
+            (None, Some(d)) => {
+                let layer = self
+                    .images
+                    .create_layer(d, self.opts.timestamp)
+                    .map_err(|e| self.at(line, e.to_string()))?;
+                let e = CacheEntry {
+                    layer: Some(layer),
+                    created: Some(self.now()),
+                };
+                let _ = self.cache.store(key, &e);
+                e
+            }
+            (None, None) => {
+                return Err(self.at(line, "internal error: a layer step without a layer"))
+            }
+        };
+        let layer = entry
+            .layer
+            .clone()
+            .ok_or_else(|| self.at(line, "build cache entry without a layer"))?;
+        if !self.opts.quiet {
+            println!(
+                " ---> {}",
+                &layer.diff_id.trim_start_matches("sha256:")[..12]
+            );
+        }
+        img.config.rootfs.diff_ids.push(layer.diff_id.clone());
+        img.config.rootfs.kind = "layers".into();
+        img.key = KeyBuilder::new(key).field(&layer.diff_id).finish();
+        img.layers.push(layer);
+        self.history(
+            img,
+            entry.created.unwrap_or_else(|| self.now()),
+            created_by,
+            false,
+        );
         Ok(())
     }
 
@@ -209,6 +348,8 @@ impl Builder<'_> {
         args: &Args,
         run: &dockerfile_parser::Run,
         line: usize,
+        key: &str,
+        created_by: String,
     ) -> Result<(), BuildError> {
         if !run.mounts.is_empty() {
             return Err(self.at(line, "RUN --mount is not supported by kiste yet"));
@@ -230,18 +371,33 @@ impl Builder<'_> {
                 }
             }
         }
+        let key = KeyBuilder::new(key)
+            .field(argv.join("\0"))
+            .field(env.join("\0"))
+            .finish();
+        if let Some(entry) = self.cache_lookup(&key) {
+            return self.layer_step(img, &key, Some(entry), None, line, created_by);
+        }
         let lowers = self.layer_dirs(&img.layers)?;
         let work = self.scratch.join(format!("step-{}", self.step));
+        let cgroup_name = format!("build-{}", &crate::state::new_id()[..16]);
+        self.scratch_guard.record_cgroup(&cgroup_name);
         let step = RunStep {
             paths: self.paths,
             lowers: &lowers,
             args: argv.clone(),
             env,
-            cwd: if c.working_dir.is_empty() { "/".into() } else { c.working_dir.clone() },
+            cwd: if c.working_dir.is_empty() {
+                "/".into()
+            } else {
+                c.working_dir.clone()
+            },
             user: c.user.clone(),
             network_none: run.network.as_deref() == Some("none"),
             work: &work,
             quiet: self.opts.quiet,
+            cgroup_name: cgroup_name.clone(),
+            mounts: Vec::new(),
         };
         let upper = match step.execute() {
             Ok(u) => u,
@@ -261,23 +417,9 @@ impl Builder<'_> {
                 return Err(self.at(line, format!("RUN failed: {e}")));
             }
         };
-        self.add_layer(img, &upper, line)?;
+        let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);
         let _ = std::fs::remove_dir_all(&work);
-        Ok(())
-    }
-
-    fn add_layer(&mut self, img: &mut StageImage, dir: &Path, line: usize) -> Result<(), BuildError> {
-        let layer = self
-            .images
-            .create_layer(dir, self.opts.timestamp)
-            .map_err(|e| self.at(line, e.to_string()))?;
-        if !self.opts.quiet {
-            println!(" ---> {}", &layer.diff_id.trim_start_matches("sha256:")[..12]);
-        }
-        img.config.rootfs.diff_ids.push(layer.diff_id.clone());
-        img.config.rootfs.kind = "layers".into();
-        img.layers.push(layer);
-        Ok(())
+        result
     }
 }
 

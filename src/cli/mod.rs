@@ -84,7 +84,13 @@ pub struct BuildArgs {
     /// Do not use cache when building the image
     #[arg(long)]
     pub no_cache: bool,
-    /// Build context directory
+    /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)
+    #[arg(long = "secret", value_name = "id=ID,src=PATH")]
+    pub secrets: Vec<String>,
+    /// Unix time for every timestamp in the image (like SOURCE_DATE_EPOCH)
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
+    /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
     pub context: PathBuf,
 }
@@ -262,4 +268,3 @@ pub struct InspectArgs {
     #[arg(required = true, value_name = "NAME|ID")]
     pub objects: Vec<String>,
 }
-

@@ -114,45 +114,46 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
     let containers = ContainerStore::open(&paths.containers())?;
     let mut failed = false;
     for a in &args.images {
-        let result = (|| -> anyhow::Result<()> {
-            let img = store.resolve(a)?;
-            let by_tag = Reference::parse(a)
-                .ok()
-                .map(|r| r.to_string())
-                .filter(|t| img.tags.contains(t));
-            // A tag of an image with other tags: only that tag goes.
-            if let Some(tag) = &by_tag {
-                if img.tags.len() > 1 {
-                    store.untag(&Reference::parse(tag)?)?;
-                    println!("Untagged: {tag}");
-                    return Ok(());
+        let result =
+            (|| -> anyhow::Result<()> {
+                let img = store.resolve(a)?;
+                let by_tag = Reference::parse(a)
+                    .ok()
+                    .map(|r| r.to_string())
+                    .filter(|t| img.tags.contains(t));
+                // A tag of an image with other tags: only that tag goes.
+                if let Some(tag) = &by_tag {
+                    if img.tags.len() > 1 {
+                        store.untag(&Reference::parse(tag)?)?;
+                        println!("Untagged: {tag}");
+                        return Ok(());
+                    }
                 }
-            }
-            let users: Vec<_> = containers
-                .list()?
-                .into_iter()
-                .filter(|c| c.config.image_id == img.id)
-                .collect();
-            if let Some(c) = users.first() {
-                if !args.force || c.is_running() {
-                    anyhow::bail!(
+                let users: Vec<_> = containers
+                    .list()?
+                    .into_iter()
+                    .filter(|c| c.config.image_id == img.id)
+                    .collect();
+                if let Some(c) = users.first() {
+                    if !args.force || c.is_running() {
+                        anyhow::bail!(
                         "conflict: unable to remove image {a} ({}) - container {} is using it{}",
                         short(&img.id),
                         c.short_id(),
                         if c.is_running() { " and is running" } else { " (use -f to force)" }
                     );
+                    }
                 }
-            }
-            for t in &img.tags {
-                store.untag(&Reference::parse(t)?)?;
-                println!("Untagged: {t}");
-            }
-            if users.is_empty() {
-                store.remove(&img.id)?;
-                println!("Deleted: {}", img.id);
-            }
-            Ok(())
-        })();
+                for t in &img.tags {
+                    store.untag(&Reference::parse(t)?)?;
+                    println!("Untagged: {t}");
+                }
+                if users.is_empty() {
+                    store.remove(&img.id)?;
+                    println!("Deleted: {}", img.id);
+                }
+                Ok(())
+            })();
         if let Err(e) = result {
             eprintln!("Error: {e:#}");
             failed = true;

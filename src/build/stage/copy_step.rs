@@ -12,6 +12,8 @@ impl Builder<'_> {
         line: usize,
         spec: CopySpec,
         done: &[StageImage],
+        key: &str,
+        created_by: String,
     ) -> Result<(), BuildError> {
         let verb = if spec.add { "ADD" } else { "COPY" };
         let work = self.scratch.join(format!("step-{}", self.step));
@@ -19,7 +21,13 @@ impl Builder<'_> {
         std::fs::create_dir_all(&layer)
             .map_err(|e| self.at(line, format!("cannot create {}: {e}", layer.display())))?;
         let result = self.copy_into(img, line, &spec, done, &work, &layer, verb);
-        let result = result.and_then(|()| self.add_layer(img, &layer, line));
+        let result = result.and_then(|()| {
+            let digest = cache::tree_digest(&layer)
+                .map_err(|e| self.at(line, format!("cannot read {}: {e}", layer.display())))?;
+            let key = KeyBuilder::new(key).field(digest).finish();
+            let cached = self.cache_lookup(&key);
+            self.layer_step(img, &key, cached, Some(&layer), line, created_by)
+        });
         if let Some(from_mount) = self.from_mount.take() {
             let _ = crate::storage::unmount(&from_mount);
         }
@@ -58,10 +66,16 @@ impl Builder<'_> {
             if heredoc_names.contains(&src.trim_start_matches("<<").trim_start_matches('-')) {
                 continue;
             }
-            if spec.add && (src.starts_with("http://") || src.starts_with("https://") || src.starts_with("git@")) {
+            if spec.add
+                && (src.starts_with("http://")
+                    || src.starts_with("https://")
+                    || src.starts_with("git@"))
+            {
                 return Err(self.at(line, format!("ADD {src}: remote sources are not supported by kiste yet; download it and COPY it")));
             }
-            let matches = self.expand_source(&root, src, from_context).map_err(|m| self.at(line, format!("{verb} failed: {m}")))?;
+            let matches = self
+                .expand_source(&root, src, from_context)
+                .map_err(|m| self.at(line, format!("{verb} failed: {m}")))?;
             if matches.is_empty() {
                 return Err(self.at(
                     line,
@@ -70,7 +84,11 @@ impl Builder<'_> {
             }
             sources.extend(matches);
         }
-        let workdir = if img.config.config.working_dir.is_empty() { "/" } else { img.config.config.working_dir.as_str() };
+        let workdir = if img.config.config.working_dir.is_empty() {
+            "/"
+        } else {
+            img.config.config.working_dir.as_str()
+        };
         let dest_abs = if spec.dest.starts_with('/') {
             spec.dest.clone()
         } else {
@@ -85,7 +103,10 @@ impl Builder<'_> {
             return Err(self.at(line, format!("When using {verb} with more than one source file, the destination must be a directory and end with a /")));
         }
         let owner = match &spec.chown {
-            Some(c) => Some(resolve_owner(&view, c).map_err(|e| self.at(line, format!("{verb} --chown={c}: {e}")))?),
+            Some(c) => Some(
+                resolve_owner(&view, c)
+                    .map_err(|e| self.at(line, format!("{verb} --chown={c}: {e}")))?,
+            ),
             None => None,
         };
         let chmod = match &spec.chmod {
@@ -110,7 +131,12 @@ impl Builder<'_> {
     }
 
     /// Sources matching `src` (wildcards allowed in any component) under `root`.
-    fn expand_source(&self, root: &Path, src: &str, from_context: bool) -> Result<Vec<Source>, String> {
+    fn expand_source(
+        &self,
+        root: &Path,
+        src: &str,
+        from_context: bool,
+    ) -> Result<Vec<Source>, String> {
         let cleaned = context::clean(src);
         let parts: Vec<&str> = cleaned.split('/').filter(|p| !p.is_empty()).collect();
         let mut found: Vec<String> = vec![String::new()];
@@ -119,7 +145,9 @@ impl Builder<'_> {
             for base in &found {
                 if has_glob(part) {
                     let dir = resolve_inside(root, base)?;
-                    let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+                    let Ok(rd) = std::fs::read_dir(&dir) else {
+                        continue;
+                    };
                     let mut names: Vec<String> = rd
                         .filter_map(|e| e.ok())
                         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -127,10 +155,18 @@ impl Builder<'_> {
                         .collect();
                     names.sort();
                     for n in names {
-                        next.push(if base.is_empty() { n } else { format!("{base}/{n}") });
+                        next.push(if base.is_empty() {
+                            n
+                        } else {
+                            format!("{base}/{n}")
+                        });
                     }
                 } else {
-                    next.push(if base.is_empty() { part.to_string() } else { format!("{base}/{part}") });
+                    next.push(if base.is_empty() {
+                        part.to_string()
+                    } else {
+                        format!("{base}/{part}")
+                    });
                 }
             }
             found = next;
@@ -161,24 +197,37 @@ impl Builder<'_> {
         work: &Path,
     ) -> Result<PathBuf, BuildError> {
         let lower = from.to_lowercase();
-        let layers = if let Some(s) = done.iter().find(|s| s.name.as_deref() == Some(lower.as_str())) {
+        let layers = if let Some(s) = done
+            .iter()
+            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+        {
             s.layers.clone()
         } else if let Some(s) = from.parse::<usize>().ok().and_then(|i| done.get(i)) {
             s.layers.clone()
         } else {
-            let img = self
-                .images
-                .resolve(from)
-                .map_err(|e| self.at(line, format!("COPY --from={from}: no stage or image of that name: {e}")))?;
-            self.images.layers_of(&img).map_err(|e| self.at(line, e.to_string()))?
+            let img = self.images.resolve(from).map_err(|e| {
+                self.at(
+                    line,
+                    format!("COPY --from={from}: no stage or image of that name: {e}"),
+                )
+            })?;
+            self.images
+                .layers_of(&img)
+                .map_err(|e| self.at(line, e.to_string()))?
         };
         let dirs = self.layer_dirs(&layers)?;
         let target = work.join("from");
         for d in ["from", "from-upper", "from-work"] {
             std::fs::create_dir_all(work.join(d)).map_err(|e| self.at(line, e.to_string()))?;
         }
-        crate::storage::mount_overlay(&dirs, &work.join("from-upper"), &work.join("from-work"), &target, self.paths.rootless)
-            .map_err(|e| self.at(line, e.to_string()))?;
+        crate::storage::mount_overlay(
+            &dirs,
+            &work.join("from-upper"),
+            &work.join("from-work"),
+            &target,
+            self.paths.rootless,
+        )
+        .map_err(|e| self.at(line, e.to_string()))?;
         self.from_mount = Some(target.clone());
         Ok(target)
     }
