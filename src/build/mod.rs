@@ -83,7 +83,9 @@ struct Builder<'a> {
     scratch_guard: scratch::Scratch,
     cache: BuildCache,
     /// A stage or image mounted for COPY --from, unmounted after the step.
-    from_mount: Option<PathBuf>,
+    from_mounts: Vec<PathBuf>,
+    /// Every stage name in the Dockerfile, in order (for "defined later" errors).
+    stage_names: Vec<Option<String>>,
 }
 
 fn default_shell() -> Vec<String> {
@@ -138,7 +140,8 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         scratch,
         scratch_guard,
         cache: BuildCache::open(paths.root.join("build-cache")),
-        from_mount: None,
+        from_mounts: Vec::new(),
+        stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
     };
     let image = b.run(&df, target)?;
     let unused: Vec<_> = opts

@@ -63,7 +63,8 @@ impl RunStep<'_> {
                 tail: code_tail.1,
             });
         }
-        prune_mount_points(&upper, &LowerView::new(self.lowers.to_vec()));
+        let extra: Vec<&str> = self.mounts.iter().map(|m| m.destination.as_str()).collect();
+        prune_mount_points(&upper, &LowerView::new(self.lowers.to_vec()), &extra);
         Ok(upper)
     }
 
@@ -161,9 +162,21 @@ impl RunStep<'_> {
 }
 
 /// Remove from `upper` the mount points the runtime created that the image did not have
-/// (docker leaves no empty /proc, /sys, /dev, /etc/hosts… behind in a RUN layer).
-fn prune_mount_points(upper: &Path, lower: &LowerView) {
-    for rel in [
+/// (docker leaves no empty /proc, /sys, /dev, /etc/hosts… behind in a RUN layer, nor the
+/// stubs of RUN --mount targets and their new parent dirs).
+fn prune_mount_points(upper: &Path, lower: &LowerView, extra: &[&str]) {
+    let mut stubs: Vec<String> = Vec::new();
+    for dest in extra {
+        let mut rel = dest.trim_matches('/').to_string();
+        while !rel.is_empty() {
+            stubs.push(rel.clone());
+            rel = rel
+                .rsplit_once('/')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default();
+        }
+    }
+    let fixed = [
         "etc/hosts",
         "etc/hostname",
         "etc/resolv.conf",
@@ -171,7 +184,8 @@ fn prune_mount_points(upper: &Path, lower: &LowerView) {
         "dev",
         "proc",
         "sys",
-    ] {
+    ];
+    for rel in stubs.iter().map(String::as_str).chain(fixed) {
         let p = upper.join(rel);
         let Ok(meta) = std::fs::symlink_metadata(&p) else {
             continue;

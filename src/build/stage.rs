@@ -210,7 +210,9 @@ impl Builder<'_> {
             Instruction::Maintainer(m) => img.config.author = Some(m),
             Instruction::Run(run) => {
                 let by = format!("{} # buildkit", ins.original);
-                return self.run_instruction(img, args, &run, line, &key, by);
+                let result = self.run_instruction(img, args, &run, line, &key, by, done);
+                self.release_mounts();
+                return result;
             }
             Instruction::Copy(cp) => {
                 let from = cp.from.clone();
@@ -342,6 +344,7 @@ impl Builder<'_> {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run_instruction(
         &mut self,
         img: &mut StageImage,
@@ -350,10 +353,10 @@ impl Builder<'_> {
         line: usize,
         key: &str,
         created_by: String,
+        done: &[StageImage],
     ) -> Result<(), BuildError> {
-        if !run.mounts.is_empty() {
-            return Err(self.at(line, "RUN --mount is not supported by kiste yet"));
-        }
+        let work = self.scratch.join(format!("step-{}", self.step));
+        let prepared = self.prepare_run_mounts(img, &run.mounts, line, done, &work)?;
         let mut argv = self.shell_args(img, &run.command);
         if let (Some(h), ShellOrExec::Shell(s)) = (run.heredocs.first(), &run.command) {
             // `RUN <<EOF … EOF`: the heredoc is the script.
@@ -374,12 +377,13 @@ impl Builder<'_> {
         let key = KeyBuilder::new(key)
             .field(argv.join("\0"))
             .field(env.join("\0"))
+            .field(&prepared.key)
             .finish();
+        env.extend(prepared.env.iter().cloned());
         if let Some(entry) = self.cache_lookup(&key) {
             return self.layer_step(img, &key, Some(entry), None, line, created_by);
         }
         let lowers = self.layer_dirs(&img.layers)?;
-        let work = self.scratch.join(format!("step-{}", self.step));
         let cgroup_name = format!("build-{}", &crate::state::new_id()[..16]);
         self.scratch_guard.record_cgroup(&cgroup_name);
         let step = RunStep {
@@ -397,7 +401,7 @@ impl Builder<'_> {
             work: &work,
             quiet: self.opts.quiet,
             cgroup_name: cgroup_name.clone(),
-            mounts: Vec::new(),
+            mounts: prepared.mounts,
         };
         let upper = match step.execute() {
             Ok(u) => u,
@@ -464,3 +468,4 @@ fn healthcheck_json(h: &dockerfile_parser::Healthcheck) -> serde_json::Value {
 }
 
 mod copy_step;
+mod run_mounts;

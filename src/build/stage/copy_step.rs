@@ -28,9 +28,7 @@ impl Builder<'_> {
             let cached = self.cache_lookup(&key);
             self.layer_step(img, &key, cached, Some(&layer), line, created_by)
         });
-        if let Some(from_mount) = self.from_mount.take() {
-            let _ = crate::storage::unmount(&from_mount);
-        }
+        self.release_mounts();
         let _ = std::fs::remove_dir_all(&work);
         result
     }
@@ -51,7 +49,7 @@ impl Builder<'_> {
         // Where sources come from: the context, heredocs, or a stage/image's filesystem.
         let (root, from_context) = match &spec.from {
             None => (self.opts.context.clone(), true),
-            Some(f) => (self.mount_from(f, line, done, work)?, false),
+            Some(f) => (self.mount_from(f, line, done, work, "from")?, false),
         };
         let mut sources = Vec::new();
         for h in &spec.heredocs {
@@ -188,13 +186,22 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    /// Mount the filesystem of stage or image `from` read-only; return its root.
-    fn mount_from(
+    /// Unmount what `mount_from` mounted for this step.
+    pub(in crate::build) fn release_mounts(&mut self) {
+        for m in self.from_mounts.drain(..).rev() {
+            let _ = crate::storage::unmount(&m);
+        }
+    }
+
+    /// Mount the filesystem of stage (by name or index) or image `from` read-only under
+    /// `work/<label>`; return its root.
+    pub(in crate::build) fn mount_from(
         &mut self,
         from: &str,
         line: usize,
         done: &[StageImage],
         work: &Path,
+        label: &str,
     ) -> Result<PathBuf, BuildError> {
         let lower = from.to_lowercase();
         let layers = if let Some(s) = done
@@ -204,11 +211,20 @@ impl Builder<'_> {
             s.layers.clone()
         } else if let Some(s) = from.parse::<usize>().ok().and_then(|i| done.get(i)) {
             s.layers.clone()
+        } else if self
+            .stage_names
+            .iter()
+            .any(|n| n.as_deref() == Some(lower.as_str()))
+        {
+            return Err(self.at(
+                line,
+                format!("--from={from}: stage \"{from}\" is this stage or comes after it (circular dependency)"),
+            ));
         } else {
             let img = self.images.resolve(from).map_err(|e| {
                 self.at(
                     line,
-                    format!("COPY --from={from}: no stage or image of that name: {e}"),
+                    format!("--from={from}: no stage or image of that name: {e}"),
                 )
             })?;
             self.images
@@ -216,19 +232,18 @@ impl Builder<'_> {
                 .map_err(|e| self.at(line, e.to_string()))?
         };
         let dirs = self.layer_dirs(&layers)?;
-        let target = work.join("from");
-        for d in ["from", "from-upper", "from-work"] {
-            std::fs::create_dir_all(work.join(d)).map_err(|e| self.at(line, e.to_string()))?;
+        let target = work.join(label);
+        let upper = work.join(format!("{label}-upper"));
+        let ovl_work = work.join(format!("{label}-work"));
+        for d in [&target, &upper, &ovl_work] {
+            std::fs::create_dir_all(d).map_err(|e| self.at(line, e.to_string()))?;
         }
-        crate::storage::mount_overlay(
-            &dirs,
-            &work.join("from-upper"),
-            &work.join("from-work"),
-            &target,
-            self.paths.rootless,
-        )
-        .map_err(|e| self.at(line, e.to_string()))?;
-        self.from_mount = Some(target.clone());
+        if dirs.is_empty() {
+            return Ok(target);
+        }
+        crate::storage::mount_overlay(&dirs, &upper, &ovl_work, &target, self.paths.rootless)
+            .map_err(|e| self.at(line, e.to_string()))?;
+        self.from_mounts.push(target.clone());
         Ok(target)
     }
 }
