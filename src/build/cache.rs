@@ -86,16 +86,11 @@ impl BuildCache {
     }
 
     /// Forget every entry (`image prune`).
-    pub fn clear(&self) -> std::io::Result<u64> {
-        let mut n = 0;
-        if let Ok(rd) = fs::read_dir(&self.dir) {
-            for e in rd.flatten() {
-                if fs::remove_file(e.path()).is_ok() {
-                    n += 1;
-                }
-            }
+    pub fn clear(&self) -> std::io::Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         }
-        Ok(n)
     }
 }
 

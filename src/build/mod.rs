@@ -159,6 +159,15 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
     Ok(image)
 }
 
+/// Forget every cached step and every RUN --mount=type=cache directory.
+pub fn clear_cache(paths: &Paths) -> std::io::Result<()> {
+    BuildCache::open(paths.root.join("build-cache")).clear()?;
+    match std::fs::remove_dir_all(paths.root.join("build-cache-mounts")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 fn is_predefined_arg(k: &str) -> bool {
     matches!(
         k.to_ascii_uppercase().as_str(),

@@ -93,7 +93,7 @@ fn container_json(rec: &ContainerRecord) -> Value {
     })
 }
 
-fn image_json(img: &crate::image::Image) -> Value {
+pub(super) fn image_json(img: &crate::image::Image) -> Value {
     let c = &img.config.config;
     json!({
         "Id": img.id,
