@@ -3,6 +3,7 @@
 //! the image so far); every other instruction changes the image config. The result is
 //! committed to the image store as an OCI image with its history.
 
+mod archive;
 mod cache;
 mod context;
 mod copy;

@@ -227,6 +227,9 @@ impl Builder<'_> {
                         chown: cp.chown,
                         chmod: cp.chmod,
                         add: false,
+                        checksum: None,
+                        exclude: cp.exclude,
+                        parents: cp.parents,
                     },
                     done,
                     &key,
@@ -246,6 +249,9 @@ impl Builder<'_> {
                         chown: add.chown,
                         chmod: add.chmod,
                         add: true,
+                        checksum: add.checksum,
+                        exclude: add.exclude,
+                        parents: false,
                     },
                     done,
                     &key,
@@ -435,6 +441,9 @@ struct CopySpec {
     chown: Option<String>,
     chmod: Option<String>,
     add: bool,
+    checksum: Option<String>,
+    exclude: Vec<String>,
+    parents: bool,
 }
 
 /// docker's Healthcheck config: durations in nanoseconds.

@@ -64,12 +64,37 @@ impl Builder<'_> {
             if heredoc_names.contains(&src.trim_start_matches("<<").trim_start_matches('-')) {
                 continue;
             }
-            if spec.add
-                && (src.starts_with("http://")
-                    || src.starts_with("https://")
-                    || src.starts_with("git@"))
-            {
-                return Err(self.at(line, format!("ADD {src}: remote sources are not supported by kiste yet; download it and COPY it")));
+            if spec.add && (src.starts_with("http://") || src.starts_with("https://")) {
+                let dir = work.join("url").join(sources.len().to_string());
+                std::fs::create_dir_all(&dir).map_err(|e| self.at(line, e.to_string()))?;
+                let path = dir.join(archive::url_file_name(src));
+                let got = archive::download(src, &path)
+                    .map_err(|e| self.at(line, format!("ADD failed: {e}")))?;
+                if let Some(want) = &spec.checksum {
+                    if !want.eq_ignore_ascii_case(&got) {
+                        return Err(self.at(
+                            line,
+                            format!("ADD {src}: checksum mismatch: expected {want}, got {got}"),
+                        ));
+                    }
+                }
+                // docker: a downloaded file is mode 0600.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                sources.push(Source { path, rel: None });
+                continue;
+            }
+            if spec.add && src.starts_with("git@") {
+                return Err(self.at(
+                    line,
+                    format!("ADD {src}: git sources are not supported by kiste yet"),
+                ));
+            }
+            if spec.checksum.is_some() {
+                return Err(self.at(
+                    line,
+                    format!("ADD --checksum: only supported for http(s) sources, not \"{src}\""),
+                ));
             }
             let matches = self
                 .expand_source(&root, src, from_context)
@@ -123,7 +148,28 @@ impl Builder<'_> {
             owner,
             chmod,
             ignore,
+            exclude: (!spec.exclude.is_empty())
+                .then(|| context::Ignore::parse(&spec.exclude.join("\n"))),
+            parents: spec.parents,
         };
+        // ADD unpacks local tar archives into the destination instead of copying them.
+        if spec.add {
+            let (archives, rest): (Vec<Source>, Vec<Source>) = sources
+                .into_iter()
+                .partition(|s| s.rel.is_some() && archive::is_archive(&s.path));
+            sources = rest;
+            let dest_rel = opts.dest.trim_start_matches('/').to_string();
+            for a in &archives {
+                copy::make_parents(layer, &view, &format!("{dest_rel}/x"), opts.owner)
+                    .and_then(|_| archive::unpack(&a.path, &layer.join(&dest_rel), opts.owner))
+                    .map_err(|e| {
+                        self.at(
+                            line,
+                            format!("ADD failed: cannot unpack {}: {e}", a.path.display()),
+                        )
+                    })?;
+            }
+        }
         copy_sources(layer, &view, &sources, &opts)
             .map_err(|e| self.at(line, format!("{verb} failed: {e}")))
     }
