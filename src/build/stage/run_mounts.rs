@@ -71,7 +71,7 @@ impl Builder<'_> {
                     let (root, key) = match &m.from {
                         None => (self.opts.context.clone(), None),
                         Some(f) => {
-                            let key = self.from_key(f, done);
+                            let key = self.source_key(f, done);
                             (
                                 self.mount_from(f, line, done, work, &format!("mnt{i}"))?,
                                 key,
@@ -201,7 +201,7 @@ impl Builder<'_> {
     }
 
     /// Cache-key material for a stage or image named in `--from`.
-    fn from_key(&self, from: &str, done: &[StageImage]) -> Option<String> {
+    fn source_key(&self, from: &str, done: &[StageImage]) -> Option<String> {
         let lower = from.to_lowercase();
         done.iter()
             .find(|s| s.name.as_deref() == Some(lower.as_str()))
