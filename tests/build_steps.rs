@@ -45,7 +45,15 @@ CMD ["hello", "${WHO}"]
     );
     k.ok(&["build", "-q", "-t", "parent", parent.to_str().unwrap()]);
     let c = &k.inspect("cfg")["Config"];
-    assert_eq!(c["Env"], json!(["A=1", "B=two words", "C=3"]));
+    assert_eq!(
+        c["Env"],
+        json!([
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "A=1",
+            "B=two words",
+            "C=3"
+        ])
+    );
     assert_eq!(c["Labels"], json!({"org.k": "v", "x y": "z", "extra": "1"}));
     assert_eq!(c["ExposedPorts"], json!({"80/tcp": {}, "53/udp": {}}));
     assert_eq!(c["WorkingDir"], "/app/sub");

@@ -5,6 +5,8 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::History;
 
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Stage-scoped build args: declared names and their values (None when unset).
 type Args = BTreeMap<String, Option<String>>;
 
@@ -31,6 +33,11 @@ impl Builder<'_> {
         }
         let mut img = self.base_image(&from, stage.from.span.line, done)?;
         img.name = stage.name.clone();
+        // Both of docker's builders give an image without PATH the default one.
+        let env = &mut img.config.config.env;
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, DEFAULT_PATH.to_string());
+        }
         let mut args: Args = BTreeMap::new();
         let mut cmd_set = false;
         // ONBUILD triggers of the base image run first, as if written after FROM.

@@ -113,6 +113,8 @@ pub(super) fn image_json(img: &crate::image::Image) -> Value {
             "Volumes": c.volumes,
             "StopSignal": c.stop_signal,
             "Healthcheck": c.healthcheck,
+            "OnBuild": c.on_build,
+            "Shell": c.shell,
         },
         "RootFS": { "Type": "layers", "Layers": img.config.rootfs.diff_ids },
         "Size": img.size,
