@@ -23,6 +23,10 @@ pub struct CopyOptions<'a> {
     pub owner: Option<(u32, u32)>,
     pub chmod: Option<u32>,
     pub ignore: Option<&'a Ignore>,
+    /// `--exclude` patterns, matched against paths relative to each source.
+    pub exclude: Option<Ignore>,
+    /// `--parents`: keep each source's path (relative to the context) under the destination.
+    pub parents: bool,
 }
 
 /// Copy `sources` into `layer` (the new layer's root directory).
@@ -35,7 +39,17 @@ pub fn copy_sources(
     let dest_rel = opts.dest.trim_start_matches('/').to_string();
     for src in sources {
         let meta = fs::symlink_metadata(&src.path)?;
-        let target_rel = if meta.is_dir() || !opts.dest_is_dir {
+        let base = src.path.file_name().unwrap_or_default().to_string_lossy();
+        if opts.exclude.as_ref().is_some_and(|x| x.excluded(&base)) {
+            continue;
+        }
+        let target_rel = if let (true, Some(rel)) = (opts.parents, src.rel.as_deref()) {
+            if dest_rel.is_empty() {
+                rel.to_string()
+            } else {
+                format!("{dest_rel}/{rel}")
+            }
+        } else if meta.is_dir() || !opts.dest_is_dir {
             dest_rel.clone()
         } else {
             let base = src.path.file_name().unwrap_or_default().to_string_lossy();
@@ -55,7 +69,7 @@ pub fn copy_sources(
                     std::os::unix::fs::lchown(&target, Some(u), Some(g))?;
                 }
             }
-            copy_tree(&src.path, &target, src.rel.as_deref(), opts)?;
+            copy_tree(&src.path, &target, src.rel.as_deref(), "", opts)?;
         } else {
             copy_entry(&src.path, &target, &meta, opts)?;
         }
@@ -65,7 +79,7 @@ pub fn copy_sources(
 
 /// Create the parents of `rel` in the layer, each with the attributes it has in the image
 /// below (0755 root when new, or owned by --chown as BuildKit does).
-fn make_parents(
+pub fn make_parents(
     layer: &Path,
     lower: &LowerView,
     rel: &str,
@@ -99,7 +113,15 @@ fn make_parents(
     Ok(())
 }
 
-fn copy_tree(src: &Path, dst: &Path, rel: Option<&str>, opts: &CopyOptions) -> std::io::Result<()> {
+/// Copy the contents of `src` into `dst`; `rel` is the context-relative path of `src`
+/// (for .dockerignore) and `xrel` its path below the copied source (for --exclude).
+fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    rel: Option<&str>,
+    xrel: &str,
+    opts: &CopyOptions,
+) -> std::io::Result<()> {
     let mut entries: Vec<_> = fs::read_dir(src)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
@@ -117,13 +139,21 @@ fn copy_tree(src: &Path, dst: &Path, rel: Option<&str>, opts: &CopyOptions) -> s
                 continue;
             }
         }
+        let child_x = if xrel.is_empty() {
+            name.to_string_lossy().into_owned()
+        } else {
+            format!("{xrel}/{}", name.to_string_lossy())
+        };
+        if opts.exclude.as_ref().is_some_and(|x| x.excluded(&child_x)) {
+            continue;
+        }
         let meta = e.metadata()?;
         let target = dst.join(&name);
         if meta.is_dir() {
             if !target.is_dir() {
                 fs::create_dir(&target)?;
             }
-            copy_tree(&e.path(), &target, child_rel.as_deref(), opts)?;
+            copy_tree(&e.path(), &target, child_rel.as_deref(), &child_x, opts)?;
             apply_attrs(&target, &meta, opts)?;
         } else {
             copy_entry(&e.path(), &target, &meta, opts)?;

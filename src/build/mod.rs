@@ -3,16 +3,20 @@
 //! the image so far); every other instruction changes the image config. The result is
 //! committed to the image store as an OCI image with its history.
 
+mod archive;
+mod cache;
 mod context;
 mod copy;
 mod layers;
 mod run_step;
+mod scratch;
 
 pub use context::Ignore;
 
 use crate::image::config::{ImageConfig, RootFs};
 use crate::image::{ImageStore, LayerInfo, Reference};
 use crate::paths::Paths;
+use cache::{BuildCache, CacheEntry, KeyBuilder};
 use context::{has_glob, resolve_inside};
 use copy::{copy_sources, CopyOptions, Source};
 use dockerfile_parser::shell::Lexer;
@@ -49,6 +53,10 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// Unix seconds for every timestamp (SOURCE_DATE_EPOCH / --timestamp).
     pub timestamp: Option<i64>,
+    /// Build every step, ignoring (but refreshing) the cache.
+    pub no_cache: bool,
+    /// `--secret id=…,src=…`: secret id to the file holding it.
+    pub secrets: BTreeMap<String, PathBuf>,
 }
 
 /// One stage's image as it is built.
@@ -57,6 +65,8 @@ struct StageImage {
     name: Option<String>,
     layers: Vec<LayerInfo>,
     config: ImageConfig,
+    /// The cache key of the state so far.
+    key: String,
 }
 
 struct Builder<'a> {
@@ -71,8 +81,12 @@ struct Builder<'a> {
     step: usize,
     steps: usize,
     scratch: PathBuf,
+    scratch_guard: scratch::Scratch,
+    cache: BuildCache,
     /// A stage or image mounted for COPY --from, unmounted after the step.
-    from_mount: Option<PathBuf>,
+    from_mounts: Vec<PathBuf>,
+    /// Every stage name in the Dockerfile, in order (for "defined later" errors).
+    stage_names: Vec<Option<String>>,
 }
 
 fn default_shell() -> Vec<String> {
@@ -95,9 +109,13 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
     let ignore = Ignore::load(&opts.context, opts.dockerfile_path.as_deref())
         .map_err(|e| BuildError::Other(format!("cannot read .dockerignore: {e}")))?;
     let images = ImageStore::open(&paths.images()).map_err(|e| BuildError::Other(e.to_string()))?;
-    let scratch = paths.build_dir().join(&crate::state::new_id()[..16]);
-    std::fs::create_dir_all(&scratch)
-        .map_err(|e| BuildError::Other(format!("cannot create {}: {e}", scratch.display())))?;
+    let scratch_guard = scratch::Scratch::create(&paths.build_dir()).map_err(|e| {
+        BuildError::Other(format!(
+            "cannot create a build directory in {}: {e}",
+            paths.build_dir().display()
+        ))
+    })?;
+    let scratch = scratch_guard.dir.clone();
     let target = match &opts.target {
         Some(t) => df
             .stages
@@ -120,12 +138,13 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         used_args: Default::default(),
         step: 0,
         steps,
-        scratch: scratch.clone(),
-        from_mount: None,
+        scratch,
+        scratch_guard,
+        cache: BuildCache::open(paths.root.join("build-cache")),
+        from_mounts: Vec::new(),
+        stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
     };
-    let result = b.run(&df, target);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let image = result?;
+    let image = b.run(&df, target)?;
     let unused: Vec<_> = opts
         .build_args
         .keys()
@@ -139,6 +158,15 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         );
     }
     Ok(image)
+}
+
+/// Forget every cached step and every RUN --mount=type=cache directory.
+pub fn clear_cache(paths: &Paths) -> std::io::Result<()> {
+    BuildCache::open(paths.root.join("build-cache")).clear()?;
+    match std::fs::remove_dir_all(paths.root.join("build-cache-mounts")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn is_predefined_arg(k: &str) -> bool {
@@ -204,7 +232,9 @@ impl Builder<'_> {
             done.push(img);
         }
         let mut fin = done.pop().expect("at least one stage");
-        fin.config.created = Some(self.now());
+        // The image is as old as its last step (a cached rebuild keeps its id).
+        let last = fin.config.history.last().and_then(|h| h.created.clone());
+        fin.config.created = Some(last.unwrap_or_else(|| self.now()));
         for (k, v) in &self.opts.labels {
             fin.config.config.labels.insert(k.clone(), v.clone());
         }
@@ -229,6 +259,7 @@ impl Builder<'_> {
         if from.image == "scratch" {
             return Ok(StageImage {
                 name: None,
+                key: KeyBuilder::new("").field("scratch").finish(),
                 layers: Vec::new(),
                 config: ImageConfig {
                     architecture: "amd64".into(),
@@ -258,15 +289,27 @@ impl Builder<'_> {
             .map_err(|e| self.at(line, e.to_string()))?;
         Ok(StageImage {
             name: None,
+            key: KeyBuilder::new("").field(&img.id).finish(),
             layers,
             config: img.config.clone(),
         })
     }
 
+    /// Layer dirs, bottom first, for an overlay mount. A layer that repeats (two steps
+    /// that made the same change) is kept only at its top-most place: overlayfs refuses
+    /// a lower dir given twice, and the upper copy hides the lower one entirely anyway.
     fn layer_dirs(&self, layers: &[LayerInfo]) -> Result<Vec<PathBuf>, BuildError> {
-        self.images
+        let dirs = self
+            .images
             .layer_dirs_for(layers)
-            .map_err(|e| BuildError::Other(e.to_string()))
+            .map_err(|e| BuildError::Other(e.to_string()))?;
+        let mut out: Vec<PathBuf> = Vec::with_capacity(dirs.len());
+        for (i, d) in dirs.iter().enumerate() {
+            if !dirs[i + 1..].contains(d) {
+                out.push(d.clone());
+            }
+        }
+        Ok(out)
     }
 }
 

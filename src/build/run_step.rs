@@ -24,6 +24,10 @@ pub struct RunStep<'a> {
     /// A private scratch directory for this step (removed by the caller).
     pub work: &'a Path,
     pub quiet: bool,
+    /// The cgroup to run in (recorded in the scratch dir by the caller beforehand).
+    pub cgroup_name: String,
+    /// Extra mounts (RUN --mount), already prepared on the host.
+    pub mounts: Vec<Mount>,
 }
 
 pub enum RunFailure {
@@ -48,13 +52,7 @@ impl RunStep<'_> {
         storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)
             .map_err(|e| RunFailure::Setup(e.to_string()))?;
         let id = crate::state::new_id();
-        let cgroup = CgroupSpec {
-            parent: "kiste".into(),
-            name: format!("build-{}", &id[..16]),
-            resources: Default::default(),
-            devices: Vec::new(),
-            allow_all_devices: false,
-        };
+        let cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
         let result = self.spawn_and_wait(&rootfs, &id, &cgroup);
         let _ = crate::cgroups::remove(&cgroup);
         let _ = storage::unmount(&rootfs);
@@ -65,7 +63,8 @@ impl RunStep<'_> {
                 tail: code_tail.1,
             });
         }
-        prune_mount_points(&upper, &LowerView::new(self.lowers.to_vec()));
+        let extra: Vec<&str> = self.mounts.iter().map(|m| m.destination.as_str()).collect();
+        prune_mount_points(&upper, &LowerView::new(self.lowers.to_vec()), &extra);
         Ok(upper)
     }
 
@@ -94,6 +93,7 @@ impl RunStep<'_> {
                 }
             }
         }
+        mounts.extend(self.mounts.iter().cloned());
         let spec = ContainerSpec {
             id: id.to_string(),
             rootfs: rootfs.to_path_buf(),
@@ -162,9 +162,21 @@ impl RunStep<'_> {
 }
 
 /// Remove from `upper` the mount points the runtime created that the image did not have
-/// (docker leaves no empty /proc, /sys, /dev, /etc/hosts… behind in a RUN layer).
-fn prune_mount_points(upper: &Path, lower: &LowerView) {
-    for rel in [
+/// (docker leaves no empty /proc, /sys, /dev, /etc/hosts… behind in a RUN layer, nor the
+/// stubs of RUN --mount targets and their new parent dirs).
+fn prune_mount_points(upper: &Path, lower: &LowerView, extra: &[&str]) {
+    let mut stubs: Vec<String> = Vec::new();
+    for dest in extra {
+        let mut rel = dest.trim_matches('/').to_string();
+        while !rel.is_empty() {
+            stubs.push(rel.clone());
+            rel = rel
+                .rsplit_once('/')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default();
+        }
+    }
+    let fixed = [
         "etc/hosts",
         "etc/hostname",
         "etc/resolv.conf",
@@ -172,7 +184,8 @@ fn prune_mount_points(upper: &Path, lower: &LowerView) {
         "dev",
         "proc",
         "sys",
-    ] {
+    ];
+    for rel in stubs.iter().map(String::as_str).chain(fixed) {
         let p = upper.join(rel);
         let Ok(meta) = std::fs::symlink_metadata(&p) else {
             continue;

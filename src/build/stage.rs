@@ -5,6 +5,8 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::History;
 
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Stage-scoped build args: declared names and their values (None when unset).
 type Args = BTreeMap<String, Option<String>>;
 
@@ -31,6 +33,11 @@ impl Builder<'_> {
         }
         let mut img = self.base_image(&from, stage.from.span.line, done)?;
         img.name = stage.name.clone();
+        // Both of docker's builders give an image without PATH the default one.
+        let env = &mut img.config.config.env;
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, DEFAULT_PATH.to_string());
+        }
         let mut args: Args = BTreeMap::new();
         let mut cmd_set = false;
         // ONBUILD triggers of the base image run first, as if written after FROM.
@@ -89,9 +96,15 @@ impl Builder<'_> {
         }
     }
 
-    fn history(&self, img: &mut StageImage, created_by: String, empty_layer: bool) {
+    fn history(
+        &self,
+        img: &mut StageImage,
+        created: String,
+        created_by: String,
+        empty_layer: bool,
+    ) {
         img.config.history.push(History {
-            created: Some(self.now()),
+            created: Some(created),
             created_by: Some(created_by),
             comment: (!empty_layer).then(|| "buildkit.dockerfile.v0".to_string()),
             empty_layer,
@@ -117,6 +130,15 @@ impl Builder<'_> {
             .node
             .expand(&self.lexer, &env)
             .map_err(|e| self.at(line, e.message.clone()))?;
+        let mut key = KeyBuilder::new(&img.key).field(format!("{node:?}"));
+        if let Instruction::Arg(a) = &node {
+            for (k, _) in &a.args {
+                key = key
+                    .field(k)
+                    .field(format!("{:?}", self.opts.build_args.get(k)));
+            }
+        }
+        let key = key.finish();
         let c = &mut img.config.config;
         match node {
             Instruction::Env(pairs) => {
@@ -194,10 +216,10 @@ impl Builder<'_> {
             Instruction::Onbuild(_, text) => c.on_build.push(text),
             Instruction::Maintainer(m) => img.config.author = Some(m),
             Instruction::Run(run) => {
-                self.run_instruction(img, args, &run, line)?;
                 let by = format!("{} # buildkit", ins.original);
-                self.history(img, by, false);
-                return Ok(());
+                let result = self.run_instruction(img, args, &run, line, &key, by, done);
+                self.release_mounts();
+                return result;
             }
             Instruction::Copy(cp) => {
                 let from = cp.from.clone();
@@ -212,10 +234,14 @@ impl Builder<'_> {
                         chown: cp.chown,
                         chmod: cp.chmod,
                         add: false,
+                        checksum: None,
+                        exclude: cp.exclude,
+                        parents: cp.parents,
                     },
                     done,
+                    &key,
+                    format!("{} # buildkit", ins.original),
                 )?;
-                self.history(img, format!("{} # buildkit", ins.original), false);
                 return Ok(());
             }
             Instruction::Add(add) => {
@@ -230,27 +256,120 @@ impl Builder<'_> {
                         chown: add.chown,
                         chmod: add.chmod,
                         add: true,
+                        checksum: add.checksum,
+                        exclude: add.exclude,
+                        parents: false,
                     },
                     done,
+                    &key,
+                    format!("{} # buildkit", ins.original),
                 )?;
-                self.history(img, format!("{} # buildkit", ins.original), false);
                 return Ok(());
             }
         }
-        self.history(img, ins.original.clone(), true);
+        let entry = match self.cache_lookup(&key) {
+            Some(e) => e,
+            None => {
+                let e = CacheEntry {
+                    layer: None,
+                    created: Some(self.now()),
+                };
+                let _ = self.cache.store(&key, &e);
+                e
+            }
+        };
+        self.history(
+            img,
+            entry.created.unwrap_or_else(|| self.now()),
+            ins.original.clone(),
+            true,
+        );
+        img.key = key;
         Ok(())
     }
 
+    /// The cache entry for `key` unless `--no-cache`; says " ---> Using cache" on a hit.
+    pub(super) fn cache_lookup(&self, key: &str) -> Option<CacheEntry> {
+        if self.opts.no_cache {
+            return None;
+        }
+        let entry = self.cache.lookup(key, |l| {
+            self.images.blob_path(&l.digest).is_ok_and(|p| p.exists())
+        })?;
+        self.say(format_args!(" ---> Using cache"));
+        Some(entry)
+    }
+
+    /// Finish a step that makes a layer: reuse the cached one for `key`, or pack `dir`
+    /// (when given) and remember it. `dir` is removed either way.
+    pub(super) fn layer_step(
+        &mut self,
+        img: &mut StageImage,
+        key: &str,
+        cached: Option<CacheEntry>,
+        dir: Option<&Path>,
+        line: usize,
+        created_by: String,
+    ) -> Result<(), BuildError> {
+        let entry = match (cached, dir) {
+            (Some(e), _) => {
+                if let Some(d) = dir {
+                    let _ = std::fs::remove_dir_all(d);
+                }
+                e
+            }
+            (None, Some(d)) => {
+                let layer = self
+                    .images
+                    .create_layer(d, self.opts.timestamp)
+                    .map_err(|e| self.at(line, e.to_string()))?;
+                let e = CacheEntry {
+                    layer: Some(layer),
+                    created: Some(self.now()),
+                };
+                let _ = self.cache.store(key, &e);
+                e
+            }
+            (None, None) => {
+                return Err(self.at(line, "internal error: a layer step without a layer"))
+            }
+        };
+        let layer = entry
+            .layer
+            .clone()
+            .ok_or_else(|| self.at(line, "build cache entry without a layer"))?;
+        if !self.opts.quiet {
+            println!(
+                " ---> {}",
+                &layer.diff_id.trim_start_matches("sha256:")[..12]
+            );
+        }
+        img.config.rootfs.diff_ids.push(layer.diff_id.clone());
+        img.config.rootfs.kind = "layers".into();
+        img.key = KeyBuilder::new(key).field(&layer.diff_id).finish();
+        img.layers.push(layer);
+        self.history(
+            img,
+            entry.created.unwrap_or_else(|| self.now()),
+            created_by,
+            false,
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn run_instruction(
         &mut self,
         img: &mut StageImage,
         args: &Args,
         run: &dockerfile_parser::Run,
         line: usize,
+        key: &str,
+        created_by: String,
+        done: &[StageImage],
     ) -> Result<(), BuildError> {
-        if !run.mounts.is_empty() {
-            return Err(self.at(line, "RUN --mount is not supported by kiste yet"));
-        }
+        let work = self.scratch.join(format!("step-{}", self.step));
+        let prepared = self.prepare_run_mounts(img, &run.mounts, line, done, &work)?;
         let mut argv = self.shell_args(img, &run.command);
         if let (Some(h), ShellOrExec::Shell(s)) = (run.heredocs.first(), &run.command) {
             // `RUN <<EOF … EOF`: the heredoc is the script.
@@ -268,8 +387,18 @@ impl Builder<'_> {
                 }
             }
         }
+        let key = KeyBuilder::new(key)
+            .field(argv.join("\0"))
+            .field(env.join("\0"))
+            .field(&prepared.key)
+            .finish();
+        env.extend(prepared.env.iter().cloned());
+        if let Some(entry) = self.cache_lookup(&key) {
+            return self.layer_step(img, &key, Some(entry), None, line, created_by);
+        }
         let lowers = self.layer_dirs(&img.layers)?;
-        let work = self.scratch.join(format!("step-{}", self.step));
+        let cgroup_name = format!("build-{}", &crate::state::new_id()[..16]);
+        self.scratch_guard.record_cgroup(&cgroup_name);
         let step = RunStep {
             paths: self.paths,
             lowers: &lowers,
@@ -284,6 +413,8 @@ impl Builder<'_> {
             network_none: run.network.as_deref() == Some("none"),
             work: &work,
             quiet: self.opts.quiet,
+            cgroup_name: cgroup_name.clone(),
+            mounts: prepared.mounts,
         };
         let upper = match step.execute() {
             Ok(u) => u,
@@ -303,31 +434,9 @@ impl Builder<'_> {
                 return Err(self.at(line, format!("RUN failed: {e}")));
             }
         };
-        self.add_layer(img, &upper, line)?;
+        let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);
         let _ = std::fs::remove_dir_all(&work);
-        Ok(())
-    }
-
-    fn add_layer(
-        &mut self,
-        img: &mut StageImage,
-        dir: &Path,
-        line: usize,
-    ) -> Result<(), BuildError> {
-        let layer = self
-            .images
-            .create_layer(dir, self.opts.timestamp)
-            .map_err(|e| self.at(line, e.to_string()))?;
-        if !self.opts.quiet {
-            println!(
-                " ---> {}",
-                &layer.diff_id.trim_start_matches("sha256:")[..12]
-            );
-        }
-        img.config.rootfs.diff_ids.push(layer.diff_id.clone());
-        img.config.rootfs.kind = "layers".into();
-        img.layers.push(layer);
-        Ok(())
+        result
     }
 }
 
@@ -339,6 +448,9 @@ struct CopySpec {
     chown: Option<String>,
     chmod: Option<String>,
     add: bool,
+    checksum: Option<String>,
+    exclude: Vec<String>,
+    parents: bool,
 }
 
 /// docker's Healthcheck config: durations in nanoseconds.
@@ -372,3 +484,4 @@ fn healthcheck_json(h: &dockerfile_parser::Healthcheck) -> serde_json::Value {
 }
 
 mod copy_step;
+mod run_mounts;

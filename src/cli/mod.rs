@@ -56,6 +56,62 @@ pub enum Command {
     Tag(TagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
+    /// Manage images (ls, inspect, history, prune, rm, tag, import)
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Show the history of an image
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls(ImagesArgs),
+    /// Display detailed information on one or more images
+    Inspect(ImageInspectArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Remove unused images
+    Prune(PruneArgs),
+    /// Remove one or more images
+    #[command(visible_alias = "remove")]
+    Rm(RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageInspectArgs {
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Do not prompt for confirmation (kiste never prompts)
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Also forget the build cache (step results and RUN --mount=type=cache dirs)
+    #[arg(long)]
+    pub build_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -84,7 +140,13 @@ pub struct BuildArgs {
     /// Do not use cache when building the image
     #[arg(long)]
     pub no_cache: bool,
-    /// Build context directory
+    /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)
+    #[arg(long = "secret", value_name = "id=ID,src=PATH")]
+    pub secrets: Vec<String>,
+    /// Unix time for every timestamp in the image (like SOURCE_DATE_EPOCH)
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
+    /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
     pub context: PathBuf,
 }

@@ -1,5 +1,6 @@
-//! `build`: read the Dockerfile (a file, or stdin with `-f -`), check the context, and hand
-//! both to the build executor.
+//! `build`: read the Dockerfile (a file, or stdin with `-f -`), get the context (a
+//! directory, or a tar stream on stdin with `-`), validate flags, and hand everything to
+//! the build executor. Nothing here knows how a step runs.
 
 use super::Exit;
 use crate::build::{self, BuildOptions};
@@ -8,6 +9,7 @@ use crate::image::Reference;
 use crate::paths::Paths;
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 fn key_values(
     flag: &str,
@@ -34,9 +36,100 @@ fn key_values(
     Ok(out)
 }
 
+/// `--secret id=ID,src=PATH` (also `source=`, `type=file`) or `id=ID,env=VAR`; a secret
+/// from the environment is written to a private temp file under `tmp`.
+fn secrets(items: &[String], tmp: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let mut id = None;
+        let mut src = None;
+        let mut env = None;
+        for field in item.split(',') {
+            match field.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+                Some(("env", v)) => env = Some(v.to_string()),
+                Some(("type", "file" | "env")) => {}
+                _ => anyhow::bail!(
+                    "invalid --secret \"{item}\": expected id=ID,src=PATH or id=ID,env=VAR"
+                ),
+            }
+        }
+        let id = id
+            .or_else(|| env.clone())
+            .ok_or_else(|| anyhow::anyhow!("invalid --secret \"{item}\": missing id="))?;
+        let path = match (src, env) {
+            (Some(p), _) => {
+                if !p.is_file() {
+                    anyhow::bail!("--secret {id}: cannot read {}: no such file", p.display());
+                }
+                p
+            }
+            (None, Some(var)) => {
+                let value = std::env::var(&var).map_err(|_| {
+                    anyhow::anyhow!("--secret {id}: environment variable {var} is not set")
+                })?;
+                std::fs::create_dir_all(tmp)?;
+                let p = tmp.join(format!("secret-{}-{}", std::process::id(), out.len()));
+                std::fs::write(&p, value)?;
+                p
+            }
+            (None, None) => anyhow::bail!("invalid --secret \"{item}\": missing src= or env="),
+        };
+        out.insert(id, path);
+    }
+    Ok(out)
+}
+
+/// Unpacks a context tar read from stdin into `dir`, refusing entries that climb out.
+fn unpack_context(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut archive = tar::Archive::new(std::io::stdin().lock());
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        // unpack_in refuses absolute paths and `..`.
+        entry.unpack_in(dir)?;
+    }
+    Ok(())
+}
+
 pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
     let fail = |message: String| Exit { code: 1, message };
-    if !args.context.is_dir() {
+    paths.ensure()?;
+    let stdin_context = args.context.as_os_str() == "-";
+    if stdin_context && args.file.as_ref().is_some_and(|f| f.as_os_str() == "-") {
+        return Err(fail(
+            "invalid argument: can't use stdin for both build context and dockerfile".into(),
+        )
+        .into());
+    }
+    // A context from stdin lives in a temp dir removed when the build ends.
+    let tmp_context = stdin_context.then(|| {
+        paths
+            .root
+            .join("build-context")
+            .join(&crate::state::new_id()[..16])
+    });
+    struct RemoveOnDrop(Option<PathBuf>);
+    impl Drop for RemoveOnDrop {
+        fn drop(&mut self) {
+            if let Some(p) = &self.0 {
+                let _ = std::fs::remove_dir_all(p);
+            }
+        }
+    }
+    let _guard = RemoveOnDrop(tmp_context.clone());
+    let context = match &tmp_context {
+        Some(dir) => {
+            unpack_context(dir)
+                .map_err(|e| fail(format!("unable to read the build context from stdin: {e}")))?;
+            dir.clone()
+        }
+        None => args.context.clone(),
+    };
+    if !context.is_dir() {
         return Err(fail(format!(
             "unable to prepare context: path \"{}\" not found",
             args.context.display()
@@ -52,7 +145,12 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
             (s, "Dockerfile".to_string(), None)
         }
         f => {
-            let p = f.clone().unwrap_or_else(|| args.context.join("Dockerfile"));
+            let p = match f {
+                // With a stdin context, -f names a file inside it.
+                Some(f) if stdin_context => context.join(f),
+                Some(f) => f.clone(),
+                None => context.join("Dockerfile"),
+            };
             let bytes = std::fs::read(&p).map_err(|e| {
                 fail(format!(
                     "unable to prepare context: cannot read Dockerfile {}: {}",
@@ -66,7 +164,12 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
                     p.display()
                 ))
             })?;
-            (text, p.display().to_string(), Some(p))
+            let shown = if stdin_context {
+                p.strip_prefix(&context).unwrap_or(&p).display().to_string()
+            } else {
+                p.display().to_string()
+            };
+            (text, shown, Some(p))
         }
     };
     let tags = args
@@ -74,28 +177,41 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         .iter()
         .map(|t| Reference::parse(t).map_err(|e| fail(format!("invalid tag \"{t}\": {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let timestamp = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => Some(v.parse::<i64>().map_err(|_| {
+    let timestamp = match (args.timestamp, std::env::var("SOURCE_DATE_EPOCH")) {
+        (Some(t), _) => Some(t),
+        (None, Ok(v)) if !v.is_empty() => Some(v.parse::<i64>().map_err(|_| {
             fail(format!(
                 "SOURCE_DATE_EPOCH=\"{v}\" is not a number of seconds"
             ))
         })?),
         _ => None,
     };
-    paths.ensure()?;
+    let secret_tmp = paths.runroot.join("build-secrets");
+    let secrets = secrets(&args.secrets, &secret_tmp).map_err(|e| fail(e.to_string()))?;
     let opts = BuildOptions {
-        context: args.context.clone(),
+        context,
         dockerfile: text,
         dockerfile_name: name,
         dockerfile_path: path,
         tags,
-        build_args: key_values("--build-arg", &args.build_args, true)?,
+        build_args: key_values("--build-arg", &args.build_args, true)
+            .map_err(|e| fail(e.to_string()))?,
         target: args.target.clone(),
-        labels: key_values("--label", &args.labels, false)?,
+        labels: key_values("--label", &args.labels, false).map_err(|e| fail(e.to_string()))?,
         quiet: args.quiet,
         timestamp,
+        no_cache: args.no_cache,
+        secrets,
     };
-    let image = build::build(paths, &opts).map_err(|e| fail(e.to_string()))?;
+    let result = build::build(paths, &opts);
+    for (_, p) in opts
+        .secrets
+        .iter()
+        .filter(|(_, p)| p.starts_with(&secret_tmp))
+    {
+        let _ = std::fs::remove_file(p);
+    }
+    let image = result.map_err(|e| fail(e.to_string()))?;
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &image.id)?;
     }

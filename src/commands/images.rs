@@ -1,8 +1,12 @@
-//! Image verbs: `images`, `import`, `rmi`, `tag`.
+//! Image verbs: `images`, `import`, `rmi`, `tag`, `history`, and the `image` group
+//! (`ls`, `inspect`, `history`, `prune`, `rm`, `tag`, `import`).
 
 use super::format::{human_duration, human_size, since, table};
 use super::Exit;
-use crate::cli::{ImagesArgs, ImportArgs, RmiArgs, TagArgs};
+use crate::cli::{
+    HistoryArgs, ImageCommand, ImageInspectArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs,
+    TagArgs,
+};
 use crate::image::{ImageStore, Reference};
 use crate::paths::Paths;
 use crate::state::ContainerStore;
@@ -169,5 +173,142 @@ pub fn tag(paths: &Paths, args: TagArgs) -> anyhow::Result<()> {
     let store = ImageStore::open(&paths.images())?;
     let img = store.resolve(&args.source)?;
     store.tag(&img.id, &Reference::parse(&args.target)?)?;
+    Ok(())
+}
+
+pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
+    match cmd {
+        ImageCommand::Ls(a) => images(paths, a),
+        ImageCommand::Inspect(a) => inspect(paths, a),
+        ImageCommand::History(a) => history(paths, a),
+        ImageCommand::Prune(a) => prune(paths, a),
+        ImageCommand::Rm(a) => rmi(paths, a),
+        ImageCommand::Tag(a) => tag(paths, a),
+        ImageCommand::Import(a) => import(paths, a),
+    }
+}
+
+fn inspect(paths: &Paths, args: ImageInspectArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let mut out = Vec::new();
+    let mut failed = false;
+    for name in &args.images {
+        match store.resolve(name) {
+            Ok(img) => out.push(super::inspect::image_json(&img)),
+            Err(_) => {
+                eprintln!("Error: No such image: {name}");
+                failed = true;
+            }
+        }
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::Value::Array(out))?
+    );
+    if failed {
+        return Err(Exit::silent(1).into());
+    }
+    Ok(())
+}
+
+/// docker's `history`: newest step first; only the top row has an image id (as with
+/// BuildKit, steps are not images of their own); SIZE is the layer's content.
+pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let img = store.resolve(&args.image).map_err(|_| Exit {
+        code: 1,
+        message: format!("No such image: {}", args.image),
+    })?;
+    if args.quiet {
+        println!(
+            "{}",
+            if args.no_trunc {
+                img.id.clone()
+            } else {
+                short(&img.id).to_string()
+            }
+        );
+        return Ok(());
+    }
+    let layers = store.layers_of(&img)?;
+    let mut sizes = layers.iter().map(|l| l.uncompressed_size);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for h in &img.config.history {
+        let size = if h.empty_layer {
+            0
+        } else {
+            sizes.next().unwrap_or(0)
+        };
+        let by = h.created_by.clone().unwrap_or_default();
+        let by = if args.no_trunc {
+            by
+        } else {
+            super::format::ellipsis(&by, 45)
+        };
+        let created = h
+            .created
+            .as_deref()
+            .map(|c| format!("{} ago", human_duration(since(c))))
+            .unwrap_or_else(|| "N/A".into());
+        rows.push(vec![
+            "<missing>".into(),
+            created,
+            by,
+            human_size(size),
+            h.comment.clone().unwrap_or_default(),
+        ]);
+    }
+    rows.reverse();
+    if let Some(top) = rows.first_mut() {
+        top[0] = if args.no_trunc {
+            img.id.clone()
+        } else {
+            short(&img.id).to_string()
+        };
+    }
+    print!(
+        "{}",
+        table(
+            &["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+/// Removes dangling images (or, with `-a`, every image no container uses).
+fn prune(paths: &Paths, args: PruneArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let containers = ContainerStore::open(&paths.containers())?;
+    let used: Vec<String> = containers
+        .list()?
+        .into_iter()
+        .map(|c| c.config.image_id)
+        .collect();
+    let mut reclaimed = 0u64;
+    let mut lines = Vec::new();
+    for img in store.list()? {
+        if used.contains(&img.id) || (!args.all && !img.tags.is_empty()) {
+            continue;
+        }
+        for t in &img.tags {
+            store.untag(&Reference::parse(t)?)?;
+            lines.push(format!("untagged: {t}"));
+        }
+        store.remove(&img.id)?;
+        reclaimed += img.size;
+        lines.push(format!("deleted: {}", img.id));
+    }
+    if args.build_cache {
+        crate::build::clear_cache(paths)?;
+    }
+    if !lines.is_empty() {
+        println!("Deleted Images:");
+        for l in lines {
+            println!("{l}");
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", human_size(reclaimed));
     Ok(())
 }

@@ -93,7 +93,7 @@ fn container_json(rec: &ContainerRecord) -> Value {
     })
 }
 
-fn image_json(img: &crate::image::Image) -> Value {
+pub(super) fn image_json(img: &crate::image::Image) -> Value {
     let c = &img.config.config;
     json!({
         "Id": img.id,
@@ -113,6 +113,8 @@ fn image_json(img: &crate::image::Image) -> Value {
             "Volumes": c.volumes,
             "StopSignal": c.stop_signal,
             "Healthcheck": c.healthcheck,
+            "OnBuild": c.on_build,
+            "Shell": c.shell,
         },
         "RootFS": { "Type": "layers", "Layers": img.config.rootfs.diff_ids },
         "Size": img.size,

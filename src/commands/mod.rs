@@ -49,5 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rmi(a) => images::rmi(&paths, a),
         Command::Tag(a) => images::tag(&paths, a),
         Command::Inspect(a) => inspect::inspect(&paths, a),
+        Command::Image(c) => images::image_command(&paths, c),
+        Command::History(a) => images::history(&paths, a),
     }
 }

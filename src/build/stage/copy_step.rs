@@ -12,6 +12,8 @@ impl Builder<'_> {
         line: usize,
         spec: CopySpec,
         done: &[StageImage],
+        key: &str,
+        created_by: String,
     ) -> Result<(), BuildError> {
         let verb = if spec.add { "ADD" } else { "COPY" };
         let work = self.scratch.join(format!("step-{}", self.step));
@@ -19,10 +21,14 @@ impl Builder<'_> {
         std::fs::create_dir_all(&layer)
             .map_err(|e| self.at(line, format!("cannot create {}: {e}", layer.display())))?;
         let result = self.copy_into(img, line, &spec, done, &work, &layer, verb);
-        let result = result.and_then(|()| self.add_layer(img, &layer, line));
-        if let Some(from_mount) = self.from_mount.take() {
-            let _ = crate::storage::unmount(&from_mount);
-        }
+        let result = result.and_then(|()| {
+            let digest = cache::tree_digest(&layer)
+                .map_err(|e| self.at(line, format!("cannot read {}: {e}", layer.display())))?;
+            let key = KeyBuilder::new(key).field(digest).finish();
+            let cached = self.cache_lookup(&key);
+            self.layer_step(img, &key, cached, Some(&layer), line, created_by)
+        });
+        self.release_mounts();
         let _ = std::fs::remove_dir_all(&work);
         result
     }
@@ -43,7 +49,7 @@ impl Builder<'_> {
         // Where sources come from: the context, heredocs, or a stage/image's filesystem.
         let (root, from_context) = match &spec.from {
             None => (self.opts.context.clone(), true),
-            Some(f) => (self.mount_from(f, line, done, work)?, false),
+            Some(f) => (self.mount_from(f, line, done, work, "from")?, false),
         };
         let mut sources = Vec::new();
         for h in &spec.heredocs {
@@ -58,12 +64,37 @@ impl Builder<'_> {
             if heredoc_names.contains(&src.trim_start_matches("<<").trim_start_matches('-')) {
                 continue;
             }
-            if spec.add
-                && (src.starts_with("http://")
-                    || src.starts_with("https://")
-                    || src.starts_with("git@"))
-            {
-                return Err(self.at(line, format!("ADD {src}: remote sources are not supported by kiste yet; download it and COPY it")));
+            if spec.add && (src.starts_with("http://") || src.starts_with("https://")) {
+                let dir = work.join("url").join(sources.len().to_string());
+                std::fs::create_dir_all(&dir).map_err(|e| self.at(line, e.to_string()))?;
+                let path = dir.join(archive::url_file_name(src));
+                let got = archive::download(src, &path)
+                    .map_err(|e| self.at(line, format!("ADD failed: {e}")))?;
+                if let Some(want) = &spec.checksum {
+                    if !want.eq_ignore_ascii_case(&got) {
+                        return Err(self.at(
+                            line,
+                            format!("ADD {src}: checksum mismatch: expected {want}, got {got}"),
+                        ));
+                    }
+                }
+                // docker: a downloaded file is mode 0600.
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+                sources.push(Source { path, rel: None });
+                continue;
+            }
+            if spec.add && src.starts_with("git@") {
+                return Err(self.at(
+                    line,
+                    format!("ADD {src}: git sources are not supported by kiste yet"),
+                ));
+            }
+            if spec.checksum.is_some() {
+                return Err(self.at(
+                    line,
+                    format!("ADD --checksum: only supported for http(s) sources, not \"{src}\""),
+                ));
             }
             let matches = self
                 .expand_source(&root, src, from_context)
@@ -117,7 +148,28 @@ impl Builder<'_> {
             owner,
             chmod,
             ignore,
+            exclude: (!spec.exclude.is_empty())
+                .then(|| context::Ignore::parse(&spec.exclude.join("\n"))),
+            parents: spec.parents,
         };
+        // ADD unpacks local tar archives into the destination instead of copying them.
+        if spec.add {
+            let (archives, rest): (Vec<Source>, Vec<Source>) = sources
+                .into_iter()
+                .partition(|s| s.rel.is_some() && archive::is_archive(&s.path));
+            sources = rest;
+            let dest_rel = opts.dest.trim_start_matches('/').to_string();
+            for a in &archives {
+                copy::make_parents(layer, &view, &format!("{dest_rel}/x"), opts.owner)
+                    .and_then(|_| archive::unpack(&a.path, &layer.join(&dest_rel), opts.owner))
+                    .map_err(|e| {
+                        self.at(
+                            line,
+                            format!("ADD failed: cannot unpack {}: {e}", a.path.display()),
+                        )
+                    })?;
+            }
+        }
         copy_sources(layer, &view, &sources, &opts)
             .map_err(|e| self.at(line, format!("{verb} failed: {e}")))
     }
@@ -180,13 +232,22 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    /// Mount the filesystem of stage or image `from` read-only; return its root.
-    fn mount_from(
+    /// Unmount what `mount_from` mounted for this step.
+    pub(in crate::build) fn release_mounts(&mut self) {
+        for m in self.from_mounts.drain(..).rev() {
+            let _ = crate::storage::unmount(&m);
+        }
+    }
+
+    /// Mount the filesystem of stage (by name or index) or image `from` read-only under
+    /// `work/<label>`; return its root.
+    pub(in crate::build) fn mount_from(
         &mut self,
         from: &str,
         line: usize,
         done: &[StageImage],
         work: &Path,
+        label: &str,
     ) -> Result<PathBuf, BuildError> {
         let lower = from.to_lowercase();
         let layers = if let Some(s) = done
@@ -196,11 +257,20 @@ impl Builder<'_> {
             s.layers.clone()
         } else if let Some(s) = from.parse::<usize>().ok().and_then(|i| done.get(i)) {
             s.layers.clone()
+        } else if self
+            .stage_names
+            .iter()
+            .any(|n| n.as_deref() == Some(lower.as_str()))
+        {
+            return Err(self.at(
+                line,
+                format!("--from={from}: stage \"{from}\" is this stage or comes after it (circular dependency)"),
+            ));
         } else {
             let img = self.images.resolve(from).map_err(|e| {
                 self.at(
                     line,
-                    format!("COPY --from={from}: no stage or image of that name: {e}"),
+                    format!("--from={from}: no stage or image of that name: {e}"),
                 )
             })?;
             self.images
@@ -208,19 +278,18 @@ impl Builder<'_> {
                 .map_err(|e| self.at(line, e.to_string()))?
         };
         let dirs = self.layer_dirs(&layers)?;
-        let target = work.join("from");
-        for d in ["from", "from-upper", "from-work"] {
-            std::fs::create_dir_all(work.join(d)).map_err(|e| self.at(line, e.to_string()))?;
+        let target = work.join(label);
+        let upper = work.join(format!("{label}-upper"));
+        let ovl_work = work.join(format!("{label}-work"));
+        for d in [&target, &upper, &ovl_work] {
+            std::fs::create_dir_all(d).map_err(|e| self.at(line, e.to_string()))?;
         }
-        crate::storage::mount_overlay(
-            &dirs,
-            &work.join("from-upper"),
-            &work.join("from-work"),
-            &target,
-            self.paths.rootless,
-        )
-        .map_err(|e| self.at(line, e.to_string()))?;
-        self.from_mount = Some(target.clone());
+        if dirs.is_empty() {
+            return Ok(target);
+        }
+        crate::storage::mount_overlay(&dirs, &upper, &ovl_work, &target, self.paths.rootless)
+            .map_err(|e| self.at(line, e.to_string()))?;
+        self.from_mounts.push(target.clone());
         Ok(target)
     }
 }

@@ -1,0 +1,156 @@
+//! The build cache: step keys and what they produced. A key chains the state before the
+//! step (the base image id, then each step's key and the layer it made) with the step
+//! after expansion and everything else it depends on (the content and metadata of copied
+//! files, build args, mount sources). An entry records the layer a step made (if any)
+//! and when, so a fully cached rebuild gives the same image id. Entries live under
+//! `$root/build-cache/<key>`, written atomically; an entry whose layer blob is gone is a
+//! miss. This module knows nothing of Dockerfiles.
+
+use crate::image::LayerInfo;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the key material changes meaning.
+const VERSION: &str = "kiste-build-cache-v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub layer: Option<LayerInfo>,
+    pub created: Option<String>,
+}
+
+pub struct BuildCache {
+    dir: PathBuf,
+}
+
+/// Accumulates the material of one key.
+pub struct KeyBuilder(Sha256);
+
+impl KeyBuilder {
+    pub fn new(parent: &str) -> KeyBuilder {
+        let mut h = Sha256::new();
+        h.update(VERSION);
+        h.update([0]);
+        h.update(parent);
+        KeyBuilder(h)
+    }
+
+    /// Adds one length-prefixed field, so "ab"+"c" and "a"+"bc" differ.
+    pub fn field(mut self, data: impl AsRef<[u8]>) -> KeyBuilder {
+        let d = data.as_ref();
+        self.0.update((d.len() as u64).to_le_bytes());
+        self.0.update(d);
+        self
+    }
+
+    pub fn finish(self) -> String {
+        hex(&self.0.finalize())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl BuildCache {
+    pub fn open(dir: PathBuf) -> BuildCache {
+        BuildCache { dir }
+    }
+
+    /// The entry for `key`, if it is there and its layer blob still exists.
+    pub fn lookup(
+        &self,
+        key: &str,
+        blob_exists: impl Fn(&LayerInfo) -> bool,
+    ) -> Option<CacheEntry> {
+        let text = fs::read(self.dir.join(key)).ok()?;
+        let entry: CacheEntry = serde_json::from_slice(&text).ok()?;
+        match &entry.layer {
+            Some(l) if !blob_exists(l) => None,
+            _ => Some(entry),
+        }
+    }
+
+    pub fn store(&self, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        let tmp = self.dir.join(format!(".tmp-{key}-{}", std::process::id()));
+        fs::write(
+            &tmp,
+            serde_json::to_vec(entry).map_err(std::io::Error::other)?,
+        )?;
+        fs::rename(&tmp, self.dir.join(key))
+    }
+
+    /// Forget every entry (`image prune`).
+    pub fn clear(&self) -> std::io::Result<()> {
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A digest of a directory tree as a layer sees it: every entry's path, type, mode,
+/// owner, size, content, symlink target, device number and overlay opaque mark, in
+/// name order. Modification times are left out, as docker does for COPY cache keys.
+pub fn tree_digest(root: &Path) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    digest_dir(root, "", &mut h)?;
+    Ok(hex(&h.finalize()))
+}
+
+fn digest_dir(dir: &Path, rel: &str, h: &mut Sha256) -> std::io::Result<()> {
+    let mut names: Vec<_> = fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let child = format!("{rel}/{}", name.to_string_lossy());
+        let m = fs::symlink_metadata(&path)?;
+        let ft = m.file_type();
+        let kind = if ft.is_dir() {
+            "d"
+        } else if ft.is_symlink() {
+            "l"
+        } else if ft.is_file() {
+            "f"
+        } else if ft.is_char_device() {
+            "c"
+        } else if ft.is_block_device() {
+            "b"
+        } else {
+            "p"
+        };
+        h.update(format!(
+            "{child}\0{kind}\0{:o}\0{}\0{}\0{}\0{}\0",
+            m.mode(),
+            m.uid(),
+            m.gid(),
+            m.len(),
+            m.rdev()
+        ));
+        if ft.is_symlink() {
+            h.update(fs::read_link(&path)?.as_os_str().as_encoded_bytes());
+        } else if ft.is_file() {
+            let mut f = fs::File::open(&path)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+        } else if ft.is_dir() {
+            h.update([0]);
+            digest_dir(&path, &child, h)?;
+        }
+        h.update([0xff]);
+    }
+    Ok(())
+}
