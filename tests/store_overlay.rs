@@ -88,6 +88,25 @@ fn whiteout_in_a_higher_layer_hides_the_lower_file_and_top_layer_wins() {
 }
 
 #[test]
+fn a_layer_repeated_above_a_deletion_mounts_and_its_top_copy_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, del) = (tmp.path().join("a"), tmp.path().join("del"));
+    fs::create_dir_all(&a).unwrap();
+    fs::write(a.join("f"), "from a\n").unwrap();
+    fs::create_dir_all(&del).unwrap();
+    whiteout(&del.join("f"));
+    let (upper, work, target) = (
+        tmp.path().join("upper"),
+        tmp.path().join("work"),
+        tmp.path().join("merged"),
+    );
+    // a, then a layer deleting f, then the same layer a again (two steps, same change).
+    mount_overlay(&[a.clone(), del, a], &upper, &work, &target, false).unwrap();
+    let _m = Mounted(target.clone());
+    assert_eq!(fs::read_to_string(target.join("f")).unwrap(), "from a\n");
+}
+
+#[test]
 fn three_hundred_lowers_exceed_one_page_of_options_and_still_mount() {
     let tmp = tempfile::tempdir().unwrap();
     let layers_dir = tmp.path().join("a-rather-long-directory-name-for-layers");

@@ -295,21 +295,11 @@ impl Builder<'_> {
         })
     }
 
-    /// Layer dirs, bottom first, for an overlay mount. A layer that repeats (two steps
-    /// that made the same change) is kept only at its top-most place: overlayfs refuses
-    /// a lower dir given twice, and the upper copy hides the lower one entirely anyway.
+    /// Layer dirs, bottom first, for an overlay mount.
     fn layer_dirs(&self, layers: &[LayerInfo]) -> Result<Vec<PathBuf>, BuildError> {
-        let dirs = self
-            .images
+        self.images
             .layer_dirs_for(layers)
-            .map_err(|e| BuildError::Other(e.to_string()))?;
-        let mut out: Vec<PathBuf> = Vec::with_capacity(dirs.len());
-        for (i, d) in dirs.iter().enumerate() {
-            if !dirs[i + 1..].contains(d) {
-                out.push(d.clone());
-            }
-        }
-        Ok(out)
+            .map_err(|e| BuildError::Other(e.to_string()))
     }
 }
 

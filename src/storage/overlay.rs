@@ -28,7 +28,9 @@ const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
 /// Mounts an overlay of `lowers` (bottom to top, as `ImageStore::layer_dirs` returns
 /// them) under `upper` at `target`, creating `upper`, `work` and `target` if missing.
 /// With no lowers, `upper` is bind-mounted: overlay needs a lower layer, and a bind
-/// behaves the same for a container started from `scratch`.
+/// behaves the same for a container started from `scratch`. A layer that repeats (two
+/// steps that made the same change) is kept only at its top-most place: overlayfs
+/// refuses a lower dir given twice, and the top copy hides the lower one entirely.
 pub fn mount_overlay(
     lowers: &[PathBuf],
     upper: &Path,
@@ -45,6 +47,22 @@ pub fn mount_overlay(
     let fail = |reason: String| StorageError::Mount {
         target: target.to_path_buf(),
         reason,
+    };
+    let unique: Vec<PathBuf>;
+    let lowers = if lowers
+        .iter()
+        .enumerate()
+        .any(|(i, d)| lowers[i + 1..].contains(d))
+    {
+        unique = lowers
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| !lowers[i + 1..].contains(d))
+            .map(|(_, d)| d.clone())
+            .collect();
+        &unique[..]
+    } else {
+        lowers
     };
     if lowers.is_empty() {
         let (src, dst) = (cpath(upper)?, cpath(target)?);
