@@ -3,10 +3,12 @@
 //! builder when the case has a `builder` file saying `classic`, e.g. for `.dockerignore`,
 //! which BuildKit-over-API does not apply). The final filesystems (path, type, mode,
 //! owner, size, content hash, symlink target) and the image config fields are compared.
-//! The test starts `dockerd` if `docker info` fails (and leaves it running); without a
-//! docker binary it is skipped with a note.
+//! The test starts `dockerd` if `docker info` fails (and leaves it running); without
+//! docker (Debian's docker.io, which scripts/setup.sh installs) it fails.
 
 mod build_util;
+#[path = "support/docker.rs"]
+mod docker;
 use build_util::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -42,36 +44,6 @@ const CONFIG_FIELDS: &[&str] = &[
     "OnBuild",
     "Shell",
 ];
-
-fn docker_ready() -> bool {
-    Command::new("docker")
-        .arg("info")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Starts dockerd when it is not answering; never stops one.
-fn ensure_dockerd() -> bool {
-    if Command::new("docker").arg("--version").output().is_err() {
-        return false;
-    }
-    if docker_ready() {
-        return true;
-    }
-    let log = std::fs::File::create("/tmp/kiste-test-dockerd.log").unwrap();
-    let _ = Command::new("dockerd")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        if docker_ready() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
-    panic!("dockerd did not come up (see /tmp/kiste-test-dockerd.log)");
-}
 
 fn run(cmd: &mut Command) -> Vec<u8> {
     let o = cmd.output().unwrap();
@@ -367,10 +339,7 @@ fn allowed(case: &Path) -> Vec<String> {
 
 #[test]
 fn kiste_builds_the_same_images_as_docker() {
-    if !ensure_dockerd() {
-        eprintln!("NOTE: docker is not installed (apt-get install docker.io); comparison skipped");
-        return;
-    }
+    docker::ensure_docker();
     let k = kiste();
     let tmp = k.dir.path().to_path_buf();
     let bb = busybox_context(&tmp.join("busybox-ctx"));

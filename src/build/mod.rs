@@ -8,6 +8,7 @@ mod cache;
 mod context;
 mod copy;
 mod layers;
+mod progress;
 mod run_step;
 mod scratch;
 
@@ -23,7 +24,6 @@ use dockerfile_parser::shell::Lexer;
 use dockerfile_parser::{Instruction, ShellOrExec, Spanned};
 use layers::{resolve_owner, LowerView};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +87,7 @@ struct Builder<'a> {
     from_mounts: Vec<PathBuf>,
     /// Every stage name in the Dockerfile, in order (for "defined later" errors).
     stage_names: Vec<Option<String>>,
+    progress: progress::Progress,
 }
 
 fn default_shell() -> Vec<String> {
@@ -143,6 +144,7 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         cache: BuildCache::open(paths.root.join("build-cache")),
         from_mounts: Vec::new(),
         stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
+        progress: progress::Progress::new(opts.quiet),
     };
     let image = b.run(&df, target)?;
     let unused: Vec<_> = opts
@@ -151,11 +153,11 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         .filter(|k| !b.used_args.contains(*k) && !is_predefined_arg(k))
         .cloned()
         .collect();
-    if !unused.is_empty() && !opts.quiet {
-        println!(
+    if !unused.is_empty() {
+        b.progress.line(format_args!(
             "[Warning] One or more build-args [{}] were not consumed",
             unused.join(" ")
-        );
+        ));
     }
     Ok(image)
 }
@@ -186,11 +188,7 @@ impl Builder<'_> {
     }
 
     fn say(&self, text: std::fmt::Arguments) {
-        if !self.opts.quiet {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_fmt(text);
-            let _ = out.write_all(b"\n");
-        }
+        self.progress.line(text);
     }
 
     fn now(&self) -> String {
@@ -205,6 +203,16 @@ impl Builder<'_> {
         df: &dockerfile_parser::Dockerfile,
         target: usize,
     ) -> Result<crate::image::Image, BuildError> {
+        // BuildKit's automatic platform args: usable in FROM, and in a stage after `ARG NAME`.
+        let (os, arch) = stage::NATIVE_PLATFORM.split_once('/').expect("os/arch");
+        for prefix in ["TARGET", "BUILD"] {
+            self.meta_args
+                .insert(format!("{prefix}PLATFORM"), stage::NATIVE_PLATFORM.into());
+            self.meta_args.insert(format!("{prefix}OS"), os.into());
+            self.meta_args.insert(format!("{prefix}ARCH"), arch.into());
+            self.meta_args
+                .insert(format!("{prefix}VARIANT"), String::new());
+        }
         for a in &df.meta_args {
             for (k, default) in &a.node.args {
                 let value = match self.opts.build_args.get(k) {

@@ -9,7 +9,6 @@ use crate::runtime::{
     self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
 };
 use crate::storage;
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -23,7 +22,8 @@ pub struct RunStep<'a> {
     pub network_none: bool,
     /// A private scratch directory for this step (removed by the caller).
     pub work: &'a Path,
-    pub quiet: bool,
+    /// Where the command's output goes (stdout, around the spinner).
+    pub progress: &'a super::progress::Progress,
     /// The cgroup to run in (recorded in the scratch dir by the caller beforehand).
     pub cgroup_name: String,
     /// Extra mounts (RUN --mount), already prepared on the host.
@@ -132,9 +132,7 @@ impl RunStep<'_> {
             match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if !self.quiet {
-                        let _ = std::io::stdout().write_all(&buf[..n]);
-                    }
+                    self.progress.output(&buf[..n]);
                     partial.push_str(&String::from_utf8_lossy(&buf[..n]));
                     while let Some(pos) = partial.find('\n') {
                         let line: String = partial.drain(..=pos).collect();

@@ -7,6 +7,26 @@ use crate::image::config::History;
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The one platform kiste builds for (no emulation).
+pub(super) const NATIVE_PLATFORM: &str = "linux/amd64";
+
+/// Whether `p` names the native platform ("linux/amd64", "linux/x86_64", "linux/amd64/v1").
+fn is_native_platform(p: &str) -> bool {
+    let parts: Vec<String> = p
+        .to_ascii_lowercase()
+        .split('/')
+        .map(str::to_string)
+        .collect();
+    matches!(
+        parts
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["linux", "amd64" | "x86_64"] | ["linux", "amd64" | "x86_64", "v1"]
+    )
+}
+
 /// Stage-scoped build args: declared names and their values (None when unset).
 type Args = BTreeMap<String, Option<String>>;
 
@@ -17,10 +37,8 @@ impl Builder<'_> {
         done: &[StageImage],
     ) -> Result<StageImage, BuildError> {
         self.step += 1;
-        self.say(format_args!(
-            "Step {}/{} : {}",
-            self.step, self.steps, stage.from.original
-        ));
+        self.progress
+            .step(self.step, self.steps, &stage.from.original);
         let from = stage
             .from
             .node
@@ -29,6 +47,14 @@ impl Builder<'_> {
         for k in self.meta_args.keys() {
             if stage.from.original.contains(k.as_str()) {
                 self.used_args.insert(k.clone());
+            }
+        }
+        if let Some(p) = &from.platform {
+            if !is_native_platform(p) {
+                return Err(self.at(
+                    stage.from.span.line,
+                    format!("FROM --platform={p}: kiste builds for {NATIVE_PLATFORM} only (no emulation)"),
+                ));
             }
         }
         let mut img = self.base_image(&from, stage.from.span.line, done)?;
@@ -58,10 +84,7 @@ impl Builder<'_> {
         }
         for ins in &stage.instructions {
             self.step += 1;
-            self.say(format_args!(
-                "Step {}/{} : {}",
-                self.step, self.steps, ins.original
-            ));
+            self.progress.step(self.step, self.steps, &ins.original);
             self.instruction(&mut img, &mut args, &mut cmd_set, ins, done)?;
         }
         Ok(img)
@@ -237,6 +260,7 @@ impl Builder<'_> {
                         checksum: None,
                         exclude: cp.exclude,
                         parents: cp.parents,
+                        link: cp.link,
                     },
                     done,
                     &key,
@@ -259,6 +283,7 @@ impl Builder<'_> {
                         checksum: add.checksum,
                         exclude: add.exclude,
                         parents: false,
+                        link: add.link,
                     },
                     done,
                     &key,
@@ -338,12 +363,10 @@ impl Builder<'_> {
             .layer
             .clone()
             .ok_or_else(|| self.at(line, "build cache entry without a layer"))?;
-        if !self.opts.quiet {
-            println!(
-                " ---> {}",
-                &layer.diff_id.trim_start_matches("sha256:")[..12]
-            );
-        }
+        self.say(format_args!(
+            " ---> {}",
+            &layer.diff_id.trim_start_matches("sha256:")[..12]
+        ));
         img.config.rootfs.diff_ids.push(layer.diff_id.clone());
         img.config.rootfs.kind = "layers".into();
         img.key = KeyBuilder::new(key).field(&layer.diff_id).finish();
@@ -393,6 +416,15 @@ impl Builder<'_> {
             .field(&prepared.key)
             .finish();
         env.extend(prepared.env.iter().cloned());
+        // The predefined proxy args reach RUN without an ARG, and stay out of the cache
+        // key and the history (as in docker), so a proxy change does not rebuild.
+        for (k, v) in &self.opts.build_args {
+            if super::is_predefined_arg(k)
+                && !env.iter().any(|e| e.split('=').next() == Some(k.as_str()))
+            {
+                env.push(format!("{k}={v}"));
+            }
+        }
         if let Some(entry) = self.cache_lookup(&key) {
             return self.layer_step(img, &key, Some(entry), None, line, created_by);
         }
@@ -412,7 +444,7 @@ impl Builder<'_> {
             user: c.user.clone(),
             network_none: run.network.as_deref() == Some("none"),
             work: &work,
-            quiet: self.opts.quiet,
+            progress: &self.progress,
             cgroup_name: cgroup_name.clone(),
             mounts: prepared.mounts,
         };
@@ -451,6 +483,9 @@ struct CopySpec {
     checksum: Option<String>,
     exclude: Vec<String>,
     parents: bool,
+    /// `--link`: the layer is made as if on an empty base (no parent attributes or
+    /// existing directories are consulted), so it can be reused under any base.
+    link: bool,
 }
 
 /// docker's Healthcheck config: durations in nanoseconds.

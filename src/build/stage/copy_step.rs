@@ -44,8 +44,11 @@ impl Builder<'_> {
         layer: &Path,
         verb: &str,
     ) -> Result<(), BuildError> {
-        let cur_lowers = self.layer_dirs(&img.layers)?;
-        let view = LowerView::new(cur_lowers);
+        // Names in --chown always resolve in the image below; with --link nothing else
+        // of it is consulted (parent attributes, whether the destination is a directory).
+        let base = LowerView::new(self.layer_dirs(&img.layers)?);
+        let empty = LowerView::new(Vec::new());
+        let view = if spec.link { &empty } else { &base };
         // Where sources come from: the context, heredocs, or a stage/image's filesystem.
         let (root, from_context) = match &spec.from {
             None => (self.opts.context.clone(), true),
@@ -127,7 +130,7 @@ impl Builder<'_> {
         }
         let owner = match &spec.chown {
             Some(c) => Some(
-                resolve_owner(&view, c)
+                resolve_owner(&base, c)
                     .map_err(|e| self.at(line, format!("{verb} --chown={c}: {e}")))?,
             ),
             None => None,
@@ -160,7 +163,7 @@ impl Builder<'_> {
             sources = rest;
             let dest_rel = opts.dest.trim_start_matches('/').to_string();
             for a in &archives {
-                copy::make_parents(layer, &view, &format!("{dest_rel}/x"), opts.owner)
+                copy::make_parents(layer, view, &format!("{dest_rel}/x"), opts.owner)
                     .and_then(|_| archive::unpack(&a.path, &layer.join(&dest_rel), opts.owner))
                     .map_err(|e| {
                         self.at(
@@ -170,7 +173,7 @@ impl Builder<'_> {
                     })?;
             }
         }
-        copy_sources(layer, &view, &sources, &opts)
+        copy_sources(layer, view, &sources, &opts)
             .map_err(|e| self.at(line, format!("{verb} failed: {e}")))
     }
 
