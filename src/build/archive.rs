@@ -1,13 +1,11 @@
 //! ADD's special sources: local tar archives (plain, gzip, bzip2 or xz, recognised by
-//! their content, not their name) are unpacked into the destination, and `http://` URLs
+//! their content, not their name) are unpacked into the destination, and http(s) URLs
 //! are downloaded (checked against `--checksum` when given). Unpacking refuses entries
 //! that would land outside the destination. HTTPS needs a TLS stack kiste does not ship yet.
 
 use std::fs;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io::{self, Read};
 use std::path::Path;
-use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Compression {
@@ -76,46 +74,6 @@ pub fn unpack(path: &Path, dest: &Path, owner: Option<(u32, u32)>) -> io::Result
         }
     }
     Ok(())
-}
-
-/// Download `url` (http only) into `file`; return the bytes' sha256 as `sha256:<hex>`.
-pub fn download(url: &str, file: &Path) -> Result<String, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url}: only http:// URLs are supported by kiste for now"))?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let addr = if hostport.contains(':') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
-    };
-    let mut s =
-        TcpStream::connect(&addr).map_err(|e| format!("{url}: cannot connect to {addr}: {e}"))?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {hostport}\r\nUser-Agent: kiste\r\nAccept: */*\r\n\r\n"
-    )
-    .map_err(|e| format!("{url}: {e}"))?;
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp)
-        .map_err(|e| format!("{url}: {e}"))?;
-    let split = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("{url}: malformed HTTP response"))?;
-    let head = String::from_utf8_lossy(&resp[..split]);
-    let status = head.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("{url}: server answered \"{status}\""));
-    }
-    let body = &resp[split + 4..];
-    fs::write(file, body).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    use sha2::Digest;
-    Ok(format!("sha256:{:x}", sha2::Sha256::digest(body)))
 }
 
 /// The file name docker gives a downloaded URL: the last path segment.

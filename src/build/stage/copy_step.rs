@@ -71,7 +71,7 @@ impl Builder<'_> {
                 let dir = work.join("url").join(sources.len().to_string());
                 std::fs::create_dir_all(&dir).map_err(|e| self.at(line, e.to_string()))?;
                 let path = dir.join(archive::url_file_name(src));
-                let got = archive::download(src, &path)
+                let got = crate::http::download(src, &path)
                     .map_err(|e| self.at(line, format!("ADD failed: {e}")))?;
                 if let Some(want) = &spec.checksum {
                     if !want.eq_ignore_ascii_case(&got) {
