@@ -52,9 +52,21 @@ impl Kiste {
             .arg("--runroot")
             .arg(self.runroot());
         c.stdin(Stdio::null());
+        c.env_remove("SOURCE_DATE_EPOCH");
         c
     }
 
+    /// kiste with `args`, to adjust (env, stdin…) before running.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.command();
+        c.args(args);
+        c
+    }
+
+    /// The output of `script` run by sh in a fresh container of `image`.
+    pub fn sh(&self, image: &str, script: &str) -> String {
+        self.ok(&["run", "--rm", image, "sh", "-c", script])
+    }
     /// Run kiste with `args`; whatever the outcome.
     pub fn run(&self, args: &[&str]) -> Run {
         self.command().args(args).output().unwrap().into()
@@ -69,14 +81,7 @@ impl Kiste {
 
     /// Build the busybox base image as `busybox` (the README's recipe).
     pub fn busybox(&self) {
-        let ctx = self.dir.path().join("busybox-ctx");
-        std::fs::create_dir_all(&ctx).unwrap();
-        std::fs::copy("/bin/busybox", ctx.join("busybox")).unwrap();
-        std::fs::write(
-            ctx.join("Dockerfile"),
-            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\",\"--install\",\"-s\",\"/bin\"]\nCMD [\"/bin/sh\"]\n",
-        )
-        .unwrap();
+        let ctx = busybox_context(&self.dir.path().join("busybox-ctx"));
         self.ok(&["build", "-q", "-t", "busybox", ctx.to_str().unwrap()]);
     }
 
@@ -88,6 +93,7 @@ impl Kiste {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, content).unwrap();
         }
+        std::fs::create_dir_all(&ctx).unwrap();
         ctx
     }
 
@@ -134,6 +140,18 @@ impl Drop for Kiste {
             let _ = Command::new("umount").arg("-l").arg(m).status();
         }
     }
+}
+
+/// A build context for the busybox base image: Debian's busybox-static, FROM scratch.
+pub fn busybox_context(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy("/bin/busybox", dir.join("busybox")).expect("busybox-static is installed");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\",\"--install\",\"-s\",\"/bin\"]\nCMD [\"/bin/sh\"]\n",
+    )
+    .unwrap();
+    dir.to_path_buf()
 }
 
 /// Pack directory `dir` into the tarball `tar` (for `kiste import` / `docker import`).
