@@ -79,7 +79,10 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     if rec.is_running() {
         return Ok(0);
     }
-    release(paths, &rec);
+    if rec.state.started_at.is_some() {
+        // A container that ran before may hold a mount or cgroup its monitor never released.
+        release(paths, &rec);
+    }
     let images = ImageStore::open(&paths.images())?;
     let image = images.resolve(&rec.config.image_id)?;
     let lowers = images.layer_dirs(&image)?;
