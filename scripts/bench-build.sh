@@ -3,10 +3,10 @@
 # without cache and (2) with cache, and (3) a Dockerfile with three RUN steps plus ENV and
 # WORKDIR (no cache). Uses hyperfine when installed, else a date +%s%N loop. A missing
 # tool is skipped with a note. Targets: seed ≤ 30 ms cold, ≤ 10 ms cached; 3×RUN ≤ 120 ms.
-# Usage: scripts/bench-build.sh [KISTE_BINARY]   (default: target/release/kiste)
+# Usage: scripts/bench-build.sh [KISTE_BINARY]   (default: the static build, made if missing)
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-KISTE=${1:-${CARGO_TARGET_DIR:-$here/target}/release/kiste}
+KISTE=${1:-$here/$(bash "$here/scripts/build-static.sh")}
 RUNS=${RUNS:-10}
 work=$(mktemp -d /tmp/kiste-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +52,7 @@ if [ -x "$KISTE" ]; then
   $K build -q -t busybox "$work/bb" >/dev/null
   bench_tool kiste "$K build"
 else
-  echo "note: $KISTE not found (cargo build --release); kiste skipped"
+  echo "note: $KISTE not found; kiste skipped"
 fi
 if have podman && [ -f /etc/containers/containers.conf ]; then
   P="podman --root $work/proot --runroot $work/prun"
