@@ -335,7 +335,8 @@ fn memory_cpuset_and_block_io_settings_reach_the_cgroup() {
         format!("33554432\n0\noom_kill_disable 1\n{rdev} 1048576\n{rdev} 100\n")
     );
     // The weight goes to blkio.weight (CFQ) or blkio.bfq.weight (BFQ), whichever the kernel
-    // has; without either kiste refuses the flag rather than ignore it.
+    // has (in non-root cgroups such as kiste's, made by the busybox build); without either
+    // kiste refuses the flag rather than ignore it.
     let has_weight = ["blkio.weight", "blkio.bfq.weight"].iter().any(|f| {
         std::path::Path::new("/sys/fs/cgroup/blkio")
             .join(f)
