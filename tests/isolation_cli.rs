@@ -338,7 +338,7 @@ fn memory_cpuset_and_block_io_settings_reach_the_cgroup() {
     // has (in non-root cgroups such as kiste's, made by the busybox build); without either
     // kiste refuses the flag rather than ignore it.
     let has_weight = ["blkio.weight", "blkio.bfq.weight"].iter().any(|f| {
-        std::path::Path::new("/sys/fs/cgroup/blkio")
+        std::path::Path::new("/sys/fs/cgroup/blkio/kiste")
             .join(f)
             .exists()
     });
