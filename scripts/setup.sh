@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   busybox-static      # the base image's only binary
   musl-tools          # musl-gcc, for the static build
-  curl file tar util-linux iproute2 gcc make openssl procps xz-utils bzip2
+  curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
   docker.io           # the build tests compare kiste's images with docker's
 )
