@@ -213,12 +213,7 @@ impl ImageStore {
         let names = tag_names(std::slice::from_ref(tag))?;
         let _lock = self.lock()?;
         let mut index = self.read_index()?;
-        let id = find(&index, image_id)?.id.clone();
-        let pos = index
-            .images
-            .iter()
-            .position(|r| r.id == id)
-            .expect("found above");
+        let pos = position(&index, image_id)?;
         index.move_tag(&names[0], pos);
         self.write_index(&index)
     }
@@ -242,12 +237,7 @@ impl ImageStore {
     pub fn remove(&self, image_id: &str) -> Result<(), ImageError> {
         let _lock = self.lock()?;
         let mut index = self.read_index()?;
-        let id = find(&index, image_id)?.id.clone();
-        let pos = index
-            .images
-            .iter()
-            .position(|r| r.id == id)
-            .expect("found above");
+        let pos = position(&index, image_id)?;
         let removed = index.images.remove(pos);
         self.write_index(&index)?;
 
@@ -362,6 +352,16 @@ impl ImageStore {
 }
 
 /// The lookup behind `resolve`, `tag` and `remove`; see [`ImageStore::resolve`].
+/// The index of the record `reference` resolves to (as `find`).
+fn position(index: &Index, reference: &str) -> Result<usize, ImageError> {
+    let id = &find(index, reference)?.id;
+    index
+        .images
+        .iter()
+        .position(|r| &r.id == id)
+        .ok_or_else(|| ImageError::NotFound(reference.to_string()))
+}
+
 fn find<'a>(index: &'a Index, reference: &str) -> Result<&'a ImageRecord, ImageError> {
     let s = reference.trim();
     let by_prefix = |prefix: &str| -> Result<&'a ImageRecord, ImageError> {
