@@ -85,6 +85,19 @@ impl BuildCache {
         fs::rename(&tmp, self.dir.join(key))
     }
 
+    /// The layers cache entries refer to (kept by `image prune` unless the cache goes).
+    pub fn layers(&self) -> Vec<LayerInfo> {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| fs::read(e.path()).ok())
+            .filter_map(|text| serde_json::from_slice::<CacheEntry>(&text).ok())
+            .filter_map(|entry| entry.layer)
+            .collect()
+    }
+
     /// Forget every entry (`image prune`).
     pub fn clear(&self) -> std::io::Result<()> {
         match fs::remove_dir_all(&self.dir) {

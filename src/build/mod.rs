@@ -162,6 +162,11 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
     Ok(image)
 }
 
+/// The layers the build cache still refers to.
+pub fn cached_layers(paths: &Paths) -> Vec<LayerInfo> {
+    BuildCache::open(paths.root.join("build-cache")).layers()
+}
+
 /// Forget every cached step and every RUN --mount=type=cache directory.
 pub fn clear_cache(paths: &Paths) -> std::io::Result<()> {
     BuildCache::open(paths.root.join("build-cache")).clear()?;

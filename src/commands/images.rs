@@ -285,7 +285,6 @@ fn prune(paths: &Paths, args: PruneArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|c| c.config.image_id)
         .collect();
-    let mut reclaimed = 0u64;
     let mut lines = Vec::new();
     for img in store.list()? {
         if used.contains(&img.id) || (!args.all && !img.tags.is_empty()) {
@@ -296,12 +295,17 @@ fn prune(paths: &Paths, args: PruneArgs) -> anyhow::Result<()> {
             lines.push(format!("untagged: {t}"));
         }
         store.remove(&img.id)?;
-        reclaimed += img.size;
         lines.push(format!("deleted: {}", img.id));
     }
     if args.build_cache {
         crate::build::clear_cache(paths)?;
     }
+    // Blobs and layers left by removed images or intermediate build stages, minus what the
+    // build cache still uses; a minute's grace spares a build committing right now.
+    let reclaimed = store.collect_garbage(
+        &crate::build::cached_layers(paths),
+        std::time::Duration::from_secs(60),
+    )?;
     if !lines.is_empty() {
         println!("Deleted Images:");
         for l in lines {

@@ -6,6 +6,7 @@
 //! `images.json` and to `layers/` happen under the exclusive lock, so a killed process
 //! leaves at worst an orphan temp that the next `open` removes. Readers take no lock.
 
+mod gc;
 mod index;
 mod layers;
 
@@ -351,7 +352,6 @@ impl ImageStore {
     }
 }
 
-/// The lookup behind `resolve`, `tag` and `remove`; see [`ImageStore::resolve`].
 /// The index of the record `reference` resolves to (as `find`).
 fn position(index: &Index, reference: &str) -> Result<usize, ImageError> {
     let id = &find(index, reference)?.id;
@@ -362,6 +362,7 @@ fn position(index: &Index, reference: &str) -> Result<usize, ImageError> {
         .ok_or_else(|| ImageError::NotFound(reference.to_string()))
 }
 
+/// The lookup behind `resolve`, `tag` and `remove`; see [`ImageStore::resolve`].
 fn find<'a>(index: &'a Index, reference: &str) -> Result<&'a ImageRecord, ImageError> {
     let s = reference.trim();
     let by_prefix = |prefix: &str| -> Result<&'a ImageRecord, ImageError> {
