@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite, as root: unit tests, the parser's conformance run, and the
 # integration tests (real namespaces, overlays, cgroups; cgroup v2 in qemu; docker
-# comparisons). Ends with cargo's summary lines.
+# comparisons). Ends with one summary line over every test binary cargo ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The qemu test boots the static binary; build it first.
 bash scripts/build-static.sh >/dev/null
-cargo test --workspace --no-fail-fast -- --test-threads 2 2>&1
+log=$(mktemp /tmp/kiste-test.XXXXXX)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --no-fail-fast -- --test-threads 2 2>&1 | tee "$log" || status=$?
+# cargo prints one "test result:" line per test binary; the last one is often an empty
+# doc-test run, so sum them all into a single closing line.
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"
