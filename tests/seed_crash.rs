@@ -1,6 +1,7 @@
-//! kiste killed at the worst moment: a foreground `kiste run` or a detached container's
-//! monitor killed with SIGKILL leaves a container that `ps` still reports truthfully and
-//! that `rm -f` cleans up completely (process, mount, cgroup, record).
+//! kiste killed or raced at the worst moment: a foreground `kiste run` or a detached
+//! container's monitor killed with SIGKILL leaves a container that `ps` still reports
+//! truthfully and that `rm -f` cleans up completely (process, mount, cgroup, record); two
+//! starts at once run the container once.
 
 mod support;
 
@@ -85,5 +86,39 @@ fn a_killed_monitor_leaves_a_container_stop_and_rm_can_clean_up() {
         "nobody recorded the exit code: docker's 255: {ps}"
     );
     k.ok(&["rm", "lonely"]);
+    assert_nothing_left(&k, &id, pid);
+}
+
+#[test]
+fn two_starts_at_once_run_the_container_once() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = k
+        .ok(&["create", "--name", "twice", "busybox", "sleep", "300"])
+        .trim()
+        .to_string();
+    let start = || {
+        k.cmd(&["start", "twice"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    for mut c in [a, b] {
+        assert!(c.wait().unwrap().success(), "both starts succeed");
+    }
+    let pid = k.inspect("twice")["State"]["Pid"].as_i64().unwrap();
+    assert_eq!(k.mounts().len(), 1, "one rootfs mount: {:?}", k.mounts());
+    let sleeps = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("cgroup"))
+                .map(|c| c.contains(&id))
+                .unwrap_or(false)
+        })
+        .count();
+    assert_eq!(sleeps, 1, "one container process in its cgroup");
+    k.ok(&["rm", "-f", "twice"]);
     assert_nothing_left(&k, &id, pid);
 }

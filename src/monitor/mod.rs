@@ -75,6 +75,8 @@ struct Running {
 /// Detached: returns 0 once it runs. Starting a running container does nothing.
 pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     let store = ContainerStore::open(&paths.containers())?;
+    // Two starts of one container at once: the second waits here, then finds it running.
+    let starting = lock_start(&paths.container_dir(id))?;
     let rec = store.load(id)?;
     if rec.is_running() {
         return Ok(0);
@@ -148,12 +150,38 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         }
     };
     match mode {
-        Mode::Foreground { .. } => {
-            run_monitored(paths, &store, &running, &spec, ports, pipes, true, |_| {})
-                .inspect_err(|e| finish_failed_start(paths, &store, &running, e))
+        Mode::Foreground { .. } => run_monitored(
+            paths,
+            &store,
+            &running,
+            &spec,
+            ports,
+            pipes,
+            true,
+            move |_| drop(starting),
+        )
+        .inspect_err(|e| finish_failed_start(paths, &store, &running, e)),
+        Mode::Detached => {
+            let started = detach(paths, &store, &running, &spec, ports, pipes);
+            drop(starting);
+            started
         }
-        Mode::Detached => detach(paths, &store, &running, &spec, ports, pipes),
     }
+}
+
+/// An exclusive lock on starting container `dir`'s container, released on drop. The
+/// detached monitor does not inherit it (it closes the descriptors it does not use).
+fn lock_start(dir: &std::path::Path) -> Result<std::fs::File, MonitorError> {
+    let path = dir.join("start.lock");
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(other(&format!("cannot open {}", path.display())))?;
+    file.lock()
+        .map_err(other(&format!("cannot lock {}", path.display())))?;
+    Ok(file)
 }
 
 struct Pipes {
