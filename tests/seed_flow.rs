@@ -402,3 +402,27 @@ fn import_turns_a_rootfs_tarball_into_an_image() {
         "imported\n"
     );
 }
+
+#[test]
+fn stopping_several_containers_waits_one_timeout_not_one_each() {
+    let k = Kiste::new();
+    k.busybox();
+    // httpd as PID 1 ignores SIGTERM: each needs the timeout and then SIGKILL.
+    for name in ["s1", "s2", "s3"] {
+        k.ok(&[
+            "run", "-d", "--name", name, "busybox", "httpd", "-f", "-p", "80",
+        ]);
+    }
+    let t0 = std::time::Instant::now();
+    let out = k.run(&["stop", "-t", "2", "s1", "nosuch", "s2", "s3"]);
+    let took = t0.elapsed();
+    assert_eq!(out.code, 1, "the missing one makes it fail: {}", out.stderr);
+    assert_eq!(out.stdout, "s1\ns2\ns3\n", "each argument printed in order");
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped together, not one after another: {took:?}"
+    );
+    let ps = k.ok(&["ps", "-a"]);
+    assert_eq!(ps.matches("Exited (137)").count(), 3, "{ps}");
+}

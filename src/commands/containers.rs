@@ -57,16 +57,21 @@ fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
     (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// Wait until the process behind `pidfd` has exited, at most `timeout`.
-fn wait_exit(pidfd: &std::os::fd::OwnedFd, timeout: Duration) -> bool {
+/// Wait until the process behind `pidfd` has exited, at most `timeout` (None: for ever).
+fn wait_exit(pidfd: &std::os::fd::OwnedFd, timeout: Option<Duration>) -> bool {
     use std::os::fd::AsRawFd;
     let mut p = libc::pollfd {
         fd: pidfd.as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
     };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    unsafe { libc::poll(&mut p, 1, ms) > 0 }
+    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+    loop {
+        match unsafe { libc::poll(&mut p, 1, ms) } {
+            -1 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => {}
+            n => return n > 0,
+        }
+    }
 }
 
 /// Wait for the monitor to record the exit (or remove an --rm container).
@@ -98,29 +103,61 @@ fn signal_container(rec: &ContainerRecord, signal: i32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A stop under way: the stop signal sent, the exit awaited until `deadline`.
+struct Stopping {
+    rec: ContainerRecord,
+    /// None when the process had already exited.
+    fd: Option<std::os::fd::OwnedFd>,
+    /// None: wait as long as it takes (`stop -t -1`).
+    deadline: Option<Instant>,
+}
+
+/// Send the stop signal (if the container runs).
+fn begin_stop(
+    store: &ContainerStore,
+    rec: ContainerRecord,
+    signal: i32,
+    timeout: Option<Duration>,
+) -> anyhow::Result<Stopping> {
+    let fd = if rec.is_running() {
+        rec.process_alive().then(|| pidfd(rec.state.pid)).flatten()
+    } else {
+        None
+    };
+    if fd.is_some() {
+        let _ = store.update(&rec.id, |r| r.state.stopped_by_user = true);
+        signal_container(&rec, signal)?;
+    }
+    Ok(Stopping {
+        rec,
+        fd,
+        deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
+    })
+}
+
+/// Wait for the exit until the deadline, then SIGKILL; return once the monitor recorded it.
+fn finish_stop(store: &ContainerStore, s: Stopping) -> anyhow::Result<()> {
+    if let Some(fd) = &s.fd {
+        let left = s
+            .deadline
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        if !wait_exit(fd, left) {
+            signal_container(&s.rec, libc::SIGKILL)?;
+            wait_exit(fd, Some(Duration::from_secs(30)));
+        }
+    }
+    wait_recorded(store, &s.rec.id, Duration::from_secs(30));
+    Ok(())
+}
+
 /// Stop a running container: its stop signal, then SIGKILL after `timeout`.
 fn stop_container(
     store: &ContainerStore,
-    rec: &ContainerRecord,
+    rec: ContainerRecord,
     signal: i32,
-    timeout: Duration,
+    timeout: Option<Duration>,
 ) -> anyhow::Result<()> {
-    if !rec.is_running() {
-        return Ok(());
-    }
-    let Some(fd) = rec.process_alive().then(|| pidfd(rec.state.pid)).flatten() else {
-        // Already exited; its monitor is recording it.
-        wait_recorded(store, &rec.id, Duration::from_secs(30));
-        return Ok(());
-    };
-    let _ = store.update(&rec.id, |r| r.state.stopped_by_user = true);
-    signal_container(rec, signal)?;
-    if !wait_exit(&fd, timeout) {
-        signal_container(rec, libc::SIGKILL)?;
-        wait_exit(&fd, Duration::from_secs(30));
-    }
-    wait_recorded(store, &rec.id, Duration::from_secs(30));
-    Ok(())
+    finish_stop(store, begin_stop(store, rec, signal, timeout)?)
 }
 
 fn stop_signal(rec: &ContainerRecord, given: Option<&str>) -> anyhow::Result<i32> {
@@ -139,15 +176,29 @@ pub fn stop(paths: &Paths, args: StopArgs) -> anyhow::Result<()> {
             message: e.to_string(),
         })?;
     }
-    each(&args.containers, |a| {
+    // Like docker, every container gets its stop signal first and they are awaited
+    // together: stopping N containers takes one timeout, not N.
+    let begin = |a: &String| -> anyhow::Result<Stopping> {
         let rec = store.resolve(a)?;
-        let secs = match args.time {
-            Some(t) if t >= 0 => t as u64,
-            Some(_) => u64::MAX / 4,
-            None => rec.config.stop_timeout.unwrap_or(10),
+        let timeout = match args.time {
+            Some(t) if t >= 0 => Some(Duration::from_secs(t as u64)),
+            Some(_) => None,
+            None => Some(Duration::from_secs(rec.config.stop_timeout.unwrap_or(10))),
         };
         let sig = stop_signal(&rec, args.signal.as_deref())?;
-        stop_container(&store, &rec, sig, Duration::from_secs(secs))
+        begin_stop(&store, rec, sig, timeout)
+    };
+    let mut stopping = args
+        .containers
+        .iter()
+        .map(begin)
+        .collect::<Vec<_>>()
+        .into_iter();
+    each(&args.containers, |_| {
+        stopping
+            .next()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("no stop was begun for this argument")))
+            .and_then(|s| finish_stop(&store, s))
     })
 }
 
@@ -169,7 +220,7 @@ pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
         signal_container(&rec, sig)?;
         if sig == libc::SIGKILL {
             if let Some(fd) = pidfd(rec.state.pid) {
-                wait_exit(&fd, Duration::from_secs(10));
+                wait_exit(&fd, Some(Duration::from_secs(10)));
             }
             wait_recorded(&store, &rec.id, Duration::from_secs(10));
         }
@@ -188,7 +239,7 @@ pub fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<()> {
                     rec.name
                 );
             }
-            stop_container(&store, &rec, libc::SIGKILL, Duration::ZERO)?;
+            stop_container(&store, rec.clone(), libc::SIGKILL, Some(Duration::ZERO))?;
         }
         monitor::release(paths, &rec);
         let lock = store.lock()?;
