@@ -320,6 +320,19 @@ fn logs_keep_stdout_and_stderr_apart() {
     let r = k.run(&["logs", id]);
     assert_eq!(r.stdout, "out1\nout2\n");
     assert_eq!(r.stderr, "err1\n");
+    let last = k.run(&["logs", "--tail", "1", id]);
+    assert_eq!(
+        (last.stdout.as_str(), last.stderr.as_str()),
+        ("out2\n", ""),
+        "only the last line"
+    );
+    assert_eq!(k.run(&["logs", "-n", "2", id]).stderr, "err1\n");
+    assert_eq!(k.ok(&["logs", "--tail", "0", id]), "");
+    assert_eq!(k.ok(&["logs", "--since", "1h", id]), "out1\nout2\n");
+    assert_eq!(k.ok(&["logs", "--since", "2999-01-01T00:00:00Z", id]), "");
+    let bad = k.run(&["logs", "--tail", "lots", id]);
+    assert_eq!(bad.code, 125);
+    assert!(bad.stderr.contains("--tail"), "{}", bad.stderr);
     let ts = k.ok(&["logs", "-t", id]);
     assert!(
         ts.lines().all(|l| l.len() > 30 && l.as_bytes()[4] == b'-'),

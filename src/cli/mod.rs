@@ -273,6 +273,12 @@ pub struct LogsArgs {
     /// Show timestamps
     #[arg(short = 't', long)]
     pub timestamps: bool,
+    /// Number of lines to show from the end of the logs ("all" for every line)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// Show logs since a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
+    #[arg(long)]
+    pub since: Option<String>,
     #[arg(value_name = "CONTAINER")]
     pub container: String,
 }

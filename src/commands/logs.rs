@@ -1,14 +1,84 @@
 //! `logs`: print a container's recorded output, stdout to stdout and stderr to stderr;
-//! `-f` follows until the container stops.
+//! `--tail N` starts with the last N lines, `--since` skips older ones, `-f` follows until
+//! the container stops.
 
+use super::format::{now_unix, parse_rfc3339};
+use super::Exit;
 use crate::cli::LogsArgs;
 use crate::monitor::LogEntry;
 use crate::paths::Paths;
 use crate::state::ContainerStore;
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
 
+/// `--since`: RFC 3339, unix seconds, or a duration back from now ("90s", "10m", "2h").
+fn parse_since(s: &str) -> Option<f64> {
+    if let Some(t) = parse_rfc3339(s) {
+        return Some(t);
+    }
+    if let Ok(t) = s.parse::<f64>() {
+        return Some(t);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Some(now_unix() - secs)
+}
+
+fn bad(flag: &str, value: &str, what: &str) -> anyhow::Error {
+    Exit {
+        code: 125,
+        message: format!("invalid argument \"{value}\" for \"{flag}\" flag: {what}"),
+    }
+    .into()
+}
+
+/// Print one recorded line where it belongs, if it is recent enough.
+fn emit(line: &str, args: &LogsArgs, since: Option<f64>) -> std::io::Result<()> {
+    let Ok(entry) = serde_json::from_str::<LogEntry>(line) else {
+        return Ok(());
+    };
+    if let Some(since) = since {
+        if parse_rfc3339(&entry.time).is_some_and(|t| t < since) {
+            return Ok(());
+        }
+    }
+    let text = if args.timestamps {
+        format!("{} {}", entry.time, entry.log)
+    } else {
+        entry.log
+    };
+    if entry.stream == "stderr" {
+        std::io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().lock().write_all(text.as_bytes())
+    }
+}
+
 pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
+    let tail: Option<usize> = match args.tail.as_str() {
+        "all" | "-1" => None,
+        n => Some(
+            n.parse()
+                .map_err(|_| bad("--tail", n, "expected a number or \"all\""))?,
+        ),
+    };
+    let since = match &args.since {
+        Some(s) => Some(parse_since(s).ok_or_else(|| {
+            bad(
+                "--since",
+                s,
+                "expected RFC 3339, unix seconds or a duration such as 10m",
+            )
+        })?),
+        None => None,
+    };
     let store = ContainerStore::open(&paths.containers())?;
     let rec = store.resolve(&args.container)?;
     let path = paths.container_dir(&rec.id).join("container.log");
@@ -19,12 +89,24 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
     };
     let mut reader = BufReader::new(file);
     let mut line = String::new();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    // With --tail, the complete lines already written are read first and only the last
+    // N of them printed; following then goes on from there.
+    let mut backlog: VecDeque<String> = VecDeque::new();
+    let mut in_backlog = tail.is_some();
     loop {
         line.clear();
         let n = reader.read_line(&mut line)?;
         if n == 0 || !line.ends_with('\n') {
+            if n > 0 {
+                // A partial line: seek back so it is read whole next time.
+                reader.seek_relative(-(n as i64))?;
+            }
+            if in_backlog {
+                in_backlog = false;
+                for l in backlog.drain(..) {
+                    emit(&l, &args, since)?;
+                }
+            }
             if !args.follow {
                 break;
             }
@@ -33,25 +115,16 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
             if !running && n == 0 {
                 break;
             }
-            if n > 0 {
-                // A partial line: seek back so it is read whole next time.
-                reader.seek_relative(-(n as i64))?;
-            }
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        let Ok(entry) = serde_json::from_str::<LogEntry>(&line) else {
-            continue;
-        };
-        let text = if args.timestamps {
-            format!("{} {}", entry.time, entry.log)
+        if in_backlog {
+            backlog.push_back(line.clone());
+            if backlog.len() > tail.unwrap_or(usize::MAX) {
+                backlog.pop_front();
+            }
         } else {
-            entry.log
-        };
-        if entry.stream == "stderr" {
-            stderr.lock().write_all(text.as_bytes())?;
-        } else {
-            stdout.lock().write_all(text.as_bytes())?;
+            emit(&line, &args, since)?;
         }
     }
     Ok(())
