@@ -172,6 +172,7 @@ fn run_errors_use_docker_exit_codes_and_leave_nothing() {
     for bad in [
         &["run", "--rm", "-p", "80:80:80:80", "busybox", "true"][..],
         &["run", "--rm", "--memory", "12q", "busybox", "true"],
+        &["run", "--rm", "-w", "relative/dir", "busybox", "true"],
     ] {
         let r = k.run(bad);
         assert_eq!(r.code, 125, "{bad:?}");

@@ -103,6 +103,15 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
     if let Some(name) = &args.name {
         validate_name(name).map_err(|e| flag_err(&e))?;
     }
+    if let Some(w) = args.workdir.as_deref().filter(|w| !w.starts_with('/')) {
+        return Err(Exit {
+            code: 125,
+            message: format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            ),
+        }
+        .into());
+    }
     // Everything that can be checked before the record exists is checked here.
     monitor::resolve_host(paths, &host).map_err(|e| flag_err(&e))?;
     if let Some(sig) = &args.stop_signal {
