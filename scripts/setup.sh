@@ -3,21 +3,32 @@
 # Idempotent: packages already present are left alone.
 set -euo pipefail
 
-packages=(
+# Installed without their recommendations (kernel and qemu would pull in much more).
+lean=(
   busybox-static      # the base image's only binary
-  musl-tools          # musl-gcc, for the static build
+  musl-tools          # musl-gcc, for the static build (ring's C)
   curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
-  docker.io           # the build tests compare kiste's images with docker's
 )
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
+# Installed as docker's packaging intends (the build tests compare with docker's images).
+full=(docker.io)
+
+missing() {
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"
+  done
+}
+mapfile -t need_lean < <(missing "${lean[@]}")
+mapfile -t need_full < <(missing "${full[@]}")
+if ((${#need_lean[@]} + ${#need_full[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((${#need_lean[@]})); then
+    apt-get install -y -qq --no-install-recommends "${need_lean[@]}" >/dev/null
+  fi
+  if ((${#need_full[@]})); then
+    apt-get install -y -qq "${need_full[@]}" >/dev/null
+  fi
 fi
 if ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-musl; then
   rustup target add x86_64-unknown-linux-musl
