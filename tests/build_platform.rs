@@ -137,6 +137,17 @@ fn a_terminal_shows_a_spinner_with_the_running_step() {
     assert!(out.status.success());
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(screen.contains("done-sleeping"), "{screen}");
+    // The spinner must not cost a thread: a thread in a process that forks RUN containers
+    // can leave a forked child stuck on a lock, which would be left behind here.
+    let root = k.root().display().to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&root))
+        .collect();
+    assert!(left.is_empty(), "processes left by the build: {left:?}");
     let spinner_lines = screen.matches("] Step 2/2 : RUN sleep 0.6").count();
     assert!(
         spinner_lines >= 1,

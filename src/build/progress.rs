@@ -1,10 +1,12 @@
 //! What a build prints. Docker's classic lines ("Step 2/4 : COPY …", " ---> Using cache",
 //! the RUN output) go to stdout always (unless -q); on a terminal an indicatif spinner on
 //! stderr also shows the running step and its elapsed time, hidden while lines print.
+//! The spinner has no ticker thread: the build forks RUN containers, and a fork in a
+//! process with a second thread can leave the child stuck on a lock that thread held.
+//! The RUN output loop calls `tick` instead.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
 
 pub struct Progress {
     quiet: bool,
@@ -19,7 +21,6 @@ impl Progress {
                 ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
                     .expect("a valid template"),
             );
-            bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
         Progress { quiet, bar }
@@ -57,6 +58,13 @@ impl Progress {
                 "Step {n}/{of} : {}",
                 text.lines().next().unwrap_or("")
             ));
+        }
+    }
+
+    /// Redraw the spinner (its elapsed time) while a step runs quietly.
+    pub fn tick(&self) {
+        if let Some(b) = &self.bar {
+            b.tick();
         }
     }
 

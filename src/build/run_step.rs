@@ -129,6 +129,16 @@ impl RunStep<'_> {
         let mut partial = String::new();
         loop {
             use std::io::Read;
+            // Wait for output at most 100 ms at a time, so the spinner's clock moves on.
+            let mut pfd = libc::pollfd {
+                fd: reader.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            if unsafe { libc::poll(&mut pfd, 1, 100) } == 0 {
+                self.progress.tick();
+                continue;
+            }
             match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
