@@ -18,11 +18,13 @@ fn is_opaque(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
         return false;
     };
+    // The store writes `user.overlay.opaque` when rootless: ask it for the name.
+    let name = crate::image::layer::OverlayXattrs::for_current_user().opaque();
     let mut buf = [0u8; 4];
     let n = unsafe {
         libc::lgetxattr(
             c.as_ptr(),
-            c"trusted.overlay.opaque".as_ptr(),
+            name.as_ptr(),
             buf.as_mut_ptr().cast(),
             buf.len(),
         )

@@ -3,7 +3,7 @@
 
 use super::run_step::{RunFailure, RunStep};
 use super::*;
-use crate::image::config::History;
+use crate::image::config::{has_env, set_env, History};
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -166,8 +166,7 @@ impl Builder<'_> {
         match node {
             Instruction::Env(pairs) => {
                 for (k, v) in pairs {
-                    c.env.retain(|e| e.split('=').next() != Some(k.as_str()));
-                    c.env.push(format!("{k}={v}"));
+                    set_env(&mut c.env, format!("{k}={v}"));
                 }
             }
             Instruction::Label(pairs) => {
@@ -405,7 +404,7 @@ impl Builder<'_> {
         let mut env = c.env.clone();
         for (k, v) in args {
             if let Some(v) = v {
-                if !env.iter().any(|e| e.split('=').next() == Some(k.as_str())) {
+                if !has_env(&env, k) {
                     env.push(format!("{k}={v}"));
                 }
             }
@@ -419,9 +418,7 @@ impl Builder<'_> {
         // The predefined proxy args reach RUN without an ARG, and stay out of the cache
         // key and the history (as in docker), so a proxy change does not rebuild.
         for (k, v) in &self.opts.build_args {
-            if super::is_predefined_arg(k)
-                && !env.iter().any(|e| e.split('=').next() == Some(k.as_str()))
-            {
+            if super::is_predefined_arg(k) && !has_env(&env, k) {
                 env.push(format!("{k}={v}"));
             }
         }

@@ -3,6 +3,7 @@
 
 use super::Exit;
 use crate::cli::RunArgs;
+use crate::image::config::set_env;
 use crate::image::ImageStore;
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
@@ -74,13 +75,6 @@ fn env_entry(e: &str) -> Option<String> {
     } else {
         std::env::var(e).ok().map(|v| format!("{e}={v}"))
     }
-}
-
-/// Set `entry` ("K=V") in `env`, replacing an earlier value of K.
-fn set_env(env: &mut Vec<String>, entry: String) {
-    let key = entry.split('=').next().unwrap_or("").to_string();
-    env.retain(|e| e.split('=').next() != Some(key.as_str()));
-    env.push(entry);
 }
 
 fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecord> {

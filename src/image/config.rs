@@ -10,6 +10,23 @@ pub const MEDIA_TYPE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const MEDIA_TYPE_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
+/// The name in a `KEY=value` environment entry.
+pub fn env_key(entry: &str) -> &str {
+    entry.split('=').next().unwrap_or("")
+}
+
+/// Whether `env` sets `key`.
+pub fn has_env(env: &[String], key: &str) -> bool {
+    env.iter().any(|e| env_key(e) == key)
+}
+
+/// Set `entry` (`KEY=value`) in `env`, replacing an earlier value of KEY.
+pub fn set_env(env: &mut Vec<String>, entry: String) {
+    let key = env_key(&entry).to_string();
+    env.retain(|e| env_key(e) != key);
+    env.push(entry);
+}
+
 /// The runtime defaults of an image (`config` in the OCI image config).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ContainerConfig {
