@@ -227,3 +227,14 @@ pub fn cgroup_left(id: &str) -> Vec<PathBuf> {
 pub fn process_alive(pid: i64) -> bool {
     pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
 }
+
+/// Mark the running test as skipped: it cannot run on this machine, for `reason`. Call it and
+/// return. The line goes to stderr and to `$KISTE_SKIP_LOG`, from which `scripts/test.sh`
+/// counts the test as skipped (not passed) in its summary and prints the reason.
+pub fn skip(reason: &str) {
+    skip_log(reason)
+}
+
+#[path = "skip.rs"]
+mod skip_impl;
+pub use skip_impl::skip_log;
