@@ -14,7 +14,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::runtime::spec::{CgroupSpec, Device, Resources};
+use crate::runtime::spec::{CgroupSpec, Device};
 
 /// Where every cgroup hierarchy is mounted on a normal host.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -112,9 +112,9 @@ impl Cgroup {
 }
 
 /// Creates the container's cgroup with its limits and device rules applied. On error
-/// whatever was created is removed again.
+/// whatever was created is removed again. The limits were checked when the user gave
+/// them (`config`); what can fail here is the host: a controller or file it lacks.
 pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
-    validate(&spec.resources)?;
     check_names(spec)?;
     let layout = detect();
     let result = match layout {
@@ -275,96 +275,6 @@ pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
     all.sort_unstable();
     all.dedup();
     all
-}
-
-/// Checks limits that are wrong whatever the cgroup version, before anything is created.
-pub fn validate(res: &Resources) -> Result<(), CgroupError> {
-    const MIN_MEMORY: i64 = 6 * 1024 * 1024;
-    if let Some(m) = res.memory {
-        if m > 0 && m < MIN_MEMORY {
-            return Err(CgroupError::Invalid(
-                "minimum memory limit allowed is 6MB".into(),
-            ));
-        }
-    }
-    if let Some(r) = res.memory_reservation {
-        if r > 0 && r < MIN_MEMORY {
-            return Err(CgroupError::Invalid(
-                "minimum memory reservation allowed is 6MB".into(),
-            ));
-        }
-    }
-    if let Some(s) = res.memory_swap {
-        if s != -1 && s > 0 {
-            match res.memory {
-                None | Some(0) => {
-                    return Err(CgroupError::Invalid(
-                        "you should always set the memory limit when using the memory-swap limit"
-                            .into(),
-                    ))
-                }
-                Some(m) if s < m => {
-                    return Err(CgroupError::Invalid(
-                        "minimum memory-swap limit should be larger than memory limit, see usage"
-                            .into(),
-                    ))
-                }
-                _ => {}
-            }
-        }
-    }
-    if let Some(c) = res.cpus {
-        let n = online_cpus();
-        if c.is_nan() || c < 0.01 || c > n as f64 {
-            return Err(CgroupError::Invalid(format!(
-                "range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available"
-            )));
-        }
-    }
-    if let Some(w) = res.blkio_weight {
-        if w != 0 && !(10..=1000).contains(&w) {
-            return Err(CgroupError::Invalid(
-                "range of blkio weight is from 10 to 1000".into(),
-            ));
-        }
-    }
-    if let Some(shares) = res.cpu_shares {
-        if shares != 0 && shares < 2 {
-            return Err(CgroupError::Invalid(
-                "minimum cpu shares allowed is 2".into(),
-            ));
-        }
-    }
-    if let Some(set) = &res.cpuset_cpus {
-        parse_cpu_list(set).ok_or_else(|| {
-            CgroupError::Invalid(format!("invalid value {set:?} for cpuset cpus"))
-        })?;
-    }
-    Ok(())
-}
-
-fn online_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-/// "0-2,4" -> the CPU numbers, or None when malformed.
-fn parse_cpu_list(s: &str) -> Option<Vec<u32>> {
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        let part = part.trim();
-        if let Some((a, b)) = part.split_once('-') {
-            let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
-            if a > b {
-                return None;
-            }
-            out.extend(a..=b);
-        } else {
-            out.push(part.parse().ok()?);
-        }
-    }
-    Some(out)
 }
 
 /// The device rules every container gets: the standard nodes, mknod of anything, and the

@@ -1,8 +1,13 @@
-//! Flags that choose namespaces, limits and security settings for `run`/`create`, and their
-//! validation into the record's `HostConfig` (sizes parsed, names checked) so that bad
-//! input is refused before anything is created.
+//! Flags that choose namespaces, limits and security settings for `run`/`create`, and
+//! the one place they are checked: `to_host_config` turns them into the record's typed
+//! `HostConfig` through `config`'s parsers, so bad input is refused with docker's message
+//! (`invalid argument "X" for "--flag" flag: reason`) before anything is created.
 
-use crate::state::{HostConfig, Resources};
+use crate::config::{
+    parse_cpus, parse_cpuset, parse_int, parse_size, Capability, DeviceMapping, DeviceRate,
+    FlagError, NamespaceMode, NetworkMode, Resources, SecurityOptions, Ulimit, UsernsMode,
+};
+use crate::state::HostConfig;
 use clap::Args;
 
 #[derive(Debug, Args, Default, Clone)]
@@ -38,7 +43,11 @@ pub struct IsolationArgs {
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
     /// Ulimit options (e.g. nofile=1024:2048)
-    #[arg(long = "ulimit", value_name = "NAME=SOFT[:HARD]")]
+    #[arg(
+        long = "ulimit",
+        value_name = "NAME=SOFT[:HARD]",
+        allow_hyphen_values = true
+    )]
     pub ulimit: Vec<String>,
     /// Add a host device to the container (HOST[:CONTAINER[:PERMS]])
     #[arg(long = "device", value_name = "DEVICE")]
@@ -47,223 +56,215 @@ pub struct IsolationArgs {
     #[arg(long = "cgroup-parent", value_name = "PATH")]
     pub cgroup_parent: Option<String>,
     /// Memory limit (e.g. 512m, 1g)
-    #[arg(short = 'm', long, value_name = "BYTES")]
+    #[arg(short = 'm', long, value_name = "BYTES", allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", value_name = "BYTES")]
+    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// Memory soft limit
-    #[arg(long = "memory-reservation", value_name = "BYTES")]
+    #[arg(
+        long = "memory-reservation",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
     pub memory_reservation: Option<String>,
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,
     /// Number of CPUs
-    #[arg(long, value_name = "DECIMAL")]
+    #[arg(long, value_name = "DECIMAL", allow_hyphen_values = true)]
     pub cpus: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares", value_name = "INT")]
-    pub cpu_shares: Option<u64>,
+    #[arg(
+        short = 'c',
+        long = "cpu-shares",
+        value_name = "INT",
+        allow_hyphen_values = true
+    )]
+    pub cpu_shares: Option<String>,
     /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus", value_name = "LIST")]
     pub cpuset_cpus: Option<String>,
     /// Tune container pids limit (-1 for unlimited)
     #[arg(long = "pids-limit", value_name = "INT", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    pub pids_limit: Option<String>,
     /// Block IO (relative weight), between 10 and 1000
-    #[arg(long = "blkio-weight", value_name = "UINT16")]
-    pub blkio_weight: Option<u16>,
+    #[arg(
+        long = "blkio-weight",
+        value_name = "UINT16",
+        allow_hyphen_values = true
+    )]
+    pub blkio_weight: Option<String>,
     /// Limit read rate (bytes per second) from a device (PATH:RATE)
-    #[arg(long = "device-read-bps", value_name = "PATH:RATE")]
+    #[arg(
+        long = "device-read-bps",
+        value_name = "PATH:RATE",
+        allow_hyphen_values = true
+    )]
     pub device_read_bps: Vec<String>,
     /// Limit write rate (bytes per second) to a device (PATH:RATE)
-    #[arg(long = "device-write-bps", value_name = "PATH:RATE")]
+    #[arg(
+        long = "device-write-bps",
+        value_name = "PATH:RATE",
+        allow_hyphen_values = true
+    )]
     pub device_write_bps: Vec<String>,
     /// Limit read rate (IO per second) from a device (PATH:RATE)
-    #[arg(long = "device-read-iops", value_name = "PATH:RATE")]
+    #[arg(
+        long = "device-read-iops",
+        value_name = "PATH:RATE",
+        allow_hyphen_values = true
+    )]
     pub device_read_iops: Vec<String>,
     /// Limit write rate (IO per second) to a device (PATH:RATE)
-    #[arg(long = "device-write-iops", value_name = "PATH:RATE")]
+    #[arg(
+        long = "device-write-iops",
+        value_name = "PATH:RATE",
+        allow_hyphen_values = true
+    )]
     pub device_write_iops: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("invalid argument \"{value}\" for \"{flag}\" flag: {reason}")]
-pub struct FlagError {
-    pub flag: &'static str,
-    pub value: String,
-    pub reason: String,
-}
+const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
-fn bad(flag: &'static str, value: &str, reason: impl Into<String>) -> FlagError {
-    FlagError {
-        flag,
-        value: value.to_string(),
-        reason: reason.into(),
-    }
-}
-
-/// docker's RAMInBytes: "512", "512k", "1.5g", "32MiB", "64mb".
-pub fn parse_size(flag: &'static str, value: &str) -> Result<i64, FlagError> {
-    let s = value.trim();
-    let digits_end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(digits_end);
-    let n: f64 = num.parse().map_err(|_| bad(flag, value, "invalid size"))?;
-    let unit = unit.trim_start().to_ascii_lowercase();
-    let unit = unit.strip_suffix('b').unwrap_or(&unit);
-    let unit = unit.strip_suffix('i').unwrap_or(unit);
-    let mult: f64 = match unit {
-        "" => 1.0,
-        "k" => 1024.0,
-        "m" => 1024.0 * 1024.0,
-        "g" => 1024.0 * 1024.0 * 1024.0,
-        "t" => 1024f64.powi(4),
-        "p" => 1024f64.powi(5),
-        _ => return Err(bad(flag, value, format!("invalid size: '{value}'"))),
-    };
-    Ok((n * mult) as i64)
-}
-
-fn parse_rates(
-    flag: &'static str,
+fn each<T>(
     values: &[String],
-    size_units: bool,
-) -> Result<Vec<String>, FlagError> {
-    values
-        .iter()
-        .map(|v| {
-            let (path, rate) = v
-                .rsplit_once(':')
-                .ok_or_else(|| bad(flag, v, "expected PATH:RATE"))?;
-            if !path.starts_with("/dev/") {
-                return Err(bad(flag, v, "the device path must start with /dev/"));
-            }
-            let rate = if size_units {
-                parse_size(flag, rate)?
-            } else {
-                rate.parse::<i64>()
-                    .map_err(|_| bad(flag, v, "the rate must be a whole number"))?
-            };
-            if rate < 0 {
-                return Err(bad(flag, v, "the rate must not be negative"));
-            }
-            Ok(format!("{path}:{rate}"))
-        })
-        .collect()
-}
-
-fn ns_mode(flag: &'static str, value: &Option<String>) -> Result<String, FlagError> {
-    match value.as_deref() {
-        None | Some("") | Some("private") => Ok(String::new()),
-        Some("host") => Ok("host".into()),
-        Some(v) if v.starts_with("container:") => Ok(v.into()),
-        Some(v) => Err(bad(
-            flag,
-            v,
-            "expected \"host\", \"private\" or \"container:NAME\"",
-        )),
-    }
+    parse: impl Fn(&str) -> Result<T, FlagError>,
+) -> Result<Vec<T>, FlagError> {
+    values.iter().map(|v| parse(v)).collect()
 }
 
 impl IsolationArgs {
-    /// Check every flag and fill the record's host config. Device paths and signal names are
-    /// checked later, against the runtime, when the container is started.
-    pub fn to_host_config(&self, host: &mut HostConfig) -> Result<(), FlagError> {
-        host.network = match self.network.as_deref() {
-            None | Some("") | Some("default") | Some("bridge") | Some("private") => {
-                "private".into()
-            }
-            Some("none") => "none".into(),
-            Some("host") => "host".into(),
-            Some(v) => {
-                return Err(bad(
-                    "--network",
-                    v,
-                    "known networks are \"private\" (the default), \"none\" and \"host\"",
-                ))
-            }
+    /// Checks every flag and builds the typed host config. `resolve` turns the container
+    /// named in `--pid/--ipc/--uts container:NAME` into its id (or says why it cannot).
+    pub fn to_host_config(
+        &self,
+        resolve: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<HostConfig, FlagError> {
+        let ns = |flag, v: &Option<String>| {
+            NamespaceMode::parse(flag, v.as_deref().unwrap_or(""), resolve)
         };
-        host.pid = ns_mode("--pid", &self.pid)?;
-        host.ipc = ns_mode("--ipc", &self.ipc)?;
-        host.uts = ns_mode("--uts", &self.uts)?;
-        host.userns = self.userns.clone().unwrap_or_default();
-        host.read_only = self.read_only;
-        host.privileged = self.privileged;
-        host.cap_add = self.cap_add.clone();
-        host.cap_drop = self.cap_drop.clone();
-        host.security_opt = self.security_opt.clone();
-        host.ulimits = self.ulimit.clone();
-        host.devices = self.device.clone();
-        host.cgroup_parent = self.cgroup_parent.clone().unwrap_or_default();
+        let cgroup_parent = self.cgroup_parent.clone().unwrap_or_default();
+        if cgroup_parent.split('/').any(|c| c == "." || c == "..") {
+            return Err(FlagError::new(
+                "--cgroup-parent",
+                &cgroup_parent,
+                "the path must not contain \".\" or \"..\"",
+            ));
+        }
+        Ok(HostConfig {
+            network: NetworkMode::parse("--network", self.network.as_deref().unwrap_or(""))?,
+            pid: ns("--pid", &self.pid)?,
+            ipc: ns("--ipc", &self.ipc)?,
+            uts: ns("--uts", &self.uts)?,
+            userns: UsernsMode::parse("--userns", self.userns.as_deref().unwrap_or(""))?,
+            read_only: self.read_only,
+            privileged: self.privileged,
+            cap_add: each(&self.cap_add, |c| Capability::parse("--cap-add", c))?,
+            cap_drop: each(&self.cap_drop, |c| Capability::parse("--cap-drop", c))?,
+            security: SecurityOptions::parse("--security-opt", &self.security_opt)?,
+            ulimits: each(&self.ulimit, |u| Ulimit::parse("--ulimit", u))?,
+            devices: each(&self.device, |d| DeviceMapping::parse("--device", d))?,
+            cgroup_parent,
+            resources: self.resources()?,
+            ..HostConfig::default()
+        })
+    }
+
+    fn resources(&self) -> Result<Resources, FlagError> {
         let mut r = Resources::default();
         if let Some(m) = &self.memory {
-            r.memory = parse_size("--memory", m)?;
-            if r.memory < 6 * 1024 * 1024 {
-                return Err(bad("--memory", m, "minimum memory limit allowed is 6MB"));
+            r.memory = parse_size("-m, --memory", m)?;
+            if r.memory < MIN_MEMORY {
+                return Err(FlagError::new(
+                    "-m, --memory",
+                    m,
+                    "minimum memory limit allowed is 6MB",
+                ));
+            }
+        }
+        if let Some(m) = &self.memory_reservation {
+            r.memory_reservation = parse_size("--memory-reservation", m)?;
+            if r.memory_reservation < MIN_MEMORY {
+                return Err(FlagError::new(
+                    "--memory-reservation",
+                    m,
+                    "minimum memory reservation allowed is 6MB",
+                ));
+            }
+            if r.memory > 0 && r.memory < r.memory_reservation {
+                return Err(FlagError::new(
+                    "--memory-reservation",
+                    m,
+                    "minimum memory limit can not be less than memory reservation limit",
+                ));
             }
         }
         if let Some(m) = &self.memory_swap {
-            r.memory_swap = if m == "-1" {
+            r.memory_swap = if m.trim() == "-1" {
                 -1
             } else {
                 parse_size("--memory-swap", m)?
             };
             if r.memory == 0 {
-                return Err(bad(
+                return Err(FlagError::new(
                     "--memory-swap",
                     m,
                     "you should always set the memory limit when using the memory swap limit",
                 ));
             }
             if r.memory_swap > 0 && r.memory_swap < r.memory {
-                return Err(bad(
+                return Err(FlagError::new(
                     "--memory-swap",
                     m,
-                    "the memory swap limit must be larger than the memory limit",
+                    "minimum memory swap limit should be larger than memory limit",
                 ));
             }
-        }
-        if let Some(m) = &self.memory_reservation {
-            r.memory_reservation = parse_size("--memory-reservation", m)?;
         }
         r.oom_kill_disable = self.oom_kill_disable;
         if let Some(c) = &self.cpus {
-            let n: f64 = c
-                .parse()
-                .map_err(|_| bad("--cpus", c, "expected a decimal number of CPUs"))?;
-            let ncpu = std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1);
-            if n.is_nan() || n <= 0.0 || n > ncpu as f64 {
-                return Err(bad(
-                    "--cpus",
-                    c,
-                    format!("range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available"),
+            r.nano_cpus = parse_cpus("--cpus", c)?;
+        }
+        if let Some(s) = &self.cpu_shares {
+            r.cpu_shares = parse_int("-c, --cpu-shares", s)?;
+            if r.cpu_shares == 1 {
+                return Err(FlagError::new(
+                    "-c, --cpu-shares",
+                    s,
+                    "minimum cpu shares allowed is 2",
                 ));
             }
-            r.nano_cpus = (n * 1e9) as i64;
         }
-        r.cpu_shares = self.cpu_shares.unwrap_or(0);
-        r.cpuset_cpus = self.cpuset_cpus.clone().unwrap_or_default();
-        r.pids_limit = self.pids_limit.unwrap_or(0);
-        if let Some(w) = self.blkio_weight {
-            if !(10..=1000).contains(&w) {
-                return Err(bad(
+        if let Some(set) = &self.cpuset_cpus {
+            r.cpuset_cpus = parse_cpuset("--cpuset-cpus", set)?;
+        }
+        if let Some(p) = &self.pids_limit {
+            r.pids_limit = parse_int("--pids-limit", p)?;
+            if r.pids_limit < -1 {
+                return Err(FlagError::new(
+                    "--pids-limit",
+                    p,
+                    "the limit is a number of processes, or -1 for unlimited",
+                ));
+            }
+        }
+        if let Some(w) = &self.blkio_weight {
+            r.blkio_weight = parse_int("--blkio-weight", w)?;
+            if r.blkio_weight != 0 && !(10..=1000).contains(&r.blkio_weight) {
+                return Err(FlagError::new(
                     "--blkio-weight",
-                    &w.to_string(),
+                    w,
                     "range of blkio weight is from 10 to 1000",
                 ));
             }
-            r.blkio_weight = w;
         }
-        r.device_read_bps = parse_rates("--device-read-bps", &self.device_read_bps, true)?;
-        r.device_write_bps = parse_rates("--device-write-bps", &self.device_write_bps, true)?;
-        r.device_read_iops = parse_rates("--device-read-iops", &self.device_read_iops, false)?;
-        r.device_write_iops = parse_rates("--device-write-iops", &self.device_write_iops, false)?;
-        host.resources = r;
-        Ok(())
+        let rates =
+            |flag, values: &[String], sizes| each(values, |v| DeviceRate::parse(flag, v, sizes));
+        r.device_read_bps = rates("--device-read-bps", &self.device_read_bps, true)?;
+        r.device_write_bps = rates("--device-write-bps", &self.device_write_bps, true)?;
+        r.device_read_iops = rates("--device-read-iops", &self.device_read_iops, false)?;
+        r.device_write_iops = rates("--device-write-iops", &self.device_write_iops, false)?;
+        Ok(r)
     }
 }
 
@@ -271,26 +272,73 @@ impl IsolationArgs {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sizes_parse_like_docker() {
-        assert_eq!(parse_size("-m", "512").unwrap(), 512);
-        assert_eq!(parse_size("-m", "32m").unwrap(), 32 << 20);
-        assert_eq!(parse_size("-m", "1.5g").unwrap(), 3 << 29);
-        assert_eq!(parse_size("-m", "64MiB").unwrap(), 64 << 20);
-        assert_eq!(parse_size("-m", "2kb").unwrap(), 2048);
-        let e = parse_size("--memory", "12q").unwrap_err().to_string();
-        assert!(e.contains("\"12q\"") && e.contains("--memory"), "{e}");
-        assert!(parse_size("-m", "").is_err());
-        assert!(parse_size("-m", "m").is_err());
+    fn no_containers(name: &str) -> Result<String, String> {
+        Err(format!("no such container: {name}"))
+    }
+
+    fn refused(args: IsolationArgs) -> String {
+        args.to_host_config(&no_containers).unwrap_err().to_string()
     }
 
     #[test]
-    fn cpus_beyond_the_machine_are_refused() {
-        let args = IsolationArgs {
+    fn limits_are_refused_with_the_flag_and_value() {
+        let e = refused(IsolationArgs {
             cpus: Some("4096".into()),
             ..Default::default()
+        });
+        assert!(
+            e.starts_with("invalid argument \"4096\" for \"--cpus\" flag: range of CPUs"),
+            "{e}"
+        );
+        let e = refused(IsolationArgs {
+            memory: Some("9999999999999999999999999".into()),
+            ..Default::default()
+        });
+        assert!(
+            e.starts_with(
+                "invalid argument \"9999999999999999999999999\" for \"-m, --memory\" flag"
+            ),
+            "{e}"
+        );
+        let e = refused(IsolationArgs {
+            memory: Some("64m".into()),
+            memory_swap: Some("32m".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("\"--memory-swap\""), "{e}");
+        let e = refused(IsolationArgs {
+            blkio_weight: Some("5".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("range of blkio weight"), "{e}");
+        let e = refused(IsolationArgs {
+            cgroup_parent: Some("../escape".into()),
+            ..Default::default()
+        });
+        assert!(e.contains("--cgroup-parent"), "{e}");
+    }
+
+    #[test]
+    fn flags_become_typed_settings() {
+        let args = IsolationArgs {
+            network: Some("host".into()),
+            pid: Some("host".into()),
+            ipc: Some("container:web".into()),
+            memory: Some("64m".into()),
+            memory_swap: Some("-1".into()),
+            pids_limit: Some("-1".into()),
+            cap_add: vec!["net_admin".into()],
+            ulimit: vec!["nofile=10:20".into()],
+            ..Default::default()
         };
-        let e = args.to_host_config(&mut HostConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("range of CPUs"), "{e}");
+        let host = args.to_host_config(&|_| Ok("abc".into())).unwrap();
+        assert_eq!(host.network, NetworkMode::Host);
+        assert!(host.pid.is_host());
+        assert_eq!(host.ipc, NamespaceMode::Container("abc".into()));
+        assert_eq!(host.resources.memory, 64 << 20);
+        assert_eq!(host.resources.memory_swap, -1);
+        assert_eq!(host.resources.pids_limit, -1);
+        assert_eq!(host.cap_add[0].bare_name(), "NET_ADMIN");
+        assert_eq!(host.ulimits[0].hard, 20);
     }
 }

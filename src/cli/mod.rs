@@ -1,9 +1,13 @@
-//! The command line as clap parses it (raw flags). `commands/` turns these into validated
-//! settings; nothing below `commands/` sees a raw flag.
+//! The command line as clap parses it (raw flags), and the one step that checks the flags
+//! of `run`/`create` and turns them into the typed container configuration (`config`);
+//! nothing below `commands/` sees a raw flag.
 
 mod isolation;
 
 pub use isolation::IsolationArgs;
+
+use crate::config::{parse_int, FlagError, PortMapping};
+use crate::state::HostConfig;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -144,7 +148,7 @@ pub struct BuildArgs {
     #[arg(long = "secret", value_name = "id=ID,src=PATH")]
     pub secrets: Vec<String>,
     /// Unix time for every timestamp in the image (like SOURCE_DATE_EPOCH)
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub timestamp: Option<i64>,
     /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
@@ -197,8 +201,8 @@ pub struct RunArgs {
     #[arg(long = "stop-signal")]
     pub stop_signal: Option<String>,
     /// Timeout (in seconds) to stop a container
-    #[arg(long = "stop-timeout")]
-    pub stop_timeout: Option<u64>,
+    #[arg(long = "stop-timeout", value_name = "INT", allow_hyphen_values = true)]
+    pub stop_timeout: Option<String>,
     #[command(flatten)]
     pub isolation: IsolationArgs,
     /// The image to run
@@ -213,6 +217,33 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
+impl RunArgs {
+    /// Every host-side flag checked and typed; `resolve` names the container behind a
+    /// `container:NAME` namespace mode.
+    pub fn host_config(
+        &self,
+        resolve: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<HostConfig, FlagError> {
+        let mut host = self.isolation.to_host_config(resolve)?;
+        host.ports = self
+            .publish
+            .iter()
+            .map(|p| PortMapping::parse("-p, --publish", p))
+            .collect::<Result<_, _>>()?;
+        host.auto_remove = self.rm;
+        host.interactive = self.interactive;
+        Ok(host)
+    }
+
+    /// `--stop-timeout` in seconds.
+    pub fn stop_timeout(&self) -> Result<Option<u64>, FlagError> {
+        self.stop_timeout
+            .as_deref()
+            .map(|t| parse_int("--stop-timeout", t))
+            .transpose()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
@@ -225,7 +256,12 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container
-    #[arg(short = 't', long = "time", visible_alias = "timeout")]
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_negative_numbers = true
+    )]
     pub time: Option<i64>,
     /// Signal to send to the container
     #[arg(short = 's', long)]

@@ -95,7 +95,7 @@ fn signal_container(rec: &ContainerRecord, signal: i32) -> anyhow::Result<()> {
             anyhow::bail!("cannot signal container {}: {e}", rec.name);
         }
     }
-    if rec.config.host.pid == "host" {
+    if rec.config.host.pid.is_host() {
         for pid in crate::cgroups::pids(&monitor::cgroup_of(rec)) {
             unsafe { libc::kill(pid, signal) };
         }

@@ -2,9 +2,10 @@
 
 use super::Exit;
 use crate::cli::InspectArgs;
+use crate::config::Ulimit;
 use crate::image::ImageStore;
 use crate::paths::Paths;
-use crate::state::{ContainerRecord, ContainerStore, Status};
+use crate::state::{ContainerRecord, ContainerStore, PortMapping, Status};
 use serde_json::{json, Value};
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -17,24 +18,16 @@ fn container_json(rec: &ContainerRecord) -> Value {
         (false, _) => "exited",
     };
     let args = rec.args();
-    let ports: serde_json::Map<String, Value> = rec
-        .config
-        .host
-        .ports
-        .iter()
-        .map(|p| {
-            let bound = rec
-                .state
-                .ports
-                .iter()
-                .find(|b| b.container_port == p.container_port && b.protocol == p.protocol)
-                .unwrap_or(p);
-            (
-                format!("{}/{}", p.container_port, p.protocol),
-                json!([{"HostIp": bound.host_ip, "HostPort": bound.host_port.to_string()}]),
-            )
-        })
-        .collect();
+    let host = &rec.config.host;
+    let r = &host.resources;
+    let rates = |rates: &[crate::config::DeviceRate]| -> Value {
+        rates
+            .iter()
+            .map(|d| json!({"Path": d.path, "Rate": d.rate}))
+            .collect()
+    };
+    // docker shows the published ports of a running container only.
+    let bound: &[PortMapping] = if running { &rec.state.ports } else { &[] };
     json!({
         "Id": rec.id,
         "Created": rec.created,
@@ -56,31 +49,47 @@ fn container_json(rec: &ContainerRecord) -> Value {
         "Image": rec.config.image_id,
         "Name": format!("/{}", rec.name),
         "HostConfig": {
-            "NetworkMode": rec.config.host.network,
-            "PortBindings": ports,
-            "AutoRemove": rec.config.host.auto_remove,
-            "Privileged": rec.config.host.privileged,
-            "ReadonlyRootfs": rec.config.host.read_only,
-            "CapAdd": rec.config.host.cap_add,
-            "CapDrop": rec.config.host.cap_drop,
-            "SecurityOpt": rec.config.host.security_opt,
-            "PidMode": rec.config.host.pid,
-            "IpcMode": rec.config.host.ipc,
-            "UTSMode": rec.config.host.uts,
-            "CgroupParent": rec.config.host.cgroup_parent,
-            "Memory": rec.config.host.resources.memory,
-            "MemorySwap": rec.config.host.resources.memory_swap,
-            "MemoryReservation": rec.config.host.resources.memory_reservation,
-            "OomKillDisable": rec.config.host.resources.oom_kill_disable,
-            "NanoCpus": rec.config.host.resources.nano_cpus,
-            "CpuShares": rec.config.host.resources.cpu_shares,
-            "CpusetCpus": rec.config.host.resources.cpuset_cpus,
-            "PidsLimit": rec.config.host.resources.pids_limit,
-            "BlkioWeight": rec.config.host.resources.blkio_weight,
+            "NetworkMode": host.network.as_str(),
+            "PortBindings": port_map(&host.ports, false),
+            "AutoRemove": host.auto_remove,
+            "Privileged": host.privileged,
+            "ReadonlyRootfs": host.read_only,
+            "CapAdd": host.cap_add.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "CapDrop": host.cap_drop.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "SecurityOpt": host.security.to_docker(),
+            "PidMode": host.pid.to_string(),
+            "IpcMode": host.ipc.to_string(),
+            "UTSMode": host.uts.to_string(),
+            "UsernsMode": host.userns.to_string(),
+            "CgroupParent": host.cgroup_parent,
+            "Memory": r.memory,
+            "MemorySwap": r.memory_swap,
+            "MemoryReservation": r.memory_reservation,
+            "OomKillDisable": r.oom_kill_disable,
+            "NanoCpus": r.nano_cpus,
+            "CpuShares": r.cpu_shares,
+            "CpusetCpus": r.cpuset_cpus,
+            "PidsLimit": r.pids_limit,
+            "BlkioWeight": r.blkio_weight,
+            "BlkioDeviceReadBps": rates(&r.device_read_bps),
+            "BlkioDeviceWriteBps": rates(&r.device_write_bps),
+            "BlkioDeviceReadIOps": rates(&r.device_read_iops),
+            "BlkioDeviceWriteIOps": rates(&r.device_write_iops),
+            "Devices": host.devices.iter().map(|d| json!({
+                "PathOnHost": d.host_path,
+                "PathInContainer": d.container_path,
+                "CgroupPermissions": d.permissions.to_string(),
+            })).collect::<Vec<_>>(),
+            "Ulimits": host.ulimits.iter().map(|u| json!({
+                "Name": u.name.name(),
+                "Hard": Ulimit::docker_value(u.hard),
+                "Soft": Ulimit::docker_value(u.soft),
+            })).collect::<Vec<_>>(),
         },
         "Config": {
             "Hostname": rec.config.hostname,
             "User": rec.config.user,
+            "OpenStdin": host.interactive,
             "Env": rec.config.env,
             "Cmd": rec.config.cmd,
             "Entrypoint": rec.config.entrypoint,
@@ -89,8 +98,33 @@ fn container_json(rec: &ContainerRecord) -> Value {
             "Labels": rec.config.labels,
             "StopSignal": rec.config.stop_signal,
         },
-        "NetworkSettings": { "Ports": rec.state.ports.iter().map(|p| p.display()).collect::<Vec<_>>() },
+        "NetworkSettings": { "Ports": port_map(bound, true) },
     })
+}
+
+/// docker's port map, `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8000"}]}`: as the
+/// user asked (HostConfig.PortBindings: "" for any address or port) or as bound.
+fn port_map(ports: &[PortMapping], bound: bool) -> Value {
+    let mut map = serde_json::Map::new();
+    for p in ports {
+        let host_ip = match (p.host_ip, bound) {
+            (Some(ip), _) => ip.to_string(),
+            (None, true) => p.bind_ip().to_string(),
+            (None, false) => String::new(),
+        };
+        let host_port = if p.host_port == 0 && !bound {
+            String::new()
+        } else {
+            p.host_port.to_string()
+        };
+        let entry = map
+            .entry(p.key())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(json!({"HostIp": host_ip, "HostPort": host_port}));
+        }
+    }
+    Value::Object(map)
 }
 
 pub(super) fn image_json(img: &crate::image::Image) -> Value {

@@ -9,7 +9,7 @@ use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::state::{
     generate_name, new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus,
-    ContainerStore, HostConfig,
+    ContainerStore,
 };
 use anyhow::Context;
 
@@ -82,18 +82,21 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
         code: 125,
         message: e.to_string(),
     };
-    let mut host = HostConfig::default();
-    args.isolation
-        .to_host_config(&mut host)
-        .map_err(|e| flag_err(&e))?;
-    host.ports = args
-        .publish
-        .iter()
-        .map(|p| crate::network::parse_publish(p))
-        .collect::<Result<_, _>>()
-        .map_err(|e| flag_err(&e))?;
-    host.auto_remove = args.rm;
-    host.interactive = args.interactive;
+    // Every flag is checked and typed here, before anything exists.
+    let resolve = |name: &str| -> Result<String, String> {
+        ContainerStore::open(&paths.containers())
+            .and_then(|store| store.resolve(name))
+            .map(|r| r.id)
+            .map_err(|e| e.to_string())
+    };
+    let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
+    if !host.ports.is_empty() && !host.network.is_private() {
+        eprintln!(
+            "WARNING: Published ports are discarded when using {} network mode",
+            host.network.as_str()
+        );
+    }
     if let Some(name) = &args.name {
         validate_name(name).map_err(|e| flag_err(&e))?;
     }
@@ -106,8 +109,6 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
         }
         .into());
     }
-    // Everything that can be checked before the record exists is checked here.
-    monitor::resolve_host(paths, &host).map_err(|e| flag_err(&e))?;
     if let Some(sig) = &args.stop_signal {
         crate::runtime::parse_signal(sig).map_err(|e| flag_err(&e))?;
     }
@@ -196,7 +197,7 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
                 .stop_signal
                 .clone()
                 .unwrap_or_else(|| ic.stop_signal.clone()),
-            stop_timeout: args.stop_timeout,
+            stop_timeout,
             host,
         },
         state: ContainerStatus::default(),

@@ -114,7 +114,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         auto_remove: rec.config.host.auto_remove,
     };
     let result = (|| {
-        let ports = if rec.config.host.network == "private" {
+        let ports = if rec.config.host.network.is_private() {
             bind_ports(&rec.config.host.ports)?
         } else {
             Vec::new()

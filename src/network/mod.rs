@@ -6,7 +6,7 @@
 mod ports;
 mod proxy;
 
-pub use ports::{bind_ports, parse_publish, BoundPort, PortError};
+pub use ports::{bind_ports, BoundPort, PortError};
 pub use proxy::PortForwarder;
 
 /// /etc/hosts for a container with its own network namespace.

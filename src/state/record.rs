@@ -1,6 +1,10 @@
 //! The container record: config (fixed at create time, docker's field names where docker
 //! has one) and status (changed by start/stop and by the monitor).
 
+use crate::config::{
+    legacy_serde, Capability, DeviceMapping, NamespaceMode, NetworkMode, Resources,
+    SecurityOptions, Ulimit, UsernsMode,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -11,25 +15,7 @@ pub enum Status {
     Exited,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PortMapping {
-    /// Host address to listen on; "0.0.0.0" for all IPv4 addresses.
-    pub host_ip: String,
-    pub host_port: u16,
-    pub container_port: u16,
-    /// "tcp" or "udp"
-    pub protocol: String,
-}
-
-impl PortMapping {
-    /// docker ps form: "0.0.0.0:8000->80/tcp"
-    pub fn display(&self) -> String {
-        format!(
-            "{}:{}->{}/{}",
-            self.host_ip, self.host_port, self.container_port, self.protocol
-        )
-    }
-}
+pub use crate::config::PortMapping;
 
 /// How a container was asked to run: everything `start` needs to run it again.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -54,57 +40,50 @@ pub struct ContainerConfig {
     pub host: HostConfig,
 }
 
-/// The host-side settings (docker's HostConfig).
+/// The host-side settings (docker's HostConfig), typed and checked when the container
+/// was created (see `config`). Fields that older records kept as flag strings are read
+/// through `config::legacy_serde`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HostConfig {
     pub ports: Vec<PortMapping>,
-    /// "private" (own namespace: only lo, ports forwarded), "none", or "host".
-    pub network: String,
-    pub pid: String,
-    pub ipc: String,
-    pub uts: String,
+    pub network: NetworkMode,
+    #[serde(default)]
+    pub pid: NamespaceMode,
+    #[serde(default)]
+    pub ipc: NamespaceMode,
+    #[serde(default)]
+    pub uts: NamespaceMode,
     pub auto_remove: bool,
+    /// `-i`: the container's stdin is kept open (docker's Config.OpenStdin).
     pub interactive: bool,
     pub read_only: bool,
     pub privileged: bool,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub security_opt: Vec<String>,
-    pub ulimits: Vec<String>,
-    pub devices: Vec<String>,
+    #[serde(default)]
+    pub cap_add: Vec<Capability>,
+    #[serde(default)]
+    pub cap_drop: Vec<Capability>,
+    #[serde(
+        default,
+        alias = "security_opt",
+        deserialize_with = "legacy_serde::security"
+    )]
+    pub security: SecurityOptions,
+    #[serde(default, deserialize_with = "legacy_serde::ulimits")]
+    pub ulimits: Vec<Ulimit>,
+    #[serde(default, deserialize_with = "legacy_serde::devices")]
+    pub devices: Vec<DeviceMapping>,
+    #[serde(default)]
     pub cgroup_parent: String,
     #[serde(default)]
     pub resources: Resources,
-    #[serde(default)]
-    pub userns: String,
-}
-
-/// Resource limits as docker records them (bytes, nano-CPUs, …); 0 / empty = unset.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Resources {
-    pub memory: i64,
-    pub memory_swap: i64,
-    pub memory_reservation: i64,
-    pub oom_kill_disable: bool,
-    pub nano_cpus: i64,
-    pub cpu_shares: u64,
-    pub cpuset_cpus: String,
-    pub pids_limit: i64,
-    pub blkio_weight: u16,
-    pub device_read_bps: Vec<String>,
-    pub device_write_bps: Vec<String>,
-    pub device_read_iops: Vec<String>,
-    pub device_write_iops: Vec<String>,
+    #[serde(default, deserialize_with = "legacy_serde::userns")]
+    pub userns: UsernsMode,
 }
 
 impl HostConfig {
     /// The host uid and gid that container root maps to, with `--userns map=…`.
     pub fn userns_root(&self) -> Option<(u32, u32)> {
-        let maps = self.userns.strip_prefix("map=")?;
-        maps.split(',').find_map(|m| {
-            let n: Vec<u32> = m.split(':').filter_map(|x| x.parse().ok()).collect();
-            (n.len() == 3 && n[0] == 0).then_some((n[1], n[1]))
-        })
+        self.userns.root().map(|id| (id, id))
     }
 }
 

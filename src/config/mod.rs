@@ -1,0 +1,48 @@
+//! The container's configuration as typed values: network and namespace modes, the user
+//! namespace mapping, capabilities and seccomp, devices, rlimits, resource limits and
+//! published ports. `cli/` turns flags into these types through the parse functions
+//! here, each of which refuses bad input with docker's one-line message; the container
+//! record stores them (serde), and nothing below `commands/` parses a string again.
+//! This module reads the host only to resolve what a flag names (a device node, a seccomp
+//! profile file); it never creates, starts or changes anything.
+
+mod devices;
+mod legacy;
+mod limits;
+mod namespaces;
+mod ports;
+mod resources;
+mod security;
+
+pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
+pub use limits::{RlimitResource, Ulimit};
+pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
+pub use ports::{PortMapping, Protocol};
+pub use resources::{parse_cpus, parse_cpuset, parse_int, parse_size, Resources};
+pub use security::{Capability, SeccompMode, SeccompProfile, SecurityOptions};
+
+/// Deserializers that also read the string forms older records hold.
+pub mod legacy_serde {
+    pub use super::legacy::{devices, security, ulimits, userns};
+}
+
+/// A flag's value refused, in docker's words:
+/// `invalid argument "X" for "--flag" flag: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid argument \"{value}\" for \"{flag}\" flag: {reason}")]
+pub struct FlagError {
+    /// As docker prints it: "--cpus", or "-m, --memory" for a flag with a short form.
+    pub flag: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl FlagError {
+    pub fn new(flag: &'static str, value: &str, reason: impl Into<String>) -> FlagError {
+        FlagError {
+            flag,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
