@@ -226,14 +226,17 @@ impl IsolationArgs {
             r.nano_cpus = parse_cpus("--cpus", c)?;
         }
         if let Some(s) = &self.cpu_shares {
-            r.cpu_shares = parse_int("-c, --cpu-shares", s)?;
-            if r.cpu_shares == 1 {
-                return Err(FlagError::new(
-                    "-c, --cpu-shares",
-                    s,
-                    "minimum cpu shares allowed is 2",
-                ));
-            }
+            let shares: i64 = parse_int("-c, --cpu-shares", s)?;
+            r.cpu_shares = match u64::try_from(shares) {
+                Ok(n) if n != 1 => n,
+                _ => {
+                    return Err(FlagError::new(
+                        "-c, --cpu-shares",
+                        s,
+                        "minimum cpu shares allowed is 2",
+                    ))
+                }
+            };
         }
         if let Some(set) = &self.cpuset_cpus {
             r.cpuset_cpus = parse_cpuset("--cpuset-cpus", set)?;

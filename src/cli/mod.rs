@@ -237,10 +237,18 @@ impl RunArgs {
 
     /// `--stop-timeout` in seconds.
     pub fn stop_timeout(&self) -> Result<Option<u64>, FlagError> {
-        self.stop_timeout
-            .as_deref()
-            .map(|t| parse_int("--stop-timeout", t))
-            .transpose()
+        let Some(t) = self.stop_timeout.as_deref() else {
+            return Ok(None);
+        };
+        // docker's flag is an int; a negative one (wait for ever) is `stop -t -1` here.
+        let secs: i64 = parse_int("--stop-timeout", t)?;
+        u64::try_from(secs).map(Some).map_err(|_| {
+            FlagError::new(
+                "--stop-timeout",
+                t,
+                "the timeout must not be negative (stop -t -1 waits without a limit)",
+            )
+        })
     }
 }
 

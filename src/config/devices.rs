@@ -5,7 +5,7 @@ use super::FlagError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeviceKind {
@@ -160,17 +160,25 @@ impl DeviceRate {
         size_units: bool,
     ) -> Result<DeviceRate, FlagError> {
         let bad = |reason: String| FlagError::new(flag, spec, reason);
+        // docker's words for a malformed entry (opts.ValidateThrottle*Device).
         let (path, rate) = spec
-            .rsplit_once(':')
-            .ok_or_else(|| bad("expected PATH:RATE".into()))?;
-        if !Path::new(path).is_absolute() {
-            return Err(bad("the device path must be absolute".into()));
+            .split_once(':')
+            .ok_or_else(|| bad(format!("bad format: {spec}")))?;
+        if !path.starts_with("/dev/") {
+            return Err(bad(format!("bad format for device path: {spec}")));
         }
         let rate = if size_units {
-            super::resources::size_in_bytes(rate).map_err(bad)?
+            super::resources::size_in_bytes(rate).map_err(|_| {
+                bad(format!(
+                    "invalid rate for device: {spec}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb"
+                ))
+            })?
         } else {
-            rate.parse::<u64>()
-                .map_err(|_| bad("the rate must be a whole number of operations".into()))?
+            rate.parse::<u64>().map_err(|_| {
+                bad(format!(
+                    "invalid rate for device: {spec}. The correct format is <device-path>:<number>. Number must be a positive integer"
+                ))
+            })?
         };
         let (kind, meta) = device_node(path).map_err(|e| bad(format!("{path}: {e}")))?;
         if kind != DeviceKind::Block {
@@ -214,7 +222,7 @@ mod tests {
         let e = DeviceRate::parse("--device-read-bps", "/dev/null:1mb", true).unwrap_err();
         assert!(e.reason.contains("not a block device"), "{e}");
         let e = DeviceRate::parse("--device-read-iops", "/dev/null:x", false).unwrap_err();
-        assert!(e.reason.contains("whole number"), "{e}");
+        assert!(e.reason.starts_with("invalid rate for device"), "{e}");
         assert!(DeviceRate::parse("--device-read-bps", "nocolon", true).is_err());
     }
 }

@@ -39,7 +39,8 @@ pub(super) fn size_in_bytes(value: &str) -> Result<u64, String> {
     let n: f64 = num
         .parse()
         .map_err(|_| format!("invalid size: '{value}'"))?;
-    let unit = unit.trim_start().to_ascii_lowercase();
+    let suffix = unit.trim_start();
+    let unit = suffix.to_ascii_lowercase();
     let unit = unit.strip_suffix('b').unwrap_or(&unit);
     let unit = unit.strip_suffix('i').unwrap_or(unit);
     let exp = match unit {
@@ -49,7 +50,7 @@ pub(super) fn size_in_bytes(value: &str) -> Result<u64, String> {
         "g" => 3,
         "t" => 4,
         "p" => 5,
-        _ => return Err(format!("invalid size: '{value}'")),
+        _ => return Err(format!("invalid suffix: '{suffix}'")),
     };
     let bytes = n * 1024f64.powi(exp);
     // The kernel takes a signed 64-bit count; anything larger is a typo, not a limit.
@@ -68,24 +69,29 @@ pub fn parse_size(flag: &'static str, value: &str) -> Result<i64, FlagError> {
         .map_err(|reason| FlagError::new(flag, value, reason))
 }
 
-/// An integer flag of type `T` (its range is the type's).
+/// An integer flag of type `T` (its range is the type's), refused in the words docker's
+/// Go flag parser uses (`strconv.ParseInt: parsing "x": invalid syntax`).
 pub fn parse_int<T>(flag: &'static str, value: &str) -> Result<T, FlagError>
 where
     T: std::str::FromStr<Err = std::num::ParseIntError>,
 {
-    let v = value.trim();
-    v.parse().map_err(|e: std::num::ParseIntError| {
-        let negative = v
-            .strip_prefix('-')
-            .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
-        let reason = match e.kind() {
+    value.parse().map_err(|e: std::num::ParseIntError| {
+        let func = if "-1".parse::<T>().is_ok() {
+            "ParseInt"
+        } else {
+            "ParseUint"
+        };
+        let why = match e.kind() {
             std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
                 "value out of range"
             }
-            std::num::IntErrorKind::InvalidDigit if negative => "must not be negative",
-            _ => "not a whole number",
+            _ => "invalid syntax",
         };
-        FlagError::new(flag, value, reason)
+        FlagError::new(
+            flag,
+            value,
+            format!("strconv.{func}: parsing \"{value}\": {why}"),
+        )
     })
 }
 
@@ -186,7 +192,7 @@ mod tests {
         let e = parse_size("-m, --memory", "12q").unwrap_err().to_string();
         assert_eq!(
             e,
-            "invalid argument \"12q\" for \"-m, --memory\" flag: invalid size: '12q'"
+            "invalid argument \"12q\" for \"-m, --memory\" flag: invalid suffix: 'q'"
         );
         for bad in ["", "m", "-1", "9999999999999999999999999", "8192p"] {
             assert!(parse_size("-m", bad).is_err(), "{bad}");
@@ -212,7 +218,10 @@ mod tests {
     fn integers_and_cpu_lists_are_checked() {
         assert_eq!(parse_int::<i64>("--pids-limit", "-1").unwrap(), -1);
         let e = parse_int::<u16>("--blkio-weight", "70000").unwrap_err();
-        assert_eq!(e.reason, "value out of range");
+        assert_eq!(
+            e.reason,
+            "strconv.ParseUint: parsing \"70000\": value out of range"
+        );
         assert!(parse_int::<u64>("-c, --cpu-shares", "-5").is_err());
         assert_eq!(parse_cpuset("--cpuset-cpus", "0").unwrap(), "0");
         assert!(parse_cpuset("--cpuset-cpus", "2-1").is_err());

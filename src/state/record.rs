@@ -173,3 +173,50 @@ impl ContainerRecord {
             && crate::runtime::process_start_time(self.state.pid) == Some(self.state.pid_start_time)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{RlimitResource, SeccompMode};
+
+    /// A record's host config as kiste wrote it before the configuration was typed.
+    const OLD_HOST: &str = r#"{
+        "ports": [{"host_ip": "0.0.0.0", "host_port": 8000, "container_port": 80, "protocol": "tcp"}],
+        "network": "private", "pid": "", "ipc": "host", "uts": "",
+        "auto_remove": false, "interactive": true, "read_only": false, "privileged": false,
+        "cap_add": ["net_admin"], "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges", "seccomp=unconfined"],
+        "ulimits": ["nofile=512:1024"],
+        "devices": ["/dev/null:/dev/xnull:r"],
+        "cgroup_parent": "",
+        "resources": {"memory": 67108864, "memory_swap": 0, "memory_reservation": 0,
+            "oom_kill_disable": false, "nano_cpus": 0, "cpu_shares": 0, "cpuset_cpus": "",
+            "pids_limit": 0, "blkio_weight": 0, "device_read_bps": [], "device_write_bps": [],
+            "device_read_iops": [], "device_write_iops": []},
+        "userns": "map=0:100000:65536"
+    }"#;
+
+    #[test]
+    fn records_written_before_typed_config_read_as_typed() {
+        let host: HostConfig = serde_json::from_str(OLD_HOST).unwrap();
+        assert!(host.network.is_private());
+        assert!(host.ipc.is_host());
+        assert_eq!(host.cap_add[0].bare_name(), "NET_ADMIN");
+        assert!(host.security.no_new_privileges);
+        assert_eq!(host.security.seccomp, SeccompMode::Unconfined);
+        assert_eq!(host.ulimits[0].name, RlimitResource::Nofile);
+        assert_eq!((host.devices[0].major, host.devices[0].minor), (1, 3));
+        assert_eq!(host.userns_root(), Some((100000, 100000)));
+        // Saved again, it is written in the typed form and reads back the same.
+        let again: HostConfig =
+            serde_json::from_str(&serde_json::to_string(&host).unwrap()).unwrap();
+        assert_eq!(again, host);
+    }
+
+    #[test]
+    fn an_unreadable_old_setting_is_an_error_not_a_default() {
+        let bad = OLD_HOST.replace("nofile=512:1024", "bogus=1");
+        let e = serde_json::from_str::<HostConfig>(&bad).unwrap_err();
+        assert!(e.to_string().contains("invalid ulimit type: bogus"), "{e}");
+    }
+}
