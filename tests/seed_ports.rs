@@ -93,6 +93,11 @@ fn a_port_published_on_one_address_listens_only_there() {
         "127.0.0.1"
     );
     assert_eq!(
+        inspect["NetworkSettings"]["Ports"],
+        serde_json::json!({"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": port.to_string()}]}),
+        "docker's map of the bound ports"
+    );
+    assert_eq!(
         listeners(port),
         vec!["127.0.0.1".to_string()],
         "it listens on loopback only"

@@ -275,7 +275,7 @@ impl Builder<'_> {
                 key: KeyBuilder::new("").field("scratch").finish(),
                 layers: Vec::new(),
                 config: ImageConfig {
-                    architecture: "amd64".into(),
+                    architecture: crate::image::oci_architecture().into(),
                     os: "linux".into(),
                     rootfs: RootFs {
                         kind: "layers".into(),

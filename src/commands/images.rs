@@ -7,7 +7,7 @@ use crate::cli::{
     HistoryArgs, ImageCommand, ImageInspectArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs,
     TagArgs,
 };
-use crate::image::{ImageStore, Reference};
+use crate::image::{Image, ImageStore, Reference};
 use crate::paths::Paths;
 use crate::state::ContainerStore;
 
@@ -33,7 +33,13 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
         .transpose()?;
     let mut rows = Vec::new();
     let mut ids = Vec::new();
-    for img in store.list()? {
+    let all = store.list()?;
+    for img in &all {
+        // docker hides intermediate images (untagged ones that others were built on)
+        // unless asked for all.
+        if !args.all && img.tags.is_empty() && all.iter().any(|other| built_on(other, img)) {
+            continue;
+        }
         let id = if args.no_trunc {
             img.id.clone()
         } else {
@@ -85,6 +91,20 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
     header.extend(["IMAGE ID", "CREATED", "SIZE"]);
     print!("{}", table(&header, &rows));
     Ok(())
+}
+
+/// Whether `child` was built on `parent`: it holds `parent`'s layers first (and perhaps
+/// no more, for a step that changed only the config) and is newer. The store keeps no
+/// parent links, so this is what makes an untagged image "intermediate".
+fn built_on(child: &Image, parent: &Image) -> bool {
+    let (c, p) = (
+        &child.config.rootfs.diff_ids,
+        &parent.config.rootfs.diff_ids,
+    );
+    child.id != parent.id
+        && !p.is_empty()
+        && c.starts_with(p)
+        && (c.len() > p.len() && child.created >= parent.created || child.created > parent.created)
 }
 
 pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {

@@ -446,13 +446,17 @@ fn descriptor(media_type: &str, digest: &str, size: u64) -> Descriptor {
     }
 }
 
-/// The OCI name of the architecture this binary was built for.
-fn oci_architecture() -> &'static str {
+/// The OCI (GOARCH) name of the architecture this binary was built for.
+pub fn oci_architecture() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
         "x86" => "386",
-        "powerpc64" => "ppc64le",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "mips64" if cfg!(target_endian = "little") => "mips64le",
+        "mips" if cfg!(target_endian = "little") => "mipsle",
+        "loongarch64" => "loong64",
         other => other,
     }
 }
