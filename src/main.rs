@@ -13,7 +13,12 @@ fn main() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => 125,
             };
-            let _ = e.print();
+            match kiste::cli::flag_error_line(&e) {
+                Some(line) => eprintln!("Error: {line}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
             std::process::exit(code);
         }
     };

@@ -206,3 +206,28 @@ fn flag_errors_read_like_docker() {
         "only {compared} messages came from docker's flag parser"
     );
 }
+
+#[test]
+fn values_clap_refuses_are_one_docker_line_too() {
+    let k = Kiste::new();
+    for args in [
+        &["stop", "-t", "abc", "x"][..],
+        &["build", "--timestamp", "x", "."],
+    ] {
+        let r = k.run(args);
+        assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+        let want = format!(
+            "invalid argument \"{}\" for \"{}\" flag: ",
+            args[2], args[1]
+        );
+        let want = want.replace("\"-t\"", "\"--time\"");
+        assert!(message(&r).starts_with(&want), "{args:?}: {}", r.stderr);
+    }
+    let negative = k.run(&["stop", "-t", "-1", "nosuch"]);
+    assert!(
+        negative.stderr.contains("no such container"),
+        "a negative timeout is a value, not a flag: {}",
+        negative.stderr
+    );
+}

@@ -217,6 +217,33 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
+/// A value clap's own parser refused (`stop -t abc`), as the one line docker prints:
+/// `invalid argument "abc" for "-t, --time" flag: reason`. None for other clap errors.
+pub fn flag_error_line(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return None;
+    }
+    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::InvalidValue),
+    ) else {
+        return None;
+    };
+    // clap names the argument "--time <TIME>"; docker names the flag "--time".
+    let flag = arg.split(" <").next().unwrap_or(arg);
+    let reason = match std::error::Error::source(e) {
+        Some(source) => source.to_string(),
+        None => "invalid value".to_string(),
+    };
+    Some(format!(
+        "invalid argument \"{value}\" for \"{flag}\" flag: {reason}"
+    ))
+}
+
 impl RunArgs {
     /// Every host-side flag checked and typed; `resolve` names the container behind a
     /// `container:NAME` namespace mode.

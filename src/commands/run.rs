@@ -3,6 +3,7 @@
 
 use super::Exit;
 use crate::cli::RunArgs;
+use crate::config::NetworkMode;
 use crate::image::config::set_env;
 use crate::image::ImageStore;
 use crate::monitor::{self, Mode};
@@ -91,11 +92,10 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
     };
     let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
-    if !host.ports.is_empty() && !host.network.is_private() {
-        eprintln!(
-            "WARNING: Published ports are discarded when using {} network mode",
-            host.network.as_str()
-        );
+    if !host.ports.is_empty() && host.network == NetworkMode::Host {
+        // As docker: the ports stay in the record but nothing is forwarded (with
+        // --network none docker says nothing either).
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
     }
     if let Some(name) = &args.name {
         validate_name(name).map_err(|e| flag_err(&e))?;

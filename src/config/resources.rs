@@ -56,7 +56,7 @@ pub(super) fn size_in_bytes(value: &str) -> Result<u64, String> {
     // The kernel takes a signed 64-bit count; anything larger is a typo, not a limit.
     if !bytes.is_finite() || bytes >= i64::MAX as f64 {
         return Err(format!(
-            "invalid size: '{value}': the largest size is 8191 petabytes"
+            "invalid size: '{value}': sizes must be below 8 EiB"
         ));
     }
     Ok(bytes as u64)
