@@ -222,6 +222,8 @@ mod tests {
         assert_eq!(joined.to_string(), "container:abc");
         let back: NamespaceMode = serde_json::from_str("\"container:abc\"").unwrap();
         assert_eq!(back, joined);
+        let old: NetworkMode = serde_json::from_str("\"\"").unwrap();
+        assert_eq!(old, NetworkMode::Private, "an empty mode in an old record");
     }
 
     #[test]

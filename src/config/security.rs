@@ -89,6 +89,25 @@ pub enum SeccompMode {
     Profile(SeccompProfile),
 }
 
+const KNOWN_OPTIONS: &str =
+    "known options are no-new-privileges[=true|false] and seccomp=unconfined|PROFILE.json";
+
+/// docker's default profile is 25 KiB; a "profile" far larger is not one (e.g. /dev/zero).
+const MAX_PROFILE: u64 = 4 << 20;
+
+fn read_profile(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string().to_lowercase())?;
+    let mut text = String::new();
+    file.take(MAX_PROFILE + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string().to_lowercase())?;
+    if text.len() as u64 > MAX_PROFILE {
+        return Err("larger than 4 MiB".into());
+    }
+    Ok(text)
+}
+
 /// `--security-opt` values kiste knows.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SecurityOptions {
@@ -112,19 +131,12 @@ impl SecurityOptions {
                 ("no-new-privileges", Some("false")) => out.no_new_privileges = false,
                 ("seccomp", Some("unconfined")) => out.seccomp = SeccompMode::Unconfined,
                 ("seccomp", Some(path)) if !path.is_empty() => {
-                    let text = std::fs::read_to_string(path).map_err(|e| {
-                        bad(format!(
-                            "cannot read seccomp profile {path}: {}",
-                            e.to_string().to_lowercase()
-                        ))
-                    })?;
-                    out.seccomp = SeccompMode::Profile(SeccompProfile::from_json(&text).map_err(bad)?);
+                    let text = read_profile(path)
+                        .map_err(|e| bad(format!("cannot read seccomp profile {path}: {e}")))?;
+                    let profile = SeccompProfile::from_json(&text).map_err(bad)?;
+                    out.seccomp = SeccompMode::Profile(profile);
                 }
-                _ => {
-                    return Err(bad(
-                        "known options are no-new-privileges[=true|false] and seccomp=unconfined|PROFILE.json".into(),
-                    ))
-                }
+                _ => return Err(bad(KNOWN_OPTIONS.into())),
             }
         }
         Ok(out)
@@ -186,5 +198,7 @@ mod tests {
         let nnp = SecurityOptions::parse("--security-opt", &["no-new-privileges".into()]).unwrap();
         assert_eq!(nnp.to_docker(), ["no-new-privileges"]);
         assert!(SecurityOptions::parse("--security-opt", &["apparmor=x".into()]).is_err());
+        let endless = SecurityOptions::parse("--security-opt", &["seccomp=/dev/zero".into()]);
+        assert!(endless.unwrap_err().reason.contains("larger than"));
     }
 }
