@@ -231,3 +231,43 @@ fn values_clap_refuses_are_one_docker_line_too() {
         negative.stderr
     );
 }
+
+#[test]
+fn another_containers_namespace_is_checked_at_create_and_joined_at_start() {
+    let k = Kiste::new();
+    k.busybox();
+    let unknown = k.run(&["create", "--ipc", "container:nosuch", "busybox", "true"]);
+    assert_eq!(unknown.code, 125);
+    assert_eq!(
+        message(&unknown),
+        "invalid argument \"container:nosuch\" for \"--ipc\" flag: no such container: nosuch"
+    );
+    k.ok(&["run", "-d", "--name", "holder", "busybox", "sleep", "30"]);
+    let pid = k.inspect("holder")["State"]["Pid"].as_i64().unwrap();
+    let want = std::fs::read_link(format!("/proc/{pid}/ns/ipc")).unwrap();
+    let seen = k.ok(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:holder",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/ipc",
+    ]);
+    assert_eq!(seen.trim(), want.to_string_lossy());
+    let joined = k.ok(&["create", "--ipc", "container:holder", "busybox", "true"]);
+    let id = k.inspect("holder")["Id"].as_str().unwrap().to_string();
+    assert_eq!(
+        k.inspect(joined.trim())["HostConfig"]["IpcMode"],
+        format!("container:{id}"),
+        "the record keeps the container's id, as docker does"
+    );
+    k.ok(&["rm", "-f", "holder"]);
+    let late = k.run(&["start", joined.trim()]);
+    assert_ne!(late.code, 0);
+    assert!(
+        late.stderr.contains("cannot join the ipc namespace") && late.stderr.contains(&id),
+        "{}",
+        late.stderr
+    );
+}
