@@ -20,7 +20,7 @@ const CASES: &[&[&str]] = &[
     &["-c", "abc"],
     &["--cpu-shares", "-5"],
     &["--pids-limit", "abc"],
-    &["--pids-limit", "-5"],
+    &["--pids-limit", "1.5"],
     &["--blkio-weight", "70000"],
     &["--blkio-weight", "5"],
     &["--cpuset-cpus", "4096"],

@@ -175,7 +175,7 @@ impl IsolationArgs {
         let mut r = Resources::default();
         if let Some(m) = &self.memory {
             r.memory = parse_size("-m, --memory", m)?;
-            if r.memory < MIN_MEMORY {
+            if r.memory != 0 && r.memory < MIN_MEMORY {
                 return Err(FlagError::new(
                     "-m, --memory",
                     m,
@@ -185,7 +185,7 @@ impl IsolationArgs {
         }
         if let Some(m) = &self.memory_reservation {
             r.memory_reservation = parse_size("--memory-reservation", m)?;
-            if r.memory_reservation < MIN_MEMORY {
+            if r.memory_reservation != 0 && r.memory_reservation < MIN_MEMORY {
                 return Err(FlagError::new(
                     "--memory-reservation",
                     m,
@@ -206,7 +206,7 @@ impl IsolationArgs {
             } else {
                 parse_size("--memory-swap", m)?
             };
-            if r.memory == 0 {
+            if r.memory_swap > 0 && r.memory == 0 {
                 return Err(FlagError::new(
                     "--memory-swap",
                     m,
@@ -242,14 +242,8 @@ impl IsolationArgs {
             r.cpuset_cpus = parse_cpuset("--cpuset-cpus", set)?;
         }
         if let Some(p) = &self.pids_limit {
-            r.pids_limit = parse_int("--pids-limit", p)?;
-            if r.pids_limit < -1 {
-                return Err(FlagError::new(
-                    "--pids-limit",
-                    p,
-                    "the limit is a number of processes, or -1 for unlimited",
-                ));
-            }
+            // As docker: 0 leaves the default, and any negative number is unlimited.
+            r.pids_limit = parse_int::<i64>("--pids-limit", p)?.max(-1);
         }
         if let Some(w) = &self.blkio_weight {
             r.blkio_weight = parse_int("--blkio-weight", w)?;
@@ -281,6 +275,23 @@ mod tests {
 
     fn refused(args: IsolationArgs) -> String {
         args.to_host_config(&no_containers).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn zero_and_minus_one_mean_no_limit_as_in_docker() {
+        let args = IsolationArgs {
+            memory: Some("0".into()),
+            memory_swap: Some("-1".into()),
+            memory_reservation: Some("0".into()),
+            cpus: Some("0".into()),
+            pids_limit: Some("-5".into()),
+            cpu_shares: Some("0".into()),
+            blkio_weight: Some("0".into()),
+            ..Default::default()
+        };
+        let r = args.to_host_config(&no_containers).unwrap().resources;
+        assert_eq!((r.memory, r.memory_swap, r.nano_cpus), (0, -1, 0));
+        assert_eq!((r.pids_limit, r.cpu_shares, r.blkio_weight), (-1, 0, 0));
     }
 
     #[test]
