@@ -271,3 +271,44 @@ fn another_containers_namespace_is_checked_at_create_and_joined_at_start() {
         late.stderr
     );
 }
+
+#[test]
+fn a_seccomp_profile_is_checked_at_create_and_kept_in_the_record() {
+    let k = Kiste::new();
+    k.busybox();
+    let bad = k.dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"defaultAction":"SCMP_ACT_MAYBE"}"#).unwrap();
+    let opt = format!("seccomp={}", bad.display());
+    let r = k.run(&["create", "--security-opt", &opt, "busybox", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("SCMP_ACT_MAYBE") && r.stderr.contains("--security-opt"),
+        "valid JSON is not enough: {}",
+        r.stderr
+    );
+
+    let good = k.dir.path().join("no-chmod.json");
+    std::fs::write(
+        &good,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod","fchmodat","fchmodat2"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", good.display());
+    let id = k.ok(&[
+        "create",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sh",
+        "-c",
+        "touch /f; chmod 600 /f; echo rc=$?",
+    ]);
+    // The record holds the parsed profile: the file is not needed at start.
+    std::fs::remove_file(&good).unwrap();
+    let out = k.ok(&["start", "-a", id.trim()]);
+    assert!(
+        out.contains("rc=1"),
+        "chmod is refused by the profile: {out}"
+    );
+}
