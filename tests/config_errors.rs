@@ -157,6 +157,17 @@ fn docker_answers() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// A docker image this test built, removed again however the test ends.
+struct DockerImage(String);
+
+impl Drop for DockerImage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &self.0])
+            .output();
+    }
+}
+
 #[test]
 fn flag_errors_read_like_docker() {
     if !docker_answers() {
@@ -165,10 +176,11 @@ fn flag_errors_read_like_docker() {
     }
     let k = Kiste::new();
     k.busybox();
-    let image = format!("kiste-config-errors-{}", std::process::id());
+    let image = DockerImage(format!("kiste-config-errors-{}", std::process::id()));
+    let image = image.0.as_str();
     let ctx = busybox_context(&k.dir.path().join("docker-ctx"));
     let built = std::process::Command::new("docker")
-        .args(["build", "-q", "-t", &image])
+        .args(["build", "-q", "-t", image])
         .arg(&ctx)
         .output()
         .unwrap();
@@ -182,7 +194,7 @@ fn flag_errors_read_like_docker() {
         let theirs: Run = std::process::Command::new("docker")
             .args(["run", "--rm"])
             .args(*case)
-            .args([&image, "true"])
+            .args([image, "true"])
             .output()
             .unwrap()
             .into();
@@ -198,9 +210,6 @@ fn flag_errors_read_like_docker() {
             compared += 1;
         }
     }
-    let _ = std::process::Command::new("docker")
-        .args(["rmi", "-f", &image])
-        .output();
     assert!(
         compared >= 8,
         "only {compared} messages came from docker's flag parser"
