@@ -1,7 +1,8 @@
 //! Where kiste keeps its state: `/var/lib/kiste` + `/run/kiste` for root,
 //! `$XDG_DATA_HOME/kiste` + `$XDG_RUNTIME_DIR/kiste` for other users, overridden by
-//! `--root`/`--runroot` or `KISTE_ROOT`/`KISTE_RUNROOT`. Only computes paths; creates nothing
-//! except through `ensure`.
+//! `--root`/`--runroot` or `KISTE_ROOT`/`KISTE_RUNROOT`. Every file and directory name of
+//! the store is spelled here. Computes paths; creates nothing except through `ensure` and
+//! `make_dir`, which give the store docker's private modes.
 
 use std::path::PathBuf;
 
@@ -55,20 +56,111 @@ impl Paths {
     pub fn container_dir(&self, id: &str) -> PathBuf {
         self.containers().join(id)
     }
-    /// Volatile per-container directory (mount point of the rootfs, pid files).
-    pub fn container_run_dir(&self, id: &str) -> PathBuf {
-        self.runroot.join("containers").join(id)
+    /// The container's writable layer (overlay upper) and overlay's work dir.
+    pub fn container_upper(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("upper")
     }
+    pub fn container_work(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("work")
+    }
+    /// The container's output in docker's json-file format.
+    pub fn container_log(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("container.log")
+    }
+    /// Held while the container is being started, so that two starts run it once.
+    pub fn container_start_lock(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("start.lock")
+    }
+    /// Volatile per-container directory (mount point of the rootfs, /etc files).
+    pub fn container_run_dir(&self, id: &str) -> PathBuf {
+        self.run_containers().join(id)
+    }
+    /// The parent of every container's run dir.
+    pub fn run_containers(&self) -> PathBuf {
+        self.runroot.join("containers")
+    }
+    /// Where the container's root file system is mounted while it runs.
+    pub fn container_rootfs(&self, id: &str) -> PathBuf {
+        self.container_run_dir(id).join("rootfs")
+    }
+    /// Per-build scratch directories (one per running build, see `build::scratch`).
     pub fn build_dir(&self) -> PathBuf {
         self.root.join("build")
     }
+    pub fn build_cache(&self) -> PathBuf {
+        self.root.join("build-cache")
+    }
+    pub fn build_cache_mounts(&self) -> PathBuf {
+        self.root.join("build-cache-mounts")
+    }
+    /// Secrets given from the environment, written on the volatile side only.
+    pub fn build_secrets(&self) -> PathBuf {
+        self.runroot.join("build-secrets")
+    }
 
-    /// Create the root and runroot directories (mode 0700 when rootless).
+    /// Create the root and runroot directories with private modes, and tighten the modes
+    /// of an existing store (see `secure`).
     pub fn ensure(&self) -> std::io::Result<()> {
-        for dir in [&self.root, &self.runroot] {
-            std::fs::create_dir_all(dir)?;
+        make_dir(&self.root, PRIVATE)?;
+        make_dir(&self.runroot, TRAVERSE)?;
+        self.secure()
+    }
+
+    /// Give an existing store docker's and podman's modes: the root 0700 (nobody else may
+    /// walk in, run a setuid file from a layer or read a log), the runroot and its
+    /// `containers/` 0711 (a container's user-namespace root must reach its own run dir,
+    /// which is itself private; nobody else can list them). Only what is looser is
+    /// changed; a store that does not exist yet is left alone.
+    pub fn secure(&self) -> std::io::Result<()> {
+        let private = [
+            (self.root.clone(), PRIVATE),
+            (self.images(), PRIVATE),
+            (self.containers(), PRIVATE),
+            (self.build_dir(), PRIVATE),
+            (self.runroot.clone(), TRAVERSE),
+            (self.run_containers(), TRAVERSE),
+        ];
+        for (dir, mode) in private {
+            restrict(&dir, mode)?;
         }
         Ok(())
+    }
+}
+
+/// Owner only.
+pub const PRIVATE: u32 = 0o700;
+/// Owner, and traversal (no listing) for others.
+pub const TRAVERSE: u32 = 0o711;
+
+/// Make `dir` (and missing parents) with `mode`, or restrict an existing one to it.
+pub fn make_dir(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(mode).create(dir) {
+        // The umask may have taken bits away that `mode` wants (a traversal bit).
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => restrict(dir, mode),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            make_dir(dir, mode)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Clear the permission bits of `dir` that `mode` does not allow (nothing if it does not
+/// exist).
+pub fn restrict(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && m.permissions().mode() & 0o7777 & !mode != 0 => {
+            let tightened = m.permissions().mode() & mode & 0o7777;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(tightened))
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

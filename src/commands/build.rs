@@ -69,7 +69,7 @@ fn secrets(items: &[String], tmp: &Path) -> anyhow::Result<BTreeMap<String, Path
                 let value = std::env::var(&var).map_err(|_| {
                     anyhow::anyhow!("--secret {id}: environment variable {var} is not set")
                 })?;
-                std::fs::create_dir_all(tmp)?;
+                crate::paths::make_dir(tmp, crate::paths::PRIVATE)?;
                 let p = tmp.join(format!("secret-{}-{}", std::process::id(), out.len()));
                 std::fs::write(&p, value)?;
                 p
@@ -105,27 +105,26 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    // A context from stdin lives in a temp dir removed when the build ends.
-    let tmp_context = stdin_context.then(|| {
-        paths
-            .root
-            .join("build-context")
-            .join(&crate::state::new_id()[..16])
-    });
-    struct RemoveOnDrop(Option<PathBuf>);
-    impl Drop for RemoveOnDrop {
-        fn drop(&mut self) {
-            if let Some(p) = &self.0 {
-                let _ = std::fs::remove_dir_all(p);
-            }
-        }
-    }
-    let _guard = RemoveOnDrop(tmp_context.clone());
-    let context = match &tmp_context {
-        Some(dir) => {
-            unpack_context(dir)
+    // SIGINT/SIGTERM end the build cleanly (see build::interrupt).
+    build::interrupt::catch();
+    // A context from stdin lives in a scratch dir of its own, removed when the build ends
+    // (or by the next kiste command if this one is killed).
+    let context_scratch = if stdin_context {
+        Some(build::Scratch::create(&paths.build_dir()).map_err(|e| {
+            fail(format!(
+                "cannot create a build directory in {}: {e}",
+                paths.build_dir().display()
+            ))
+        })?)
+    } else {
+        None
+    };
+    let context = match &context_scratch {
+        Some(scratch) => {
+            let dir = scratch.dir.join("context");
+            unpack_context(&dir)
                 .map_err(|e| fail(format!("unable to read the build context from stdin: {e}")))?;
-            dir.clone()
+            dir
         }
         None => args.context.clone(),
     };
@@ -186,7 +185,7 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         })?),
         _ => None,
     };
-    let secret_tmp = paths.runroot.join("build-secrets");
+    let secret_tmp = paths.build_secrets();
     let secrets = secrets(&args.secrets, &secret_tmp).map_err(|e| fail(e.to_string()))?;
     let opts = BuildOptions {
         context,
@@ -210,6 +209,13 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         .filter(|(_, p)| p.starts_with(&secret_tmp))
     {
         let _ = std::fs::remove_file(p);
+    }
+    if let Some(sig) = build::interrupt::pending() {
+        return Err(Exit {
+            code: 128 + sig,
+            message: "the build was interrupted".into(),
+        }
+        .into());
     }
     let image = result.map_err(|e| fail(e.to_string()))?;
     if let Some(f) = &args.iidfile {

@@ -4,23 +4,23 @@
 use super::Exit;
 use crate::cli::RunArgs;
 use crate::image::config::set_env;
-use crate::image::ImageStore;
+use crate::image::{Image, ImageStore};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::state::{
-    generate_name, new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus,
-    ContainerStore, HostConfig,
+    new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus, ContainerStore,
+    HostConfig,
 };
 use anyhow::Context;
 
 pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
-    let rec = create_record(paths, &args)?;
-    println!("{}", rec.id);
+    let created = create_record(paths, &args)?;
+    println!("{}", created.rec.id);
     Ok(())
 }
 
 pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
-    let rec = create_record(paths, &args)?;
+    let Created { rec, image, images } = create_record(paths, &args)?;
     let store = ContainerStore::open(&paths.containers())?;
     let mode = if args.detach {
         Mode::Detached
@@ -29,7 +29,11 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
             interactive: args.interactive,
         }
     };
-    match monitor::start(paths, &rec.id, mode) {
+    let started = images
+        .layer_dirs(&image)
+        .map_err(monitor::MonitorError::from)
+        .and_then(|lowers| monitor::start_new(paths, &rec, &lowers, mode));
+    match started {
         Ok(code) => {
             if args.detach {
                 println!("{}", rec.id);
@@ -77,7 +81,14 @@ fn env_entry(e: &str) -> Option<String> {
     }
 }
 
-fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecord> {
+/// A new container's record, with the image it was created from (resolved once).
+struct Created {
+    rec: ContainerRecord,
+    image: Image,
+    images: ImageStore,
+}
+
+fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<Created> {
     let flag_err = |e: &dyn std::fmt::Display| Exit {
         code: 125,
         message: e.to_string(),
@@ -92,6 +103,10 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
         .map(|p| crate::network::parse_publish(p))
         .collect::<Result<_, _>>()
         .map_err(|e| flag_err(&e))?;
+    if host.network == "host" && !host.ports.is_empty() {
+        // docker's warning, word for word; with --network none docker says nothing.
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    }
     host.auto_remove = args.rm;
     host.interactive = args.interactive;
     if let Some(name) = &args.name {
@@ -165,16 +180,10 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
     let id = new_id();
     let store = ContainerStore::open(&paths.containers())?;
     let lock = store.lock()?;
-    let name = match &args.name {
-        Some(n) => n.clone(),
-        None => {
-            let taken = store.names_taken()?;
-            generate_name(&|n| taken.iter().any(|t| t == n))
-        }
-    };
-    let rec = ContainerRecord {
+    let mut rec = ContainerRecord {
         id: id.clone(),
-        name,
+        // Empty: the store picks a free generated name.
+        name: args.name.clone().unwrap_or_default(),
         created: crate::image::now_rfc3339(),
         config: ContainerConfig {
             image: args.image.clone(),
@@ -201,9 +210,9 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
         },
         state: ContainerStatus::default(),
     };
-    store.create(&lock, &rec).map_err(|e| Exit {
+    store.create(&lock, &mut rec).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
     })?;
-    Ok(rec)
+    Ok(Created { rec, image, images })
 }

@@ -12,7 +12,7 @@ pub use spec::{cgroup_of, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
 use crate::network::{bind_ports, BoundPort, PortError, PortForwarder};
-use crate::paths::Paths;
+use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
 use crate::runtime::{self, RuntimeError, Stdio};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
@@ -76,7 +76,7 @@ struct Running {
 pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     let store = ContainerStore::open(&paths.containers())?;
     // Two starts of one container at once: the second waits here, then finds it running.
-    let starting = lock_start(&paths.container_dir(id))?;
+    let starting = lock_start(paths, id)?;
     let rec = store.load(id)?;
     if rec.is_running() {
         return Ok(0);
@@ -86,23 +86,72 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         release(paths, &rec);
     }
     let images = ImageStore::open(&paths.images())?;
-    let image = images.resolve(&rec.config.image_id)?;
-    let lowers = images.layer_dirs(&image)?;
-    let cdir = paths.container_dir(id);
-    let run_dir = paths.container_run_dir(id);
-    let rootfs = run_dir.join("rootfs");
-    for d in [cdir.join("upper"), cdir.join("work"), rootfs.clone()] {
+    let lowers = images.layer_dirs(&images.resolve(&rec.config.image_id)?)?;
+    launch(paths, &store, &rec, &lowers, mode, starting)
+}
+
+/// Start a container `run` has just created, from the image layers `run` resolved.
+pub fn start_new(
+    paths: &Paths,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    mode: Mode,
+) -> Result<i32, MonitorError> {
+    let store = ContainerStore::open(&paths.containers())?;
+    let starting = lock_start(paths, &rec.id)?;
+    launch(paths, &store, rec, lowers, mode, starting)
+}
+
+/// Make the container's directories (private; the run dir reachable by the container's
+/// user-namespace root, which must find its /etc files there) and mount its rootfs.
+fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError> {
+    let id = &rec.id;
+    let mk = |d: &std::path::Path, mode| {
+        make_dir(d, mode).map_err(other(&format!("cannot create {}", d.display())))
+    };
+    mk(&paths.container_dir(id), PRIVATE)?;
+    mk(&paths.run_containers(), TRAVERSE)?;
+    mk(&paths.container_run_dir(id), PRIVATE)?;
+    if let Some((_, gid)) = rec.config.host.userns_root() {
+        let run_dir = paths.container_run_dir(id);
+        std::os::unix::fs::chown(&run_dir, None, Some(gid))
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o710))
+            })
+            .map_err(other(&format!("cannot create {}", run_dir.display())))?;
+    }
+    for d in [
+        paths.container_upper(id),
+        paths.container_work(id),
+        paths.container_rootfs(id),
+    ] {
         std::fs::create_dir_all(&d).map_err(other(&format!("cannot create {}", d.display())))?;
     }
+    Ok(())
+}
+
+fn launch(
+    paths: &Paths,
+    store: &ContainerStore,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    mode: Mode,
+    starting: std::fs::File,
+) -> Result<i32, MonitorError> {
+    let id = rec.id.as_str();
+    let run_dir = paths.container_run_dir(id);
+    let rootfs = paths.container_rootfs(id);
+    prepare_dirs(paths, rec)?;
     storage::mount_overlay(
-        &lowers,
-        &cdir.join("upper"),
-        &cdir.join("work"),
+        lowers,
+        &paths.container_upper(id),
+        &paths.container_work(id),
         &rootfs,
         paths.rootless,
     )?;
     if let Some(root) = rec.config.host.userns_root() {
-        prepare_for_userns(&rootfs, &cdir.join("upper"), root).map_err(|e| {
+        prepare_for_userns(&rootfs, &paths.container_upper(id), root).map_err(|e| {
             let _ = storage::unmount(&rootfs);
             other("cannot prepare the root filesystem for the user namespace")(e)
         })?;
@@ -110,7 +159,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     let running = Running {
         id: id.to_string(),
         rootfs: rootfs.clone(),
-        cgroup: cgroup_of(&rec),
+        cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
     };
     let result = (|| {
@@ -130,7 +179,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
             stdout: out_w.as_raw_fd(),
             stderr: err_w.as_raw_fd(),
         };
-        let (spec, missing) = spec::container_spec(paths, &rec, &rootfs, &run_dir, stdio)?;
+        let (spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
         for cap in &missing {
             eprintln!("WARNING: --privileged: the host's bounding set lacks CAP_{cap}; the container runs without it");
         }
@@ -145,14 +194,14 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     let (spec, ports, pipes, _stdin) = match result {
         Ok(v) => v,
         Err(e) => {
-            finish_failed_start(paths, &store, &running, &e);
+            finish_failed_start(paths, store, &running, &e);
             return Err(e);
         }
     };
     match mode {
         Mode::Foreground { .. } => run_monitored(
             paths,
-            &store,
+            store,
             &running,
             &spec,
             ports,
@@ -160,9 +209,9 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
             true,
             move |_| drop(starting),
         )
-        .inspect_err(|e| finish_failed_start(paths, &store, &running, e)),
+        .inspect_err(|e| finish_failed_start(paths, store, &running, e)),
         Mode::Detached => {
-            let started = detach(paths, &store, &running, &spec, ports, pipes);
+            let started = detach(paths, store, &running, &spec, ports, pipes);
             drop(starting);
             started
         }
@@ -171,8 +220,8 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
 
 /// An exclusive lock on starting container `dir`'s container, released on drop. The
 /// detached monitor does not inherit it (it closes the descriptors it does not use).
-fn lock_start(dir: &std::path::Path) -> Result<std::fs::File, MonitorError> {
-    let path = dir.join("start.lock");
+fn lock_start(paths: &Paths, id: &str) -> Result<std::fs::File, MonitorError> {
+    let path = paths.container_start_lock(id);
     let file = std::fs::File::options()
         .create(true)
         .truncate(false)
@@ -236,7 +285,7 @@ fn run_monitored(
                 .map_err(other("cannot forward ports into the container"))?,
         )
     };
-    let log_path = paths.container_dir(&running.id).join("container.log");
+    let log_path = paths.container_log(&running.id);
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
         stdout: pipes.out,
@@ -413,7 +462,7 @@ fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running,
 /// Release what a container whose monitor is gone may still hold (mount, cgroup).
 /// Safe to call on a container that holds nothing.
 pub fn release(paths: &Paths, rec: &ContainerRecord) {
-    let rootfs = paths.container_run_dir(&rec.id).join("rootfs");
+    let rootfs = paths.container_rootfs(&rec.id);
     if storage::is_mounted(&rootfs) {
         let _ = storage::unmount(&rootfs);
     }

@@ -207,6 +207,12 @@ fn setup_and_exec(
 
     caps::drop_bounding(plan.caps, plan.last_cap)?;
     user::switch_to(&who)?;
+    // Nothing runs unsupervised: the container dies with the process that started it (its
+    // monitor, a foreground `run`, a build). Set after the last credential change, which
+    // would clear it; a setuid exec clears it too, and the next kiste command then kills
+    // the container's cgroup (container::repair).
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     // seccomp(2) needs CAP_SYS_ADMIN unless no_new_privs is set: keep it in the
     // effective set until the filter is loaded; the execve drops it (not in bounding).
     let nnp = spec.security.no_new_privileges;

@@ -52,7 +52,9 @@ pub struct StoreLock {
 
 impl ContainerStore {
     pub fn open(dir: &Path) -> Result<ContainerStore, StateError> {
-        fs::create_dir_all(dir).map_err(io(dir))?;
+        if !dir.is_dir() {
+            crate::paths::make_dir(dir, crate::paths::PRIVATE).map_err(io(dir))?;
+        }
         Ok(ContainerStore {
             dir: dir.to_path_buf(),
         })
@@ -89,7 +91,9 @@ impl ContainerStore {
     /// Replace the record atomically. The caller holds the lock.
     pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
         let dir = self.dir.join(&record.id);
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        if !dir.is_dir() {
+            crate::paths::make_dir(&dir, crate::paths::PRIVATE).map_err(io(&dir))?;
+        }
         let path = dir.join("container.json");
         let tmp = dir.join(".container.json.tmp");
         let data = serde_json::to_vec_pretty(record).expect("records serialize");
@@ -134,6 +138,13 @@ impl ContainerStore {
         Ok(out)
     }
 
+    /// The containers created from image `image_id` (which keep it from being removed).
+    pub fn using_image(&self, image_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
+        let mut all = self.list()?;
+        all.retain(|c| c.config.image_id == image_id);
+        Ok(all)
+    }
+
     /// A container by its name, full id or a unique id prefix (docker's order: exact id,
     /// then name, then prefix).
     pub fn resolve(&self, what: &str) -> Result<ContainerRecord, StateError> {
@@ -160,12 +171,16 @@ impl ContainerStore {
         }
     }
 
-    /// Save a new record, refusing a name that is taken. The caller holds the lock.
-    pub fn create(&self, lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
-        if let Some(other) = self.list()?.into_iter().find(|r| r.name == record.name) {
+    /// Save a new record, refusing a name that is taken; a record without a name gets a
+    /// generated one that is free. The records are read once. The caller holds the lock.
+    pub fn create(&self, lock: &StoreLock, record: &mut ContainerRecord) -> Result<(), StateError> {
+        let all = self.list()?;
+        if record.name.is_empty() {
+            record.name = super::generate_name(&|n| all.iter().any(|r| r.name == n));
+        } else if let Some(other) = all.iter().find(|r| r.name == record.name) {
             return Err(StateError::NameInUse {
                 name: record.name.clone(),
-                id: other.id,
+                id: other.id.clone(),
             });
         }
         self.save(lock, record)
@@ -185,10 +200,6 @@ impl ContainerStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io(&dir)(e)),
         }
-    }
-
-    pub fn names_taken(&self) -> Result<Vec<String>, StateError> {
-        Ok(self.list()?.into_iter().map(|r| r.name).collect())
     }
 }
 
