@@ -81,6 +81,26 @@ fn secrets(items: &[String], tmp: &Path) -> anyhow::Result<BTreeMap<String, Path
     Ok(out)
 }
 
+/// Remove the environment secrets of builds that died without removing them (killed
+/// with SIGKILL): their file names carry the build's pid.
+pub(super) fn clean_dead_secrets(paths: &Paths) {
+    let Ok(rd) = std::fs::read_dir(paths.build_secrets()) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("secret-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: kill with signal 0 only checks that the pid exists.
+        if pid.is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } != 0) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Unpacks a context tar read from stdin into `dir`, refusing entries that climb out.
 fn unpack_context(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
