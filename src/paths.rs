@@ -171,3 +171,39 @@ fn absolute(p: PathBuf) -> PathBuf {
         std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &std::path::Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn restrict_tightens_a_loose_dir_and_never_loosens_a_tight_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let loose = tmp.path().join("loose");
+        let tight = tmp.path().join("tight");
+        for (d, m) in [(&loose, 0o755), (&tight, 0o500)] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(m)).unwrap();
+        }
+        restrict(&loose, TRAVERSE).unwrap();
+        restrict(&tight, TRAVERSE).unwrap();
+        restrict(&tmp.path().join("missing"), PRIVATE).unwrap();
+        assert_eq!(mode(&loose), 0o711);
+        assert_eq!(mode(&tight), 0o500);
+    }
+
+    #[test]
+    fn make_dir_gives_the_mode_whatever_the_umask_and_makes_parents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        make_dir(&dir, TRAVERSE).unwrap();
+        assert_eq!(mode(&dir), 0o711);
+        make_dir(&dir, PRIVATE).unwrap();
+        assert_eq!(mode(&dir), 0o700, "an existing dir is restricted");
+    }
+}

@@ -117,7 +117,6 @@ fn unpack_context(dir: &Path) -> anyhow::Result<()> {
 
 pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
     let fail = |message: String| Exit { code: 1, message };
-    paths.ensure()?;
     let stdin_context = args.context.as_os_str() == "-";
     if stdin_context && args.file.as_ref().is_some_and(|f| f.as_os_str() == "-") {
         return Err(fail(

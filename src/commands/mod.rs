@@ -56,12 +56,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Before any verb: the store gets its private modes back, what a killed monitor left
+/// Before any verb: the store exists with its private modes (an older store's looser
+/// modes are tightened), what a killed monitor left
 /// (a container recorded as running, its mount, cgroup, ports, an `--rm` record) is put
 /// right, and a dead build's scratch dir (processes, mounts, cgroups) and secrets go.
 fn repair(paths: &Paths) -> anyhow::Result<()> {
     paths
-        .secure()
+        .ensure()
         .with_context(|| format!("cannot make the store {} private", paths.root.display()))?;
     crate::container::repair_all(paths)?;
     crate::build::clean_dead_builds(paths);

@@ -127,9 +127,6 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<Created> {
         crate::runtime::parse_signal(sig).map_err(|e| flag_err(&e))?;
     }
 
-    paths
-        .ensure()
-        .context("cannot create kiste's state directories")?;
     let images = ImageStore::open(&paths.images())?;
     let image = images.resolve(&args.image).map_err(|e| Exit {
         code: 125,
