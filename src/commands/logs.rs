@@ -92,6 +92,7 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
     // N of them printed; following then goes on from there.
     let mut backlog: VecDeque<String> = VecDeque::new();
     let mut in_backlog = tail.is_some();
+    let mut ended = false;
     loop {
         line.clear();
         let n = reader.read_line(&mut line)?;
@@ -106,14 +107,12 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
                     emit(&l, &args, since)?;
                 }
             }
-            if !args.follow {
+            if !args.follow || ended {
                 break;
             }
-            // Follow: wait for more while the container runs.
-            if n == 0 && !c.still_running() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            // Follow: wait for more while the container runs; once it has ended (its
+            // monitor wrote the last line before exiting), read to the end once more.
+            ended = !c.wait_running(Duration::from_millis(100));
             continue;
         }
         if in_backlog {

@@ -215,12 +215,14 @@ impl<'a> Container<'a> {
         }
     }
 
-    /// Whether the container still runs, from a fresh look at its record.
-    pub fn still_running(&self) -> bool {
-        self.store
-            .load(&self.rec.id)
-            .map(|r| r.is_running())
-            .unwrap_or(false)
+    /// For `logs -f`: wait at most `timeout` for the container to end (its monitor to
+    /// exit, which writes the last log line first); whether it still runs.
+    pub fn wait_running(&self, timeout: Duration) -> bool {
+        let st = &self.rec.state;
+        match PidFd::open(st.monitor_pid, st.monitor_start_time) {
+            Some(monitor) if self.is_running() => !monitor.wait(Some(timeout)),
+            _ => false,
+        }
     }
 
     /// Remove the container: a running one only with `force` (it is killed first).
