@@ -45,8 +45,15 @@ pub enum MonitorError {
     /// An error the detached monitor reported with its exit code.
     #[error("{message}")]
     Reported { code: i32, message: String },
-    #[error("{0}")]
-    Other(String),
+    /// A system call on the host failed; `action` names what and on which object.
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("container {0}: its monitor ended before the container started")]
+    MonitorEnded(String),
 }
 
 impl MonitorError {
@@ -59,8 +66,11 @@ impl MonitorError {
     }
 }
 
-fn other(what: &str) -> impl FnOnce(std::io::Error) -> MonitorError + '_ {
-    move |e| MonitorError::Other(format!("{what}: {e}"))
+fn other(action: &str) -> impl FnOnce(std::io::Error) -> MonitorError + '_ {
+    move |source| MonitorError::Io {
+        action: action.to_string(),
+        source,
+    }
 }
 
 /// What a started container holds on the host, released when it exits.
@@ -153,7 +163,9 @@ fn launch(
     if let Some(root) = rec.config.host.userns_root() {
         prepare_for_userns(&rootfs, &paths.container_upper(id), root).map_err(|e| {
             let _ = storage::unmount(&rootfs);
-            other("cannot prepare the root filesystem for the user namespace")(e)
+            other(&format!(
+                "cannot prepare the root filesystem of container {id} for its user namespace"
+            ))(e)
         })?;
     }
     let running = Running {
@@ -242,7 +254,7 @@ struct Pipes {
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), MonitorError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| MonitorError::Other(format!("cannot create a pipe: {e}")))
+        .map_err(|e| other("cannot create a pipe for the container's output")(e.into()))
 }
 
 /// Spawn the container and supervise it in this process; return its exit code.
@@ -258,6 +270,11 @@ fn run_monitored(
     echo: bool,
     on_started: impl FnOnce(&ContainerRecord),
 ) -> Result<i32, MonitorError> {
+    let log_path = paths.container_log(&running.id);
+    let log = logs::open_log(&log_path).map_err(other(&format!(
+        "cannot open the log {}",
+        log_path.display()
+    )))?;
     let started = runtime::spawn(spec)?;
     drop(pipes.out_w);
     drop(pipes.err_w);
@@ -281,16 +298,17 @@ fn run_monitored(
         None
     } else {
         Some(
-            PortForwarder::new(ports, started.pid)
-                .map_err(other("cannot forward ports into the container"))?,
+            PortForwarder::new(ports, started.pid).map_err(other(&format!(
+                "cannot forward ports into container {}",
+                running.id
+            )))?,
         )
     };
-    let log_path = paths.container_log(&running.id);
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
         stdout: pipes.out,
         stderr: pipes.err,
-        log: logs::open_log(&log_path).map_err(other("cannot open the container log"))?,
+        log,
         echo,
         forwarder,
     });
@@ -309,9 +327,12 @@ fn detach(
 ) -> Result<i32, MonitorError> {
     let (ready_r, ready_w) = pipe()?;
     // SAFETY: kiste is single-threaded here; the child only runs kiste's own code.
-    match unsafe { nix::unistd::fork() }
-        .map_err(|e| MonitorError::Other(format!("cannot fork the monitor: {e}")))?
-    {
+    match unsafe { nix::unistd::fork() }.map_err(|e| {
+        other(&format!(
+            "cannot fork the monitor of container {}",
+            running.id
+        ))(e.into())
+    })? {
         nix::unistd::ForkResult::Child => {
             drop(ready_r);
             let _ = nix::unistd::setsid();
@@ -355,9 +376,7 @@ fn detach(
                     code,
                     message: message.to_string(),
                 }),
-                Err(_) => Err(MonitorError::Other(
-                    "the container's monitor ended before the container started".into(),
-                )),
+                Err(_) => Err(MonitorError::MonitorEnded(running.id.clone())),
             }
         }
     }
