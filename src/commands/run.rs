@@ -14,13 +14,13 @@ use crate::state::{
 use anyhow::Context;
 
 pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
-    let created = create_record(paths, &args)?;
+    let created = create_record(paths, &args, false)?;
     println!("{}", created.rec.id);
     Ok(())
 }
 
 pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
-    let Created { rec, image, images } = create_record(paths, &args)?;
+    let Created { rec, image, images } = create_record(paths, &args, true)?;
     let store = ContainerStore::open(&paths.containers())?;
     let mode = if args.detach {
         Mode::Detached
@@ -88,7 +88,10 @@ struct Created {
     images: ImageStore,
 }
 
-fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<Created> {
+/// `starting`: `run` names itself as the new container's supervisor until the monitor
+/// takes over, so that if it is killed before the container runs, the next command
+/// finds the start abandoned (see `container::repair`) and removes an `--rm` record.
+fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Result<Created> {
     let flag_err = |e: &dyn std::fmt::Display| Exit {
         code: 125,
         message: e.to_string(),
@@ -205,7 +208,16 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<Created> {
             stop_timeout: args.stop_timeout,
             host,
         },
-        state: ContainerStatus::default(),
+        state: if starting {
+            let me = std::process::id() as i32;
+            ContainerStatus {
+                monitor_pid: me,
+                monitor_start_time: crate::runtime::process_start_time(me).unwrap_or_default(),
+                ..ContainerStatus::default()
+            }
+        } else {
+            ContainerStatus::default()
+        },
     };
     store.create(&lock, &mut rec).map_err(|e| Exit {
         code: 125,

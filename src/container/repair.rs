@@ -4,7 +4,8 @@
 //! the exit, unmount the rootfs, remove the cgroup or an `--rm` record. Every command
 //! calls `repair_all` first: it kills what still runs in the container's cgroup, releases
 //! the mount and cgroup, and records one exit state (exit code, a real FinishedAt, no
-//! ports), or removes the record of an `--rm` container.
+//! ports), or removes the record of an `--rm` container, and the directory of a create
+//! that was killed before it saved the record.
 
 use super::process::PidFd;
 use super::ContainerError;
@@ -23,15 +24,20 @@ const EXIT_KILLED: i32 = 137;
 enum Damage {
     /// Recorded as running, but its monitor is gone.
     MonitorDied,
-    /// A start died midway: the run dir exists, nobody holds the start lock.
+    /// A start died midway: the `kiste run` that made it is gone, or its run dir exists
+    /// and nobody holds its start lock.
     StartInterrupted,
 }
 
 fn damage(paths: &Paths, rec: &ContainerRecord) -> Option<Damage> {
     match rec.state.status {
         Status::Running if !rec.monitor_alive() => Some(Damage::MonitorDied),
+        // `run` names itself before it starts the container; `start` holds the start lock
+        // while the run dir exists.
         Status::Created
-            if paths.container_run_dir(&rec.id).exists() && !start_lock_held(paths, &rec.id) =>
+            if (rec.state.monitor_pid != 0 && !rec.monitor_alive())
+                || (paths.container_run_dir(&rec.id).exists()
+                    && !start_lock_held(paths, &rec.id)) =>
         {
             Some(Damage::StartInterrupted)
         }
@@ -53,8 +59,15 @@ pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
         return Ok(());
     }
     let store = ContainerStore::open(&paths.containers())?;
-    for rec in store.list()? {
-        repair_one(paths, &store, &rec)?;
+    let (records, orphans) = store.scan()?;
+    for rec in &records {
+        repair_one(paths, &store, rec)?;
+    }
+    if !orphans.is_empty() {
+        let lock = store.lock()?;
+        for id in orphans {
+            store.remove_orphan(&lock, &id)?;
+        }
     }
     Ok(())
 }

@@ -475,6 +475,9 @@ fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running,
             r.state.status = Status::Exited;
         }
         r.state.exit_code = e.exit_code();
+        // The start is over: nobody supervises it now, and nothing is left to repair.
+        r.state.monitor_pid = 0;
+        r.state.monitor_start_time = 0;
     });
 }
 

@@ -120,7 +120,14 @@ impl ContainerStore {
     /// Every record, oldest first. Directories without a record (a create that was
     /// interrupted before its first save) are skipped.
     pub fn list(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        Ok(self.scan()?.0)
+    }
+
+    /// Every record, oldest first, and the ids of the directories without one: a create
+    /// killed before its first save (or one under way: it holds the lock).
+    pub fn scan(&self) -> Result<(Vec<ContainerRecord>, Vec<String>), StateError> {
         let mut out = Vec::new();
+        let mut orphans = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
             let name = entry.file_name();
@@ -130,12 +137,26 @@ impl ContainerStore {
             }
             match self.load(id) {
                 Ok(r) => out.push(r),
-                Err(StateError::NotFound(_)) => {}
+                Err(StateError::NotFound(_)) => orphans.push(id.to_string()),
                 Err(e) => return Err(e),
             }
         }
         out.sort_by(|a, b| a.created.cmp(&b.created));
-        Ok(out)
+        Ok((out, orphans))
+    }
+
+    /// Remove the directory of a create that never saved its record. The caller holds the
+    /// lock, so no create is under way.
+    pub fn remove_orphan(&self, _lock: &StoreLock, id: &str) -> Result<(), StateError> {
+        match self.load(id) {
+            Err(StateError::NotFound(_)) => {}
+            _ => return Ok(()),
+        }
+        let dir = self.dir.join(id);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&dir)(e)),
+            _ => Ok(()),
+        }
     }
 
     /// The containers created from image `image_id` (which keep it from being removed).
