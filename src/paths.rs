@@ -6,6 +6,20 @@
 
 use std::path::PathBuf;
 
+/// Names inside a container's (or a RUN step's) directory.
+pub const UPPER: &str = "upper";
+pub const WORK: &str = "work";
+pub const ROOTFS: &str = "rootfs";
+/// The container store's record file, its temp twin and the store's lock.
+pub const RECORD: &str = "container.json";
+pub const RECORD_TMP: &str = ".container.json.tmp";
+pub const LOCK: &str = "lock";
+/// A build scratch dir's owner (pid and start time) and the cgroups its RUN steps used.
+pub const SCRATCH_OWNER: &str = "owner";
+pub const SCRATCH_CGROUPS: &str = "cgroups";
+/// A context read from stdin, inside the build's scratch dir.
+pub const SCRATCH_CONTEXT: &str = "context";
+
 #[derive(Debug, Clone)]
 pub struct Paths {
     /// Persistent state: images, container records, upper dirs, logs.
@@ -58,10 +72,10 @@ impl Paths {
     }
     /// The container's writable layer (overlay upper) and overlay's work dir.
     pub fn container_upper(&self, id: &str) -> PathBuf {
-        self.container_dir(id).join("upper")
+        self.container_dir(id).join(UPPER)
     }
     pub fn container_work(&self, id: &str) -> PathBuf {
-        self.container_dir(id).join("work")
+        self.container_dir(id).join(WORK)
     }
     /// The container's output in docker's json-file format.
     pub fn container_log(&self, id: &str) -> PathBuf {
@@ -81,7 +95,7 @@ impl Paths {
     }
     /// Where the container's root file system is mounted while it runs.
     pub fn container_rootfs(&self, id: &str) -> PathBuf {
-        self.container_run_dir(id).join("rootfs")
+        self.container_run_dir(id).join(ROOTFS)
     }
     /// Per-build scratch directories (one per running build, see `build::scratch`).
     pub fn build_dir(&self) -> PathBuf {

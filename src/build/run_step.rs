@@ -4,7 +4,7 @@
 //! upper dir, minus the mount points the runtime made, becomes the step's layer.
 
 use super::layers::LowerView;
-use crate::paths::Paths;
+use crate::paths::{self, Paths};
 use crate::runtime::{
     self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
 };
@@ -42,9 +42,9 @@ const TAIL_LINES: usize = 10;
 impl RunStep<'_> {
     /// Run the command; return the upper dir holding its changes.
     pub fn execute(&self) -> Result<PathBuf, RunFailure> {
-        let upper = self.work.join("upper");
-        let work = self.work.join("work");
-        let rootfs = self.work.join("rootfs");
+        let upper = self.work.join(paths::UPPER);
+        let work = self.work.join(paths::WORK);
+        let rootfs = self.work.join(paths::ROOTFS);
         for d in [&upper, &work, &rootfs] {
             std::fs::create_dir_all(d)
                 .map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;

@@ -4,6 +4,7 @@
 //! build finds it (owner dead), kills what is left in its cgroups, unmounts everything
 //! mounted below it and removes it. It does not touch the image store.
 
+use crate::paths::{SCRATCH_CGROUPS as CGROUPS, SCRATCH_OWNER as OWNER};
 use crate::runtime::CgroupSpec;
 use std::fs;
 use std::io::Write;
@@ -13,9 +14,6 @@ use std::path::{Path, PathBuf};
 pub struct Scratch {
     pub dir: PathBuf,
 }
-
-const OWNER: &str = "owner";
-const CGROUPS: &str = "cgroups";
 
 impl Scratch {
     /// Clean up after dead builds, then make this build's directory.

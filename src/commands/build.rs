@@ -140,7 +140,7 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
     };
     let context = match &context_scratch {
         Some(scratch) => {
-            let dir = scratch.dir.join("context");
+            let dir = scratch.dir.join(crate::paths::SCRATCH_CONTEXT);
             unpack_context(&dir)
                 .map_err(|e| fail(format!("unable to read the build context from stdin: {e}")))?;
             dir

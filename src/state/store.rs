@@ -3,6 +3,7 @@
 //! Readers parse without the lock: a rename never shows them half a file.
 
 use super::record::ContainerRecord;
+use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -61,7 +62,7 @@ impl ContainerStore {
     }
 
     pub fn lock(&self) -> Result<StoreLock, StateError> {
-        let path = self.dir.join("lock");
+        let path = self.dir.join(LOCK);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -73,7 +74,7 @@ impl ContainerStore {
     }
 
     fn record_path(&self, id: &str) -> PathBuf {
-        self.dir.join(id).join("container.json")
+        self.dir.join(id).join(RECORD)
     }
 
     pub fn load(&self, id: &str) -> Result<ContainerRecord, StateError> {
@@ -94,8 +95,8 @@ impl ContainerStore {
         if !dir.is_dir() {
             crate::paths::make_dir(&dir, crate::paths::PRIVATE).map_err(io(&dir))?;
         }
-        let path = dir.join("container.json");
-        let tmp = dir.join(".container.json.tmp");
+        let path = dir.join(RECORD);
+        let tmp = dir.join(RECORD_TMP);
         let data = serde_json::to_vec_pretty(record).expect("records serialize");
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&data).map_err(io(&tmp))?;
