@@ -113,7 +113,7 @@ pub fn start_new(
 }
 
 /// Make the container's directories (private; the run dir reachable by the container's
-/// user-namespace root, which must find its /etc files there) and mount its rootfs.
+/// user-namespace root, which must find its /etc files there).
 fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError> {
     let id = &rec.id;
     let mk = |d: &std::path::Path, mode| {
@@ -159,10 +159,15 @@ fn launch(
         &paths.container_work(id),
         &rootfs,
         paths.rootless,
-    )?;
+    )
+    .inspect_err(|_| {
+        // Nothing to repair later: the start failed before anything was held.
+        let _ = std::fs::remove_dir_all(&run_dir);
+    })?;
     if let Some(root) = rec.config.host.userns_root() {
         prepare_for_userns(&rootfs, &paths.container_upper(id), root).map_err(|e| {
             let _ = storage::unmount(&rootfs);
+            let _ = std::fs::remove_dir_all(&run_dir);
             other(&format!(
                 "cannot prepare the root filesystem of container {id} for its user namespace"
             ))(e)
