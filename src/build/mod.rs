@@ -164,6 +164,16 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
     Ok(image)
 }
 
+/// Stop here if SIGINT or SIGTERM came (see `interrupt`).
+fn interrupted() -> Result<(), BuildError> {
+    match interrupt::pending() {
+        Some(sig) => Err(BuildError::Other(format!(
+            "the build was interrupted by signal {sig}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Remove what dead builds (killed with SIGKILL) left: their RUN processes, cgroups,
 /// mounts and scratch dirs. Any kiste command calls this.
 pub fn clean_dead_builds(paths: &Paths) {
@@ -249,9 +259,12 @@ impl Builder<'_> {
         }
         let mut done: Vec<StageImage> = Vec::new();
         for stage in &df.stages[..=target] {
+            interrupted()?;
             let img = self.build_stage(stage, &done)?;
             done.push(img);
         }
+        // A build interrupted by SIGINT/SIGTERM stores and tags nothing.
+        interrupted()?;
         let mut fin = done.pop().expect("at least one stage");
         // The image is as old as its last step (a cached rebuild keeps its id).
         let last = fin.config.history.last().and_then(|h| h.created.clone());
