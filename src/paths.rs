@@ -64,6 +64,10 @@ impl Paths {
     pub fn images(&self) -> PathBuf {
         self.root.join("images")
     }
+    /// The image store's extracted layers (named by the image store; private here too).
+    pub fn image_layers(&self) -> PathBuf {
+        self.images().join("layers")
+    }
     pub fn containers(&self) -> PathBuf {
         self.root.join("containers")
     }
@@ -129,6 +133,7 @@ impl Paths {
         let private = [
             (self.root.clone(), PRIVATE),
             (self.images(), PRIVATE),
+            (self.image_layers(), PRIVATE),
             (self.containers(), PRIVATE),
             (self.build_dir(), PRIVATE),
             (self.runroot.clone(), TRAVERSE),

@@ -147,6 +147,7 @@ fn a_store_with_loose_modes_is_made_private_on_open() {
     for p in [
         k.root(),
         k.root().join("images"),
+        k.root().join("images/layers"),
         k.root().join("containers"),
         k.runroot(),
         k.runroot().join("containers"),
@@ -157,6 +158,7 @@ fn a_store_with_loose_modes_is_made_private_on_open() {
     k.ok(&["ps"]);
     assert_eq!(mode(&k.root()), 0o700);
     assert_eq!(mode(&k.root().join("images")), 0o700);
+    assert_eq!(mode(&k.root().join("images/layers")), 0o700);
     assert_eq!(mode(&k.root().join("containers")), 0o700);
     assert_eq!(mode(&k.runroot()), 0o711);
     assert_eq!(mode(&k.runroot().join("containers")), 0o711);
