@@ -1,9 +1,24 @@
 //! Where kiste keeps its state: `/var/lib/kiste` + `/run/kiste` for root,
 //! `$XDG_DATA_HOME/kiste` + `$XDG_RUNTIME_DIR/kiste` for other users, overridden by
-//! `--root`/`--runroot` or `KISTE_ROOT`/`KISTE_RUNROOT`. Only computes paths; creates nothing
-//! except through `ensure`.
+//! `--root`/`--runroot` or `KISTE_ROOT`/`KISTE_RUNROOT`. Every file and directory name of
+//! the store is spelled here. Computes paths; creates nothing except through `ensure` and
+//! `make_dir`, which give the store docker's private modes.
 
 use std::path::PathBuf;
+
+/// Names inside a container's (or a RUN step's) directory.
+pub const UPPER: &str = "upper";
+pub const WORK: &str = "work";
+pub const ROOTFS: &str = "rootfs";
+/// The container store's record file, its temp twin and the store's lock.
+pub const RECORD: &str = "container.json";
+pub const RECORD_TMP: &str = ".container.json.tmp";
+pub const LOCK: &str = "lock";
+/// A build scratch dir's owner (pid and start time) and the cgroups its RUN steps used.
+pub const SCRATCH_OWNER: &str = "owner";
+pub const SCRATCH_CGROUPS: &str = "cgroups";
+/// A context read from stdin, inside the build's scratch dir.
+pub const SCRATCH_CONTEXT: &str = "context";
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -49,26 +64,122 @@ impl Paths {
     pub fn images(&self) -> PathBuf {
         self.root.join("images")
     }
+    /// The image store's extracted layers (named by the image store; private here too).
+    pub fn image_layers(&self) -> PathBuf {
+        self.images().join("layers")
+    }
     pub fn containers(&self) -> PathBuf {
         self.root.join("containers")
     }
     pub fn container_dir(&self, id: &str) -> PathBuf {
         self.containers().join(id)
     }
-    /// Volatile per-container directory (mount point of the rootfs, pid files).
-    pub fn container_run_dir(&self, id: &str) -> PathBuf {
-        self.runroot.join("containers").join(id)
+    /// The container's writable layer (overlay upper) and overlay's work dir.
+    pub fn container_upper(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join(UPPER)
     }
+    pub fn container_work(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join(WORK)
+    }
+    /// The container's output in docker's json-file format.
+    pub fn container_log(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("container.log")
+    }
+    /// Held while the container is being started, so that two starts run it once.
+    pub fn container_start_lock(&self, id: &str) -> PathBuf {
+        self.container_dir(id).join("start.lock")
+    }
+    /// Volatile per-container directory (mount point of the rootfs, /etc files).
+    pub fn container_run_dir(&self, id: &str) -> PathBuf {
+        self.run_containers().join(id)
+    }
+    /// The parent of every container's run dir.
+    pub fn run_containers(&self) -> PathBuf {
+        self.runroot.join("containers")
+    }
+    /// Where the container's root file system is mounted while it runs.
+    pub fn container_rootfs(&self, id: &str) -> PathBuf {
+        self.container_run_dir(id).join(ROOTFS)
+    }
+    /// Per-build scratch directories (one per running build, see `build::scratch`).
     pub fn build_dir(&self) -> PathBuf {
         self.root.join("build")
     }
+    pub fn build_cache(&self) -> PathBuf {
+        self.root.join("build-cache")
+    }
+    pub fn build_cache_mounts(&self) -> PathBuf {
+        self.root.join("build-cache-mounts")
+    }
+    /// Secrets given from the environment, written on the volatile side only.
+    pub fn build_secrets(&self) -> PathBuf {
+        self.runroot.join("build-secrets")
+    }
 
-    /// Create the root and runroot directories (mode 0700 when rootless).
+    /// Create the root and runroot directories with private modes, and tighten the modes
+    /// of an existing store (see `secure`).
     pub fn ensure(&self) -> std::io::Result<()> {
-        for dir in [&self.root, &self.runroot] {
-            std::fs::create_dir_all(dir)?;
+        make_dir(&self.root, PRIVATE)?;
+        make_dir(&self.runroot, TRAVERSE)?;
+        self.secure()
+    }
+
+    /// Give an existing store docker's and podman's modes: the root 0700 (nobody else may
+    /// walk in, run a setuid file from a layer or read a log), the runroot and its
+    /// `containers/` 0711 (a container's user-namespace root must reach its own run dir,
+    /// which is itself private; nobody else can list them). Only what is looser is
+    /// changed; a store that does not exist yet is left alone.
+    pub fn secure(&self) -> std::io::Result<()> {
+        let private = [
+            (self.root.clone(), PRIVATE),
+            (self.images(), PRIVATE),
+            (self.image_layers(), PRIVATE),
+            (self.containers(), PRIVATE),
+            (self.build_dir(), PRIVATE),
+            (self.runroot.clone(), TRAVERSE),
+            (self.run_containers(), TRAVERSE),
+        ];
+        for (dir, mode) in private {
+            restrict(&dir, mode)?;
         }
         Ok(())
+    }
+}
+
+/// Owner only.
+pub const PRIVATE: u32 = 0o700;
+/// Owner, and traversal (no listing) for others.
+pub const TRAVERSE: u32 = 0o711;
+
+/// Make `dir` (and missing parents) with `mode`, or restrict an existing one to it.
+pub fn make_dir(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(mode).create(dir) {
+        // The umask may have taken bits away that `mode` wants (a traversal bit).
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => restrict(dir, mode),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            make_dir(dir, mode)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Clear the permission bits of `dir` that `mode` does not allow (nothing if it does not
+/// exist).
+pub fn restrict(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && m.permissions().mode() & 0o7777 & !mode != 0 => {
+            let tightened = m.permissions().mode() & mode & 0o7777;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(tightened))
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -77,5 +188,41 @@ fn absolute(p: PathBuf) -> PathBuf {
         p
     } else {
         std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &std::path::Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn restrict_tightens_a_loose_dir_and_never_loosens_a_tight_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let loose = tmp.path().join("loose");
+        let tight = tmp.path().join("tight");
+        for (d, m) in [(&loose, 0o755), (&tight, 0o500)] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(m)).unwrap();
+        }
+        restrict(&loose, TRAVERSE).unwrap();
+        restrict(&tight, TRAVERSE).unwrap();
+        restrict(&tmp.path().join("missing"), PRIVATE).unwrap();
+        assert_eq!(mode(&loose), 0o711);
+        assert_eq!(mode(&tight), 0o500);
+    }
+
+    #[test]
+    fn make_dir_gives_the_mode_whatever_the_umask_and_makes_parents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        make_dir(&dir, TRAVERSE).unwrap();
+        assert_eq!(mode(&dir), 0o711);
+        make_dir(&dir, PRIVATE).unwrap();
+        assert_eq!(mode(&dir), 0o700, "an existing dir is restricted");
     }
 }

@@ -1,7 +1,8 @@
 //! kiste killed or raced at the worst moment: a foreground `kiste run` or a detached
-//! container's monitor killed with SIGKILL leaves a container that `ps` still reports
-//! truthfully and that `rm -f` cleans up completely (process, mount, cgroup, record); two
-//! starts at once run the container once.
+//! container's monitor killed with SIGKILL takes its container along, and the next kiste
+//! command records one exit state (`ps` and `inspect` agree, a real FinishedAt, ports
+//! released) or removes an `--rm` record, and releases mount and cgroup; two starts at
+//! once run the container once.
 
 mod support;
 
@@ -16,8 +17,15 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Gone or a zombie nobody reaps (PID 1 here need not reap orphans).
+fn dead(pid: i64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s[s.rfind(')').unwrap() + 1..].trim_start().starts_with('Z'))
+        .unwrap_or(true)
+}
+
 fn assert_nothing_left(k: &Kiste, id: &str, pid: i64) {
-    assert!(!process_alive(pid), "container process {pid} left");
+    assert!(dead(pid), "container process {pid} left");
     assert!(k.mounts().is_empty(), "mounts left: {:?}", k.mounts());
     assert!(
         cgroup_left(id).is_empty(),
@@ -30,37 +38,95 @@ fn assert_nothing_left(k: &Kiste, id: &str, pid: i64) {
     );
 }
 
-#[test]
-fn a_killed_foreground_run_leaves_a_container_rm_can_clean_up() {
-    let k = Kiste::new();
-    k.busybox();
-    let mut child = k
-        .cmd(&["run", "--name", "orphan", "busybox", "sleep", "300"])
-        .spawn()
-        .unwrap();
+/// The exit state `ps -a` and `inspect` show must be one and the same, and real.
+fn assert_one_exit_state(k: &Kiste, name: &str) -> i64 {
+    let st = k.inspect(name);
+    assert_eq!(st["State"]["Status"], "exited", "{st}");
+    let code = st["State"]["ExitCode"].as_i64().unwrap();
+    let finished = st["State"]["FinishedAt"].as_str().unwrap().to_string();
+    assert!(
+        !finished.starts_with("0001"),
+        "FinishedAt is recorded: {finished}"
+    );
+    let ps = k.ok(&["ps", "-a"]);
+    assert!(
+        ps.contains(&format!("Exited ({code})")),
+        "ps and inspect agree on exit code {code}: {ps}"
+    );
+    let again = k.inspect(name);
+    assert_eq!(
+        again["State"]["FinishedAt"].as_str().unwrap(),
+        finished,
+        "the exit is recorded once"
+    );
+    code
+}
+
+/// Start `args` with kiste in the foreground; wait until container `name` runs; its pid.
+fn run_foreground(k: &Kiste, args: &[&str], name: &str) -> (std::process::Child, String, i64) {
+    let child = k.cmd(args).spawn().unwrap();
     wait_until("the container to run", || {
-        k.run(&["ps", "-q"]).stdout.lines().count() == 1
+        k.run(&["ps"]).stdout.contains(name)
     });
-    let st = k.inspect("orphan");
-    let (id, pid) = (
+    let st = k.inspect(name);
+    (
+        child,
         st["Id"].as_str().unwrap().to_string(),
         st["State"]["Pid"].as_i64().unwrap(),
+    )
+}
+
+#[test]
+fn a_killed_foreground_run_takes_its_container_along() {
+    let k = Kiste::new();
+    k.busybox();
+    let (mut child, id, pid) = run_foreground(
+        &k,
+        &["run", "--name", "orphan", "busybox", "sleep", "300"],
+        "orphan",
     );
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
-    // Its process still runs, so it is still "Up" (as docker shows a container whose
-    // client went away).
-    assert!(k.ok(&["ps"]).contains("orphan"));
-    assert_eq!(k.ok(&["rm", "-f", "orphan"]).trim(), "orphan");
+    wait_until("the container to die with its kiste run", || dead(pid));
+    // The next command records the exit and releases what the container held.
+    assert!(!k.ok(&["ps"]).contains("orphan"), "not shown as running");
+    assert!(k.mounts().is_empty(), "mounts left: {:?}", k.mounts());
+    assert!(cgroup_left(&id).is_empty(), "cgroups left");
+    assert_eq!(
+        assert_one_exit_state(&k, "orphan"),
+        255,
+        "nobody saw the exit"
+    );
+    assert_eq!(k.ok(&["rm", "orphan"]).trim(), "orphan");
     assert_nothing_left(&k, &id, pid);
 }
 
 #[test]
-fn a_killed_monitor_leaves_a_container_stop_and_rm_can_clean_up() {
+fn a_killed_foreground_run_rm_leaves_no_container_behind() {
     let k = Kiste::new();
     k.busybox();
+    let (mut child, id, pid) = run_foreground(
+        &k,
+        &["run", "--rm", "--name", "gone", "busybox", "sleep", "300"],
+        "gone",
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    wait_until("the container to die with its kiste run", || dead(pid));
+    assert_eq!(k.ok(&["ps", "-a", "-q"]), "", "the --rm record is removed");
+    assert_nothing_left(&k, &id, pid);
+}
+
+#[test]
+fn a_killed_monitor_takes_its_container_along_and_the_next_command_records_the_exit() {
+    let k = Kiste::new();
+    k.busybox();
+    let port = free_port();
+    let publish = format!("{port}:80");
     let id = k
-        .ok(&["run", "-d", "--name", "lonely", "busybox", "sleep", "300"])
+        .ok(&[
+            "run", "-d", "--name", "lonely", "-p", &publish, "busybox", "sleep", "300",
+        ])
         .trim()
         .to_string();
     let pid = k.inspect(&id)["State"]["Pid"].as_i64().unwrap();
@@ -71,21 +137,69 @@ fn a_killed_monitor_leaves_a_container_stop_and_rm_can_clean_up() {
     .unwrap();
     let monitor = record["state"]["monitor_pid"].as_i64().unwrap();
     assert!(monitor > 0 && process_alive(monitor));
+    assert!(port_in_use(port), "the monitor forwards the port");
     unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
-    wait_until("the monitor to die", || {
-        !process_alive(monitor)
-            || std::fs::read_to_string(format!("/proc/{monitor}/stat"))
-                .map(|s| s.contains(") Z "))
-                .unwrap_or(true)
-    });
-    assert!(process_alive(pid), "the container outlives its monitor");
-    assert_eq!(k.ok(&["stop", "-t", "1", "lonely"]).trim(), "lonely");
-    let ps = k.ok(&["ps", "-a"]);
-    assert!(
-        ps.contains("Exited (255)"),
-        "nobody recorded the exit code: docker's 255: {ps}"
+    wait_until("the monitor to die", || dead(monitor));
+    wait_until("the container to die with its monitor", || dead(pid));
+    assert!(!k.ok(&["ps"]).contains("lonely"), "not shown as running");
+    assert!(!port_in_use(port), "the port is released");
+    assert_eq!(
+        assert_one_exit_state(&k, "lonely"),
+        255,
+        "nobody saw the exit"
     );
+    // stop on an exited container does nothing and succeeds, as in docker.
+    assert_eq!(k.ok(&["stop", "-t", "1", "lonely"]).trim(), "lonely");
     k.ok(&["rm", "lonely"]);
+    assert_nothing_left(&k, &id, pid);
+}
+
+#[test]
+fn a_container_that_outlives_its_monitor_is_killed_by_the_next_command() {
+    // A setuid exec clears PR_SET_PDEATHSIG: such a container survives its monitor. The
+    // next kiste command must not leave it running unsupervised.
+    let k = Kiste::new();
+    k.busybox();
+    let ctx = k.context(
+        "suid",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN mkdir /x && cp /bin/busybox /x/busybox && chmod 4755 /x/busybox\n",
+        )],
+    );
+    k.ok(&["build", "-q", "-t", "suid", ctx.to_str().unwrap()]);
+    let id = k
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "stray",
+            "--user",
+            "1000",
+            "suid",
+            "/x/busybox",
+            "sleep",
+            "300",
+        ])
+        .trim()
+        .to_string();
+    let pid = k.inspect(&id)["State"]["Pid"].as_i64().unwrap();
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(k.root().join("containers").join(&id).join("container.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let monitor = record["state"]["monitor_pid"].as_i64().unwrap();
+    unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
+    wait_until("the monitor to die", || dead(monitor));
+    assert!(
+        !dead(pid),
+        "the setuid exec cleared the container's pdeathsig"
+    );
+    assert!(!k.ok(&["ps"]).contains("stray"), "not shown as running");
+    assert!(dead(pid), "the next command killed the container");
+    assert_eq!(assert_one_exit_state(&k, "stray"), 137, "killed by kiste");
+    k.ok(&["rm", "stray"]);
     assert_nothing_left(&k, &id, pid);
 }
 

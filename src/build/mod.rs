@@ -7,12 +7,14 @@ mod archive;
 mod cache;
 mod context;
 mod copy;
+pub mod interrupt;
 mod layers;
 mod progress;
 mod run_step;
 mod scratch;
 
 pub use context::Ignore;
+pub use scratch::Scratch;
 
 use crate::image::config::{ImageConfig, RootFs};
 use crate::image::{ImageStore, LayerInfo, Reference};
@@ -141,7 +143,7 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         steps,
         scratch,
         scratch_guard,
-        cache: BuildCache::open(paths.root.join("build-cache")),
+        cache: BuildCache::open(paths.build_cache()),
         from_mounts: Vec::new(),
         stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         progress: progress::Progress::new(opts.quiet),
@@ -162,15 +164,31 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
     Ok(image)
 }
 
+/// Stop here if SIGINT or SIGTERM came (see `interrupt`).
+fn interrupted() -> Result<(), BuildError> {
+    match interrupt::pending() {
+        Some(sig) => Err(BuildError::Other(format!(
+            "the build was interrupted by signal {sig}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Remove what dead builds (killed with SIGKILL) left: their RUN processes, cgroups,
+/// mounts and scratch dirs. Any kiste command calls this.
+pub fn clean_dead_builds(paths: &Paths) {
+    scratch::clean_stale(&paths.build_dir());
+}
+
 /// The layers the build cache still refers to.
 pub fn cached_layers(paths: &Paths) -> Vec<LayerInfo> {
-    BuildCache::open(paths.root.join("build-cache")).layers()
+    BuildCache::open(paths.build_cache()).layers()
 }
 
 /// Forget every cached step and every RUN --mount=type=cache directory.
 pub fn clear_cache(paths: &Paths) -> std::io::Result<()> {
-    BuildCache::open(paths.root.join("build-cache")).clear()?;
-    match std::fs::remove_dir_all(paths.root.join("build-cache-mounts")) {
+    BuildCache::open(paths.build_cache()).clear()?;
+    match std::fs::remove_dir_all(paths.build_cache_mounts()) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
@@ -241,9 +259,12 @@ impl Builder<'_> {
         }
         let mut done: Vec<StageImage> = Vec::new();
         for stage in &df.stages[..=target] {
+            interrupted()?;
             let img = self.build_stage(stage, &done)?;
             done.push(img);
         }
+        // A build interrupted by SIGINT/SIGTERM stores and tags nothing.
+        interrupted()?;
         let mut fin = done.pop().expect("at least one stage");
         // The image is as old as its last step (a cached rebuild keeps its id).
         let last = fin.config.history.last().and_then(|h| h.created.clone());

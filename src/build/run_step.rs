@@ -4,7 +4,7 @@
 //! upper dir, minus the mount points the runtime made, becomes the step's layer.
 
 use super::layers::LowerView;
-use crate::paths::Paths;
+use crate::paths::{self, Paths};
 use crate::runtime::{
     self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
 };
@@ -42,9 +42,9 @@ const TAIL_LINES: usize = 10;
 impl RunStep<'_> {
     /// Run the command; return the upper dir holding its changes.
     pub fn execute(&self) -> Result<PathBuf, RunFailure> {
-        let upper = self.work.join("upper");
-        let work = self.work.join("work");
-        let rootfs = self.work.join("rootfs");
+        let upper = self.work.join(paths::UPPER);
+        let work = self.work.join(paths::WORK);
+        let rootfs = self.work.join(paths::ROOTFS);
         for d in [&upper, &work, &rootfs] {
             std::fs::create_dir_all(d)
                 .map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
@@ -127,17 +127,32 @@ impl RunStep<'_> {
         let mut reader = std::fs::File::from(out_r);
         let mut buf = [0u8; 16384];
         let mut partial = String::new();
+        let mut interrupted = None;
         loop {
             use std::io::Read;
+            if let Some(sig) = super::interrupt::pending() {
+                // SIGINT/SIGTERM: the step's container goes first (its pid namespace with
+                // it); the caller removes the cgroup and the mount.
+                // SAFETY: kill(2) on our own child, not yet reaped.
+                unsafe { libc::kill(started.pid, libc::SIGKILL) };
+                interrupted = Some(sig);
+                break;
+            }
             // Wait for output at most 100 ms at a time, so the spinner's clock moves on.
             let mut pfd = libc::pollfd {
                 fd: reader.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             };
-            if unsafe { libc::poll(&mut pfd, 1, 100) } == 0 {
-                self.progress.tick();
-                continue;
+            // SAFETY: poll on one valid pollfd.
+            match unsafe { libc::poll(&mut pfd, 1, 100) } {
+                0 => {
+                    self.progress.tick();
+                    continue;
+                }
+                // EINTR: a signal came; look at it above.
+                n if n < 0 => continue,
+                _ => {}
             }
             match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -165,6 +180,11 @@ impl RunStep<'_> {
             Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
             _ => 255,
         };
+        if let Some(sig) = interrupted {
+            return Err(RunFailure::Setup(format!(
+                "the build was interrupted by signal {sig}"
+            )));
+        }
         Ok((code, tail.join("\n")))
     }
 }

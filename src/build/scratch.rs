@@ -4,6 +4,7 @@
 //! build finds it (owner dead), kills what is left in its cgroups, unmounts everything
 //! mounted below it and removes it. It does not touch the image store.
 
+use crate::paths::{SCRATCH_CGROUPS as CGROUPS, SCRATCH_OWNER as OWNER};
 use crate::runtime::CgroupSpec;
 use std::fs;
 use std::io::Write;
@@ -14,16 +15,13 @@ pub struct Scratch {
     pub dir: PathBuf,
 }
 
-const OWNER: &str = "owner";
-const CGROUPS: &str = "cgroups";
-
 impl Scratch {
     /// Clean up after dead builds, then make this build's directory.
     pub fn create(build_root: &Path) -> std::io::Result<Scratch> {
-        fs::create_dir_all(build_root)?;
+        crate::paths::make_dir(build_root, crate::paths::PRIVATE)?;
         clean_stale(build_root);
         let dir = build_root.join(&crate::state::new_id()[..16]);
-        fs::create_dir(&dir)?;
+        crate::paths::make_dir(&dir, crate::paths::PRIVATE)?;
         let pid = std::process::id() as i32;
         let start = crate::runtime::process_start_time(pid).unwrap_or(0);
         fs::write(dir.join(OWNER), format!("{pid} {start}\n"))?;
@@ -74,7 +72,8 @@ fn owner_alive(dir: &Path) -> bool {
     }
 }
 
-fn clean_stale(build_root: &Path) {
+/// Remove the scratch dirs of builds whose process is gone.
+pub(crate) fn clean_stale(build_root: &Path) {
     let Ok(rd) = fs::read_dir(build_root) else {
         return;
     };

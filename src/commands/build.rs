@@ -69,7 +69,7 @@ fn secrets(items: &[String], tmp: &Path) -> anyhow::Result<BTreeMap<String, Path
                 let value = std::env::var(&var).map_err(|_| {
                     anyhow::anyhow!("--secret {id}: environment variable {var} is not set")
                 })?;
-                std::fs::create_dir_all(tmp)?;
+                crate::paths::make_dir(tmp, crate::paths::PRIVATE)?;
                 let p = tmp.join(format!("secret-{}-{}", std::process::id(), out.len()));
                 std::fs::write(&p, value)?;
                 p
@@ -79,6 +79,26 @@ fn secrets(items: &[String], tmp: &Path) -> anyhow::Result<BTreeMap<String, Path
         out.insert(id, path);
     }
     Ok(out)
+}
+
+/// Remove the environment secrets of builds that died without removing them (killed
+/// with SIGKILL): their file names carry the build's pid.
+pub(super) fn clean_dead_secrets(paths: &Paths) {
+    let Ok(rd) = std::fs::read_dir(paths.build_secrets()) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("secret-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: kill with signal 0 only checks that the pid exists.
+        if pid.is_some_and(|p| p > 0 && unsafe { libc::kill(p, 0) } != 0) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Unpacks a context tar read from stdin into `dir`, refusing entries that climb out.
@@ -97,7 +117,6 @@ fn unpack_context(dir: &Path) -> anyhow::Result<()> {
 
 pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
     let fail = |message: String| Exit { code: 1, message };
-    paths.ensure()?;
     let stdin_context = args.context.as_os_str() == "-";
     if stdin_context && args.file.as_ref().is_some_and(|f| f.as_os_str() == "-") {
         return Err(fail(
@@ -105,27 +124,26 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    // A context from stdin lives in a temp dir removed when the build ends.
-    let tmp_context = stdin_context.then(|| {
-        paths
-            .root
-            .join("build-context")
-            .join(&crate::state::new_id()[..16])
-    });
-    struct RemoveOnDrop(Option<PathBuf>);
-    impl Drop for RemoveOnDrop {
-        fn drop(&mut self) {
-            if let Some(p) = &self.0 {
-                let _ = std::fs::remove_dir_all(p);
-            }
-        }
-    }
-    let _guard = RemoveOnDrop(tmp_context.clone());
-    let context = match &tmp_context {
-        Some(dir) => {
-            unpack_context(dir)
+    // SIGINT/SIGTERM end the build cleanly (see build::interrupt).
+    build::interrupt::catch();
+    // A context from stdin lives in a scratch dir of its own, removed when the build ends
+    // (or by the next kiste command if this one is killed).
+    let context_scratch = if stdin_context {
+        Some(build::Scratch::create(&paths.build_dir()).map_err(|e| {
+            fail(format!(
+                "cannot create a build directory in {}: {e}",
+                paths.build_dir().display()
+            ))
+        })?)
+    } else {
+        None
+    };
+    let context = match &context_scratch {
+        Some(scratch) => {
+            let dir = scratch.dir.join(crate::paths::SCRATCH_CONTEXT);
+            unpack_context(&dir)
                 .map_err(|e| fail(format!("unable to read the build context from stdin: {e}")))?;
-            dir.clone()
+            dir
         }
         None => args.context.clone(),
     };
@@ -186,7 +204,7 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         })?),
         _ => None,
     };
-    let secret_tmp = paths.runroot.join("build-secrets");
+    let secret_tmp = paths.build_secrets();
     let secrets = secrets(&args.secrets, &secret_tmp).map_err(|e| fail(e.to_string()))?;
     let opts = BuildOptions {
         context,
@@ -210,6 +228,13 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         .filter(|(_, p)| p.starts_with(&secret_tmp))
     {
         let _ = std::fs::remove_file(p);
+    }
+    if let Some(sig) = build::interrupt::pending() {
+        return Err(Exit {
+            code: 128 + sig,
+            message: "the build was interrupted".into(),
+        }
+        .into());
     }
     let image = result.map_err(|e| fail(e.to_string()))?;
     if let Some(f) = &args.iidfile {

@@ -153,11 +153,7 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
                         return Ok(());
                     }
                 }
-                let users: Vec<_> = containers
-                    .list()?
-                    .into_iter()
-                    .filter(|c| c.config.image_id == img.id)
-                    .collect();
+                let users = containers.using_image(&img.id)?;
                 if let Some(c) = users.first() {
                     if !args.force || c.is_running() {
                         anyhow::bail!(

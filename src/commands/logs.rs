@@ -5,9 +5,9 @@
 use super::format::{now_unix, parse_rfc3339};
 use super::Exit;
 use crate::cli::LogsArgs;
+use crate::container::Containers;
 use crate::monitor::LogEntry;
 use crate::paths::Paths;
-use crate::state::ContainerStore;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
@@ -79,13 +79,12 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
         })?),
         None => None,
     };
-    let store = ContainerStore::open(&paths.containers())?;
-    let rec = store.resolve(&args.container)?;
-    let path = paths.container_dir(&rec.id).join("container.log");
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !args.follow => return Ok(()),
-        Err(e) => return Err(anyhow::anyhow!("cannot read the log of {}: {e}", rec.name)),
+    let containers = Containers::open(paths)?;
+    let c = containers.get(&args.container)?;
+    let file = match c.log()? {
+        Some(f) => f,
+        None if !args.follow => return Ok(()),
+        None => anyhow::bail!("cannot follow the log of {}: it has none yet", c.rec.name),
     };
     let mut reader = BufReader::new(file);
     let mut line = String::new();
@@ -93,6 +92,7 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
     // N of them printed; following then goes on from there.
     let mut backlog: VecDeque<String> = VecDeque::new();
     let mut in_backlog = tail.is_some();
+    let mut ended = false;
     loop {
         line.clear();
         let n = reader.read_line(&mut line)?;
@@ -107,15 +107,12 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
                     emit(&l, &args, since)?;
                 }
             }
-            if !args.follow {
+            if !args.follow || ended {
                 break;
             }
-            // Follow: wait for more while the container runs.
-            let running = store.load(&rec.id).map(|r| r.is_running()).unwrap_or(false);
-            if !running && n == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            // Follow: wait for more while the container runs; once it has ended (its
+            // monitor wrote the last line before exiting), read to the end once more.
+            ended = !c.wait_running(Duration::from_millis(100));
             continue;
         }
         if in_backlog {

@@ -12,6 +12,7 @@ mod run;
 
 use crate::cli::{Cli, Command};
 use crate::paths::Paths;
+use anyhow::Context;
 
 /// An error that ends kiste with a given exit code; its message (if any) is printed first.
 /// Used for docker's codes: the container's own exit code, 125, 126, 127.
@@ -34,6 +35,7 @@ impl Exit {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::resolve(cli.root, cli.runroot);
+    repair(&paths)?;
     match cli.command {
         Command::Build(a) => build::build(&paths, a),
         Command::Run(a) => run::run(&paths, a),
@@ -52,4 +54,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Image(c) => images::image_command(&paths, c),
         Command::History(a) => images::history(&paths, a),
     }
+}
+
+/// Before any verb: the store exists with its private modes (an older store's looser
+/// modes are tightened), what a killed monitor left
+/// (a container recorded as running, its mount, cgroup, ports, an `--rm` record) is put
+/// right, and a dead build's scratch dir (processes, mounts, cgroups) and secrets go.
+fn repair(paths: &Paths) -> anyhow::Result<()> {
+    paths
+        .ensure()
+        .with_context(|| format!("cannot make the store {} private", paths.root.display()))?;
+    crate::container::repair_all(paths)?;
+    crate::build::clean_dead_builds(paths);
+    build::clean_dead_secrets(paths);
+    Ok(())
 }

@@ -2,8 +2,9 @@
 
 use super::format::{ellipsis, go_quote, human_duration, since, table};
 use crate::cli::PsArgs;
+use crate::container::Containers;
 use crate::paths::Paths;
-use crate::state::{ContainerRecord, ContainerStore, Status};
+use crate::state::{ContainerRecord, Status};
 
 /// docker's STATUS column.
 pub fn status_text(rec: &ContainerRecord) -> String {
@@ -13,9 +14,13 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     }
     match rec.state.status {
         Status::Created => "Created".into(),
-        // Recorded as running but the process is gone and nobody recorded how: the monitor
-        // was killed. docker shows such containers as exited with 255.
-        Status::Running => "Exited (255) Less than a second ago".into(),
+        // Recorded as running, but its monitor died after this command repaired the store
+        // (see `container::repair`): the exit is unknown, docker's 255, and it happened
+        // no earlier than the start.
+        Status::Running => format!(
+            "Exited (255) {} ago",
+            human_duration(rec.state.started_at.as_deref().map(since).unwrap_or(0.0))
+        ),
         Status::Exited => {
             let ago = rec.state.finished_at.as_deref().map(since).unwrap_or(0.0);
             format!(
@@ -28,8 +33,7 @@ pub fn status_text(rec: &ContainerRecord) -> String {
 }
 
 pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
-    let store = ContainerStore::open(&paths.containers())?;
-    let mut list = store.list()?;
+    let mut list = Containers::open(paths)?.all()?;
     list.reverse(); // newest first, as docker lists them
     list.retain(|r| args.all || r.is_running());
     if args.quiet {

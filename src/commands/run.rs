@@ -5,23 +5,22 @@ use super::Exit;
 use crate::cli::RunArgs;
 use crate::config::NetworkMode;
 use crate::image::config::set_env;
-use crate::image::ImageStore;
+use crate::image::{Image, ImageStore};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::state::{
-    generate_name, new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus,
-    ContainerStore,
+    new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus, ContainerStore,
 };
 use anyhow::Context;
 
 pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
-    let rec = create_record(paths, &args)?;
-    println!("{}", rec.id);
+    let created = create_record(paths, &args, false)?;
+    println!("{}", created.rec.id);
     Ok(())
 }
 
 pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
-    let rec = create_record(paths, &args)?;
+    let Created { rec, image, images } = create_record(paths, &args, true)?;
     let store = ContainerStore::open(&paths.containers())?;
     let mode = if args.detach {
         Mode::Detached
@@ -30,7 +29,11 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
             interactive: args.interactive,
         }
     };
-    match monitor::start(paths, &rec.id, mode) {
+    let started = images
+        .layer_dirs(&image)
+        .map_err(monitor::MonitorError::from)
+        .and_then(|lowers| monitor::start_new(paths, &rec, &lowers, mode));
+    match started {
         Ok(code) => {
             if args.detach {
                 println!("{}", rec.id);
@@ -78,7 +81,17 @@ fn env_entry(e: &str) -> Option<String> {
     }
 }
 
-fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecord> {
+/// A new container's record, with the image it was created from (resolved once).
+struct Created {
+    rec: ContainerRecord,
+    image: Image,
+    images: ImageStore,
+}
+
+/// `starting`: `run` names itself as the new container's supervisor until the monitor
+/// takes over, so that if it is killed before the container runs, the next command
+/// finds the start abandoned (see `container::repair`) and removes an `--rm` record.
+fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Result<Created> {
     let flag_err = |e: &dyn std::fmt::Display| Exit {
         code: 125,
         message: e.to_string(),
@@ -113,9 +126,6 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
         crate::runtime::parse_signal(sig).map_err(|e| flag_err(&e))?;
     }
 
-    paths
-        .ensure()
-        .context("cannot create kiste's state directories")?;
     let images = ImageStore::open(&paths.images())?;
     let image = images.resolve(&args.image).map_err(|e| Exit {
         code: 125,
@@ -166,16 +176,10 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
     let id = new_id();
     let store = ContainerStore::open(&paths.containers())?;
     let lock = store.lock()?;
-    let name = match &args.name {
-        Some(n) => n.clone(),
-        None => {
-            let taken = store.names_taken()?;
-            generate_name(&|n| taken.iter().any(|t| t == n))
-        }
-    };
-    let rec = ContainerRecord {
+    let mut rec = ContainerRecord {
         id: id.clone(),
-        name,
+        // Empty: the store picks a free generated name.
+        name: args.name.clone().unwrap_or_default(),
         created: crate::image::now_rfc3339(),
         config: ContainerConfig {
             image: args.image.clone(),
@@ -200,11 +204,20 @@ fn create_record(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecor
             stop_timeout,
             host,
         },
-        state: ContainerStatus::default(),
+        state: if starting {
+            let me = std::process::id() as i32;
+            ContainerStatus {
+                monitor_pid: me,
+                monitor_start_time: crate::runtime::process_start_time(me).unwrap_or_default(),
+                ..ContainerStatus::default()
+            }
+        } else {
+            ContainerStatus::default()
+        },
     };
-    store.create(&lock, &rec).map_err(|e| Exit {
+    store.create(&lock, &mut rec).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
     })?;
-    Ok(rec)
+    Ok(Created { rec, image, images })
 }

@@ -64,7 +64,17 @@ fn write_entry(out: &mut File, stream: &str, text: &[u8]) {
     let _ = out.write_all(&line);
 }
 
-/// Open (append) the log file.
+/// Open (append) the log file, readable by its owner only (as docker's): a log written
+/// before kiste made logs private is made so here.
 pub fn open_log(path: &Path) -> std::io::Result<File> {
-    File::options().create(true).append(true).open(path)
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = File::options()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    if f.metadata()?.permissions().mode() & 0o077 != 0 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
 }

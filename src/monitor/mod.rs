@@ -12,7 +12,7 @@ pub use spec::{cgroup_of, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
 use crate::network::{bind_ports, BoundPort, PortError, PortForwarder};
-use crate::paths::Paths;
+use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
 use crate::runtime::{self, RuntimeError, Stdio};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
@@ -45,8 +45,15 @@ pub enum MonitorError {
     /// An error the detached monitor reported with its exit code.
     #[error("{message}")]
     Reported { code: i32, message: String },
-    #[error("{0}")]
-    Other(String),
+    /// A system call on the host failed; `action` names what and on which object.
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("container {0}: its monitor ended before the container started")]
+    MonitorEnded(String),
 }
 
 impl MonitorError {
@@ -59,8 +66,11 @@ impl MonitorError {
     }
 }
 
-fn other(what: &str) -> impl FnOnce(std::io::Error) -> MonitorError + '_ {
-    move |e| MonitorError::Other(format!("{what}: {e}"))
+fn other(action: &str) -> impl FnOnce(std::io::Error) -> MonitorError + '_ {
+    move |source| MonitorError::Io {
+        action: action.to_string(),
+        source,
+    }
 }
 
 /// What a started container holds on the host, released when it exits.
@@ -76,7 +86,7 @@ struct Running {
 pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     let store = ContainerStore::open(&paths.containers())?;
     // Two starts of one container at once: the second waits here, then finds it running.
-    let starting = lock_start(&paths.container_dir(id))?;
+    let starting = lock_start(paths, id)?;
     let rec = store.load(id)?;
     if rec.is_running() {
         return Ok(0);
@@ -86,31 +96,87 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
         release(paths, &rec);
     }
     let images = ImageStore::open(&paths.images())?;
-    let image = images.resolve(&rec.config.image_id)?;
-    let lowers = images.layer_dirs(&image)?;
-    let cdir = paths.container_dir(id);
-    let run_dir = paths.container_run_dir(id);
-    let rootfs = run_dir.join("rootfs");
-    for d in [cdir.join("upper"), cdir.join("work"), rootfs.clone()] {
+    let lowers = images.layer_dirs(&images.resolve(&rec.config.image_id)?)?;
+    launch(paths, &store, &rec, &lowers, mode, starting)
+}
+
+/// Start a container `run` has just created, from the image layers `run` resolved.
+pub fn start_new(
+    paths: &Paths,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    mode: Mode,
+) -> Result<i32, MonitorError> {
+    let store = ContainerStore::open(&paths.containers())?;
+    let starting = lock_start(paths, &rec.id)?;
+    launch(paths, &store, rec, lowers, mode, starting)
+}
+
+/// Make the container's directories (private; the run dir reachable by the container's
+/// user-namespace root, which must find its /etc files there).
+fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError> {
+    let id = &rec.id;
+    let mk = |d: &std::path::Path, mode| {
+        make_dir(d, mode).map_err(other(&format!("cannot create {}", d.display())))
+    };
+    mk(&paths.container_dir(id), PRIVATE)?;
+    mk(&paths.run_containers(), TRAVERSE)?;
+    mk(&paths.container_run_dir(id), PRIVATE)?;
+    if let Some((_, gid)) = rec.config.host.userns_root() {
+        let run_dir = paths.container_run_dir(id);
+        std::os::unix::fs::chown(&run_dir, None, Some(gid))
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(0o710))
+            })
+            .map_err(other(&format!("cannot create {}", run_dir.display())))?;
+    }
+    for d in [
+        paths.container_upper(id),
+        paths.container_work(id),
+        paths.container_rootfs(id),
+    ] {
         std::fs::create_dir_all(&d).map_err(other(&format!("cannot create {}", d.display())))?;
     }
+    Ok(())
+}
+
+fn launch(
+    paths: &Paths,
+    store: &ContainerStore,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    mode: Mode,
+    starting: std::fs::File,
+) -> Result<i32, MonitorError> {
+    let id = rec.id.as_str();
+    let run_dir = paths.container_run_dir(id);
+    let rootfs = paths.container_rootfs(id);
+    prepare_dirs(paths, rec)?;
     storage::mount_overlay(
-        &lowers,
-        &cdir.join("upper"),
-        &cdir.join("work"),
+        lowers,
+        &paths.container_upper(id),
+        &paths.container_work(id),
         &rootfs,
         paths.rootless,
-    )?;
+    )
+    .inspect_err(|_| {
+        // Nothing to repair later: the start failed before anything was held.
+        let _ = std::fs::remove_dir_all(&run_dir);
+    })?;
     if let Some(root) = rec.config.host.userns_root() {
-        prepare_for_userns(&rootfs, &cdir.join("upper"), root).map_err(|e| {
+        prepare_for_userns(&rootfs, &paths.container_upper(id), root).map_err(|e| {
             let _ = storage::unmount(&rootfs);
-            other("cannot prepare the root filesystem for the user namespace")(e)
+            let _ = std::fs::remove_dir_all(&run_dir);
+            other(&format!(
+                "cannot prepare the root filesystem of container {id} for its user namespace"
+            ))(e)
         })?;
     }
     let running = Running {
         id: id.to_string(),
         rootfs: rootfs.clone(),
-        cgroup: cgroup_of(&rec),
+        cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
     };
     let result = (|| {
@@ -130,7 +196,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
             stdout: out_w.as_raw_fd(),
             stderr: err_w.as_raw_fd(),
         };
-        let (spec, missing) = spec::container_spec(paths, &rec, &rootfs, &run_dir, stdio)?;
+        let (spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
         for cap in &missing {
             eprintln!("WARNING: --privileged: the host's bounding set lacks CAP_{cap}; the container runs without it");
         }
@@ -145,14 +211,14 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     let (spec, ports, pipes, _stdin) = match result {
         Ok(v) => v,
         Err(e) => {
-            finish_failed_start(paths, &store, &running, &e);
+            finish_failed_start(paths, store, &running, &e);
             return Err(e);
         }
     };
     match mode {
         Mode::Foreground { .. } => run_monitored(
             paths,
-            &store,
+            store,
             &running,
             &spec,
             ports,
@@ -160,9 +226,9 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
             true,
             move |_| drop(starting),
         )
-        .inspect_err(|e| finish_failed_start(paths, &store, &running, e)),
+        .inspect_err(|e| finish_failed_start(paths, store, &running, e)),
         Mode::Detached => {
-            let started = detach(paths, &store, &running, &spec, ports, pipes);
+            let started = detach(paths, store, &running, &spec, ports, pipes);
             drop(starting);
             started
         }
@@ -171,8 +237,8 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
 
 /// An exclusive lock on starting container `dir`'s container, released on drop. The
 /// detached monitor does not inherit it (it closes the descriptors it does not use).
-fn lock_start(dir: &std::path::Path) -> Result<std::fs::File, MonitorError> {
-    let path = dir.join("start.lock");
+fn lock_start(paths: &Paths, id: &str) -> Result<std::fs::File, MonitorError> {
+    let path = paths.container_start_lock(id);
     let file = std::fs::File::options()
         .create(true)
         .truncate(false)
@@ -193,7 +259,7 @@ struct Pipes {
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), MonitorError> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| MonitorError::Other(format!("cannot create a pipe: {e}")))
+        .map_err(|e| other("cannot create a pipe for the container's output")(e.into()))
 }
 
 /// Spawn the container and supervise it in this process; return its exit code.
@@ -209,6 +275,11 @@ fn run_monitored(
     echo: bool,
     on_started: impl FnOnce(&ContainerRecord),
 ) -> Result<i32, MonitorError> {
+    let log_path = paths.container_log(&running.id);
+    let log = logs::open_log(&log_path).map_err(other(&format!(
+        "cannot open the log {}",
+        log_path.display()
+    )))?;
     let started = runtime::spawn(spec)?;
     drop(pipes.out_w);
     drop(pipes.err_w);
@@ -232,16 +303,17 @@ fn run_monitored(
         None
     } else {
         Some(
-            PortForwarder::new(ports, started.pid)
-                .map_err(other("cannot forward ports into the container"))?,
+            PortForwarder::new(ports, started.pid).map_err(other(&format!(
+                "cannot forward ports into container {}",
+                running.id
+            )))?,
         )
     };
-    let log_path = paths.container_dir(&running.id).join("container.log");
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
         stdout: pipes.out,
         stderr: pipes.err,
-        log: logs::open_log(&log_path).map_err(other("cannot open the container log"))?,
+        log,
         echo,
         forwarder,
     });
@@ -260,9 +332,12 @@ fn detach(
 ) -> Result<i32, MonitorError> {
     let (ready_r, ready_w) = pipe()?;
     // SAFETY: kiste is single-threaded here; the child only runs kiste's own code.
-    match unsafe { nix::unistd::fork() }
-        .map_err(|e| MonitorError::Other(format!("cannot fork the monitor: {e}")))?
-    {
+    match unsafe { nix::unistd::fork() }.map_err(|e| {
+        other(&format!(
+            "cannot fork the monitor of container {}",
+            running.id
+        ))(e.into())
+    })? {
         nix::unistd::ForkResult::Child => {
             drop(ready_r);
             let _ = nix::unistd::setsid();
@@ -306,9 +381,7 @@ fn detach(
                     code,
                     message: message.to_string(),
                 }),
-                Err(_) => Err(MonitorError::Other(
-                    "the container's monitor ended before the container started".into(),
-                )),
+                Err(_) => Err(MonitorError::MonitorEnded(running.id.clone())),
             }
         }
     }
@@ -407,13 +480,16 @@ fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running,
             r.state.status = Status::Exited;
         }
         r.state.exit_code = e.exit_code();
+        // The start is over: nobody supervises it now, and nothing is left to repair.
+        r.state.monitor_pid = 0;
+        r.state.monitor_start_time = 0;
     });
 }
 
 /// Release what a container whose monitor is gone may still hold (mount, cgroup).
 /// Safe to call on a container that holds nothing.
 pub fn release(paths: &Paths, rec: &ContainerRecord) {
-    let rootfs = paths.container_run_dir(&rec.id).join("rootfs");
+    let rootfs = paths.container_rootfs(&rec.id);
     if storage::is_mounted(&rootfs) {
         let _ = storage::unmount(&rootfs);
     }

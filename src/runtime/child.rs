@@ -207,6 +207,29 @@ fn setup_and_exec(
 
     caps::drop_bounding(plan.caps, plan.last_cap)?;
     user::switch_to(&who)?;
+    // Nothing runs unsupervised: the container dies with the process that started it (its
+    // monitor, a foreground `run`, a build). Set after the last credential change, which
+    // would clear it; a setuid exec clears it too, and the next kiste command then kills
+    // the container's cgroup (container::repair).
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // A parent that died before the prctl sends nothing; it held the channel's other end
+    // until now, so its death shows as a hangup.
+    let mut peer = libc::pollfd {
+        fd: chan.raw(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: poll on one valid pollfd, without waiting.
+    if unsafe { libc::poll(&mut peer, 1, 0) } > 0
+        && peer.revents & (libc::POLLRDHUP | libc::POLLHUP) != 0
+    {
+        return Err(ChildError {
+            kind: FailKind::Setup,
+            errno: -1,
+            text: String::new(),
+        });
+    }
     // seccomp(2) needs CAP_SYS_ADMIN unless no_new_privs is set: keep it in the
     // effective set until the filter is loaded; the execve drops it (not in bounding).
     let nnp = spec.security.no_new_privileges;

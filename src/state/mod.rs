@@ -1,7 +1,7 @@
 //! Container records: what a container was created with (its config) and what it is doing
 //! (its status), one JSON file per container, written atomically under the store's lock.
-//! This module knows nothing about how containers are started; `commands/` and `monitor/`
-//! drive the transitions.
+//! This module knows nothing about how containers are started; `monitor/` (start, exit)
+//! and `container/` (stop, remove, crash repair) drive the transitions.
 
 mod names;
 mod record;

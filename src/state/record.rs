@@ -156,22 +156,42 @@ impl ContainerRecord {
     }
 
     /// Whether it counts as running: recorded so, and either its process or its monitor
-    /// (about to record the exit) is still alive. A container whose process and monitor
-    /// are both gone (the monitor was killed, or the machine rebooted) is not running.
+    /// (about to record the exit) is still alive. A container whose monitor is gone (it
+    /// was killed, or the machine rebooted) is not running, whatever the record says:
+    /// its processes died with the monitor, and the next command records the exit.
     pub fn is_running(&self) -> bool {
-        let alive = |pid: i32, start: u64| {
-            pid > 0 && crate::runtime::process_start_time(pid) == Some(start)
-        };
-        self.state.status == Status::Running
-            && (alive(self.state.pid, self.state.pid_start_time)
-                || alive(self.state.monitor_pid, self.state.monitor_start_time))
+        self.state.status == Status::Running && self.monitor_alive()
     }
 
     /// Whether the container's own process is alive (its monitor aside).
     pub fn process_alive(&self) -> bool {
-        self.state.pid > 0
-            && crate::runtime::process_start_time(self.state.pid) == Some(self.state.pid_start_time)
+        alive(self.state.pid, self.state.pid_start_time)
     }
+
+    /// Whether the monitor that supervises it is alive.
+    pub fn monitor_alive(&self) -> bool {
+        alive(self.state.monitor_pid, self.state.monitor_start_time)
+    }
+}
+
+/// pid + start time still name a live process (a reused pid has another start time). A
+/// zombie is dead: nobody may reap a monitor whose parent is gone (PID 1 in a container).
+fn alive(pid: i32, start: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The command name (field 2) may hold spaces and ')': split after its last ')'.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return false;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next();
+    // Field 22 (start time) is the 20th after field 3 (state).
+    let started = fields.nth(18).and_then(|f| f.parse::<u64>().ok());
+    !matches!(state, Some("Z" | "X")) && started == Some(start)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Readers parse without the lock: a rename never shows them half a file.
 
 use super::record::ContainerRecord;
+use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -52,14 +53,16 @@ pub struct StoreLock {
 
 impl ContainerStore {
     pub fn open(dir: &Path) -> Result<ContainerStore, StateError> {
-        fs::create_dir_all(dir).map_err(io(dir))?;
+        if !dir.is_dir() {
+            crate::paths::make_dir(dir, crate::paths::PRIVATE).map_err(io(dir))?;
+        }
         Ok(ContainerStore {
             dir: dir.to_path_buf(),
         })
     }
 
     pub fn lock(&self) -> Result<StoreLock, StateError> {
-        let path = self.dir.join("lock");
+        let path = self.dir.join(LOCK);
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -71,7 +74,7 @@ impl ContainerStore {
     }
 
     fn record_path(&self, id: &str) -> PathBuf {
-        self.dir.join(id).join("container.json")
+        self.dir.join(id).join(RECORD)
     }
 
     pub fn load(&self, id: &str) -> Result<ContainerRecord, StateError> {
@@ -89,9 +92,11 @@ impl ContainerStore {
     /// Replace the record atomically. The caller holds the lock.
     pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
         let dir = self.dir.join(&record.id);
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join("container.json");
-        let tmp = dir.join(".container.json.tmp");
+        if !dir.is_dir() {
+            crate::paths::make_dir(&dir, crate::paths::PRIVATE).map_err(io(&dir))?;
+        }
+        let path = dir.join(RECORD);
+        let tmp = dir.join(RECORD_TMP);
         let data = serde_json::to_vec_pretty(record).expect("records serialize");
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(&data).map_err(io(&tmp))?;
@@ -116,7 +121,14 @@ impl ContainerStore {
     /// Every record, oldest first. Directories without a record (a create that was
     /// interrupted before its first save) are skipped.
     pub fn list(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        Ok(self.scan()?.0)
+    }
+
+    /// Every record, oldest first, and the ids of the directories without one: a create
+    /// killed before its first save (or one under way: it holds the lock).
+    pub fn scan(&self) -> Result<(Vec<ContainerRecord>, Vec<String>), StateError> {
         let mut out = Vec::new();
+        let mut orphans = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
             let name = entry.file_name();
@@ -126,12 +138,33 @@ impl ContainerStore {
             }
             match self.load(id) {
                 Ok(r) => out.push(r),
-                Err(StateError::NotFound(_)) => {}
+                Err(StateError::NotFound(_)) => orphans.push(id.to_string()),
                 Err(e) => return Err(e),
             }
         }
         out.sort_by(|a, b| a.created.cmp(&b.created));
-        Ok(out)
+        Ok((out, orphans))
+    }
+
+    /// Remove the directory of a create that never saved its record. The caller holds the
+    /// lock, so no create is under way.
+    pub fn remove_orphan(&self, _lock: &StoreLock, id: &str) -> Result<(), StateError> {
+        match self.load(id) {
+            Err(StateError::NotFound(_)) => {}
+            _ => return Ok(()),
+        }
+        let dir = self.dir.join(id);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The containers created from image `image_id` (which keep it from being removed).
+    pub fn using_image(&self, image_id: &str) -> Result<Vec<ContainerRecord>, StateError> {
+        let mut all = self.list()?;
+        all.retain(|c| c.config.image_id == image_id);
+        Ok(all)
     }
 
     /// A container by its name, full id or a unique id prefix (docker's order: exact id,
@@ -160,12 +193,16 @@ impl ContainerStore {
         }
     }
 
-    /// Save a new record, refusing a name that is taken. The caller holds the lock.
-    pub fn create(&self, lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
-        if let Some(other) = self.list()?.into_iter().find(|r| r.name == record.name) {
+    /// Save a new record, refusing a name that is taken; a record without a name gets a
+    /// generated one that is free. The records are read once. The caller holds the lock.
+    pub fn create(&self, lock: &StoreLock, record: &mut ContainerRecord) -> Result<(), StateError> {
+        let all = self.list()?;
+        if record.name.is_empty() {
+            record.name = super::generate_name(&|n| all.iter().any(|r| r.name == n));
+        } else if let Some(other) = all.iter().find(|r| r.name == record.name) {
             return Err(StateError::NameInUse {
                 name: record.name.clone(),
-                id: other.id,
+                id: other.id.clone(),
             });
         }
         self.save(lock, record)
@@ -185,10 +222,6 @@ impl ContainerStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io(&dir)(e)),
         }
-    }
-
-    pub fn names_taken(&self) -> Result<Vec<String>, StateError> {
-        Ok(self.list()?.into_iter().map(|r| r.name).collect())
     }
 }
 

@@ -1,0 +1,111 @@
+//! `kiste run` killed with SIGKILL at every stage of a start — before the record, while
+//! mounting, before and after the container's exec — leaves nothing behind once the next
+//! kiste command has run: no `--rm` record, no mount, no cgroup, no container process.
+
+mod support;
+
+use std::time::{Duration, Instant};
+use support::*;
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Live processes (zombies aside) whose command line is exactly `argv`.
+fn processes(argv: &[&str]) -> Vec<i32> {
+    let want = argv.join("\0") + "\0";
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let zombie = stat[stat.rfind(')')? + 1..].trim_start().starts_with('Z');
+            (cmd == want.as_bytes() && !zombie).then_some(pid)
+        })
+        .collect()
+}
+
+/// The ids of the container records in the store.
+fn record_ids(k: &Kiste) -> Vec<String> {
+    std::fs::read_dir(k.root().join("containers"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.len() == 64)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_run_rm_killed_at_any_stage_of_its_start_leaves_nothing_behind() {
+    let k = Kiste::new();
+    k.busybox();
+    let argv = ["sleep", "3201"];
+    // The kill lands at a different stage each time: from before the record exists to
+    // well after the container runs. The delay picks the moment; nothing waits on it.
+    for delay_us in (0..40_000).step_by(2_500) {
+        let mut run = k
+            .cmd(&["run", "--rm", "busybox", argv[0], argv[1]])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(delay_us));
+        unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
+        run.wait().unwrap();
+        wait_until("the container to die with its kiste run", || {
+            processes(&argv).is_empty()
+        });
+        let ids = record_ids(&k);
+        assert_eq!(
+            k.ok(&["ps", "-a", "-q"]),
+            "",
+            "killed after {delay_us} µs: the --rm record is removed"
+        );
+        assert!(
+            record_ids(&k).is_empty(),
+            "killed after {delay_us} µs: dirs left"
+        );
+        assert!(
+            k.mounts().is_empty(),
+            "killed after {delay_us} µs: mounts left: {:?}",
+            k.mounts()
+        );
+        for id in ids {
+            assert!(
+                cgroup_left(&id).is_empty(),
+                "killed after {delay_us} µs: cgroup of {id} left"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_before_its_container_runs_leaves_a_created_container_that_can_start() {
+    let k = Kiste::new();
+    k.busybox();
+    // Killed at once: at most the record exists, nothing runs.
+    let mut run = k
+        .cmd(&["run", "--name", "early", "busybox", "echo", "hi"])
+        .spawn()
+        .unwrap();
+    unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
+    run.wait().unwrap();
+    let ps = k.ok(&["ps", "-a"]);
+    if ps.contains("early") {
+        assert!(k.mounts().is_empty(), "mounts left: {:?}", k.mounts());
+        // Whatever stage it died in, the container is in one consistent state and runs.
+        let out = k.run(&["start", "-a", "early"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "hi\n"),
+            "{}",
+            out.stderr
+        );
+    }
+}
