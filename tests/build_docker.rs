@@ -6,10 +6,7 @@
 //! The test starts `dockerd` if `docker info` fails (and leaves it running); without
 //! docker (Debian's docker.io, which scripts/setup.sh installs) it fails.
 
-mod build_util;
-#[path = "support/docker.rs"]
-mod docker;
-use build_util::*;
+mod support;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -17,6 +14,9 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::build::*;
+use support::docker;
+use support::*;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Entry {

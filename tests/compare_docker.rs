@@ -5,8 +5,7 @@
 
 mod support;
 
-#[path = "support/docker.rs"]
-mod docker;
+use support::docker;
 
 use support::*;
 

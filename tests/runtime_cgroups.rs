@@ -2,13 +2,12 @@
 //! each test gets its own cgroup under kiste's subtree and checks that the kernel
 //! enforces the limit, not only that a file was written.
 
-#[path = "payload/common.rs"]
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::*;
 use kiste::runtime::{Device, DeviceRate};
+use support::runtime::*;
 
 #[test]
 fn memory_limit_oom_kills_the_container() {

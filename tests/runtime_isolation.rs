@@ -2,11 +2,10 @@
 //! rootfs in a temp dir) with `kiste::runtime::spawn` and checks, from a shell script
 //! running in it, what a container must and must not see.
 
-#[path = "payload/common.rs"]
-mod common;
+mod support;
 
-use common::*;
 use kiste::runtime::{spawn, NsMode, RuntimeError};
+use support::runtime::*;
 
 #[test]
 fn container_is_pid_1_and_sees_only_its_own_processes() {

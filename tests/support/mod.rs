@@ -1,7 +1,17 @@
-//! Shared by the CLI integration tests: a private kiste store per test, the busybox base
-//! image built the way a user would (FROM scratch + busybox-static), and small probes for
-//! what a container leaves behind (mounts, cgroups, processes, ports).
+//! The one home of the integration tests' helpers. This file: a private kiste store per
+//! test, the busybox base image built the way a user would (FROM scratch + busybox-static),
+//! small probes for what a container leaves behind (mounts, processes, ports), and `skip`.
+//! Submodules, by the tests that use them: `build` (build output and cache hits), `store`
+//! (image store fixtures and tree snapshots), `runtime` (a busybox sandbox and
+//! `runtime::spawn`), `cgroup` (reads a container's cgroup in v1 or v2 layout), `docker`
+//! (a docker engine for comparisons).
 #![allow(dead_code)]
+
+pub mod build;
+pub mod cgroup;
+pub mod docker;
+pub mod runtime;
+pub mod store;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -212,16 +222,9 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Whether a cgroup directory of this container is left in any v1 hierarchy or in v2.
+/// The cgroup directories of this container left in any hierarchy (v1 or v2).
 pub fn cgroup_left(id: &str) -> Vec<PathBuf> {
-    let mut left = Vec::new();
-    for entry in walkdir::WalkDir::new("/sys/fs/cgroup").max_depth(4) {
-        let Ok(e) = entry else { continue };
-        if e.file_type().is_dir() && e.file_name().to_string_lossy() == id {
-            left.push(e.path().to_path_buf());
-        }
-    }
-    left
+    cgroup::Layout::host().leftovers(id)
 }
 
 pub fn process_alive(pid: i64) -> bool {
