@@ -315,8 +315,11 @@ fn remove_kills_a_fork_loop_and_leaves_nothing() {
     let io = io(&sb, &mut s);
     let _guard = CgroupGuard(Some(cg.clone()));
     let started = kiste::runtime::spawn(&s).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(kiste::cgroups::pids(&cg).len() > 5, "the loop did not fork");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kiste::cgroups::pids(&cg).len() <= 5 {
+        assert!(Instant::now() < deadline, "the loop did not fork");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     kiste::cgroups::remove(&cg).unwrap();
     let (_, sig) = wait(started.pid);
     assert_eq!(sig, Some(libc::SIGKILL));

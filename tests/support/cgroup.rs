@@ -30,13 +30,22 @@ impl Layout {
         }
     }
 
-    /// The host directory of cgroup `parent/name` for `controller` (v2 has one tree for all).
+    /// The host directory of cgroup `parent/name` for `controller` (v2 has one tree for all;
+    /// an empty `name` gives the parent).
     pub fn dir(self, controller: &str, parent: &str, name: &str) -> PathBuf {
         let base = Path::new("/sys/fs/cgroup");
         match self {
             Layout::V1 => base.join(controller).join(parent).join(name),
             Layout::V2 => base.join(parent).join(name),
         }
+    }
+
+    /// Whether the kernel's I/O scheduler gives cgroup `parent` a weight file for
+    /// `--blkio-weight` (CFQ/BFQ on v1, io.weight/io.bfq.weight on v2).
+    pub fn has_io_weight(self, parent: &str) -> bool {
+        weight_files(self)
+            .iter()
+            .any(|f| self.dir("blkio", parent, f).exists())
     }
 
     /// Every directory named `name` in any hierarchy: what a container left behind.
@@ -76,16 +85,31 @@ pub enum Knob {
     CpuMax,
     /// `--cpu-shares` (v2 shows the weight converted as runc and crun do).
     CpuShares,
-    /// CPU time used so far, in nanoseconds.
-    CpuUsage,
+    /// How many periods the CPU quota has throttled the cgroup so far.
+    CpuThrottled,
     /// `--cpuset-cpus`.
     Cpuset,
+    /// `--device-write-bps`: "MAJ:MIN BYTES".
+    IoWriteBps,
+    /// `--device-read-iops`: "MAJ:MIN IOPS".
+    IoReadIops,
+    /// `--blkio-weight`, from whichever weight file the kernel's I/O scheduler has.
+    IoWeight,
+    /// `--oom-kill-disable`: 1 or 0 (v1 only: cgroup v2 has no such switch).
+    OomKillDisable,
 }
 
 impl Knob {
     /// A shell command that prints this setting on one line inside the container, in the
-    /// units `expect` uses.
-    pub fn read(self, layout: Layout) -> String {
+    /// units `expect` uses; `None` where the layout has no such setting.
+    pub fn read(self, layout: Layout) -> Option<String> {
+        if (self, layout) == (Knob::OomKillDisable, Layout::V2) {
+            return None;
+        }
+        Some(self.read_file(layout))
+    }
+
+    fn read_file(self, layout: Layout) -> String {
         let cat = |f: &str| format!("cat /sys/fs/cgroup/{f}");
         match (self, layout) {
             (Knob::MemoryLimit, Layout::V1) => cat("memory/memory.limit_in_bytes"),
@@ -98,12 +122,30 @@ impl Knob {
             (Knob::CpuMax, Layout::V2) => cat("cpu.max"),
             (Knob::CpuShares, Layout::V1) => cat("cpu/cpu.shares"),
             (Knob::CpuShares, Layout::V2) => cat("cpu.weight"),
-            (Knob::CpuUsage, Layout::V1) => cat("cpuacct/cpuacct.usage"),
-            (Knob::CpuUsage, Layout::V2) => {
-                "echo $(( $(sed -n 's/^usage_usec //p' /sys/fs/cgroup/cpu.stat) * 1000 ))".into()
+            (Knob::CpuThrottled, Layout::V1) => {
+                "sed -n 's/^nr_throttled //p' /sys/fs/cgroup/cpu/cpu.stat".into()
+            }
+            (Knob::CpuThrottled, Layout::V2) => {
+                "sed -n 's/^nr_throttled //p' /sys/fs/cgroup/cpu.stat".into()
             }
             (Knob::Cpuset, Layout::V1) => cat("cpuset/cpuset.cpus"),
             (Knob::Cpuset, Layout::V2) => cat("cpuset.cpus"),
+            (Knob::IoWriteBps, Layout::V1) => cat("blkio/blkio.throttle.write_bps_device"),
+            (Knob::IoReadIops, Layout::V1) => cat("blkio/blkio.throttle.read_iops_device"),
+            (Knob::IoWriteBps, Layout::V2) => {
+                r"sed -nE 's/^([0-9:]+) .*wbps=([0-9]+).*/\1 \2/p' /sys/fs/cgroup/io.max".into()
+            }
+            (Knob::IoReadIops, Layout::V2) => {
+                r"sed -nE 's/^([0-9:]+) .*riops=([0-9]+).*/\1 \2/p' /sys/fs/cgroup/io.max".into()
+            }
+            (Knob::IoWeight, layout) => {
+                let files = weight_files(layout).map(|f| layout.dir("blkio", "", f));
+                let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                format!("cat {} 2>/dev/null | sed 's/^default //'", files.join(" "))
+            }
+            (Knob::OomKillDisable, _) => {
+                "sed -n 's/^oom_kill_disable //p' /sys/fs/cgroup/memory/memory.oom_control".into()
+            }
         }
     }
 
@@ -123,18 +165,34 @@ impl Knob {
     }
 }
 
+/// The files that may hold `--blkio-weight`.
+fn weight_files(layout: Layout) -> [&'static str; 2] {
+    match layout {
+        Layout::V1 => ["blkio.weight", "blkio.bfq.weight"],
+        Layout::V2 => ["io.weight", "io.bfq.weight"],
+    }
+}
+
 /// A script printing each knob on its own line, and the lines it must print for docker's
-/// `values`, on this host's layout.
+/// `values`, on this host's layout (a knob the layout lacks is left out of both).
 pub fn probe(knobs: &[(Knob, &str)]) -> (String, String) {
-    let layout = Layout::host();
-    let script = knobs
+    probe_on(Layout::host(), knobs)
+}
+
+/// `probe` for a given layout.
+pub fn probe_on(layout: Layout, knobs: &[(Knob, &str)]) -> (String, String) {
+    let present: Vec<(String, &str, Knob)> = knobs
         .iter()
-        .map(|(k, _)| k.read(layout))
+        .filter_map(|&(k, v)| k.read(layout).map(|r| (r, v, k)))
+        .collect();
+    let script = present
+        .iter()
+        .map(|(r, _, _)| r.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    let want = knobs
+    let want = present
         .iter()
-        .map(|(k, v)| k.expect(layout, v) + "\n")
+        .map(|(_, v, k)| k.expect(layout, v) + "\n")
         .collect();
     (script, want)
 }

@@ -127,6 +127,22 @@ impl Kiste {
         panic!("container {what} did not exit in {timeout:?}");
     }
 
+    /// Wait until the container's log (stdout and stderr) shows `text`.
+    pub fn wait_for_log(&self, what: &str, text: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let logs = self.run(&["logs", what]);
+            if logs.stdout.contains(text) || logs.stderr.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "container {what} did not log {text:?} in {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Mount points under this test's store.
     pub fn mounts(&self) -> Vec<String> {
         let base = self.dir.path().to_string_lossy().into_owned();
