@@ -329,17 +329,12 @@ impl Loop {
             .unwrap()
             .set_len(8 << 20)
             .unwrap();
-        let out = std::process::Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(&img)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "losetup: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = checked_output(
+            std::process::Command::new("losetup")
+                .args(["-f", "--show"])
+                .arg(&img),
         );
-        Loop(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        Loop(String::from_utf8_lossy(&out).trim().to_string())
     }
 }
 impl Drop for Loop {

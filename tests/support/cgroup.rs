@@ -14,16 +14,13 @@ pub enum Layout {
     V2,
 }
 
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-
 impl Layout {
     /// This host's layout, by the file system magic of /sys/fs/cgroup (a hybrid host has a
     /// tmpfs there, with v1 hierarchies below).
     pub fn host() -> Layout {
-        let magic = nix::sys::statfs::statfs("/sys/fs/cgroup")
-            .map(|s| s.filesystem_type().0 as i64)
-            .unwrap_or(0);
-        if magic == CGROUP2_SUPER_MAGIC {
+        let unified = nix::sys::statfs::statfs("/sys/fs/cgroup")
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
+        if unified {
             Layout::V2
         } else {
             Layout::V1

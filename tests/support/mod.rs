@@ -180,6 +180,18 @@ pub fn busybox_context(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+/// Run a host command (docker, tar, losetup…) that must succeed; its stdout. A failure
+/// panics with the command and its stderr.
+pub fn checked_output(cmd: &mut Command) -> Vec<u8> {
+    let o = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
 /// Pack directory `dir` into the tarball `tar` (for `kiste import` / `docker import`).
 pub fn tar_dir(dir: &Path, tar: &Path) {
     let st = Command::new("tar")
