@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
 use support::cgroup::{self, Knob, Layout};
 use support::*;
 
@@ -275,7 +274,6 @@ fn bad_isolation_flags_are_refused_before_anything_exists() {
         );
     }
     assert_eq!(k.ok(&["ps", "-a", "-q"]), "", "nothing was created");
-    std::thread::sleep(Duration::from_millis(10));
 }
 
 #[test]
