@@ -63,11 +63,8 @@ pub fn copy_sources(
         make_parents(layer, lower, &target_rel, opts.owner)?;
         if meta.is_dir() {
             if !target.exists() {
-                fs::create_dir(&target)?;
-                fs::set_permissions(&target, fs::Permissions::from_mode(0o755))?;
-                if let Some((u, g)) = opts.owner {
-                    std::os::unix::fs::lchown(&target, Some(u), Some(g))?;
-                }
+                // As the image has it (owner, mode), or new: 0755 with --chown's owner.
+                make_parents(layer, lower, &format!("{target_rel}/x"), opts.owner)?;
             }
             copy_tree(&src.path, &target, src.rel.as_deref(), "", opts)?;
         } else {
