@@ -259,6 +259,16 @@ pub fn process_alive(pid: i64) -> bool {
     pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// True on a cgroup v1 host. On a v2 host records the running test as skipped (it reads v1
+/// files; the qemu test covers the runtime on v2) and is false: the caller returns.
+pub fn cgroup_v1_or_skip() -> bool {
+    if cgroup::Layout::host() == cgroup::Layout::V1 {
+        return true;
+    }
+    skip("reads cgroup v1 files; on cgroup v2 the runtime is checked by runtime_cgroup_v2_qemu");
+    false
+}
+
 /// Mark the running test as skipped: it cannot run on this machine, for `reason`. Call it and
 /// return. The line goes to stderr and to `$KISTE_SKIP_LOG`, from which `scripts/test.sh`
 /// counts the test as skipped (not passed) in its summary and prints the reason.
