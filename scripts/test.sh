@@ -15,12 +15,5 @@ KISTE_SKIP_LOG=$(mktemp /tmp/kiste-skips.XXXXXX)
 trap 'rm -f "$log" "$KISTE_SKIP_LOG"' EXIT
 status=0
 cargo test --workspace --no-fail-fast -- --test-threads 2 2>&1 | tee "$log" || status=$?
-skips=$(grep -c . "$KISTE_SKIP_LOG" || true)
-if [ "$skips" -gt 0 ]; then
-  echo "skipped at run time (cannot run on this machine):"
-  sed 's/^/  /' "$KISTE_SKIP_LOG"
-fi
-# cargo prints one "test result:" line per test binary; the last one is often an empty
-# doc-test run, so sum them all into a single closing line.
-awk -v k="$skips" '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "summary: %d passed, %d failed, %d skipped\n", p - k, f, s + k }' "$log"
+bash scripts/test-summary.sh "$log" "$KISTE_SKIP_LOG"
 exit "$status"

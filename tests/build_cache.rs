@@ -1,8 +1,9 @@
 //! The build cache: what a rebuild reuses, what invalidates it, and cleanup after a
 //! killed build.
 
-mod build_util;
-use build_util::*;
+mod support;
+use support::build::*;
+use support::*;
 
 const DF: &str =
     "FROM busybox\nARG V=1\nCOPY a /a\nRUN echo run1 > /r1\nCOPY b /b\nRUN echo $V > /v\nENV E=1\n";

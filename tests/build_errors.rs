@@ -1,8 +1,9 @@
 //! Bad input: each gives a clear error naming the Dockerfile line, exit code 1, and
 //! stores nothing.
 
-mod build_util;
-use build_util::*;
+mod support;
+use support::build::*;
+use support::*;
 
 fn fails_at(
     k: &Kiste,

@@ -125,17 +125,13 @@ fn add_downloads_https_urls_and_checks_them() {
             &format!("FROM busybox\nADD --checksum={real} {url} /got.txt\n"),
         )],
     );
-    let trusted = k
-        .command()
-        .env("SSL_CERT_FILE", &ca)
-        .args(["build", "-q", "-t", "tls", ctx.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        trusted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&trusted.stderr)
-    );
+    checked_output(k.command().env("SSL_CERT_FILE", &ca).args([
+        "build",
+        "-q",
+        "-t",
+        "tls",
+        ctx.to_str().unwrap(),
+    ]));
     assert_eq!(
         k.ok(&["run", "--rm", "tls", "cat", "/got.txt"]),
         "over tls\n"

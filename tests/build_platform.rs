@@ -120,7 +120,7 @@ fn a_terminal_shows_a_spinner_with_the_running_step() {
         "tty",
         &[(
             "Dockerfile",
-            "FROM busybox\nRUN sleep 0.6; echo done-sleeping\n",
+            "FROM busybox\nRUN sleep 4242.5; echo done-sleeping\n",
         )],
     );
     let cmd = format!(
@@ -130,27 +130,67 @@ fn a_terminal_shows_a_spinner_with_the_running_step() {
         k.runroot().display(),
         ctx.display()
     );
-    let out = std::process::Command::new("script")
+    let mut script = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(out.status.success());
-    let screen = String::from_utf8_lossy(&out.stdout);
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let mut out = script.stdout.take().unwrap();
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = out.read(&mut buf) {
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    // The step runs until the test has seen the spinner show it while its command runs;
+    // then the test ends the step by stopping its sleep.
+    let spinner = "] Step 2/2 : RUN sleep 4242.5";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (seen, sleeps) = loop {
+        let sleeps = processes(|cmdline| cmdline == "sleep 4242.5 ");
+        let seen = screen.lock().unwrap().contains(spinner);
+        if (seen && !sleeps.is_empty()) || std::time::Instant::now() > deadline {
+            break (seen, sleeps);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    for pid in &sleeps {
+        unsafe { libc::kill(*pid, libc::SIGTERM) };
+    }
+    assert!(script.wait().unwrap().success());
+    reader.join().unwrap();
+    let screen = screen.lock().unwrap().clone();
+    assert!(
+        seen,
+        "the spinner shows the running step with its elapsed time: {screen}"
+    );
+    assert_eq!(sleeps.len(), 1, "the RUN step's sleep ran once");
     assert!(screen.contains("done-sleeping"), "{screen}");
     // The spinner must not cost a thread: a thread in a process that forks RUN containers
     // can leave a forked child stuck on a lock, which would be left behind here.
     let root = k.root().display().to_string();
-    let left: Vec<String> = std::fs::read_dir("/proc")
+    let left = processes(|cmdline| cmdline.contains(&root));
+    assert!(left.is_empty(), "processes left by the build: {left:?}");
+}
+
+/// Processes whose command line (each argument followed by a space) matches.
+fn processes(matches: impl Fn(&str) -> bool) -> Vec<i32> {
+    std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(&root))
-        .collect();
-    assert!(left.is_empty(), "processes left by the build: {left:?}");
-    let spinner_lines = screen.matches("] Step 2/2 : RUN sleep 0.6").count();
-    assert!(
-        spinner_lines >= 1,
-        "the spinner shows the running step with its elapsed time: {screen}"
-    );
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            matches(&cmdline).then_some(pid)
+        })
+        .collect()
 }

@@ -1,9 +1,9 @@
 //! What each instruction and flag puts into the image, read back through `image inspect`
 //! and containers of the built image.
 
-mod build_util;
-use build_util::*;
+mod support;
 use serde_json::json;
+use support::build::*;
 
 #[test]
 fn config_instructions_end_up_in_image_inspect() {

@@ -5,8 +5,7 @@
 
 mod support;
 
-#[path = "support/docker.rs"]
-mod docker;
+use support::docker;
 
 use support::*;
 
@@ -61,15 +60,11 @@ fn kiste_and_docker_containers_see_the_same_security_defaults() {
     let tar = k.dir.path().join("rootfs.tar");
     tar_dir(&rootfs, &tar);
     k.ok(&["import", tar.to_str().unwrap(), "probe-busybox"]);
-    let imported = std::process::Command::new("docker")
-        .args(["import", tar.to_str().unwrap(), "kiste-probe-busybox"])
-        .output()
-        .unwrap();
-    assert!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
-    );
+    checked_output(std::process::Command::new("docker").args([
+        "import",
+        tar.to_str().unwrap(),
+        "kiste-probe-busybox",
+    ]));
 
     let ours = k.ok(&[
         "run",
@@ -81,25 +76,17 @@ fn kiste_and_docker_containers_see_the_same_security_defaults() {
         "-c",
         PROBE,
     ]);
-    let theirs = std::process::Command::new("docker")
-        .args([
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "kiste-probe-busybox",
-            "sh",
-            "-c",
-            PROBE,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        theirs.status.success(),
-        "{}",
-        String::from_utf8_lossy(&theirs.stderr)
-    );
-    let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+    let theirs = checked_output(std::process::Command::new("docker").args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "kiste-probe-busybox",
+        "sh",
+        "-c",
+        PROBE,
+    ]));
+    let theirs = String::from_utf8_lossy(&theirs).into_owned();
     let _ = std::process::Command::new("docker")
         .args(["rmi", "kiste-probe-busybox"])
         .output();

@@ -1,10 +1,9 @@
 //! Image records: commit, resolve by every accepted form, list, tag, untag, remove.
 
-#[path = "store_util.rs"]
-mod util;
+mod support;
 
 use kiste::image::ImageError;
-use util::*;
+use support::store::*;
 
 #[test]
 fn commit_then_resolve_by_name_tag_id_and_prefix() {

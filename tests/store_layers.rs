@@ -1,14 +1,13 @@
 //! Layer tars: create_layer output round-trips through import_layer_tar, is
 //! deterministic, and converts overlay whiteouts and opaque directories both ways.
 
-#[path = "store_util.rs"]
-mod util;
+mod support;
 
 use nix::sys::stat::SFlag;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
-use util::*;
+use support::store::*;
 
 const T0: i64 = 1_600_000_000;
 

@@ -1,9 +1,12 @@
 //! Real overlay mounts (root only): 0, 1 and 300 lower layers, whiteouts, unmount.
 
+mod support;
+
 use kiste::storage::{is_mounted, mount_overlay, unmount};
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use support::store::*;
 
 fn whiteout(path: &Path) {
     nix::sys::stat::mknod(
@@ -15,21 +18,10 @@ fn whiteout(path: &Path) {
     .unwrap();
 }
 
-struct Mounted(PathBuf);
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        let _ = unmount(&self.0);
-    }
-}
-
 #[test]
 fn upper_only_mount_without_lowers_works() {
     let tmp = tempfile::tempdir().unwrap();
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let (upper, work, target) = overlay_dirs(tmp.path());
     mount_overlay(&[], &upper, &work, &target, false).unwrap();
     let _m = Mounted(target.clone());
     assert!(is_mounted(&target));
@@ -43,11 +35,7 @@ fn one_lower_shows_through_and_writes_go_to_upper() {
     let lower = tmp.path().join("lower");
     fs::create_dir_all(lower.join("etc")).unwrap();
     fs::write(lower.join("etc/hostname"), "lower\n").unwrap();
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let (upper, work, target) = overlay_dirs(tmp.path());
     mount_overlay(std::slice::from_ref(&lower), &upper, &work, &target, false).unwrap();
     let m = Mounted(target.clone());
     assert_eq!(
@@ -76,11 +64,7 @@ fn whiteout_in_a_higher_layer_hides_the_lower_file_and_top_layer_wins() {
     fs::write(bottom.join("both"), "bottom").unwrap();
     fs::write(top.join("both"), "top").unwrap();
     whiteout(&top.join("gone"));
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let (upper, work, target) = overlay_dirs(tmp.path());
     mount_overlay(&[bottom, top], &upper, &work, &target, false).unwrap();
     let _m = Mounted(target.clone());
     assert!(!target.join("gone").exists());
@@ -95,11 +79,7 @@ fn a_layer_repeated_above_a_deletion_mounts_and_its_top_copy_wins() {
     fs::write(a.join("f"), "from a\n").unwrap();
     fs::create_dir_all(&del).unwrap();
     whiteout(&del.join("f"));
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let (upper, work, target) = overlay_dirs(tmp.path());
     // a, then a layer deleting f, then the same layer a again (two steps, same change).
     mount_overlay(&[a.clone(), del, a], &upper, &work, &target, false).unwrap();
     let _m = Mounted(target.clone());
@@ -110,20 +90,8 @@ fn a_layer_repeated_above_a_deletion_mounts_and_its_top_copy_wins() {
 fn three_hundred_lowers_exceed_one_page_of_options_and_still_mount() {
     let tmp = tempfile::tempdir().unwrap();
     let layers_dir = tmp.path().join("a-rather-long-directory-name-for-layers");
-    let lowers: Vec<PathBuf> = (0..300)
-        .map(|i| {
-            let d = layers_dir.join(format!("{i:064x}"));
-            fs::create_dir_all(&d).unwrap();
-            fs::write(d.join(format!("f{i}")), i.to_string()).unwrap();
-            fs::write(d.join("top"), i.to_string()).unwrap();
-            d
-        })
-        .collect();
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let lowers = numbered_lowers(&layers_dir, 300);
+    let (upper, work, target) = overlay_dirs(tmp.path());
     mount_overlay(&lowers, &upper, &work, &target, false).unwrap();
     let _m = Mounted(target.clone());
     assert_eq!(fs::read_to_string(target.join("f0")).unwrap(), "0");
@@ -177,11 +145,7 @@ fn image_layers_from_the_store_mount_with_whiteouts_and_opaque_dirs_applied() {
     };
     let image = store.commit_image(&config, &layers, &[]).unwrap();
     let lowers = store.layer_dirs(&image).unwrap();
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let (upper, work, target) = overlay_dirs(tmp.path());
     mount_overlay(&lowers, &upper, &work, &target, false).unwrap();
     let _m = Mounted(target.clone());
     assert!(
@@ -210,11 +174,7 @@ fn a_container_upper_dir_becomes_a_layer_with_docker_whiteouts() {
     fs::create_dir_all(lower.join("d")).unwrap();
     fs::write(lower.join("x"), "x").unwrap();
     fs::write(lower.join("d/old"), "old").unwrap();
-    let (upper, work, target) = (
-        tmp.path().join("upper"),
-        tmp.path().join("work"),
-        tmp.path().join("merged"),
-    );
+    let (upper, work, target) = overlay_dirs(tmp.path());
     mount_overlay(std::slice::from_ref(&lower), &upper, &work, &target, false).unwrap();
     {
         let _m = Mounted(target.clone());

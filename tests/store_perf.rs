@@ -1,13 +1,12 @@
 //! Timings for the hot paths (run with `cargo test --release --test store_perf -- --ignored --nocapture`).
 //! Ignored by default: they measure, they do not assert on a loaded CI machine.
 
-#[path = "store_util.rs"]
-mod util;
+mod support;
 
 use std::fs;
 use std::io::Write;
 use std::time::{Duration, Instant};
-use util::*;
+use support::store::*;
 
 fn busybox_dir(dir: &std::path::Path) {
     fs::create_dir_all(dir.join("bin")).unwrap();

@@ -1,6 +1,8 @@
 //! The build context: a directory, filtered by `.dockerignore` with docker's semantics
 //! (patterns anchored at the context root, `*`, `?`, `[…]`, `**`, `!` exceptions, the last
-//! matching line wins), and safe resolution of COPY sources inside it.
+//! matching line wins, an excluded directory still walked where an exception may keep
+//! something below it, as BuildKit's fsutil walker does), and safe resolution of COPY
+//! sources inside it.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -8,6 +10,18 @@ use std::path::{Component, Path, PathBuf};
 struct Pattern {
     parts: Vec<String>,
     exclusion: bool,
+}
+
+/// What a walk of the context does with one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    /// Not excluded: copy it (a directory with everything below it that is not excluded).
+    Keep,
+    /// Excluded, with nothing below it that an exception could bring back.
+    Skip,
+    /// An excluded directory that an exception (`!dir/sub/file`) may reach into: walk it,
+    /// and keep the directory only for what is kept inside it.
+    Descend,
 }
 
 /// The parsed `.dockerignore`.
@@ -73,6 +87,32 @@ impl Ignore {
             });
         }
         Ignore { patterns }
+    }
+
+    /// What to do with `rel` (a clean path relative to the context root) when walking.
+    pub fn visit(&self, rel: &str, is_dir: bool) -> Visit {
+        if !self.excluded(rel) {
+            Visit::Keep
+        } else if is_dir && self.exception_may_reach_below(rel) {
+            Visit::Descend
+        } else {
+            Visit::Skip
+        }
+    }
+
+    /// fsutil's rule: an exception reaches below `dir` when its pattern starts with `dir/`;
+    /// an exception with a wildcard before its end (not only a trailing `/*` or `/**`) may
+    /// match anywhere, so then every excluded directory is walked.
+    fn exception_may_reach_below(&self, dir: &str) -> bool {
+        let dir_slash = format!("{dir}/");
+        self.patterns.iter().filter(|p| p.exclusion).any(|p| {
+            let pattern = p.parts.join("/");
+            let fixed = pattern
+                .strip_suffix("/**")
+                .or_else(|| pattern.strip_suffix("/*"))
+                .unwrap_or(&pattern);
+            fixed.contains(['*', '?', '[', '\\']) || format!("{pattern}/").starts_with(&dir_slash)
+        })
     }
 
     /// Whether `rel` (a clean path relative to the context root) is excluded. A path is also
@@ -199,6 +239,36 @@ mod tests {
         assert!(!ig.excluded("src/main.rs"));
         let later_wins = Ignore::parse("!a.txt\n*.txt\n");
         assert!(later_wins.excluded("a.txt"));
+    }
+
+    #[test]
+    fn exceptions_below_an_ignored_parent_are_walked_to() {
+        let ig = Ignore::parse("dir\n!dir/sub/file\nother/\n!other/keep\n");
+        assert_eq!(ig.visit("dir", true), Visit::Descend);
+        assert_eq!(ig.visit("dir/sub", true), Visit::Descend);
+        assert_eq!(ig.visit("dir/sub/file", false), Visit::Keep);
+        assert_eq!(ig.visit("dir/sub/nope", false), Visit::Skip);
+        assert_eq!(ig.visit("dir/a", false), Visit::Skip);
+        assert_eq!(
+            ig.visit("dir/x", true),
+            Visit::Skip,
+            "no exception below dir/x"
+        );
+        assert_eq!(ig.visit("other/keep", true), Visit::Keep);
+        assert_eq!(ig.visit("other/keep/deep/w", false), Visit::Keep);
+        assert_eq!(ig.visit("other/x", false), Visit::Skip);
+        let wild = Ignore::parse("logs\n!logs/**/x.log\nelse\n");
+        assert_eq!(wild.visit("logs/a", true), Visit::Descend);
+        assert_eq!(wild.visit("logs/a/x.log", false), Visit::Keep);
+        assert_eq!(wild.visit("logs/a/y.log", false), Visit::Skip);
+        assert_eq!(
+            wild.visit("else", true),
+            Visit::Descend,
+            "a wildcard exception may match anywhere"
+        );
+        let trailing = Ignore::parse("a\nb\n!a/keep/*\n");
+        assert_eq!(trailing.visit("a", true), Visit::Descend);
+        assert_eq!(trailing.visit("b", true), Visit::Skip);
     }
 
     #[test]

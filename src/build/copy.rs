@@ -3,7 +3,7 @@
 //! contents), ownership (0:0 from the context unless --chown), --chmod, mtimes kept, and
 //! parent directories taking their attributes from the image below.
 
-use super::context::Ignore;
+use super::context::{Ignore, Visit};
 use super::layers::LowerView;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -63,11 +63,8 @@ pub fn copy_sources(
         make_parents(layer, lower, &target_rel, opts.owner)?;
         if meta.is_dir() {
             if !target.exists() {
-                fs::create_dir(&target)?;
-                fs::set_permissions(&target, fs::Permissions::from_mode(0o755))?;
-                if let Some((u, g)) = opts.owner {
-                    std::os::unix::fs::lchown(&target, Some(u), Some(g))?;
-                }
+                // As the image has it (owner, mode), or new: 0755 with --chown's owner.
+                make_parents(layer, lower, &format!("{target_rel}/x"), opts.owner)?;
             }
             copy_tree(&src.path, &target, src.rel.as_deref(), "", opts)?;
         } else {
@@ -134,9 +131,13 @@ fn copy_tree(
                 format!("{r}/{n}")
             }
         });
+        // An excluded directory an exception reaches into is kept only for what it holds.
+        let mut only_for_kept = false;
         if let (Some(ig), Some(cr)) = (opts.ignore, child_rel.as_deref()) {
-            if ig.excluded(cr) {
-                continue;
+            match ig.visit(cr, e.file_type()?.is_dir()) {
+                Visit::Skip => continue,
+                Visit::Descend => only_for_kept = true,
+                Visit::Keep => {}
             }
         }
         let child_x = if xrel.is_empty() {
@@ -150,10 +151,15 @@ fn copy_tree(
         let meta = e.metadata()?;
         let target = dst.join(&name);
         if meta.is_dir() {
-            if !target.is_dir() {
+            let existed = target.is_dir();
+            if !existed {
                 fs::create_dir(&target)?;
             }
             copy_tree(&e.path(), &target, child_rel.as_deref(), &child_x, opts)?;
+            if only_for_kept && !existed && fs::read_dir(&target)?.next().is_none() {
+                fs::remove_dir(&target)?;
+                continue;
+            }
             apply_attrs(&target, &meta, opts)?;
         } else {
             copy_entry(&e.path(), &target, &meta, opts)?;

@@ -193,12 +193,19 @@ impl Builder<'_> {
                 } else {
                     c.working_dir.as_str()
                 };
-                let joined = if w.starts_with('/') {
+                // BuildKit keeps an absolute path as written (`/tmp/` stays `/tmp/`) and
+                // joins a relative one to the current directory, cleaned.
+                c.working_dir = if w.starts_with('/') {
                     w
                 } else {
-                    format!("{base}/{w}")
+                    format!("/{}", context::clean(&format!("{base}/{w}")))
                 };
-                c.working_dir = format!("/{}", context::clean(&joined));
+                let dir = context::clean(&c.working_dir);
+                let lower = LowerView::new(self.layer_dirs(&img.layers)?);
+                if workdir_missing(&lower, &dir) {
+                    let by = format!("{} # buildkit", ins.original);
+                    return self.make_workdir(img, &lower, &dir, line, &key, by);
+                }
             }
             Instruction::User(u) => c.user = u,
             Instruction::Expose(ports) => {
@@ -310,6 +317,36 @@ impl Builder<'_> {
         );
         img.key = key;
         Ok(())
+    }
+
+    /// WORKDIR on a path the image lacks: a layer with it (new directories 0755 root,
+    /// existing parents as they are below), as docker's builders create it.
+    fn make_workdir(
+        &mut self,
+        img: &mut StageImage,
+        lower: &LowerView,
+        dir: &str,
+        line: usize,
+        key: &str,
+        created_by: String,
+    ) -> Result<(), BuildError> {
+        let key = KeyBuilder::new(key).field("mkdir").finish();
+        let cached = self.cache_lookup(&key);
+        let layer = self
+            .scratch
+            .join(format!("step-{}", self.step))
+            .join("layer");
+        if cached.is_none() {
+            std::fs::create_dir_all(&layer)
+                .and_then(|()| super::copy::make_parents(&layer, lower, &format!("{dir}/x"), None))
+                .map_err(|e| self.at(line, format!("WORKDIR /{dir}: cannot create it: {e}")))?;
+        }
+        let dir_arg = cached.is_none().then_some(layer.as_path());
+        let result = self.layer_step(img, &key, cached, dir_arg, line, created_by);
+        if let Some(work) = layer.parent() {
+            let _ = std::fs::remove_dir_all(work);
+        }
+        result
     }
 
     /// The cache entry for `key` unless `--no-cache`; says " ---> Using cache" on a hit.
@@ -517,3 +554,23 @@ fn healthcheck_json(h: &dockerfile_parser::Healthcheck) -> serde_json::Value {
 
 mod copy_step;
 mod run_mounts;
+
+/// Whether WORKDIR `dir` (clean, relative to the root) must be created: nothing is there,
+/// and every existing parent is a real directory. Where a symlink or a file is on the way,
+/// the directory is left to the RUN that uses it, which resolves it as the container sees it.
+fn workdir_missing(lower: &LowerView, dir: &str) -> bool {
+    if dir.is_empty() {
+        return false;
+    }
+    let mut prefix = String::new();
+    for part in dir.split('/') {
+        prefix.push('/');
+        prefix.push_str(part);
+        match lower.metadata(&prefix) {
+            Some(m) if m.is_dir() => {}
+            Some(_) => return false,
+            None => return true,
+        }
+    }
+    false
+}

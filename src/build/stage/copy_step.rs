@@ -102,13 +102,14 @@ impl Builder<'_> {
             let matches = self
                 .expand_source(&root, src, from_context)
                 .map_err(|m| self.at(line, format!("{verb} failed: {m}")))?;
-            if matches.is_empty() {
-                return Err(self.at(
-                    line,
-                    format!("{verb} failed: file not found in build context or excluded by .dockerignore: stat {src}: file does not exist"),
-                ));
+            // docker: a wildcard may match nothing as long as some source matches.
+            if matches.is_empty() && !has_glob(src) {
+                return Err(self.not_found(line, verb, src));
             }
             sources.extend(matches);
+        }
+        if sources.is_empty() {
+            return Err(self.not_found(line, verb, &spec.sources.join(" ")));
         }
         let workdir = if img.config.config.working_dir.is_empty() {
             "/"
@@ -177,6 +178,13 @@ impl Builder<'_> {
             .map_err(|e| self.at(line, format!("{verb} failed: {e}")))
     }
 
+    fn not_found(&self, line: usize, verb: &str, src: &str) -> BuildError {
+        self.at(
+            line,
+            format!("{verb} failed: file not found in build context or excluded by .dockerignore: stat {src}: file does not exist"),
+        )
+    }
+
     /// Sources matching `src` (wildcards allowed in any component) under `root`.
     fn expand_source(
         &self,
@@ -220,12 +228,14 @@ impl Builder<'_> {
         }
         let mut out = Vec::new();
         for rel in found {
-            if from_context && self.ignore.excluded(&rel) {
-                continue;
-            }
             // Only the context's own checks apply lexically: `..` may not climb out of it.
             let path = resolve_inside(root, if src.starts_with("..") { src } else { &rel })?;
-            if std::fs::symlink_metadata(&path).is_ok() {
+            let meta = std::fs::symlink_metadata(&path);
+            let is_dir = meta.as_ref().is_ok_and(|m| m.is_dir());
+            if from_context && self.ignore.visit(&rel, is_dir) == context::Visit::Skip {
+                continue;
+            }
+            if meta.is_ok() {
                 out.push(Source {
                     path,
                     rel: from_context.then_some(rel),

@@ -1,11 +1,6 @@
-//! Helpers for the build tests on top of the shared test support: running a build and
-//! reading its output and cache hits.
-#![allow(dead_code)]
+//! Running a build and reading its output and cache hits.
 
-#[path = "../support/mod.rs"]
-mod support;
-
-pub use support::*;
+use super::Kiste;
 
 use std::path::Path;
 use std::process::Output;

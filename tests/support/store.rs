@@ -1,5 +1,5 @@
-//! Helpers shared by the `store_*` integration tests (included with `#[path]`).
-#![allow(dead_code)]
+//! Image store fixtures (stores, references, configs, small layers) and a tree snapshot
+//! that records everything a layer must preserve, for the `store_*` tests.
 
 use kiste::image::config::{History, ImageConfig, RootFs};
 use kiste::image::{ImageStore, LayerInfo, Reference};
@@ -199,4 +199,32 @@ pub fn set_mtime(path: &Path, secs: i64) {
         nix::sys::stat::UtimensatFlags::NoFollowSymlink,
     )
     .unwrap();
+}
+
+/// `n` lower directories under `dir`, each with its own file `f<i>` and a shared `top`
+/// holding its index (so the topmost lower is visible).
+pub fn numbered_lowers(dir: &Path, n: usize) -> Vec<std::path::PathBuf> {
+    (0..n)
+        .map(|i| {
+            let d = dir.join(format!("{i:064x}"));
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join(format!("f{i}")), i.to_string()).unwrap();
+            fs::write(d.join("top"), i.to_string()).unwrap();
+            d
+        })
+        .collect()
+}
+
+/// The upper, work and mount target paths of an overlay under `dir` (not created).
+pub fn overlay_dirs(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    (dir.join("upper"), dir.join("work"), dir.join("merged"))
+}
+
+/// Unmounts an overlay when the test ends, even by a panic.
+pub struct Mounted(pub std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = kiste::storage::unmount(&self.0);
+    }
 }

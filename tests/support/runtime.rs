@@ -2,12 +2,10 @@
 //! temp dir, a spec with docker's defaults, and a run-to-completion helper that captures
 //! stdout/stderr in files and reaps the process.
 
-#![allow(dead_code)]
-
 use std::fs;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -229,11 +227,9 @@ pub fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
+/// The host directory of `cg` for controller `ctrl`, in this host's layout.
 pub fn controller_dir(ctrl: &str, cg: &CgroupSpec) -> PathBuf {
-    Path::new("/sys/fs/cgroup")
-        .join(ctrl)
-        .join(&cg.parent)
-        .join(&cg.name)
+    super::cgroup::Layout::host().dir(ctrl, &cg.parent, &cg.name)
 }
 
 pub fn raw(fd: &impl AsRawFd) -> RawFd {
