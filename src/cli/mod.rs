@@ -3,8 +3,10 @@
 //! nothing below `commands/` sees a raw flag.
 
 mod isolation;
+mod registry;
 
 pub use isolation::IsolationArgs;
+pub use registry::{LoginArgs, LogoutArgs, PullArgs, PullPolicy, PushArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -65,6 +67,14 @@ pub enum Command {
     Image(ImageCommand),
     /// Show the history of an image
     History(HistoryArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
 }
 
 #[derive(Debug, Subcommand)]

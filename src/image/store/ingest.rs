@@ -183,6 +183,25 @@ impl ImageStore {
         self.load(&index.images[pos])
     }
 
+    /// The record of a stored layer (from any image that uses it), when both its blob
+    /// and its directory are present: what a pull reuses instead of fetching.
+    pub fn stored_layer(
+        &self,
+        digest: &str,
+        diff_id: &str,
+    ) -> Result<Option<LayerInfo>, ImageError> {
+        if !self.has_layer(digest, diff_id) {
+            return Ok(None);
+        }
+        let index = self.read_index()?;
+        Ok(index
+            .images
+            .iter()
+            .flat_map(|r| &r.layers)
+            .find(|l| l.digest == digest && l.diff_id == diff_id)
+            .cloned())
+    }
+
     /// The raw bytes of a stored blob (a config or manifest to push).
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, ImageError> {
         let path = self.blob_path(digest)?;
