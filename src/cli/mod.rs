@@ -6,7 +6,7 @@ mod isolation;
 mod registry;
 
 pub use isolation::IsolationArgs;
-pub use registry::{LoginArgs, LogoutArgs, PullArgs, PullPolicy, PushArgs};
+pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -160,6 +160,9 @@ pub struct BuildArgs {
     /// Unix time for every timestamp in the image (like SOURCE_DATE_EPOCH)
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub timestamp: Option<i64>,
+    /// Pull the FROM images: "always" (also plain --pull), "missing" or "never"
+    #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
+    pub pull: crate::registry::PullPolicy,
     /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
     pub context: PathBuf,
@@ -215,6 +218,12 @@ pub struct RunArgs {
     pub stop_timeout: Option<String>,
     #[command(flatten)]
     pub isolation: IsolationArgs,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, value_name = "POLICY", default_value = "missing")]
+    pub pull: crate::registry::PullPolicy,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,

@@ -1,7 +1,6 @@
-//! Flags of the registry verbs: `pull`, `push`, `login`, `logout`, and the `--pull`
-//! policy that `run`, `create` and `build` share.
+//! Flags of the registry verbs: `pull`, `push`, `login` and `logout`.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -64,16 +63,4 @@ pub struct LogoutArgs {
     /// Server (default: docker.io)
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,
-}
-
-/// When `run`, `create` and `build` pull their image.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum PullPolicy {
-    /// Always pull, even when the image is present
-    Always,
-    /// Pull only when the image is missing
-    #[default]
-    Missing,
-    /// Never pull
-    Never,
 }

@@ -2,11 +2,11 @@
 //! (`--pull always|missing|never`). Prints docker's lines; the last one, the fully
 //! qualified reference, goes to stdout even with `-q`.
 
-use crate::cli::{PullArgs, PullPolicy};
+use crate::cli::PullArgs;
 use crate::image::{Image, ImageError, ImageStore};
 use crate::paths::Paths;
 use crate::registry::progress::Progress;
-use crate::registry::{self, Platform, PullOptions};
+use crate::registry::{self, Platform, PullOptions, PullPolicy};
 use anyhow::Context;
 
 pub fn pull(paths: &Paths, args: PullArgs) -> anyhow::Result<()> {
@@ -28,36 +28,28 @@ pub fn pull(paths: &Paths, args: PullArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The image `name` for a container or a build's FROM, pulled as `policy` says. Pull
-/// output goes to `out` (stderr for run/create as docker does, stdout for build).
-pub fn image_for_use(
+/// The image for `run`/`create`, pulled as `policy` says; pull output goes to stderr,
+/// as docker prints it there for `run`.
+pub fn image_for_container(
     store: &ImageStore,
     name: &str,
     policy: PullPolicy,
     platform: Option<&str>,
-    out: Box<dyn std::io::Write + Send>,
-    quiet: bool,
 ) -> anyhow::Result<Image> {
-    let local = match policy {
-        PullPolicy::Always => None,
-        _ => match store.resolve(name) {
-            Ok(image) => Some(image),
-            Err(ImageError::NotFound(_)) if policy == PullPolicy::Missing => None,
-            Err(e) => return Err(e.into()),
-        },
-    };
-    if let Some(image) = local {
-        return Ok(image);
-    }
     let opts = PullOptions {
         platform: platform.map(Platform::parse).transpose()?,
         tls_verify: true,
     };
-    if policy == PullPolicy::Missing && !quiet {
-        eprintln!("Unable to find image '{name}' locally");
-    }
-    let progress = Progress::new(out, quiet);
-    let outcome = registry::pull(store, name, &opts, &progress)
-        .with_context(|| format!("cannot pull {name}"))?;
-    Ok(outcome.image)
+    let progress = Progress::new(Box::new(std::io::stderr()), false);
+    registry::image_for_use(store, name, policy, &opts, &progress, &mut || {
+        eprintln!("Unable to find image '{name}' locally")
+    })
+    .map_err(|e| match e {
+        registry::RegistryError::Store(ImageError::NotFound(_)) => super::Exit {
+            code: 125,
+            message: format!("unable to find image '{name}' locally: {e}"),
+        }
+        .into(),
+        e => anyhow::Error::new(e).context(format!("cannot pull {name}")),
+    })
 }

@@ -12,12 +12,14 @@ mod client;
 pub mod conf;
 pub mod creds;
 mod manifest;
+mod policy;
 pub mod progress;
 mod pull;
 mod push;
 
 pub use client::{Client, Endpoint};
 pub use manifest::Platform;
+pub use policy::{image_for_use, PullPolicy};
 pub use pull::{pull, PullOptions, PullOutcome};
 pub use push::{push, PushOptions};
 
