@@ -208,8 +208,10 @@ impl Client {
             Some(Challenge::Basic) => Ok(self.creds.as_ref().map(Credentials::basic_header)),
             Some(Challenge::Bearer { realm, service }) => {
                 let key = scopes.join(" ");
-                let cached = self.tokens.lock().expect("token cache").get(&key).cloned();
-                if let (Some(token), false) = (cached, refresh) {
+                // Held across the fetch, so parallel transfers wait for one token
+                // instead of each asking for their own.
+                let mut tokens = self.tokens.lock().expect("token cache");
+                if let (Some(token), false) = (tokens.get(&key), refresh) {
                     return Ok(Some(format!("Bearer {token}")));
                 }
                 let token = fetch_token(
@@ -220,12 +222,9 @@ impl Client {
                     self.creds.as_ref(),
                     &self.registry,
                 )?;
-                let token: Arc<str> = token.into();
-                self.tokens
-                    .lock()
-                    .expect("token cache")
-                    .insert(key, token.clone());
-                Ok(Some(format!("Bearer {token}")))
+                let header = format!("Bearer {token}");
+                tokens.insert(key, token.into());
+                Ok(Some(header))
             }
         }
     }

@@ -25,8 +25,10 @@ struct RawRegistry {
     prefix: String,
     #[serde(default)]
     location: String,
+    /// Unset means docker's default (insecure only for loopback hosts); an explicit
+    /// `false` makes even a loopback registry verify TLS.
     #[serde(default)]
-    insecure: bool,
+    insecure: Option<bool>,
     #[serde(default)]
     blocked: bool,
     #[serde(default)]
@@ -37,7 +39,7 @@ struct RawRegistry {
 struct RawMirror {
     location: String,
     #[serde(default)]
-    insecure: bool,
+    insecure: Option<bool>,
 }
 
 /// The parsed configuration (empty when no file exists).
@@ -108,13 +110,13 @@ impl RegistriesConf {
             return Err(RegistryError::Blocked(full));
         }
         let rest = &full[prefix.len()..];
-        let rewrite = |location: &str, insecure: bool, mirror: bool| {
+        let rewrite = |location: &str, insecure: Option<bool>, mirror: bool| {
             let target = format!("{}{rest}", location.trim_end_matches('/'));
             let (h, r) = target.split_once('/').unwrap_or((&target, ""));
             Source {
                 host: h.to_string(),
                 repository: r.trim_start_matches('/').to_string(),
-                insecure: insecure || is_insecure_by_default(h),
+                insecure: insecure.unwrap_or_else(|| is_insecure_by_default(h)),
                 mirror,
             }
         };
@@ -140,12 +142,11 @@ impl RegistriesConf {
             .expect("the registry itself is always a source"))
     }
 
-    /// Whether `host` is marked insecure (or is a loopback host).
+    /// Whether `host` is marked insecure (by default: whether it is a loopback host).
     pub fn is_insecure(&self, host: &str) -> bool {
-        is_insecure_by_default(host)
-            || self
-                .matching(&format!("{host}/"))
-                .is_some_and(|(_, e)| e.insecure)
+        self.matching(&format!("{host}/"))
+            .and_then(|(_, e)| e.insecure)
+            .unwrap_or_else(|| is_insecure_by_default(host))
     }
 
     /// The `[[registry]]` whose prefix is the longest match for `full`.
@@ -241,6 +242,11 @@ insecure = true
     #[test]
     fn prefixes_rewrite_and_block() {
         let c = conf();
+        let secure = "[[registry]]\nlocation = \"127.0.0.1:5000\"\ninsecure = false\n";
+        let secure = RegistriesConf::parse(secure, Path::new("t")).unwrap();
+        assert!(!secure.pull_sources("127.0.0.1:5000", "a").unwrap()[0].insecure);
+        assert!(!secure.is_insecure("127.0.0.1:5000"));
+        assert!(secure.is_insecure("127.0.0.1:5001"));
         assert!(matches!(
             c.pull_sources("example.com", "blocked/a"),
             Err(RegistryError::Blocked(_))
