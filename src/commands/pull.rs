@@ -22,8 +22,9 @@ pub fn pull(paths: &Paths, args: PullArgs) -> anyhow::Result<()> {
         .context("cannot create kiste's state directories")?;
     let store = ImageStore::open(&paths.images())?;
     let progress = Progress::new(Box::new(std::io::stdout()), args.quiet);
+    // The registry errors carry their causes in their text; one line, no repeated chain.
     let outcome = registry::pull(&store, &args.image, &opts, &progress)
-        .with_context(|| format!("cannot pull {}", args.image))?;
+        .map_err(|e| anyhow::anyhow!("cannot pull {}: {e}", args.image))?;
     println!("{}", outcome.canonical);
     Ok(())
 }
@@ -50,6 +51,6 @@ pub fn image_for_container(
             message: format!("unable to find image '{name}' locally: {e}"),
         }
         .into(),
-        e => anyhow::Error::new(e).context(format!("cannot pull {name}")),
+        e => anyhow::anyhow!("cannot pull {name}: {e}"),
     })
 }

@@ -20,7 +20,7 @@ pub fn push(paths: &Paths, args: PushArgs) -> anyhow::Result<()> {
         tls_verify: args.tls_verify,
     };
     let digest = registry::push(&store, &image, &layers, &dest, &opts, &progress)
-        .with_context(|| format!("cannot push {dest}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot push {dest}: {e}"))?;
     if let Some(file) = &args.digestfile {
         std::fs::write(file, &digest)
             .with_context(|| format!("cannot write digest file {}", file.display()))?;

@@ -150,29 +150,30 @@ fn pull_from(
     if let Some(expected) = &reference.digest {
         check_digest(&format!("manifest of {what}"), expected, &top_digest)?;
     }
-    let (manifest, manifest_bytes) =
-        match manifest::parse(&top_bytes, content_type.as_deref(), &what)? {
-            Fetched::Image(m) => (m, top_bytes),
-            Fetched::List(entries) => {
-                let platform = opts.platform.clone().unwrap_or_else(Platform::host);
-                let entry = manifest::select(&entries, &platform)?;
-                let (bytes, ctype) = fetch_manifest(&client, repo, &entry.digest, &scopes, &what)?;
-                check_digest(
-                    &format!("manifest of {what} for {platform}"),
-                    &entry.digest,
-                    &sha256(&bytes),
-                )?;
-                match manifest::parse(&bytes, ctype.as_deref(), &what)? {
-                    Fetched::Image(m) => (m, bytes),
-                    Fetched::List(_) => {
-                        return Err(RegistryError::Invalid {
-                            what: format!("manifest list of {what}"),
-                            reason: "its entry for the platform is another list".to_string(),
-                        })
-                    }
+    let parsed = manifest::parse(&top_bytes, content_type.as_deref(), &what)?;
+    let from_list = matches!(parsed, Fetched::List(_));
+    let (manifest, manifest_bytes) = match parsed {
+        Fetched::Image(m) => (m, top_bytes),
+        Fetched::List(entries) => {
+            let platform = opts.platform.clone().unwrap_or_else(Platform::host);
+            let entry = manifest::select(&entries, &platform)?;
+            let (bytes, ctype) = fetch_manifest(&client, repo, &entry.digest, &scopes, &what)?;
+            check_digest(
+                &format!("manifest of {what} for {platform}"),
+                &entry.digest,
+                &sha256(&bytes),
+            )?;
+            match manifest::parse(&bytes, ctype.as_deref(), &what)? {
+                Fetched::Image(m) => (m, bytes),
+                Fetched::List(_) => {
+                    return Err(RegistryError::Invalid {
+                        what: format!("manifest list of {what}"),
+                        reason: "its entry for the platform is another list".to_string(),
+                    })
                 }
             }
-        };
+        }
+    };
     progress.line(&format!("{wanted}: Pulling from {repository}"));
 
     let config_bytes = fetch_config(&client, repo, &manifest, &scopes, &what)?;
@@ -191,7 +192,8 @@ fn pull_from(
             ),
         });
     }
-    if let Some(platform) = &opts.platform {
+    // A list entry's platform is what the list says; a single image must match itself.
+    if let Some(platform) = opts.platform.as_ref().filter(|_| !from_list) {
         if config.architecture != platform.architecture || config.os != platform.os {
             return Err(RegistryError::NoPlatform {
                 wanted: platform.to_string(),
