@@ -207,3 +207,48 @@ fn pull_killed_mid_layer_leaves_no_image_and_the_next_pull_completes() {
         "stale temps are removed"
     );
 }
+
+#[test]
+fn blobs_redirected_to_another_host_are_fetched_without_credentials() {
+    let k = Kiste::new();
+    let img = mem_image("app", "1", &[("hello", noise(100_000))], OCI_CONFIG);
+    let blobs = FakeRegistry::start(img.content.clone(), None);
+    let auth = format!("Basic {}", kiste::registry::creds::base64_encode(b"u:p"));
+    let registry = FakeRegistry::start_with(
+        img.content,
+        None,
+        FakeOptions {
+            require_authorization: Some(auth.clone()),
+            redirect_blobs_to: Some(format!("http://{}", blobs.host())),
+        },
+    );
+    let config = k.dir.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let creds = serde_json::json!({"auths": {registry.host(): {"auth": &auth[6..]}}});
+    std::fs::write(config.join("config.json"), creds.to_string()).unwrap();
+    let name = format!("{}/app:1", registry.host());
+    let r: Run = k
+        .cmd(&["pull", &name])
+        .env("DOCKER_CONFIG", &config)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let at_registry = registry.seen.lock().unwrap().clone();
+    assert!(
+        at_registry
+            .iter()
+            .any(|s| s.path.contains("/manifests/") && s.authorization.as_ref() == Some(&auth)),
+        "{at_registry:?}"
+    );
+    let at_blobs = blobs.seen.lock().unwrap().clone();
+    assert_eq!(
+        at_blobs.len(),
+        2,
+        "config and layer fetched from the blob host: {at_blobs:?}"
+    );
+    assert!(
+        at_blobs.iter().all(|s| s.authorization.is_none()),
+        "{at_blobs:?}"
+    );
+}

@@ -212,6 +212,16 @@ pub fn make_ca_and_server_cert(dir: &Path) {
 pub struct Seen {
     pub method: String,
     pub path: String,
+    pub authorization: Option<String>,
+}
+
+/// How the fake registry behaves beyond serving its content.
+#[derive(Debug, Clone, Default)]
+pub struct FakeOptions {
+    /// Answer 401 (`WWW-Authenticate: Basic`) unless this exact Authorization header comes.
+    pub require_authorization: Option<String>,
+    /// Answer blob requests with a 307 to this base URL (`http://host:port`).
+    pub redirect_blobs_to: Option<String>,
 }
 
 /// How the fake registry spoils a blob.
@@ -238,6 +248,15 @@ pub type Content = HashMap<String, (String, Vec<u8>)>;
 impl FakeRegistry {
     /// Serves `content`; `spoil` applies to the blob with that digest.
     pub fn start(content: Content, spoil: Option<(String, Spoil)>) -> FakeRegistry {
+        FakeRegistry::start_with(content, spoil, FakeOptions::default())
+    }
+
+    /// As `start`, with authentication and redirects as `options` say.
+    pub fn start_with(
+        content: Content,
+        spoil: Option<(String, Spoil)>,
+        options: FakeOptions,
+    ) -> FakeRegistry {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -249,9 +268,16 @@ impl FakeRegistry {
             while !stop2.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (content, seen, spoil, stop) =
-                            (content.clone(), seen2.clone(), spoil.clone(), stop2.clone());
-                        std::thread::spawn(move || serve(stream, &content, &seen, spoil, &stop));
+                        let (content, seen, spoil, stop, options) = (
+                            content.clone(),
+                            seen2.clone(),
+                            spoil.clone(),
+                            stop2.clone(),
+                            options.clone(),
+                        );
+                        std::thread::spawn(move || {
+                            serve(stream, &content, &seen, spoil, &stop, &options)
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -277,6 +303,7 @@ fn serve(
     seen: &Mutex<Vec<Seen>>,
     spoil: Option<(String, Spoil)>,
     stop: &AtomicBool,
+    options: &FakeOptions,
 ) {
     stream.set_nonblocking(false).unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -286,10 +313,16 @@ fn serve(
         if reader.read_line(&mut request).unwrap_or(0) == 0 {
             return;
         }
+        let mut authorization = None;
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                 break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("authorization") {
+                    authorization = Some(v.trim().to_string());
+                }
             }
         }
         let mut parts = request.split_whitespace();
@@ -298,7 +331,23 @@ fn serve(
         seen.lock().unwrap().push(Seen {
             method: method.clone(),
             path: path.clone(),
+            authorization: authorization.clone(),
         });
+        if let Some(wanted) = &options.require_authorization {
+            if authorization.as_ref() != Some(wanted) {
+                let _ = out.write_all(
+                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"fake\"\r\nContent-Length: 0\r\n\r\n",
+                );
+                continue;
+            }
+        }
+        if let (Some(base), true) = (&options.redirect_blobs_to, path.contains("/blobs/")) {
+            let head = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{path}\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = out.write_all(head.as_bytes());
+            continue;
+        }
         let key = path.strip_prefix("/v2/").unwrap_or("").to_string();
         let found = if key.is_empty() {
             Some(("application/json".to_string(), b"{}".to_vec()))
