@@ -12,7 +12,7 @@ pub struct PullArgs {
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
     /// Require HTTPS and verify certificates when contacting registries
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: bool,
     /// Pull all tagged images in the repository (not supported)
     #[arg(short = 'a', long)]
@@ -30,7 +30,7 @@ pub struct PushArgs {
     #[arg(long, value_name = "FILE")]
     pub digestfile: Option<PathBuf>,
     /// Require HTTPS and verify certificates when contacting registries
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: bool,
     #[arg(value_name = "IMAGE")]
     pub image: String,
@@ -51,7 +51,7 @@ pub struct LoginArgs {
     #[arg(long)]
     pub password_stdin: bool,
     /// Require HTTPS and verify certificates when contacting registries
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: bool,
     /// Server (default: docker.io)
     #[arg(value_name = "SERVER")]

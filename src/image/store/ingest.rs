@@ -441,4 +441,31 @@ mod tests {
         assert_eq!(info.media_type, "application/vnd.oci.image.layer.v1.tar");
         assert!(store.has_layer(&d, &d));
     }
+
+    #[test]
+    fn zstd_layer_of_several_frames_with_a_skippable_frame() {
+        use ruzstd::encoding::{compress_to_vec, CompressionLevel};
+        let dir = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(dir.path()).unwrap();
+        let tar = layer_tar();
+        let (a, b) = tar.split_at(700);
+        let mut zst = compress_to_vec(a, CompressionLevel::Fastest);
+        zst.extend_from_slice(&0x184D_2A5Eu32.to_le_bytes());
+        zst.extend_from_slice(&3u32.to_le_bytes());
+        zst.extend_from_slice(b"abc");
+        zst.extend(compress_to_vec(b, CompressionLevel::Fastest));
+        let (digest, diff_id) = (sha(&zst), sha(&tar));
+        let expected = ExpectedLayer {
+            digest: &digest,
+            diff_id: &diff_id,
+            media_type: "application/vnd.oci.image.layer.v1.tar+zstd",
+            compression: Compression::Zstd,
+        };
+        let info = store
+            .ingest_layer(&zst[..], &expected, &mut |_| {})
+            .unwrap();
+        assert_eq!(info.uncompressed_size, tar.len() as u64);
+        let text = fs::read(store.layer_path(&diff_id).unwrap().join("hello.txt")).unwrap();
+        assert_eq!(text, b"hello");
+    }
 }
