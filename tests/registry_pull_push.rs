@@ -79,6 +79,7 @@ fn push_then_pull_round_trip_over_plain_http() {
     assert!(!out.contains("Pull complete"), "{out}");
     let quiet = k2.ok(&["pull", "-q", &name]);
     assert_eq!(quiet.trim(), name);
+    assert_eq!(k2.ok(&["image", "pull", "-q", &name]).trim(), name);
 
     // By digest: the same image, nothing fetched again.
     let by_digest = format!("{}/round/bb@{digest}", reg.host());

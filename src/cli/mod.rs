@@ -62,7 +62,7 @@ pub enum Command {
     Tag(TagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import)
+    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push)
     #[command(subcommand)]
     Image(ImageCommand),
     /// Show the history of an image
@@ -95,6 +95,10 @@ pub enum ImageCommand {
     Tag(TagArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
 }
 
 #[derive(Debug, Args)]
