@@ -296,3 +296,31 @@ fn image_pushed_by_kiste_runs_in_podman_and_docker() {
         skip("neither podman (with /etc/containers/containers.conf) nor a running dockerd");
     }
 }
+
+#[test]
+fn large_layers_are_pushed_in_chunks_and_come_back_whole() {
+    let k = Kiste::new();
+    let Some(reg) = registry(&k) else { return };
+    k.busybox();
+    let ctx = k.dir.path().join("big");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let data = noise(12 << 20); // over the 8 MiB chunk size
+    std::fs::write(ctx.join("big"), &data).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY big /big\n").unwrap();
+    let name = format!("{}/big:1", reg.host());
+    k.ok(&["build", "-q", "-t", &name, ctx.to_str().unwrap()]);
+    k.ok(&["push", &name]);
+    let log = std::fs::read_to_string(reg.dir.join("registry.log")).unwrap();
+    assert!(
+        log.contains("http.request.method=PATCH"),
+        "no chunked upload in the registry's log"
+    );
+
+    let k2 = Kiste::new();
+    k2.ok(&["pull", "-q", &name]);
+    let sum = k2.sh(&name, "sha256sum /big");
+    assert_eq!(
+        format!("sha256:{}", sum.split_whitespace().next().unwrap()),
+        sha256(&data)
+    );
+}
