@@ -40,6 +40,15 @@ fn push_then_pull_round_trip_over_plain_http() {
     );
     let again = k.ok(&["push", &name]);
     assert!(again.contains(": Layer already exists"), "{again}");
+    // Another repository of the same registry: the blobs are mounted, not uploaded.
+    let other = format!("{}/other/bb:1", reg.host());
+    k.ok(&["tag", &name, &other]);
+    let mounted = k.ok(&["push", &other]);
+    assert_eq!(
+        mounted.matches(": Mounted from round/bb").count(),
+        2,
+        "{mounted}"
+    );
 
     let k2 = Kiste::new();
     let out = k2.ok(&["pull", &name]);
