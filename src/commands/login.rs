@@ -12,8 +12,14 @@ use std::io::{IsTerminal, Read};
 
 pub fn login(_paths: &Paths, args: LoginArgs) -> anyhow::Result<()> {
     let server = server(args.server.as_deref());
-    let Some(username) = args.username.filter(|u| !u.is_empty()) else {
-        anyhow::bail!("username is required: kiste login -u USER [--password-stdin] {server}");
+    let tty = std::io::stdin().is_terminal();
+    let username = match args.username.filter(|u| !u.is_empty()) {
+        Some(u) => u,
+        None if tty && !args.password_stdin => prompt("Username: ", true)?,
+        None if args.password_stdin => {
+            anyhow::bail!("must provide --username with --password-stdin")
+        }
+        None => anyhow::bail!("cannot perform an interactive login from a non TTY device"),
     };
     let password = match (args.password, args.password_stdin) {
         (Some(_), true) => anyhow::bail!("--password and --password-stdin are mutually exclusive"),
@@ -22,9 +28,9 @@ pub fn login(_paths: &Paths, args: LoginArgs) -> anyhow::Result<()> {
             p
         }
         (None, true) => read_password_stdin()?,
-        (None, false) if !std::io::stdin().is_terminal() => read_password_stdin()?,
+        (None, false) if tty => prompt("Password: ", false)?,
         (None, false) => {
-            anyhow::bail!("cannot prompt for a password: use --password-stdin or -p")
+            anyhow::bail!("cannot perform an interactive login from a non TTY device")
         }
     };
     if password.is_empty() {
@@ -86,4 +92,30 @@ fn read_password_stdin() -> anyhow::Result<String> {
         .read_to_string(&mut text)
         .context("cannot read the password from stdin")?;
     Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// Asks on the terminal; with `echo` off for passwords (restored however it ends).
+fn prompt(label: &str, echo: bool) -> anyhow::Result<String> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    eprint!("{label}");
+    let _ = std::io::stderr().flush();
+    let saved = if echo {
+        None
+    } else {
+        let saved = tcgetattr(&stdin).context("cannot read the terminal settings")?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        tcsetattr(&stdin, SetArg::TCSANOW, &quiet).context("cannot turn off echo")?;
+        Some(saved)
+    };
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &saved);
+        eprintln!();
+    }
+    read.context("cannot read from the terminal")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -144,9 +144,15 @@ impl Client {
         mut body: Body<'_>,
     ) -> Result<Response<ureq::Body>, RegistryError> {
         let url = self.url(path);
+        // Credentials go only to the registry itself, never to another host that a
+        // Location header named (upload sessions may live elsewhere).
+        let same_host = url == self.base || url.starts_with(&format!("{}/", self.base));
         let mut retried = false;
         loop {
-            let auth = self.authorization(scopes, retried)?;
+            let auth = match same_host {
+                true => self.authorization(scopes, retried)?,
+                false => None,
+            };
             let mut builder = http::Request::builder().method(method).uri(&url);
             for (k, v) in headers {
                 builder = builder.header(*k, *v);
