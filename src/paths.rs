@@ -115,7 +115,8 @@ pub fn docker_config_file() -> PathBuf {
 }
 
 /// Every file credentials are read from, in order: docker's config, then podman's
-/// `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json` and the user's.
+/// `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json` (root without a session:
+/// `/run/containers/0/auth.json`) and the user's.
 pub fn registry_auth_files() -> Vec<PathBuf> {
     let mut files = vec![docker_config_file()];
     files.extend(
@@ -123,11 +124,15 @@ pub fn registry_auth_files() -> Vec<PathBuf> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
     );
-    files.extend(
-        std::env::var_os("XDG_RUNTIME_DIR")
-            .filter(|v| !v.is_empty())
-            .map(|d| PathBuf::from(d).join("containers/auth.json")),
-    );
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty());
+    match runtime_dir {
+        Some(d) => files.push(PathBuf::from(d).join("containers/auth.json")),
+        // podman's place for root when there is no login session.
+        None if nix::unistd::geteuid().is_root() => {
+            files.push(PathBuf::from("/run/containers/0/auth.json"))
+        }
+        None => {}
+    }
     files.extend(user_config_dir().map(|d| d.join("containers/auth.json")));
     files
 }

@@ -3,7 +3,9 @@
 //! writes (mode 0600, atomically), and podman's `auth.json` (`REGISTRY_AUTH_FILE`,
 //! `$XDG_RUNTIME_DIR/containers/auth.json`), which is only read. Entries are
 //! `{"auths": {"HOST": {"auth": base64("user:password")}}}`; Docker Hub is keyed
-//! `https://index.docker.io/v1/` as docker does. Credential helpers are not run.
+//! `https://index.docker.io/v1/` as docker does. docker's credential helpers
+//! (`credHelpers`, `credsStore`) are asked when the file names one; `login` itself
+//! always writes the `auths` entry.
 
 use super::RegistryError;
 use serde_json::{Map, Value};
@@ -57,14 +59,26 @@ pub fn lookup(files: &[PathBuf], host: &str) -> Result<Option<Credentials>, Regi
         let Some(doc) = read_json(file)? else {
             continue;
         };
-        let Some(auths) = doc.get("auths").and_then(Value::as_object) else {
-            continue;
+        let helper = |field: &str| -> Option<String> {
+            let v = doc.get(field)?;
+            let name = match v.as_object() {
+                Some(map) => map.iter().find(|(k, _)| server_key(k) == key)?.1.as_str()?,
+                None => v.as_str()?,
+            };
+            (!name.is_empty()).then(|| name.to_string())
         };
-        let entry = auths.iter().find(|(k, _)| server_key(k) == key);
+        if let Some(name) = helper("credHelpers") {
+            return run_helper(&name, &key);
+        }
+        let auths = doc.get("auths").and_then(Value::as_object);
+        let entry = auths.and_then(|a| a.iter().find(|(k, _)| server_key(k) == key));
         let Some(auth) = entry
             .and_then(|(_, v)| v.get("auth"))
             .and_then(Value::as_str)
         else {
+            if let Some(name) = helper("credsStore") {
+                return run_helper(&name, &key);
+            }
             continue;
         };
         let bad = |reason: &str| RegistryError::File {
@@ -80,6 +94,47 @@ pub fn lookup(files: &[PathBuf], host: &str) -> Result<Option<Credentials>, Regi
         }));
     }
     Ok(None)
+}
+
+/// Asks docker's credential helper `docker-credential-NAME` for `server` (`get`, the
+/// server on stdin, `{"Username","Secret"}` on stdout). A helper that knows nothing
+/// about the server exits non-zero: that is no credentials, not an error.
+fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, RegistryError> {
+    use std::process::{Command, Stdio};
+    let program = format!("docker-credential-{name}");
+    let fail = |reason: String| RegistryError::File {
+        path: program.clone(),
+        reason,
+    };
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run the credential helper: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("credential helper failed: {e}")))?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    struct HelperAnswer {
+        #[serde(rename = "Username")]
+        username: String,
+        #[serde(rename = "Secret")]
+        secret: String,
+    }
+    let answer: HelperAnswer = serde_json::from_slice(&out.stdout)
+        .map_err(|e| fail(format!("invalid answer for {server}: {e}")))?;
+    Ok(Some(Credentials {
+        username: answer.username,
+        password: answer.secret,
+    }))
 }
 
 /// Stores `creds` for `server` in docker's config file, keeping everything else in it.
@@ -245,5 +300,42 @@ mod tests {
         assert!(remove(&file, "127.0.0.1:5000").unwrap());
         assert!(!remove(&file, "127.0.0.1:5000").unwrap());
         assert_eq!(lookup(&files, "127.0.0.1:5000").unwrap(), None);
+    }
+
+    #[test]
+    fn credential_helpers_are_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let helper = bin.join("docker-credential-kistetest");
+        std::fs::write(
+            &helper,
+            "#!/bin/sh\nread server\n[ \"$server\" = reg.example:5000 ] || exit 1\necho '{\"ServerURL\":\"x\",\"Username\":\"hu\",\"Secret\":\"hs\"}'\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, r#"{"credHelpers":{"reg.example:5000":"kistetest"}}"#).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        // SAFETY: no other unit test reads or writes PATH.
+        unsafe { std::env::set_var("PATH", &path) };
+        let got = lookup(std::slice::from_ref(&file), "reg.example:5000").unwrap();
+        assert_eq!(
+            got.map(|c| (c.username, c.password)),
+            Some(("hu".into(), "hs".into()))
+        );
+        std::fs::write(&file, r#"{"credsStore":"kistetest"}"#).unwrap();
+        assert!(lookup(std::slice::from_ref(&file), "reg.example:5000")
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            lookup(std::slice::from_ref(&file), "other:5000").unwrap(),
+            None
+        );
     }
 }
