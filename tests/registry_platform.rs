@@ -58,6 +58,12 @@ fn platform_is_selected_from_an_image_index() {
         host.sh(&multi, "cat /arch 2>/dev/null || echo none").trim(),
         "none"
     );
+    let pinned = format!("{}/multi@{}", reg.host(), sha256(&index));
+    let out = host.ok(&["pull", &pinned]);
+    assert!(
+        out.contains(&format!("Status: Image is up to date for {pinned}")),
+        "{out}"
+    );
 
     let other = Kiste::new();
     other.ok(&["pull", "--platform", "linux/arm64", &multi]);
@@ -74,4 +80,9 @@ fn platform_is_selected_from_an_image_index() {
         r.stderr
     );
     assert_eq!(none.ok(&["images", "-q"]), "");
+
+    // The index digest names the pulled image from now on, without the registry.
+    drop(reg);
+    host.ok(&["run", "--rm", "--pull", "never", &pinned, "true"]);
+    host.ok(&["run", "--rm", &pinned, "true"]);
 }

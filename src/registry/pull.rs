@@ -211,10 +211,8 @@ fn pull_from(
         })
         .into_iter()
         .collect();
-    let previous = tags
-        .first()
-        .and_then(|t| store.resolve(&t.to_string()).ok())
-        .map(|i| i.id);
+    let local_name = tags.first().unwrap_or(reference).to_string();
+    let previous = store.resolve(&local_name).ok().map(|i| i.id);
     // As docker: an image that is already here gets no per-layer lines.
     let up_to_date = previous.as_deref() == Some(manifest.config.digest.as_str());
     let layer_progress = if up_to_date {
@@ -233,6 +231,7 @@ fn pull_from(
         layer_progress,
     )?;
     let image = store.commit_received_image(&config_bytes, &manifest_bytes, &layers, &tags)?;
+    store.add_repo_digest(&image.id, &format!("{}@{top_digest}", reference.name))?;
     let downloaded = previous.as_deref() != Some(image.id.as_str());
     progress.line(&format!("Digest: {top_digest}"));
     let status = if downloaded {

@@ -172,6 +172,7 @@ impl ImageStore {
                     tags: Vec::new(),
                     created: config.created.clone().or_else(|| Some(now_rfc3339())),
                     layers: layers.to_vec(),
+                    repo_digests: Vec::new(),
                 });
                 index.images.len() - 1
             }
@@ -200,6 +201,21 @@ impl ImageStore {
             .flat_map(|r| &r.layers)
             .find(|l| l.digest == digest && l.diff_id == diff_id)
             .cloned())
+    }
+
+    /// Remembers that `image_id` was pulled as `name@digest` (a manifest list's digest,
+    /// say), so that reference finds it without asking the registry again.
+    pub fn add_repo_digest(&self, image_id: &str, repo_digest: &str) -> Result<(), ImageError> {
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let Some(record) = index.images.iter_mut().find(|r| r.id == image_id) else {
+            return Err(ImageError::NotFound(image_id.to_string()));
+        };
+        if record.repo_digests.iter().any(|d| d == repo_digest) {
+            return Ok(());
+        }
+        record.repo_digests.push(repo_digest.to_string());
+        self.write_index(&index)
     }
 
     /// The raw bytes of a stored blob (a config or manifest to push).

@@ -188,6 +188,7 @@ impl ImageStore {
                     tags: Vec::new(),
                     created,
                     layers: layers.to_vec(),
+                    repo_digests: Vec::new(),
                 });
                 index.images.len() - 1
             }
@@ -413,7 +414,13 @@ fn find<'a>(index: &'a Index, reference: &str) -> Result<&'a ImageRecord, ImageE
     let parsed = Reference::parse(s);
     if let Ok(r) = &parsed {
         let found = match (&r.digest, r.tagged_name()) {
-            (Some(d), _) => index.images.iter().find(|rec| rec.manifest_digest == *d),
+            (Some(d), _) => index.images.iter().find(|rec| {
+                rec.manifest_digest == *d
+                    || rec
+                        .repo_digests
+                        .iter()
+                        .any(|rd| rd.ends_with(&format!("@{d}")))
+            }),
             (None, Some(name)) => index.images.iter().find(|rec| rec.tags.contains(&name)),
             (None, None) => None,
         };
