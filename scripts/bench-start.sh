@@ -12,18 +12,7 @@ for p in hyperfine podman runc docker.io busybox-static python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then apt-get update -qq; apt-get install -y -qq "${need[@]}" >/dev/null; fi
-# podman on this kernel: rlimits within the hard limits, runc (crun refuses hybrid cgroups).
-if [ ! -f /etc/containers/containers.conf ]; then
-  mkdir -p /etc/containers
-  cat > /etc/containers/containers.conf <<'CONF'
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-runtime = "runc"
-CONF
-fi
+source scripts/lib/podman-conf.sh
 bin=$PWD/$(bash scripts/build-static.sh)
 work=$(mktemp -d /tmp/kiste-bench.XXXXXX)
 started_dockerd=""

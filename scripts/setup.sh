@@ -9,9 +9,11 @@ lean=(
   musl-tools          # musl-gcc, for the static build (ring's C)
   curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
+  apache2-utils       # htpasswd, for the registry Basic auth test
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
-full=(docker.io)
+# docker-registry, skopeo and podman: the registry tests push and pull with the real tools.
+full=(docker.io docker-registry skopeo podman runc uidmap)
 
 missing() {
   for p in "$@"; do
@@ -33,3 +35,4 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-musl; then
   rustup target add x86_64-unknown-linux-musl
 fi
+source "$(dirname "$0")/lib/podman-conf.sh"

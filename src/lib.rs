@@ -12,6 +12,7 @@ pub mod image;
 pub mod monitor;
 pub mod network;
 pub mod paths;
+pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod storage;

@@ -191,6 +191,78 @@ fn absolute(p: PathBuf) -> PathBuf {
     }
 }
 
+/// Registry configuration files, most specific first: the first that exists is used
+/// (`KISTE_REGISTRIES_CONF`, then the user's and the system's `registries.conf`).
+pub fn registries_conf_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::env::var_os("KISTE_REGISTRIES_CONF")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    files.extend(user_config_dir().map(|d| d.join("containers/registries.conf")));
+    files.push(PathBuf::from("/etc/containers/registries.conf"));
+    files
+}
+
+/// Directories holding per-registry TLS files (`HOST[:PORT]/ca.crt`, `client.cert`,
+/// `client.key`): `KISTE_CERTS_D` (colon-separated) or docker's and podman's.
+pub fn certs_d_dirs() -> Vec<PathBuf> {
+    match std::env::var("KISTE_CERTS_D") {
+        Ok(v) if !v.is_empty() => v.split(':').map(PathBuf::from).collect(),
+        _ => vec![
+            PathBuf::from("/etc/docker/certs.d"),
+            PathBuf::from("/etc/containers/certs.d"),
+        ],
+    }
+}
+
+/// docker's client config, where `login` stores credentials:
+/// `$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`.
+pub fn docker_config_file() -> PathBuf {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("config.json"),
+        _ => home_dir().join(".docker/config.json"),
+    }
+}
+
+/// Every file credentials are read from, in order: docker's config, then podman's
+/// `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json` (root without a session:
+/// `/run/containers/0/auth.json`) and the user's.
+pub fn registry_auth_files() -> Vec<PathBuf> {
+    let mut files = vec![docker_config_file()];
+    files.extend(
+        std::env::var_os("REGISTRY_AUTH_FILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    );
+    let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty());
+    match runtime_dir {
+        Some(d) => files.push(PathBuf::from(d).join("containers/auth.json")),
+        // podman's place for root when there is no login session.
+        None if nix::unistd::geteuid().is_root() => {
+            files.push(PathBuf::from("/run/containers/0/auth.json"))
+        }
+        None => {}
+    }
+    files.extend(user_config_dir().map(|d| d.join("containers/auth.json")));
+    files
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+}
+
+fn user_config_dir() -> Option<PathBuf> {
+    match std::env::var_os("XDG_CONFIG_HOME") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|h| PathBuf::from(h).join(".config")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

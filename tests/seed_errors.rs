@@ -91,7 +91,8 @@ fn build_errors_name_the_file_and_line() {
 fn run_errors_use_docker_exit_codes_and_leave_nothing() {
     let k = Kiste::new();
     k.busybox();
-    let unknown = k.run(&["run", "--rm", "nosuchimage"]);
+    // --pull never: without it kiste first says "Unable to find image" and tries docker.io.
+    let unknown = k.run(&["run", "--rm", "--pull", "never", "nosuchimage"]);
     assert_eq!(unknown.code, 125);
     assert!(unknown.stderr.contains("nosuchimage"), "{}", unknown.stderr);
     one_line(&unknown);

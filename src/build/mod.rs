@@ -59,6 +59,8 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// `--secret id=…,src=…`: secret id to the file holding it.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// When FROM images are pulled from their registry.
+    pub pull: crate::registry::PullPolicy,
 }
 
 /// One stage's image as it is built.
@@ -314,9 +316,17 @@ impl Builder<'_> {
         {
             return Ok(s.clone());
         }
-        let img = self.images.resolve(&from.image).map_err(|e| {
-            self.at(line, format!("base image \"{}\": {e} (kiste has no registry pull yet: build or import it first)", from.image))
-        })?;
+        let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+        let progress = crate::registry::progress::Progress::new(out, self.opts.quiet);
+        let img = crate::registry::image_for_use(
+            &self.images,
+            &from.image,
+            self.opts.pull,
+            &crate::registry::PullOptions::default(),
+            &progress,
+            &mut || {},
+        )
+        .map_err(|e| self.at(line, format!("base image \"{}\": {e}", from.image)))?;
         let layers = self
             .images
             .layers_of(&img)

@@ -3,8 +3,10 @@
 //! nothing below `commands/` sees a raw flag.
 
 mod isolation;
+mod registry;
 
 pub use isolation::IsolationArgs;
+pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -60,11 +62,19 @@ pub enum Command {
     Tag(TagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import)
+    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push)
     #[command(subcommand)]
     Image(ImageCommand),
     /// Show the history of an image
     History(HistoryArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +95,10 @@ pub enum ImageCommand {
     Tag(TagArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +164,9 @@ pub struct BuildArgs {
     /// Unix time for every timestamp in the image (like SOURCE_DATE_EPOCH)
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub timestamp: Option<i64>,
+    /// Pull the FROM images: "always" (also plain --pull), "missing" or "never"
+    #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
+    pub pull: crate::registry::PullPolicy,
     /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
     pub context: PathBuf,
@@ -205,6 +222,12 @@ pub struct RunArgs {
     pub stop_timeout: Option<String>,
     #[command(flatten)]
     pub isolation: IsolationArgs,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, value_name = "POLICY", default_value = "missing")]
+    pub pull: crate::registry::PullPolicy,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     pub image: String,

@@ -220,6 +220,7 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         timestamp,
         no_cache: args.no_cache,
         secrets,
+        pull: args.pull,
     };
     let result = build::build(paths, &opts);
     for (_, p) in opts

@@ -201,6 +201,8 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
         ImageCommand::Rm(a) => rmi(paths, a),
         ImageCommand::Tag(a) => tag(paths, a),
         ImageCommand::Import(a) => import(paths, a),
+        ImageCommand::Pull(a) => super::pull::pull(paths, a),
+        ImageCommand::Push(a) => super::push::push(paths, a),
     }
 }
 

@@ -6,8 +6,11 @@ mod containers;
 mod format;
 mod images;
 mod inspect;
+mod login;
 mod logs;
 mod ps;
+mod pull;
+mod push;
 mod run;
 
 use crate::cli::{Cli, Command};
@@ -53,6 +56,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::inspect(&paths, a),
         Command::Image(c) => images::image_command(&paths, c),
         Command::History(a) => images::history(&paths, a),
+        Command::Pull(a) => pull::pull(&paths, a),
+        Command::Push(a) => push::push(&paths, a),
+        Command::Login(a) => login::login(&paths, a),
+        Command::Logout(a) => login::logout(&paths, a),
     }
 }
 

@@ -127,10 +127,12 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     }
 
     let images = ImageStore::open(&paths.images())?;
-    let image = images.resolve(&args.image).map_err(|e| Exit {
-        code: 125,
-        message: format!("unable to find image '{}' locally: {e}", args.image),
-    })?;
+    let image = super::pull::image_for_container(
+        &images,
+        &args.image,
+        args.pull,
+        args.platform.as_deref(),
+    )?;
     let ic = &image.config.config;
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (

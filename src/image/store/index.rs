@@ -25,6 +25,9 @@ pub(super) struct ImageRecord {
     pub(super) created: Option<String>,
     #[serde(default)]
     pub(super) layers: Vec<LayerInfo>,
+    /// `name@sha256:…` of every manifest or index this image was pulled by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) repo_digests: Vec<String>,
 }
 
 impl Index {
