@@ -2,8 +2,10 @@
 //! of `run`/`create` and turns them into the typed container configuration (`config`);
 //! nothing below `commands/` sees a raw flag.
 
+mod archive;
 mod isolation;
 
+pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use isolation::IsolationArgs;
 
 use crate::config::{parse_int, FlagError, PortMapping};
@@ -65,6 +67,12 @@ pub enum Command {
     Image(ImageCommand),
     /// Show the history of an image
     History(HistoryArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load images from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -375,8 +383,14 @@ pub struct ImagesArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A rootfs tarball (plain or gzip-compressed)
-    #[arg(value_name = "FILE")]
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short = 'm', long = "message")]
+    pub message: Option<String>,
+    /// A rootfs tarball (plain or gzip-compressed), or "-" for STDIN
+    #[arg(value_name = "FILE|-")]
     pub file: PathBuf,
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,

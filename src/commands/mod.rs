@@ -1,6 +1,7 @@
 //! One file per verb: each turns its parsed flags into validated settings, calls into the
 //! library modules and prints what docker prints. `anyhow` is used from here up.
 
+mod archive;
 mod build;
 mod containers;
 mod format;
@@ -51,5 +52,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::inspect(&paths, a),
         Command::Image(c) => images::image_command(&paths, c),
         Command::History(a) => images::history(&paths, a),
+        Command::Save(a) => archive::save(&paths, a),
+        Command::Load(a) => archive::load(&paths, a),
+        Command::Export(a) => archive::export(&paths, a),
     }
 }

@@ -16,7 +16,7 @@ use super::config::{
 };
 use super::layer::OverlayXattrs;
 use super::{io_ctx, is_sha256_hex, now_rfc3339, short_digest, ImageError, Reference};
-use index::{ImageRecord, Index};
+use index::{ImageRecord, Index, TempPath};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fs;
@@ -45,6 +45,15 @@ pub struct Image {
     /// Sum of the uncompressed layer sizes.
     pub size: u64,
     pub created: Option<String>,
+}
+
+/// A temp directory in the store, removed on drop; see [`ImageStore::scratch_dir`].
+pub struct ScratchDir(TempPath);
+
+impl ScratchDir {
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// One layer: its blob (gzip tar) and its extracted identity.
@@ -81,6 +90,15 @@ impl ImageStore {
         Ok(store)
     }
 
+    /// A private, empty directory under the store's `tmp/`, removed when the returned
+    /// value is dropped (and by the next `open` if this process is killed first).
+    pub fn scratch_dir(&self, what: &str) -> Result<ScratchDir, ImageError> {
+        let tmp = TempPath::new(self.temp_path(what));
+        fs::create_dir(tmp.path())
+            .map_err(io_ctx(|| format!("create {}", tmp.path().display())))?;
+        Ok(ScratchDir(tmp))
+    }
+
     /// The directory the store lives in.
     pub fn root(&self) -> &Path {
         &self.root
@@ -115,37 +133,28 @@ impl ImageStore {
         layers: &[LayerInfo],
         tags: &[Reference],
     ) -> Result<Image, ImageError> {
-        let layer_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
-        if config
-            .rootfs
-            .diff_ids
-            .iter()
-            .map(String::as_str)
-            .ne(layer_ids.iter().copied())
-        {
-            return Err(ImageError::Commit(format!(
-                "config rootfs.diff_ids [{}] do not match the layers [{}]",
-                config
-                    .rootfs
-                    .diff_ids
-                    .iter()
-                    .map(|d| short_digest(d))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                layer_ids
-                    .iter()
-                    .map(|d| short_digest(d))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )));
-        }
-        let tag_names = tag_names(tags)?;
+        check_diff_ids(config, layers)?;
         let mut config = config.clone();
         if config.rootfs.kind.is_empty() {
             config.rootfs.kind = "layers".to_string();
         }
         let config_bytes = serde_json::to_vec(&config).expect("image config serializes");
-        let id = self.put_blob(&config_bytes)?;
+        self.commit_config_bytes(&config, &config_bytes, layers, tags)
+    }
+
+    /// Like [`ImageStore::commit_image`] with the config blob given byte for byte (as a
+    /// loaded archive holds it), so that the image keeps its id. `config` must be
+    /// `config_bytes` parsed.
+    pub fn commit_config_bytes(
+        &self,
+        config: &ImageConfig,
+        config_bytes: &[u8],
+        layers: &[LayerInfo],
+        tags: &[Reference],
+    ) -> Result<Image, ImageError> {
+        check_diff_ids(config, layers)?;
+        let tag_names = tag_names(tags)?;
+        let id = self.put_blob(config_bytes)?;
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
@@ -424,6 +433,35 @@ fn not_found(s: &str, parsed: &Result<Reference, ImageError>) -> ImageError {
         Ok(r) => ImageError::NotFound(r.to_string()),
         Err(_) => ImageError::NotFound(s.to_string()),
     }
+}
+
+/// The config's `rootfs.diff_ids` must be exactly the layers', in order.
+fn check_diff_ids(config: &ImageConfig, layers: &[LayerInfo]) -> Result<(), ImageError> {
+    let layer_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
+    if config
+        .rootfs
+        .diff_ids
+        .iter()
+        .map(String::as_str)
+        .ne(layer_ids.iter().copied())
+    {
+        return Err(ImageError::Commit(format!(
+            "config rootfs.diff_ids [{}] do not match the layers [{}]",
+            config
+                .rootfs
+                .diff_ids
+                .iter()
+                .map(|d| short_digest(d))
+                .collect::<Vec<_>>()
+                .join(", "),
+            layer_ids
+                .iter()
+                .map(|d| short_digest(d))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )));
+    }
+    Ok(())
 }
 
 fn tag_names(tags: &[Reference]) -> Result<Vec<String>, ImageError> {
