@@ -10,8 +10,9 @@ lean=(
   curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
 )
-# Installed as docker's packaging intends (the build tests compare with docker's images).
-full=(docker.io)
+# Installed as docker's packaging intends (the build tests compare with docker's images;
+# the archive tests move images to and from docker, podman and skopeo).
+full=(docker.io podman skopeo runc)
 
 missing() {
   for p in "$@"; do
@@ -32,4 +33,17 @@ if ((${#need_lean[@]} + ${#need_full[@]})); then
 fi
 if ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-musl; then
   rustup target add x86_64-unknown-linux-musl
+fi
+# podman fails here without it: its default nofile/nproc limits exceed the hard limits and
+# crun refuses hybrid cgroups (RECIPES.md).
+if [ ! -f /etc/containers/containers.conf ]; then
+  mkdir -p /etc/containers
+  cat > /etc/containers/containers.conf <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+CONF
 fi
