@@ -1,0 +1,354 @@
+//! kiste's own archives: save → load keeps image ids and tags for several images in
+//! one archive, in both formats; an image saved by id loads untagged. `export` writes a
+//! container's merged root as `docker export` does (a deleted file absent, an added one
+//! present, hard links kept), for a stopped container (mounted privately for the
+//! export, nothing left mounted) and a running one; `import --change` sets the config
+//! as `docker import --change` does.
+
+mod support;
+
+#[path = "support/docker.rs"]
+mod docker;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+fn id_of(k: &Kiste, name: &str) -> String {
+    k.ok(&["images", "-q", "--no-trunc", name])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn save_then_load_keeps_ids_and_tags_of_several_images_in_both_formats() {
+    let k = Kiste::new();
+    k.busybox();
+    let ctx = k.context(
+        "second",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN echo two > /two\nCMD [\"cat\", \"/two\"]\n",
+        )],
+    );
+    k.ok(&["build", "-q", "-t", "second:v2", ctx.to_str().unwrap()]);
+    k.ok(&["tag", "busybox", "other/name:x"]);
+    let (bb, second) = (id_of(&k, "busybox"), id_of(&k, "second:v2"));
+    for format in ["docker-archive", "oci-archive"] {
+        let file = k.dir.path().join(format!("{format}.tar"));
+        k.ok(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            file.to_str().unwrap(),
+            "busybox",
+            "second:v2",
+            "other/name:x",
+        ]);
+        let k2 = Kiste::new();
+        let out = k2.ok(&["load", "-i", file.to_str().unwrap()]);
+        for tag in ["busybox:latest", "second:v2", "other/name:x"] {
+            assert!(
+                out.contains(&format!("Loaded image: {tag}\n")),
+                "{format}: {out}"
+            );
+        }
+        assert_eq!(id_of(&k2, "busybox"), bb, "{format}");
+        assert_eq!(id_of(&k2, "other/name:x"), bb, "{format}");
+        assert_eq!(id_of(&k2, "second:v2"), second, "{format}");
+        assert_eq!(k2.ok(&["run", "--rm", "second:v2"]).trim(), "two");
+    }
+}
+
+#[test]
+fn an_image_saved_by_id_loads_untagged_from_stdin() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = id_of(&k, "busybox");
+    let k2 = Kiste::new();
+    let mut save = k
+        .cmd(&["save", &id])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = k2
+        .cmd(&["load", "-q"])
+        .stdin(save.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(save.wait().unwrap().success());
+    let out: Run = out.into();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("Loaded image ID: {id}\n"));
+    assert_eq!(k2.ok(&["images", "-q", "--no-trunc"]).trim(), id);
+}
+
+#[test]
+fn save_of_an_unknown_image_fails_and_leaves_no_file() {
+    let k = Kiste::new();
+    let file = k.dir.path().join("out.tar");
+    let r = k.run(&["save", "-o", file.to_str().unwrap(), "nope:1"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("nope:1"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_dir(k.dir.path()).unwrap().count(),
+        1,
+        "only the store"
+    );
+}
+
+/// Entry names of a tar file, without a trailing `/`.
+fn entries(tar: &[u8]) -> BTreeSet<String> {
+    let mut a = tar::Archive::new(tar);
+    a.entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            e.path()
+                .unwrap()
+                .display()
+                .to_string()
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+fn hard_link_target(tar: &[u8], name: &str) -> Option<String> {
+    let mut a = tar::Archive::new(tar);
+    a.entries().unwrap().map(|e| e.unwrap()).find_map(|e| {
+        (e.path().unwrap().display().to_string() == name
+            && e.header().entry_type() == tar::EntryType::Link)
+            .then(|| e.link_name().unwrap().unwrap().display().to_string())
+    })
+}
+
+const CHANGES: &str = "echo added > /added && rm /bin/ls && mkdir /d && ln /added /d/hard";
+
+#[test]
+fn export_writes_the_merged_root_like_docker_export() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&["run", "--name", "c1", "busybox", "sh", "-c", CHANGES]);
+    let mine = k.cmd(&["export", "c1"]).output().unwrap();
+    assert!(
+        mine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mine.stderr)
+    );
+    let names = entries(&mine.stdout);
+    assert!(
+        names.contains("added") && names.contains("bin/busybox"),
+        "{names:?}"
+    );
+    assert!(!names.contains("bin/ls"), "a deleted file is absent");
+    assert_eq!(
+        hard_link_target(&mine.stdout, "d/hard").as_deref(),
+        Some("added")
+    );
+    assert!(
+        k.mounts().is_empty(),
+        "nothing left mounted: {:?}",
+        k.mounts()
+    );
+    let tmp = k.root().join("images/tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "no temp left");
+    // -o writes the same tar.
+    let file = k.dir.path().join("c1.tar");
+    k.ok(&["export", "-o", file.to_str().unwrap(), "c1"]);
+    assert_eq!(entries(&std::fs::read(&file).unwrap()), names);
+
+    if Command::new("docker").arg("--version").output().is_err() {
+        skip("docker.io is not installed: export checked without the docker comparison");
+        return;
+    }
+    docker::ensure_docker();
+    let name = format!("kiste-archive-export-{}", std::process::id());
+    // Saved under a tag of its own, so the shared daemon's busybox is untouched.
+    let tmp_tag = format!("{name}-img");
+    k.ok(&["tag", "busybox", &tmp_tag]);
+    let mut save = k
+        .cmd(&["save", &tmp_tag])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let loaded = Command::new("docker")
+        .arg("load")
+        .stdin(save.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(save.wait().unwrap().success() && loaded.status.success());
+    let run = Command::new("docker")
+        .args(["run", "--name", &name, &tmp_tag, "sh", "-c", CHANGES])
+        .output()
+        .unwrap();
+    let theirs = Command::new("docker")
+        .args(["export", &name])
+        .output()
+        .unwrap();
+    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    let _ = Command::new("docker")
+        .args(["rmi", "-f", &tmp_tag])
+        .output();
+    assert!(run.status.success() && theirs.status.success());
+    let docker_names = entries(&theirs.stdout);
+    let bin = |s: &BTreeSet<String>| -> BTreeSet<String> {
+        s.iter()
+            .filter(|n| n.starts_with("bin/") || !n.contains('/'))
+            .cloned()
+            .collect()
+    };
+    // docker adds /.dockerenv; both add their own mount points (dev, proc, sys, etc).
+    let ours: BTreeSet<String> = bin(&names)
+        .into_iter()
+        .filter(|n| n != "etc" && n != "dev" && n != "proc" && n != "sys")
+        .collect();
+    let docker: BTreeSet<String> = bin(&docker_names)
+        .into_iter()
+        .filter(|n| !matches!(n.as_str(), ".dockerenv" | "etc" | "dev" | "proc" | "sys"))
+        .collect();
+    assert_eq!(ours, docker);
+    assert_eq!(
+        hard_link_target(&theirs.stdout, "d/hard").as_deref(),
+        Some("added")
+    );
+}
+
+#[test]
+fn export_of_a_running_container_reads_its_live_root() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = k.ok(&[
+        "run",
+        "-d",
+        "busybox",
+        "sh",
+        "-c",
+        "echo live > /live; exec sleep 60",
+    ]);
+    let id = id.trim();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = k.cmd(&["export", id]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if entries(&out.stdout).contains("live") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/live never showed in the export"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mounts = k.mounts().len();
+    k.ok(&["rm", "-f", id]);
+    assert_eq!(mounts, 1, "only the container's own mount");
+}
+
+const IMPORT_CHANGES: &[&str] = &[
+    "CMD echo hi",
+    "ENTRYPOINT [\"/bin/sh\", \"-c\"]",
+    "ENV A=1 B=\"two words\"",
+    "EXPOSE 8080 53/udp",
+    "LABEL org.example=yes",
+    "USER 1000",
+    "VOLUME /data",
+    "WORKDIR /srv/app",
+    "ONBUILD RUN true",
+];
+
+/// The config fields `--change` sets, with null, {} and [] treated alike.
+fn changed_fields(config: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    [
+        "Cmd",
+        "Entrypoint",
+        "Env",
+        "ExposedPorts",
+        "Labels",
+        "User",
+        "Volumes",
+        "WorkingDir",
+        "OnBuild",
+    ]
+    .iter()
+    .map(|f| {
+        let v = config[f].clone();
+        let empty = v.is_null()
+            || v.as_str() == Some("")
+            || v.as_array().is_some_and(|a| a.is_empty())
+            || v.as_object().is_some_and(|o| o.is_empty());
+        (
+            f.to_string(),
+            if empty { serde_json::Value::Null } else { v },
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn import_with_changes_sets_the_config_like_docker_import() {
+    let k = Kiste::new();
+    let rootfs = k.dir.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
+    let tarball = k.dir.path().join("rootfs.tar");
+    tar_dir(&rootfs, &tarball);
+    let mut args = vec!["import".to_string(), "-m".into(), "a message".into()];
+    for c in IMPORT_CHANGES {
+        args.extend(["--change".to_string(), c.to_string()]);
+    }
+    let mut kiste_args = args.clone();
+    // kiste takes STOPSIGNAL too, as docker does since 23.0 (20.10 refuses it).
+    kiste_args.extend(["--change", "STOPSIGNAL SIGINT", "-", "imported:1"].map(String::from));
+    let refs: Vec<&str> = kiste_args.iter().map(String::as_str).collect();
+    let out = k
+        .cmd(&refs)
+        .stdin(std::fs::File::open(&tarball).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mine = k.inspect("imported:1");
+    assert_eq!(
+        k.ok(&["run", "--rm", "imported:1", "echo $A $B"]).trim(),
+        "1 two words"
+    );
+    assert_eq!(mine["Config"]["StopSignal"], "SIGINT");
+    let history = k.ok(&["history", "imported:1"]);
+    assert!(history.contains("a message"), "{history}");
+
+    if Command::new("docker").arg("--version").output().is_err() {
+        skip("docker.io is not installed: import checked without the docker comparison");
+        return;
+    }
+    docker::ensure_docker();
+    let name = format!("kiste-archive-import-{}:1", std::process::id());
+    let mut docker_args = args.clone();
+    docker_args.extend([tarball.display().to_string(), name.clone()]);
+    let made = Command::new("docker").args(&docker_args).output().unwrap();
+    let inspected = Command::new("docker")
+        .args(["image", "inspect", &name])
+        .output()
+        .unwrap();
+    let _ = Command::new("docker").args(["rmi", "-f", &name]).output();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(
+        changed_fields(&mine["Config"]),
+        changed_fields(&theirs[0]["Config"])
+    );
+}
