@@ -5,6 +5,7 @@
 
 use super::index::{remove_any, TempPath};
 use super::{Image, ImageStore, LayerInfo};
+use crate::image::config::MEDIA_TYPE_LAYER_GZIP;
 use crate::image::layer::{pack, unpack, Compression, HashingReader, HashingWriter};
 use crate::image::{io_ctx, short_digest, ImageError};
 use flate2::read::MultiGzDecoder;
@@ -81,6 +82,7 @@ impl ImageStore {
             diff_id,
             size,
             uncompressed_size,
+            media_type: MEDIA_TYPE_LAYER_GZIP.to_string(),
         })
     }
 
@@ -156,7 +158,7 @@ impl ImageStore {
         self.publish_layer_dir(ingested.dir, diff_id)
     }
 
-    fn publish_layer_dir(&self, tmp: TempPath, diff_id: &str) -> Result<(), ImageError> {
+    pub(super) fn publish_layer_dir(&self, tmp: TempPath, diff_id: &str) -> Result<(), ImageError> {
         let dest = self.layer_path(diff_id)?;
         let _lock = self.lock()?;
         if !dest.exists() {
@@ -227,6 +229,7 @@ impl ImageStore {
                     diff_id,
                     size,
                     uncompressed_size,
+                    media_type: MEDIA_TYPE_LAYER_GZIP.to_string(),
                 }
             }
             Compression::None => {
@@ -256,6 +259,7 @@ impl ImageStore {
                     diff_id,
                     size,
                     uncompressed_size,
+                    media_type: MEDIA_TYPE_LAYER_GZIP.to_string(),
                 }
             }
             other => {

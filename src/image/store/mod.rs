@@ -8,7 +8,10 @@
 
 mod gc;
 mod index;
+mod ingest;
 mod layers;
+
+pub use ingest::ExpectedLayer;
 
 use super::config::{
     Descriptor, History, ImageConfig, Manifest, RootFs, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP,
@@ -66,6 +69,13 @@ pub struct LayerInfo {
     /// Compressed size in bytes.
     pub size: u64,
     pub uncompressed_size: u64,
+    /// The blob's media type as a manifest names it (gzip for layers kiste packs).
+    #[serde(default = "default_layer_media_type")]
+    pub media_type: String,
+}
+
+fn default_layer_media_type() -> String {
+    MEDIA_TYPE_LAYER_GZIP.to_string()
 }
 
 impl ImageStore {
@@ -161,7 +171,7 @@ impl ImageStore {
             config: descriptor(MEDIA_TYPE_CONFIG, &id, config_bytes.len() as u64),
             layers: layers
                 .iter()
-                .map(|l| descriptor(MEDIA_TYPE_LAYER_GZIP, &l.digest, l.size))
+                .map(|l| descriptor(&l.media_type, &l.digest, l.size))
                 .collect(),
         };
         let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
@@ -214,6 +224,7 @@ impl ImageStore {
                 diff_id: diff_id.clone(),
                 size: d.size,
                 uncompressed_size: 0,
+                media_type: d.media_type.clone(),
             })
             .collect())
     }
