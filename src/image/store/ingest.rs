@@ -67,7 +67,7 @@ impl ImageStore {
         );
         let raw = BufReader::with_capacity(IO_BUF, raw);
         let decoder = match expected.compression {
-            Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(raw)),
+            Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(raw))),
             Compression::Zstd => Decoder::Zstd(ZstdFrames::new(raw)),
             Compression::None => Decoder::None(raw),
             other => {
@@ -217,7 +217,7 @@ impl<R: Read> Read for Progress<'_, R> {
 
 /// The decompressor for one layer; it gives the raw reader back at the end.
 enum Decoder<R: BufRead> {
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(ZstdFrames<R>),
     None(R),
 }
