@@ -220,40 +220,47 @@ fn an_archive_without_a_manifest_is_refused_and_stdin_is_named() {
 }
 
 #[test]
-fn a_layer_that_escapes_its_root_is_refused_even_with_matching_digests() {
+fn a_layer_that_escapes_its_root_is_refused_and_the_layers_before_it_are_taken_back() {
     use sha2::{Digest, Sha256};
     let s = Setup::new();
+    let tar_of = |name: &[u8]| {
+        let mut layer = Vec::new();
+        raw_member(&mut layer, name, tar::EntryType::Regular, b"", b"x");
+        layer.extend_from_slice(&[0u8; 1024]);
+        layer
+    };
+    let good = tar_of(b"fine");
     let depth = "../".repeat(12);
-    let evil = format!(
-        "{depth}{}/pwned",
-        s.sentinel.display().to_string().trim_start_matches('/')
-    );
-    let mut layer = Vec::new();
-    raw_member(
-        &mut layer,
-        evil.as_bytes(),
-        tar::EntryType::Regular,
-        b"",
-        b"x",
-    );
-    layer.extend_from_slice(&[0u8; 1024]);
-    let diff_id = format!("sha256:{:x}", Sha256::digest(&layer));
+    let sentinel = s.sentinel.display().to_string();
+    let evil = tar_of(format!("{depth}{}/pwned", sentinel.trim_start_matches('/')).as_bytes());
+    let diff_ids: Vec<String> = [&good, &evil]
+        .iter()
+        .map(|l| format!("sha256:{:x}", Sha256::digest(l)))
+        .collect();
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux", "config": {},
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
     })
     .to_string();
     let manifest = serde_json::json!([{
-        "Config": "config.json", "RepoTags": ["evil:latest"], "Layers": ["l/layer.tar"],
+        "Config": "config.json", "RepoTags": ["evil:latest"],
+        "Layers": ["good/layer.tar", "evil/layer.tar"],
     }])
     .to_string();
     let mut bytes = Vec::new();
     raw_member(
         &mut bytes,
-        b"l/layer.tar",
+        b"good/layer.tar",
         tar::EntryType::Regular,
         b"",
-        &layer,
+        &good,
+    );
+    raw_member(
+        &mut bytes,
+        b"evil/layer.tar",
+        tar::EntryType::Regular,
+        b"",
+        &evil,
     );
     raw_member(
         &mut bytes,
@@ -270,5 +277,13 @@ fn a_layer_that_escapes_its_root_is_refused_even_with_matching_digests() {
         manifest.as_bytes(),
     );
     bytes.extend_from_slice(&[0u8; 1024]);
-    s.refused("evil-layer.tar", &bytes, "l/layer.tar", "pwned");
+    s.refused("evil-layer.tar", &bytes, "evil/layer.tar", "pwned");
+    for dir in ["blobs/sha256", "layers"] {
+        let path = s.target.root().join("images").join(dir);
+        assert!(
+            empty(&path),
+            "the good layer was taken back from {}",
+            path.display()
+        );
+    }
 }

@@ -21,6 +21,16 @@ fn id_of(k: &Kiste, name: &str) -> String {
         .to_string()
 }
 
+/// The manifest digest `images --digests` shows for `repo`.
+fn digest_of(k: &Kiste, repo: &str) -> String {
+    let out = k.ok(&["images", "--digests", repo]);
+    let row = out
+        .lines()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {repo}: {out}"));
+    row.split_whitespace().nth(2).unwrap().to_string()
+}
+
 #[test]
 fn save_then_load_keeps_ids_and_tags_of_several_images_in_both_formats() {
     let k = Kiste::new();
@@ -58,6 +68,13 @@ fn save_then_load_keeps_ids_and_tags_of_several_images_in_both_formats() {
         assert_eq!(id_of(&k2, "busybox"), bb, "{format}");
         assert_eq!(id_of(&k2, "other/name:x"), bb, "{format}");
         assert_eq!(id_of(&k2, "second:v2"), second, "{format}");
+        if format == "oci-archive" {
+            assert_eq!(
+                digest_of(&k2, "second:v2"),
+                digest_of(&k, "second:v2"),
+                "manifest kept"
+            );
+        }
         assert_eq!(k2.ok(&["run", "--rm", "second:v2"]).trim(), "two");
     }
 }

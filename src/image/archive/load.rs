@@ -11,11 +11,13 @@ use super::stage::{stage, Staged, StagedFile};
 use super::{decompressing, layer_diff_id, ArchiveError};
 use crate::image::config::{ImageConfig, Manifest};
 use crate::image::layer::Compression;
-use crate::image::{hex, short_digest, ImageStore, LayerInfo, Reference};
+use crate::image::{
+    hex, short_digest, ExpectedLayer, ImageError, ImageStore, LayerInfo, Reference,
+};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
 
 /// One image stored by `load`: its id and the tags it got.
@@ -33,6 +35,9 @@ struct Plan {
     /// Member names of the layers, bottom first.
     layers: Vec<String>,
     tags: Vec<Reference>,
+    /// For an OCI image: the manifest as archived, stored byte for byte with its
+    /// layers under their own digests and media types.
+    manifest: Option<(Vec<u8>, Manifest)>,
 }
 
 /// Reads an image archive from `reader` (`archive` names it in messages) and stores
@@ -59,20 +64,58 @@ pub fn load(
         verify_layers(&staged, plan, &mut diff_ids)?;
     }
     let mut loaded = Vec::new();
-    for plan in plans {
-        let mut layers: Vec<LayerInfo> = Vec::with_capacity(plan.layers.len());
-        for member in &plan.layers {
-            layers.push(import_layer(store, &staged, member)?);
+    let mut stored: Vec<LayerInfo> = Vec::new();
+    for plan in &plans {
+        match store_image(store, &staged, plan, &mut stored) {
+            Ok(image) => loaded.push(image),
+            Err(e) => {
+                // No image refers to the layers this load stored: take them back.
+                let _ = store.discard_layers(&stored);
+                return Err(e);
+            }
         }
-        let image = store
-            .commit_config_bytes(&plan.config, &plan.config_bytes, &layers, &plan.tags)
-            .map_err(|e| staged.member_error(&plan.config_member, e.to_string()))?;
-        loaded.push(Loaded {
-            id: image.id,
-            tags: plan.tags.iter().filter_map(|t| t.tagged_name()).collect(),
-        });
     }
     Ok(loaded)
+}
+
+/// Stores the layers of `plan` (recording in `stored` each one that was not in the
+/// store before) and records the image.
+fn store_image(
+    store: &ImageStore,
+    staged: &Staged,
+    plan: &Plan,
+    stored: &mut Vec<LayerInfo>,
+) -> Result<Loaded, ArchiveError> {
+    let mut layers: Vec<LayerInfo> = Vec::with_capacity(plan.layers.len());
+    for (i, member) in plan.layers.iter().enumerate() {
+        let diff_id = &plan.config.rootfs.diff_ids[i];
+        let fail = |e: ImageError| staged.member_error(member, e.to_string());
+        let existed = store.layer_path(diff_id).map_err(fail)?.is_dir();
+        let layer = match &plan.manifest {
+            Some((_, manifest)) => {
+                let d = &manifest.layers[i];
+                ingest_layer(store, staged, member, &d.digest, diff_id, &d.media_type)?
+            }
+            None => import_layer(store, staged, member)?,
+        };
+        if !existed {
+            stored.push(layer.clone());
+        }
+        layers.push(layer);
+    }
+    let fail = |e: ImageError| staged.member_error(&plan.config_member, e.to_string());
+    let image = match &plan.manifest {
+        Some((bytes, _)) => store
+            .commit_received_image(&plan.config_bytes, bytes, &layers, &plan.tags)
+            .map_err(fail)?,
+        None => store
+            .commit_config_bytes(&plan.config, &plan.config_bytes, &layers, &plan.tags)
+            .map_err(fail)?,
+    };
+    Ok(Loaded {
+        id: image.id,
+        tags: plan.tags.iter().filter_map(|t| t.tagged_name()).collect(),
+    })
 }
 
 fn docker_plans(staged: &Staged) -> Result<Vec<Plan>, ArchiveError> {
@@ -93,6 +136,7 @@ fn docker_plans(staged: &Staged) -> Result<Vec<Plan>, ArchiveError> {
             config_bytes,
             entry.layers,
             tags,
+            None,
         )?);
     }
     Ok(plans)
@@ -108,7 +152,7 @@ fn oci_plans(staged: &Staged) -> Result<Vec<Plan>, ArchiveError> {
             })?],
             None => Vec::new(),
         };
-        let (member, manifest) = manifest_for(staged, &entry.descriptor.digest, 0)?;
+        let (member, manifest, manifest_bytes) = manifest_for(staged, &entry.descriptor.digest, 0)?;
         let config_name = blob_member(staged, &manifest.config.digest, &member)?;
         let config_bytes = config_member(staged, &config_name)?;
         let mut layers = Vec::new();
@@ -123,7 +167,14 @@ fn oci_plans(staged: &Staged) -> Result<Vec<Plan>, ArchiveError> {
             }
             layers.push(name);
         }
-        plans.push(plan(staged, &config_name, config_bytes, layers, tags)?);
+        plans.push(plan(
+            staged,
+            &config_name,
+            config_bytes,
+            layers,
+            tags,
+            Some((manifest_bytes, manifest)),
+        )?);
     }
     Ok(plans)
 }
@@ -148,7 +199,7 @@ fn manifest_for(
     staged: &Staged,
     digest: &str,
     depth: usize,
-) -> Result<(String, Manifest), ArchiveError> {
+) -> Result<(String, Manifest, Vec<u8>), ArchiveError> {
     let member = blob_member(staged, digest, "index.json")?;
     let bytes = staged.read_small(&member)?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
@@ -176,7 +227,7 @@ fn manifest_for(
     }
     let manifest: Manifest = serde_json::from_value(value)
         .map_err(|e| staged.member_error(&member, format!("invalid image manifest: {e}")))?;
-    Ok((member, manifest))
+    Ok((member, manifest, bytes))
 }
 
 /// `blobs/sha256/<hex>` for `digest`, checked to be in the archive with that content.
@@ -217,6 +268,7 @@ fn plan(
     config_bytes: Vec<u8>,
     layers: Vec<String>,
     tags: Vec<Reference>,
+    manifest: Option<(Vec<u8>, Manifest)>,
 ) -> Result<Plan, ArchiveError> {
     let invalid = |e: serde_json::Error| {
         staged.member_error(config_member, format!("invalid image config: {e}"))
@@ -238,6 +290,7 @@ fn plan(
         config,
         layers,
         tags,
+        manifest,
     })
 }
 
@@ -290,7 +343,29 @@ fn compression(f: &mut File) -> io::Result<Compression> {
     Ok(Compression::detect(&magic[..n]))
 }
 
-/// Stores one staged layer; zstd layers are decompressed first (the store keeps
+/// Stores one staged OCI layer blob as it is, under its digest and media type.
+fn ingest_layer(
+    store: &ImageStore,
+    staged: &Staged,
+    member: &str,
+    digest: &str,
+    diff_id: &str,
+    media_type: &str,
+) -> Result<LayerInfo, ArchiveError> {
+    let fail = |e: String| staged.member_error(member, e);
+    let mut f = File::open(&staged.file(member)?.path).map_err(|e| fail(e.to_string()))?;
+    let expected = ExpectedLayer {
+        digest,
+        diff_id,
+        media_type,
+        compression: compression(&mut f).map_err(|e| fail(e.to_string()))?,
+    };
+    store
+        .ingest_layer(BufReader::new(f), &expected, &mut |_| {})
+        .map_err(|e| fail(e.to_string()))
+}
+
+/// Stores one staged docker-archive layer; zstd layers are decompressed first (the store keeps
 /// gzip or plain tars).
 fn import_layer(
     store: &ImageStore,

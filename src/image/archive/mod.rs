@@ -114,10 +114,7 @@ fn decompressing(mut file: File) -> io::Result<Box<dyn Read>> {
     Ok(match Compression::detect(&magic[..n]) {
         Compression::None => Box::new(reader),
         Compression::Gzip => Box::new(MultiGzDecoder::new(reader)),
-        Compression::Zstd => Box::new(
-            ruzstd::decoding::StreamingDecoder::new(reader)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
-        ),
+        Compression::Zstd => Box::new(crate::image::ZstdFrames::new(reader)),
         other => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -12,6 +12,7 @@ mod ingest;
 mod layers;
 
 pub use ingest::ExpectedLayer;
+pub(crate) use ingest::ZstdFrames;
 
 use super::config::{
     Descriptor, History, ImageConfig, Manifest, RootFs, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP,
