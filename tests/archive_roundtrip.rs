@@ -369,3 +369,58 @@ fn import_with_changes_sets_the_config_like_docker_import() {
         changed_fields(&theirs[0]["Config"])
     );
 }
+
+#[test]
+fn export_keeps_file_capabilities_as_docker_export_does() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&[
+        "run",
+        "--name",
+        "caps",
+        "busybox",
+        "cp",
+        "/bin/busybox",
+        "/ping",
+    ]);
+    let id = k.inspect("caps")["Id"].as_str().unwrap().to_string();
+    let file = k.root().join("containers").join(&id).join("upper/ping");
+    assert!(
+        file.is_file(),
+        "{} (the container's upper dir)",
+        file.display()
+    );
+    // vfs_cap_data revision 2 with cap_net_raw (13) permitted.
+    let mut cap = [0u8; 20];
+    cap[..4].copy_from_slice(&0x0200_0000u32.to_le_bytes());
+    cap[4..8].copy_from_slice(&(1u32 << 13).to_le_bytes());
+    let path = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: valid C strings and buffer.
+    let rc = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"security.capability".as_ptr(),
+            cap.as_ptr().cast(),
+            cap.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    let out = k.cmd(&["export", "caps"]).output().unwrap();
+    assert!(out.status.success());
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    let mut found = None;
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_str() == Some("ping") {
+            found = e
+                .pax_extensions()
+                .unwrap()
+                .expect("a PAX header")
+                .map(|x| x.unwrap())
+                .find(|x| x.key() == Ok("SCHILY.xattr.security.capability"))
+                .map(|x| x.value_bytes().to_vec());
+        }
+    }
+    assert_eq!(found.as_deref(), Some(&cap[..]));
+}

@@ -62,7 +62,7 @@ pub enum Command {
     Tag(TagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import)
+    /// Manage images (ls, inspect, history, prune, rm, tag, import, save, load)
     #[command(subcommand)]
     Image(ImageCommand),
     /// Show the history of an image
@@ -93,6 +93,10 @@ pub enum ImageCommand {
     Tag(TagArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load images from a tar archive or STDIN
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]

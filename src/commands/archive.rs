@@ -72,6 +72,11 @@ pub fn load(paths: &Paths, args: LoadArgs) -> anyhow::Result<()> {
     // `-q` only hides progress, which kiste does not print: the result lines stay.
     let _ = args.quiet;
     for image in loaded {
+        for (tag, old) in &image.moved {
+            println!(
+                "The image {tag} already exists, renaming the old one with ID {old} to empty string"
+            );
+        }
         if image.tags.is_empty() {
             println!("Loaded image ID: {}", image.id);
         }

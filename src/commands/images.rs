@@ -183,6 +183,8 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
         ImageCommand::Rm(a) => rmi(paths, a),
         ImageCommand::Tag(a) => tag(paths, a),
         ImageCommand::Import(a) => import(paths, a),
+        ImageCommand::Save(a) => super::archive::save(paths, a),
+        ImageCommand::Load(a) => super::archive::load(paths, a),
     }
 }
 

@@ -108,6 +108,16 @@ impl<W: Write> Walker<W> {
                         Err(e) => return Err(read_err(&path, e)),
                     };
                     let size = file.metadata().map_err(|e| read_err(&path, e))?.len();
+                    if let Some(caps) = file_capability(&file) {
+                        let records = pax_record(b"SCHILY.xattr.security.capability", &caps);
+                        let mut x = tar::Header::new_ustar();
+                        x.set_entry_type(tar::EntryType::XHeader);
+                        x.set_size(records.len() as u64);
+                        x.set_mode(0o644);
+                        self.builder
+                            .append_data(&mut x, "PaxHeaders/capability", &records[..])
+                            .map_err(werr)?;
+                    }
                     h.set_entry_type(tar::EntryType::Regular);
                     h.set_size(size);
                     let data = Padded {
@@ -148,6 +158,40 @@ impl<W: Write> Walker<W> {
         }
         Ok(())
     }
+}
+
+/// The `security.capability` xattr of an open file, which `docker export` keeps (as a
+/// PAX `SCHILY.xattr` record); other xattrs are left out as docker leaves them.
+fn file_capability(file: &File) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 64];
+    // SAFETY: the buffer is valid for its length; the fd is open.
+    let n = unsafe {
+        libc::fgetxattr(
+            file.as_raw_fd(),
+            c"security.capability".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n > 0).then(|| {
+        buf.truncate(n as usize);
+        buf
+    })
+}
+
+/// One PAX extended-header record: `<len> <key>=<value>\n`, where `len` counts itself.
+fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let rest = key.len() + value.len() + 3; // ' ', '=', '\n'
+    let mut len = rest + 1;
+    while len != rest + len.to_string().len() {
+        len = rest + len.to_string().len();
+    }
+    let mut out = format!("{len} ").into_bytes();
+    out.extend_from_slice(key);
+    out.push(b'=');
+    out.extend_from_slice(value);
+    out.push(b'\n');
+    out
 }
 
 /// Reads `remaining` bytes: the inner (size-limited) reader's, then zeros if it ends
@@ -241,4 +285,18 @@ fn list_dir(dir: &OwnedFd) -> io::Result<Vec<Vec<u8>>> {
     unsafe { libc::closedir(dirp) };
     names.sort();
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pax_record;
+
+    #[test]
+    fn a_pax_record_counts_its_own_length() {
+        let r = pax_record(b"k", b"v");
+        assert_eq!(r, b"6 k=v\n");
+        let long = pax_record(b"SCHILY.xattr.security.capability", &[0u8; 20]);
+        let len: usize = std::str::from_utf8(&long[..2]).unwrap().parse().unwrap();
+        assert_eq!(len, long.len());
+    }
 }

@@ -17,7 +17,7 @@ use crate::image::{
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 /// One image stored by `load`: its id and the tags it got.
@@ -25,6 +25,8 @@ use std::path::PathBuf;
 pub struct Loaded {
     pub id: String,
     pub tags: Vec<String>,
+    /// Tags this load took from another image: (tag, that image's id).
+    pub moved: Vec<(String, String)>,
 }
 
 /// One image of the archive, ready to be stored.
@@ -47,7 +49,7 @@ pub fn load(
     reader: impl Read,
     archive: &str,
 ) -> Result<Vec<Loaded>, ArchiveError> {
-    let staged = stage(store, reader, archive)?;
+    let staged = stage(store, decompressed(reader, archive)?, archive)?;
     let plans = if staged.has("manifest.json") {
         docker_plans(&staged)?
     } else if staged.has("index.json") {
@@ -103,6 +105,16 @@ fn store_image(
         }
         layers.push(layer);
     }
+    let id = format!("sha256:{}", hex(&Sha256::digest(&plan.config_bytes)));
+    let moved = plan
+        .tags
+        .iter()
+        .filter_map(|t| t.tagged_name())
+        .filter_map(|t| match store.resolve(&t) {
+            Ok(old) if old.id != id => Some((t, old.id)),
+            _ => None,
+        })
+        .collect();
     let fail = |e: ImageError| staged.member_error(&plan.config_member, e.to_string());
     let image = match &plan.manifest {
         Some((bytes, _)) => store
@@ -115,6 +127,31 @@ fn store_image(
     Ok(Loaded {
         id: image.id,
         tags: plan.tags.iter().filter_map(|t| t.tagged_name()).collect(),
+        moved,
+    })
+}
+
+/// The archive itself may be compressed, as `docker load` accepts (gzip, bzip2, zstd).
+fn decompressed<'a>(
+    reader: impl Read + 'a,
+    archive: &str,
+) -> Result<Box<dyn Read + 'a>, ArchiveError> {
+    let mut input = BufReader::with_capacity(256 * 1024, reader);
+    let fail = |reason: String| ArchiveError::Archive {
+        archive: archive.to_string(),
+        reason,
+    };
+    let magic = input.fill_buf().map_err(|e| fail(e.to_string()))?;
+    Ok(match Compression::detect(magic) {
+        Compression::None => Box::new(input),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
+        Compression::Zstd => Box::new(crate::image::ZstdFrames::new(input)),
+        Compression::Xz => {
+            return Err(fail(
+                "xz-compressed archives are not supported: decompress it first (xz -d)".to_string(),
+            ))
+        }
     })
 }
 
