@@ -311,3 +311,52 @@ fn oci_archive_is_read_by_podman_and_skopeo() {
     );
     assert_eq!(ran.trim(), "oci");
 }
+
+#[test]
+fn a_zstd_oci_archive_from_skopeo_loads_runs_and_saves_as_docker_archive() {
+    if !have("skopeo") {
+        skip("skopeo is not installed (scripts/setup.sh installs it)");
+        return;
+    }
+    let k = Kiste::new();
+    k.busybox();
+    let gz = k.dir.path().join("gz.tar");
+    let zst = k.dir.path().join("zstd.tar");
+    k.ok(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        gz.to_str().unwrap(),
+        "busybox",
+    ]);
+    sh(
+        "skopeo",
+        &[
+            "copy",
+            "--dest-compress",
+            "--dest-compress-format",
+            "zstd",
+            &format!("oci-archive:{}", gz.display()),
+            &format!("oci-archive:{}:busybox:zstd", zst.display()),
+        ],
+    );
+    let k2 = Kiste::new();
+    let out = k2.ok(&["load", "-i", zst.to_str().unwrap()]);
+    assert!(out.contains("Loaded image: busybox:zstd"), "{out}");
+    assert_eq!(k2.sh("busybox:zstd", "echo zstd").trim(), "zstd");
+    // The stored zstd blobs are decompressed for a docker-archive.
+    let k3 = Kiste::new();
+    let mut save = k2
+        .cmd(&["save", "busybox:zstd"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let loaded = k3
+        .cmd(&["load"])
+        .stdin(save.stdout.take().unwrap())
+        .output()
+        .unwrap();
+    assert!(save.wait().unwrap().success() && loaded.status.success());
+    assert_eq!(k3.sh("busybox:zstd", "echo again").trim(), "again");
+}

@@ -424,3 +424,34 @@ fn export_keeps_file_capabilities_as_docker_export_does() {
     }
     assert_eq!(found.as_deref(), Some(&cap[..]));
 }
+
+#[test]
+fn save_and_export_refuse_to_write_a_tar_to_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        skip("util-linux script (to get a terminal) is not installed");
+        return;
+    }
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&["create", "--name", "ctr", "busybox"]);
+    let kiste = format!(
+        "{} --root {} --runroot {}",
+        env!("CARGO_BIN_EXE_kiste"),
+        k.root().display(),
+        k.runroot().display()
+    );
+    for verb in ["save busybox", "export ctr"] {
+        let out = Command::new("script")
+            .args(["-qec", &format!("{kiste} {verb}"), "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(125), "{verb}: {text}");
+        assert!(
+            text.contains("cowardly refusing to save to a terminal"),
+            "{verb}: {text}"
+        );
+        assert!(text.len() < 200, "{verb}: no tar on the terminal: {text}");
+    }
+}

@@ -93,6 +93,7 @@ pub fn export(paths: &Paths, args: ExportArgs) -> anyhow::Result<()> {
         code: 125,
         message: e.to_string(),
     })?;
+    refuse_terminal(args.output.as_deref())?;
     let mounted = paths.container_run_dir(&rec.id).join("rootfs");
     if storage::is_mounted(&mounted) {
         return write_output(args.output.as_deref(), |out, target| {
@@ -231,22 +232,27 @@ pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// docker's refusal to write a tar to a terminal (when there is no `-o`).
+fn refuse_terminal(path: Option<&Path>) -> Result<(), Exit> {
+    if path.is_none() && io::stdout().is_terminal() {
+        return Err(Exit {
+            code: 125,
+            message: "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                .to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Runs `write` on the destination: `path` through a temp file renamed into place on
 /// success (removed otherwise), or stdout when it is not a terminal.
 fn write_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write, &str) -> Result<(), archive::ArchiveError>,
 ) -> anyhow::Result<()> {
+    refuse_terminal(path)?;
     let Some(path) = path else {
         let stdout = io::stdout();
-        if stdout.is_terminal() {
-            return Err(Exit {
-                code: 125,
-                message: "cowardly refusing to save to a terminal. Use the -o flag or redirect"
-                    .to_string(),
-            }
-            .into());
-        }
         let mut out = BufWriter::with_capacity(256 * 1024, stdout.lock());
         write(&mut out, "stdout")?;
         out.flush()

@@ -39,7 +39,7 @@ pub enum ArchiveError {
     #[error("invalid archive {archive}: {reason}")]
     Archive { archive: String, reason: String },
     /// Writing the archive failed.
-    #[error("cannot write archive {target}: {source}")]
+    #[error("cannot write archive {target}")]
     Write {
         target: String,
         #[source]
