@@ -287,3 +287,17 @@ fn a_layer_that_escapes_its_root_is_refused_and_the_layers_before_it_are_taken_b
         );
     }
 }
+
+#[test]
+fn a_member_larger_than_the_free_space_is_refused_before_it_is_read() {
+    let s = Setup::new();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_path("huge/layer.tar").unwrap();
+    h.set_size(1 << 50);
+    h.set_mode(0o644);
+    h.set_cksum();
+    let mut bytes = h.as_bytes().to_vec();
+    bytes.extend_from_slice(&[0u8; 4096]);
+    s.refused("huge.tar", &bytes, "huge/layer.tar", "free");
+}

@@ -22,6 +22,10 @@ const MAX_LINK_HOPS: usize = 16;
 /// manifest.json, index.json, configs and manifests are read into memory: bounded.
 pub(super) const MAX_JSON: u64 = 32 << 20;
 
+/// Space left free on the store's file system while staging (the layers are stored
+/// again after staging).
+const FREE_MARGIN: u64 = 64 << 20;
+
 /// A regular member as staged: where it is and what it hashes to.
 #[derive(Debug, Clone)]
 pub(super) struct StagedFile {
@@ -148,6 +152,12 @@ pub(super) fn stage(
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let path = staged.dir.path().join(count.to_string());
                 let declared = entry.size();
+                let free = free_bytes(staged.dir.path()).unwrap_or(u64::MAX);
+                if declared.saturating_add(FREE_MARGIN) > free {
+                    return Err(fail(format!(
+                        "it needs {declared} bytes but the store has {free} free"
+                    )));
+                }
                 let (digest, size) =
                     copy_hashed(&mut entry, &path).map_err(|e| fail(describe(&e)))?;
                 if size != declared {
@@ -260,6 +270,18 @@ fn copy_hashed(reader: &mut impl Read, path: &PathBuf) -> io::Result<(String, u6
     }
     out.flush()?;
     Ok((format!("sha256:{}", hex(&hasher.finalize())), total))
+}
+
+/// Bytes available to this user on the file system holding `dir`.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a zeroed statvfs is a valid out-buffer; `c` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // The field types differ between targets (u32 on 32-bit ones).
+    #[allow(clippy::useless_conversion)]
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0)
+        .then(|| u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
 }
 
 fn describe(e: &io::Error) -> String {
