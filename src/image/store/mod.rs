@@ -144,28 +144,37 @@ impl ImageStore {
         layers: &[LayerInfo],
         tags: &[Reference],
     ) -> Result<Image, ImageError> {
-        check_diff_ids(config, layers)?;
+        let layer_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
+        if config
+            .rootfs
+            .diff_ids
+            .iter()
+            .map(String::as_str)
+            .ne(layer_ids.iter().copied())
+        {
+            return Err(ImageError::Commit(format!(
+                "config rootfs.diff_ids [{}] do not match the layers [{}]",
+                config
+                    .rootfs
+                    .diff_ids
+                    .iter()
+                    .map(|d| short_digest(d))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                layer_ids
+                    .iter()
+                    .map(|d| short_digest(d))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )));
+        }
+        let tag_names = tag_names(tags)?;
         let mut config = config.clone();
         if config.rootfs.kind.is_empty() {
             config.rootfs.kind = "layers".to_string();
         }
         let config_bytes = serde_json::to_vec(&config).expect("image config serializes");
-        self.commit_config_bytes(&config, &config_bytes, layers, tags)
-    }
-
-    /// Like [`ImageStore::commit_image`] with the config blob given byte for byte (as a
-    /// loaded archive holds it), so that the image keeps its id. `config` must be
-    /// `config_bytes` parsed.
-    pub fn commit_config_bytes(
-        &self,
-        config: &ImageConfig,
-        config_bytes: &[u8],
-        layers: &[LayerInfo],
-        tags: &[Reference],
-    ) -> Result<Image, ImageError> {
-        check_diff_ids(config, layers)?;
-        let tag_names = tag_names(tags)?;
-        let id = self.put_blob(config_bytes)?;
+        let id = self.put_blob(&config_bytes)?;
         let manifest = Manifest {
             schema_version: 2,
             media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
@@ -445,35 +454,6 @@ fn not_found(s: &str, parsed: &Result<Reference, ImageError>) -> ImageError {
         Ok(r) => ImageError::NotFound(r.to_string()),
         Err(_) => ImageError::NotFound(s.to_string()),
     }
-}
-
-/// The config's `rootfs.diff_ids` must be exactly the layers', in order.
-fn check_diff_ids(config: &ImageConfig, layers: &[LayerInfo]) -> Result<(), ImageError> {
-    let layer_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
-    if config
-        .rootfs
-        .diff_ids
-        .iter()
-        .map(String::as_str)
-        .ne(layer_ids.iter().copied())
-    {
-        return Err(ImageError::Commit(format!(
-            "config rootfs.diff_ids [{}] do not match the layers [{}]",
-            config
-                .rootfs
-                .diff_ids
-                .iter()
-                .map(|d| short_digest(d))
-                .collect::<Vec<_>>()
-                .join(", "),
-            layer_ids
-                .iter()
-                .map(|d| short_digest(d))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )));
-    }
-    Ok(())
 }
 
 fn tag_names(tags: &[Reference]) -> Result<Vec<String>, ImageError> {
