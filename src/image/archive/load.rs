@@ -22,6 +22,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
+/// More layers than an overlay mount of any real image holds.
+const MAX_LAYERS: usize = 500;
+
 /// One image stored by `load`: its id and the tags it got.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
@@ -335,6 +338,15 @@ fn plan(
         staged.member_error(config_member, format!("invalid image config: {e}"))
     };
     let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(invalid)?;
+    if layers.len() > MAX_LAYERS {
+        return Err(staged.member_error(
+            config_member,
+            format!(
+                "{} layers is more than the {MAX_LAYERS} kiste allows",
+                layers.len()
+            ),
+        ));
+    }
     if config.rootfs.diff_ids.len() != layers.len() {
         return Err(staged.member_error(
             config_member,
