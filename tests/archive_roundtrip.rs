@@ -165,3 +165,83 @@ fn an_archive_in_docker_25_layout_loads() {
     assert_eq!(id_of(&k2, "busybox"), id_of(&k, "busybox"));
     assert_eq!(k2.sh("busybox", "echo ok").trim(), "ok");
 }
+
+#[test]
+fn a_layer_saved_once_and_linked_from_another_image_loads_for_both() {
+    use sha2::{Digest, Sha256};
+    let k = Kiste::new();
+    k.busybox();
+    let saved = k.cmd(&["save", "busybox"]).output().unwrap();
+    assert!(saved.status.success());
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut a = tar::Archive::new(&saved.stdout[..]);
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.header().entry_type() == tar::EntryType::Regular {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut data).unwrap();
+            files.push((e.path().unwrap().display().to_string(), data));
+        }
+    }
+    let get = |name: &str| files.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let manifest: serde_json::Value = serde_json::from_slice(&get("manifest.json")).unwrap();
+    let layers: Vec<String> = manifest[0]["Layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    // A second image: the same layers, another config; its layers are symlinks to the
+    // first image's, as docker save writes a layer it has written before.
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&get(manifest[0]["Config"].as_str().unwrap())).unwrap();
+    config["config"]["Labels"] = serde_json::json!({"second": "yes"});
+    let config2 = serde_json::to_vec(&config).unwrap();
+    let config2_name = format!("{:x}.json", Sha256::digest(&config2));
+    let linked: Vec<String> = (0..layers.len())
+        .map(|i| format!("link{i}/layer.tar"))
+        .collect();
+    let mut new_manifest = manifest.clone();
+    new_manifest
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "Config": config2_name, "RepoTags": ["second:linked"], "Layers": linked,
+        }));
+    let mut out = tar::Builder::new(Vec::new());
+    for (name, data) in files.iter().filter(|(n, _)| n != "manifest.json") {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        out.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    for (link, target) in linked.iter().zip(&layers) {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        out.append_link(&mut h, link, format!("../{target}"))
+            .unwrap();
+    }
+    for (name, data) in [
+        (config2_name.as_str(), config2.clone()),
+        ("manifest.json", serde_json::to_vec(&new_manifest).unwrap()),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        out.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    let file = k.dir.path().join("linked.tar");
+    std::fs::write(&file, out.into_inner().unwrap()).unwrap();
+    let k2 = Kiste::new();
+    let loaded = k2.ok(&["load", "-i", file.to_str().unwrap()]);
+    assert_eq!(
+        loaded,
+        "Loaded image: busybox:latest\nLoaded image: second:linked\n"
+    );
+    assert_eq!(k2.sh("second:linked", "echo linked").trim(), "linked");
+    assert_eq!(
+        k2.inspect("second:linked")["Config"]["Labels"]["second"],
+        "yes"
+    );
+}
