@@ -12,7 +12,8 @@ lean=(
   apache2-utils       # htpasswd, for the registry Basic auth test
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
-# docker-registry, skopeo and podman: the registry tests push and pull with the real tools.
+# docker-registry, skopeo and podman: the registry and archive tests move images to and
+# from the real tools.
 full=(docker.io docker-registry skopeo podman runc uidmap)
 
 missing() {

@@ -2,9 +2,11 @@
 //! of `run`/`create` and turns them into the typed container configuration (`config`);
 //! nothing below `commands/` sees a raw flag.
 
+mod archive;
 mod isolation;
 mod registry;
 
+pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use isolation::IsolationArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 
@@ -62,7 +64,7 @@ pub enum Command {
     Tag(TagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push)
+    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push, save, load)
     #[command(subcommand)]
     Image(ImageCommand),
     /// Show the history of an image
@@ -75,6 +77,12 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out from a registry
     Logout(LogoutArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load images from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +107,10 @@ pub enum ImageCommand {
     Pull(PullArgs),
     /// Upload an image to a registry
     Push(PushArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load images from a tar archive or STDIN
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -398,8 +410,14 @@ pub struct ImagesArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A rootfs tarball (plain or gzip-compressed)
-    #[arg(value_name = "FILE")]
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short = 'm', long = "message")]
+    pub message: Option<String>,
+    /// A rootfs tarball (plain or gzip-compressed), or "-" for STDIN
+    #[arg(value_name = "FILE|-")]
     pub file: PathBuf,
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,

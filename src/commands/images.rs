@@ -108,29 +108,7 @@ fn built_on(child: &Image, parent: &Image) -> bool {
 }
 
 pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
-    paths.ensure()?;
-    let store = ImageStore::open(&paths.images())?;
-    let tags = args
-        .reference
-        .as_deref()
-        .map(Reference::parse)
-        .transpose()?
-        .into_iter()
-        .collect::<Vec<_>>();
-    if !args.file.is_file() {
-        return Err(Exit {
-            code: 125,
-            message: format!("cannot import {}: no such file", args.file.display()),
-        }
-        .into());
-    }
-    let img = store.import_rootfs_tarball(
-        &args.file,
-        &tags,
-        &format!("Imported from {}", args.file.display()),
-    )?;
-    println!("{}", img.id);
-    Ok(())
+    super::archive::import(paths, args)
 }
 
 pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
@@ -203,6 +181,8 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
         ImageCommand::Import(a) => import(paths, a),
         ImageCommand::Pull(a) => super::pull::pull(paths, a),
         ImageCommand::Push(a) => super::push::push(paths, a),
+        ImageCommand::Save(a) => super::archive::save(paths, a),
+        ImageCommand::Load(a) => super::archive::load(paths, a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One file per verb: each turns its parsed flags into validated settings, calls into the
 //! library modules and prints what docker prints. `anyhow` is used from here up.
 
+mod archive;
 mod build;
 mod containers;
 mod format;
@@ -60,6 +61,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Push(a) => push::push(&paths, a),
         Command::Login(a) => login::login(&paths, a),
         Command::Logout(a) => login::logout(&paths, a),
+        Command::Save(a) => archive::save(&paths, a),
+        Command::Load(a) => archive::load(&paths, a),
+        Command::Export(a) => archive::export(&paths, a),
     }
 }
 

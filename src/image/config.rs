@@ -27,18 +27,38 @@ pub fn set_env(env: &mut Vec<String>, entry: String) {
     env.push(entry);
 }
 
+/// `null` read as the type's default: docker writes `"Labels": null`, `"Env": null`.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// The runtime defaults of an image (`config` in the OCI image config).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ContainerConfig {
-    #[serde(rename = "User", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "User",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub user: String,
     #[serde(
         rename = "ExposedPorts",
         default,
+        deserialize_with = "null_as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub exposed_ports: BTreeMap<String, serde_json::Value>,
-    #[serde(rename = "Env", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "Env",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub env: Vec<String>,
     #[serde(
         rename = "Entrypoint",
@@ -51,20 +71,28 @@ pub struct ContainerConfig {
     #[serde(
         rename = "Volumes",
         default,
+        deserialize_with = "null_as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub volumes: BTreeMap<String, serde_json::Value>,
     #[serde(
         rename = "WorkingDir",
         default,
+        deserialize_with = "null_as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub working_dir: String,
-    #[serde(rename = "Labels", default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        rename = "Labels",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
     #[serde(
         rename = "StopSignal",
         default,
+        deserialize_with = "null_as_default",
         skip_serializing_if = "String::is_empty"
     )]
     pub stop_signal: String,
@@ -76,7 +104,12 @@ pub struct ContainerConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub healthcheck: Option<serde_json::Value>,
-    #[serde(rename = "OnBuild", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "OnBuild",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub on_build: Vec<String>,
 }
 

@@ -4,6 +4,7 @@
 //! keeps it consistent if a process is killed at any point; it does not mount anything,
 //! talk to registries, or know about containers.
 
+pub mod archive;
 pub mod config;
 pub mod layer;
 pub mod reference;

@@ -73,4 +73,30 @@ impl ImageStore {
         }
         Ok(freed)
     }
+
+    /// Deletes the blobs and directories of `layers` that no image refers to: what an
+    /// import that failed midway had stored. The caller passes only layers it stored
+    /// itself (not present before), so a concurrent build's uncommitted layer is safe
+    /// unless it is the very same layer.
+    pub fn discard_layers(&self, layers: &[LayerInfo]) -> Result<(), ImageError> {
+        let _lock = self.lock()?;
+        let index = self.read_index()?;
+        let used = |l: &LayerInfo| {
+            index
+                .images
+                .iter()
+                .flat_map(|r| &r.layers)
+                .any(|u| u.digest == l.digest || u.diff_id == l.diff_id)
+        };
+        for l in layers.iter().filter(|l| !used(l)) {
+            match fs::remove_file(self.blob_path(&l.digest)?) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io_ctx(|| format!("delete blob {}", l.digest))(e))
+                }
+                _ => {}
+            }
+            self.remove_layer_dir(&l.diff_id)?;
+        }
+        Ok(())
+    }
 }

@@ -282,7 +282,7 @@ const ZSTD_SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 
 /// A zstd stream of one or more frames, skippable frames (zstd:chunked metadata)
 /// included, decoded by ruzstd.
-struct ZstdFrames<R: BufRead> {
+pub(crate) struct ZstdFrames<R: BufRead> {
     state: ZstdState<R>,
 }
 
@@ -293,7 +293,7 @@ enum ZstdState<R: BufRead> {
 }
 
 impl<R: BufRead> ZstdFrames<R> {
-    fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         ZstdFrames {
             state: ZstdState::Between(inner),
         }

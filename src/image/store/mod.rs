@@ -12,6 +12,7 @@ mod ingest;
 mod layers;
 
 pub use ingest::ExpectedLayer;
+pub(crate) use ingest::ZstdFrames;
 
 use super::config::{
     Descriptor, History, ImageConfig, Manifest, RootFs, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP,
@@ -19,7 +20,7 @@ use super::config::{
 };
 use super::layer::OverlayXattrs;
 use super::{io_ctx, is_sha256_hex, now_rfc3339, short_digest, ImageError, Reference};
-use index::{ImageRecord, Index};
+use index::{ImageRecord, Index, TempPath};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::fs;
@@ -48,6 +49,15 @@ pub struct Image {
     /// Sum of the uncompressed layer sizes.
     pub size: u64,
     pub created: Option<String>,
+}
+
+/// A temp directory in the store, removed on drop; see [`ImageStore::scratch_dir`].
+pub struct ScratchDir(TempPath);
+
+impl ScratchDir {
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
 }
 
 /// One layer: its blob (gzip tar) and its extracted identity.
@@ -89,6 +99,15 @@ impl ImageStore {
         }
         store.clean_stale_temps()?;
         Ok(store)
+    }
+
+    /// A private, empty directory under the store's `tmp/`, removed when the returned
+    /// value is dropped (and by the next `open` if this process is killed first).
+    pub fn scratch_dir(&self, what: &str) -> Result<ScratchDir, ImageError> {
+        let tmp = TempPath::new(self.temp_path(what));
+        fs::create_dir(tmp.path())
+            .map_err(io_ctx(|| format!("create {}", tmp.path().display())))?;
+        Ok(ScratchDir(tmp))
     }
 
     /// The directory the store lives in.
