@@ -6,8 +6,7 @@
 
 mod support;
 
-#[path = "support/docker.rs"]
-mod docker;
+use support::docker;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

@@ -5,8 +5,7 @@
 
 mod support;
 
-#[path = "support/docker.rs"]
-mod docker;
+use support::docker;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
