@@ -6,6 +6,8 @@ use kiste::cli::Cli;
 use kiste::commands::{dispatch, Exit};
 
 fn main() {
+    // At tab time the shell runs `COMPLETE=<shell> kiste -- words…`: answer and exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -21,7 +21,7 @@ pub struct SaveArgs {
     /// Archive format
     #[arg(long, value_enum, default_value = "docker-archive")]
     pub format: ArchiveFormat,
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::images), required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
 }
 
@@ -40,6 +40,6 @@ pub struct ExportArgs {
     /// Write to a file, instead of STDOUT
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
-    #[arg(value_name = "CONTAINER")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::all_containers), value_name = "CONTAINER")]
     pub container: String,
 }

@@ -3,17 +3,21 @@
 //! nothing below `commands/` sees a raw flag.
 
 mod archive;
+pub mod complete;
 mod isolation;
 mod registry;
+mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use isolation::IsolationArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+pub use shell::{CompletionArgs, Shell, VersionArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -83,6 +87,10 @@ pub enum Command {
     Load(LoadArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Show the kiste version information
+    Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh or fish)
+    Completion(CompletionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,7 +123,10 @@ pub enum ImageCommand {
 
 #[derive(Debug, Args)]
 pub struct ImageInspectArgs {
-    #[arg(required = true, value_name = "IMAGE")]
+    /// Format output using a custom template: 'json', or a Go template ('{{.Config.Cmd}}')
+    #[arg(add = ArgValueCandidates::new(complete::inspect_format), short = 'f', long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(add = ArgValueCandidates::new(complete::images), required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
 }
 
@@ -127,7 +138,7 @@ pub struct HistoryArgs {
     /// Only show image IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    #[arg(value_name = "IMAGE")]
+    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
     pub image: String,
 }
 
@@ -227,7 +238,7 @@ pub struct RunArgs {
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
     /// Signal to stop the container
-    #[arg(long = "stop-signal")]
+    #[arg(add = ArgValueCandidates::new(complete::signals), long = "stop-signal")]
     pub stop_signal: Option<String>,
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout", value_name = "INT", allow_hyphen_values = true)]
@@ -241,7 +252,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
     /// The image to run
-    #[arg(value_name = "IMAGE")]
+    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
     pub image: String,
     /// The command and its arguments
     #[arg(
@@ -319,7 +330,7 @@ pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
     #[arg(short = 'a', long)]
     pub attach: bool,
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -334,18 +345,18 @@ pub struct StopArgs {
     )]
     pub time: Option<i64>,
     /// Signal to send to the container
-    #[arg(short = 's', long)]
+    #[arg(add = ArgValueCandidates::new(complete::signals), short = 's', long)]
     pub signal: Option<String>,
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Signal to send to the container
-    #[arg(short = 's', long, default_value = "KILL")]
+    #[arg(add = ArgValueCandidates::new(complete::signals), short = 's', long, default_value = "KILL")]
     pub signal: String,
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -354,7 +365,7 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short = 'f', long)]
     pub force: bool,
-    #[arg(required = true, value_name = "CONTAINER")]
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -363,12 +374,22 @@ pub struct PsArgs {
     /// Show all containers (default shows just running)
     #[arg(short = 'a', long)]
     pub all: bool,
+    /// Filter output based on conditions provided (id, name, label, status, ancestor, exited, before, since)
+    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.Names}}')
+    #[arg(add = ArgValueCandidates::new(complete::ps_format), long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
     /// Only display container IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Do not print the header line (podman)
+    #[arg(long = "noheading", visible_alias = "no-heading")]
+    pub noheading: bool,
 }
 
 #[derive(Debug, Args)]
@@ -385,7 +406,7 @@ pub struct LogsArgs {
     /// Show logs since a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
     #[arg(long)]
     pub since: Option<String>,
-    #[arg(value_name = "CONTAINER")]
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
     pub container: String,
 }
 
@@ -403,6 +424,13 @@ pub struct ImagesArgs {
     /// Show digests
     #[arg(long)]
     pub digests: bool,
+    /// Filter output based on conditions provided (dangling, reference, label, before, since)
+    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.Repository}}:{{.Tag}}')
+    #[arg(add = ArgValueCandidates::new(complete::images_format), long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
     /// Show only images matching this reference
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub reference: Option<String>,
@@ -428,12 +456,13 @@ pub struct RmiArgs {
     /// Force removal of the image
     #[arg(short = 'f', long)]
     pub force: bool,
-    #[arg(required = true, value_name = "IMAGE")]
+    #[arg(add = ArgValueCandidates::new(complete::images), required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct TagArgs {
+    #[arg(add = ArgValueCandidates::new(complete::images))]
     pub source: String,
     pub target: String,
 }
@@ -443,6 +472,9 @@ pub struct InspectArgs {
     /// Only inspect objects of this type (container or image)
     #[arg(long = "type")]
     pub kind: Option<String>,
-    #[arg(required = true, value_name = "NAME|ID")]
+    /// Format output using a custom template: 'json', or a Go template ('{{.State.Status}}')
+    #[arg(add = ArgValueCandidates::new(complete::inspect_format), short = 'f', long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(add = ArgValueCandidates::new(complete::containers_and_images), required = true, value_name = "NAME|ID")]
     pub objects: Vec<String>,
 }

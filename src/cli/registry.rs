@@ -32,7 +32,7 @@ pub struct PushArgs {
     /// Require HTTPS and verify certificates when contacting registries
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: bool,
-    #[arg(value_name = "IMAGE")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::images), value_name = "IMAGE")]
     pub image: String,
     /// Where to push (default: the image's own name)
     #[arg(value_name = "DESTINATION")]

@@ -1,7 +1,10 @@
 //! Image verbs: `images`, `import`, `rmi`, `tag`, `history`, and the `image` group
 //! (`ls`, `inspect`, `history`, `prune`, `rm`, `tag`, `import`).
 
-use super::format::{human_duration, human_size, since, table};
+use super::filter::{glob_match, Filters};
+use super::format::{human_duration, human_size, parse_rfc3339, since, table};
+use super::ps::go_time;
+use super::template::{go_html_escape, Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::{
     HistoryArgs, ImageCommand, ImageInspectArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs,
@@ -10,6 +13,7 @@ use crate::cli::{
 use crate::image::{Image, ImageStore, Reference};
 use crate::paths::Paths;
 use crate::state::ContainerStore;
+use serde_json::json;
 
 fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
@@ -24,13 +28,73 @@ fn split_tag(tag: &str) -> (&str, &str) {
     }
 }
 
+/// The filter keys of `images`.
+pub const FILTER_KEYS: &[&str] = &["dangling", "reference", "label", "before", "since"];
+
+/// The column titles of `images --format 'table …'`, by field.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("VirtualSize", "VIRTUAL SIZE"),
+];
+
+/// Whether `img` passes docker's image filters (`before`/`since` resolved to times).
+fn image_matches(img: &Image, f: &Filters, before: &[f64], since_t: &[f64]) -> bool {
+    let t = img
+        .created
+        .as_deref()
+        .and_then(parse_rfc3339)
+        .unwrap_or(0.0);
+    let names = || {
+        img.tags.iter().flat_map(|t| {
+            let (repo, _) = split_tag(t);
+            [repo.to_string(), t.clone()]
+        })
+    };
+    f.any("dangling", |v| {
+        (v == "true" || v == "1") == img.tags.is_empty()
+    }) && f.any("reference", |pat| names().any(|n| glob_match(pat, &n)))
+        && f.labels_match(&img.config.config.labels)
+        && before.iter().all(|b| t < *b)
+        && since_t.iter().all(|s| t > *s)
+}
+
 pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
     let store = ImageStore::open(&paths.images())?;
-    let filter = args
+    let filters = Filters::parse(&args.filters, FILTER_KEYS)?;
+    filters.check_values("dangling", &["true", "false", "1", "0"])?;
+    let format = OutputFormat::parse(args.format.as_deref());
+    let reference = args
         .reference
         .as_deref()
         .map(Reference::parse)
         .transpose()?;
+    let created_of = |what: &String| -> anyhow::Result<f64> {
+        let img = store.resolve(what)?;
+        Ok(img
+            .created
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .unwrap_or(0.0))
+    };
+    let before: Vec<f64> = filters
+        .values("before")
+        .iter()
+        .map(created_of)
+        .collect::<Result<_, _>>()?;
+    let since_t: Vec<f64> = filters
+        .values("since")
+        .iter()
+        .map(created_of)
+        .collect::<Result<_, _>>()?;
     let mut rows = Vec::new();
     let mut ids = Vec::new();
     let all = store.list()?;
@@ -38,6 +102,9 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
         // docker hides intermediate images (untagged ones that others were built on)
         // unless asked for all.
         if !args.all && img.tags.is_empty() && all.iter().any(|other| built_on(other, img)) {
+            continue;
+        }
+        if !image_matches(img, &filters, &before, &since_t) {
             continue;
         }
         let id = if args.no_trunc {
@@ -57,7 +124,7 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
                 .collect()
         };
         for (repo, tag) in tags {
-            if let Some(f) = &filter {
+            if let Some(f) = &reference {
                 if repo != f.name || f.tag.as_deref().is_some_and(|t| t != tag) {
                     continue;
                 }
@@ -70,12 +137,24 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|c| format!("{} ago", human_duration(since(c))))
                 .unwrap_or_else(|| "N/A".into());
-            let mut row = vec![repo, tag];
-            if args.digests {
-                row.push(img.manifest_digest.clone());
-            }
-            row.extend([id.clone(), created, human_size(img.size)]);
-            rows.push(row);
+            let digest = if img.manifest_digest.is_empty() {
+                "<none>".to_string()
+            } else {
+                img.manifest_digest.clone()
+            };
+            rows.push(json!({
+                "ID": id,
+                "Repository": repo,
+                "Tag": tag,
+                "Digest": digest,
+                "CreatedSince": created,
+                "CreatedAt": img.created.as_deref().map(go_time).unwrap_or_default(),
+                "Size": human_size(img.size),
+                "Containers": "N/A",
+                "SharedSize": "N/A",
+                "UniqueSize": "N/A",
+                "VirtualSize": human_size(img.size),
+            }));
         }
     }
     if args.quiet {
@@ -84,12 +163,36 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut header = vec!["REPOSITORY", "TAG"];
-    if args.digests {
-        header.push("DIGEST");
+    match format {
+        OutputFormat::Json => {
+            for r in &rows {
+                println!("{}", go_html_escape(&serde_json::to_string(r)?));
+            }
+        }
+        OutputFormat::Template { source, table } => {
+            let f = Formatter::new(&source, table, true)?;
+            print!("{}", f.render_all(HEADERS, &rows)?);
+        }
+        OutputFormat::Default => {
+            let mut cols = vec!["Repository", "Tag"];
+            let mut header = vec!["REPOSITORY", "TAG"];
+            if args.digests {
+                cols.push("Digest");
+                header.push("DIGEST");
+            }
+            cols.extend(["ID", "CreatedSince", "Size"]);
+            header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    cols.iter()
+                        .map(|c| r[c].as_str().unwrap_or("").to_string())
+                        .collect()
+                })
+                .collect();
+            print!("{}", table(&header, &cells));
+        }
     }
-    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-    print!("{}", table(&header, &rows));
     Ok(())
 }
 
@@ -199,10 +302,7 @@ fn inspect(paths: &Paths, args: ImageInspectArgs) -> anyhow::Result<()> {
             }
         }
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::Value::Array(out))?
-    );
+    super::inspect::print_inspected(out, args.format.as_deref())?;
     if failed {
         return Err(Exit::silent(1).into());
     }

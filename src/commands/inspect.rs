@@ -1,5 +1,6 @@
 //! `inspect`: docker's JSON for containers and images (the fields scripts use).
 
+use super::template::{Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::InspectArgs;
 use crate::config::Ulimit;
@@ -155,6 +156,26 @@ pub(super) fn image_json(img: &crate::image::Image) -> Value {
     })
 }
 
+/// docker's inspect output: a JSON array (also for `--format json`), or each object
+/// through the template, one per line.
+pub(super) fn print_inspected(out: Vec<Value>, format: Option<&str>) -> anyhow::Result<()> {
+    match OutputFormat::parse(format) {
+        OutputFormat::Default | OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&Value::Array(out))?);
+        }
+        OutputFormat::Template { source, .. } => {
+            let f = Formatter::new(&source, false, false)?;
+            let mut text = String::new();
+            for o in &out {
+                text.push_str(&f.render(o)?);
+                text.push('\n');
+            }
+            print!("{text}");
+        }
+    }
+    Ok(())
+}
+
 pub fn inspect(paths: &Paths, args: InspectArgs) -> anyhow::Result<()> {
     let containers = ContainerStore::open(&paths.containers())?;
     let images = ImageStore::open(&paths.images())?;
@@ -177,7 +198,7 @@ pub fn inspect(paths: &Paths, args: InspectArgs) -> anyhow::Result<()> {
         eprintln!("Error: no such object: {o}");
         failed = true;
     }
-    println!("{}", serde_json::to_string_pretty(&Value::Array(out))?);
+    print_inspected(out, args.format.as_deref())?;
     if failed {
         return Err(Exit::silent(1).into());
     }

@@ -3,7 +3,9 @@
 
 mod archive;
 mod build;
+mod completion;
 mod containers;
+mod filter;
 mod format;
 mod images;
 mod inspect;
@@ -13,6 +15,8 @@ mod ps;
 mod pull;
 mod push;
 mod run;
+mod template;
+mod version;
 
 use crate::cli::{Cli, Command};
 use crate::paths::Paths;
@@ -38,9 +42,15 @@ impl Exit {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // These two read nothing from the store and must not write to it.
+    let command = match cli.command {
+        Command::Version(a) => return version::version(a),
+        Command::Completion(a) => return completion::print_script(a.shell),
+        other => other,
+    };
     let paths = Paths::resolve(cli.root, cli.runroot);
     repair(&paths)?;
-    match cli.command {
+    match command {
         Command::Build(a) => build::build(&paths, a),
         Command::Run(a) => run::run(&paths, a),
         Command::Create(a) => run::create(&paths, a),
@@ -64,6 +74,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Save(a) => archive::save(&paths, a),
         Command::Load(a) => archive::load(&paths, a),
         Command::Export(a) => archive::export(&paths, a),
+        Command::Version(_) | Command::Completion(_) => Ok(()),
     }
 }
 

@@ -1,10 +1,14 @@
-//! `ps`: docker's container table.
+//! `ps`: docker's container table, its `--filter` keys and its `--format` fields.
 
-use super::format::{ellipsis, go_quote, human_duration, since, table};
+use super::filter::Filters;
+use super::format::{ellipsis, go_quote, human_duration, parse_rfc3339, since, table};
+use super::template::{Formatter, OutputFormat};
 use crate::cli::PsArgs;
 use crate::container::Containers;
+use crate::image::ImageStore;
 use crate::paths::Paths;
 use crate::state::{ContainerRecord, Status};
+use serde_json::{json, Value};
 
 /// docker's STATUS column.
 pub fn status_text(rec: &ContainerRecord) -> String {
@@ -32,10 +36,174 @@ pub fn status_text(rec: &ContainerRecord) -> String {
     }
 }
 
+/// docker's State word: created, running or exited.
+pub fn state_word(rec: &ContainerRecord) -> &'static str {
+    match (rec.is_running(), rec.state.status) {
+        (true, _) => "running",
+        (false, Status::Created) => "created",
+        (false, _) => "exited",
+    }
+}
+
+/// Go's `time.Time.String()` in UTC, as docker's CreatedAt: `2026-12-01 23:40:02 +0000 UTC`.
+pub fn go_time(rfc3339: &str) -> String {
+    let secs = parse_rfc3339(rfc3339).unwrap_or(0.0) as i64;
+    let t = crate::image::format_rfc3339(secs, 0);
+    format!(
+        "{} +0000 UTC",
+        t.trim_end_matches('Z').replacen('T', " ", 1)
+    )
+}
+
+/// The filter keys of `ps`.
+pub const FILTER_KEYS: &[&str] = &[
+    "id", "name", "label", "status", "ancestor", "exited", "before", "since",
+];
+
+/// The column titles of `ps --format 'table …'`, by field.
+pub const HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+];
+
+/// One container as docker's ps template sees it: every field a string.
+fn row(r: &ContainerRecord, no_trunc: bool) -> Value {
+    let command = r.args().join(" ");
+    let ports = if r.is_running() {
+        r.state
+            .ports
+            .iter()
+            .map(|p| p.display())
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        String::new()
+    };
+    let labels = r
+        .config
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    json!({
+        "ID": if no_trunc { r.id.as_str() } else { r.short_id() },
+        "Image": r.config.image,
+        "Command": go_quote(&if no_trunc { command } else { ellipsis(&command, 20) }),
+        "CreatedAt": go_time(&r.created),
+        "RunningFor": format!("{} ago", human_duration(since(&r.created))),
+        "Ports": ports,
+        "State": state_word(r),
+        "Status": status_text(r),
+        "Size": "0B",
+        "Names": r.name,
+        "Labels": labels,
+        "Mounts": "",
+        "Networks": r.config.host.network.as_str(),
+        "LocalVolumes": "0",
+    })
+}
+
+/// Applies docker's ps filters to `list` (newest first).
+fn filter(
+    paths: &Paths,
+    list: Vec<ContainerRecord>,
+    f: &Filters,
+) -> anyhow::Result<Vec<ContainerRecord>> {
+    f.check_values(
+        "status",
+        &[
+            "created",
+            "restarting",
+            "running",
+            "removing",
+            "paused",
+            "exited",
+            "dead",
+        ],
+    )?;
+    let find = |what: &str| -> anyhow::Result<String> {
+        list.iter()
+            .find(|r| r.name == what || r.id == what)
+            .or_else(|| list.iter().find(|r| r.id.starts_with(what)))
+            .map(|r| r.created.clone())
+            .ok_or_else(|| anyhow::anyhow!("No such container: {what}"))
+    };
+    let created = |s: &str| parse_rfc3339(s).unwrap_or(0.0);
+    let before: Vec<f64> = f
+        .values("before")
+        .iter()
+        .map(|v| find(v).map(|c| created(&c)))
+        .collect::<Result<_, _>>()?;
+    let since: Vec<f64> = f
+        .values("since")
+        .iter()
+        .map(|v| find(v).map(|c| created(&c)))
+        .collect::<Result<_, _>>()?;
+    let ancestors: Vec<(String, Option<String>)> = if f.contains("ancestor") {
+        let images = ImageStore::open(&paths.images())?;
+        f.values("ancestor")
+            .iter()
+            .map(|a| (a.clone(), images.resolve(a).ok().map(|i| i.id)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut exited = Vec::new();
+    for v in f.values("exited") {
+        exited.push(
+            v.parse::<i32>()
+                .map_err(|_| super::filter::FilterError::Value {
+                    key: "exited".into(),
+                    value: v.clone(),
+                    reason: "expected an exit code".into(),
+                })?,
+        );
+    }
+    Ok(list
+        .into_iter()
+        .filter(|r| {
+            let t = created(&r.created);
+            f.any("id", |v| r.id.starts_with(v))
+                && f.any("name", |v| r.name.contains(v.trim_start_matches('/')))
+                && f.labels_match(&r.config.labels)
+                && f.any("status", |v| v == state_word(r))
+                && (exited.is_empty()
+                    || state_word(r) == "exited" && exited.contains(&r.state.exit_code))
+                && before.iter().all(|b| t < *b)
+                && since.iter().all(|s| t > *s)
+                && (ancestors.is_empty()
+                    || ancestors.iter().any(|(name, id)| {
+                        r.config.image == *name || id.as_deref() == Some(r.config.image_id.as_str())
+                    }))
+        })
+        .collect())
+}
+
 pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
+    let filters = Filters::parse(&args.filters, FILTER_KEYS)?;
+    let format = OutputFormat::parse(args.format.as_deref());
     let mut list = Containers::open(paths)?.all()?;
     list.reverse(); // newest first, as docker lists them
-    list.retain(|r| args.all || r.is_running());
+                    // docker lists stopped containers too when a filter names a state or a neighbour.
+    let all = args.all
+        || ["status", "exited", "before", "since"]
+            .iter()
+            .any(|k| filters.contains(k));
+    list.retain(|r| all || r.is_running());
+    let list = filter(paths, list, &filters)?;
     if args.quiet {
         for r in &list {
             println!(
@@ -49,53 +217,52 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|r| {
-            let command = r.args().join(" ");
-            let ports = if r.is_running() {
-                r.state
-                    .ports
-                    .iter()
-                    .map(|p| p.display())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            } else {
-                String::new()
-            };
-            vec![
-                if args.no_trunc {
-                    r.id.clone()
-                } else {
-                    r.short_id().to_string()
-                },
-                r.config.image.clone(),
-                go_quote(&if args.no_trunc {
-                    command
-                } else {
-                    ellipsis(&command, 20)
-                }),
-                format!("{} ago", human_duration(since(&r.created))),
-                status_text(r),
-                ports,
-                r.name.clone(),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table(
-            &[
+    let rows: Vec<Value> = list.iter().map(|r| row(r, args.no_trunc)).collect();
+    match format {
+        OutputFormat::Json => {
+            for r in &rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        OutputFormat::Template { source, table } => {
+            let f = Formatter::new(&source, table && !args.noheading, true)?;
+            print!("{}", f.render_all(HEADERS, &rows)?);
+        }
+        OutputFormat::Default => {
+            let cols = [
+                "ID",
+                "Image",
+                "Command",
+                "RunningFor",
+                "Status",
+                "Ports",
+                "Names",
+            ];
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    cols.iter()
+                        .map(|c| r[c].as_str().unwrap_or("").to_string())
+                        .collect()
+                })
+                .collect();
+            let header = [
                 "CONTAINER ID",
                 "IMAGE",
                 "COMMAND",
                 "CREATED",
                 "STATUS",
                 "PORTS",
-                "NAMES"
-            ],
-            &rows
-        )
-    );
+                "NAMES",
+            ];
+            let out = table(&header, &cells);
+            let out = if args.noheading {
+                out.split_once('\n').map(|x| x.1).unwrap_or("")
+            } else {
+                &out
+            };
+            print!("{out}");
+        }
+    }
     Ok(())
 }

@@ -1,0 +1,179 @@
+//! Dynamic completion candidates, asked for at tab time through clap_complete's
+//! `COMPLETE=<shell> kiste -- …` protocol: container names by state, image references,
+//! signal names and `--format` fields. They only read the store (the container records
+//! and `images.json`), never lock, repair or create anything, so a tab stays fast and
+//! harmless.
+
+use crate::paths::Paths;
+use crate::state::{ContainerRecord, ContainerStore};
+use clap_complete::engine::CompletionCandidate;
+use std::path::PathBuf;
+
+/// `--root`/`--runroot` as the command line being completed gives them (the completer
+/// sees it as its own argv), else as the environment does.
+fn store_paths() -> Paths {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str, env: &str| -> Option<PathBuf> {
+        let long = format!("--{name}");
+        let eq = format!("--{name}=");
+        let mut found = None;
+        for (i, a) in args.iter().enumerate() {
+            if *a == long {
+                found = args.get(i + 1).cloned();
+            } else if let Some(v) = a.strip_prefix(&eq) {
+                found = Some(v.to_string());
+            }
+        }
+        found
+            .or_else(|| std::env::var(env).ok())
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    };
+    Paths::resolve(flag("root", "KISTE_ROOT"), flag("runroot", "KISTE_RUNROOT"))
+}
+
+/// Every container record, read without a lock (records are replaced by rename).
+fn records() -> Vec<ContainerRecord> {
+    let dir = store_paths().containers();
+    if !dir.is_dir() {
+        return Vec::new(); // opening would create it
+    }
+    ContainerStore::open(&dir)
+        .and_then(|s| s.list())
+        .unwrap_or_default()
+}
+
+fn names(pred: impl Fn(&ContainerRecord) -> bool) -> Vec<CompletionCandidate> {
+    records()
+        .into_iter()
+        .filter(|r| pred(r))
+        .map(|r| CompletionCandidate::new(r.name.clone()).help(Some(r.config.image.clone().into())))
+        .collect()
+}
+
+/// For stop, kill, exec, attach.
+pub fn running_containers() -> Vec<CompletionCandidate> {
+    names(|r| r.is_running())
+}
+
+/// For start.
+pub fn stopped_containers() -> Vec<CompletionCandidate> {
+    names(|r| !r.is_running())
+}
+
+/// For rm, logs, export.
+pub fn all_containers() -> Vec<CompletionCandidate> {
+    names(|_| true)
+}
+
+#[derive(serde::Deserialize)]
+struct ImageIndex {
+    images: Vec<IndexedImage>,
+}
+
+#[derive(serde::Deserialize)]
+struct IndexedImage {
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// Every tag in the image store's `images.json` (read as the image store writes it).
+pub fn images() -> Vec<CompletionCandidate> {
+    let path = store_paths().images().join("images.json");
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(index) = serde_json::from_slice::<ImageIndex>(&bytes) else {
+        return Vec::new();
+    };
+    index
+        .images
+        .into_iter()
+        .flat_map(|i| i.tags)
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// For inspect: containers and images.
+pub fn containers_and_images() -> Vec<CompletionCandidate> {
+    let mut all = all_containers();
+    all.extend(images());
+    all
+}
+
+/// Signal names as `kill -s` takes them.
+pub fn signals() -> Vec<CompletionCandidate> {
+    [
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    ]
+    .into_iter()
+    .map(CompletionCandidate::new)
+    .collect()
+}
+
+fn format_candidates(fields: &[&str]) -> Vec<CompletionCandidate> {
+    ["table", "json"]
+        .into_iter()
+        .map(String::from)
+        .chain(fields.iter().map(|f| format!("{{{{.{f}}}}}")))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// `ps --format`: docker's container fields.
+pub fn ps_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "ID",
+        "Image",
+        "Command",
+        "CreatedAt",
+        "RunningFor",
+        "Ports",
+        "State",
+        "Status",
+        "Size",
+        "Names",
+        "Labels",
+        "Mounts",
+        "Networks",
+        "LocalVolumes",
+    ])
+}
+
+/// `images --format`: docker's image fields.
+pub fn images_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "ID",
+        "Repository",
+        "Tag",
+        "Digest",
+        "CreatedSince",
+        "CreatedAt",
+        "Size",
+        "Containers",
+        "SharedSize",
+        "UniqueSize",
+        "VirtualSize",
+    ])
+}
+
+/// `inspect --format`: the top-level fields of docker's inspect JSON.
+pub fn inspect_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "Id",
+        "Name",
+        "Created",
+        "State.Status",
+        "State.Pid",
+        "State.ExitCode",
+        "Image",
+        "Config",
+        "HostConfig",
+        "NetworkSettings",
+        "RepoTags",
+        "Os",
+        "Architecture",
+    ])
+}
