@@ -53,16 +53,9 @@ fn image_matches(img: &Image, f: &Filters, before: &[f64], since_t: &[f64]) -> b
         .as_deref()
         .and_then(parse_rfc3339)
         .unwrap_or(0.0);
-    let names = || {
-        img.tags.iter().flat_map(|t| {
-            let (repo, _) = split_tag(t);
-            [repo.to_string(), t.clone()]
-        })
-    };
     f.any("dangling", |v| {
         (v == "true" || v == "1") == img.tags.is_empty()
-    }) && f.any("reference", |pat| names().any(|n| glob_match(pat, &n)))
-        && f.labels_match(&img.config.config.labels)
+    }) && f.labels_match(&img.config.config.labels)
         && before.iter().all(|b| t < *b)
         && since_t.iter().all(|s| t > *s)
 }
@@ -128,6 +121,13 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
                 if repo != f.name || f.tag.as_deref().is_some_and(|t| t != tag) {
                     continue;
                 }
+            }
+            // docker's `reference` filter keeps the tags it matches (repo or repo:tag).
+            let full = format!("{repo}:{tag}");
+            if !filters.any("reference", |pat| {
+                !img.tags.is_empty() && (glob_match(pat, &repo) || glob_match(pat, &full))
+            }) {
+                continue;
             }
             if !ids.contains(&id) {
                 ids.push(id.clone());

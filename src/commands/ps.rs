@@ -112,6 +112,7 @@ fn row(r: &ContainerRecord, no_trunc: bool) -> Value {
         "Labels": labels,
         "Mounts": "",
         "Networks": r.config.host.network.as_str(),
+        "Platform": null,
         "LocalVolumes": "0",
     })
 }
@@ -205,6 +206,11 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     list.retain(|r| all || r.is_running());
     let list = filter(paths, list, &filters)?;
     if args.quiet {
+        if args.format.is_some() {
+            eprintln!(
+                "WARNING: Ignoring custom format, because both --format and --quiet are set."
+            );
+        }
         for r in &list {
             println!(
                 "{}",

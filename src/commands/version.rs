@@ -69,7 +69,7 @@ pub fn version(args: VersionArgs) -> anyhow::Result<()> {
             ];
             println!("Client:");
             for (k, val) in rows {
-                println!(" {k:<18}{val}");
+                println!(" {k:<19}{val}");
             }
         }
     }
