@@ -68,9 +68,12 @@ pub enum Command {
     Tag(TagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push, save, load)
+    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push, save, load, exists)
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage containers (exists)
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// Show the history of an image
     History(HistoryArgs),
     /// Download an image from a registry
@@ -119,6 +122,26 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Load images from a tar archive or STDIN
     Load(LoadArgs),
+    /// Exit 0 when the image exists in the store, 1 when it does not (podman)
+    Exists(ImageExistsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Exit 0 when the container exists, 1 when it does not (podman)
+    Exists(ContainerExistsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageExistsArgs {
+    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerExistsArgs {
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
+    pub container: String,
 }
 
 #[derive(Debug, Args)]
@@ -347,7 +370,13 @@ pub struct StopArgs {
     /// Signal to send to the container
     #[arg(add = ArgValueCandidates::new(complete::signals), short = 's', long)]
     pub signal: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::running_containers), required = true, value_name = "CONTAINER")]
+    /// Stop all running containers (podman)
+    #[arg(short = 'a', long, conflicts_with = "containers")]
+    pub all: bool,
+    /// Ignore errors when a named container does not exist (podman)
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present = "all", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -365,7 +394,13 @@ pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
     #[arg(short = 'f', long)]
     pub force: bool,
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), required = true, value_name = "CONTAINER")]
+    /// Remove all containers (podman; running ones only with --force)
+    #[arg(short = 'a', long, conflicts_with = "containers")]
+    pub all: bool,
+    /// Ignore errors when a named container does not exist (podman)
+    #[arg(short = 'i', long)]
+    pub ignore: bool,
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present = "all", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 

@@ -3,11 +3,12 @@
 //! failing one, and exits 1 if any failed (as docker does).
 
 use super::Exit;
-use crate::cli::{KillArgs, RmArgs, StartArgs, StopArgs};
+use crate::cli::{ContainerExistsArgs, KillArgs, RmArgs, StartArgs, StopArgs};
 use crate::container::{Container, Containers};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::runtime;
+use crate::state::{ContainerRecord, StateError};
 use std::time::Duration;
 
 /// Run `f` for every argument; report failures on stderr; exit 1 if any failed.
@@ -64,8 +65,42 @@ fn stop_signal(c: &Container, given: Option<&str>) -> anyhow::Result<i32> {
     Ok(runtime::parse_signal(name)?)
 }
 
-pub fn stop(paths: &Paths, args: StopArgs) -> anyhow::Result<()> {
+/// The arguments a verb works on: every container `pick` keeps for `--all` (by full id,
+/// as podman prints them), else the names given, without those that name no container
+/// when `--ignore` is set.
+fn targets(
+    containers: &Containers,
+    given: &[String],
+    all: bool,
+    ignore: bool,
+    pick: impl Fn(&ContainerRecord) -> bool,
+) -> anyhow::Result<Vec<String>> {
+    if all {
+        return Ok(containers
+            .all()?
+            .into_iter()
+            .filter(|r| pick(r))
+            .map(|r| r.id)
+            .collect());
+    }
+    Ok(given
+        .iter()
+        .filter(|a| {
+            !ignore || !matches!(containers.store().resolve(a), Err(StateError::NotFound(_)))
+        })
+        .cloned()
+        .collect())
+}
+
+pub fn stop(paths: &Paths, mut args: StopArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
+    args.containers = targets(
+        &containers,
+        &args.containers,
+        args.all,
+        args.ignore,
+        ContainerRecord::is_running,
+    )?;
     if let Some(s) = &args.signal {
         runtime::parse_signal(s).map_err(|e| Exit {
             code: 125,
@@ -109,7 +144,17 @@ pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
 
 pub fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
-    each(&args.containers, |a| {
-        Ok(containers.get(a)?.remove(args.force)?)
-    })
+    let names = targets(&containers, &args.containers, args.all, args.ignore, |_| {
+        true
+    })?;
+    each(&names, |a| Ok(containers.get(a)?.remove(args.force)?))
+}
+
+/// `container exists`: podman's exit 0 (found) or 1 (not found), printing nothing.
+pub fn exists(paths: &Paths, args: ContainerExistsArgs) -> anyhow::Result<()> {
+    match Containers::open(paths)?.store().resolve(&args.container) {
+        Ok(_) => Ok(()),
+        Err(StateError::NotFound(_)) => Err(Exit::silent(1).into()),
+        Err(e) => Err(e.into()),
+    }
 }

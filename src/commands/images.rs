@@ -277,6 +277,14 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
     match cmd {
         ImageCommand::Ls(a) => images(paths, a),
         ImageCommand::Inspect(a) => inspect(paths, a),
+        ImageCommand::Exists(a) => {
+            // podman's exit 0 (found) or 1 (not found), printing nothing.
+            match ImageStore::open(&paths.images())?.resolve(&a.image) {
+                Ok(_) => Ok(()),
+                Err(crate::image::ImageError::NotFound(_)) => Err(Exit::silent(1).into()),
+                Err(e) => Err(e.into()),
+            }
+        }
         ImageCommand::History(a) => history(paths, a),
         ImageCommand::Prune(a) => prune(paths, a),
         ImageCommand::Rm(a) => rmi(paths, a),

@@ -66,6 +66,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Tag(a) => images::tag(&paths, a),
         Command::Inspect(a) => inspect::inspect(&paths, a),
         Command::Image(c) => images::image_command(&paths, c),
+        Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
+            containers::exists(&paths, a)
+        }
         Command::History(a) => images::history(&paths, a),
         Command::Pull(a) => pull::pull(&paths, a),
         Command::Push(a) => push::push(&paths, a),
