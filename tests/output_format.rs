@@ -243,3 +243,102 @@ fn inspect_and_version_take_templates() {
         );
     }
 }
+
+/// Removes what the docker comparison made, even when it fails.
+struct DockerLeftovers {
+    container: String,
+    image: String,
+}
+
+impl Drop for DockerLeftovers {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.container])
+            .output();
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &self.image])
+            .output();
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_keys(line: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn formats_have_dockers_shape_for_the_same_kind_of_objects() {
+    if std::process::Command::new("docker")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        support::skip("docker is not installed");
+        return;
+    }
+    support::docker::ensure_docker();
+    let k = Kiste::new();
+    k.busybox();
+    let name = format!("kiste-fmt-{}", std::process::id());
+    let image = format!("{name}:1");
+    k.ok(&["tag", "busybox", &image]);
+    let _cleanup = DockerLeftovers {
+        container: name.clone(),
+        image: image.clone(),
+    };
+    let tar = k.dir.path().join("img.tar");
+    k.ok(&["save", "-o", tar.to_str().unwrap(), &image]);
+    docker(&["load", "-i", tar.to_str().unwrap()]);
+    let create = [
+        "create", "--name", &name, "-l", "a=b", &image, "sh", "-c", "exit 3",
+    ];
+    docker(&create);
+    k.ok(&create);
+    let both = |args: &[&str]| -> (String, String) { (docker(args), k.ok(args)) };
+
+    let filter = format!("name={name}");
+    let (d, ks) = both(&["ps", "-a", "--filter", &filter, "--format", "json"]);
+    assert_eq!(json_keys(d.trim()), json_keys(ks.trim()));
+    let (d, ks) = both(&[
+        "ps",
+        "-a",
+        "--filter",
+        &filter,
+        "--format",
+        "table {{.Names}}\t{{.State}}\t{{.Labels}}\t{{.Status}}",
+    ]);
+    assert_eq!(d, ks, "same container, same table");
+
+    let reference = format!("reference={name}");
+    let (d, ks) = both(&["images", "--filter", &reference, "--format", "{{json .}}"]);
+    assert_eq!(json_keys(d.trim()), json_keys(ks.trim()));
+    let (d, ks) = both(&[
+        "images",
+        "--filter",
+        &reference,
+        "--format",
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}",
+    ]);
+    assert_eq!(d, ks, "the same image (docker load keeps the id)");
+
+    let (d, ks) = both(&[
+        "inspect",
+        "--format",
+        "{{.Name}} {{.State.Status}} {{json .Config.Labels}} {{join .Config.Cmd \" \"}}",
+        &name,
+    ]);
+    assert_eq!(d, ks);
+}

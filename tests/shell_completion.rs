@@ -119,6 +119,10 @@ fn bash_completes_containers_by_state_images_signals_and_fields() {
     let fields = bash_complete(&k, &["kiste", "ps", "--format", ""], true);
     assert!(fields.contains(&"{{.Names}}".into()), "{fields:?}");
     assert!(fields.contains(&"json".into()), "{fields:?}");
+    assert_eq!(
+        bash_complete(&k, &["kiste", "ps", "--filter", "status="], true),
+        ["status=created", "status=exited", "status=running"]
+    );
 }
 
 #[test]

@@ -177,3 +177,37 @@ pub fn inspect_format() -> Vec<CompletionCandidate> {
         "Architecture",
     ])
 }
+
+/// `ps --filter`: the keys (and the values of `status`).
+pub fn ps_filters() -> Vec<CompletionCandidate> {
+    [
+        "id=",
+        "name=",
+        "label=",
+        "ancestor=",
+        "exited=",
+        "before=",
+        "since=",
+        "status=created",
+        "status=running",
+        "status=exited",
+    ]
+    .into_iter()
+    .map(CompletionCandidate::new)
+    .collect()
+}
+
+/// `images --filter`: the keys (and the values of `dangling`).
+pub fn images_filters() -> Vec<CompletionCandidate> {
+    [
+        "dangling=true",
+        "dangling=false",
+        "reference=",
+        "label=",
+        "before=",
+        "since=",
+    ]
+    .into_iter()
+    .map(CompletionCandidate::new)
+    .collect()
+}

@@ -410,7 +410,7 @@ pub struct PsArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Filter output based on conditions provided (id, name, label, status, ancestor, exited, before, since)
-    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE")]
+    #[arg(add = ArgValueCandidates::new(complete::ps_filters), short = 'f', long = "filter", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
     /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.Names}}')
     #[arg(add = ArgValueCandidates::new(complete::ps_format), long, value_name = "FORMAT")]
@@ -460,7 +460,7 @@ pub struct ImagesArgs {
     #[arg(long)]
     pub digests: bool,
     /// Filter output based on conditions provided (dangling, reference, label, before, since)
-    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE")]
+    #[arg(add = ArgValueCandidates::new(complete::images_filters), short = 'f', long = "filter", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
     /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.Repository}}:{{.Tag}}')
     #[arg(add = ArgValueCandidates::new(complete::images_format), long, value_name = "FORMAT")]
