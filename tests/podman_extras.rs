@@ -64,3 +64,20 @@ fn ps_noheading_drops_the_header_line() {
     let t = k.ok(&["ps", "-a", "--noheading", "--format", "table {{.Names}}"]);
     assert_eq!(t, "web\n");
 }
+
+#[test]
+fn ps_sort_and_start_all() {
+    let k = Kiste::new();
+    k.busybox();
+    for name in ["bb", "cc", "aa"] {
+        k.ok(&["create", "--name", name, "busybox", "sleep", "300"]);
+    }
+    let names = |sort: &str| k.ok(&["ps", "-a", "--sort", sort, "--format", "{{.Names}}"]);
+    assert_eq!(names("created"), "aa\ncc\nbb\n", "newest first");
+    assert_eq!(names("names"), "aa\nbb\ncc\n");
+    assert_eq!(k.run(&["ps", "--sort", "colour"]).code, 125);
+    assert_eq!(k.ok(&["start", "--all"]).lines().count(), 3);
+    assert_eq!(k.ok(&["ps", "-q"]).lines().count(), 3);
+    assert_eq!(k.ok(&["start", "--all"]), "", "nothing is left to start");
+    k.ok(&["rm", "-f", "--all"]);
+}

@@ -353,7 +353,10 @@ pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
     #[arg(short = 'a', long)]
     pub attach: bool,
-    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required = true, value_name = "CONTAINER")]
+    /// Start all containers that are not running (podman)
+    #[arg(long, conflicts_with_all = ["containers", "attach"])]
+    pub all: bool,
+    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present = "all", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -422,9 +425,24 @@ pub struct PsArgs {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Sort by command, created (newest first, the default), id, image, names, runningfor or status (podman)
+    #[arg(long, value_enum, default_value = "created")]
+    pub sort: PsSort,
     /// Do not print the header line (podman)
     #[arg(long = "noheading", visible_alias = "no-heading")]
     pub noheading: bool,
+}
+
+/// podman's `ps --sort` keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PsSort {
+    Command,
+    Created,
+    Id,
+    Image,
+    Names,
+    Runningfor,
+    Status,
 }
 
 #[derive(Debug, Args)]

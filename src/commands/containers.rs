@@ -29,8 +29,11 @@ fn each(args: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyho
     Ok(())
 }
 
-pub fn start(paths: &Paths, args: StartArgs) -> anyhow::Result<()> {
+pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
+    if args.all {
+        args.containers = targets(&containers, &[], true, false, |r| !r.is_running())?;
+    }
     if args.attach {
         // docker attaches to one container only and refuses several before starting any.
         if args.containers.len() > 1 {

@@ -3,7 +3,7 @@
 use super::filter::Filters;
 use super::format::{ellipsis, go_quote, human_duration, parse_rfc3339, since, table};
 use super::template::{Formatter, OutputFormat};
-use crate::cli::PsArgs;
+use crate::cli::{PsArgs, PsSort};
 use crate::container::Containers;
 use crate::image::ImageStore;
 use crate::paths::Paths;
@@ -223,7 +223,19 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let rows: Vec<Value> = list.iter().map(|r| row(r, args.no_trunc)).collect();
+    let mut rows: Vec<Value> = list.iter().map(|r| row(r, args.no_trunc)).collect();
+    // podman's --sort: the listing is newest first already (created, runningfor).
+    let key = match args.sort {
+        PsSort::Created | PsSort::Runningfor => None,
+        PsSort::Command => Some("Command"),
+        PsSort::Id => Some("ID"),
+        PsSort::Image => Some("Image"),
+        PsSort::Names => Some("Names"),
+        PsSort::Status => Some("Status"),
+    };
+    if let Some(key) = key {
+        rows.sort_by(|a, b| a[key].as_str().cmp(&b[key].as_str()));
+    }
     match format {
         OutputFormat::Json => {
             for r in &rows {
