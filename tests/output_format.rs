@@ -89,6 +89,10 @@ fn ps_formats_fields_tables_and_json() {
     assert_eq!(first["Command"], "\"sh -c exit 3\"");
     let labels = k.ok(&["ps", "--format", "{{join (split .Labels \",\") \"+\"}}"]);
     assert_eq!(labels, "app=db+tier=back\n");
+    assert_eq!(
+        k.ok(&["ps", "-a", "--format", "{{.Names}}={{.Label \"app\"}}"]),
+        "done=\ndb=db\nweb=web\n"
+    );
 }
 
 #[test]
@@ -318,7 +322,7 @@ fn formats_have_dockers_shape_for_the_same_kind_of_objects() {
         "--filter",
         &filter,
         "--format",
-        "table {{.Names}}\t{{.State}}\t{{.Labels}}\t{{.Status}}",
+        "table {{.Names}}\t{{.State}}\t{{.Labels}}\t{{.Label \"a\"}}\t{{.Status}}",
     ]);
     assert_eq!(d, ks, "same container, same table");
 

@@ -3,6 +3,7 @@
 //! whose header row and cells are laid out like Go's tabwriter, and `--format json`.
 //! It renders rows that the verbs hand it as JSON objects; it knows no verb's fields.
 
+use gotmpl::parse::{CommandNode, Expr, ListNode, Node, PipeNode};
 use gotmpl::{MissingKey, Template, TemplateError, Value};
 use std::sync::Arc;
 
@@ -157,6 +158,10 @@ fn with_docker_funcs(t: Template, escape_rows: bool) -> Template {
         let n = int_arg(a, 1, "truncate")?;
         Ok(s(v.chars().take(n).collect()))
     })
+    .func(LABEL_FUNC, |a| {
+        let labels = text(arg(a, 0, "Label")?);
+        Ok(s(label_value(&labels, &text(arg(a, 1, "Label")?))))
+    })
     .func("pad", |a| {
         let v = text(arg(a, 0, "pad")?);
         if v.is_empty() {
@@ -165,6 +170,102 @@ fn with_docker_funcs(t: Template, escape_rows: bool) -> Template {
         let (pre, post) = (int_arg(a, 1, "pad")?, int_arg(a, 2, "pad")?);
         Ok(s(format!("{}{v}{}", " ".repeat(pre), " ".repeat(post))))
     })
+}
+
+/// docker's `{{.Label "key"}}` is a method of its row types; Go templates on plain data
+/// have no methods, so the parsed tree calls `docker_label .Labels "key"` instead.
+const LABEL_FUNC: &str = "docker_label";
+
+fn rewrite_labels(list: &mut ListNode) {
+    for node in &mut list.nodes {
+        match node {
+            Node::List(l) => rewrite_labels(l),
+            Node::Action(a) => rewrite_pipe(&mut a.pipe),
+            Node::If(b) | Node::Range(b) | Node::With(b) => {
+                rewrite_pipe(&mut b.pipe);
+                rewrite_labels(&mut b.body);
+                if let Some(e) = &mut b.else_body {
+                    rewrite_labels(e);
+                }
+            }
+            Node::Template(t) => {
+                if let Some(p) = &mut t.pipe {
+                    rewrite_pipe(p);
+                }
+            }
+            Node::Define(d) => rewrite_labels(&mut d.body),
+            Node::Text(_) | Node::Break(_) | Node::Continue(_) => {}
+        }
+    }
+}
+
+fn rewrite_pipe(pipe: &mut PipeNode) {
+    for c in &mut pipe.commands {
+        rewrite_command(c);
+    }
+}
+
+fn rewrite_command(c: &mut CommandNode) {
+    for a in &mut c.args {
+        if let Expr::Pipe(_, p) = a {
+            rewrite_pipe(p);
+        }
+    }
+    let is_label =
+        matches!(c.args.first(), Some(Expr::Field(_, f)) if f.len() == 1 && f[0] == "Label");
+    if is_label && c.args.len() > 1 {
+        let pos = c.args[0].pos();
+        c.args[0] = Expr::Field(pos, vec!["Labels".into()]);
+        c.args.insert(0, Expr::Identifier(pos, LABEL_FUNC.into()));
+    }
+}
+
+/// One label's value from docker's `Labels` text (`k=v,k2=v2`); a piece without '='
+/// belongs to the value before it (`a=b,c` is a="b,c", as docker prints it).
+fn label_value(labels: &str, key: &str) -> String {
+    let mut found: Option<String> = None;
+    let mut current: Option<&str> = None;
+    for piece in labels.split(',') {
+        match piece.split_once('=') {
+            Some((k, v)) => {
+                current = Some(k);
+                if k == key {
+                    found = Some(v.to_string());
+                }
+            }
+            None => {
+                if let (Some(k), Some(f)) = (current, found.as_mut()) {
+                    if k == key {
+                        f.push(',');
+                        f.push_str(piece);
+                    }
+                }
+            }
+        }
+    }
+    found.unwrap_or_default()
+}
+
+/// The name the rewritten top-level tree is executed under.
+const ROW: &str = "kiste-format-row";
+
+/// Parses `source` with the `.Label "key"` rewrite, in its `{{define}}`s too; the top
+/// level is executed as [`ROW`].
+fn parse_with_labels(t: Template, source: &str) -> Result<Template, FormatError> {
+    let mut t = t.parse(source).map_err(FormatError::Parse)?;
+    let names: Vec<String> = t.templates().into_iter().map(String::from).collect();
+    for name in names {
+        if let Some(tree) = t.lookup(&name) {
+            let mut tree = tree.clone();
+            rewrite_labels(&mut tree);
+            t = t.add_parse_tree(&name, tree);
+        }
+    }
+    let (mut top, _) = gotmpl::parse::Parser::new(source, "{{", "}}")
+        .and_then(|p| p.parse())
+        .map_err(FormatError::Parse)?;
+    rewrite_labels(&mut top);
+    Ok(t.add_parse_tree(ROW, top))
 }
 
 /// docker renders a table's header with the same template over the header names, its
@@ -176,6 +277,8 @@ fn with_header_funcs(t: Template) -> Template {
     ]
     .into_iter()
     .fold(t, |t, name| t.func(name, pass))
+    // docker's header for `.Label "key"` is the key.
+    .func(LABEL_FUNC, |a| Ok(a.get(1).cloned().unwrap_or(Value::Nil)))
 }
 
 /// A parsed `--format` template.
@@ -203,15 +306,15 @@ impl Formatter {
         } else {
             MissingKey::Invalid
         };
-        let row = with_docker_funcs(Template::new("").missing_key(mk), escape_rows)
-            .parse(source)
-            .map_err(FormatError::Parse)?;
+        let row = parse_with_labels(
+            with_docker_funcs(Template::new("").missing_key(mk), escape_rows),
+            source,
+        )?;
         let header = if table {
-            Some(
-                with_header_funcs(Template::new("").missing_key(MissingKey::Invalid))
-                    .parse(source)
-                    .map_err(FormatError::Parse)?,
-            )
+            Some(parse_with_labels(
+                with_header_funcs(Template::new("").missing_key(MissingKey::Invalid)),
+                source,
+            )?)
         } else {
             None
         };
@@ -221,7 +324,9 @@ impl Formatter {
     /// One row's text, without the newline docker adds after it.
     pub fn render(&self, data: &serde_json::Value) -> Result<String, FormatError> {
         let v = gotmpl::to_value(data).map_err(FormatError::Data)?;
-        self.row.execute_to_string(&v).map_err(FormatError::Execute)
+        self.row
+            .execute_template_to_string(ROW, &v)
+            .map_err(FormatError::Execute)
     }
 
     /// The whole output: each row followed by a newline, and for a table the header
@@ -238,7 +343,10 @@ impl Formatter {
                 .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
                 .collect();
             let v = gotmpl::to_value(&serde_json::Value::Object(map)).map_err(FormatError::Data)?;
-            out.push_str(&h.execute_to_string(&v).map_err(FormatError::Execute)?);
+            out.push_str(
+                &h.execute_template_to_string(ROW, &v)
+                    .map_err(FormatError::Execute)?,
+            );
             out.push('\n');
         }
         for r in rows {
@@ -393,6 +501,33 @@ mod tests {
             out,
             "CONTAINER ID       NAMES\nabc                WEB\n0123456789abcdef   DB\n"
         );
+    }
+
+    #[test]
+    fn label_method_reads_one_label_like_docker() {
+        let d = json!({"Labels": "a=b,c,tier=back", "Names": "web"});
+        assert_eq!(
+            one(
+                "{{.Label \"a\"}}|{{.Label \"tier\"}}|{{.Label \"zz\"}}",
+                d.clone()
+            ),
+            "b,c|back|"
+        );
+        assert_eq!(
+            one(
+                "{{if eq (.Label \"tier\") \"back\"}}{{upper (.Label \"tier\")}}{{end}}",
+                d
+            ),
+            "BACK"
+        );
+        let f = Formatter::new("{{.Names}}\t{{.Label \"tier\"}}", true, true).unwrap();
+        let out = f
+            .render_all(
+                &[("Names", "NAMES")],
+                &[json!({"Names": "web", "Labels": "tier=back"})],
+            )
+            .unwrap();
+        assert_eq!(out, "NAMES     tier\nweb       back\n");
     }
 
     #[test]
