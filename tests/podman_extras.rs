@@ -81,3 +81,22 @@ fn ps_sort_and_start_all() {
     assert_eq!(k.ok(&["start", "--all"]), "", "nothing is left to start");
     k.ok(&["rm", "-f", "--all"]);
 }
+
+#[test]
+fn untag_removes_names_and_keeps_the_image() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&["tag", "busybox", "one:1"]);
+    k.ok(&["tag", "busybox", "two:2"]);
+    let id = k.ok(&["images", "-q", "--no-trunc", "busybox"]);
+    k.ok(&["untag", "busybox", "one:1"]);
+    assert_eq!(k.run(&["image", "exists", "one:1"]).code, 1);
+    assert_eq!(k.run(&["image", "exists", "two:2"]).code, 0);
+    let r = k.run(&["untag", "busybox", "nope:1"]);
+    assert_eq!(r.code, 125, "a name the image does not have: {}", r.stderr);
+    k.ok(&["image", "untag", "two:2"]);
+    assert_eq!(
+        k.ok(&["images", "-q", "--no-trunc", "-f", "dangling=true"]),
+        id
+    );
+}

@@ -25,6 +25,9 @@ use std::path::PathBuf;
     name = "kiste",
     version,
     about = "Build and run containers: no daemon, one binary",
+    after_help = "Exit codes (as docker's): 125 kiste's own error, 126 the container's command \
+                  cannot be invoked, 127 it is not found, otherwise the container's exit code.\n\
+                  Example: kiste run --rm busybox echo hello",
     disable_help_subcommand = true
 )]
 pub struct Cli {
@@ -66,6 +69,8 @@ pub enum Command {
     Rmi(RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
+    /// Remove names from an image, all of them when none is given (podman)
+    Untag(UntagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
     /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push, save, load, exists)
@@ -124,6 +129,17 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Exit 0 when the image exists in the store, 1 when it does not (podman)
     Exists(ImageExistsArgs),
+    /// Remove names from an image, all of them when none is given (podman)
+    Untag(UntagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UntagArgs {
+    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
+    pub image: String,
+    /// The names to remove (default: every name of the image)
+    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use super::template::{go_html_escape, Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::{
     HistoryArgs, ImageCommand, ImageInspectArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs,
-    TagArgs,
+    TagArgs, UntagArgs,
 };
 use crate::image::{Image, ImageStore, Reference};
 use crate::paths::Paths;
@@ -273,8 +273,28 @@ pub fn tag(paths: &Paths, args: TagArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// podman's `untag`: the names go, the image stays (dangling when none is left).
+pub fn untag(paths: &Paths, args: UntagArgs) -> anyhow::Result<()> {
+    let store = ImageStore::open(&paths.images())?;
+    let img = store.resolve(&args.image)?;
+    let names = if args.names.is_empty() {
+        img.tags.clone()
+    } else {
+        args.names.clone()
+    };
+    for name in &names {
+        let reference = Reference::parse(name)?;
+        match store.resolve(name) {
+            Ok(other) if other.id == img.id => store.untag(&reference)?,
+            _ => anyhow::bail!("image {}: it has no name {name:?}", args.image),
+        }
+    }
+    Ok(())
+}
+
 pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
     match cmd {
+        ImageCommand::Untag(a) => untag(paths, a),
         ImageCommand::Ls(a) => images(paths, a),
         ImageCommand::Inspect(a) => inspect(paths, a),
         ImageCommand::Exists(a) => {

@@ -64,6 +64,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Import(a) => images::import(&paths, a),
         Command::Rmi(a) => images::rmi(&paths, a),
         Command::Tag(a) => images::tag(&paths, a),
+        Command::Untag(a) => images::untag(&paths, a),
         Command::Inspect(a) => inspect::inspect(&paths, a),
         Command::Image(c) => images::image_command(&paths, c),
         Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
