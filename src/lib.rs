@@ -10,6 +10,7 @@ pub mod image;
 pub mod monitor;
 pub mod network;
 pub mod paths;
+pub mod process;
 pub mod runtime;
 pub mod state;
 pub mod storage;

@@ -6,8 +6,8 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+use super::resources::Device;
 use super::{device_allowlist, CgroupError};
-use crate::runtime::spec::Device;
 
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;

@@ -1,8 +1,8 @@
 //! Capabilities: names to bits, the host's bounding set (for --privileged), and the
 //! child's bounding/permitted/effective/inheritable/ambient sets set with raw syscalls.
 
-use super::child::{ChildError, Ctx};
-use super::RuntimeError;
+use super::error::RuntimeError;
+use super::error::{ChildError, Ctx};
 
 /// Capability names by bit number (linux/capability.h).
 const NAMES: &[&str] = &[

@@ -5,10 +5,9 @@
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 
-use super::child::{ChildError, Ctx};
-use super::errno_text;
+use super::error::{errno_text, FailKind};
+use super::error::{ChildError, Ctx};
 use super::spec::{ContainerSpec, Rlimit};
-use super::sync::FailKind;
 use super::user::User;
 
 pub(crate) const DEFAULT_PATH: &str =

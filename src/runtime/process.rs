@@ -4,12 +4,22 @@
 
 use std::os::fd::{AsRawFd, RawFd};
 
-use super::child::{self, Plan};
+use super::child;
+use super::error::{errno_text, FailKind, RuntimeError};
 use super::namespaces;
+use super::plan::Plan;
 use super::spec::{ContainerSpec, NsMode};
-use super::sync::{channel_pair, FailKind, Message};
-use super::{errno_text, process_start_time, RuntimeError, Started};
+use super::sync::{channel_pair, Message};
 use crate::cgroups;
+use crate::process::process_start_time;
+
+/// The container's first process, once its command is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    pub pid: i32,
+    /// Field 22 of /proc/PID/stat: with the pid, identifies the process across pid reuse.
+    pub start_time: u64,
+}
 
 /// Creates the cgroup (if `spec.cgroup`), clones the process into its namespaces, sets
 /// it up and execs `spec.args`. Returns once execve has succeeded, or with the error;

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::caps;
-use super::child::{ChildError, Ctx};
+use super::error::RuntimeError;
+use super::error::{ChildError, Ctx};
 use super::seccomp_default::DEFAULT_PROFILE;
 use super::syscalls;
-use super::RuntimeError;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,15 +7,8 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::RuntimeError;
-
-/// Which class of failure the child hit; decides the exit code the user sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FailKind {
-    Setup = 1,
-    NotFound = 2,
-    CannotExecute = 3,
-}
+pub(crate) use super::error::FailKind;
+use super::error::RuntimeError;
 
 /// A message on the channel.
 #[derive(Debug, PartialEq, Eq)]
