@@ -15,6 +15,9 @@ KISTE_SKIP_LOG=$(mktemp /tmp/kiste-skips.XXXXXX)
 trap 'rm -f "$log" "$KISTE_SKIP_LOG"' EXIT
 status=0
 cargo test --workspace --no-fail-fast -- --test-threads 2 2>&1 | tee "$log" || status=$?
+# The start path under injected faults (a panic and a SIGKILL at each step of the child):
+# only this test binary is built with the test-only feature.
+cargo test --features fault-injection --test runtime_faults -- --test-threads 2 2>&1 | tee -a "$log" || status=$?
 skips=$(grep -c . "$KISTE_SKIP_LOG" || true)
 if [ "$skips" -gt 0 ]; then
   echo "skipped at run time (cannot run on this machine):"

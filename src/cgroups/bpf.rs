@@ -263,10 +263,14 @@ mod tests {
         } else if unified.join("cgroup.procs").exists() {
             unified
         } else {
+            crate::test_skip::skip_log(
+                "no cgroup v2 hierarchy (neither v2 nor a hybrid unified one)",
+            );
             return;
         };
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
+            crate::test_skip::skip_log("needs root to attach a device program");
             return;
         }
         let dir = root

@@ -20,7 +20,14 @@ pub(crate) fn run(spec: &ContainerSpec, plan: &Plan, chan: &Channel) -> ! {
     let err = match outcome {
         Ok(Ok(never)) => match never {},
         Ok(Err(e)) => e,
-        Err(_) => ChildError::message("container setup panicked"),
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ChildError::message(format!("container {}: setup panicked: {why}", spec.id))
+        }
     };
     if err.errno >= 0 {
         let _ = chan.send(&Message::Failed {
@@ -49,13 +56,16 @@ fn setup_and_exec(
             })
         }
     }
+    plan.fault.hit("go");
     let ns = &spec.namespaces;
     if let Some(maps) = &ns.user {
         become_ns_root(maps)?;
     }
     namespaces::join_paths(ns)?;
+    plan.fault.hit("namespaces");
     nix::unistd::setsid().ctx(|| "cannot create a session".into())?;
     install_stdio(spec.stdio)?;
+    plan.fault.hit("stdio");
     // A terminal on stdin becomes the container's controlling terminal (run -it).
     // SAFETY: isatty/ioctl on fd 0 with an integer argument.
     unsafe {
@@ -90,6 +100,7 @@ fn setup_and_exec(
     }
     // SAFETY: as above.
     unsafe { libc::umask(0o022) };
+    plan.fault.hit("rootfs");
     if ns.uts == NsMode::Private && !spec.hostname.is_empty() {
         nix::unistd::sethostname(&spec.hostname)
             .ctx(|| format!("cannot set hostname {:?}", spec.hostname))?;
@@ -98,6 +109,7 @@ fn setup_and_exec(
         super::loopback::up().ctx(|| "cannot bring up lo in the network namespace".into())?;
     }
 
+    plan.fault.hit("hostname");
     let who = user::resolve(&spec.user)?;
     let cwd = if spec.cwd.is_empty() {
         "/"
@@ -108,6 +120,7 @@ fn setup_and_exec(
     nix::unistd::chdir(cwd).ctx(|| format!("cannot change to working directory {cwd}"))?;
     exec::apply_rlimits(&spec.rlimits)?;
 
+    plan.fault.hit("user");
     caps::drop_bounding(plan.caps, plan.last_cap)?;
     user::switch_to(&who)?;
     // seccomp(2) needs CAP_SYS_ADMIN unless no_new_privs is set: keep it in the
@@ -125,6 +138,7 @@ fn setup_and_exec(
         }
     }
 
+    plan.fault.hit("caps");
     let env = exec::environment(spec, &who);
     let program = exec::resolve(&spec.args[0], &env)?;
     let argv: Vec<CString> = spec
@@ -133,6 +147,10 @@ fn setup_and_exec(
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|_| ChildError::message("argument contains a NUL byte"))?;
+    plan.fault.hit("exec");
+    // From here the parent takes end-of-file on the channel as a successful execve.
+    chan.send(&Message::Exec)
+        .ctx(|| "cannot tell the parent the process is about to exec".into())?;
     if let Some(prog) = &plan.seccomp {
         seccomp::load(prog)?;
     }

@@ -42,7 +42,7 @@ fn make_node(
         SFlag::S_IFCHR
     };
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+        ensure(parent, false)?;
     }
     let _ = std::fs::remove_file(target);
     match m.mknod(target, sflag, mode, makedev(major, minor)) {

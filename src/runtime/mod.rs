@@ -9,6 +9,7 @@ mod defaults;
 mod devices;
 mod error;
 mod exec;
+pub mod fault;
 mod loopback;
 mod mounter;
 mod namespaces;

@@ -131,21 +131,35 @@ pub(crate) fn remount_ro(m: &mut impl Mounter, target: &Path) -> Result<(), Chil
         .ctx(|| format!("cannot remount {} read-only", target.display()))
 }
 
-/// Creates `path` as a directory, or as an empty file when `file`.
+/// Creates `path` as a directory, or as an empty file when `file`, with its missing
+/// parents. Modes are explicit (directories 0755, files 0644, as docker makes them): the
+/// child runs rootfs setup under umask 0, which would leave them writable by everyone.
 pub(crate) fn ensure(path: &Path, file: bool) -> Result<(), ChildError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if fs::symlink_metadata(path).is_ok() {
         return Ok(());
     }
-    if file {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::File::create(path)
-            .map(drop)
-            .ctx(|| format!("cannot create {}", path.display()))
-    } else {
-        fs::create_dir_all(path).ctx(|| format!("cannot create {}", path.display()))
+    let dirs = |p: &Path| {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(p)
+            .ctx(|| format!("cannot create {}", p.display()))
+    };
+    if !file {
+        return dirs(path);
     }
+    if let Some(parent) = path.parent() {
+        dirs(parent)?;
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
+        .map(drop)
+        .ctx(|| format!("cannot create {}", path.display()))
 }
 
 #[cfg(test)]

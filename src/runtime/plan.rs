@@ -6,6 +6,7 @@ use std::fs;
 
 use super::caps;
 use super::error::RuntimeError;
+use super::fault::Fault;
 use super::seccomp;
 use super::spec::{ContainerSpec, Seccomp};
 use crate::cgroups::{self, CgroupLayout};
@@ -18,6 +19,7 @@ pub(crate) struct Plan {
     pub(crate) last_cap: u32,
     pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
     pub(crate) cgroup_mounts: CgroupMounts,
+    pub(crate) fault: Fault,
 }
 
 impl Plan {
@@ -44,6 +46,7 @@ impl Plan {
             last_cap: caps::last_cap(),
             seccomp,
             cgroup_mounts: CgroupMounts::for_host(),
+            fault: Fault::from_env(),
         })
     }
 }
@@ -57,6 +60,7 @@ impl Plan {
             last_cap: 40,
             seccomp: None,
             cgroup_mounts,
+            fault: Fault::default(),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! messages. The parent sends `Go` once the child's uid maps are written, and `Joined`
 //! once it has moved the child into its cgroup (the child mounts its filesystems in the
 //! meantime and waits for `Joined` only before creating its cgroup namespace). The child
-//! answers only on failure (`Failed`); its close-on-exec end closing without a message
-//! tells the parent that execve succeeded.
+//! answers `Failed` on any failure, and `Exec` once everything but the seccomp filter and
+//! the execve itself is done. Its end is close-on-exec: end-of-file after `Exec` means the
+//! execve succeeded; end-of-file before it means the child died during setup (a panic, an
+//! abort, a signal), which the parent reports as a setup error, never as a start.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -17,6 +19,8 @@ pub(crate) enum Message {
     Go,
     /// Parent -> child: the child is in its cgroup; user code may run.
     Joined,
+    /// Child -> parent: set up; only loading seccomp and execve remain.
+    Exec,
     /// Child -> parent: setup or exec failed.
     Failed {
         kind: FailKind,
@@ -30,6 +34,7 @@ impl Message {
         match self {
             Message::Go => vec![b'G'],
             Message::Joined => vec![b'J'],
+            Message::Exec => vec![b'E'],
             Message::Failed { kind, errno, text } => {
                 let mut v = vec![b'F', *kind as u8];
                 v.extend_from_slice(&errno.to_le_bytes());
@@ -43,6 +48,7 @@ impl Message {
         match buf.first()? {
             b'G' => Some(Message::Go),
             b'J' => Some(Message::Joined),
+            b'E' => Some(Message::Exec),
             b'F' if buf.len() >= 6 => {
                 let kind = match buf[1] {
                     2 => FailKind::NotFound,
@@ -130,10 +136,12 @@ impl Channel {
             if n > 0 {
                 return Ok(Message::decode(&buf[..n as usize]));
             }
-            if n == 0 {
+            let err = std::io::Error::last_os_error();
+            // A peer that dies with our messages unread resets the connection: to us it
+            // is the same as an orderly close.
+            if n == 0 || err.kind() == std::io::ErrorKind::ConnectionReset {
                 return Ok(None);
             }
-            let err = std::io::Error::last_os_error();
             if err.kind() != std::io::ErrorKind::Interrupted {
                 return Err(err);
             }
@@ -150,6 +158,8 @@ mod tests {
         let (a, b) = channel_pair().unwrap();
         a.send(&Message::Go).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Message::Go));
+        b.send(&Message::Exec).unwrap();
+        assert_eq!(a.recv().unwrap(), Some(Message::Exec));
         let failed = Message::Failed {
             kind: FailKind::NotFound,
             errno: 2,
