@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod http;
 pub mod image;
+pub mod lock;
 pub mod monitor;
 pub mod network;
 pub mod paths;
@@ -14,6 +15,7 @@ pub mod process;
 pub mod runtime;
 pub mod state;
 pub mod storage;
+pub mod time;
 
 /// Unit tests that cannot run on this machine record a skip the way integration tests do
 /// (stderr and `$KISTE_SKIP_LOG`, counted by scripts/test.sh), never a silent pass.

@@ -6,7 +6,7 @@
 //! `$root/build-cache/<key>`, written atomically; an entry whose layer blob is gone is a
 //! miss. This module knows nothing of Dockerfiles.
 
-use crate::image::LayerInfo;
+use crate::image::{hex, LayerInfo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -50,10 +50,6 @@ impl KeyBuilder {
     pub fn finish(self) -> String {
         hex(&self.0.finalize())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl BuildCache {

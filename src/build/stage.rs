@@ -5,8 +5,6 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::{has_env, set_env, History};
 
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// The one platform kiste builds for (no emulation).
 pub(super) const NATIVE_PLATFORM: &str = "linux/amd64";
 
@@ -62,7 +60,7 @@ impl Builder<'_> {
         // Both of docker's builders give an image without PATH the default one.
         let env = &mut img.config.config.env;
         if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(0, DEFAULT_PATH.to_string());
+            env.insert(0, format!("PATH={}", crate::runtime::DEFAULT_PATH));
         }
         let mut args: Args = BTreeMap::new();
         let mut cmd_set = false;

@@ -173,15 +173,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
 /// detached monitor does not inherit it (it closes the descriptors it does not use).
 fn lock_start(dir: &std::path::Path) -> Result<std::fs::File, MonitorError> {
     let path = dir.join("start.lock");
-    let file = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(other(&format!("cannot open {}", path.display())))?;
-    file.lock()
-        .map_err(other(&format!("cannot lock {}", path.display())))?;
-    Ok(file)
+    crate::lock::lock_exclusive(&path).map_err(other(&format!("cannot lock {}", path.display())))
 }
 
 struct Pipes {

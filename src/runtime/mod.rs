@@ -30,6 +30,7 @@ pub use defaults::{
     default_capabilities, default_masked_paths, default_readonly_paths, default_security,
 };
 pub use error::RuntimeError;
+pub use exec::DEFAULT_PATH;
 pub use process::{spawn, Started};
 pub use seccomp::check_seccomp_profile;
 pub use signal::parse_signal;
