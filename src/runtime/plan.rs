@@ -7,7 +7,8 @@ use std::fs;
 use super::caps;
 use super::error::RuntimeError;
 use super::fault::Fault;
-use super::seccomp;
+use super::seccomp_cache;
+use super::seccomp_default::DEFAULT_PROFILE;
 use super::spec::{ContainerSpec, Seccomp};
 use crate::cgroups::{self, CgroupLayout};
 
@@ -27,8 +28,8 @@ impl Plan {
         let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
         let seccomp = match &spec.security.seccomp {
             Seccomp::Unconfined => None,
-            Seccomp::Default => Some(seccomp::default_program(caps)?),
-            Seccomp::Profile(json) => Some(seccomp::program_from_json(json, caps)?),
+            Seccomp::Default => Some(seccomp_cache::program(DEFAULT_PROFILE, caps)?),
+            Seccomp::Profile(json) => Some(seccomp_cache::program(json, caps)?),
         };
         let root = std::fs::canonicalize(&spec.rootfs)
             .ok()
