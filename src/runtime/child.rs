@@ -146,7 +146,12 @@ fn setup_and_exec(
         .iter()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
-        .map_err(|_| ChildError::message("argument contains a NUL byte"))?;
+        .map_err(|_| {
+            ChildError::message(format!(
+                "container {}: cannot exec {:?}: an argument contains a NUL byte",
+                spec.id, spec.args[0]
+            ))
+        })?;
     plan.fault.hit("exec");
     // From here the parent takes end-of-file on the channel as a successful execve.
     chan.send(&Message::Exec)

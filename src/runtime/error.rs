@@ -8,8 +8,20 @@ pub enum RuntimeError {
     NotFound { cmd: String },
     #[error("{cmd}: {reason}")]
     CannotExecute { cmd: String, reason: String },
+    /// A setup failure as text: the child's report over the sync channel (it crossed a
+    /// process boundary as a message), or a check of the spec.
     #[error("{0}")]
     Setup(String),
+    /// A call in the parent failed: what was being done, and the cause.
+    #[error("{action}: {}", os_reason(.source))]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Creating, joining or limiting the container's cgroup failed.
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
 }
 
 impl RuntimeError {
@@ -18,14 +30,23 @@ impl RuntimeError {
         match self {
             RuntimeError::NotFound { .. } => 127,
             RuntimeError::CannotExecute { .. } => 126,
-            RuntimeError::Setup(_) => 125,
+            RuntimeError::Setup(_) | RuntimeError::Io { .. } | RuntimeError::Cgroup(_) => 125,
+        }
+    }
+
+    /// `action` (naming the object) failed with `source`.
+    pub(crate) fn io(action: impl Into<String>, source: std::io::Error) -> Self {
+        RuntimeError::Io {
+            action: action.into(),
+            source,
         }
     }
 }
 
-impl From<crate::cgroups::CgroupError> for RuntimeError {
-    fn from(e: crate::cgroups::CgroupError) -> Self {
-        RuntimeError::Setup(e.to_string())
+fn os_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(errno) => errno_text(errno),
+        None => e.to_string(),
     }
 }
 
@@ -106,5 +127,15 @@ mod tests {
         };
         assert_eq!(e.exit_code(), 126);
         assert_eq!(RuntimeError::Setup("x".into()).exit_code(), 125);
+        let io = RuntimeError::io(
+            "cannot write /proc/1/uid_map",
+            std::io::Error::from_raw_os_error(libc::EPERM),
+        );
+        assert_eq!(io.exit_code(), 125);
+        assert_eq!(
+            io.to_string(),
+            "cannot write /proc/1/uid_map: Operation not permitted"
+        );
+        assert!(std::error::Error::source(&io).is_some());
     }
 }

@@ -74,12 +74,8 @@ pub(crate) fn write_id_maps(pid: i32, uid: &[IdMap], gid: &[IdMap]) -> Result<()
     }
     for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, fmt(maps)).map_err(|e| {
-            RuntimeError::Setup(format!(
-                "cannot write {path}: {}",
-                super::error::errno_text(e.raw_os_error().unwrap_or(0))
-            ))
-        })?;
+        fs::write(&path, fmt(maps))
+            .map_err(|e| RuntimeError::io(format!("cannot write {path}"), e))?;
     }
     Ok(())
 }

@@ -73,10 +73,10 @@ fn start(
         }
         Err(e) => {
             drop(pid_ns_guard);
-            return Err(RuntimeError::Setup(format!(
-                "cannot clone container process: {}",
-                errno_text(e.raw_os_error().unwrap_or(0))
-            )));
+            return Err(RuntimeError::io(
+                format!("container {}: cannot clone the process", spec.id),
+                e,
+            ));
         }
     };
     drop(child_end);
@@ -287,13 +287,9 @@ impl PidNsGuard {
     fn enter(path: &std::path::Path) -> Result<Self, RuntimeError> {
         let own = std::fs::File::open("/proc/self/ns/pid_for_children")
             .or_else(|_| std::fs::File::open("/proc/self/ns/pid"))
-            .map_err(|e| RuntimeError::Setup(format!("cannot open own pid namespace: {e}")))?;
+            .map_err(|e| RuntimeError::io("cannot open kiste's own pid namespace", e))?;
         namespaces::setns_path(path, libc::CLONE_NEWPID).map_err(|e| {
-            RuntimeError::Setup(format!(
-                "cannot join pid namespace {}: {}",
-                path.display(),
-                errno_text(e.raw_os_error().unwrap_or(0))
-            ))
+            RuntimeError::io(format!("cannot join pid namespace {}", path.display()), e)
         })?;
         Ok(PidNsGuard { own })
     }

@@ -82,10 +82,10 @@ pub(crate) fn channel_pair() -> Result<(Channel, Channel), RuntimeError> {
         )
     };
     if rc != 0 {
-        return Err(RuntimeError::Setup(format!(
-            "cannot create sync socketpair: {}",
-            std::io::Error::last_os_error()
-        )));
+        return Err(RuntimeError::io(
+            "cannot create the parent/child sync socketpair",
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: both fds were just created and are owned by nobody else.
     unsafe {
