@@ -27,9 +27,10 @@ pub fn set_env(env: &mut Vec<String>, entry: String) {
     env.push(entry);
 }
 
-/// The runtime defaults of an image (`config` in the OCI image config).
+/// The runtime defaults of an image (`config` in the OCI image config). Not the
+/// container's own configuration, which is `state::ContainerConfig`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ContainerConfig {
+pub struct RunConfig {
     #[serde(rename = "User", default, skip_serializing_if = "String::is_empty")]
     pub user: String,
     #[serde(
@@ -109,7 +110,7 @@ pub struct ImageConfig {
     pub architecture: String,
     pub os: String,
     #[serde(default)]
-    pub config: ContainerConfig,
+    pub config: RunConfig,
     pub rootfs: RootFs,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<History>,
