@@ -10,7 +10,6 @@ use crate::runtime::{
 use crate::state::{ContainerRecord, ContainerStore, HostConfig};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -165,8 +164,13 @@ fn cap_name(flag_name: &'static str, raw: &str) -> Result<String, SpecError> {
     } else {
         format!("CAP_{up}")
     };
-    caps::Capability::from_str(&full)
-        .map_err(|_| flag(flag_name, raw, format!("unknown capability: \"{full}\"")))?;
+    if !runtime::is_capability(&full) {
+        return Err(flag(
+            flag_name,
+            raw,
+            format!("unknown capability: \"{full}\""),
+        ));
+    }
     Ok(full.trim_start_matches("CAP_").to_string())
 }
 

@@ -1,5 +1,7 @@
 //! Capabilities: names to bits, the host's bounding set (for --privileged), and the
 //! child's bounding/permitted/effective/inheritable/ambient sets set with raw syscalls.
+//! The table below is kiste's one list of capability names: the CLI's validation asks
+//! [`is_capability`], and the child uses the bits without allocating.
 
 use super::error::RuntimeError;
 use super::error::{ChildError, Ctx};
@@ -56,6 +58,11 @@ pub(crate) fn bit_of(name: &str) -> Option<u32> {
     let upper = name.to_ascii_uppercase();
     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
     NAMES.iter().position(|n| *n == bare).map(|i| i as u32)
+}
+
+/// Whether `name` ("CHOWN", "CAP_CHOWN", any case) is a capability this kernel ABI knows.
+pub fn is_capability(name: &str) -> bool {
+    bit_of(name).is_some()
 }
 
 pub(crate) fn name_of(bit: u32) -> String {

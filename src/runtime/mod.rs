@@ -26,7 +26,7 @@ mod syscalls;
 mod user;
 
 pub use crate::process::process_start_time;
-pub use caps::{all_capabilities, privileged_missing_capabilities};
+pub use caps::{all_capabilities, is_capability, privileged_missing_capabilities};
 pub use defaults::{
     default_capabilities, default_masked_paths, default_readonly_paths, default_security,
 };
