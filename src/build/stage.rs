@@ -151,12 +151,12 @@ impl Builder<'_> {
             .node
             .expand(&self.lexer, &env)
             .map_err(|e| self.at(line, e.message.clone()))?;
-        let mut key = KeyBuilder::new(&img.key).field(format!("{node:?}"));
+        let mut key = KeyBuilder::new(&img.key).instruction(&node);
         if let Instruction::Arg(a) = &node {
             for (k, _) in &a.args {
                 key = key
                     .field(k)
-                    .field(format!("{:?}", self.opts.build_args.get(k)));
+                    .optional(self.opts.build_args.get(k).map(String::as_str));
             }
         }
         let key = key.finish();
