@@ -67,6 +67,26 @@ pub(crate) enum FailKind {
     CannotExecute = 3,
 }
 
+impl FailKind {
+    /// docker's exit code for this class of failure.
+    pub(crate) fn exit_code(self) -> i32 {
+        match self {
+            FailKind::Setup => 125,
+            FailKind::NotFound => 127,
+            FailKind::CannotExecute => 126,
+        }
+    }
+
+    /// The class of an exit code (anything but 126 and 127 is a setup failure).
+    pub(crate) fn from_exit_code(code: i32) -> FailKind {
+        match code {
+            127 => FailKind::NotFound,
+            126 => FailKind::CannotExecute,
+            _ => FailKind::Setup,
+        }
+    }
+}
+
 /// A failure in the child, as it travels to the parent.
 #[derive(Debug)]
 pub(crate) struct ChildError {

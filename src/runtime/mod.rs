@@ -37,3 +37,4 @@ pub use seccomp::check_seccomp_profile;
 pub use seccomp_cache::cache_in as cache_seccomp_in;
 pub use signal::parse_signal;
 pub use spec::*;
+pub(crate) use sync::{channel_pair, Channel, FailKind, Message};

@@ -6,6 +6,8 @@
 //! the execve itself is done. Its end is close-on-exec: end-of-file after `Exec` means the
 //! execve succeeded; end-of-file before it means the child died during setup (a panic, an
 //! abort, a signal), which the parent reports as a setup error, never as a start.
+//! The detached monitor tells `kiste run -d` the outcome of its start over the same
+//! protocol: `Started`, or `Failed` with the class of its error.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -21,6 +23,8 @@ pub(crate) enum Message {
     Joined,
     /// Child -> parent: set up; only loading seccomp and execve remain.
     Exec,
+    /// Detached monitor -> `kiste run -d`: the container's command is running.
+    Started,
     /// Child -> parent: setup or exec failed.
     Failed {
         kind: FailKind,
@@ -35,6 +39,7 @@ impl Message {
             Message::Go => vec![b'G'],
             Message::Joined => vec![b'J'],
             Message::Exec => vec![b'E'],
+            Message::Started => vec![b'S'],
             Message::Failed { kind, errno, text } => {
                 let mut v = vec![b'F', *kind as u8];
                 v.extend_from_slice(&errno.to_le_bytes());
@@ -49,6 +54,7 @@ impl Message {
             b'G' => Some(Message::Go),
             b'J' => Some(Message::Joined),
             b'E' => Some(Message::Exec),
+            b'S' => Some(Message::Started),
             b'F' if buf.len() >= 6 => {
                 let kind = match buf[1] {
                     2 => FailKind::NotFound,
