@@ -66,7 +66,7 @@ fn encode(prog: &[libc::sock_filter]) -> Vec<u8> {
 }
 
 fn decode(bytes: &[u8]) -> Option<Vec<libc::sock_filter>> {
-    if bytes.is_empty() || bytes.len() % 8 != 0 || bytes.len() / 8 > 4096 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(8) || bytes.len() / 8 > 4096 {
         return None;
     }
     let prog = bytes
