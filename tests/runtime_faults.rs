@@ -1,4 +1,4 @@
-//! A start never lies: a child that panics or is killed at any step before execve is a
+//! A start never lies: a child that panics, aborts or is killed at any step before execve is a
 //! setup error (exit 125, a message naming the container), never a started container,
 //! and it leaves nothing behind (no process, no cgroup). The faults come from the
 //! `fault-injection` feature (`KISTE_FAULT=STEP:panic|kill`); scripts/test.sh runs this
@@ -67,10 +67,11 @@ fn assert_setup_error_at_every_step(action: &str) {
         assert_eq!(err.exit_code(), 125, "{action} at {step}: {err}");
         let msg = err.to_string();
         assert!(msg.contains(&s.id), "{action} at {step}: {msg}");
-        let why = if action == "kill" {
-            "was killed by SIGKILL during setup"
-        } else {
-            "fault injected at"
+        let why = match action {
+            "kill" => "was killed by SIGKILL during setup",
+            // The container's init ignores its own SIGABRT: abort() ends in a SIGSEGV.
+            "abort" => "during setup, before exec",
+            _ => "fault injected at",
         };
         assert!(msg.contains(why), "{action} at {step}: {msg}");
         assert_eq!(children_of_me(), Vec::<String>::new(), "{action} at {step}");
@@ -89,4 +90,11 @@ fn a_child_killed_at_any_setup_step_is_a_setup_error_125() {
 #[test]
 fn a_child_that_panics_at_any_setup_step_is_a_setup_error_125() {
     assert_setup_error_at_every_step("panic");
+}
+
+/// What a panic is in the release build (`panic = "abort"`): no unwinding, no message from
+/// the child, only its death before `Exec`.
+#[test]
+fn a_child_that_aborts_at_any_setup_step_is_a_setup_error_125() {
+    assert_setup_error_at_every_step("abort");
 }

@@ -1,6 +1,7 @@
 //! Fault injection for tests of the start path, compiled in only with the
 //! `fault-injection` cargo feature. `KISTE_FAULT=STEP:panic` makes the container's child
-//! panic at the named step (see [`STEPS`]); `KISTE_FAULT=STEP:kill` makes it name itself
+//! panic at the named step (see [`STEPS`]), `KISTE_FAULT=STEP:abort` abort there (what a
+//! panic is in the release build, `panic = "abort"`); `KISTE_FAULT=STEP:kill` makes it name itself
 //! `fault-STEP` (15 bytes of it) and wait there to be killed from outside (a container's init ignores a
 //! SIGKILL it sends itself). Without the feature [`Fault`] is empty and [`Fault::hit`]
 //! does nothing.
@@ -21,7 +22,7 @@ pub const STEPS: &[&str] = &[
 #[derive(Debug, Default)]
 pub(crate) struct Fault {
     #[cfg(feature = "fault-injection")]
-    at: Option<(String, bool)>,
+    at: Option<(String, String)>,
 }
 
 impl Fault {
@@ -29,7 +30,7 @@ impl Fault {
     pub(crate) fn from_env() -> Fault {
         let at = std::env::var("KISTE_FAULT").ok().and_then(|v| {
             let (step, action) = v.split_once(':')?;
-            Some((step.to_string(), action == "kill"))
+            Some((step.to_string(), action.to_string()))
         });
         Fault { at }
     }
@@ -42,9 +43,12 @@ impl Fault {
     /// Panics or kills the process when the injected fault is for `step`.
     #[cfg(feature = "fault-injection")]
     pub(crate) fn hit(&self, step: &str) {
-        if let Some((at, kill)) = &self.at {
+        if let Some((at, action)) = &self.at {
             if at == step {
-                if *kill {
+                if action == "abort" {
+                    std::process::abort();
+                }
+                if action == "kill" {
                     let name = std::ffi::CString::new(format!("fault-{step}")).unwrap_or_default();
                     // SAFETY: PR_SET_NAME with a NUL-terminated string; pause has no
                     // preconditions. Waits for the test's SIGKILL.
