@@ -289,7 +289,7 @@ fn detach(
             drop(ready_w);
             drop(pipes);
             drop(ports);
-            start_outcome(&ready_r)
+            start_outcome(&ready_r, &spec.id)
         }
     }
 }
@@ -304,16 +304,16 @@ fn start_failed(e: &MonitorError) -> runtime::Message {
 }
 
 /// What `kiste run -d` learns from the detached monitor: started, or the error.
-fn start_outcome(ready: &runtime::Channel) -> Result<i32, MonitorError> {
+fn start_outcome(ready: &runtime::Channel, id: &str) -> Result<i32, MonitorError> {
     match ready.recv() {
         Ok(Some(runtime::Message::Started)) => Ok(0),
         Ok(Some(runtime::Message::Failed { kind, text, .. })) => Err(MonitorError::Reported {
             code: kind.exit_code(),
             message: text,
         }),
-        _ => Err(MonitorError::Other(
-            "the container's monitor ended before the container started".into(),
-        )),
+        _ => Err(MonitorError::Other(format!(
+            "container {id}: its monitor ended before the container started"
+        ))),
     }
 }
 
