@@ -109,10 +109,12 @@ impl BoundPort {
 pub fn bind_ports(mappings: &[PortMapping]) -> Result<Vec<BoundPort>, PortError> {
     let mut out = Vec::with_capacity(mappings.len());
     for m in mappings {
-        let ip: IpAddr = m
-            .host_ip
-            .parse()
-            .map_err(|_| invalid(&m.host_ip, "bad address"))?;
+        let ip: IpAddr = m.host_ip.parse().map_err(|_| {
+            invalid(
+                &format!("{}:{}", m.host_ip, m.host_port),
+                &format!("host address {:?} is not an IP address", m.host_ip),
+            )
+        })?;
         let addr = SocketAddr::new(ip, m.host_port);
         let err = |source| PortError::Bind {
             addr: addr.to_string(),
