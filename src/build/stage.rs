@@ -5,8 +5,6 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::{has_env, set_env, History};
 
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// The one platform kiste builds for (no emulation).
 pub(super) const NATIVE_PLATFORM: &str = "linux/amd64";
 
@@ -62,7 +60,7 @@ impl Builder<'_> {
         // Both of docker's builders give an image without PATH the default one.
         let env = &mut img.config.config.env;
         if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(0, DEFAULT_PATH.to_string());
+            env.insert(0, format!("PATH={}", crate::runtime::DEFAULT_PATH));
         }
         let mut args: Args = BTreeMap::new();
         let mut cmd_set = false;
@@ -153,12 +151,12 @@ impl Builder<'_> {
             .node
             .expand(&self.lexer, &env)
             .map_err(|e| self.at(line, e.message.clone()))?;
-        let mut key = KeyBuilder::new(&img.key).field(format!("{node:?}"));
+        let mut key = KeyBuilder::new(&img.key).instruction(&node);
         if let Instruction::Arg(a) = &node {
             for (k, _) in &a.args {
                 key = key
                     .field(k)
-                    .field(format!("{:?}", self.opts.build_args.get(k)));
+                    .optional(self.opts.build_args.get(k).map(String::as_str));
             }
         }
         let key = key.finish();

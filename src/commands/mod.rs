@@ -40,6 +40,7 @@ impl Exit {
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let paths = Paths::resolve(cli.root, cli.runroot);
     repair(&paths)?;
+    crate::runtime::cache_seccomp_in(&paths.runroot);
     match cli.command {
         Command::Build(a) => build::build(&paths, a),
         Command::Run(a) => run::run(&paths, a),

@@ -4,14 +4,13 @@
 //! node is bind-mounted instead.
 
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, SFlag};
 
-use super::child::{ChildError, Ctx};
-use super::mounter::Mounter;
-use super::rootfs::{bind, ensure, mnt, resolve_in_root};
+use super::error::{ChildError, Ctx};
+use super::mounter::{bind, ensure, mnt, Mounter};
 use super::spec::ContainerSpec;
 
 /// (name, major, minor) of the character devices every container gets, mode 0666.
@@ -43,7 +42,7 @@ fn make_node(
         SFlag::S_IFCHR
     };
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+        ensure(parent, false)?;
     }
     let _ = std::fs::remove_file(target);
     match m.mknod(target, sflag, mode, makedev(major, minor)) {
@@ -61,6 +60,7 @@ pub(crate) fn setup_dev(
     m: &mut impl Mounter,
     root: &Path,
     spec: &ContainerSpec,
+    resolve_in_root: fn(&Path, &str) -> PathBuf,
 ) -> Result<(), ChildError> {
     let dev = resolve_in_root(root, "/dev");
     ensure(&dev, false)?;

@@ -10,96 +10,11 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 
-use super::child::{ChildError, Ctx, Plan};
 use super::devices;
-use super::mounter::Mounter;
+use super::error::{ChildError, Ctx};
+use super::mounter::{bind, ensure, mnt, remount_ro, Mounter};
+use super::plan::{CgroupMounts, Plan};
 use super::spec::{ContainerSpec, MountKind, NsMode};
-use crate::cgroups::{self, CgroupLayout};
-
-/// How /sys/fs/cgroup looks inside the container, decided once in the parent.
-pub(crate) enum CgroupMounts {
-    V2,
-    /// (directory name, mount options) for each v1 hierarchy, e.g. ("memory", "memory").
-    V1(Vec<(String, String)>),
-}
-
-impl CgroupMounts {
-    pub(crate) fn for_host() -> CgroupMounts {
-        if cgroups::detect() == CgroupLayout::V2 {
-            return CgroupMounts::V2;
-        }
-        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let mut out = Vec::new();
-        for line in info.lines() {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let mut r = right.split(' ');
-            if r.next() != Some("cgroup") {
-                continue;
-            }
-            let superopts = r.nth(1).unwrap_or("");
-            let Some(point) = left.split(' ').nth(4) else {
-                continue;
-            };
-            let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
-                continue;
-            };
-            let opts: Vec<&str> = superopts
-                .split(',')
-                .filter(|o| {
-                    !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
-                        && !o.starts_with("release_agent=")
-                })
-                .collect();
-            if !name.contains('/') && !opts.is_empty() {
-                out.push((name.to_string(), opts.join(",")));
-            }
-        }
-        CgroupMounts::V1(out)
-    }
-}
-
-/// A mount with the action and object in its error.
-pub(crate) fn mnt(
-    m: &mut impl Mounter,
-    src: Option<&str>,
-    target: &Path,
-    fstype: Option<&str>,
-    flags: MsFlags,
-    data: Option<&str>,
-) -> Result<(), ChildError> {
-    m.mount(src.map(Path::new), target, fstype, flags, data)
-        .ctx(|| {
-            format!(
-                "cannot mount {} on {}",
-                fstype.or(src).unwrap_or("(none)"),
-                target.display()
-            )
-        })
-}
-
-/// A bind mount (recursive when `rec`) with its error context.
-pub(crate) fn bind(
-    m: &mut impl Mounter,
-    src: &Path,
-    target: &Path,
-    rec: bool,
-) -> Result<(), ChildError> {
-    let flags = if rec {
-        MsFlags::MS_BIND | MsFlags::MS_REC
-    } else {
-        MsFlags::MS_BIND
-    };
-    m.mount(Some(src), target, None, flags, None)
-        .ctx(|| format!("cannot bind {} on {}", src.display(), target.display()))
-}
-
-fn remount_ro(m: &mut impl Mounter, target: &Path) -> Result<(), ChildError> {
-    m.remount_ro(target)
-        .ctx(|| format!("cannot remount {} read-only", target.display()))
-}
 
 /// The path `inside` (absolute, container view) resolved within `root`, following
 /// symlinks as if `root` were `/`.
@@ -132,23 +47,6 @@ pub(crate) fn resolve_in_root(root: &Path, inside: &str) -> PathBuf {
         }
     }
     root.join(out)
-}
-
-/// Creates `path` as a directory, or as an empty file when `file`.
-pub(crate) fn ensure(path: &Path, file: bool) -> Result<(), ChildError> {
-    if fs::symlink_metadata(path).is_ok() {
-        return Ok(());
-    }
-    if file {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::File::create(path)
-            .map(drop)
-            .ctx(|| format!("cannot create {}", path.display()))
-    } else {
-        fs::create_dir_all(path).ctx(|| format!("cannot create {}", path.display()))
-    }
 }
 
 const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
@@ -193,7 +91,7 @@ pub(crate) fn setup(
         None,
     )?;
 
-    devices::setup_dev(m, root, spec)?;
+    devices::setup_dev(m, root, spec, resolve_in_root)?;
 
     let sys = resolve_in_root(root, "/sys");
     ensure(&sys, false)?;

@@ -1,6 +1,6 @@
 //! Signal names as `docker kill -s` takes them: "TERM", "SIGTERM", "15", "SIGRTMIN+3".
 
-use super::RuntimeError;
+use super::error::RuntimeError;
 
 const SIGNALS: &[(&str, i32)] = &[
     ("HUP", libc::SIGHUP),
