@@ -5,6 +5,7 @@ pub mod build;
 pub mod cgroups;
 pub mod cli;
 pub mod commands;
+pub mod fs;
 pub mod http;
 pub mod image;
 pub mod monitor;

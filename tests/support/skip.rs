@@ -17,7 +17,10 @@ pub fn skip_log(reason: &str) {
         })
         .unwrap_or_default();
     // Test binaries are named "<file>-<hash>"; keep the file.
-    let bin = bin.rsplit_once('-').map(|(b, _)| b.to_string()).unwrap_or(bin);
+    let bin = bin
+        .rsplit_once('-')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(bin);
     let line = format!("{bin}::{test}: {reason}\n");
     eprint!("skipped: {line}");
     if let Ok(path) = std::env::var("KISTE_SKIP_LOG") {
