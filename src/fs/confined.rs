@@ -107,6 +107,16 @@ impl Root {
         })
     }
 
+    /// The directory `rel` inside this root as a root of its own: absolute symlinks below
+    /// it then resolve against it (as in a chroot there, the way docker unpacks ADD).
+    pub fn sub(&self, rel: impl AsRef<OsStr>) -> io::Result<Root> {
+        let fd = self.resolve(bytes(&rel), libc::O_PATH | libc::O_DIRECTORY)?;
+        Ok(Root {
+            fd,
+            path: self.path.join(OsStr::from_bytes(trim(bytes(&rel)))),
+        })
+    }
+
     /// The host path the root was opened at (for messages).
     pub fn path(&self) -> &Path {
         &self.path
@@ -324,6 +334,15 @@ impl Root {
         }
         let (dir, file) = self.parent(rel)?;
         dir.set_xattr(&file, name, value)
+    }
+
+    /// One xattr of `rel` (not following a last symlink), `None` when absent.
+    pub fn get_xattr(&self, rel: impl AsRef<OsStr>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+        if trim(bytes(&rel)).is_empty() {
+            return Ok(None);
+        }
+        let (dir, file) = self.parent(rel)?;
+        crate::image::layer::get_xattr(&proc_fd_path(dir.raw(), Some(&file))?, name)
     }
 
     /// All xattrs of `rel` (not following a last symlink), sorted by name.
@@ -656,6 +675,11 @@ fn open_regular(fd: OwnedFd) -> io::Result<File> {
     let p = proc_fd_path(fd.as_raw_fd(), None)?;
     let file = sys::openat(libc::AT_FDCWD, &p, libc::O_RDONLY | libc::O_NOCTTY)?;
     Ok(File::from(file))
+}
+
+/// A directory entry's name as a C string for the `Dir` calls.
+pub fn name_cstring(name: &OsStr) -> io::Result<CString> {
+    os_cstring(name)
 }
 
 fn bytes(rel: &impl AsRef<OsStr>) -> &[u8] {
