@@ -150,8 +150,7 @@ fn unpack_entry<R: Read>(
         for ext in exts {
             let ext = ext?;
             if let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
-                if !name.starts_with(b"trusted.overlay.") && !name.starts_with(b"user.overlay.")
-                {
+                if !name.starts_with(b"trusted.overlay.") && !name.starts_with(b"user.overlay.") {
                     xattrs.push((name.to_vec(), ext.value_bytes().to_vec()));
                 }
             }
@@ -217,7 +216,11 @@ fn unpack_entry<R: Read>(
         dir.chmod(&name, mode)?;
     }
     for (key, value) in &xattrs {
-        match dir.set_xattr(&name, &crate::fs::confined::name_cstring(OsStr::from_bytes(key))?, value) {
+        match dir.set_xattr(
+            &name,
+            &crate::fs::confined::name_cstring(OsStr::from_bytes(key))?,
+            value,
+        ) {
             // A file system without xattrs (or a name space we may not write) cannot keep
             // them; docker ignores these errors too.
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::EPERM)) => {}

@@ -65,7 +65,11 @@ pub fn copy_sources(t: &Target, sources: &[Source], opts: &CopyOptions) -> io::R
             .root
             .stat(&src.path)
             .map_err(|e| io::Error::new(e.kind(), format!("stat {}: {e}", src.path)))?;
-        if opts.exclude.as_ref().is_some_and(|x| x.excluded(src.base())) {
+        if opts
+            .exclude
+            .as_ref()
+            .is_some_and(|x| x.excluded(src.base()))
+        {
             continue;
         }
         let target_rel = if let (true, Some(rel)) = (opts.parents, src.rel.as_deref()) {
@@ -95,6 +99,23 @@ pub fn copy_sources(t: &Target, sources: &[Source], opts: &CopyOptions) -> io::R
         }
     }
     Ok(())
+}
+
+/// Whether `path`'s `..` components climb above its start (docker refuses such a
+/// source rather than clamping it at the root).
+pub fn climbs_out(path: &str) -> bool {
+    let mut depth: i32 = 0;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -144,7 +165,8 @@ pub fn ensure_dir(t: &Target, rel: &str, owner: Option<(u32, u32)>) -> io::Resul
     }
     for part in &rest {
         let (dir, name) = (t.layer.dir(&cur)?, cname(part)?);
-        dir.mkdir(&name, 0o700).map_err(|e| at(&join(&cur, part), e))?;
+        dir.mkdir(&name, 0o700)
+            .map_err(|e| at(&join(&cur, part), e))?;
         new_dir(&dir, &name, owner)?;
         cur = join(&cur, part);
     }
@@ -173,7 +195,9 @@ fn file_target(
         None => (String::new(), full.clone()),
     };
     if name.is_empty() {
-        return Err(error("cannot replace the root directory with a file".into()));
+        return Err(error(
+            "cannot replace the root directory with a file".into(),
+        ));
     }
     if t.merged.lookup(&full).is_some_and(|f| f.stat.is_dir()) {
         return Err(error(format!(

@@ -64,7 +64,10 @@ impl LowerView {
     /// The top-most version of `rel` without following a final symlink; symlinks on the
     /// way are not followed either (see `resolve`).
     pub fn lookup(&self, rel: &str) -> Option<Found> {
-        let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        let parts: Vec<&str> = rel
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
         if parts.is_empty() || parts.contains(&"..") {
             return None;
         }
@@ -137,7 +140,9 @@ impl LowerView {
                     if links > MAX_LINKS {
                         return Err(io::Error::from_raw_os_error(libc::ELOOP));
                     }
-                    let root = self.layers[f.layer].as_ref().expect("found in an open layer");
+                    let root = self.layers[f.layer]
+                        .as_ref()
+                        .expect("found in an open layer");
                     let target = root.readlink(&f.rel)?;
                     let target = target.to_string_lossy();
                     if target.starts_with('/') {
@@ -171,7 +176,9 @@ impl LowerView {
         let Some(f) = self.lookup(&path) else {
             return Ok(None);
         };
-        let root = self.layers[f.layer].as_ref().expect("found in an open layer");
+        let root = self.layers[f.layer]
+            .as_ref()
+            .expect("found in an open layer");
         let file = root.open_file_nofollow(&f.rel)?;
         let mut out = Vec::new();
         io::Read::read_to_end(&mut io::Read::take(file, MAX_ACCOUNT_FILE + 1), &mut out)?;

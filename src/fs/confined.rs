@@ -614,6 +614,12 @@ impl Dir {
         }
     }
 
+    /// Removes the directory `name` if it is empty (`rmdir`).
+    pub fn remove_empty_dir(&self, name: &CStr) -> io::Result<()> {
+        // SAFETY: valid fd and C string.
+        check(unsafe { libc::unlinkat(self.raw(), name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
+    }
+
     pub fn readlink(&self, name: &CStr) -> io::Result<OsString> {
         let mut buf = vec![0u8; 256];
         loop {

@@ -216,17 +216,8 @@ impl Builder<'_> {
         src: &str,
         from_context: bool,
     ) -> Result<Vec<Source>, String> {
-        // `..` may not climb out of the tree (docker refuses it rather than clamping).
-        let mut depth: i32 = 0;
-        for part in src.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => depth -= 1,
-                _ => depth += 1,
-            }
-            if depth < 0 {
-                return Err(format!("forbidden path outside the build context: {src}"));
-            }
+        if copy::climbs_out(src) {
+            return Err(format!("forbidden path outside the build context: {src}"));
         }
         let cleaned = context::clean(src);
         let parts: Vec<&str> = cleaned.split('/').filter(|p| !p.is_empty()).collect();
