@@ -7,6 +7,8 @@ mod archive;
 mod cache;
 mod context;
 mod copy;
+#[doc(hidden)]
+pub mod fuzzing;
 mod layers;
 mod progress;
 mod run_step;
