@@ -65,7 +65,13 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
         };
         out.insert(
             p.clone(),
-            format!("{:o} {}:{} n{} {content:?}", m.mode(), m.uid(), m.gid(), m.nlink()),
+            format!(
+                "{:o} {}:{} n{} {content:?}",
+                m.mode(),
+                m.uid(),
+                m.gid(),
+                m.nlink()
+            ),
         );
         if m.is_dir() {
             for e in std::fs::read_dir(&p).unwrap() {
@@ -138,12 +144,10 @@ fn grow(root: &Root, input: &mut Input, sentinel: &str, ops: u8) {
         let kind = input.byte() % 5;
         let path = input.path();
         let _ = match kind {
-            0 => root
-                .mkdir_all(&path, 0o755, |_, _, _| Ok(()))
-                .map(drop),
-            1 => root.create_file(&path, 0o644).and_then(|mut f| {
-                std::io::Write::write_all(&mut f, path.as_bytes())
-            }),
+            0 => root.mkdir_all(&path, 0o755, |_, _, _| Ok(())).map(drop),
+            1 => root
+                .create_file(&path, 0o644)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, path.as_bytes())),
             2 => root.symlink(input.target(sentinel), &path),
             3 => root.hardlink(input.target(sentinel), &path),
             _ => root.chmod(&path, 0o4755),

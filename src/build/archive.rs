@@ -11,6 +11,7 @@
 
 use super::copy::{ensure_dir, Target};
 use crate::fs::{Root, Stat};
+use crate::image::layer::unpack::lenient;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read, Seek};
@@ -130,12 +131,21 @@ fn unpack_entry<R: Read>(
 ) -> io::Result<Option<i64>> {
     let header = entry.header();
     let kind = header.entry_type();
-    let mode = header.mode()? & 0o7777;
+    // A blank numeric field reads as 0, as Go's archive/tar (docker) reads it.
+    let raw = header.as_old();
+    let mode = lenient(header.mode(), &raw.mode)? & 0o7777;
     let (uid, gid) = match owner {
         Some(o) => o,
-        None => (header.uid()? as u32, header.gid()? as u32),
+        None => {
+            let id =
+                |v: u64| u32::try_from(v).map_err(|_| io::Error::other("uid/gid out of range"));
+            (
+                id(lenient(header.uid(), &raw.uid)?)?,
+                id(lenient(header.gid(), &raw.gid)?)?,
+            )
+        }
     };
-    let mtime = header.mtime()? as i64;
+    let mtime = lenient(header.mtime(), &raw.mtime)? as i64;
     let dev = if matches!(kind, EntryType::Char | EntryType::Block) {
         libc::makedev(
             header.device_major()?.unwrap_or(0),
@@ -165,10 +175,8 @@ fn unpack_entry<R: Read>(
         } else {
             format!("{dest}/{made}")
         };
-        match t.merged.lookup(&full) {
-            Some(f) if f.stat.is_dir() && f.layer + 1 < t.merged.layer_count() => {
-                copy_up(dir, name, &f.stat)
-            }
+        match t.lower.lookup(&full) {
+            Some(f) if f.stat.is_dir() => copy_up(dir, name, &f.stat),
             _ => {
                 let (u, g) = owner.unwrap_or((0, 0));
                 dir.lchown(name, u, g)?;

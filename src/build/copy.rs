@@ -49,6 +49,9 @@ pub struct CopyOptions<'a> {
 /// The new layer being written and the image below it, merged for path resolution.
 pub struct Target<'a> {
     pub layer: &'a Root,
+    /// The image below the new layer (for the attributes of directories it has).
+    pub lower: &'a LowerView,
+    /// `lower` with the new layer on top (for resolving paths).
     pub merged: &'a LowerView,
 }
 
@@ -153,8 +156,8 @@ pub fn ensure_dir(t: &Target, rel: &str, owner: Option<(u32, u32)>) -> io::Resul
         }
         let (dir, name) = t.layer.parent(&cur)?;
         dir.mkdir(&name, 0o700).map_err(|e| at(&cur, e))?;
-        match t.merged.lookup(&cur) {
-            Some(f) if f.stat.is_dir() && f.layer + 1 < t.merged.layer_count() => {
+        match t.lower.lookup(&cur) {
+            Some(f) if f.stat.is_dir() => {
                 let st = f.stat;
                 dir.lchown(&name, st.uid(), st.gid())?;
                 dir.chmod(&name, st.perm())?;

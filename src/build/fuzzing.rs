@@ -14,10 +14,12 @@ fn with_target<T>(
     lowers: Vec<PathBuf>,
     f: impl FnOnce(&Target) -> io::Result<T>,
 ) -> io::Result<T> {
-    let merged = LowerView::new(lowers).with_top(layer)?;
+    let lower = LowerView::new(lowers);
+    let merged = lower.with_top(layer)?;
     let root = Root::open(layer)?;
     f(&Target {
         layer: &root,
+        lower: &lower,
         merged: &merged,
     })
 }

@@ -200,11 +200,6 @@ impl LowerView {
             _ => false,
         }
     }
-
-    /// The number of layers (the top one, with `with_top`, is the last).
-    pub fn layer_count(&self) -> usize {
-        self.layers.len()
-    }
 }
 
 /// Resolve a `--chown`/`USER` spec ("name", "uid", "name:group", "uid:gid") against the

@@ -190,6 +190,7 @@ impl Builder<'_> {
             .map_err(|e| self.at(line, format!("cannot open {}: {e}", layer.display())))?;
         let target = copy::Target {
             layer: &layer_root,
+            lower: view,
             merged: &merged,
         };
         // ADD unpacks local tar archives into the destination instead of copying them.

@@ -319,7 +319,7 @@ fn components(path: &[u8]) -> io::Result<Vec<&[u8]>> {
 
 /// An all-blank numeric field means 0 (as Go's archive/tar reads it); the tar crate
 /// would reject it.
-fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
+pub(crate) fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
     match value {
         Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(T::default()),
         other => other,
