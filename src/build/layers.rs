@@ -243,3 +243,76 @@ pub fn resolve_owner(view: &LowerView, spec: &str) -> Result<(u32, u32), String>
 pub fn cname(name: &str) -> io::Result<CString> {
     CString::new(name).map_err(|_| io::Error::other("name contains a NUL byte"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn layers(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (0..n).map(|i| tmp.path().join(i.to_string())).collect();
+        for d in &dirs {
+            std::fs::create_dir(d).unwrap();
+        }
+        (tmp, dirs)
+    }
+
+    #[test]
+    fn lookup_follows_overlay_rules() {
+        let (_tmp, d) = layers(3);
+        std::fs::create_dir_all(d[0].join("a/b")).unwrap();
+        std::fs::write(d[0].join("a/b/low"), "low").unwrap();
+        std::fs::write(d[0].join("gone"), "x").unwrap();
+        std::fs::create_dir_all(d[0].join("hidden/x")).unwrap();
+        // Layer 1: a file hides the directory below; a whiteout hides "gone".
+        std::fs::write(d[1].join("hidden"), "file").unwrap();
+        nix::sys::stat::mknod(
+            &d[1].join("gone"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::empty(),
+            0,
+        )
+        .unwrap();
+        std::fs::create_dir_all(d[2].join("a/b")).unwrap();
+        std::fs::write(d[2].join("a/b/top"), "top").unwrap();
+        let v = LowerView::new(d);
+        assert_eq!(v.lookup("a/b/low").unwrap().layer, 0);
+        assert_eq!(v.lookup("a/b/top").unwrap().layer, 2);
+        assert_eq!(v.lookup("a/b").unwrap().layer, 2);
+        assert!(v.lookup("gone").is_none());
+        assert!(v.lookup("hidden/x").is_none());
+        assert!(v.lookup("hidden").unwrap().stat.is_file());
+    }
+
+    #[test]
+    fn symlinks_resolve_across_layers_inside_the_image() {
+        let (tmp, d) = layers(2);
+        std::fs::create_dir_all(d[0].join("usr/share")).unwrap();
+        std::fs::write(d[0].join("usr/share/passwd"), "root:x:0:0::/:/bin/sh\n").unwrap();
+        std::fs::create_dir(d[1].join("etc")).unwrap();
+        symlink("/usr/share/passwd", d[1].join("etc/passwd")).unwrap();
+        // An absolute link to a host path: inside the image it leads nowhere.
+        let host = tmp.path().join("host-passwd");
+        std::fs::write(&host, "evil:x:4242:4242::/:/bin/sh\n").unwrap();
+        symlink(&host, d[1].join("etc/group")).unwrap();
+        symlink("/dev/zero", d[1].join("etc/zero")).unwrap();
+        // The image's own /dev/zero: a device is refused, never read.
+        std::fs::create_dir(d[0].join("dev")).unwrap();
+        nix::sys::stat::mknod(
+            &d[0].join("dev/zero"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+            libc::makedev(1, 5),
+        )
+        .unwrap();
+        let v = LowerView::new(d);
+        assert_eq!(v.resolve("etc/passwd").unwrap().0, "usr/share/passwd");
+        assert!(v.read("etc/passwd").unwrap().unwrap().starts_with("root:"));
+        assert_eq!(v.read("etc/group").unwrap(), None);
+        assert!(v.read("etc/zero").is_err());
+        assert!(v.is_dir("usr") && !v.is_dir("etc/passwd"));
+        assert_eq!(resolve_owner(&v, "root").unwrap(), (0, 0));
+        assert!(resolve_owner(&v, "evil:evil").is_err());
+    }
+}

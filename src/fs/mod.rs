@@ -6,6 +6,7 @@
 //! kiste's own directories (the store, scratch dirs) do not need it.
 
 pub mod confined;
+mod dir;
 mod sys;
 #[cfg(test)]
 mod tests;
