@@ -428,3 +428,21 @@ fn run_mount_targets_and_workdir_through_symlinks_stay_in_the_container() {
     let _ = build(&k, &ctx, "targets");
     s.assert_untouched("RUN --mount targets and WORKDIR through symlinks");
 }
+
+#[test]
+fn the_dockerfile_and_dockerignore_of_a_context_are_read_inside_it() {
+    let (k, s) = setup();
+    let ctx = k.context("ctx", &[("f", "x")]);
+    symlink(s.path().join("keep"), ctx.join("Dockerfile")).unwrap();
+    let o = build(&k, &ctx, "df");
+    assert!(!o.status.success());
+    assert!(!stderr(&o).contains("host file"), "{}", stderr(&o));
+    let ctx2 = k.context(
+        "ctx2",
+        &[("Dockerfile", "FROM busybox\nCOPY f /f\n"), ("f", "x")],
+    );
+    symlink("/dev/zero", ctx2.join(".dockerignore")).unwrap();
+    let o = build(&k, &ctx2, "ignore");
+    assert!(o.status.success(), "{}", stderr(&o));
+    s.assert_untouched("Dockerfile and .dockerignore symlinks");
+}

@@ -41,7 +41,6 @@ impl Ignore {
             name.push(".dockerignore");
             candidates.push(PathBuf::from(name));
         }
-        candidates.push(context.join(".dockerignore"));
         for c in candidates {
             match std::fs::read_to_string(&c) {
                 Ok(text) => return Ok(Ignore::parse(&text)),
@@ -49,7 +48,13 @@ impl Ignore {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Ignore::default())
+        // The context's own file is read confined to it (a symlink there cannot make
+        // the build read a host file or /dev/zero).
+        match crate::fs::Root::open(context).and_then(|r| r.read(".dockerignore", 16 << 20)) {
+            Ok(bytes) => Ok(Ignore::parse(&String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ignore::default()),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn parse(text: &str) -> Ignore {
