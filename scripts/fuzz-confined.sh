@@ -48,5 +48,5 @@ echo "== libFuzzer for ${SECONDS_TO_RUN}s"
 cd "$FUZZ"
 TMPDIR="$scratch" CARGO_TARGET_DIR="$TARGET_DIR" RUSTC_BOOTSTRAP=1 \
     cargo fuzz run confined --sanitizer none -O "$corpus" -- \
-    -max_total_time="$SECONDS_TO_RUN" -max_len=1024 -timeout=10 \
+    -max_total_time="$SECONDS_TO_RUN" -max_len=512 -len_control=0 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}"
