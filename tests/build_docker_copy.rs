@@ -2,7 +2,8 @@
 //! API as tests/build_docker.rs does): existing destination directories (named and
 //! implicit) keep their owner and mode, new parents are 0755 root, setuid/setgid bits
 //! survive (the classic builder strips them: moby 36239), dangling symlinks in an ADDed
-//! directory or archive stay links, and archive members keep their owner and mode. Both
+//! directory or archive stay links, archive members keep their owner and mode, and files
+//! hardlinked in a copied directory stay hardlinked. Both
 //! images are read back with `stat` in a container. `user.*` xattrs from an ADDed archive
 //! are checked in kiste's layer only: docker's own layer export drops every xattr but
 //! security.capability, so its saved image cannot show them (BuildKit's unpack keeps
@@ -45,6 +46,7 @@ COPY suid sgid /bin2/
 ADD d2/ /d2/
 ADD x.tar /x/
 ADD x.tar /srv/
+COPY hl/ /hl/
 ";
 
 /// A tar with a dangling absolute symlink, a setuid file carrying `user.foo`, and a
@@ -93,6 +95,9 @@ fn context(k: &Kiste) -> std::path::PathBuf {
     for (f, mode) in [("suid", 0o4755), ("sgid", 0o2711)] {
         std::fs::set_permissions(ctx.join(f), std::fs::Permissions::from_mode(mode)).unwrap();
     }
+    std::fs::create_dir_all(ctx.join("hl")).unwrap();
+    std::fs::write(ctx.join("hl/a"), "linked\n").unwrap();
+    std::fs::hard_link(ctx.join("hl/a"), ctx.join("hl/b")).unwrap();
     std::fs::create_dir_all(ctx.join("d2")).unwrap();
     symlink("/nowhere", ctx.join("d2/dangling")).unwrap();
     archive(&ctx.join("x.tar"));
@@ -130,7 +135,7 @@ fn buildkit(ctx: &Path, tag: &str, tmp: &Path) {
 
 fn stat_script() -> String {
     format!(
-        "for p in {}; do stat -c '%n %a %u:%g %F' $p; done",
+        "for p in {}; do stat -c '%n %a %u:%g %F' $p; done; stat -c '%n %h' /hl/a /hl/b",
         PATHS.join(" ")
     )
 }
@@ -162,6 +167,7 @@ fn copy_and_add_keep_the_attributes_buildkit_keeps() {
         "/bin2/sgid 2711 0:0 regular file",
         "/d2/dangling 777 0:0 symbolic link",
         "/x/sub 700 5:6 directory",
+        "/hl/b 2",
     ] {
         assert!(ours.lines().any(|l| l == line), "{line} in:\n{ours}");
     }

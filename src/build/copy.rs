@@ -14,6 +14,7 @@
 use super::context::Ignore;
 use super::layers::{cname, LowerView};
 use crate::fs::{Dir, Root, Stat};
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
 use std::rc::Rc;
@@ -86,7 +87,12 @@ pub fn copy_sources(t: &Target, sources: &[Source], opts: &CopyOptions) -> io::R
             let canonical = ensure_dir(t, &target_rel, opts.owner)?;
             let dst = t.layer.dir(&canonical)?;
             let from = src.root.dir(&src.path)?;
-            copy_tree(t, &from, &dst, &canonical, src.rel.as_deref(), "", opts)?;
+            let mut w = Walk {
+                t,
+                opts,
+                links: HashMap::new(),
+            };
+            w.copy_tree(&from, &dst, &canonical, src.rel.as_deref(), "")?;
         } else {
             let (dir, name, canonical) = file_target(t, &target_rel, opts.owner)?;
             if st.is_symlink() {
@@ -214,84 +220,101 @@ fn file_target(
     Ok((dir, name, full))
 }
 
-/// Copy the contents of `src` into `dst` (at `dst_rel` in the layer); `rel` is the
-/// context-relative path of `src` (for .dockerignore) and `xrel` its path below the
-/// copied source (for --exclude).
-fn copy_tree(
-    t: &Target,
-    src: &Dir,
-    dst: &Dir,
-    dst_rel: &str,
-    rel: Option<&str>,
-    xrel: &str,
-    opts: &CopyOptions,
-) -> io::Result<()> {
-    for os_name in src.names()? {
-        let name_str = os_name.to_string_lossy().into_owned();
-        let child_rel = rel.map(|r| join(r, &name_str));
-        if let (Some(ig), Some(cr)) = (opts.ignore, child_rel.as_deref()) {
-            if ig.excluded(cr) {
+/// One directory source being copied: files hardlinked to each other in it stay
+/// hardlinked in the layer, as in docker (both builders).
+struct Walk<'a, 'b> {
+    t: &'a Target<'a>,
+    opts: &'a CopyOptions<'b>,
+    /// Source inode (device, inode) → its first copy's path in the layer.
+    links: HashMap<(u64, u64), String>,
+}
+
+impl Walk<'_, '_> {
+    /// Copy the contents of `src` into `dst` (at `dst_rel` in the layer); `rel` is the
+    /// context-relative path of `src` (for .dockerignore) and `xrel` its path below the
+    /// copied source (for --exclude).
+    fn copy_tree(
+        &mut self,
+        src: &Dir,
+        dst: &Dir,
+        dst_rel: &str,
+        rel: Option<&str>,
+        xrel: &str,
+    ) -> io::Result<()> {
+        let (t, opts) = (self.t, self.opts);
+        for os_name in src.names()? {
+            let name_str = os_name.to_string_lossy().into_owned();
+            let child_rel = rel.map(|r| join(r, &name_str));
+            if let (Some(ig), Some(cr)) = (opts.ignore, child_rel.as_deref()) {
+                if ig.excluded(cr) {
+                    continue;
+                }
+            }
+            let child_x = join(xrel, &name_str);
+            if opts.exclude.as_ref().is_some_and(|x| x.excluded(&child_x)) {
                 continue;
             }
-        }
-        let child_x = join(xrel, &name_str);
-        if opts.exclude.as_ref().is_some_and(|x| x.excluded(&child_x)) {
-            continue;
-        }
-        let name = crate::fs::confined::name_cstring(&os_name)?;
-        let target = join(dst_rel, &name_str);
-        let st = src.lstat(&name)?;
-        let existing = match dst.lstat(&name) {
-            Ok(st) => Some(st),
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
-            Err(e) => return Err(at(&target, e)),
-        };
-        // What the image below has there counts as much as the layer (BuildKit copies
-        // into the merged rootfs).
-        let below = existing.or_else(|| t.merged.metadata(&target));
-        if st.is_dir() {
-            match below {
-                Some(b) if !b.is_dir() => {
-                    return Err(error(format!("cannot copy to non-directory: /{target}")))
+            let name = crate::fs::confined::name_cstring(&os_name)?;
+            let target = join(dst_rel, &name_str);
+            let st = src.lstat(&name)?;
+            let existing = match dst.lstat(&name) {
+                Ok(st) => Some(st),
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+                Err(e) => return Err(at(&target, e)),
+            };
+            // What the image below has there counts as much as the layer (BuildKit copies
+            // into the merged rootfs).
+            let below = existing.or_else(|| t.merged.metadata(&target));
+            if st.is_dir() {
+                match below {
+                    Some(b) if !b.is_dir() => {
+                        return Err(error(format!("cannot copy to non-directory: /{target}")))
+                    }
+                    _ => {}
                 }
-                _ => {}
+                if existing.is_none() {
+                    dst.mkdir(&name, 0o700).map_err(|e| at(&target, e))?;
+                }
+                let sub = dst.subdir(&name)?;
+                self.copy_tree(
+                    &src.subdir(&name)?,
+                    &sub,
+                    &target,
+                    child_rel.as_deref(),
+                    &child_x,
+                )?;
+                apply_attrs(dst, &name, &st, opts).map_err(|e| at(&target, e))?;
+                continue;
             }
-            if existing.is_none() {
-                dst.mkdir(&name, 0o700).map_err(|e| at(&target, e))?;
+            if below.is_some_and(|b| b.is_dir()) {
+                return Err(error(format!(
+                    "cannot replace to directory /{target} with file"
+                )));
             }
-            let sub = dst.subdir(&name)?;
-            copy_tree(
-                t,
-                &src.subdir(&name)?,
-                &sub,
-                &target,
-                child_rel.as_deref(),
-                &child_x,
-                opts,
-            )?;
+            if existing.is_some() {
+                dst.remove(&name)?;
+            }
+            if st.is_symlink() {
+                dst.symlink(&src.readlink(&name)?, &name)?;
+            } else if st.is_file() {
+                if st.nlink() > 1 {
+                    if let Some(first) = self.links.get(&st.ino()) {
+                        // Both ends are paths in the layer, resolved inside it.
+                        t.layer.hardlink(first, &target)?;
+                        continue;
+                    }
+                    self.links.insert(st.ino(), target.clone());
+                }
+                let mut from = src.open_file(&name)?;
+                let mut to = dst.create_file(&name, 0o600)?;
+                io::copy(&mut from, &mut to)?;
+            } else {
+                continue; // devices, FIFOs and sockets in a context are not copied
+            }
             apply_attrs(dst, &name, &st, opts).map_err(|e| at(&target, e))?;
-            continue;
         }
-        if below.is_some_and(|b| b.is_dir()) {
-            return Err(error(format!(
-                "cannot replace to directory /{target} with file"
-            )));
-        }
-        if existing.is_some() {
-            dst.remove(&name)?;
-        }
-        if st.is_symlink() {
-            dst.symlink(&src.readlink(&name)?, &name)?;
-        } else if st.is_file() {
-            let mut from = src.open_file(&name)?;
-            let mut to = dst.create_file(&name, 0o600)?;
-            io::copy(&mut from, &mut to)?;
-        } else {
-            continue; // devices, FIFOs and sockets in a context are not copied
-        }
-        apply_attrs(dst, &name, &st, opts).map_err(|e| at(&target, e))?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// Owner first (a chown clears setuid bits), then the mode with setuid/setgid kept (as
