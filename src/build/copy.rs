@@ -93,19 +93,14 @@ pub fn copy_sources(t: &Target, sources: &[Source], opts: &CopyOptions) -> io::R
                 links: HashMap::new(),
             };
             w.copy_tree(&from, &dst, &canonical, src.rel.as_deref(), "")?;
-        } else {
+        } else if st.is_file() {
             let (dir, name, canonical) = file_target(t, &target_rel, opts.owner)?;
-            if st.is_symlink() {
-                dir.symlink(&src.root.readlink(&src.path)?, &name)?;
-            } else if st.is_file() {
-                let mut from = src.root.open_file(&src.path)?;
-                let mut to = dir.create_file(&name, 0o600)?;
-                io::copy(&mut from, &mut to)?;
-            } else {
-                continue; // devices, FIFOs and sockets are not copied
-            }
+            let mut from = src.root.open_file(&src.path)?;
+            let mut to = dir.create_file(&name, 0o600)?;
+            io::copy(&mut from, &mut to)?;
             apply_attrs(&dir, &name, &st, opts).map_err(|e| at(&canonical, e))?;
         }
+        // Devices, FIFOs and sockets named as sources are not copied.
     }
     Ok(())
 }
