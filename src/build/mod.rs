@@ -7,6 +7,8 @@ mod archive;
 mod cache;
 mod context;
 mod copy;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interrupt;
 mod layers;
 mod progress;
@@ -20,7 +22,7 @@ use crate::image::config::{ImageConfig, RootFs};
 use crate::image::{ImageStore, LayerInfo, Reference};
 use crate::paths::Paths;
 use cache::{BuildCache, CacheEntry, KeyBuilder};
-use context::{has_glob, resolve_inside};
+use context::has_glob;
 use copy::{copy_sources, CopyOptions, Source};
 use dockerfile_parser::shell::Lexer;
 use dockerfile_parser::{Instruction, ShellOrExec, Spanned};

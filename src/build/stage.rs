@@ -335,9 +335,18 @@ impl Builder<'_> {
             .join(format!("step-{}", self.step))
             .join("layer");
         if cached.is_none() {
-            std::fs::create_dir_all(&layer)
-                .and_then(|()| super::copy::make_parents(&layer, lower, &format!("{dir}/x"), None))
-                .map_err(|e| self.at(line, format!("WORKDIR /{dir}: cannot create it: {e}")))?;
+            let made = || -> std::io::Result<()> {
+                std::fs::create_dir_all(&layer)?;
+                let merged = lower.with_top(&layer)?;
+                let layer_root = crate::fs::Root::open(&layer)?;
+                let target = super::copy::Target {
+                    layer: &layer_root,
+                    lower,
+                    merged: &merged,
+                };
+                super::copy::ensure_dir(&target, dir, None).map(|_| ())
+            };
+            made().map_err(|e| self.at(line, format!("WORKDIR /{dir}: cannot create it: {e}")))?;
         }
         let dir_arg = cached.is_none().then_some(layer.as_path());
         let result = self.layer_step(img, &key, cached, dir_arg, line, created_by);

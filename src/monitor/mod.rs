@@ -416,16 +416,16 @@ fn prepare_for_userns(
     upper: &std::path::Path,
     (uid, gid): (u32, u32),
 ) -> std::io::Result<()> {
+    // The image's tree: a symlink in it (say /etc -> /host/dir) resolves inside it.
+    let root = crate::fs::Root::open(rootfs)?;
     for dir in ["proc", "sys", "dev", "etc"] {
-        let p = rootfs.join(dir);
-        if std::fs::symlink_metadata(&p).is_err() {
-            std::fs::create_dir(&p)?;
+        if !root.exists(dir) {
+            root.mkdir(dir, 0o755)?;
         }
     }
     for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
-        let p = rootfs.join(file);
-        if std::fs::symlink_metadata(&p).is_err() {
-            std::fs::File::create(&p)?;
+        if !root.exists(file) {
+            root.create_file(file, 0o644)?;
         }
     }
     std::os::unix::fs::chown(upper, Some(uid), Some(gid))

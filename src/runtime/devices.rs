@@ -60,9 +60,9 @@ pub(crate) fn setup_dev(
     m: &mut impl Mounter,
     root: &Path,
     spec: &ContainerSpec,
-    resolve_in_root: fn(&Path, &str) -> PathBuf,
+    resolve_in_root: fn(&Path, &str) -> Result<PathBuf, ChildError>,
 ) -> Result<(), ChildError> {
-    let dev = resolve_in_root(root, "/dev");
+    let dev = resolve_in_root(root, "/dev")?;
     ensure(&dev, false)?;
     let devfs = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
     mnt(
@@ -121,7 +121,7 @@ pub(crate) fn setup_dev(
         copy_host_devices(m, Path::new("/dev"), &dev)?;
     }
     for d in &spec.devices {
-        let target = resolve_in_root(root, &d.container_path);
+        let target = resolve_in_root(root, &d.container_path)?;
         let mode = if d.mode & 0o7777 == 0 {
             0o660
         } else {

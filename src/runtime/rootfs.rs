@@ -4,7 +4,6 @@
 //! root. Destinations are resolved inside the rootfs so that image symlinks cannot point
 //! a mount at the host.
 
-use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -17,36 +16,12 @@ use super::plan::{CgroupMounts, Plan};
 use super::spec::{ContainerSpec, MountKind, NsMode};
 
 /// The path `inside` (absolute, container view) resolved within `root`, following
-/// symlinks as if `root` were `/`.
-pub(crate) fn resolve_in_root(root: &Path, inside: &str) -> PathBuf {
-    let mut out = PathBuf::new();
-    let mut queue: VecDeque<String> = inside.split('/').map(String::from).collect();
-    let mut links = 0;
-    while let Some(c) = queue.pop_front() {
-        match c.as_str() {
-            "" | "." => continue,
-            ".." => {
-                out.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let candidate = out.join(&c);
-        match fs::read_link(root.join(&candidate)) {
-            Ok(target) if links < 40 => {
-                links += 1;
-                let t = target.to_string_lossy().into_owned();
-                if t.starts_with('/') {
-                    out = PathBuf::new();
-                }
-                for part in t.split('/').rev() {
-                    queue.push_front(part.to_string());
-                }
-            }
-            _ => out = candidate,
-        }
-    }
-    root.join(out)
+/// symlinks as if `root` were `/`; the kernel confines the resolution
+/// (`crate::fs::Root::host_path`), so no symlink in the image can name a host path.
+pub(crate) fn resolve_in_root(root: &Path, inside: &str) -> Result<PathBuf, ChildError> {
+    crate::fs::Root::open(root)
+        .and_then(|r| r.host_path(inside))
+        .ctx(|| format!("cannot resolve {inside} inside {}", root.display()))
 }
 
 const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
@@ -80,7 +55,7 @@ pub(crate) fn setup(
     )
     .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?;
 
-    let proc_dir = resolve_in_root(root, "/proc");
+    let proc_dir = resolve_in_root(root, "/proc")?;
     ensure(&proc_dir, false)?;
     mnt(
         m,
@@ -93,7 +68,7 @@ pub(crate) fn setup(
 
     devices::setup_dev(m, root, spec, resolve_in_root)?;
 
-    let sys = resolve_in_root(root, "/sys");
+    let sys = resolve_in_root(root, "/sys")?;
     ensure(&sys, false)?;
     // --privileged gets /sys and its cgroup mounts writable, as in docker.
     let privileged = spec.security.privileged;
@@ -122,7 +97,7 @@ pub(crate) fn setup(
     mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
 
     for mount in &spec.mounts {
-        let dest = resolve_in_root(root, &mount.destination);
+        let dest = resolve_in_root(root, &mount.destination)?;
         match &mount.kind {
             MountKind::Bind => {
                 let is_dir = fs::metadata(&mount.source)
@@ -146,7 +121,7 @@ pub(crate) fn setup(
     }
 
     for p in &spec.security.masked_paths {
-        let target = resolve_in_root(root, p);
+        let target = resolve_in_root(root, p)?;
         let Ok(meta) = fs::symlink_metadata(&target) else {
             continue;
         };
@@ -164,7 +139,7 @@ pub(crate) fn setup(
         }
     }
     for p in &spec.security.readonly_paths {
-        let target = resolve_in_root(root, p);
+        let target = resolve_in_root(root, p)?;
         if fs::symlink_metadata(&target).is_ok() {
             bind(m, &target, &target, true)?;
             remount_ro(m, &target)?;
@@ -405,12 +380,15 @@ mod tests {
         fs::create_dir_all(root.join("real")).unwrap();
         std::os::unix::fs::symlink("/real", root.join("abs")).unwrap();
         std::os::unix::fs::symlink("../../../../etc", root.join("escape")).unwrap();
-        assert_eq!(resolve_in_root(root, "/abs/x"), root.join("real/x"));
         assert_eq!(
-            resolve_in_root(root, "/escape/passwd"),
+            resolve_in_root(root, "/abs/x").unwrap(),
+            root.join("real/x")
+        );
+        assert_eq!(
+            resolve_in_root(root, "/escape/passwd").unwrap(),
             root.join("etc/passwd")
         );
-        assert_eq!(resolve_in_root(root, "/../.."), root.to_path_buf());
+        assert_eq!(resolve_in_root(root, "/../..").unwrap(), root.to_path_buf());
     }
 
     #[test]
