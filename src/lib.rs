@@ -17,6 +17,7 @@ pub mod paths;
 pub mod process;
 pub mod registry;
 pub mod runtime;
+pub mod signal;
 pub mod state;
 pub mod storage;
 pub mod time;

@@ -222,7 +222,7 @@ impl Builder<'_> {
                 }
             }
             Instruction::StopSignal(s) => {
-                crate::runtime::parse_signal(&s).map_err(|e| self.at(line, e.to_string()))?;
+                crate::signal::parse_signal(&s).map_err(|e| self.at(line, e.to_string()))?;
                 c.stop_signal = s;
             }
             Instruction::Cmd(cmd) => {

@@ -7,7 +7,6 @@ use crate::cli::{KillArgs, RmArgs, StartArgs, StopArgs};
 use crate::container::{Container, Containers};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
-use crate::runtime;
 use std::time::Duration;
 
 /// Run `f` for every argument; report failures on stderr; exit 1 if any failed.
@@ -61,13 +60,13 @@ fn stop_signal(c: &Container, given: Option<&str>) -> anyhow::Result<i32> {
     if name.is_empty() {
         return Ok(libc::SIGTERM);
     }
-    Ok(runtime::parse_signal(name)?)
+    Ok(crate::signal::parse_signal(name)?)
 }
 
 pub fn stop(paths: &Paths, args: StopArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
     if let Some(s) = &args.signal {
-        runtime::parse_signal(s).map_err(|e| Exit {
+        crate::signal::parse_signal(s).map_err(|e| Exit {
             code: 125,
             message: e.to_string(),
         })?;
@@ -100,7 +99,7 @@ pub fn stop(paths: &Paths, args: StopArgs) -> anyhow::Result<()> {
 
 pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
-    let sig = runtime::parse_signal(&args.signal).map_err(|e| Exit {
+    let sig = crate::signal::parse_signal(&args.signal).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
     })?;

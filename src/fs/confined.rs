@@ -277,7 +277,7 @@ impl Root {
             return Ok(None);
         }
         let (dir, file) = self.parent(rel)?;
-        crate::image::layer::get_xattr(&proc_fd_path(dir.raw(), Some(&file))?, name)
+        super::xattr::get_xattr(&proc_fd_path(dir.raw(), Some(&file))?, name)
     }
 
     /// All xattrs of `rel` (not following a last symlink), sorted by name.

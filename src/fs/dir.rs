@@ -241,17 +241,17 @@ impl Dir {
     /// Sets an xattr on `name` (a symlink itself, not its target).
     pub fn set_xattr(&self, file: &CStr, name: &CStr, value: &[u8]) -> io::Result<()> {
         let p = proc_fd_path(self.raw(), Some(file))?;
-        crate::image::layer::set_xattr(&p, name, value, false)
+        super::xattr::set_xattr(&p, name, value, false)
     }
 
     pub fn set_own_xattr(&self, name: &CStr, value: &[u8]) -> io::Result<()> {
         let p = proc_fd_path(self.raw(), None)?;
-        crate::image::layer::set_xattr(&p, name, value, true)
+        super::xattr::set_xattr(&p, name, value, true)
     }
 
     /// The xattrs of `file` (not following it), sorted by name.
     pub fn xattrs(&self, file: &CStr) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        crate::image::layer::list_xattrs(&proc_fd_path(self.raw(), Some(file))?)
+        super::xattr::list_xattrs(&proc_fd_path(self.raw(), Some(file))?)
     }
 
     /// Removes `name` whatever it is; a missing `name` is not an error.

@@ -10,5 +10,6 @@ mod dir;
 mod sys;
 #[cfg(test)]
 mod tests;
+pub(crate) mod xattr;
 
 pub use confined::{Dir, Root, Stat};

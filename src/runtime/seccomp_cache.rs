@@ -51,7 +51,7 @@ fn key(profile: &str, caps: u64) -> String {
         h.update(part);
     }
     h.update(caps.to_le_bytes());
-    format!("{}.bpf", crate::image::hex(&h.finalize()))
+    format!("{:x}.bpf", h.finalize())
 }
 
 /// Each instruction as 8 little-endian bytes: code (2), jt, jf, k (4).

@@ -84,7 +84,7 @@ fn apply(c: &mut RunConfig, line: &str) -> Result<(), ArchiveError> {
             }
         }
         Instruction::StopSignal(s) => {
-            crate::runtime::parse_signal(&s).map_err(|e| fail(e.to_string()))?;
+            crate::signal::parse_signal(&s).map_err(|e| fail(e.to_string()))?;
             c.stop_signal = s;
         }
         Instruction::Onbuild(_, text) => c.on_build.push(text),
