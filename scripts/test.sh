@@ -15,5 +15,8 @@ KISTE_SKIP_LOG=$(mktemp /tmp/kiste-skips.XXXXXX)
 trap 'rm -f "$log" "$KISTE_SKIP_LOG"' EXIT
 status=0
 cargo test --workspace --no-fail-fast -- --test-threads 2 2>&1 | tee "$log" || status=$?
+# The start path under injected faults (a panic and a SIGKILL at each step of the child):
+# only this test binary is built with the test-only feature.
+cargo test --features fault-injection --test runtime_faults -- --test-threads 2 2>&1 | tee -a "$log" || status=$?
 bash scripts/test-summary.sh "$log" "$KISTE_SKIP_LOG"
 exit "$status"

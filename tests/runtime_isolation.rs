@@ -515,3 +515,60 @@ fn namespaces_given_by_path_are_joined() {
     let mine = std::fs::read_link("/proc/self/ns/pid_for_children").unwrap();
     assert_eq!(mine, std::fs::read_link("/proc/self/ns/pid").unwrap());
 }
+
+/// Issue 8 §5: the directories kiste creates in an image that lacks them (/proc, /sys,
+/// /dev, the parents of a mount target) are 0755 and root's, as docker makes them, not
+/// 0777 from the umask 0 of the setup (a user in the container could rewrite them).
+#[test]
+fn mount_points_created_in_the_image_are_0755_and_roots() {
+    use std::os::unix::fs::MetadataExt;
+    let _g = serial();
+    let sb = sandbox();
+    for d in ["proc", "sys", "dev"] {
+        std::fs::remove_dir(sb.root().join(d)).unwrap();
+    }
+    let host_dir = sb.dir.path().join("vol");
+    std::fs::create_dir(&host_dir).unwrap();
+    let host_file = sb.dir.path().join("single.conf");
+    std::fs::write(&host_file, "x\n").unwrap();
+    let mut s = spec(
+        &sb,
+        "modes",
+        "stat -c '%a %u' /srv/a/b /opt/conf.d/single.conf",
+    );
+    s.mounts = vec![
+        kiste::runtime::Mount {
+            source: host_dir,
+            destination: "/srv/a/b".into(),
+            kind: kiste::runtime::MountKind::Bind,
+            readonly: false,
+        },
+        kiste::runtime::Mount {
+            source: host_file,
+            destination: "/opt/conf.d/single.conf".into(),
+            kind: kiste::runtime::MountKind::Bind,
+            readonly: true,
+        },
+    ];
+    let out = run(&sb, s);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    for d in [
+        "proc",
+        "sys",
+        "dev",
+        "srv",
+        "srv/a",
+        "srv/a/b",
+        "opt",
+        "opt/conf.d",
+    ] {
+        let meta = std::fs::metadata(sb.root().join(d)).unwrap();
+        assert_eq!(
+            (meta.mode() & 0o7777, meta.uid(), meta.gid()),
+            (0o755, 0, 0),
+            "/{d} as created in the rootfs"
+        );
+    }
+    let target = std::fs::metadata(sb.root().join("opt/conf.d/single.conf")).unwrap();
+    assert_eq!(target.mode() & 0o7777, 0o644, "bind target file");
+}

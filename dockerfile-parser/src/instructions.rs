@@ -48,6 +48,7 @@ pub struct From {
 
 /// Shell form (one string run through SHELL) or exec form (JSON array).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum ShellOrExec {
     Shell(String),
     Exec(Vec<String>),
@@ -55,6 +56,7 @@ pub enum ShellOrExec {
 
 /// A heredoc attached to RUN, COPY or ADD.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Heredoc {
     /// Delimiter (quotes removed). For COPY/ADD this is also the file name.
     pub name: String,
@@ -69,6 +71,7 @@ pub struct Heredoc {
 
 /// `RUN [--mount=…] [--network=…] [--security=…] command`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Run {
     pub command: ShellOrExec,
     pub heredocs: Vec<Heredoc>,
@@ -79,6 +82,7 @@ pub struct Run {
 
 /// Kind of a `RUN --mount`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum MountKind {
     Bind,
     Cache,
@@ -101,6 +105,7 @@ impl MountKind {
 
 /// One `RUN --mount=…` as written (defaults are left to the builder).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RunMount {
     pub kind: MountKind,
     pub target: Option<String>,
@@ -122,6 +127,7 @@ pub struct RunMount {
 
 /// `COPY [flags] src… dest` (heredoc sources are in `heredocs`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Copy {
     pub sources: Vec<String>,
     pub dest: String,
@@ -136,6 +142,7 @@ pub struct Copy {
 
 /// `ADD [flags] src… dest` (heredoc sources are in `heredocs`).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Add {
     pub sources: Vec<String>,
     pub dest: String,
@@ -151,12 +158,14 @@ pub struct Add {
 
 /// `ARG name[=default] …`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Arg {
     pub args: Vec<(String, Option<String>)>,
 }
 
 /// What a HEALTHCHECK runs.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum HealthTest {
     /// `HEALTHCHECK NONE`.
     None,
@@ -166,6 +175,7 @@ pub enum HealthTest {
 
 /// `HEALTHCHECK [options] CMD …` or `HEALTHCHECK NONE`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Healthcheck {
     pub test: HealthTest,
     pub interval: Option<Duration>,
@@ -177,6 +187,7 @@ pub struct Healthcheck {
 
 /// Every instruction except FROM (which only appears as [`Stage::from`]).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Instruction {
     Run(Run),
     Cmd(ShellOrExec),

@@ -6,7 +6,7 @@
 //! `$root/build-cache/<key>`, written atomically; an entry whose layer blob is gone is a
 //! miss. This module knows nothing of Dockerfiles.
 
-use crate::image::LayerInfo;
+use crate::image::{hex, LayerInfo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -15,7 +15,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the key material changes meaning.
-const VERSION: &str = "kiste-build-cache-v1";
+const VERSION: &str = "kiste-build-cache-v2";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheEntry {
@@ -47,13 +47,24 @@ impl KeyBuilder {
         self
     }
 
+    /// Adds an optional value, so that "absent" and "empty" differ.
+    pub fn optional(self, data: Option<&str>) -> KeyBuilder {
+        match data {
+            Some(d) => self.field([1]).field(d),
+            None => self.field([0]),
+        }
+    }
+
+    /// Adds an instruction after expansion, in a stable encoding (its serde JSON: field
+    /// names and values, unlike `Debug` output, which may change with the compiler).
+    pub fn instruction(self, node: &dockerfile_parser::Instruction) -> KeyBuilder {
+        let json = serde_json::to_vec(node).expect("an instruction serializes");
+        self.field(json)
+    }
+
     pub fn finish(self) -> String {
         hex(&self.0.finalize())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl BuildCache {
@@ -166,4 +177,25 @@ fn digest_dir(dir: &Path, rel: &str, h: &mut Sha256) -> std::io::Result<()> {
         h.update([0xff]);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockerfile_parser::{Instruction, ShellOrExec};
+
+    #[test]
+    fn keys_encode_instructions_by_name_and_value_not_debug_output() {
+        let workdir = Instruction::Workdir("/app".into());
+        assert_eq!(
+            serde_json::to_string(&workdir).unwrap(),
+            r#"{"Workdir":"/app"}"#
+        );
+        let cmd = Instruction::Cmd(ShellOrExec::Exec(vec!["sh".into()]));
+        let key = |i: &Instruction| KeyBuilder::new("base").instruction(i).finish();
+        assert_eq!(key(&workdir), key(&workdir.clone()));
+        assert_ne!(key(&workdir), key(&cmd));
+        let arg = |v: Option<&str>| KeyBuilder::new("base").optional(v).finish();
+        assert_ne!(arg(None), arg(Some("")));
+    }
 }

@@ -7,6 +7,8 @@ mod archive;
 mod cache;
 mod context;
 mod copy;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interrupt;
 mod layers;
 mod progress;
@@ -20,7 +22,7 @@ use crate::image::config::{ImageConfig, RootFs};
 use crate::image::{ImageStore, LayerInfo, Reference};
 use crate::paths::Paths;
 use cache::{BuildCache, CacheEntry, KeyBuilder};
-use context::{has_glob, resolve_inside};
+use context::has_glob;
 use copy::{copy_sources, CopyOptions, Source};
 use dockerfile_parser::shell::Lexer;
 use dockerfile_parser::{Instruction, ShellOrExec, Spanned};
@@ -36,6 +38,16 @@ pub enum BuildError {
         file: String,
         line: usize,
         message: String,
+    },
+    /// The image store failed (opening it, committing the result).
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    /// A file-system call failed: what was being done, and the cause.
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
     },
     #[error("{0}")]
     Other(String),
@@ -111,15 +123,22 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
             opts.context.display()
         )));
     }
-    let ignore = Ignore::load(&opts.context, opts.dockerfile_path.as_deref())
-        .map_err(|e| BuildError::Other(format!("cannot read .dockerignore: {e}")))?;
-    let images = ImageStore::open(&paths.images()).map_err(|e| BuildError::Other(e.to_string()))?;
-    let scratch_guard = scratch::Scratch::create(&paths.build_dir()).map_err(|e| {
-        BuildError::Other(format!(
-            "cannot create a build directory in {}: {e}",
-            paths.build_dir().display()
-        ))
-    })?;
+    let ignore =
+        Ignore::load(&opts.context, opts.dockerfile_path.as_deref()).map_err(|source| {
+            BuildError::Io {
+                action: format!("cannot read .dockerignore of {}", opts.context.display()),
+                source,
+            }
+        })?;
+    let images = ImageStore::open(&paths.images())?;
+    let scratch_guard =
+        scratch::Scratch::create(&paths.build_dir()).map_err(|source| BuildError::Io {
+            action: format!(
+                "cannot create a build directory in {}",
+                paths.build_dir().display()
+            ),
+            source,
+        })?;
     let scratch = scratch_guard.dir.clone();
     let target = match &opts.target {
         Some(t) => df
@@ -276,8 +295,7 @@ impl Builder<'_> {
         }
         let image = self
             .images
-            .commit_image(&fin.config, &fin.layers, &self.opts.tags)
-            .map_err(|e| BuildError::Other(e.to_string()))?;
+            .commit_image(&fin.config, &fin.layers, &self.opts.tags)?;
         let short = &image.id.trim_start_matches("sha256:")[..12];
         self.say(format_args!("Successfully built {short}"));
         for t in &self.opts.tags {

@@ -213,18 +213,25 @@ fn prune_mount_points(upper: &Path, lower: &LowerView, extra: &[&str]) {
         "proc",
         "sys",
     ];
+    // The upper dir holds what the RUN made: a symlink there must not lead these
+    // removals out of it.
+    let Ok(upper) = crate::fs::Root::open(upper) else {
+        return;
+    };
     for rel in stubs.iter().map(String::as_str).chain(fixed) {
-        let p = upper.join(rel);
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+        let Ok(meta) = upper.lstat(rel) else {
             continue;
         };
         if lower.metadata(rel).is_some() {
             continue;
         }
+        let Ok((dir, name)) = upper.parent(rel) else {
+            continue;
+        };
         if meta.is_dir() {
-            let _ = std::fs::remove_dir(&p); // only when empty
-        } else if meta.is_file() && meta.len() == 0 {
-            let _ = std::fs::remove_file(&p);
+            let _ = dir.remove_empty_dir(&name);
+        } else if meta.is_file() && meta.size() == 0 {
+            let _ = dir.remove(&name);
         }
     }
 }

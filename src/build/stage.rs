@@ -5,8 +5,6 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::{has_env, set_env, History};
 
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// The one platform kiste builds for (no emulation).
 pub(super) const NATIVE_PLATFORM: &str = "linux/amd64";
 
@@ -62,7 +60,7 @@ impl Builder<'_> {
         // Both of docker's builders give an image without PATH the default one.
         let env = &mut img.config.config.env;
         if !env.iter().any(|e| e.starts_with("PATH=")) {
-            env.insert(0, DEFAULT_PATH.to_string());
+            env.insert(0, format!("PATH={}", crate::runtime::DEFAULT_PATH));
         }
         let mut args: Args = BTreeMap::new();
         let mut cmd_set = false;
@@ -153,12 +151,12 @@ impl Builder<'_> {
             .node
             .expand(&self.lexer, &env)
             .map_err(|e| self.at(line, e.message.clone()))?;
-        let mut key = KeyBuilder::new(&img.key).field(format!("{node:?}"));
+        let mut key = KeyBuilder::new(&img.key).instruction(&node);
         if let Instruction::Arg(a) = &node {
             for (k, _) in &a.args {
                 key = key
                     .field(k)
-                    .field(format!("{:?}", self.opts.build_args.get(k)));
+                    .optional(self.opts.build_args.get(k).map(String::as_str));
             }
         }
         let key = key.finish();
@@ -224,7 +222,7 @@ impl Builder<'_> {
                 }
             }
             Instruction::StopSignal(s) => {
-                crate::runtime::parse_signal(&s).map_err(|e| self.at(line, e.to_string()))?;
+                crate::signal::parse_signal(&s).map_err(|e| self.at(line, e.to_string()))?;
                 c.stop_signal = s;
             }
             Instruction::Cmd(cmd) => {
@@ -337,9 +335,18 @@ impl Builder<'_> {
             .join(format!("step-{}", self.step))
             .join("layer");
         if cached.is_none() {
-            std::fs::create_dir_all(&layer)
-                .and_then(|()| super::copy::make_parents(&layer, lower, &format!("{dir}/x"), None))
-                .map_err(|e| self.at(line, format!("WORKDIR /{dir}: cannot create it: {e}")))?;
+            let made = || -> std::io::Result<()> {
+                std::fs::create_dir_all(&layer)?;
+                let merged = lower.with_top(&layer)?;
+                let layer_root = crate::fs::Root::open(&layer)?;
+                let target = super::copy::Target {
+                    layer: &layer_root,
+                    lower,
+                    merged: &merged,
+                };
+                super::copy::ensure_dir(&target, dir, None).map(|_| ())
+            };
+            made().map_err(|e| self.at(line, format!("WORKDIR /{dir}: cannot create it: {e}")))?;
         }
         let dir_arg = cached.is_none().then_some(layer.as_path());
         let result = self.layer_step(img, &key, cached, dir_arg, line, created_by);

@@ -6,8 +6,8 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
+use super::resources::Device;
 use super::{device_allowlist, CgroupError};
-use crate::runtime::spec::Device;
 
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
@@ -263,10 +263,14 @@ mod tests {
         } else if unified.join("cgroup.procs").exists() {
             unified
         } else {
+            crate::test_skip::skip_log(
+                "no cgroup v2 hierarchy (neither v2 nor a hybrid unified one)",
+            );
             return;
         };
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
+            crate::test_skip::skip_log("needs root to attach a device program");
             return;
         }
         let dir = root

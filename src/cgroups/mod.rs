@@ -5,16 +5,17 @@
 //! the container's filesystem.
 
 mod bpf;
+mod resources;
 mod v1;
 mod v2;
+
+pub use resources::{CgroupSpec, Device, DeviceRate, Resources};
 
 use std::fs;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use crate::runtime::spec::{CgroupSpec, Device};
 
 /// Where every cgroup hierarchy is mounted on a normal host.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";

@@ -6,8 +6,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::resources::{CgroupSpec, DeviceRate, Resources};
 use super::{device_allowlist, relative_path, write_file, CgroupError, CGROUP_ROOT};
-use crate::runtime::spec::{CgroupSpec, DeviceRate, Resources};
 
 /// Controllers kiste creates a directory in, when the host mounts them.
 const CONTROLLERS: &[&str] = &[

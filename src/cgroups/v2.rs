@@ -7,8 +7,8 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
+use super::resources::{CgroupSpec, DeviceRate, Resources};
 use super::{bpf, relative_path, write_file, CgroupError, CGROUP_ROOT};
-use crate::runtime::spec::{CgroupSpec, DeviceRate, Resources};
 
 const WANTED: &[&str] = &["cpuset", "cpu", "io", "memory", "pids"];
 

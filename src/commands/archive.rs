@@ -185,7 +185,7 @@ pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
         .transpose()?
         .into_iter()
         .collect::<Vec<_>>();
-    let mut config = crate::image::config::ContainerConfig::default();
+    let mut config = crate::image::config::RunConfig::default();
     archive::apply_changes(&mut config, &args.changes)?;
     let from_stdin = args.file.as_os_str() == "-";
     let scratch;

@@ -169,7 +169,18 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
                 Some(f) => f.clone(),
                 None => context.join("Dockerfile"),
             };
-            let bytes = std::fs::read(&p).map_err(|e| {
+            // A Dockerfile inside the context is read confined to it: a symlink to
+            // /etc/shadow or /dev/zero there must not be read on the host.
+            let inside = match f {
+                Some(f) if stdin_context => Some(f.clone()),
+                None => Some(PathBuf::from("Dockerfile")),
+                Some(_) => None,
+            };
+            let read = match &inside {
+                Some(rel) => crate::fs::Root::open(&context).and_then(|r| r.read(rel, 64 << 20)),
+                None => std::fs::read(&p),
+            };
+            let bytes = read.map_err(|e| {
                 fail(format!(
                     "unable to prepare context: cannot read Dockerfile {}: {}",
                     p.display(),

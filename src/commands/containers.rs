@@ -7,7 +7,6 @@ use crate::cli::{ContainerExistsArgs, KillArgs, RmArgs, StartArgs, StopArgs};
 use crate::container::{Container, Containers};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
-use crate::runtime;
 use crate::state::{ContainerRecord, StateError};
 use std::time::Duration;
 
@@ -65,7 +64,7 @@ fn stop_signal(c: &Container, given: Option<&str>) -> anyhow::Result<i32> {
     if name.is_empty() {
         return Ok(libc::SIGTERM);
     }
-    Ok(runtime::parse_signal(name)?)
+    Ok(crate::signal::parse_signal(name)?)
 }
 
 /// The arguments a verb works on: every container `pick` keeps for `--all` (by full id,
@@ -105,7 +104,7 @@ pub fn stop(paths: &Paths, mut args: StopArgs) -> anyhow::Result<()> {
         ContainerRecord::is_running,
     )?;
     if let Some(s) = &args.signal {
-        runtime::parse_signal(s).map_err(|e| Exit {
+        crate::signal::parse_signal(s).map_err(|e| Exit {
             code: 125,
             message: e.to_string(),
         })?;
@@ -138,7 +137,7 @@ pub fn stop(paths: &Paths, mut args: StopArgs) -> anyhow::Result<()> {
 
 pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
-    let sig = runtime::parse_signal(&args.signal).map_err(|e| Exit {
+    let sig = crate::signal::parse_signal(&args.signal).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
     })?;

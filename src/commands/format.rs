@@ -1,8 +1,6 @@
 //! docker's output conventions: tables laid out like Go's tabwriter (min width 10, padding
 //! 3), human durations ("About a minute ago") and sizes ("4.86MB").
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// Lay out rows like docker's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let ncol = header.len();
@@ -78,10 +76,7 @@ pub fn since(rfc3339: &str) -> f64 {
 }
 
 pub fn now_unix() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    crate::time::now_unix()
 }
 
 /// Unix seconds of an RFC 3339 time.

@@ -12,23 +12,9 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
 use std::time::Duration;
 
-/// `--since`: RFC 3339, unix seconds, or a duration back from now ("90s", "10m", "2h").
+/// `--since`: RFC 3339, unix seconds, or a Go duration back from now ("90s", "1h30m").
 fn parse_since(s: &str) -> Option<f64> {
-    if let Some(t) = parse_rfc3339(s) {
-        return Some(t);
-    }
-    if let Ok(t) = s.parse::<f64>() {
-        return Some(t);
-    }
-    let (num, unit) = s.split_at(s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Some(now_unix() - secs)
+    crate::time::parse_since(s, now_unix())
 }
 
 fn bad(flag: &str, value: &str, what: &str) -> anyhow::Error {

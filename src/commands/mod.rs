@@ -50,6 +50,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
     repair(&paths)?;
+    crate::runtime::cache_seccomp_in(&paths.runroot);
     match command {
         Command::Build(a) => build::build(&paths, a),
         Command::Run(a) => run::run(&paths, a),

@@ -123,7 +123,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         .into());
     }
     if let Some(sig) = &args.stop_signal {
-        crate::runtime::parse_signal(sig).map_err(|e| flag_err(&e))?;
+        crate::signal::parse_signal(sig).map_err(|e| flag_err(&e))?;
     }
 
     let images = ImageStore::open(&paths.images())?;

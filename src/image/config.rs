@@ -36,9 +36,10 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// The runtime defaults of an image (`config` in the OCI image config).
+/// The runtime defaults of an image (`config` in the OCI image config). Not the
+/// container's own configuration, which is `state::ContainerConfig`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ContainerConfig {
+pub struct RunConfig {
     #[serde(
         rename = "User",
         default,
@@ -142,7 +143,7 @@ pub struct ImageConfig {
     pub architecture: String,
     pub os: String,
     #[serde(default)]
-    pub config: ContainerConfig,
+    pub config: RunConfig,
     pub rootfs: RootFs,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<History>,

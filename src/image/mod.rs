@@ -9,11 +9,10 @@ pub mod config;
 pub mod layer;
 pub mod reference;
 pub mod store;
-mod time;
 
+pub use crate::time::{format_rfc3339, now_rfc3339, parse_rfc3339};
 pub use reference::Reference;
 pub use store::*;
-pub use time::{format_rfc3339, now_rfc3339, parse_rfc3339};
 
 use std::io;
 
@@ -69,7 +68,7 @@ pub(crate) fn short_digest(digest: &str) -> String {
     }
 }
 
-/// Lower-case hex of a sha256 digest.
+/// Lower-case hex of bytes (digests, random ids): the one encoder kiste uses.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

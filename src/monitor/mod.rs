@@ -16,7 +16,7 @@ use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
 use crate::runtime::{self, RuntimeError, Stdio};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
-use std::io::{Read, Write};
+
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 
@@ -239,15 +239,7 @@ fn launch(
 /// detached monitor does not inherit it (it closes the descriptors it does not use).
 fn lock_start(paths: &Paths, id: &str) -> Result<std::fs::File, MonitorError> {
     let path = paths.container_start_lock(id);
-    let file = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(other(&format!("cannot open {}", path.display())))?;
-    file.lock()
-        .map_err(other(&format!("cannot lock {}", path.display())))?;
-    Ok(file)
+    crate::lock::lock_exclusive(&path).map_err(other(&format!("cannot lock {}", path.display())))
 }
 
 struct Pipes {
@@ -330,7 +322,7 @@ fn detach(
     ports: Vec<BoundPort>,
     pipes: Pipes,
 ) -> Result<i32, MonitorError> {
-    let (ready_r, ready_w) = pipe()?;
+    let (ready_r, ready_w) = runtime::channel_pair()?;
     // SAFETY: kiste is single-threaded here; the child only runs kiste's own code.
     match unsafe { nix::unistd::fork() }.map_err(|e| {
         other(&format!(
@@ -344,7 +336,7 @@ fn detach(
             unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
             detach_stdio();
             let mut keep = vec![
-                ready_w.as_raw_fd(),
+                ready_w.raw(),
                 pipes.out.as_raw_fd(),
                 pipes.err.as_raw_fd(),
                 pipes.out_w.as_raw_fd(),
@@ -353,17 +345,17 @@ fn detach(
             ];
             keep.extend(ports.iter().map(|p| p.raw_fd()));
             close_inherited_fds(&keep);
-            let mut ready = Some(std::fs::File::from(ready_w));
+            let mut ready = Some(ready_w);
             let result = run_monitored(paths, store, running, spec, ports, pipes, false, |_| {
                 // Closing the pipe tells `kiste run -d` the container runs.
-                if let Some(mut r) = ready.take() {
-                    let _ = r.write_all(b"0\n");
+                if let Some(r) = ready.take() {
+                    let _ = r.send(&runtime::Message::Started);
                 }
             });
             if let Err(e) = result {
                 finish_failed_start(paths, store, running, &e);
-                if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{}\n{}", e.exit_code(), e);
+                if let Some(r) = ready.take() {
+                    let _ = r.send(&start_failed(&e));
                 }
             }
             unsafe { libc::_exit(0) }
@@ -372,18 +364,29 @@ fn detach(
             drop(ready_w);
             drop(pipes);
             drop(ports);
-            let mut msg = String::new();
-            let _ = std::fs::File::from(ready_r).read_to_string(&mut msg);
-            let (code, message) = msg.split_once('\n').unwrap_or((msg.as_str(), ""));
-            match code.trim().parse::<i32>() {
-                Ok(0) => Ok(0),
-                Ok(code) => Err(MonitorError::Reported {
-                    code,
-                    message: message.to_string(),
-                }),
-                Err(_) => Err(MonitorError::MonitorEnded(running.id.clone())),
-            }
+            start_outcome(&ready_r, &running.id)
         }
+    }
+}
+
+/// The detached monitor's report of a failed start, in the runtime's sync protocol.
+fn start_failed(e: &MonitorError) -> runtime::Message {
+    runtime::Message::Failed {
+        kind: runtime::FailKind::from_exit_code(e.exit_code()),
+        errno: 0,
+        text: e.to_string(),
+    }
+}
+
+/// What `kiste run -d` learns from the detached monitor: started, or the error.
+fn start_outcome(ready: &runtime::Channel, id: &str) -> Result<i32, MonitorError> {
+    match ready.recv() {
+        Ok(Some(runtime::Message::Started)) => Ok(0),
+        Ok(Some(runtime::Message::Failed { kind, text, .. })) => Err(MonitorError::Reported {
+            code: kind.exit_code(),
+            message: text,
+        }),
+        _ => Err(MonitorError::MonitorEnded(id.to_string())),
     }
 }
 
@@ -413,16 +416,16 @@ fn prepare_for_userns(
     upper: &std::path::Path,
     (uid, gid): (u32, u32),
 ) -> std::io::Result<()> {
+    // The image's tree: a symlink in it (say /etc -> /host/dir) resolves inside it.
+    let root = crate::fs::Root::open(rootfs)?;
     for dir in ["proc", "sys", "dev", "etc"] {
-        let p = rootfs.join(dir);
-        if std::fs::symlink_metadata(&p).is_err() {
-            std::fs::create_dir(&p)?;
+        if !root.exists(dir) {
+            root.mkdir(dir, 0o755)?;
         }
     }
     for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
-        let p = rootfs.join(file);
-        if std::fs::symlink_metadata(&p).is_err() {
-            std::fs::File::create(&p)?;
+        if !root.exists(file) {
+            root.create_file(file, 0o644)?;
         }
     }
     std::os::unix::fs::chown(upper, Some(uid), Some(gid))

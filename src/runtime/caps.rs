@@ -1,67 +1,42 @@
 //! Capabilities: names to bits, the host's bounding set (for --privileged), and the
 //! child's bounding/permitted/effective/inheritable/ambient sets set with raw syscalls.
+//! The `caps` crate is kiste's one list of capability names and bits: the typed
+//! configuration parses names into `caps::Capability`, this file turns them into bit masks
+//! before the fork, and the child only uses the masks (no allocation after the fork).
 
-use super::child::{ChildError, Ctx};
-use super::RuntimeError;
-
-/// Capability names by bit number (linux/capability.h).
-const NAMES: &[&str] = &[
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "DAC_READ_SEARCH",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "SETGID",
-    "SETUID",
-    "SETPCAP",
-    "LINUX_IMMUTABLE",
-    "NET_BIND_SERVICE",
-    "NET_BROADCAST",
-    "NET_ADMIN",
-    "NET_RAW",
-    "IPC_LOCK",
-    "IPC_OWNER",
-    "SYS_MODULE",
-    "SYS_RAWIO",
-    "SYS_CHROOT",
-    "SYS_PTRACE",
-    "SYS_PACCT",
-    "SYS_ADMIN",
-    "SYS_BOOT",
-    "SYS_NICE",
-    "SYS_RESOURCE",
-    "SYS_TIME",
-    "SYS_TTY_CONFIG",
-    "MKNOD",
-    "LEASE",
-    "AUDIT_WRITE",
-    "AUDIT_CONTROL",
-    "SETFCAP",
-    "MAC_OVERRIDE",
-    "MAC_ADMIN",
-    "SYSLOG",
-    "WAKE_ALARM",
-    "BLOCK_SUSPEND",
-    "AUDIT_READ",
-    "PERFMON",
-    "BPF",
-    "CHECKPOINT_RESTORE",
-];
+use super::error::RuntimeError;
+use super::error::{ChildError, Ctx};
 
 pub(crate) const CAP_SYS_ADMIN: u32 = 21;
 
+/// The capability a name stands for ("CHOWN", "CAP_CHOWN", any case).
+fn capability(name: &str) -> Option<caps::Capability> {
+    let upper = name.to_ascii_uppercase();
+    if upper.starts_with("CAP_") {
+        upper.parse().ok()
+    } else {
+        format!("CAP_{upper}").parse().ok()
+    }
+}
+
 /// The bit of a capability name ("CHOWN", "CAP_CHOWN", any case).
 pub(crate) fn bit_of(name: &str) -> Option<u32> {
-    let upper = name.to_ascii_uppercase();
-    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    NAMES.iter().position(|n| *n == bare).map(|i| i as u32)
+    capability(name).map(|c| u32::from(c.index()))
+}
+
+/// Whether `name` ("CHOWN", "CAP_CHOWN", any case) is a capability this kernel ABI knows.
+pub fn is_capability(name: &str) -> bool {
+    bit_of(name).is_some()
 }
 
 pub(crate) fn name_of(bit: u32) -> String {
-    NAMES
-        .get(bit as usize)
-        .map_or_else(|| format!("{bit}"), |n| n.to_string())
+    caps::all()
+        .into_iter()
+        .find(|c| u32::from(c.index()) == bit)
+        .map_or_else(
+            || bit.to_string(),
+            |c| c.to_string().trim_start_matches("CAP_").to_string(),
+        )
 }
 
 /// The bitmask of a list of names; "ALL" means every capability the host can give.

@@ -5,109 +5,12 @@
 use std::convert::Infallible;
 use std::ffi::CString;
 
+use super::error::{ChildError, Ctx, FailKind};
 use super::mounter::Kernel;
-use super::rootfs::CgroupMounts;
-use super::spec::{ContainerSpec, NsMode, Seccomp, Stdio};
-use super::sync::{Channel, FailKind, Message};
-use super::{caps, errno_text, exec, namespaces, rootfs, seccomp, user, RuntimeError};
-
-/// What the parent computes before the clone, so the child only makes syscalls.
-pub(crate) struct Plan {
-    /// The rootfs, absolute and with symlinks resolved.
-    pub(crate) root: std::path::PathBuf,
-    caps: u64,
-    last_cap: u32,
-    seccomp: Option<Vec<libc::sock_filter>>,
-    pub(crate) cgroup_mounts: CgroupMounts,
-}
-
-impl Plan {
-    pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
-        let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
-        let seccomp = match &spec.security.seccomp {
-            Seccomp::Unconfined => None,
-            Seccomp::Default => Some(seccomp::default_program(caps)?),
-            Seccomp::Profile(json) => Some(seccomp::program_from_json(json, caps)?),
-        };
-        let root = std::fs::canonicalize(&spec.rootfs)
-            .ok()
-            .filter(|r| r.is_dir())
-            .ok_or_else(|| {
-                RuntimeError::Setup(format!(
-                    "container {}: rootfs {} is not a directory",
-                    spec.id,
-                    spec.rootfs.display()
-                ))
-            })?;
-        Ok(Plan {
-            root,
-            caps,
-            last_cap: caps::last_cap(),
-            seccomp,
-            cgroup_mounts: CgroupMounts::for_host(),
-        })
-    }
-}
-
-#[cfg(test)]
-impl Plan {
-    pub(crate) fn for_test(root: std::path::PathBuf, cgroup_mounts: CgroupMounts) -> Plan {
-        Plan {
-            root,
-            caps: 0,
-            last_cap: 40,
-            seccomp: None,
-            cgroup_mounts,
-        }
-    }
-}
-
-/// A failure in the child, as it travels to the parent.
-#[derive(Debug)]
-pub(crate) struct ChildError {
-    pub(crate) kind: FailKind,
-    pub(crate) errno: i32,
-    pub(crate) text: String,
-}
-
-impl ChildError {
-    pub(crate) fn setup(text: impl Into<String>) -> Self {
-        ChildError {
-            kind: FailKind::Setup,
-            errno: 0,
-            text: text.into(),
-        }
-    }
-}
-
-/// Adds "what was being done" to a failed call.
-pub(crate) trait Ctx<T> {
-    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, ChildError>;
-}
-
-impl<T> Ctx<T> for std::io::Result<T> {
-    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, ChildError> {
-        self.map_err(|e| {
-            let errno = e.raw_os_error().unwrap_or(0);
-            let reason = if errno != 0 {
-                errno_text(errno)
-            } else {
-                e.to_string()
-            };
-            ChildError {
-                kind: FailKind::Setup,
-                errno,
-                text: format!("{}: {reason}", what()),
-            }
-        })
-    }
-}
-
-impl<T> Ctx<T> for nix::Result<T> {
-    fn ctx(self, what: impl FnOnce() -> String) -> Result<T, ChildError> {
-        self.map_err(std::io::Error::from).ctx(what)
-    }
-}
+use super::plan::Plan;
+use super::spec::{ContainerSpec, NsMode, Stdio};
+use super::sync::{Channel, Message};
+use super::{caps, exec, namespaces, rootfs, seccomp, user};
 
 /// The child process after clone. Never returns.
 pub(crate) fn run(spec: &ContainerSpec, plan: &Plan, chan: &Channel) -> ! {
@@ -117,7 +20,14 @@ pub(crate) fn run(spec: &ContainerSpec, plan: &Plan, chan: &Channel) -> ! {
     let err = match outcome {
         Ok(Ok(never)) => match never {},
         Ok(Err(e)) => e,
-        Err(_) => ChildError::setup("container setup panicked"),
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ChildError::message(format!("container {}: setup panicked: {why}", spec.id))
+        }
     };
     if err.errno >= 0 {
         let _ = chan.send(&Message::Failed {
@@ -146,13 +56,16 @@ fn setup_and_exec(
             })
         }
     }
+    plan.fault.hit("go");
     let ns = &spec.namespaces;
     if let Some(maps) = &ns.user {
         become_ns_root(maps)?;
     }
     namespaces::join_paths(ns)?;
+    plan.fault.hit("namespaces");
     nix::unistd::setsid().ctx(|| "cannot create a session".into())?;
     install_stdio(spec.stdio)?;
+    plan.fault.hit("stdio");
     // A terminal on stdin becomes the container's controlling terminal (run -it).
     // SAFETY: isatty/ioctl on fd 0 with an integer argument.
     unsafe {
@@ -187,6 +100,7 @@ fn setup_and_exec(
     }
     // SAFETY: as above.
     unsafe { libc::umask(0o022) };
+    plan.fault.hit("rootfs");
     if ns.uts == NsMode::Private && !spec.hostname.is_empty() {
         nix::unistd::sethostname(&spec.hostname)
             .ctx(|| format!("cannot set hostname {:?}", spec.hostname))?;
@@ -195,6 +109,7 @@ fn setup_and_exec(
         super::loopback::up().ctx(|| "cannot bring up lo in the network namespace".into())?;
     }
 
+    plan.fault.hit("hostname");
     let who = user::resolve(&spec.user)?;
     let cwd = if spec.cwd.is_empty() {
         "/"
@@ -205,6 +120,7 @@ fn setup_and_exec(
     nix::unistd::chdir(cwd).ctx(|| format!("cannot change to working directory {cwd}"))?;
     exec::apply_rlimits(&spec.rlimits)?;
 
+    plan.fault.hit("user");
     caps::drop_bounding(plan.caps, plan.last_cap)?;
     user::switch_to(&who)?;
     // Nothing runs unsupervised: the container dies with the process that started it (its
@@ -245,6 +161,7 @@ fn setup_and_exec(
         }
     }
 
+    plan.fault.hit("caps");
     let env = exec::environment(spec, &who);
     let program = exec::resolve(&spec.args[0], &env)?;
     let argv: Vec<CString> = spec
@@ -252,7 +169,16 @@ fn setup_and_exec(
         .iter()
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
-        .map_err(|_| ChildError::setup("argument contains a NUL byte"))?;
+        .map_err(|_| {
+            ChildError::message(format!(
+                "container {}: cannot exec {:?}: an argument contains a NUL byte",
+                spec.id, spec.args[0]
+            ))
+        })?;
+    plan.fault.hit("exec");
+    // From here the parent takes end-of-file on the channel as a successful execve.
+    chan.send(&Message::Exec)
+        .ctx(|| "cannot tell the parent the process is about to exec".into())?;
     if let Some(prog) = &plan.seccomp {
         seccomp::load(prog)?;
     }

@@ -4,14 +4,13 @@
 //! node is bind-mounted instead.
 
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, SFlag};
 
-use super::child::{ChildError, Ctx};
-use super::mounter::Mounter;
-use super::rootfs::{bind, ensure, mnt, resolve_in_root};
+use super::error::{ChildError, Ctx};
+use super::mounter::{bind, ensure, mnt, Mounter};
 use super::spec::ContainerSpec;
 
 /// (name, major, minor) of the character devices every container gets, mode 0666.
@@ -43,7 +42,7 @@ fn make_node(
         SFlag::S_IFCHR
     };
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
+        ensure(parent, false)?;
     }
     let _ = std::fs::remove_file(target);
     match m.mknod(target, sflag, mode, makedev(major, minor)) {
@@ -61,8 +60,9 @@ pub(crate) fn setup_dev(
     m: &mut impl Mounter,
     root: &Path,
     spec: &ContainerSpec,
+    resolve_in_root: fn(&Path, &str) -> Result<PathBuf, ChildError>,
 ) -> Result<(), ChildError> {
-    let dev = resolve_in_root(root, "/dev");
+    let dev = resolve_in_root(root, "/dev")?;
     ensure(&dev, false)?;
     let devfs = MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME;
     mnt(
@@ -121,7 +121,7 @@ pub(crate) fn setup_dev(
         copy_host_devices(m, Path::new("/dev"), &dev)?;
     }
     for d in &spec.devices {
-        let target = resolve_in_root(root, &d.container_path);
+        let target = resolve_in_root(root, &d.container_path)?;
         let mode = if d.mode & 0o7777 == 0 {
             0o660
         } else {

@@ -5,14 +5,13 @@
 use std::ffi::CString;
 use std::os::unix::fs::PermissionsExt;
 
-use super::child::{ChildError, Ctx};
-use super::errno_text;
+use super::error::{errno_text, FailKind};
+use super::error::{ChildError, Ctx};
 use super::spec::{ContainerSpec, Rlimit};
-use super::sync::FailKind;
 use super::user::User;
 
-pub(crate) const DEFAULT_PATH: &str =
-    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The PATH a container (and a build's RUN) gets when its image sets none: docker's.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Sets each given limit; the rest are inherited. A hard limit above the current one
 /// needs CAP_SYS_RESOURCE: without it the hard limit is kept where it is.

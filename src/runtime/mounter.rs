@@ -1,13 +1,16 @@
 //! The seam between the rootfs plan and the kernel: every change to the mount table
 //! (mount, read-only remount, mknod, pivot_root) goes through [`Mounter`]. [`Kernel`]
 //! makes the calls; the unit tests use a recorder that writes each call down, so the
-//! rootfs sequence is tested without root.
+//! rootfs sequence is tested without root. `mnt`, `bind`, `remount_ro` and `ensure` wrap
+//! the calls with the action and the object in their errors.
 
 use std::fs;
 use std::path::Path;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::stat::{mknod, Mode, SFlag};
+
+use super::error::{ChildError, Ctx};
 
 pub(crate) trait Mounter {
     fn mount(
@@ -88,6 +91,77 @@ impl Mounter for Kernel {
 }
 
 /// Writes every call down as one line, with `root` shown as `$ROOT`.
+/// A mount with the action and object in its error.
+pub(crate) fn mnt(
+    m: &mut impl Mounter,
+    src: Option<&str>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<(), ChildError> {
+    m.mount(src.map(Path::new), target, fstype, flags, data)
+        .ctx(|| {
+            format!(
+                "cannot mount {} on {}",
+                fstype.or(src).unwrap_or("(none)"),
+                target.display()
+            )
+        })
+}
+
+/// A bind mount (recursive when `rec`) with its error context.
+pub(crate) fn bind(
+    m: &mut impl Mounter,
+    src: &Path,
+    target: &Path,
+    rec: bool,
+) -> Result<(), ChildError> {
+    let flags = if rec {
+        MsFlags::MS_BIND | MsFlags::MS_REC
+    } else {
+        MsFlags::MS_BIND
+    };
+    m.mount(Some(src), target, None, flags, None)
+        .ctx(|| format!("cannot bind {} on {}", src.display(), target.display()))
+}
+
+pub(crate) fn remount_ro(m: &mut impl Mounter, target: &Path) -> Result<(), ChildError> {
+    m.remount_ro(target)
+        .ctx(|| format!("cannot remount {} read-only", target.display()))
+}
+
+/// Creates `path` as a directory, or as an empty file when `file`, with its missing
+/// parents. Modes are explicit (directories 0755, files 0644, as docker makes them): the
+/// child runs rootfs setup under umask 0, which would leave them writable by everyone.
+pub(crate) fn ensure(path: &Path, file: bool) -> Result<(), ChildError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if fs::symlink_metadata(path).is_ok() {
+        return Ok(());
+    }
+    let dirs = |p: &Path| {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(p)
+            .ctx(|| format!("cannot create {}", p.display()))
+    };
+    if !file {
+        return dirs(path);
+    }
+    if let Some(parent) = path.parent() {
+        dirs(parent)?;
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
+        .map(drop)
+        .ctx(|| format!("cannot create {}", path.display()))
+}
+
 #[cfg(test)]
 pub(crate) struct Recorder {
     pub(crate) root: std::path::PathBuf,

@@ -5,9 +5,9 @@ use std::fs;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use super::child::{ChildError, Ctx};
+use super::error::RuntimeError;
+use super::error::{ChildError, Ctx};
 use super::spec::{IdMap, Namespaces, NsMode};
-use super::RuntimeError;
 
 /// Flags for the single clone. The cgroup namespace is left out on purpose: the child
 /// unshares it after the parent has moved it into its cgroup, so that the container sees
@@ -74,12 +74,8 @@ pub(crate) fn write_id_maps(pid: i32, uid: &[IdMap], gid: &[IdMap]) -> Result<()
     }
     for (file, maps) in [("uid_map", uid), ("gid_map", gid)] {
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, fmt(maps)).map_err(|e| {
-            RuntimeError::Setup(format!(
-                "cannot write {path}: {}",
-                super::errno_text(e.raw_os_error().unwrap_or(0))
-            ))
-        })?;
+        fs::write(&path, fmt(maps))
+            .map_err(|e| RuntimeError::io(format!("cannot write {path}"), e))?;
     }
     Ok(())
 }

@@ -4,12 +4,22 @@
 
 use std::os::fd::{AsRawFd, RawFd};
 
-use super::child::{self, Plan};
+use super::child;
+use super::error::{errno_text, FailKind, RuntimeError};
 use super::namespaces;
+use super::plan::Plan;
 use super::spec::{ContainerSpec, NsMode};
-use super::sync::{channel_pair, FailKind, Message};
-use super::{errno_text, process_start_time, RuntimeError, Started};
+use super::sync::{channel_pair, Message};
 use crate::cgroups;
+use crate::process::process_start_time;
+
+/// The container's first process, once its command is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    pub pid: i32,
+    /// Field 22 of /proc/PID/stat: with the pid, identifies the process across pid reuse.
+    pub start_time: u64,
+}
 
 /// Creates the cgroup (if `spec.cgroup`), clones the process into its namespaces, sets
 /// it up and execs `spec.args`. Returns once execve has succeeded, or with the error;
@@ -63,10 +73,10 @@ fn start(
         }
         Err(e) => {
             drop(pid_ns_guard);
-            return Err(RuntimeError::Setup(format!(
-                "cannot clone container process: {}",
-                errno_text(e.raw_os_error().unwrap_or(0))
-            )));
+            return Err(RuntimeError::io(
+                format!("container {}: cannot clone the process", spec.id),
+                e,
+            ));
         }
     };
     drop(child_end);
@@ -75,15 +85,35 @@ fn start(
         Some(m) => namespaces::write_id_maps(pid, &m.uid, &m.gid),
         None => Ok(()),
     };
-    let go = maps.and_then(|()| send(&parent_end, Message::Go));
+    // A send that finds the child's end closed means the child died in setup.
+    let child_gone = std::cell::Cell::new(false);
+    let send = |msg: Message| {
+        parent_end.send(&msg).map_err(|e| {
+            child_gone.set(e.kind() == std::io::ErrorKind::BrokenPipe);
+            RuntimeError::Setup(format!(
+                "container {}: cannot send {msg:?} to the container process: {e}",
+                spec.id
+            ))
+        })
+    };
+    let go = maps.and_then(|()| send(Message::Go));
     // v1 joins are slow (the kernel waits for an RCU grace period on the first
     // cgroup.procs write): the child mounts its filesystems meanwhile.
     let joined = go.and_then(|()| match cgroup {
         Some(cg) if !in_cgroup => cg.join(pid).map_err(RuntimeError::from),
         _ => Ok(()),
     });
-    let prepared = joined.and_then(|()| send(&parent_end, Message::Joined));
+    let prepared = joined.and_then(|()| send(Message::Joined));
     if let Err(e) = prepared {
+        if child_gone.get() {
+            return Err(match parent_end.recv() {
+                Ok(Some(failed @ Message::Failed { .. })) => {
+                    reap(pid);
+                    failure(spec, failed)
+                }
+                _ => died_in_setup(spec, pid),
+            });
+        }
         // SAFETY: signalling our own child.
         unsafe { libc::kill(pid, libc::SIGKILL) };
         // A child that failed first has its own reason queued on the channel; once it is
@@ -97,6 +127,22 @@ fn start(
     }
 
     match parent_end.recv() {
+        Ok(Some(Message::Exec)) => {}
+        Ok(None) => return Err(died_in_setup(spec, pid)),
+        Ok(Some(failed @ Message::Failed { .. })) => {
+            reap(pid);
+            return Err(failure(spec, failed));
+        }
+        Ok(Some(_)) | Err(_) => {
+            kill_and_reap(pid);
+            return Err(RuntimeError::Setup(format!(
+                "container {}: process sent an unexpected message during setup",
+                spec.id
+            )));
+        }
+    }
+    // Only seccomp and execve are left: end-of-file now is the close-on-exec of execve.
+    match parent_end.recv() {
         Ok(None) => Ok(Started {
             pid,
             start_time: process_start_time(pid).unwrap_or(0),
@@ -107,11 +153,35 @@ fn start(
         }
         Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
-            Err(RuntimeError::Setup(
-                "container process sent an unexpected message".into(),
-            ))
+            Err(RuntimeError::Setup(format!(
+                "container {}: process sent an unexpected message before exec",
+                spec.id
+            )))
         }
     }
+}
+
+/// The error for a child whose channel closed before it said it would exec: it died
+/// during setup (panic with abort, a signal, an exit). Reaps it and says how it ended.
+fn died_in_setup(spec: &ContainerSpec, pid: i32) -> RuntimeError {
+    let mut status = 0;
+    // SAFETY: waiting for our own child, which has closed its end and is exiting.
+    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    let how = if rc != pid {
+        "ended".to_string()
+    } else if libc::WIFSIGNALED(status) {
+        let sig = libc::WTERMSIG(status);
+        let name = nix::sys::signal::Signal::try_from(sig)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| format!("signal {sig}"));
+        format!("was killed by {name}")
+    } else {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    };
+    RuntimeError::Setup(format!(
+        "container {}: process {how} during setup, before exec of {:?}",
+        spec.id, spec.args[0]
+    ))
 }
 
 /// The user-facing error for the child's failure message.
@@ -132,11 +202,6 @@ fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
         },
         FailKind::Setup => RuntimeError::Setup(text),
     }
-}
-
-fn send(chan: &super::sync::Channel, msg: Message) -> Result<(), RuntimeError> {
-    chan.send(&msg)
-        .map_err(|e| RuntimeError::Setup(format!("cannot signal the container process: {e}")))
 }
 
 fn reap(pid: i32) {
@@ -222,13 +287,9 @@ impl PidNsGuard {
     fn enter(path: &std::path::Path) -> Result<Self, RuntimeError> {
         let own = std::fs::File::open("/proc/self/ns/pid_for_children")
             .or_else(|_| std::fs::File::open("/proc/self/ns/pid"))
-            .map_err(|e| RuntimeError::Setup(format!("cannot open own pid namespace: {e}")))?;
+            .map_err(|e| RuntimeError::io("cannot open kiste's own pid namespace", e))?;
         namespaces::setns_path(path, libc::CLONE_NEWPID).map_err(|e| {
-            RuntimeError::Setup(format!(
-                "cannot join pid namespace {}: {}",
-                path.display(),
-                errno_text(e.raw_os_error().unwrap_or(0))
-            ))
+            RuntimeError::io(format!("cannot join pid namespace {}", path.display()), e)
         })?;
         Ok(PidNsGuard { own })
     }
@@ -257,6 +318,9 @@ mod tests {
         };
         // SAFETY: geteuid has no preconditions.
         if !unified.join("cgroup.procs").exists() || unsafe { libc::geteuid() } != 0 {
+            crate::test_skip::skip_log(
+                "needs root and a cgroup v2 hierarchy for CLONE_INTO_CGROUP",
+            );
             return;
         }
         let rel = format!("kiste/clone3-unit-{}", std::process::id());

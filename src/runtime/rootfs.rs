@@ -4,151 +4,24 @@
 //! root. Destinations are resolved inside the rootfs so that image symlinks cannot point
 //! a mount at the host.
 
-use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 
-use super::child::{ChildError, Ctx, Plan};
 use super::devices;
-use super::mounter::Mounter;
+use super::error::{ChildError, Ctx};
+use super::mounter::{bind, ensure, mnt, remount_ro, Mounter};
+use super::plan::{CgroupMounts, Plan};
 use super::spec::{ContainerSpec, MountKind, NsMode};
-use crate::cgroups::{self, CgroupLayout};
-
-/// How /sys/fs/cgroup looks inside the container, decided once in the parent.
-pub(crate) enum CgroupMounts {
-    V2,
-    /// (directory name, mount options) for each v1 hierarchy, e.g. ("memory", "memory").
-    V1(Vec<(String, String)>),
-}
-
-impl CgroupMounts {
-    pub(crate) fn for_host() -> CgroupMounts {
-        if cgroups::detect() == CgroupLayout::V2 {
-            return CgroupMounts::V2;
-        }
-        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        let mut out = Vec::new();
-        for line in info.lines() {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let mut r = right.split(' ');
-            if r.next() != Some("cgroup") {
-                continue;
-            }
-            let superopts = r.nth(1).unwrap_or("");
-            let Some(point) = left.split(' ').nth(4) else {
-                continue;
-            };
-            let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
-                continue;
-            };
-            let opts: Vec<&str> = superopts
-                .split(',')
-                .filter(|o| {
-                    !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
-                        && !o.starts_with("release_agent=")
-                })
-                .collect();
-            if !name.contains('/') && !opts.is_empty() {
-                out.push((name.to_string(), opts.join(",")));
-            }
-        }
-        CgroupMounts::V1(out)
-    }
-}
-
-/// A mount with the action and object in its error.
-pub(crate) fn mnt(
-    m: &mut impl Mounter,
-    src: Option<&str>,
-    target: &Path,
-    fstype: Option<&str>,
-    flags: MsFlags,
-    data: Option<&str>,
-) -> Result<(), ChildError> {
-    m.mount(src.map(Path::new), target, fstype, flags, data)
-        .ctx(|| {
-            format!(
-                "cannot mount {} on {}",
-                fstype.or(src).unwrap_or("(none)"),
-                target.display()
-            )
-        })
-}
-
-/// A bind mount (recursive when `rec`) with its error context.
-pub(crate) fn bind(
-    m: &mut impl Mounter,
-    src: &Path,
-    target: &Path,
-    rec: bool,
-) -> Result<(), ChildError> {
-    let flags = if rec {
-        MsFlags::MS_BIND | MsFlags::MS_REC
-    } else {
-        MsFlags::MS_BIND
-    };
-    m.mount(Some(src), target, None, flags, None)
-        .ctx(|| format!("cannot bind {} on {}", src.display(), target.display()))
-}
-
-fn remount_ro(m: &mut impl Mounter, target: &Path) -> Result<(), ChildError> {
-    m.remount_ro(target)
-        .ctx(|| format!("cannot remount {} read-only", target.display()))
-}
 
 /// The path `inside` (absolute, container view) resolved within `root`, following
-/// symlinks as if `root` were `/`.
-pub(crate) fn resolve_in_root(root: &Path, inside: &str) -> PathBuf {
-    let mut out = PathBuf::new();
-    let mut queue: VecDeque<String> = inside.split('/').map(String::from).collect();
-    let mut links = 0;
-    while let Some(c) = queue.pop_front() {
-        match c.as_str() {
-            "" | "." => continue,
-            ".." => {
-                out.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let candidate = out.join(&c);
-        match fs::read_link(root.join(&candidate)) {
-            Ok(target) if links < 40 => {
-                links += 1;
-                let t = target.to_string_lossy().into_owned();
-                if t.starts_with('/') {
-                    out = PathBuf::new();
-                }
-                for part in t.split('/').rev() {
-                    queue.push_front(part.to_string());
-                }
-            }
-            _ => out = candidate,
-        }
-    }
-    root.join(out)
-}
-
-/// Creates `path` as a directory, or as an empty file when `file`.
-pub(crate) fn ensure(path: &Path, file: bool) -> Result<(), ChildError> {
-    if fs::symlink_metadata(path).is_ok() {
-        return Ok(());
-    }
-    if file {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).ctx(|| format!("cannot create {}", parent.display()))?;
-        }
-        fs::File::create(path)
-            .map(drop)
-            .ctx(|| format!("cannot create {}", path.display()))
-    } else {
-        fs::create_dir_all(path).ctx(|| format!("cannot create {}", path.display()))
-    }
+/// symlinks as if `root` were `/`; the kernel confines the resolution
+/// (`crate::fs::Root::host_path`), so no symlink in the image can name a host path.
+pub(crate) fn resolve_in_root(root: &Path, inside: &str) -> Result<PathBuf, ChildError> {
+    crate::fs::Root::open(root)
+        .and_then(|r| r.host_path(inside))
+        .ctx(|| format!("cannot resolve {inside} inside {}", root.display()))
 }
 
 const NOSUID_NODEV_NOEXEC: MsFlags = MsFlags::MS_NOSUID
@@ -182,7 +55,7 @@ pub(crate) fn setup(
     )
     .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?;
 
-    let proc_dir = resolve_in_root(root, "/proc");
+    let proc_dir = resolve_in_root(root, "/proc")?;
     ensure(&proc_dir, false)?;
     mnt(
         m,
@@ -193,9 +66,9 @@ pub(crate) fn setup(
         None,
     )?;
 
-    devices::setup_dev(m, root, spec)?;
+    devices::setup_dev(m, root, spec, resolve_in_root)?;
 
-    let sys = resolve_in_root(root, "/sys");
+    let sys = resolve_in_root(root, "/sys")?;
     ensure(&sys, false)?;
     // --privileged gets /sys and its cgroup mounts writable, as in docker.
     let privileged = spec.security.privileged;
@@ -224,7 +97,7 @@ pub(crate) fn setup(
     mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
 
     for mount in &spec.mounts {
-        let dest = resolve_in_root(root, &mount.destination);
+        let dest = resolve_in_root(root, &mount.destination)?;
         match &mount.kind {
             MountKind::Bind => {
                 let is_dir = fs::metadata(&mount.source)
@@ -248,7 +121,7 @@ pub(crate) fn setup(
     }
 
     for p in &spec.security.masked_paths {
-        let target = resolve_in_root(root, p);
+        let target = resolve_in_root(root, p)?;
         let Ok(meta) = fs::symlink_metadata(&target) else {
             continue;
         };
@@ -266,7 +139,7 @@ pub(crate) fn setup(
         }
     }
     for p in &spec.security.readonly_paths {
-        let target = resolve_in_root(root, p);
+        let target = resolve_in_root(root, p)?;
         if fs::symlink_metadata(&target).is_ok() {
             bind(m, &target, &target, true)?;
             remount_ro(m, &target)?;
@@ -507,12 +380,15 @@ mod tests {
         fs::create_dir_all(root.join("real")).unwrap();
         std::os::unix::fs::symlink("/real", root.join("abs")).unwrap();
         std::os::unix::fs::symlink("../../../../etc", root.join("escape")).unwrap();
-        assert_eq!(resolve_in_root(root, "/abs/x"), root.join("real/x"));
         assert_eq!(
-            resolve_in_root(root, "/escape/passwd"),
+            resolve_in_root(root, "/abs/x").unwrap(),
+            root.join("real/x")
+        );
+        assert_eq!(
+            resolve_in_root(root, "/escape/passwd").unwrap(),
             root.join("etc/passwd")
         );
-        assert_eq!(resolve_in_root(root, "/../.."), root.to_path_buf());
+        assert_eq!(resolve_in_root(root, "/../..").unwrap(), root.to_path_buf());
     }
 
     #[test]

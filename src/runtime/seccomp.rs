@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::caps;
-use super::child::{ChildError, Ctx};
-use super::seccomp_default::DEFAULT_PROFILE;
+use super::error::RuntimeError;
+use super::error::{ChildError, Ctx};
 use super::syscalls;
-use super::RuntimeError;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -112,8 +111,9 @@ pub fn check_seccomp_profile(json: &str) -> Result<(), RuntimeError> {
     program_from_json(json, 0).map(drop)
 }
 
+#[cfg(test)]
 pub(crate) fn default_program(caps: u64) -> Result<Vec<libc::sock_filter>, RuntimeError> {
-    program_from_json(DEFAULT_PROFILE, caps)
+    program_from_json(super::seccomp_default::DEFAULT_PROFILE, caps)
 }
 
 fn kernel_at_least(min: &str) -> bool {

@@ -5,6 +5,8 @@
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 
+pub use crate::cgroups::{CgroupSpec, Device, DeviceRate, Resources};
+
 /// Whether a namespace is a new private one, the host's, or joined from a path.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum NsMode {
@@ -57,48 +59,6 @@ pub enum MountKind {
     Tmpfs { options: String },
 }
 
-/// Resource limits; None leaves the default. Units are the user's (bytes, CPUs…);
-/// the cgroup backend converts.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Resources {
-    pub memory: Option<i64>,
-    pub memory_swap: Option<i64>,
-    pub memory_reservation: Option<i64>,
-    pub oom_kill_disable: bool,
-    pub cpus: Option<f64>,
-    pub cpu_shares: Option<u64>,
-    pub cpuset_cpus: Option<String>,
-    pub pids_limit: Option<i64>,
-    pub blkio_weight: Option<u16>,
-    pub device_read_bps: Vec<DeviceRate>,
-    pub device_write_bps: Vec<DeviceRate>,
-    pub device_read_iops: Vec<DeviceRate>,
-    pub device_write_iops: Vec<DeviceRate>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeviceRate {
-    pub major: u32,
-    pub minor: u32,
-    pub rate: u64,
-}
-
-/// A host device node made available in the container's /dev and allowed by the device cgroup.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Device {
-    pub host_path: PathBuf,
-    pub container_path: String,
-    /// 'c' or 'b'
-    pub kind: char,
-    pub major: u32,
-    pub minor: u32,
-    /// Some of "rwm".
-    pub permissions: String,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rlimit {
     pub resource: i32,
@@ -126,19 +86,6 @@ pub struct Security {
     pub readonly_paths: Vec<String>,
     pub readonly_rootfs: bool,
     pub privileged: bool,
-}
-
-/// The cgroup a container is put into.
-#[derive(Debug, Clone)]
-pub struct CgroupSpec {
-    /// Parent path relative to each hierarchy root, e.g. "kiste" (or the user's --cgroup-parent).
-    pub parent: String,
-    /// The container's own directory name (its id).
-    pub name: String,
-    pub resources: Resources,
-    pub devices: Vec<Device>,
-    /// Every device allowed (privileged).
-    pub allow_all_devices: bool,
 }
 
 /// Where the container's standard streams go: already-open fds in the caller, dup'ed to 0/1/2.

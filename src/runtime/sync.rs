@@ -2,20 +2,17 @@
 //! messages. The parent sends `Go` once the child's uid maps are written, and `Joined`
 //! once it has moved the child into its cgroup (the child mounts its filesystems in the
 //! meantime and waits for `Joined` only before creating its cgroup namespace). The child
-//! answers only on failure (`Failed`); its close-on-exec end closing without a message
-//! tells the parent that execve succeeded.
+//! answers `Failed` on any failure, and `Exec` once everything but the seccomp filter and
+//! the execve itself is done. Its end is close-on-exec: end-of-file after `Exec` means the
+//! execve succeeded; end-of-file before it means the child died during setup (a panic, an
+//! abort, a signal), which the parent reports as a setup error, never as a start.
+//! The detached monitor tells `kiste run -d` the outcome of its start over the same
+//! protocol: `Started`, or `Failed` with the class of its error.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use super::RuntimeError;
-
-/// Which class of failure the child hit; decides the exit code the user sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FailKind {
-    Setup = 1,
-    NotFound = 2,
-    CannotExecute = 3,
-}
+pub(crate) use super::error::FailKind;
+use super::error::RuntimeError;
 
 /// A message on the channel.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,6 +21,10 @@ pub(crate) enum Message {
     Go,
     /// Parent -> child: the child is in its cgroup; user code may run.
     Joined,
+    /// Child -> parent: set up; only loading seccomp and execve remain.
+    Exec,
+    /// Detached monitor -> `kiste run -d`: the container's command is running.
+    Started,
     /// Child -> parent: setup or exec failed.
     Failed {
         kind: FailKind,
@@ -37,6 +38,8 @@ impl Message {
         match self {
             Message::Go => vec![b'G'],
             Message::Joined => vec![b'J'],
+            Message::Exec => vec![b'E'],
+            Message::Started => vec![b'S'],
             Message::Failed { kind, errno, text } => {
                 let mut v = vec![b'F', *kind as u8];
                 v.extend_from_slice(&errno.to_le_bytes());
@@ -50,6 +53,8 @@ impl Message {
         match buf.first()? {
             b'G' => Some(Message::Go),
             b'J' => Some(Message::Joined),
+            b'E' => Some(Message::Exec),
+            b'S' => Some(Message::Started),
             b'F' if buf.len() >= 6 => {
                 let kind = match buf[1] {
                     2 => FailKind::NotFound,
@@ -83,10 +88,10 @@ pub(crate) fn channel_pair() -> Result<(Channel, Channel), RuntimeError> {
         )
     };
     if rc != 0 {
-        return Err(RuntimeError::Setup(format!(
-            "cannot create sync socketpair: {}",
-            std::io::Error::last_os_error()
-        )));
+        return Err(RuntimeError::io(
+            "cannot create the parent/child sync socketpair",
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: both fds were just created and are owned by nobody else.
     unsafe {
@@ -137,10 +142,12 @@ impl Channel {
             if n > 0 {
                 return Ok(Message::decode(&buf[..n as usize]));
             }
-            if n == 0 {
+            let err = std::io::Error::last_os_error();
+            // A peer that dies with our messages unread resets the connection: to us it
+            // is the same as an orderly close.
+            if n == 0 || err.kind() == std::io::ErrorKind::ConnectionReset {
                 return Ok(None);
             }
-            let err = std::io::Error::last_os_error();
             if err.kind() != std::io::ErrorKind::Interrupted {
                 return Err(err);
             }
@@ -157,6 +164,8 @@ mod tests {
         let (a, b) = channel_pair().unwrap();
         a.send(&Message::Go).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Message::Go));
+        b.send(&Message::Exec).unwrap();
+        assert_eq!(a.recv().unwrap(), Some(Message::Exec));
         let failed = Message::Failed {
             kind: FailKind::NotFound,
             errno: 2,

@@ -2,7 +2,7 @@
 //! the container's /etc/passwd and /etc/group (read after pivot_root), and the switch to
 //! it that keeps the capabilities for the caps step to trim.
 
-use super::child::{ChildError, Ctx};
+use super::error::{ChildError, Ctx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct User {
@@ -86,7 +86,7 @@ fn resolve_in(
     let entry = match user_part.parse::<u32>() {
         Ok(uid) => passwd.iter().find(|p| p.uid == uid),
         Err(_) => Some(passwd.iter().find(|p| p.name == user_part).ok_or_else(|| {
-            ChildError::setup(format!(
+            ChildError::message(format!(
                 "unable to find user {user_part}: no matching entries in passwd file"
             ))
         })?),
@@ -106,7 +106,7 @@ fn resolve_in(
                     .find(|e| e.name == g)
                     .map(|e| e.gid)
                     .ok_or_else(|| {
-                        ChildError::setup(format!(
+                        ChildError::message(format!(
                             "unable to find group {g}: no matching entries in group file"
                         ))
                     })?,

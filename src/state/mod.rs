@@ -15,5 +15,5 @@ pub use store::*;
 pub fn new_id() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the kernel's random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::image::hex(&bytes)
 }

@@ -63,13 +63,7 @@ impl ContainerStore {
 
     pub fn lock(&self) -> Result<StoreLock, StateError> {
         let path = self.dir.join(LOCK);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.lock().map_err(io(&path))?;
+        let file = crate::lock::lock_exclusive(&path).map_err(io(&path))?;
         Ok(StoreLock { _file: file })
     }
 

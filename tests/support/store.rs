@@ -20,7 +20,7 @@ pub fn config_for(layers: &[LayerInfo], created: &str, cmd: &str) -> ImageConfig
         created: Some(created.to_string()),
         architecture: "amd64".into(),
         os: "linux".into(),
-        config: kiste::image::config::ContainerConfig {
+        config: kiste::image::config::RunConfig {
             cmd: Some(vec![cmd.to_string()]),
             ..Default::default()
         },

@@ -4,6 +4,16 @@
 
 use super::super::*;
 use super::CopySpec;
+use crate::fs::Root;
+use std::rc::Rc;
+
+fn join_rel(base: &str, name: &str) -> String {
+    if base.is_empty() {
+        name.to_string()
+    } else {
+        format!("{base}/{name}")
+    }
+}
 
 impl Builder<'_> {
     pub(super) fn copy(
@@ -50,17 +60,29 @@ impl Builder<'_> {
         let empty = LowerView::new(Vec::new());
         let view = if spec.link { &empty } else { &base };
         // Where sources come from: the context, heredocs, or a stage/image's filesystem.
-        let (root, from_context) = match &spec.from {
+        // Each tree is opened as a confined root: nothing in it resolves outside it.
+        let (root_path, from_context) = match &spec.from {
             None => (self.opts.context.clone(), true),
             Some(f) => (self.mount_from(f, line, done, work, "from")?, false),
         };
+        let open = |p: &Path| {
+            Root::open(p)
+                .map(Rc::new)
+                .map_err(|e| self.at(line, format!("cannot open {}: {e}", p.display())))
+        };
+        let root = open(&root_path)?;
+        let scratch = open(work)?;
         let mut sources = Vec::new();
         for h in &spec.heredocs {
             let p = work.join("heredoc").join(&h.name);
             std::fs::create_dir_all(p.parent().expect("heredoc path has a parent"))
                 .and_then(|_| std::fs::write(&p, &h.content))
                 .map_err(|e| self.at(line, format!("cannot write heredoc {}: {e}", h.name)))?;
-            sources.push(Source { path: p, rel: None });
+            sources.push(Source {
+                root: scratch.clone(),
+                path: format!("heredoc/{}", h.name),
+                rel: None,
+            });
         }
         let heredoc_names: Vec<&str> = spec.heredocs.iter().map(|h| h.name.as_str()).collect();
         for src in &spec.sources {
@@ -68,9 +90,11 @@ impl Builder<'_> {
                 continue;
             }
             if spec.add && (src.starts_with("http://") || src.starts_with("https://")) {
-                let dir = work.join("url").join(sources.len().to_string());
+                let sub = format!("url/{}", sources.len());
+                let dir = work.join(&sub);
                 std::fs::create_dir_all(&dir).map_err(|e| self.at(line, e.to_string()))?;
-                let path = dir.join(archive::url_file_name(src));
+                let name = archive::url_file_name(src);
+                let path = dir.join(&name);
                 let got = crate::http::download(src, &path)
                     .map_err(|e| self.at(line, format!("ADD failed: {e}")))?;
                 if let Some(want) = &spec.checksum {
@@ -84,7 +108,11 @@ impl Builder<'_> {
                 // docker: a downloaded file is mode 0600.
                 use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-                sources.push(Source { path, rel: None });
+                sources.push(Source {
+                    root: scratch.clone(),
+                    path: format!("{sub}/{name}"),
+                    rel: None,
+                });
                 continue;
             }
             if spec.add && src.starts_with("git@") {
@@ -156,25 +184,30 @@ impl Builder<'_> {
                 .then(|| context::Ignore::parse(&spec.exclude.join("\n"))),
             parents: spec.parents,
         };
+        let merged = view
+            .with_top(layer)
+            .map_err(|e| self.at(line, format!("cannot open {}: {e}", layer.display())))?;
+        let layer_root = Root::open(layer)
+            .map_err(|e| self.at(line, format!("cannot open {}: {e}", layer.display())))?;
+        let target = copy::Target {
+            layer: &layer_root,
+            lower: view,
+            merged: &merged,
+        };
         // ADD unpacks local tar archives into the destination instead of copying them.
         if spec.add {
             let (archives, rest): (Vec<Source>, Vec<Source>) = sources
                 .into_iter()
-                .partition(|s| s.rel.is_some() && archive::is_archive(&s.path));
+                .partition(|s| s.rel.is_some() && archive::is_archive(&s.root, &s.path));
             sources = rest;
             let dest_rel = opts.dest.trim_start_matches('/').to_string();
             for a in &archives {
-                copy::make_parents(layer, view, &format!("{dest_rel}/x"), opts.owner)
-                    .and_then(|_| archive::unpack(&a.path, &layer.join(&dest_rel), opts.owner))
-                    .map_err(|e| {
-                        self.at(
-                            line,
-                            format!("ADD failed: cannot unpack {}: {e}", a.path.display()),
-                        )
-                    })?;
+                archive::unpack(&a.root, &a.path, &target, &dest_rel, opts.owner).map_err(|e| {
+                    self.at(line, format!("ADD failed: cannot unpack {}: {e}", a.path))
+                })?;
             }
         }
-        copy_sources(layer, view, &sources, &opts)
+        copy_sources(&target, &sources, &opts)
             .map_err(|e| self.at(line, format!("{verb} failed: {e}")))
     }
 
@@ -186,12 +219,16 @@ impl Builder<'_> {
     }
 
     /// Sources matching `src` (wildcards allowed in any component) under `root`.
+    /// Sources matching `src` (wildcards allowed in any component) in `root`.
     fn expand_source(
         &self,
-        root: &Path,
+        root: &Rc<Root>,
         src: &str,
         from_context: bool,
     ) -> Result<Vec<Source>, String> {
+        if copy::climbs_out(src) {
+            return Err(format!("forbidden path outside the build context: {src}"));
+        }
         let cleaned = context::clean(src);
         let parts: Vec<&str> = cleaned.split('/').filter(|p| !p.is_empty()).collect();
         let mut found: Vec<String> = vec![String::new()];
@@ -199,45 +236,34 @@ impl Builder<'_> {
             let mut next = Vec::new();
             for base in &found {
                 if has_glob(part) {
-                    let dir = resolve_inside(root, base)?;
-                    let Ok(rd) = std::fs::read_dir(&dir) else {
+                    let Ok(names) = root.read_dir(base) else {
                         continue;
                     };
-                    let mut names: Vec<String> = rd
-                        .filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .filter(|n| context::glob_match(part, n))
-                        .collect();
-                    names.sort();
                     for n in names {
-                        next.push(if base.is_empty() {
-                            n
-                        } else {
-                            format!("{base}/{n}")
-                        });
+                        let n = n.to_string_lossy();
+                        if context::glob_match(part, &n) {
+                            next.push(join_rel(base, &n));
+                        }
                     }
                 } else {
-                    next.push(if base.is_empty() {
-                        part.to_string()
-                    } else {
-                        format!("{base}/{part}")
-                    });
+                    next.push(join_rel(base, part));
                 }
             }
             found = next;
         }
         let mut out = Vec::new();
         for rel in found {
-            // Only the context's own checks apply lexically: `..` may not climb out of it.
-            let path = resolve_inside(root, if src.starts_with("..") { src } else { &rel })?;
-            let meta = std::fs::symlink_metadata(&path);
-            let is_dir = meta.as_ref().is_ok_and(|m| m.is_dir());
+            // A symlink is followed inside the tree: one that leads nowhere there (say to
+            // the host's /etc/shadow) is not found, as in docker.
+            let st = root.stat(&rel);
+            let is_dir = st.as_ref().is_ok_and(|s| s.is_dir());
             if from_context && self.ignore.visit(&rel, is_dir) == context::Visit::Skip {
                 continue;
             }
-            if meta.is_ok() {
+            if st.is_ok() {
                 out.push(Source {
-                    path,
+                    root: root.clone(),
+                    path: rel.clone(),
                     rel: from_context.then_some(rel),
                 });
             }

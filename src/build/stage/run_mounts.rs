@@ -78,7 +78,16 @@ impl Builder<'_> {
                             )
                         }
                     };
-                    let path = resolve_inside(&root, source).map_err(err)?;
+                    // The source is resolved inside its tree by the kernel: a symlink in
+                    // the context cannot make the bind mount show a host directory.
+                    if copy::climbs_out(source) {
+                        return Err(err(format!(
+                            "forbidden path outside the build context: {source}"
+                        )));
+                    }
+                    let path = crate::fs::Root::open(&root)
+                        .and_then(|r| r.host_path(source))
+                        .map_err(|e| err(format!("source \"{source}\": {e}")))?;
                     if std::fs::symlink_metadata(&path).is_err() {
                         return Err(err(format!("source \"{source}\" does not exist")));
                     }

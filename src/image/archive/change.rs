@@ -4,7 +4,7 @@
 //! instructions docker allows for a commit or import are accepted.
 
 use super::ArchiveError;
-use crate::image::config::{set_env, ContainerConfig};
+use crate::image::config::{set_env, RunConfig};
 use dockerfile_parser::shell::Lexer;
 use dockerfile_parser::{Instruction, ShellOrExec};
 
@@ -23,14 +23,14 @@ const ALLOWED: &[&str] = &[
 ];
 
 /// Applies `changes` in order to `config`.
-pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> Result<(), ArchiveError> {
+pub fn apply_changes(config: &mut RunConfig, changes: &[String]) -> Result<(), ArchiveError> {
     for line in changes {
         apply(config, line)?;
     }
     Ok(())
 }
 
-fn apply(c: &mut ContainerConfig, line: &str) -> Result<(), ArchiveError> {
+fn apply(c: &mut RunConfig, line: &str) -> Result<(), ArchiveError> {
     let fail = |reason: String| ArchiveError::Change {
         line: line.to_string(),
         reason,
@@ -84,7 +84,7 @@ fn apply(c: &mut ContainerConfig, line: &str) -> Result<(), ArchiveError> {
             }
         }
         Instruction::StopSignal(s) => {
-            crate::runtime::parse_signal(&s).map_err(|e| fail(e.to_string()))?;
+            crate::signal::parse_signal(&s).map_err(|e| fail(e.to_string()))?;
             c.stop_signal = s;
         }
         Instruction::Onbuild(_, text) => c.on_build.push(text),
@@ -98,7 +98,7 @@ fn apply(c: &mut ContainerConfig, line: &str) -> Result<(), ArchiveError> {
     Ok(())
 }
 
-fn shell_args(c: &ContainerConfig, cmd: ShellOrExec) -> Vec<String> {
+fn shell_args(c: &RunConfig, cmd: ShellOrExec) -> Vec<String> {
     match cmd {
         ShellOrExec::Exec(v) => v,
         ShellOrExec::Shell(s) => {
@@ -131,8 +131,8 @@ fn clean_abs(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn changed(lines: &[&str]) -> ContainerConfig {
-        let mut c = ContainerConfig::default();
+    fn changed(lines: &[&str]) -> RunConfig {
+        let mut c = RunConfig::default();
         let lines: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
         apply_changes(&mut c, &lines).unwrap();
         c
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn instructions_docker_refuses_in_a_change_are_refused() {
-        let mut c = ContainerConfig::default();
+        let mut c = RunConfig::default();
         for line in ["RUN true", "COPY a b", "FROM busybox", "STOPSIGNAL NOPE"] {
             let err = apply_changes(&mut c, &[line.to_string()]).unwrap_err();
             assert!(err.to_string().contains(line), "{err}");

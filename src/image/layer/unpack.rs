@@ -6,15 +6,14 @@
 //! character device) and `.wh..wh..opq` the opaque xattr on its directory; overlay's
 //! own xattrs in the tar are dropped so a layer cannot forge redirects or origins.
 //!
-//! The `unsafe` blocks here are direct libc calls on NUL-terminated `CString`s and fds
-//! this module owns for the duration of the call; none keeps a pointer past it.
+//! Every file-system call goes through `crate::fs::confined`.
 
-use super::{cstring, set_xattr, OverlayXattrs};
+use super::{cstring, OverlayXattrs};
+use crate::fs::{Dir, Root};
 use crate::image::ImageError;
-use std::ffi::CStr;
-use std::fs::File;
+use std::ffi::{CStr, OsStr};
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use tar::EntryType;
 
@@ -37,12 +36,7 @@ pub(crate) fn unpack_layer<R: Read>(
             format!("{}: {err}", String::from_utf8_lossy(path))
         },
     };
-    let root = open_path(
-        libc::AT_FDCWD,
-        &super::path_cstring(dest).map_err(|e| fail(b"", e))?,
-        0,
-    )
-    .map_err(|e| fail(b"", e))?;
+    let root = Root::open(dest).map_err(|e| fail(b"", e))?;
     let mut unpacker = Unpacker {
         root,
         xattrs,
@@ -62,13 +56,13 @@ pub(crate) fn unpack_layer<R: Read>(
 }
 
 struct Unpacker {
-    root: OwnedFd,
+    root: Root,
     xattrs: OverlayXattrs,
     /// Directory mtimes, applied last because creating children changes them.
     dir_times: Vec<(Vec<u8>, i64)>,
     /// The parent directory of the previous entry; most entries share it. An entry only
     /// ever replaces children of its own parent, so the cached fd never goes stale.
-    parent_cache: Option<(Vec<u8>, OwnedFd)>,
+    parent_cache: Option<(Vec<u8>, Dir)>,
 }
 
 struct Meta {
@@ -125,10 +119,10 @@ impl Unpacker {
         };
 
         if let Some(hidden) = last.strip_prefix(WHITEOUT_PREFIX) {
-            let parent_fd = self.parent(parent)?;
+            self.parent(parent)?;
+            let parent_dir = self.cached_parent();
             if last == OPAQUE_MARKER {
-                let dir = proc_fd_path(parent_fd, None)?;
-                return set_xattr(&dir, self.xattrs.opaque(), b"y", true);
+                return parent_dir.set_own_xattr(self.xattrs.opaque(), b"y");
             }
             if hidden.starts_with(WHITEOUT_PREFIX)
                 || hidden.is_empty()
@@ -138,53 +132,48 @@ impl Unpacker {
                 return Ok(()); // other aufs metadata (.wh..wh.plnk etc.) has no overlay meaning
             }
             let name = cstring(hidden)?;
-            self.clear(parent_fd, &name, false)?;
-            mknod(parent_fd, &name, libc::S_IFCHR | meta.mode, 0, 0)?;
-            return self.apply_meta(parent_fd, &name, path, EntryType::Char, &meta, &[]);
+            clear(parent_dir, &name, false)?;
+            parent_dir.mknod(&name, libc::S_IFCHR | meta.mode, 0)?;
+            return self.apply_meta(&name, path, EntryType::Char, &meta, &[]);
         }
 
         let attrs = self.pax_xattrs(entry)?;
-        let parent_fd = self.parent(parent)?;
+        self.parent(parent)?;
+        let dir = self.cached_parent();
         let name = cstring(last)?;
         let is_dir = kind == EntryType::Directory;
-        self.clear(parent_fd, &name, is_dir)?;
+        clear(dir, &name, is_dir)?;
         match kind {
-            EntryType::Directory => {
-                match nix_ok(unsafe { libc::mkdirat(parent_fd, name.as_ptr(), 0o700) }) {
-                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                    other => drop(other?),
-                }
-            }
+            EntryType::Directory => match dir.mkdir(&name, 0o700) {
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                other => other?,
+            },
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let flags = libc::O_WRONLY
-                    | libc::O_CREAT
-                    | libc::O_EXCL
-                    | libc::O_NOFOLLOW
-                    | libc::O_CLOEXEC;
-                // SAFETY: valid C strings; the fd is owned by `file` afterwards.
-                let fd = nix_ok(unsafe { libc::openat(parent_fd, name.as_ptr(), flags, 0o600) })?;
-                let mut file = unsafe { File::from_raw_fd(fd) };
+                let mut file = dir.create_file(&name, 0o600)?;
                 io::copy(entry, &mut file)?;
             }
             EntryType::Symlink => {
                 let target = entry
                     .link_name_bytes()
                     .ok_or_else(|| invalid("symlink without a target"))?;
-                let target = cstring(&target)?;
-                nix_ok(unsafe { libc::symlinkat(target.as_ptr(), parent_fd, name.as_ptr()) })?;
+                dir.symlink(OsStr::from_bytes(&target), &name)?;
             }
             EntryType::Link => {
                 let target = entry
                     .link_name_bytes()
                     .ok_or_else(|| invalid("hardlink without a target"))?;
-                return self.hardlink(parent_fd, &name, &target);
+                let target = components(&target)?.join(&b'/');
+                // Both ends resolve inside the root; a symlink target is linked itself.
+                let (tdir, tname) = self.root.parent(OsStr::from_bytes(&target))?;
+                let src = tdir.open_path_nofollow(&tname)?;
+                return self.cached_parent().link_fd(&src, &name);
             }
-            EntryType::Char => mknod(parent_fd, &name, libc::S_IFCHR | meta.mode, dev.0, dev.1)?,
-            EntryType::Block => mknod(parent_fd, &name, libc::S_IFBLK | meta.mode, dev.0, dev.1)?,
-            EntryType::Fifo => mknod(parent_fd, &name, libc::S_IFIFO | meta.mode, 0, 0)?,
+            EntryType::Char => dir.mknod(&name, libc::S_IFCHR | meta.mode, makedev(dev))?,
+            EntryType::Block => dir.mknod(&name, libc::S_IFBLK | meta.mode, makedev(dev))?,
+            EntryType::Fifo => dir.mknod(&name, libc::S_IFIFO | meta.mode, 0)?,
             _ => unreachable!("filtered above"),
         }
-        self.apply_meta(parent_fd, &name, path, kind, &meta, &attrs)
+        self.apply_meta(&name, path, kind, &meta, &attrs)
     }
 
     fn pax_xattrs<R: Read>(
@@ -208,156 +197,73 @@ impl Unpacker {
     }
 
     /// Opens (creating if missing, as tars may omit directory entries) the directory
-    /// `comps` inside the root, resolving any symlinks on the way inside the root.
-    fn parent(&mut self, comps: &[&[u8]]) -> io::Result<RawFd> {
+    /// `comps` inside the root, resolving any symlinks on the way inside the root, and
+    /// leaves it in the cache.
+    fn parent(&mut self, comps: &[&[u8]]) -> io::Result<()> {
         let key = comps.join(&b'/');
-        if let Some((cached, fd)) = &self.parent_cache {
-            if *cached == key {
-                return Ok(fd.as_raw_fd());
-            }
+        if self.parent_cache.as_ref().is_some_and(|(k, _)| *k == key) {
+            return Ok(());
         }
-        let fd = match self.open_in_root(&key, libc::O_DIRECTORY) {
+        let rel = OsStr::from_bytes(&key);
+        let dir = match self.root.dir(rel) {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                for i in 0..comps.len() {
-                    let dir = self.open_in_root(&comps[..i].join(&b'/'), libc::O_DIRECTORY)?;
-                    let name = cstring(comps[i])?;
-                    match nix_ok(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), 0o755) }) {
-                        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                        other => drop(other?),
-                    }
-                }
-                self.open_in_root(&key, libc::O_DIRECTORY)?
+                self.root.mkdir_all(rel, 0o755, |_, _, _| Ok(()))?;
+                self.root.dir(rel)?
             }
             other => other?,
         };
-        let raw = fd.as_raw_fd();
-        self.parent_cache = Some((key, fd));
-        Ok(raw)
+        self.parent_cache = Some((key, dir));
+        Ok(())
     }
 
-    fn open_in_root(&self, rel: &[u8], extra: libc::c_int) -> io::Result<OwnedFd> {
-        let rel = if rel.is_empty() {
-            c".".to_owned()
-        } else {
-            cstring(rel)?
-        };
-        let resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-        openat2(
-            self.root.as_raw_fd(),
-            &rel,
-            libc::O_PATH | libc::O_CLOEXEC | extra,
-            resolve,
-        )
-    }
-
-    /// Removes whatever is at `name` unless both it and the new entry are directories.
-    fn clear(&self, parent: RawFd, name: &CStr, new_is_dir: bool) -> io::Result<()> {
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid C string and stat buffer.
-        let rc =
-            unsafe { libc::fstatat(parent, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
-        if rc != 0 {
-            let err = io::Error::last_os_error();
-            return if err.raw_os_error() == Some(libc::ENOENT) {
-                Ok(())
-            } else {
-                Err(err)
-            };
-        }
-        let old_is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
-        if old_is_dir && new_is_dir {
-            return Ok(());
-        }
-        if old_is_dir {
-            // std's remove_dir_all never follows symlinks below the named directory.
-            std::fs::remove_dir_all(bytes_path(&proc_fd_path(parent, Some(name))?))
-        } else {
-            nix_ok(unsafe { libc::unlinkat(parent, name.as_ptr(), 0) }).map(|_| ())
-        }
-    }
-
-    fn hardlink(&mut self, parent: RawFd, name: &CStr, target: &[u8]) -> io::Result<()> {
-        let target = components(target)?.join(&b'/');
-        let src = self.open_in_root(&target, libc::O_NOFOLLOW)?;
-        let rc = unsafe {
-            libc::linkat(
-                src.as_raw_fd(),
-                c"".as_ptr(),
-                parent,
-                name.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            )
-        };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if !matches!(err.raw_os_error(), Some(libc::EPERM) | Some(libc::ENOENT)) {
-            return Err(err);
-        }
-        // Without CAP_DAC_READ_SEARCH, AT_EMPTY_PATH is refused; /proc's link works.
-        let via_proc = proc_fd_path(src.as_raw_fd(), None)?;
-        nix_ok(unsafe {
-            libc::linkat(
-                libc::AT_FDCWD,
-                via_proc.as_ptr(),
-                parent,
-                name.as_ptr(),
-                libc::AT_SYMLINK_FOLLOW,
-            )
-        })
-        .map(|_| ())
+    fn cached_parent(&self) -> &Dir {
+        &self
+            .parent_cache
+            .as_ref()
+            .expect("parent() filled the cache")
+            .1
     }
 
     /// Ownership first (chown clears setuid bits and file capabilities), then mode,
     /// then xattrs, then the mtime (deferred for directories).
     fn apply_meta(
         &mut self,
-        parent: RawFd,
         name: &CStr,
         path: &[u8],
         kind: EntryType,
         meta: &Meta,
         attrs: &[(Vec<u8>, Vec<u8>)],
     ) -> io::Result<()> {
-        nix_ok(unsafe {
-            libc::fchownat(
-                parent,
-                name.as_ptr(),
-                meta.uid,
-                meta.gid,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })?;
+        let dir = self.cached_parent();
+        dir.lchown(name, meta.uid, meta.gid)?;
         if kind != EntryType::Symlink {
-            nix_ok(unsafe { libc::fchmodat(parent, name.as_ptr(), meta.mode, 0) })?;
+            dir.chmod(name, meta.mode)?;
         }
-        if !attrs.is_empty() {
-            let full = proc_fd_path(parent, Some(name))?;
-            set_xattrs(&full, attrs, false)?;
+        for (key, value) in attrs {
+            match dir.set_xattr(name, &cstring(key)?, value) {
+                // A file system without xattr support cannot hold them; not the layer's fault.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
+                other => other?,
+            }
         }
         if kind == EntryType::Directory {
             self.dir_times
                 .push((components(path)?.join(&b'/'), meta.mtime));
             return Ok(());
         }
-        let times = [timespec(meta.mtime), timespec(meta.mtime)];
-        nix_ok(unsafe {
-            libc::utimensat(
-                parent,
-                name.as_ptr(),
-                times.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map(|_| ())
+        dir.set_times(name, (meta.mtime, 0), (meta.mtime, 0))
     }
 
     fn apply_root_meta(&mut self, meta: &Meta, attrs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
-        let root = proc_fd_path(self.root.as_raw_fd(), None)?;
-        nix_ok(unsafe { libc::chown(root.as_ptr(), meta.uid, meta.gid) })?;
-        nix_ok(unsafe { libc::chmod(root.as_ptr(), meta.mode) })?;
-        set_xattrs(&root, attrs, true)?;
+        let root = self.root.dir("")?;
+        root.fchown(meta.uid, meta.gid)?;
+        root.fchmod(meta.mode)?;
+        for (key, value) in attrs {
+            match root.set_own_xattr(&cstring(key)?, value) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
+                other => other?,
+            }
+        }
         self.dir_times.push((Vec::new(), meta.mtime));
         Ok(())
     }
@@ -366,42 +272,35 @@ impl Unpacker {
         self.parent_cache = None;
         let times = std::mem::take(&mut self.dir_times);
         for (rel, mtime) in times.iter().rev() {
-            // A later entry may have replaced the directory; then there is nothing to do.
-            let dir = match self.open_in_root(rel, libc::O_DIRECTORY | libc::O_NOFOLLOW) {
-                Ok(fd) => fd,
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)
-                    ) =>
-                {
+            // A later entry may have replaced the directory (perhaps with a symlink): then
+            // there is nothing to do.
+            match self.root.lstat(OsStr::from_bytes(rel)) {
+                Ok(st) if st.is_dir() => {}
+                Ok(_) => continue,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
                     continue
                 }
                 Err(e) => return Err(e),
             };
-            let ts = [timespec(*mtime), timespec(*mtime)];
-            nix_ok(unsafe {
-                libc::utimensat(
-                    dir.as_raw_fd(),
-                    c"".as_ptr(),
-                    ts.as_ptr(),
-                    libc::AT_EMPTY_PATH,
-                )
-            })?;
+            self.root
+                .set_times(OsStr::from_bytes(rel), (*mtime, 0), (*mtime, 0))?;
         }
         Ok(())
     }
 }
 
-fn set_xattrs(path: &CStr, attrs: &[(Vec<u8>, Vec<u8>)], follow: bool) -> io::Result<()> {
-    for (name, value) in attrs {
-        match set_xattr(path, &cstring(name)?, value, follow) {
-            // A file system without xattr support cannot hold them; that is not the layer's fault.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {}
-            other => other?,
-        }
+/// Removes whatever is at `name` unless both it and the new entry are directories.
+fn clear(parent: &Dir, name: &CStr, new_is_dir: bool) -> io::Result<()> {
+    match parent.lstat(name) {
+        Ok(st) if st.is_dir() && new_is_dir => Ok(()),
+        Ok(_) => parent.remove(name),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        Err(e) => Err(e),
     }
-    Ok(())
+}
+
+fn makedev((major, minor): (u32, u32)) -> u64 {
+    libc::makedev(major, minor)
 }
 
 /// Splits an archive path into components; `.` and empty ones (leading `/`) vanish,
@@ -420,7 +319,7 @@ fn components(path: &[u8]) -> io::Result<Vec<&[u8]>> {
 
 /// An all-blank numeric field means 0 (as Go's archive/tar reads it); the tar crate
 /// would reject it.
-fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
+pub(crate) fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
     match value {
         Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(T::default()),
         other => other,
@@ -429,75 +328,4 @@ fn lenient<T: Default>(value: io::Result<T>, field: &[u8]) -> io::Result<T> {
 
 fn invalid(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
-}
-
-fn nix_ok(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(rc)
-    }
-}
-
-fn timespec(secs: i64) -> libc::timespec {
-    libc::timespec {
-        tv_sec: secs as _,
-        tv_nsec: 0,
-    }
-}
-
-fn mknod(parent: RawFd, name: &CStr, mode: u32, major: u32, minor: u32) -> io::Result<()> {
-    let dev = libc::makedev(major, minor);
-    nix_ok(unsafe { libc::mknodat(parent, name.as_ptr(), mode as libc::mode_t, dev) }).map(|_| ())
-}
-
-/// `/proc/self/fd/N[/name]`: names a file relative to an fd for path-only syscalls
-/// (xattrs, recursive removal) without re-resolving any component of the layer path.
-fn proc_fd_path(fd: RawFd, name: Option<&CStr>) -> io::Result<std::ffi::CString> {
-    let mut p = format!("/proc/self/fd/{fd}").into_bytes();
-    if let Some(name) = name {
-        p.push(b'/');
-        p.extend_from_slice(name.to_bytes());
-    }
-    cstring(&p)
-}
-
-fn bytes_path(c: &CStr) -> &Path {
-    use std::os::unix::ffi::OsStrExt;
-    Path::new(std::ffi::OsStr::from_bytes(c.to_bytes()))
-}
-
-fn open_path(dirfd: RawFd, path: &CStr, extra: libc::c_int) -> io::Result<OwnedFd> {
-    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC | extra;
-    let fd = nix_ok(unsafe { libc::openat(dirfd, path.as_ptr(), flags) })?;
-    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn openat2(dirfd: RawFd, path: &CStr, flags: libc::c_int, resolve: u64) -> io::Result<OwnedFd> {
-    // SAFETY: open_how is plain data; all-zero is its documented default.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = flags as u64;
-    how.resolve = resolve;
-    loop {
-        // SAFETY: valid pointers; the size matches the struct passed.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                dirfd,
-                path.as_ptr(),
-                &how as *const libc::open_how,
-                std::mem::size_of::<libc::open_how>(),
-            )
-        };
-        if rc >= 0 {
-            // SAFETY: a fresh fd owned by nobody else.
-            return Ok(unsafe { OwnedFd::from_raw_fd(rc as RawFd) });
-        }
-        let err = io::Error::last_os_error();
-        // RESOLVE_IN_ROOT lookups return EAGAIN when a concurrent rename raced them.
-        if err.raw_os_error() != Some(libc::EAGAIN) {
-            return Err(err);
-        }
-    }
 }

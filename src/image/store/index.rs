@@ -6,7 +6,7 @@ use super::{ImageStore, LayerInfo};
 use crate::image::{hex, io_ctx, ImageError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -71,13 +71,7 @@ impl ImageStore {
 
     pub(super) fn lock(&self) -> Result<StoreLock, ImageError> {
         let path = self.root.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_ctx(|| format!("open lock file {}", path.display())))?;
-        file.lock()
+        let file = crate::lock::lock_exclusive(&path)
             .map_err(io_ctx(|| format!("lock {}", path.display())))?;
         Ok(StoreLock { _file: file })
     }

@@ -129,7 +129,7 @@ impl ImageStore {
         let index = self.read_index()?;
         let mut records: Vec<&ImageRecord> = index.images.iter().collect();
         records.sort_by_cached_key(|r| {
-            let t = r.created.as_deref().and_then(super::time::parse_rfc3339);
+            let t = r.created.as_deref().and_then(crate::time::parse_rfc3339);
             (std::cmp::Reverse(t), r.id.clone())
         });
         records.into_iter().map(|r| self.load(r)).collect()

@@ -1,6 +1,9 @@
 //! Signal names as `docker kill -s` takes them: "TERM", "SIGTERM", "15", "SIGRTMIN+3".
 
-use super::RuntimeError;
+/// A signal name or number kiste does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid signal: {0}")]
+pub struct InvalidSignal(pub String);
 
 const SIGNALS: &[(&str, i32)] = &[
     ("HUP", libc::SIGHUP),
@@ -39,8 +42,8 @@ const SIGNALS: &[(&str, i32)] = &[
 ];
 
 /// Parses a signal name or number, case-insensitive, with or without "SIG".
-pub fn parse_signal(name: &str) -> Result<i32, RuntimeError> {
-    let bad = || RuntimeError::Setup(format!("invalid signal: {name}"));
+pub fn parse_signal(name: &str) -> Result<i32, InvalidSignal> {
+    let bad = || InvalidSignal(name.to_string());
     let upper = name.trim().to_ascii_uppercase();
     if let Ok(n) = upper.parse::<i32>() {
         return if (1..=libc::SIGRTMAX()).contains(&n) {

@@ -1,0 +1,82 @@
+//! Process identity: a pid alone names a process only until it is reaped and the number
+//! is reused, so kiste records the pid together with the process's start time (field 22
+//! of /proc/PID/stat) and asks `is_alive` of the pair. Used by the state records, the
+//! builder's scratch directories and the runtime. It only reads /proc; it never signals.
+
+use serde::{Deserialize, Serialize};
+
+/// A process as kiste remembers it: its pid and the start time it had then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessId {
+    pub pid: i32,
+    /// Clock ticks since boot at which the process started (/proc/PID/stat field 22).
+    pub start_time: u64,
+}
+
+impl ProcessId {
+    /// The identity of the live process `pid`, None when there is none.
+    pub fn of(pid: i32) -> Option<ProcessId> {
+        Some(ProcessId {
+            pid,
+            start_time: process_start_time(pid)?,
+        })
+    }
+
+    /// The calling process.
+    pub fn current() -> ProcessId {
+        let pid = std::process::id() as i32;
+        ProcessId {
+            pid,
+            start_time: process_start_time(pid).unwrap_or(0),
+        }
+    }
+
+    /// True while the same process (not a later one with a reused pid) exists; a zombie
+    /// still counts until it is reaped.
+    pub fn is_alive(&self) -> bool {
+        is_alive(self.pid, self.start_time)
+    }
+}
+
+/// True when `pid` is a live process that started at `start_time`.
+pub fn is_alive(pid: i32, start_time: u64) -> bool {
+    pid > 0 && process_start_time(pid) == Some(start_time)
+}
+
+/// The start time (field 22 of /proc/PID/stat) of a live process, None when it is gone.
+/// A zombie still has one: it is gone only once reaped.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and ')': split after its last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // rest starts at field 3; field 22 is the 20th from there.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_start_time_is_readable_and_stable() {
+        let me = std::process::id() as i32;
+        let a = process_start_time(me).unwrap();
+        assert_eq!(process_start_time(me), Some(a));
+        assert_eq!(process_start_time(-1), None);
+    }
+
+    #[test]
+    fn identity_with_another_start_time_is_not_alive() {
+        let me = ProcessId::current();
+        assert!(me.is_alive());
+        let reused = ProcessId {
+            start_time: me.start_time + 1,
+            ..me
+        };
+        assert!(!reused.is_alive());
+        assert!(!is_alive(0, 0));
+    }
+}

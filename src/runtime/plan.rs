@@ -1,0 +1,112 @@
+//! What the parent computes before the clone (the capability mask, the compiled
+//! seccomp filter, the resolved rootfs, the cgroup mounts), so that the child only makes
+//! syscalls between clone and execve.
+
+use std::fs;
+
+use super::caps;
+use super::error::RuntimeError;
+use super::fault::Fault;
+use super::seccomp_cache;
+use super::seccomp_default::DEFAULT_PROFILE;
+use super::spec::{ContainerSpec, Seccomp};
+use crate::cgroups::{self, CgroupLayout};
+
+/// What the parent computes before the clone, so the child only makes syscalls.
+pub(crate) struct Plan {
+    /// The rootfs, absolute and with symlinks resolved.
+    pub(crate) root: std::path::PathBuf,
+    pub(crate) caps: u64,
+    pub(crate) last_cap: u32,
+    pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
+    pub(crate) cgroup_mounts: CgroupMounts,
+    pub(crate) fault: Fault,
+}
+
+impl Plan {
+    pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
+        let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
+        let seccomp = match &spec.security.seccomp {
+            Seccomp::Unconfined => None,
+            Seccomp::Default => Some(seccomp_cache::program(DEFAULT_PROFILE, caps)?),
+            Seccomp::Profile(json) => Some(seccomp_cache::program(json, caps)?),
+        };
+        let root = std::fs::canonicalize(&spec.rootfs)
+            .ok()
+            .filter(|r| r.is_dir())
+            .ok_or_else(|| {
+                RuntimeError::Setup(format!(
+                    "container {}: rootfs {} is not a directory",
+                    spec.id,
+                    spec.rootfs.display()
+                ))
+            })?;
+        Ok(Plan {
+            root,
+            caps,
+            last_cap: caps::last_cap(),
+            seccomp,
+            cgroup_mounts: CgroupMounts::for_host(),
+            fault: Fault::from_env(),
+        })
+    }
+}
+
+#[cfg(test)]
+impl Plan {
+    pub(crate) fn for_test(root: std::path::PathBuf, cgroup_mounts: CgroupMounts) -> Plan {
+        Plan {
+            root,
+            caps: 0,
+            last_cap: 40,
+            seccomp: None,
+            cgroup_mounts,
+            fault: Fault::default(),
+        }
+    }
+}
+
+/// How /sys/fs/cgroup looks inside the container, decided once in the parent.
+pub(crate) enum CgroupMounts {
+    V2,
+    /// (directory name, mount options) for each v1 hierarchy, e.g. ("memory", "memory").
+    V1(Vec<(String, String)>),
+}
+
+impl CgroupMounts {
+    pub(crate) fn for_host() -> CgroupMounts {
+        if cgroups::detect() == CgroupLayout::V2 {
+            return CgroupMounts::V2;
+        }
+        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut out = Vec::new();
+        for line in info.lines() {
+            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
+            let mut r = right.split(' ');
+            if r.next() != Some("cgroup") {
+                continue;
+            }
+            let superopts = r.nth(1).unwrap_or("");
+            let Some(point) = left.split(' ').nth(4) else {
+                continue;
+            };
+            let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
+                continue;
+            };
+            let opts: Vec<&str> = superopts
+                .split(',')
+                .filter(|o| {
+                    !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
+                        && !o.starts_with("release_agent=")
+                })
+                .collect();
+            if !name.contains('/') && !opts.is_empty() {
+                out.push((name.to_string(), opts.join(",")));
+            }
+        }
+        CgroupMounts::V1(out)
+    }
+}
