@@ -502,9 +502,13 @@ impl Builder<'_> {
                 }
                 return Err(self.at(line, msg));
             }
-            Err(RunFailure::Setup(e)) => {
+            Err(e) => {
                 let _ = std::fs::remove_dir_all(&work);
-                return Err(self.at(line, format!("RUN failed: {e}")));
+                return Err(BuildError::Run {
+                    file: self.opts.dockerfile_name.clone(),
+                    line,
+                    source: e,
+                });
             }
         };
         let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);
