@@ -19,7 +19,9 @@ pub struct RunStep<'a> {
     pub env: Vec<String>,
     pub cwd: String,
     pub user: String,
-    pub network_none: bool,
+    /// `RUN --network`: `none` gets a private, empty network namespace; `default` and
+    /// `host` run in the host's.
+    pub network: dockerfile_parser::RunNetwork,
     /// A private scratch directory for this step (removed by the caller).
     pub work: &'a Path,
     /// Where the command's output goes (stdout, around the spinner).
@@ -125,10 +127,10 @@ impl RunStep<'_> {
             user: self.user.clone(),
             hostname: id[..12].to_string(),
             namespaces: Namespaces {
-                net: if self.network_none {
-                    NsMode::Private
-                } else {
-                    NsMode::Host
+                net: match self.network {
+                    dockerfile_parser::RunNetwork::None => NsMode::Private,
+                    dockerfile_parser::RunNetwork::Default
+                    | dockerfile_parser::RunNetwork::Host => NsMode::Host,
                 },
                 ..Default::default()
             },

@@ -483,7 +483,9 @@ impl Builder<'_> {
                 c.working_dir.clone()
             },
             user: c.user.clone(),
-            network_none: run.network.as_deref() == Some("none"),
+            network: run
+                .network
+                .unwrap_or(dockerfile_parser::RunNetwork::Default),
             work: &work,
             progress: &self.progress,
             cgroup_name: cgroup_name.clone(),
