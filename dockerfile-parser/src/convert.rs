@@ -223,15 +223,15 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
                     )
                 })?),
             };
-            let security = flags.string("security");
-            if let Some(s) = &security {
-                if !matches!(s.as_str(), "sandbox" | "insecure") {
-                    return Err(format!(
+            let security = match flags.string("security") {
+                None => None,
+                Some(s) => Some(RunSecurity::parse(&s).ok_or_else(|| {
+                    format!(
                         "security {} is not valid (expected sandbox or insecure)",
-                        crate::quote::go_quote(s)
-                    ));
-                }
-            }
+                        crate::quote::go_quote(&s)
+                    )
+                })?),
+            };
             let heredocs = docs
                 .iter()
                 .map(|d| Heredoc {
