@@ -27,7 +27,6 @@ const CASES: &[&[&str]] = &[
     &["--ulimit", "bogus=1"],
     &["--ulimit", "nofile=2:1"],
     &["--stop-timeout", "x"],
-    &["--stop-timeout", "-1"],
     &["--device-read-bps", "/dev/null:1mb"],
     &["--device-write-iops", "/dev/null:-1"],
     &["--cap-add", "NOPE"],

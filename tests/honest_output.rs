@@ -1,6 +1,7 @@
 //! What `images` and `inspect` print is what is true: intermediate images appear with
 //! `images -a` only, a FROM-scratch image carries the host's architecture, and `-i` shows
-//! as docker's Config.OpenStdin.
+//! as docker's Config.OpenStdin, with docker's Attach*/StdinOnce/Tty for create and run -d;
+//! `--stop-timeout -1` (wait for ever) is kept and shown as docker shows it.
 
 mod support;
 
@@ -93,4 +94,68 @@ fn interactive_shows_as_open_stdin() {
     let without = k.ok(&["create", "busybox", "true"]);
     assert_eq!(k.inspect(with.trim())["Config"]["OpenStdin"], true);
     assert_eq!(k.inspect(without.trim())["Config"]["OpenStdin"], false);
+}
+
+/// docker's Config for `create`, `create -i`, `run -d`, `run -d -i` (read from
+/// `docker inspect`): AttachStdin, AttachStdout, AttachStderr, OpenStdin, StdinOnce, Tty.
+#[test]
+fn attach_fields_are_dockers_for_create_and_detached_run() {
+    let k = Kiste::new();
+    k.busybox();
+    let cases: &[(&[&str], [bool; 6])] = &[
+        (&["create"], [false, true, true, false, false, false]),
+        (&["create", "-i"], [true, true, true, true, true, false]),
+        (&["run", "-d"], [false, false, false, false, false, false]),
+        (
+            &["run", "-d", "-i"],
+            [false, false, false, true, false, false],
+        ),
+    ];
+    for (flags, want) in cases {
+        let mut args = flags.to_vec();
+        args.extend(["busybox", "true"]);
+        let id = k.ok(&args);
+        let c = &k.inspect(id.trim())["Config"];
+        let got = [
+            "AttachStdin",
+            "AttachStdout",
+            "AttachStderr",
+            "OpenStdin",
+            "StdinOnce",
+            "Tty",
+        ]
+        .map(|f| {
+            c[f].as_bool()
+                .unwrap_or_else(|| panic!("{flags:?}: no {f} in {c}"))
+        });
+        assert_eq!(&got, want, "{flags:?}");
+    }
+}
+
+#[test]
+fn stop_timeout_minus_one_is_kept_and_stop_waits_for_the_exit() {
+    let k = Kiste::new();
+    k.busybox();
+    let plain = k.ok(&["create", "busybox", "true"]);
+    assert!(k.inspect(plain.trim())["Config"]
+        .get("StopTimeout")
+        .is_none());
+    let id = k.ok(&[
+        "run",
+        "-d",
+        "--stop-timeout",
+        "-1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    let id = id.trim();
+    assert_eq!(k.inspect(id)["Config"]["StopTimeout"], -1);
+    k.wait_for_log(id, "ready", std::time::Duration::from_secs(20));
+    k.ok(&["stop", id]);
+    let state = &k.inspect(id)["State"];
+    assert_eq!(state["Running"], false);
+    // Stopped by its own TERM handler, not by a SIGKILL after a timeout.
+    assert_eq!(state["ExitCode"], 3);
 }

@@ -214,24 +214,24 @@ pub(crate) fn parse_node(node: &Node, docs: &[NodeHeredoc]) -> Result<TypedNode,
             for m in flags.strings("mount") {
                 mounts.push(parse_mount(&m, None).map_err(|e| format!("invalid --mount: {e}"))?);
             }
-            let network = flags.string("network");
-            if let Some(n) = &network {
-                if !matches!(n.as_str(), "default" | "none" | "host") {
-                    return Err(format!(
+            let network = match flags.string("network") {
+                None => None,
+                Some(n) => Some(RunNetwork::parse(&n).ok_or_else(|| {
+                    format!(
                         "invalid network mode {} (expected default, none or host)",
-                        crate::quote::go_quote(n)
-                    ));
-                }
-            }
-            let security = flags.string("security");
-            if let Some(s) = &security {
-                if !matches!(s.as_str(), "sandbox" | "insecure") {
-                    return Err(format!(
+                        crate::quote::go_quote(&n)
+                    )
+                })?),
+            };
+            let security = match flags.string("security") {
+                None => None,
+                Some(s) => Some(RunSecurity::parse(&s).ok_or_else(|| {
+                    format!(
                         "security {} is not valid (expected sandbox or insecure)",
-                        crate::quote::go_quote(s)
-                    ));
-                }
-            }
+                        crate::quote::go_quote(&s)
+                    )
+                })?),
+            };
             let heredocs = docs
                 .iter()
                 .map(|d| Heredoc {

@@ -76,8 +76,65 @@ pub struct Run {
     pub command: ShellOrExec,
     pub heredocs: Vec<Heredoc>,
     pub mounts: Vec<RunMount>,
-    pub network: Option<String>,
-    pub security: Option<String>,
+    pub network: Option<RunNetwork>,
+    pub security: Option<RunSecurity>,
+}
+
+/// `RUN --security=…`: BuildKit's sandbox (the default) or insecure (privileged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum RunSecurity {
+    Sandbox,
+    Insecure,
+}
+
+impl RunSecurity {
+    /// The mode as written in the Dockerfile; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "sandbox" => Some(RunSecurity::Sandbox),
+            "insecure" => Some(RunSecurity::Insecure),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunSecurity::Sandbox => "sandbox",
+            RunSecurity::Insecure => "insecure",
+        }
+    }
+}
+
+/// `RUN --network=…`: the network the command runs in (BuildKit's three modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum RunNetwork {
+    Default,
+    None,
+    Host,
+}
+
+impl RunNetwork {
+    /// The mode as written in the Dockerfile; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "default" => Some(RunNetwork::Default),
+            "none" => Some(RunNetwork::None),
+            "host" => Some(RunNetwork::Host),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunNetwork::Default => "default",
+            RunNetwork::None => "none",
+            RunNetwork::Host => "host",
+        }
+    }
 }
 
 /// Kind of a `RUN --mount`.

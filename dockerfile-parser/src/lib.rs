@@ -33,7 +33,7 @@ pub use error::{Error, Span, Spanned};
 pub use heredoc::{chomp_heredoc_content, heredocs_from_line, parse_heredoc};
 pub use instructions::{
     Add, Arg, Copy, Dockerfile, From, HealthTest, Healthcheck, Heredoc, Instruction, MountKind,
-    Run, RunMount, ShellOrExec, Stage,
+    Run, RunMount, RunNetwork, RunSecurity, ShellOrExec, Stage,
 };
 pub use line_parsers::parse_words;
 pub use node::{Node, NodeHeredoc};

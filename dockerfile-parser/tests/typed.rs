@@ -147,8 +147,8 @@ fn run_flags_and_mounts() {
         panic!()
     };
     assert_eq!(r.command, ShellOrExec::Shell("make".into()));
-    assert_eq!(r.network.as_deref(), Some("none"));
-    assert_eq!(r.security.as_deref(), Some("insecure"));
+    assert_eq!(r.network, Some(RunNetwork::None));
+    assert_eq!(r.security, Some(RunSecurity::Insecure));
     let m = &r.mounts;
     assert_eq!(m.len(), 5);
     assert_eq!(m[0].kind, MountKind::Cache);

@@ -30,6 +30,8 @@ use layers::{resolve_owner, LowerView};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use run_step::RunFailure;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// A problem at a Dockerfile line.
@@ -49,8 +51,23 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Other(String),
+    /// A RUN step could not be run (its container, its mounts): the line and the cause.
+    #[error("{file}:{line}: RUN failed: {source}")]
+    Run {
+        file: String,
+        line: usize,
+        #[source]
+        source: RunFailure,
+    },
+    /// The build context directory does not exist.
+    #[error("unable to prepare context: path \"{}\" not found", .path.display())]
+    ContextNotFound { path: PathBuf },
+    /// `--target` names no stage of the Dockerfile.
+    #[error("target stage \"{target}\" could not be found")]
+    TargetNotFound { target: String },
+    /// SIGINT or SIGTERM came during the build.
+    #[error("the build was interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
 }
 
 pub struct BuildOptions {
@@ -118,10 +135,9 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         message: e.message.clone(),
     })?;
     if !opts.context.is_dir() {
-        return Err(BuildError::Other(format!(
-            "unable to prepare context: path \"{}\" not found",
-            opts.context.display()
-        )));
+        return Err(BuildError::ContextNotFound {
+            path: opts.context.clone(),
+        });
     }
     let ignore =
         Ignore::load(&opts.context, opts.dockerfile_path.as_deref()).map_err(|source| {
@@ -145,7 +161,7 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
             .stages
             .iter()
             .position(|s| s.name.as_deref() == Some(t.to_lowercase().as_str()))
-            .ok_or_else(|| BuildError::Other(format!("target stage \"{t}\" could not be found")))?,
+            .ok_or_else(|| BuildError::TargetNotFound { target: t.clone() })?,
         None => df.stages.len().saturating_sub(1),
     };
     let steps = df.stages[..=target]
@@ -188,9 +204,7 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
 /// Stop here if SIGINT or SIGTERM came (see `interrupt`).
 fn interrupted() -> Result<(), BuildError> {
     match interrupt::pending() {
-        Some(sig) => Err(BuildError::Other(format!(
-            "the build was interrupted by signal {sig}"
-        ))),
+        Some(signal) => Err(BuildError::Interrupted { signal }),
         None => Ok(()),
     }
 }
@@ -359,9 +373,7 @@ impl Builder<'_> {
 
     /// Layer dirs, bottom first, for an overlay mount.
     fn layer_dirs(&self, layers: &[LayerInfo]) -> Result<Vec<PathBuf>, BuildError> {
-        self.images
-            .layer_dirs_for(layers)
-            .map_err(|e| BuildError::Other(e.to_string()))
+        Ok(self.images.layer_dirs_for(layers)?)
     }
 }
 

@@ -19,7 +19,9 @@ pub struct RunStep<'a> {
     pub env: Vec<String>,
     pub cwd: String,
     pub user: String,
-    pub network_none: bool,
+    /// `RUN --network`: `none` gets a private, empty network namespace; `default` and
+    /// `host` run in the host's.
+    pub network: dockerfile_parser::RunNetwork,
     /// A private scratch directory for this step (removed by the caller).
     pub work: &'a Path,
     /// Where the command's output goes (stdout, around the spinner).
@@ -30,11 +32,27 @@ pub struct RunStep<'a> {
     pub mounts: Vec<Mount>,
 }
 
+#[derive(Debug, thiserror::Error)]
 pub enum RunFailure {
     /// The command ran and failed: its exit code and the last lines of its output.
+    #[error("the command exited with code {code}")]
     Exit { code: i32, tail: String },
-    /// It could not be run at all.
-    Setup(String),
+    /// A host call to prepare the step failed: what was being done, and the cause.
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The overlay of the image so far could not be mounted.
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+    /// The step's container could not be started.
+    #[error(transparent)]
+    Runtime(#[from] runtime::RuntimeError),
+    /// SIGINT or SIGTERM came while the command ran.
+    #[error("the build was interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
 }
 
 const TAIL_LINES: usize = 10;
@@ -46,11 +64,12 @@ impl RunStep<'_> {
         let work = self.work.join(paths::WORK);
         let rootfs = self.work.join(paths::ROOTFS);
         for d in [&upper, &work, &rootfs] {
-            std::fs::create_dir_all(d)
-                .map_err(|e| RunFailure::Setup(format!("cannot create {}: {e}", d.display())))?;
+            std::fs::create_dir_all(d).map_err(|source| RunFailure::Io {
+                action: format!("cannot create {}", d.display()),
+                source,
+            })?;
         }
-        storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)
-            .map_err(|e| RunFailure::Setup(e.to_string()))?;
+        storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)?;
         let id = crate::state::new_id();
         let cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
         let result = self.spawn_and_wait(&rootfs, &id, &cgroup);
@@ -74,10 +93,15 @@ impl RunStep<'_> {
         id: &str,
         cgroup: &CgroupSpec,
     ) -> Result<(i32, String), RunFailure> {
-        let setup = |e: &dyn std::fmt::Display| RunFailure::Setup(e.to_string());
         let (out_r, out_w) =
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| setup(&e))?;
-        let null = std::fs::File::open("/dev/null").map_err(|e| setup(&e))?;
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| RunFailure::Io {
+                action: "cannot create the output pipe of the step".into(),
+                source: e.into(),
+            })?;
+        let null = std::fs::File::open("/dev/null").map_err(|source| RunFailure::Io {
+            action: "cannot open /dev/null".into(),
+            source,
+        })?;
         let view = LowerView::new(self.lowers.to_vec());
         let mut mounts = Vec::new();
         if view.is_dir("etc") {
@@ -103,10 +127,10 @@ impl RunStep<'_> {
             user: self.user.clone(),
             hostname: id[..12].to_string(),
             namespaces: Namespaces {
-                net: if self.network_none {
-                    NsMode::Private
-                } else {
-                    NsMode::Host
+                net: match self.network {
+                    dockerfile_parser::RunNetwork::None => NsMode::Private,
+                    dockerfile_parser::RunNetwork::Default
+                    | dockerfile_parser::RunNetwork::Host => NsMode::Host,
                 },
                 ..Default::default()
             },
@@ -121,7 +145,7 @@ impl RunStep<'_> {
                 stderr: out_w.as_raw_fd(),
             },
         };
-        let started = runtime::spawn(&spec).map_err(|e| RunFailure::Setup(e.to_string()))?;
+        let started = runtime::spawn(&spec)?;
         drop(out_w);
         let mut tail: Vec<String> = Vec::new();
         let mut reader = std::fs::File::from(out_r);
@@ -180,10 +204,8 @@ impl RunStep<'_> {
             Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
             _ => 255,
         };
-        if let Some(sig) = interrupted {
-            return Err(RunFailure::Setup(format!(
-                "the build was interrupted by signal {sig}"
-            )));
+        if let Some(signal) = interrupted {
+            return Err(RunFailure::Interrupted { signal });
         }
         Ok((code, tail.join("\n")))
     }

@@ -483,7 +483,9 @@ impl Builder<'_> {
                 c.working_dir.clone()
             },
             user: c.user.clone(),
-            network_none: run.network.as_deref() == Some("none"),
+            network: run
+                .network
+                .unwrap_or(dockerfile_parser::RunNetwork::Default),
             work: &work,
             progress: &self.progress,
             cgroup_name: cgroup_name.clone(),
@@ -502,9 +504,13 @@ impl Builder<'_> {
                 }
                 return Err(self.at(line, msg));
             }
-            Err(RunFailure::Setup(e)) => {
+            Err(e) => {
                 let _ = std::fs::remove_dir_all(&work);
-                return Err(self.at(line, format!("RUN failed: {e}")));
+                return Err(BuildError::Run {
+                    file: self.opts.dockerfile_name.clone(),
+                    line,
+                    source: e,
+                });
             }
         };
         let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);

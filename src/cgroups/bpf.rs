@@ -176,11 +176,10 @@ pub(crate) fn attach_device_filter(dir: &Path, devices: &[Device]) -> Result<Own
             let text = text.trim_end_matches('\0').trim();
             let tail: Vec<&str> = text.lines().rev().take(3).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            return Err(CgroupError::Unsupported(format!(
-                "cannot load the device eBPF program: {e}{}{}",
-                if tail.is_empty() { "" } else { ": " },
-                tail.join(" / ")
-            )));
+            return Err(CgroupError::BpfLoad {
+                source: e,
+                verifier: tail.join(" / "),
+            });
         }
     };
     // SAFETY: bpf returned a new fd that nothing else owns.

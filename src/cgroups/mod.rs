@@ -31,10 +31,29 @@ pub enum CgroupError {
         path: PathBuf,
         source: io::Error,
     },
-    #[error("{0}")]
-    Unsupported(String),
-    #[error("{0}")]
-    Invalid(String),
+    /// A limit this host's cgroups cannot apply: the flag and why.
+    #[error("cannot apply {what}: {reason}")]
+    Unsupported { what: String, reason: &'static str },
+    /// v2: the controller file a limit needs is not in the cgroup (not delegated).
+    #[error("cannot apply {what}: {file} is missing in {} (controller not delegated)", .dir.display())]
+    NotDelegated {
+        what: String,
+        file: String,
+        dir: PathBuf,
+    },
+    /// v1: the hierarchy of the controller a limit needs is not mounted.
+    #[error("cannot apply {what}: the {controller} cgroup controller is not mounted")]
+    NotMounted { what: String, controller: String },
+    /// The kernel refused the device eBPF program: the cause, and the verifier's last lines.
+    #[error("cannot load the device eBPF program: {source}{}", if .verifier.is_empty() { String::new() } else { format!(": {}", .verifier) })]
+    BpfLoad {
+        #[source]
+        source: io::Error,
+        verifier: String,
+    },
+    /// A cgroup name or parent that would leave kiste's subtree.
+    #[error("invalid cgroup path {parent:?}/{name:?}")]
+    InvalidPath { parent: String, name: String },
 }
 
 impl CgroupError {
@@ -139,10 +158,10 @@ pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
 fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
     let bad = |s: &str| s.split('/').any(|c| c == ".." || c == ".");
     if spec.name.is_empty() || spec.name.contains('/') || bad(&spec.name) || bad(&spec.parent) {
-        return Err(CgroupError::Invalid(format!(
-            "invalid cgroup path {:?}/{:?}",
-            spec.parent, spec.name
-        )));
+        return Err(CgroupError::InvalidPath {
+            parent: spec.parent.clone(),
+            name: spec.name.clone(),
+        });
     }
     Ok(())
 }

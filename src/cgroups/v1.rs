@@ -88,10 +88,9 @@ fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
 fn need(ctrl: &str, rel: &Path, what: &str) -> Result<PathBuf, CgroupError> {
     controller_dir(ctrl, rel)
         .filter(|d| d.exists())
-        .ok_or_else(|| {
-            CgroupError::Unsupported(format!(
-                "cannot apply {what}: the {ctrl} cgroup controller is not mounted"
-            ))
+        .ok_or_else(|| CgroupError::NotMounted {
+            what: what.to_string(),
+            controller: ctrl.to_string(),
         })
 }
 
@@ -142,12 +141,10 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
             let file = ["blkio.weight", "blkio.bfq.weight"]
                 .into_iter()
                 .find(|f| dir.join(f).exists())
-                .ok_or_else(|| {
-                    CgroupError::Unsupported(
-                        "cannot apply --blkio-weight: this kernel has neither blkio.weight nor \
-                         blkio.bfq.weight (no CFQ/BFQ I/O scheduler)"
-                            .into(),
-                    )
+                .ok_or_else(|| CgroupError::Unsupported {
+                    what: "--blkio-weight".into(),
+                    reason: "this kernel has neither blkio.weight nor blkio.bfq.weight \
+                             (no CFQ/BFQ I/O scheduler)",
                 })?;
             write_file(&dir, file, &w.to_string())?;
         }
@@ -171,11 +168,11 @@ fn apply_memory(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     }
     if let Some(s) = r.memory_swap.filter(|s| *s != 0) {
         if !has_memsw {
-            return Err(CgroupError::Unsupported(
-                "cannot apply --memory-swap: swap accounting is disabled in this kernel \
-                 (no memory.memsw.limit_in_bytes; boot with swapaccount=1)"
-                    .into(),
-            ));
+            return Err(CgroupError::Unsupported {
+                what: "--memory-swap".into(),
+                reason: "swap accounting is disabled in this kernel \
+                         (no memory.memsw.limit_in_bytes; boot with swapaccount=1)",
+            });
         }
         write_file(dir, "memory.memsw.limit_in_bytes", &s.to_string())?;
     }

@@ -54,10 +54,11 @@ fn need(dir: &Path, file: &str, what: &str) -> Result<(), CgroupError> {
     if dir.join(file).exists() {
         Ok(())
     } else {
-        Err(CgroupError::Unsupported(format!(
-            "cannot apply {what}: {file} is missing in {} (controller not delegated)",
-            dir.display()
-        )))
+        Err(CgroupError::NotDelegated {
+            what: what.to_string(),
+            file: file.to_string(),
+            dir: dir.to_path_buf(),
+        })
     }
 }
 
@@ -74,11 +75,10 @@ fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     }
     if let Some(s) = r.memory_swap.filter(|s| *s != 0) {
         if !dir.join("memory.swap.max").exists() {
-            return Err(CgroupError::Unsupported(
-                "cannot apply --memory-swap: swap accounting is disabled in this kernel \
-                 (no memory.swap.max)"
-                    .into(),
-            ));
+            return Err(CgroupError::Unsupported {
+                what: "--memory-swap".into(),
+                reason: "swap accounting is disabled in this kernel (no memory.swap.max)",
+            });
         }
         let v = match (s, r.memory) {
             (-1, _) => "max".to_string(),
@@ -99,10 +99,10 @@ fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     if r.oom_kill_disable {
         // v2 has no switch to disable the OOM killer; the closest is to not kill the
         // whole group. Say so instead of pretending.
-        return Err(CgroupError::Unsupported(
-            "cannot apply --oom-kill-disable: cgroup v2 has no way to disable the OOM killer"
-                .into(),
-        ));
+        return Err(CgroupError::Unsupported {
+            what: "--oom-kill-disable".into(),
+            reason: "cgroup v2 has no way to disable the OOM killer",
+        });
     }
     if r.memory.is_some_and(|m| m > 0) && dir.join("memory.oom.group").exists() {
         write_file(dir, "memory.oom.group", "1")?;
@@ -134,11 +134,9 @@ fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
         let file = ["io.bfq.weight", "io.weight"]
             .into_iter()
             .find(|f| dir.join(f).exists())
-            .ok_or_else(|| {
-                CgroupError::Unsupported(
-                    "cannot apply --blkio-weight: neither io.weight nor io.bfq.weight exists"
-                        .into(),
-                )
+            .ok_or_else(|| CgroupError::Unsupported {
+                what: "--blkio-weight".into(),
+                reason: "neither io.weight nor io.bfq.weight exists",
             })?;
         // io.weight is 1..10000 with default 100; blkio weight is 10..1000 with default 500.
         let v = if file == "io.weight" {

@@ -347,20 +347,13 @@ impl RunArgs {
         Ok(host)
     }
 
-    /// `--stop-timeout` in seconds.
-    pub fn stop_timeout(&self) -> Result<Option<u64>, FlagError> {
+    /// `--stop-timeout`: docker's int in seconds; a negative one waits for ever.
+    pub fn stop_timeout(&self) -> Result<Option<crate::config::StopTimeout>, FlagError> {
         let Some(t) = self.stop_timeout.as_deref() else {
             return Ok(None);
         };
-        // docker's flag is an int; a negative one (wait for ever) is `stop -t -1` here.
         let secs: i64 = parse_int("--stop-timeout", t)?;
-        u64::try_from(secs).map(Some).map_err(|_| {
-            FlagError::new(
-                "--stop-timeout",
-                t,
-                "the timeout must not be negative (stop -t -1 waits without a limit)",
-            )
-        })
+        Ok(Some(crate::config::StopTimeout::from_secs(secs)))
     }
 }
 

@@ -116,7 +116,10 @@ pub fn stop(paths: &Paths, mut args: StopArgs) -> anyhow::Result<()> {
         let timeout = match args.time {
             Some(t) if t >= 0 => Some(Duration::from_secs(t as u64)),
             Some(_) => None,
-            None => Some(Duration::from_secs(c.rec.config.stop_timeout.unwrap_or(10))),
+            None => match c.rec.config.stop_timeout {
+                Some(t) => t.duration(),
+                None => Some(Duration::from_secs(10)),
+            },
         };
         let sig = stop_signal(&c, args.signal.as_deref())?;
         Ok(c.begin_stop(sig, timeout)?)

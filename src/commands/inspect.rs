@@ -29,7 +29,8 @@ fn container_json(rec: &ContainerRecord) -> Value {
     };
     // docker shows the published ports of a running container only.
     let bound: &[PortMapping] = if running { &rec.state.ports } else { &[] };
-    json!({
+    let attached = !rec.config.detached;
+    let mut v = json!({
         "Id": rec.id,
         "Created": rec.created,
         "Path": args.first().cloned().unwrap_or_default(),
@@ -90,7 +91,12 @@ fn container_json(rec: &ContainerRecord) -> Value {
         "Config": {
             "Hostname": rec.config.hostname,
             "User": rec.config.user,
+            "AttachStdin": attached && host.interactive,
+            "AttachStdout": attached,
+            "AttachStderr": attached,
+            "Tty": false,
             "OpenStdin": host.interactive,
+            "StdinOnce": attached && host.interactive,
             "Env": rec.config.env,
             "Cmd": rec.config.cmd,
             "Entrypoint": rec.config.entrypoint,
@@ -100,7 +106,12 @@ fn container_json(rec: &ContainerRecord) -> Value {
             "StopSignal": rec.config.stop_signal,
         },
         "NetworkSettings": { "Ports": port_map(bound, true) },
-    })
+    });
+    // docker shows StopTimeout only when --stop-timeout was given (-1: for ever).
+    if let Some(t) = rec.config.stop_timeout {
+        v["Config"]["StopTimeout"] = json!(t.as_secs());
+    }
+    v
 }
 
 /// docker's port map, `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8000"}]}`: as the

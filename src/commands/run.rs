@@ -204,6 +204,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
                 .clone()
                 .unwrap_or_else(|| ic.stop_signal.clone()),
             stop_timeout,
+            // `create` has no -d: like docker, it records an attached container.
+            detached: starting && args.detach,
             host,
         },
         state: if starting {

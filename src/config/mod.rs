@@ -13,6 +13,7 @@ mod namespaces;
 mod ports;
 mod resources;
 mod security;
+mod stop;
 
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use limits::{RlimitResource, Ulimit};
@@ -20,6 +21,7 @@ pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};
 pub use resources::{parse_cpus, parse_cpuset, parse_int, parse_size, Resources};
 pub use security::{Capability, SeccompMode, SeccompProfile, SecurityOptions};
+pub use stop::StopTimeout;
 
 /// Deserializers that also read the string forms older records hold.
 pub mod legacy_serde {

@@ -47,8 +47,7 @@ pub(crate) fn mask_of(names: &[String]) -> Result<u64, RuntimeError> {
             mask |= host_bounding();
             continue;
         }
-        let bit =
-            bit_of(n).ok_or_else(|| RuntimeError::Setup(format!("unknown capability {n:?}")))?;
+        let bit = bit_of(n).ok_or_else(|| RuntimeError::UnknownCapability { name: n.clone() })?;
         mask |= 1 << bit;
     }
     Ok(mask)
@@ -68,10 +67,7 @@ pub(crate) fn effective_mask(names: &[String], privileged: bool) -> Result<u64, 
         .map(name_of)
         .collect();
     if !missing.is_empty() {
-        return Err(RuntimeError::Setup(format!(
-            "cannot give the container {}: not in this host's capability bounding set",
-            missing.join(", ")
-        )));
+        return Err(RuntimeError::CapabilitiesMissing { missing });
     }
     Ok(wanted)
 }

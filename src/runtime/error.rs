@@ -8,10 +8,52 @@ pub enum RuntimeError {
     NotFound { cmd: String },
     #[error("{cmd}: {reason}")]
     CannotExecute { cmd: String, reason: String },
-    /// A setup failure as text: the child's report over the sync channel (it crossed a
-    /// process boundary as a message), or a check of the spec.
-    #[error("{0}")]
-    Setup(String),
+    /// The child's own report of its setup failure: it crossed a process boundary over
+    /// the sync channel as text, so its cause is a message.
+    #[error("{text}")]
+    Child { text: String },
+    /// The spec has no command to run.
+    #[error("container {id}: no command specified")]
+    NoCommand { id: String },
+    /// The spec's rootfs is not a directory (or cannot be resolved).
+    #[error("container {id}: rootfs {} is not a directory", .rootfs.display())]
+    RootfsNotDir {
+        id: String,
+        rootfs: std::path::PathBuf,
+    },
+    /// A capability name no kernel knows.
+    #[error("unknown capability {name:?}")]
+    UnknownCapability { name: String },
+    /// Capabilities asked for that this host's bounding set does not hold.
+    #[error("cannot give the container {}: not in this host's capability bounding set", .missing.join(", "))]
+    CapabilitiesMissing { missing: Vec<String> },
+    /// The seccomp profile cannot be compiled: what is wrong with it.
+    #[error("invalid seccomp profile: {reason}")]
+    Seccomp { reason: String },
+    /// The seccomp profile is not the JSON docker reads.
+    #[error("invalid seccomp profile: {source}")]
+    SeccompJson {
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A message to the child on the sync channel could not be sent.
+    #[error("container {id}: cannot send {message} to the container process: {}", os_reason(.source))]
+    Send {
+        id: String,
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The child broke the sync protocol (`phase`: "during setup", "before exec").
+    #[error("container {id}: process sent an unexpected message {phase}")]
+    Protocol { id: String, phase: &'static str },
+    /// The child died before it could exec: how it ended (a signal, an exit status).
+    #[error("container {id}: process {how} during setup, before exec of {cmd:?}")]
+    DiedInSetup {
+        id: String,
+        how: String,
+        cmd: String,
+    },
     /// A call in the parent failed: what was being done, and the cause.
     #[error("{action}: {}", os_reason(.source))]
     Io {
@@ -30,7 +72,7 @@ impl RuntimeError {
         match self {
             RuntimeError::NotFound { .. } => 127,
             RuntimeError::CannotExecute { .. } => 126,
-            RuntimeError::Setup(_) | RuntimeError::Io { .. } | RuntimeError::Cgroup(_) => 125,
+            _ => 125,
         }
     }
 
@@ -146,7 +188,7 @@ mod tests {
             reason: "permission denied".into(),
         };
         assert_eq!(e.exit_code(), 126);
-        assert_eq!(RuntimeError::Setup("x".into()).exit_code(), 125);
+        assert_eq!(RuntimeError::Child { text: "x".into() }.exit_code(), 125);
         let io = RuntimeError::io(
             "cannot write /proc/1/uid_map",
             std::io::Error::from_raw_os_error(libc::EPERM),

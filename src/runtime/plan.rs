@@ -34,12 +34,9 @@ impl Plan {
         let root = std::fs::canonicalize(&spec.rootfs)
             .ok()
             .filter(|r| r.is_dir())
-            .ok_or_else(|| {
-                RuntimeError::Setup(format!(
-                    "container {}: rootfs {} is not a directory",
-                    spec.id,
-                    spec.rootfs.display()
-                ))
+            .ok_or_else(|| RuntimeError::RootfsNotDir {
+                id: spec.id.clone(),
+                rootfs: spec.rootfs.clone(),
             })?;
         Ok(Plan {
             root,

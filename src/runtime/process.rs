@@ -26,10 +26,9 @@ pub struct Started {
 /// on error the child has been reaped and the cgroup removed.
 pub fn spawn(spec: &ContainerSpec) -> Result<Started, RuntimeError> {
     if spec.args.is_empty() {
-        return Err(RuntimeError::Setup(format!(
-            "container {}: no command specified",
-            spec.id
-        )));
+        return Err(RuntimeError::NoCommand {
+            id: spec.id.clone(),
+        });
     }
     let plan = Plan::prepare(spec)?;
     let cgroup = match &spec.cgroup {
@@ -90,10 +89,11 @@ fn start(
     let send = |msg: Message| {
         parent_end.send(&msg).map_err(|e| {
             child_gone.set(e.kind() == std::io::ErrorKind::BrokenPipe);
-            RuntimeError::Setup(format!(
-                "container {}: cannot send {msg:?} to the container process: {e}",
-                spec.id
-            ))
+            RuntimeError::Send {
+                id: spec.id.clone(),
+                message: format!("{msg:?}"),
+                source: e,
+            }
         })
     };
     let go = maps.and_then(|()| send(Message::Go));
@@ -135,10 +135,10 @@ fn start(
         }
         Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
-            return Err(RuntimeError::Setup(format!(
-                "container {}: process sent an unexpected message during setup",
-                spec.id
-            )));
+            return Err(RuntimeError::Protocol {
+                id: spec.id.clone(),
+                phase: "during setup",
+            });
         }
     }
     // Only seccomp and execve are left: end-of-file now is the close-on-exec of execve.
@@ -153,10 +153,10 @@ fn start(
         }
         Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
-            Err(RuntimeError::Setup(format!(
-                "container {}: process sent an unexpected message before exec",
-                spec.id
-            )))
+            Err(RuntimeError::Protocol {
+                id: spec.id.clone(),
+                phase: "before exec",
+            })
         }
     }
 }
@@ -178,16 +178,20 @@ fn died_in_setup(spec: &ContainerSpec, pid: i32) -> RuntimeError {
     } else {
         format!("exited with status {}", libc::WEXITSTATUS(status))
     };
-    RuntimeError::Setup(format!(
-        "container {}: process {how} during setup, before exec of {:?}",
-        spec.id, spec.args[0]
-    ))
+    RuntimeError::DiedInSetup {
+        id: spec.id.clone(),
+        how,
+        cmd: spec.args[0].clone(),
+    }
 }
 
 /// The user-facing error for the child's failure message.
 fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
     let Message::Failed { kind, errno, text } = msg else {
-        return RuntimeError::Setup("container process failed".into());
+        return RuntimeError::Protocol {
+            id: spec.id.clone(),
+            phase: "instead of its failure report",
+        };
     };
     let cmd = spec.args[0].clone();
     match kind {
@@ -200,7 +204,7 @@ fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
                 text
             },
         },
-        FailKind::Setup => RuntimeError::Setup(text),
+        FailKind::Setup => RuntimeError::Child { text },
     }
 }
 

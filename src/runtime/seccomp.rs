@@ -90,7 +90,9 @@ const AND: u16 = 0x54;
 const RET: u16 = 0x06;
 
 fn invalid(msg: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Setup(format!("invalid seccomp profile: {msg}"))
+    RuntimeError::Seccomp {
+        reason: msg.to_string(),
+    }
 }
 
 fn action(name: &str, errno: Option<u32>, default_errno: u32) -> Result<u32, RuntimeError> {
@@ -276,7 +278,8 @@ pub(crate) fn program_from_json(
     json: &str,
     caps: u64,
 ) -> Result<Vec<libc::sock_filter>, RuntimeError> {
-    let profile: Profile = serde_json::from_str(json).map_err(invalid)?;
+    let profile: Profile =
+        serde_json::from_str(json).map_err(|source| RuntimeError::SeccompJson { source })?;
     let default_errno = profile.default_errno_ret.unwrap_or(libc::EPERM as u32);
     let default = action(
         &profile.default_action,

@@ -3,7 +3,7 @@
 
 use crate::config::{
     legacy_serde, Capability, DeviceMapping, NamespaceMode, NetworkMode, Resources,
-    SecurityOptions, Ulimit, UsernsMode,
+    SecurityOptions, StopTimeout, Ulimit, UsernsMode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +34,13 @@ pub struct ContainerConfig {
     pub labels: std::collections::BTreeMap<String, String>,
     /// Signal name or number sent by `stop` (docker's StopSignal); empty = SIGTERM.
     pub stop_signal: String,
-    /// Seconds `stop` waits before SIGKILL, when set with --stop-timeout.
-    pub stop_timeout: Option<u64>,
+    /// How long `stop` waits before SIGKILL, when set with --stop-timeout (docker's
+    /// integer in the record: -1 waits for ever).
+    pub stop_timeout: Option<StopTimeout>,
+    /// `run -d`: created with nothing attached (docker's Config.AttachStdout/Stderr are
+    /// false, and AttachStdin/StdinOnce even with -i). Records without it were attached.
+    #[serde(default)]
+    pub detached: bool,
     #[serde(default)]
     pub host: HostConfig,
 }
