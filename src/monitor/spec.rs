@@ -49,7 +49,8 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
         pid: ns(paths, &host.pid, "pid")?,
         net: match host.network {
             NetworkMode::Host => NsMode::Host,
-            NetworkMode::Private | NetworkMode::None => NsMode::Private,
+            // The bridge's namespace is made by the monitor, which sets its path at spawn.
+            NetworkMode::Private | NetworkMode::None | NetworkMode::Bridge => NsMode::Private,
         },
         ipc: ns(paths, &host.ipc, "ipc")?,
         uts: ns(paths, &host.uts, "uts")?,
@@ -207,7 +208,7 @@ fn etc_mounts(run_dir: &Path, rec: &ContainerRecord) -> Result<Vec<Mount>, SpecE
     let hosts = if rec.config.host.network == NetworkMode::Host {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
-        crate::network::hosts_file(hostname)
+        crate::network::hosts_file(hostname, None)
     };
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let mut mounts = Vec::new();

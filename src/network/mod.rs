@@ -1,17 +1,25 @@
-//! Container networking. Today: `none`, `host`, and `private` (a network namespace of the
-//! container's own with `lo` only, whose published ports are forwarded by the monitor from
-//! host sockets into the namespace, as docker-proxy/rootlessport do). Bridge networking
-//! and name resolution will join as another mode without changing the callers.
+//! Container networking: `none`, `host`, `private` (a network namespace of the container's
+//! own with `lo` only, whose published ports are forwarded by the monitor from host sockets
+//! into the namespace, as docker-proxy/rootlessport do) and the rootful `bridge` (a veth on
+//! bridge kiste0 with an address, a default route and NAT; see `bridge`). Published ports of
+//! a bridged container answer through DNAT on the host's addresses and through the same
+//! forwarder on 127.0.0.1.
 
+mod bridge;
+mod netlink;
+mod nft;
 mod ports;
 mod proxy;
 
+pub use bridge::{attach, host_veth, member, release, Attachment, Member, NetworkError, BRIDGE};
 pub use ports::{bind_ports, BoundPort, PortError};
 pub use proxy::PortForwarder;
 
-/// /etc/hosts for a container with its own network namespace.
-pub fn hosts_file(hostname: &str) -> String {
+/// /etc/hosts for a container with its own network namespace; `ip` is its address on a
+/// network (loopback without one).
+pub fn hosts_file(hostname: &str, ip: Option<std::net::Ipv4Addr>) -> String {
+    let own = ip.map_or_else(|| "127.0.0.1".to_string(), |ip| ip.to_string());
     format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t{hostname}\n"
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{own}\t{hostname}\n"
     )
 }
