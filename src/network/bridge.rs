@@ -78,12 +78,17 @@ pub fn host_veth(id: &str) -> String {
 }
 
 /// docker's scheme: 02:42 followed by the IPv4 address.
-fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
+fn mac_bytes(ip: Ipv4Addr) -> [u8; 6] {
     let o = ip.octets();
     [0x02, 0x42, o[0], o[1], o[2], o[3]]
 }
 
-pub fn format_mac(mac: [u8; 6]) -> String {
+/// The MAC address of the container's eth0 with address `ip`.
+pub fn mac_of(ip: Ipv4Addr) -> String {
+    format_mac(mac_bytes(ip))
+}
+
+fn format_mac(mac: [u8; 6]) -> String {
     mac.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
@@ -204,7 +209,7 @@ pub fn attach(paths: &Paths, id: &str, ports: &[PortMapping]) -> Result<Attachme
     let mut locked = Locked::open(paths)?;
     let ip = locked.allocate()?;
     let netns = new_netns().map_err(io(format!("create a network namespace for {id}")))?;
-    let mac = mac_of(ip);
+    let mac = mac_bytes(ip);
     locked.state.members.insert(
         id.to_string(),
         Member {
@@ -292,10 +297,7 @@ mod tests {
 
     #[test]
     fn macs_follow_the_address_and_veths_the_id() {
-        assert_eq!(
-            format_mac(mac_of(Ipv4Addr::new(10, 88, 0, 2))),
-            "02:42:0a:58:00:02"
-        );
+        assert_eq!(mac_of(Ipv4Addr::new(10, 88, 0, 2)), "02:42:0a:58:00:02");
         assert_eq!(host_veth("0123456789abcdef"), "veth0123456");
     }
 }

@@ -11,7 +11,10 @@ mod nft;
 mod ports;
 mod proxy;
 
-pub use bridge::{attach, host_veth, member, release, Attachment, Member, NetworkError, BRIDGE};
+pub use bridge::{
+    attach, host_veth, mac_of, member, release, Attachment, Member, NetworkError, BRIDGE, GATEWAY,
+    PREFIX,
+};
 pub use ports::{bind_ports, BoundPort, PortError};
 pub use proxy::PortForwarder;
 
