@@ -218,6 +218,9 @@ pub fn attach(paths: &Paths, id: &str, ports: &[PortMapping]) -> Result<Attachme
         },
     );
     let wired = (|| {
+        // Recorded before any link exists, so a monitor killed from here on leaves a
+        // member that release finds.
+        locked.save()?;
         let mut nl = Netlink::open().map_err(io("open a netlink socket"))?;
         let bridge = ensure_bridge(&mut nl)?;
         let veth = host_veth(id);
@@ -237,13 +240,13 @@ pub fn attach(paths: &Paths, id: &str, ports: &[PortMapping]) -> Result<Attachme
             inner.add_default_route(GATEWAY)
         })
         .map_err(io(format!("configure eth0 ({ip}) of {id}")))?;
-        locked.apply_rules()?;
-        locked.save()
+        locked.apply_rules()
     })();
     if let Err(e) = wired {
         drop(netns);
         locked.state.members.remove(id);
         cleanup(&mut locked, id);
+        let _ = locked.save();
         return Err(e);
     }
     Ok(Attachment {
