@@ -10,6 +10,7 @@ lean=(
   curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
   apache2-utils       # htpasswd, for the registry Basic auth test
+  nftables            # nft: the bridge network loads its rules through `nft -f -`
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and

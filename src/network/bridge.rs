@@ -3,7 +3,7 @@
 //! per container whose inner end is born as `eth0` in a network namespace the monitor
 //! creates and hands to the runtime, addresses allocated in a JSON file under the runroot
 //! (locked, written by rename), and nftables rules derived from that file. The last member
-//! to leave takes the bridge and the table with it, so an idle host carries nothing of kiste.
+//! to leave takes the table with it; the bridge stays, like docker0.
 //! The runroot lives on tmpfs like the links, so a reboot forgets both together.
 
 use super::netlink::{link_index, Netlink};
@@ -273,18 +273,16 @@ pub fn release(paths: &Paths, id: &str) -> Result<(), NetworkError> {
 }
 
 /// Best effort after a member left: its veth (normally gone with its namespace), then the
-/// rules, then with nobody left the bridge.
+/// rules (the table goes with the last member). The bridge stays, as docker0 does:
+/// deleting a bridge waits for an RCU grace period (~35 ms here) and the next start
+/// would pay as much again to make it.
 fn cleanup(locked: &mut Locked, id: &str) {
-    let Ok(mut nl) = Netlink::open() else { return };
     if let Some(i) = link_index(&host_veth(id)) {
-        let _ = nl.delete_link(i);
-    }
-    let _ = locked.apply_rules();
-    if locked.state.members.is_empty() {
-        if let Some(i) = link_index(BRIDGE) {
+        if let Ok(mut nl) = Netlink::open() {
             let _ = nl.delete_link(i);
         }
     }
+    let _ = locked.apply_rules();
 }
 
 /// The member record of container `id`, if it is on the bridge.
