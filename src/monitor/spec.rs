@@ -211,6 +211,11 @@ fn etc_mounts(run_dir: &Path, rec: &ContainerRecord) -> Result<Vec<Mount>, SpecE
         crate::network::hosts_file(hostname, None)
     };
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = if rec.config.host.network == NetworkMode::Host {
+        resolv
+    } else {
+        crate::network::resolv_conf(&resolv)
+    };
     let mut mounts = Vec::new();
     for (name, content) in [
         ("hosts", hosts),

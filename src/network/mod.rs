@@ -26,3 +26,46 @@ pub fn hosts_file(hostname: &str, ip: Option<std::net::Ipv4Addr>) -> String {
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n{own}\t{hostname}\n"
     )
 }
+
+/// /etc/resolv.conf for a container with its own network namespace: the host's, without
+/// its loopback resolvers (they answer only on the host's loopback, as docker notes);
+/// docker's public defaults when none is left.
+pub fn resolv_conf(host: &str) -> String {
+    let loopback = |line: &str| {
+        let mut words = line.split_whitespace();
+        words.next() == Some("nameserver")
+            && words
+                .next()
+                .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+                .is_some_and(|ip| ip.is_loopback())
+    };
+    let mut out: String = host
+        .lines()
+        .filter(|l| !loopback(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if !out
+        .lines()
+        .any(|l| l.trim_start().starts_with("nameserver"))
+    {
+        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_resolvers_of_the_host_are_left_out() {
+        let host =
+            "search example.org\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 10.0.0.2\n";
+        assert_eq!(
+            super::resolv_conf(host),
+            "search example.org\nnameserver 10.0.0.2\n"
+        );
+        assert_eq!(
+            super::resolv_conf("nameserver 127.0.0.53\noptions edns0\n"),
+            "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+    }
+}
