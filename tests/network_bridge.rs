@@ -171,12 +171,16 @@ fn bridged_container_gets_an_address_and_reaches_the_gateway() {
             "busybox",
             "sh",
             "-c",
-            "ip -o -4 addr show eth0; ip route; ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached",
+            "ip -o -4 addr show eth0; ip route; cat /etc/resolv.conf; ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached",
         ],
     );
     assert!(out.contains("inet 10.88.0.2/16"), "{out}");
     assert!(out.contains("default via 10.88.0.1 dev eth0"), "{out}");
     assert!(out.contains("reached"), "{out}");
+    assert!(
+        !out.contains("nameserver 127."),
+        "a host loopback resolver: {out}"
+    );
     ns.assert_clean(&k, &[]);
 }
 

@@ -32,6 +32,8 @@ pub enum NetworkError {
     },
     #[error("network bridge: no free address left in {0}")]
     Exhausted(String),
+    #[error("network bridge needs root (rootless containers can use --network private)")]
+    Rootless,
 }
 
 fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetworkError {
@@ -206,6 +208,9 @@ fn ensure_bridge(nl: &mut Netlink) -> Result<u32, NetworkError> {
 /// Put container `id` on the bridge with `ports` published; the returned namespace is
 /// for the runtime to join. Nothing is left behind when this fails.
 pub fn attach(paths: &Paths, id: &str, ports: &[PortMapping]) -> Result<Attachment, NetworkError> {
+    if paths.rootless {
+        return Err(NetworkError::Rootless);
+    }
     let mut locked = Locked::open(paths)?;
     let ip = locked.allocate()?;
     let netns = new_netns().map_err(io(format!("create a network namespace for {id}")))?;
