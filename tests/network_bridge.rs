@@ -397,3 +397,53 @@ fn a_killed_monitor_leaves_its_address_and_veth_to_the_next_command() {
     ns.kiste_ok(&k, &["ps", "-a"]);
     ns.assert_clean(&k, &[]);
 }
+
+#[test]
+fn containers_started_in_parallel_get_distinct_addresses_and_their_ports_answer() {
+    let Some(ns) = Netns::new("par") else { return };
+    let k = Kiste::new();
+    k.busybox();
+    const N: u16 = 10;
+    let starts: Vec<_> = (0..N)
+        .map(|i| {
+            let name = format!("par{i}");
+            let port = format!("{}:80", 9100 + i);
+            ns.kiste_cmd(
+                &k,
+                &[
+                    "run",
+                    "-d",
+                    "--name",
+                    &name,
+                    "--network",
+                    "bridge",
+                    "-p",
+                    &port,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    SERVER,
+                ],
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for mut s in starts {
+        assert!(s.wait().unwrap().success());
+    }
+    let mut ips: Vec<String> = (0..N).map(|i| ip_of(&ns, &k, &format!("par{i}"))).collect();
+    for i in 0..N {
+        ns.wait_answer("127.0.0.1", 9100 + i, "hello");
+        ns.wait_answer("10.88.0.1", 9100 + i, "hello");
+    }
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), N as usize, "duplicate addresses: {ips:?}");
+    let names: Vec<String> = (0..N).map(|i| format!("par{i}")).collect();
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(names.iter().map(String::as_str));
+    ns.kiste_ok(&k, &rm);
+    ns.assert_clean(&k, &[]);
+}
