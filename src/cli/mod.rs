@@ -83,6 +83,24 @@ pub enum Command {
     Load(LoadArgs),
     /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Manage networks (ls, inspect)
+    #[command(subcommand)]
+    Network(NetworkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Display detailed information on one or more networks
+    Inspect(NetworkInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkInspectArgs {
+    #[arg(required = true, value_name = "NETWORK")]
+    pub networks: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod images;
 mod inspect;
 mod login;
 mod logs;
+mod network;
 mod ps;
 mod pull;
 mod push;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Save(a) => archive::save(&paths, a),
         Command::Load(a) => archive::load(&paths, a),
         Command::Export(a) => archive::export(&paths, a),
+        Command::Network(c) => network::network_command(&paths, c),
     }
 }
 

@@ -290,11 +290,18 @@ fn cleanup(locked: &mut Locked, id: &str) {
     let _ = locked.apply_rules();
 }
 
+/// The containers on the bridge, by id (read without the lock: the file is replaced whole).
+pub fn members(paths: &Paths) -> BTreeMap<String, Member> {
+    std::fs::read(dir(paths).join("bridge.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<State>(&b).ok())
+        .map(|s| s.members)
+        .unwrap_or_default()
+}
+
 /// The member record of container `id`, if it is on the bridge.
 pub fn member(paths: &Paths, id: &str) -> Option<Member> {
-    let b = std::fs::read(dir(paths).join("bridge.json")).ok()?;
-    let state: State = serde_json::from_slice(&b).ok()?;
-    state.members.get(id).cloned()
+    members(paths).remove(id)
 }
 
 #[cfg(test)]

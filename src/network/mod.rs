@@ -12,8 +12,8 @@ mod ports;
 mod proxy;
 
 pub use bridge::{
-    attach, host_veth, mac_of, member, release, Attachment, Member, NetworkError, BRIDGE, GATEWAY,
-    PREFIX,
+    attach, host_veth, mac_of, member, members, release, Attachment, Member, NetworkError, BRIDGE,
+    GATEWAY, PREFIX, SUBNET,
 };
 pub use ports::{bind_ports, BoundPort, PortError};
 pub use proxy::PortForwarder;
