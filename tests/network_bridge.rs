@@ -214,6 +214,14 @@ fn published_port_answers_on_loopback_on_a_host_address_and_on_the_container_ip(
     ns.wait_answer(&ip, 80, "hello");
     let mac = setting(&ns, &k, "web", "MacAddress");
     assert_eq!(mac, "02:42:0a:58:00:02");
+    let net: serde_json::Value =
+        serde_json::from_str(&ns.kiste_ok(&k, &["network", "inspect", "bridge"])).unwrap();
+    let members = net[0]["Containers"].as_object().unwrap();
+    assert_eq!(members.len(), 1);
+    let (_, web) = members.iter().next().unwrap();
+    assert_eq!(web["Name"], "web");
+    assert_eq!(web["IPv4Address"], "10.88.0.2/16");
+    assert_eq!(net[0]["IPAM"]["Config"][0]["Gateway"], "10.88.0.1");
     ns.kiste_ok(&k, &["rm", "-f", "web"]);
     ns.assert_clean(&k, &[]);
 }
