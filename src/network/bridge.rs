@@ -73,10 +73,10 @@ fn subnet_cidr() -> String {
     format!("{SUBNET}/{PREFIX}")
 }
 
-/// The host end of a container's veth: "veth" + the first 7 characters of its id (so
-/// repair can find it by name alone).
+/// The host end of a container's veth: "veth" + the first 11 characters of its id (the
+/// most a link name holds), so repair finds it by name alone.
 pub fn host_veth(id: &str) -> String {
-    format!("veth{}", &id[..id.len().min(7)])
+    format!("veth{}", &id[..id.len().min(11)])
 }
 
 /// docker's scheme: 02:42 followed by the IPv4 address.
@@ -311,6 +311,6 @@ mod tests {
     #[test]
     fn macs_follow_the_address_and_veths_the_id() {
         assert_eq!(mac_of(Ipv4Addr::new(10, 88, 0, 2)), "02:42:0a:58:00:02");
-        assert_eq!(host_veth("0123456789abcdef"), "veth0123456");
+        assert_eq!(host_veth("0123456789abcdef"), "veth0123456789a");
     }
 }

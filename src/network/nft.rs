@@ -67,7 +67,10 @@ pub fn apply(batch: &str) -> std::io::Result<()> {
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()?;
+        .spawn()
+        .map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot run nft (Debian's nftables): {e}"))
+        })?;
     child
         .stdin
         .take()
