@@ -168,10 +168,14 @@ fn bridged_container_gets_an_address_and_reaches_the_gateway() {
             "--rm",
             "--network",
             "bridge",
+            "--hostname",
+            "box",
+            "--add-host",
+            "db:10.88.0.99",
             "busybox",
             "sh",
             "-c",
-            "ip -o -4 addr show eth0; ip route; cat /etc/resolv.conf; ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached",
+            "ip -o -4 addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf; ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached",
         ],
     );
     assert!(out.contains("inet 10.88.0.2/16"), "{out}");
@@ -181,6 +185,24 @@ fn bridged_container_gets_an_address_and_reaches_the_gateway() {
         !out.contains("nameserver 127."),
         "a host loopback resolver: {out}"
     );
+    assert!(out.contains("10.88.0.2\tbox\n"), "{out}");
+    assert!(out.contains("10.88.0.99\tdb\n"), "{out}");
+    let dns = ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "--dns",
+            "192.0.2.53",
+            "busybox",
+            "cat",
+            "/etc/resolv.conf",
+        ],
+    );
+    assert!(dns.contains("nameserver 192.0.2.53\n"), "{dns}");
+    assert_eq!(dns.matches("nameserver").count(), 1, "{dns}");
     ns.assert_clean(&k, &[]);
 }
 
@@ -340,6 +362,8 @@ fn bad_network_input_is_one_line_with_exit_125_and_creates_nothing() {
         (&["--network", "bridge", "-p", "80:"][..], "80:"),
         (&["--network", "bridge", "-p", "99999:80"][..], "99999:80"),
         (&["--network", "nosuch"][..], "nosuch"),
+        (&["--add-host", "db"][..], "db"),
+        (&["--dns", "dns.example"][..], "dns.example"),
     ] {
         let mut full = vec!["run", "--rm"];
         full.extend_from_slice(args);

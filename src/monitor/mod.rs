@@ -347,10 +347,15 @@ fn join_bridge(
     let mut spec = spec.clone();
     spec.namespaces.net =
         runtime::NsMode::Path(format!("/proc/self/fd/{}", a.netns.as_raw_fd()).into());
+    // The file spec wrote names the container's loopback address; it has one on the
+    // bridge now (the --add-host lines after it stay).
     let hosts = paths.container_run_dir(&running.id).join("hosts");
+    let text = std::fs::read_to_string(&hosts)
+        .map_err(other(&format!("cannot read {}", hosts.display())))?;
+    let own = format!("127.0.0.1\t{}\n", spec.hostname);
     std::fs::write(
         &hosts,
-        crate::network::hosts_file(&spec.hostname, Some(a.ip)),
+        text.replacen(&own, &format!("{}\t{}\n", a.ip, spec.hostname), 1),
     )
     .map_err(other(&format!("cannot write {}", hosts.display())))?;
     Ok((a, spec))

@@ -205,13 +205,18 @@ fn rates(rates: &[DeviceRate]) -> Vec<runtime::DeviceRate> {
 /// written into its run dir and bind-mounted (as docker does).
 fn etc_mounts(run_dir: &Path, rec: &ContainerRecord) -> Result<Vec<Mount>, SpecError> {
     let hostname = &rec.config.hostname;
-    let hosts = if rec.config.host.network == NetworkMode::Host {
+    let mut hosts = if rec.config.host.network == NetworkMode::Host {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
         crate::network::hosts_file(hostname, None)
     };
+    for h in &rec.config.host.extra_hosts {
+        hosts.push_str(&format!("{}\t{}\n", h.ip, h.name));
+    }
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv = if rec.config.host.network == NetworkMode::Host {
+    let resolv = if !rec.config.host.dns.is_empty() {
+        crate::network::resolv_conf_with(&resolv, &rec.config.host.dns)
+    } else if rec.config.host.network == NetworkMode::Host {
         resolv
     } else {
         crate::network::resolv_conf(&resolv)

@@ -53,6 +53,20 @@ pub fn resolv_conf(host: &str) -> String {
     out
 }
 
+/// /etc/resolv.conf with `servers` (`--dns`) in place of the host's nameservers; the
+/// host's search and options lines stay, as in docker.
+pub fn resolv_conf_with(host: &str, servers: &[std::net::IpAddr]) -> String {
+    let mut out: String = host
+        .lines()
+        .filter(|l| l.split_whitespace().next() != Some("nameserver"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -66,6 +80,11 @@ mod tests {
         assert_eq!(
             super::resolv_conf("nameserver 127.0.0.53\noptions edns0\n"),
             "options edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+        let dns = ["1.1.1.1".parse().unwrap()];
+        assert_eq!(
+            super::resolv_conf_with("search x\nnameserver 10.0.0.2\n", &dns),
+            "search x\nnameserver 1.1.1.1\n"
         );
     }
 }
