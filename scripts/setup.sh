@@ -11,6 +11,7 @@ lean=(
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
   apache2-utils       # htpasswd, for the registry Basic auth test
   bash-completion zsh fish hyperfine   # the completion tests and bench-complete.sh
+  nftables            # nft: the bridge network loads its rules through `nft -f -`
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and

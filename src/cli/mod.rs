@@ -99,6 +99,24 @@ pub enum Command {
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(CompletionArgs),
+    /// Manage networks (ls, inspect)
+    #[command(subcommand)]
+    Network(NetworkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Display detailed information on one or more networks
+    Inspect(NetworkInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkInspectArgs {
+    #[arg(required = true, value_name = "NETWORK")]
+    pub networks: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +282,12 @@ pub struct RunArgs {
     /// Container host name
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long)]
     pub entrypoint: Option<String>,
@@ -341,6 +365,16 @@ impl RunArgs {
             .publish
             .iter()
             .map(|p| PortMapping::parse("-p, --publish", p))
+            .collect::<Result<_, _>>()?;
+        host.extra_hosts = self
+            .add_host
+            .iter()
+            .map(|h| crate::config::ExtraHost::parse("--add-host", h))
+            .collect::<Result<_, _>>()?;
+        host.dns = self
+            .dns
+            .iter()
+            .map(|d| crate::config::parse_dns("--dns", d))
             .collect::<Result<_, _>>()?;
         host.auto_remove = self.rm;
         host.interactive = self.interactive;

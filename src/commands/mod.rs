@@ -11,6 +11,7 @@ mod images;
 mod inspect;
 mod login;
 mod logs;
+mod network;
 mod ps;
 mod pull;
 mod push;
@@ -80,6 +81,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Load(a) => archive::load(&paths, a),
         Command::Export(a) => archive::export(&paths, a),
         Command::Version(_) | Command::Completion(_) => Ok(()),
+        Command::Network(c) => network::network_command(&paths, c),
     }
 }
 

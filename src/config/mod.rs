@@ -7,6 +7,7 @@
 //! profile file); it never creates, starts or changes anything.
 
 mod devices;
+mod dns;
 mod legacy;
 mod limits;
 mod namespaces;
@@ -16,6 +17,7 @@ mod security;
 mod stop;
 
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
+pub use dns::{parse_dns, ExtraHost};
 pub use limits::{RlimitResource, Ulimit};
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};

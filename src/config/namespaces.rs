@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// `--network`. `Private` is a network namespace of the container's own with only `lo`,
-/// whose published ports the monitor forwards (docker's "default"/"bridge" take it too).
+/// whose published ports the monitor forwards (docker's "default" takes it too); `Bridge`
+/// adds a veth on kiste's bridge with an address, a route and NAT (root only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
@@ -15,18 +16,20 @@ pub enum NetworkMode {
     Private,
     None,
     Host,
+    Bridge,
 }
 
 impl NetworkMode {
     pub fn parse(flag: &'static str, value: &str) -> Result<NetworkMode, FlagError> {
         match value {
-            "" | "default" | "bridge" | "private" => Ok(NetworkMode::Private),
+            "" | "default" | "private" => Ok(NetworkMode::Private),
+            "bridge" => Ok(NetworkMode::Bridge),
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
             _ => Err(FlagError::new(
                 flag,
                 value,
-                "known networks are \"private\" (the default), \"none\" and \"host\"",
+                "known networks are \"private\" (the default), \"bridge\", \"none\" and \"host\"",
             )),
         }
     }
@@ -36,13 +39,13 @@ impl NetworkMode {
             NetworkMode::Private => "private",
             NetworkMode::None => "none",
             NetworkMode::Host => "host",
+            NetworkMode::Bridge => "bridge",
         }
     }
 
-    /// Whether the container has a network namespace of its own (published ports are
-    /// forwarded into it).
+    /// Whether published ports are forwarded into the container's own network namespace.
     pub fn is_private(self) -> bool {
-        self == NetworkMode::Private
+        matches!(self, NetworkMode::Private | NetworkMode::Bridge)
     }
 }
 

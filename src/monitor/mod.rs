@@ -11,7 +11,7 @@ pub use logs::LogEntry;
 pub use spec::{cgroup_of, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
-use crate::network::{bind_ports, BoundPort, PortError, PortForwarder};
+use crate::network::{bind_ports, BoundPort, NetworkError, PortError, PortForwarder};
 use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
 use crate::runtime::{self, RuntimeError, Stdio};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
@@ -42,6 +42,8 @@ pub enum MonitorError {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Port(#[from] PortError),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
     /// An error the detached monitor reported with its exit code.
     #[error("{message}")]
     Reported { code: i32, message: String },
@@ -79,6 +81,7 @@ struct Running {
     rootfs: PathBuf,
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
+    bridged: bool,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -178,6 +181,7 @@ fn launch(
         rootfs: rootfs.clone(),
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
+        bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -272,10 +276,20 @@ fn run_monitored(
         "cannot open the log {}",
         log_path.display()
     )))?;
-    let started = runtime::spawn(spec)?;
+    let mappings: Vec<_> = ports.iter().map(|p| p.mapping.clone()).collect();
+    let attached = if running.bridged {
+        Some(join_bridge(paths, running, spec, &mappings)?)
+    } else {
+        None
+    };
+    let started = match &attached {
+        Some((_, spec)) => runtime::spawn(spec)?,
+        None => runtime::spawn(spec)?,
+    };
+    // The container holds its namespace now.
+    drop(attached);
     drop(pipes.out_w);
     drop(pipes.err_w);
-    let mappings: Vec<_> = ports.iter().map(|p| p.mapping.clone()).collect();
     let rec = store.update(&running.id, |r| {
         r.state.status = Status::Running;
         r.state.pid = started.pid;
@@ -311,6 +325,32 @@ fn run_monitored(
     });
     finish(paths, store, running, code);
     Ok(code)
+}
+
+/// Put the container on the bridge: the spec to spawn joins the namespace made for it, and
+/// its /etc/hosts names its address.
+fn join_bridge(
+    paths: &Paths,
+    running: &Running,
+    spec: &runtime::ContainerSpec,
+    mappings: &[crate::config::PortMapping],
+) -> Result<(crate::network::Attachment, runtime::ContainerSpec), MonitorError> {
+    let a = crate::network::attach(paths, &running.id, mappings)?;
+    let mut spec = spec.clone();
+    spec.namespaces.net =
+        runtime::NsMode::Path(format!("/proc/self/fd/{}", a.netns.as_raw_fd()).into());
+    // The file spec wrote names the container's loopback address; it has one on the
+    // bridge now (the --add-host lines after it stay).
+    let hosts = paths.container_run_dir(&running.id).join("hosts");
+    let text = std::fs::read_to_string(&hosts)
+        .map_err(other(&format!("cannot read {}", hosts.display())))?;
+    let own = format!("127.0.0.1\t{}\n", spec.hostname);
+    std::fs::write(
+        &hosts,
+        text.replacen(&own, &format!("{}\t{}\n", a.ip, spec.hostname), 1),
+    )
+    .map_err(other(&format!("cannot write {}", hosts.display())))?;
+    Ok((a, spec))
 }
 
 /// Fork the detached monitor; return once it reports the container running, or its error.
@@ -450,6 +490,7 @@ fn close_inherited_fds(keep: &[i32]) {
 /// The container ended: release what it held and record how it ended.
 fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
     let oom = crate::cgroups::oom_killed(&running.cgroup);
+    release_network(paths, &running.id);
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
@@ -474,6 +515,7 @@ fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
 
 /// A start that failed before the container ran: undo the mount and keep the error.
 fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running, e: &MonitorError) {
+    release_network(paths, &running.id);
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
@@ -498,4 +540,12 @@ pub fn release(paths: &Paths, rec: &ContainerRecord) {
     }
     let _ = crate::cgroups::remove(&cgroup_of(rec));
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&rec.id));
+    release_network(paths, &rec.id);
+}
+
+/// Give back the container's address, rules and veth (nothing when it holds none).
+fn release_network(paths: &Paths, id: &str) {
+    if let Err(e) = crate::network::release(paths, id) {
+        eprintln!("WARNING: {e}");
+    }
 }

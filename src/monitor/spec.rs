@@ -49,7 +49,8 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
         pid: ns(paths, &host.pid, "pid")?,
         net: match host.network {
             NetworkMode::Host => NsMode::Host,
-            NetworkMode::Private | NetworkMode::None => NsMode::Private,
+            // The bridge's namespace is made by the monitor, which sets its path at spawn.
+            NetworkMode::Private | NetworkMode::None | NetworkMode::Bridge => NsMode::Private,
         },
         ipc: ns(paths, &host.ipc, "ipc")?,
         uts: ns(paths, &host.uts, "uts")?,
@@ -204,12 +205,22 @@ fn rates(rates: &[DeviceRate]) -> Vec<runtime::DeviceRate> {
 /// written into its run dir and bind-mounted (as docker does).
 fn etc_mounts(run_dir: &Path, rec: &ContainerRecord) -> Result<Vec<Mount>, SpecError> {
     let hostname = &rec.config.hostname;
-    let hosts = if rec.config.host.network == NetworkMode::Host {
+    let mut hosts = if rec.config.host.network == NetworkMode::Host {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {
-        crate::network::hosts_file(hostname)
+        crate::network::hosts_file(hostname, None)
     };
+    for h in &rec.config.host.extra_hosts {
+        hosts.push_str(&format!("{}\t{}\n", h.ip, h.name));
+    }
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = if !rec.config.host.dns.is_empty() {
+        crate::network::resolv_conf_with(&resolv, &rec.config.host.dns)
+    } else if rec.config.host.network == NetworkMode::Host {
+        resolv
+    } else {
+        crate::network::resolv_conf(&resolv)
+    };
     let mut mounts = Vec::new();
     for (name, content) in [
         ("hosts", hosts),

@@ -52,6 +52,12 @@ pub struct ContainerConfig {
 pub struct HostConfig {
     pub ports: Vec<PortMapping>,
     pub network: NetworkMode,
+    /// `--add-host`
+    #[serde(default)]
+    pub extra_hosts: Vec<crate::config::ExtraHost>,
+    /// `--dns`
+    #[serde(default)]
+    pub dns: Vec<std::net::IpAddr>,
     #[serde(default)]
     pub pid: NamespaceMode,
     #[serde(default)]

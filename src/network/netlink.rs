@@ -1,0 +1,268 @@
+//! A small synchronous rtnetlink client for the few requests a bridge network needs: create
+//! a bridge or a veth pair (the peer born inside the container's namespace), attach a link
+//! to a bridge, bring it up, add an address and a default route, delete a link. Each
+//! request waits for the kernel's ack, so an error names the request that failed. A socket
+//! stays in the network namespace it was opened in, which is how the container's side is
+//! configured without entering it again.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MASTER: u16 = 10;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const RTA_GATEWAY: u16 = 5;
+const NLA_F_NESTED: u16 = 0x8000;
+
+/// A netlink message under construction: header, fixed part, attributes.
+struct Msg {
+    buf: Vec<u8>,
+}
+
+impl Msg {
+    fn new(kind: u16, flags: u16, fixed: &[u8]) -> Msg {
+        let mut buf = vec![0u8; 16];
+        buf[4..6].copy_from_slice(&kind.to_ne_bytes());
+        let flags = flags | (libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16;
+        buf[6..8].copy_from_slice(&flags.to_ne_bytes());
+        buf.extend_from_slice(fixed);
+        Msg { buf }
+    }
+
+    fn pad(&mut self) {
+        while !self.buf.len().is_multiple_of(4) {
+            self.buf.push(0);
+        }
+    }
+
+    fn attr(&mut self, kind: u16, data: &[u8]) -> &mut Msg {
+        self.pad();
+        let len = (4 + data.len()) as u16;
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        self.buf.extend_from_slice(data);
+        self
+    }
+
+    fn str_attr(&mut self, kind: u16, s: &str) -> &mut Msg {
+        let mut data = s.as_bytes().to_vec();
+        data.push(0);
+        self.attr(kind, &data)
+    }
+
+    /// Opens a nested attribute; `end` closes it.
+    fn begin(&mut self, kind: u16) -> usize {
+        self.pad();
+        let at = self.buf.len();
+        self.attr(kind | NLA_F_NESTED, &[]);
+        at
+    }
+
+    fn end(&mut self, at: usize) {
+        self.pad();
+        let len = (self.buf.len() - at) as u16;
+        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+    }
+
+    fn finish(mut self, seq: u32) -> Vec<u8> {
+        self.pad();
+        let len = self.buf.len() as u32;
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        self.buf
+    }
+}
+
+/// `struct ifinfomsg` for AF_UNSPEC with an index and flags to change.
+fn ifinfo(index: i32, flags: u32, change: u32) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[4..8].copy_from_slice(&index.to_ne_bytes());
+    b[8..12].copy_from_slice(&flags.to_ne_bytes());
+    b[12..16].copy_from_slice(&change.to_ne_bytes());
+    b
+}
+
+pub struct Netlink {
+    fd: OwnedFd,
+    seq: u32,
+}
+
+impl Netlink {
+    /// A route socket in the caller's current network namespace.
+    pub fn open() -> io::Result<Netlink> {
+        // SAFETY: plain socket call; the fd is owned right away.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd was just returned by socket.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Netlink { fd, seq: 1 })
+    }
+
+    fn request(&mut self, msg: Msg) -> io::Result<()> {
+        self.seq += 1;
+        let seq = self.seq;
+        let bytes = msg.finish(seq);
+        // SAFETY: sending our own buffer on our socket (the kernel is the default peer).
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut buf = vec![0u8; 8192];
+        loop {
+            // SAFETY: receiving into our own buffer.
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut off = 0usize;
+            let n = n as usize;
+            while off + 16 <= n {
+                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().unwrap()) as usize;
+                let kind = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().unwrap());
+                let mseq = u32::from_ne_bytes(buf[off + 8..off + 12].try_into().unwrap());
+                if len < 16 || off + len > n {
+                    return Err(io::Error::other("malformed netlink answer"));
+                }
+                if mseq == seq && kind == libc::NLMSG_ERROR as u16 && len >= 20 {
+                    let err = i32::from_ne_bytes(buf[off + 16..off + 20].try_into().unwrap());
+                    return if err == 0 {
+                        Ok(())
+                    } else {
+                        Err(io::Error::from_raw_os_error(-err))
+                    };
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    }
+
+    /// A new bridge device `name` (down).
+    pub fn create_bridge(&mut self, name: &str) -> io::Result<()> {
+        let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
+        let mut m = Msg::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
+        m.str_attr(IFLA_IFNAME, name);
+        let info = m.begin(IFLA_LINKINFO);
+        m.str_attr(IFLA_INFO_KIND, "bridge");
+        m.end(info);
+        self.request(m)
+    }
+
+    /// A veth pair: `host` here, `peer` (with `mac`) created directly in the network
+    /// namespace `peer_ns`, so no other process ever sees it on the host.
+    pub fn create_veth(
+        &mut self,
+        host: &str,
+        peer: &str,
+        mac: [u8; 6],
+        peer_ns: RawFd,
+    ) -> io::Result<()> {
+        let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
+        let mut m = Msg::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
+        m.str_attr(IFLA_IFNAME, host);
+        let info = m.begin(IFLA_LINKINFO);
+        m.str_attr(IFLA_INFO_KIND, "veth");
+        let data = m.begin(IFLA_INFO_DATA);
+        let p = m.begin(VETH_INFO_PEER);
+        m.buf.extend_from_slice(&ifinfo(0, 0, 0));
+        m.str_attr(IFLA_IFNAME, peer);
+        m.attr(IFLA_ADDRESS, &mac);
+        m.attr(IFLA_NET_NS_FD, &(peer_ns as u32).to_ne_bytes());
+        m.end(p);
+        m.end(data);
+        m.end(info);
+        self.request(m)
+    }
+
+    /// Attach link `index` to bridge `master` and bring it up.
+    pub fn attach_up(&mut self, index: u32, master: u32) -> io::Result<()> {
+        let up = libc::IFF_UP as u32;
+        let mut m = Msg::new(libc::RTM_NEWLINK, 0, &ifinfo(index as i32, up, up));
+        m.attr(IFLA_MASTER, &master.to_ne_bytes());
+        self.request(m)
+    }
+
+    pub fn set_up(&mut self, index: u32) -> io::Result<()> {
+        let up = libc::IFF_UP as u32;
+        self.request(Msg::new(
+            libc::RTM_NEWLINK,
+            0,
+            &ifinfo(index as i32, up, up),
+        ))
+    }
+
+    pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
+        self.request(Msg::new(libc::RTM_DELLINK, 0, &ifinfo(index as i32, 0, 0)))
+    }
+
+    pub fn add_address(&mut self, index: u32, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
+        let flags = (libc::NLM_F_CREATE | libc::NLM_F_REPLACE) as u16;
+        let mut fixed = [0u8; 8];
+        fixed[0] = libc::AF_INET as u8;
+        fixed[1] = prefix;
+        fixed[4..8].copy_from_slice(&index.to_ne_bytes());
+        let mut m = Msg::new(libc::RTM_NEWADDR, flags, &fixed);
+        m.attr(IFA_LOCAL, &ip.octets())
+            .attr(IFA_ADDRESS, &ip.octets());
+        self.request(m)
+    }
+
+    pub fn add_default_route(&mut self, gateway: Ipv4Addr) -> io::Result<()> {
+        let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
+        let mut fixed = [0u8; 12];
+        fixed[0] = libc::AF_INET as u8;
+        fixed[4] = libc::RT_TABLE_MAIN;
+        fixed[5] = libc::RTPROT_BOOT;
+        fixed[6] = libc::RT_SCOPE_UNIVERSE;
+        fixed[7] = libc::RTN_UNICAST;
+        let mut m = Msg::new(libc::RTM_NEWROUTE, flags, &fixed);
+        m.attr(RTA_GATEWAY, &gateway.octets());
+        self.request(m)
+    }
+}
+
+/// The index of link `name` in the caller's network namespace, if it exists.
+pub fn link_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated name.
+    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (i != 0).then_some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_attributes_carry_their_whole_length() {
+        let mut m = Msg::new(libc::RTM_NEWLINK, 0, &ifinfo(0, 0, 0));
+        let info = m.begin(IFLA_LINKINFO);
+        m.str_attr(IFLA_INFO_KIND, "veth");
+        m.end(info);
+        let bytes = m.finish(7);
+        assert_eq!(bytes.len(), 16 + 16 + 4 + 12);
+        assert_eq!(u32::from_ne_bytes(bytes[0..4].try_into().unwrap()), 48);
+        let nested = u16::from_ne_bytes(bytes[32..34].try_into().unwrap());
+        assert_eq!(
+            nested & !NLA_F_NESTED,
+            4 + 12,
+            "the kind attribute is inside"
+        );
+    }
+}

@@ -1,0 +1,481 @@
+//! The rootful bridge network (`--network bridge`). Every test runs kiste inside a network
+//! namespace of its own (through `nsenter --net`), so the bridge, the veths, the nftables
+//! table and all traffic stay in namespaces the test made; the host's own firewall (here:
+//! docker's FORWARD policy drop) is not involved. After each test nothing of a container is
+//! left in the namespace: no veth, no `table ip kiste`, no address held.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// A named network namespace (`ip netns add`), deleted on drop.
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// None (after a skip) when this machine cannot make one.
+    fn new(tag: &str) -> Option<Netns> {
+        if !nix::unistd::Uid::effective().is_root() {
+            skip("network tests need root");
+            return None;
+        }
+        for tool in ["ip", "nft", "nsenter", "busybox"] {
+            let found = Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                skip(&format!("{tool} is not installed"));
+                return None;
+            }
+        }
+        let name = format!("kt-{}-{tag}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name}");
+        let ns = Netns { name };
+        ns.sh("ip link set lo up");
+        Some(ns)
+    }
+
+    fn enter(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.name))
+            .arg(program);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// `script` run by sh in the namespace; its stdout (it must succeed).
+    fn sh(&self, script: &str) -> String {
+        let out = self.enter("sh").args(["-c", script]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// kiste with `k`'s store, run in the namespace.
+    fn kiste(&self, k: &Kiste, args: &[&str]) -> Run {
+        self.kiste_cmd(k, args).output().unwrap().into()
+    }
+
+    fn kiste_cmd(&self, k: &Kiste, args: &[&str]) -> Command {
+        let mut c = self.enter(env!("CARGO_BIN_EXE_kiste"));
+        c.arg("--root")
+            .arg(k.root())
+            .arg("--runroot")
+            .arg(k.runroot());
+        c.args(args);
+        c
+    }
+
+    fn kiste_ok(&self, k: &Kiste, args: &[&str]) -> String {
+        let r = self.kiste(k, args);
+        assert_eq!(r.code, 0, "kiste {args:?}: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// What `text` gets back from a TCP connection to `addr port` in the namespace.
+    fn nc(&self, addr: &str, port: u16, text: &str) -> String {
+        let out = self
+            .enter("sh")
+            .args([
+                "-c",
+                &format!("echo {text} | busybox nc -w 2 {addr} {port}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Poll until `addr:port` answers `want` (a server in a container takes a moment).
+    fn wait_answer(&self, addr: &str, port: u16, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.nc(addr, port, "x").contains(want) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{addr}:{port} never answered {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Nothing of a container is left: no veth (only lo, the bridge kiste0, which stays like
+    /// docker0, and what the test made itself), no nft table, no address held in the store.
+    fn assert_clean(&self, k: &Kiste, own_links: &[&str]) {
+        let links = self.sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1");
+        for link in links.lines() {
+            assert!(
+                link == "lo" || link == "kiste0" || own_links.contains(&link),
+                "link {link} left behind:\n{links}"
+            );
+        }
+        let tables = self.sh("nft list tables");
+        assert!(!tables.contains("kiste"), "nft table left behind: {tables}");
+        let state = k.runroot().join("networks/bridge.json");
+        if let Ok(s) = std::fs::read_to_string(&state) {
+            assert_eq!(s, "{\"members\":{}}", "addresses still held");
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// A container serving `hello` on port 80, forever.
+const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
+
+/// A field of the container's NetworkSettings, as `inspect` shows it.
+fn setting(ns: &Netns, k: &Kiste, name: &str, field: &str) -> String {
+    let out = ns.kiste_ok(k, &["inspect", name]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v[0]["NetworkSettings"][field]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn ip_of(ns: &Netns, k: &Kiste, name: &str) -> String {
+    setting(ns, k, name, "IPAddress")
+}
+
+#[test]
+fn bridged_container_gets_an_address_and_reaches_the_gateway() {
+    let Some(ns) = Netns::new("gw") else { return };
+    let k = Kiste::new();
+    k.busybox();
+    let out = ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "--hostname",
+            "box",
+            "--add-host",
+            "db:10.88.0.99",
+            "busybox",
+            "sh",
+            "-c",
+            "ip -o -4 addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf; ping -c 1 -W 2 10.88.0.1 >/dev/null && echo reached",
+        ],
+    );
+    assert!(out.contains("inet 10.88.0.2/16"), "{out}");
+    assert!(out.contains("default via 10.88.0.1 dev eth0"), "{out}");
+    assert!(out.contains("reached"), "{out}");
+    assert!(
+        !out.contains("nameserver 127."),
+        "a host loopback resolver: {out}"
+    );
+    assert!(out.contains("10.88.0.2\tbox\n"), "{out}");
+    assert!(out.contains("10.88.0.99\tdb\n"), "{out}");
+    let dns = ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "--dns",
+            "192.0.2.53",
+            "busybox",
+            "cat",
+            "/etc/resolv.conf",
+        ],
+    );
+    assert!(dns.contains("nameserver 192.0.2.53\n"), "{dns}");
+    assert_eq!(dns.matches("nameserver").count(), 1, "{dns}");
+    ns.assert_clean(&k, &[]);
+}
+
+#[test]
+fn published_port_answers_on_loopback_on_a_host_address_and_on_the_container_ip() {
+    let Some(ns) = Netns::new("pub") else { return };
+    let k = Kiste::new();
+    k.busybox();
+    ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "bridge",
+            "-p",
+            "8080:80",
+            "busybox",
+            "sh",
+            "-c",
+            SERVER,
+        ],
+    );
+    let ip = ip_of(&ns, &k, "web");
+    assert_eq!(ip, "10.88.0.2");
+    // Loopback: the monitor's forwarder; the bridge's address (a host address): DNAT.
+    ns.wait_answer("127.0.0.1", 8080, "hello");
+    ns.wait_answer("10.88.0.1", 8080, "hello");
+    ns.wait_answer(&ip, 80, "hello");
+    let mac = setting(&ns, &k, "web", "MacAddress");
+    assert_eq!(mac, "02:42:0a:58:00:02");
+    let net: serde_json::Value =
+        serde_json::from_str(&ns.kiste_ok(&k, &["network", "inspect", "bridge"])).unwrap();
+    let members = net[0]["Containers"].as_object().unwrap();
+    assert_eq!(members.len(), 1);
+    let (_, web) = members.iter().next().unwrap();
+    assert_eq!(web["Name"], "web");
+    assert_eq!(web["IPv4Address"], "10.88.0.2/16");
+    assert_eq!(net[0]["IPAM"]["Config"][0]["Gateway"], "10.88.0.1");
+    ns.kiste_ok(&k, &["rm", "-f", "web"]);
+    ns.assert_clean(&k, &[]);
+}
+
+#[test]
+fn two_bridged_containers_reach_each_other() {
+    let Some(ns) = Netns::new("two") else { return };
+    let k = Kiste::new();
+    k.busybox();
+    ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "srv",
+            "--network",
+            "bridge",
+            "busybox",
+            "sh",
+            "-c",
+            SERVER,
+        ],
+    );
+    let a = ip_of(&ns, &k, "srv");
+    ns.wait_answer(&a, 80, "hello");
+    let out = ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "busybox",
+            "sh",
+            "-c",
+            &format!("echo x | nc -w 2 {a} 80"),
+        ],
+    );
+    assert_eq!(out.trim(), "hello");
+    ns.kiste_ok(&k, &["rm", "-f", "srv"]);
+    ns.assert_clean(&k, &[]);
+}
+
+#[test]
+fn outbound_traffic_is_masqueraded_and_published_ports_answer_from_outside() {
+    let Some(ns) = Netns::new("nat") else { return };
+    let Some(outside) = Netns::new("out") else {
+        return;
+    };
+    // The "outside host": 192.168.77.2, with no route back to the bridge's subnet, so only
+    // masqueraded traffic can get answers.
+    ns.sh(&format!(
+        "ip link add kt-up type veth peer name kt-out netns {}; ip addr add 192.168.77.1/24 dev kt-up; ip link set kt-up up",
+        outside.name
+    ));
+    outside.sh("ip addr add 192.168.77.2/24 dev kt-out; ip link set kt-out up");
+    let mut server = outside
+        .enter("sh")
+        .args(["-c", "echo outside | busybox nc -l -p 9000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let k = Kiste::new();
+    k.busybox();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let out = loop {
+        let r = ns.kiste(
+            &k,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                "bridge",
+                "busybox",
+                "sh",
+                "-c",
+                "echo inside | nc -w 2 192.168.77.2 9000",
+            ],
+        );
+        if r.stdout.contains("outside") || Instant::now() > deadline {
+            break r.stdout;
+        }
+    };
+    assert_eq!(out.trim(), "outside");
+    let _ = server.wait();
+
+    ns.kiste_ok(
+        &k,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "bridge",
+            "-p",
+            "8080:80",
+            "busybox",
+            "sh",
+            "-c",
+            SERVER,
+        ],
+    );
+    outside.wait_answer("192.168.77.1", 8080, "hello");
+    ns.kiste_ok(&k, &["rm", "-f", "web"]);
+    ns.assert_clean(&k, &["kt-up"]);
+}
+
+#[test]
+fn bad_network_input_is_one_line_with_exit_125_and_creates_nothing() {
+    let Some(ns) = Netns::new("bad") else { return };
+    let k = Kiste::new();
+    k.busybox();
+    for (args, value) in [
+        (&["--network", "bridge", "-p", "80:"][..], "80:"),
+        (&["--network", "bridge", "-p", "99999:80"][..], "99999:80"),
+        (&["--network", "nosuch"][..], "nosuch"),
+        (&["--add-host", "db"][..], "db"),
+        (&["--dns", "dns.example"][..], "dns.example"),
+    ] {
+        let mut full = vec!["run", "--rm"];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["busybox", "true"]);
+        let r = ns.kiste(&k, &full);
+        assert_eq!(r.code, 125, "{full:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains(value), "{value}: {}", r.stderr);
+    }
+    // A host port taken: refused before anything is made.
+    ns.sh("(busybox nc -l -p 8081 >/dev/null 2>&1 &) ; true");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ns.sh("cat /proc/net/tcp /proc/net/tcp6").contains(":1F91 ") {
+        assert!(Instant::now() < deadline, "the blocker never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = ns.kiste(
+        &k,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            "-p",
+            "8081:80",
+            "busybox",
+            "true",
+        ],
+    );
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("8081"), "{}", r.stderr);
+    assert_eq!(ns.kiste_ok(&k, &["ps", "-aq"]).trim(), "");
+    ns.sh("echo x | busybox nc -w 1 127.0.0.1 8081 >/dev/null || true");
+    ns.assert_clean(&k, &[]);
+}
+
+#[test]
+fn a_killed_monitor_leaves_its_address_and_veth_to_the_next_command() {
+    let Some(ns) = Netns::new("crash") else {
+        return;
+    };
+    let k = Kiste::new();
+    k.busybox();
+    let mut run = ns
+        .kiste_cmd(
+            &k,
+            &["run", "--network", "bridge", "busybox", "sleep", "100"],
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ns.sh("ip -o link show").contains("veth") {
+        assert!(
+            Instant::now() < deadline,
+            "the container never got its veth"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // nsenter execs kiste: this is the monitor.
+    unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
+    let _ = run.wait();
+    ns.kiste_ok(&k, &["ps", "-a"]);
+    ns.assert_clean(&k, &[]);
+}
+
+#[test]
+fn containers_started_in_parallel_get_distinct_addresses_and_their_ports_answer() {
+    let Some(ns) = Netns::new("par") else { return };
+    let k = Kiste::new();
+    k.busybox();
+    const N: u16 = 10;
+    let starts: Vec<_> = (0..N)
+        .map(|i| {
+            let name = format!("par{i}");
+            let port = format!("{}:80", 9100 + i);
+            ns.kiste_cmd(
+                &k,
+                &[
+                    "run",
+                    "-d",
+                    "--name",
+                    &name,
+                    "--network",
+                    "bridge",
+                    "-p",
+                    &port,
+                    "busybox",
+                    "sh",
+                    "-c",
+                    SERVER,
+                ],
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for mut s in starts {
+        assert!(s.wait().unwrap().success());
+    }
+    let mut ips: Vec<String> = (0..N).map(|i| ip_of(&ns, &k, &format!("par{i}"))).collect();
+    for i in 0..N {
+        ns.wait_answer("127.0.0.1", 9100 + i, "hello");
+        ns.wait_answer("10.88.0.1", 9100 + i, "hello");
+    }
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), N as usize, "duplicate addresses: {ips:?}");
+    let names: Vec<String> = (0..N).map(|i| format!("par{i}")).collect();
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(names.iter().map(String::as_str));
+    ns.kiste_ok(&k, &rm);
+    ns.assert_clean(&k, &[]);
+}
