@@ -3,11 +3,12 @@
 //! skopeo (zstd and gzip layers) pulled and run by kiste; an image pushed by kiste
 //! pulled and run by podman and by docker.
 
-mod registry_util;
+mod support;
 
-use registry_util::*;
 use std::path::Path;
 use std::process::Command;
+use support::registry::*;
+use support::*;
 
 fn registry(k: &Kiste) -> Option<Registry> {
     let r = Registry::start(&k.dir.path().join("registry"), "", "");

@@ -6,7 +6,7 @@
 mod support;
 
 use std::process::Command;
-use support::Kiste;
+use support::{have, Kiste};
 
 fn store() -> Kiste {
     let k = Kiste::new();
@@ -33,13 +33,6 @@ fn script(k: &Kiste, shell: &str) -> std::path::PathBuf {
     );
     std::fs::write(&path, &out.stdout).unwrap();
     path
-}
-
-fn have(shell: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {shell}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// The candidates real bash puts in COMPREPLY for the words (the last one is the word

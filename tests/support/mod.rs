@@ -4,12 +4,14 @@
 //! Submodules, by the tests that use them: `build` (build output and cache hits), `store`
 //! (image store fixtures and tree snapshots), `runtime` (a busybox sandbox and
 //! `runtime::spawn`), `cgroup` (reads a container's cgroup in v1 or v2 layout), `docker`
-//! (a docker engine for comparisons).
+//! (a docker engine for comparisons), `registry` (docker-registry, a fake registry whose
+//! answers a test can spoil, images built in memory for it).
 #![allow(dead_code)]
 
 pub mod build;
 pub mod cgroup;
 pub mod docker;
+pub mod registry;
 pub mod runtime;
 pub mod store;
 
@@ -279,3 +281,13 @@ pub fn skip(reason: &str) {
 #[path = "skip.rs"]
 mod skip_impl;
 pub use skip_impl::skip_log;
+
+/// Whether a command is on the PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
