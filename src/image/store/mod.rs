@@ -196,27 +196,7 @@ impl ImageStore {
                 )));
             }
         }
-        let mut index = self.read_index()?;
-        let created = config.created.clone().or_else(|| Some(now_rfc3339()));
-        let pos = match index.images.iter().position(|r| r.id == id) {
-            Some(pos) => pos,
-            None => {
-                index.images.push(ImageRecord {
-                    id: id.clone(),
-                    manifest_digest: manifest_digest.clone(),
-                    tags: Vec::new(),
-                    created,
-                    layers: layers.to_vec(),
-                    repo_digests: Vec::new(),
-                });
-                index.images.len() - 1
-            }
-        };
-        for tag in &tag_names {
-            index.move_tag(tag, pos);
-        }
-        self.write_index(&index)?;
-        self.load(&index.images[pos])
+        self.record_image(id, manifest_digest, &config, layers, &tag_names, false)
     }
 
     /// The layers of `image`, bottom to top, e.g. to build on top of it.
