@@ -175,15 +175,7 @@ impl ImageStore {
         }
         let config_bytes = serde_json::to_vec(&config).expect("image config serializes");
         let id = self.put_blob(&config_bytes)?;
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
-            config: descriptor(MEDIA_TYPE_CONFIG, &id, config_bytes.len() as u64),
-            layers: layers
-                .iter()
-                .map(|l| descriptor(&l.media_type, &l.digest, l.size))
-                .collect(),
-        };
+        let manifest = image_manifest(&id, config_bytes.len() as u64, layers);
         let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
         let manifest_digest = self.put_blob(&manifest_bytes)?;
 
@@ -452,6 +444,20 @@ fn tag_names(tags: &[Reference]) -> Result<Vec<String>, ImageError> {
             })
         })
         .collect()
+}
+
+/// The manifest kiste writes for an image: its config blob and its layers, OCI media
+/// types (`commit_image`, and `load` of a docker-archive, which carries none).
+pub fn image_manifest(config_digest: &str, config_size: u64, layers: &[LayerInfo]) -> Manifest {
+    Manifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
+        config: descriptor(MEDIA_TYPE_CONFIG, config_digest, config_size),
+        layers: layers
+            .iter()
+            .map(|l| descriptor(&l.media_type, &l.digest, l.size))
+            .collect(),
+    }
 }
 
 fn descriptor(media_type: &str, digest: &str, size: u64) -> Descriptor {
