@@ -18,6 +18,15 @@ fn registry(k: &Kiste) -> Option<Registry> {
     r
 }
 
+/// A registry (see `registry`) with busybox pushed to it as `HOST/path`; the image's name.
+fn pushed_busybox(k: &Kiste, path: &str) -> Option<(Registry, String)> {
+    let reg = registry(k)?;
+    let name = format!("{}/{path}", reg.host());
+    busybox_as(k, &name);
+    k.ok(&["push", &name]);
+    Some((reg, name))
+}
+
 #[test]
 fn push_then_pull_round_trip_over_plain_http() {
     let k = Kiste::new();
@@ -100,10 +109,9 @@ fn push_then_pull_round_trip_over_plain_http() {
 #[test]
 fn run_and_create_pull_a_missing_image_unless_told_never() {
     let k = Kiste::new();
-    let Some(reg) = registry(&k) else { return };
-    let name = format!("{}/auto/bb:1", reg.host());
-    busybox_as(&k, &name);
-    k.ok(&["push", &name]);
+    let Some((_reg, name)) = pushed_busybox(&k, "auto/bb:1") else {
+        return;
+    };
 
     let k2 = Kiste::new();
     let never = k2.run(&["run", "--rm", "--pull", "never", &name, "true"]);
@@ -225,10 +233,9 @@ fn images_pushed_by_skopeo_in_zstd_and_gzip_are_pulled_and_run() {
 #[test]
 fn image_pushed_by_kiste_runs_in_podman_and_docker() {
     let k = Kiste::new();
-    let Some(reg) = registry(&k) else { return };
-    let name = format!("{}/interop/bb:1", reg.host());
-    busybox_as(&k, &name);
-    k.ok(&["push", &name]);
+    let Some((_reg, name)) = pushed_busybox(&k, "interop/bb:1") else {
+        return;
+    };
     let mut ran = 0;
     if have("podman") && Path::new("/etc/containers/containers.conf").exists() {
         let store = k.dir.path().join("podman");

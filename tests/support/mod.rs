@@ -109,6 +109,18 @@ impl Kiste {
         ctx
     }
 
+    /// The pid of container `id`'s monitor, as its record in the store names it.
+    pub fn monitor_pid(&self, id: &str) -> i64 {
+        let path = self
+            .root()
+            .join("containers")
+            .join(id)
+            .join("container.json");
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        record["state"]["monitor_pid"].as_i64().unwrap()
+    }
+
     /// A container's record, as `inspect` prints it.
     pub fn inspect(&self, what: &str) -> serde_json::Value {
         let out = self.ok(&["inspect", what]);
