@@ -196,21 +196,16 @@ fn images_pushed_by_skopeo_in_zstd_and_gzip_are_pulled_and_run() {
         let layout = k.dir.path().join(format!("layout-{format}"));
         busybox_oci_layout(&layout, format);
         let dest = format!("{}/skopeo/{format}:1", reg.host());
-        let out = Command::new("skopeo")
-            .args([
-                "copy",
-                "--dest-tls-verify=false",
-                "--dest-compress-format",
-                format,
-            ])
-            .arg(format!("oci:{}:1", layout.display()))
-            .arg(format!("docker://{dest}"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo: {}",
-            String::from_utf8_lossy(&out.stderr)
+        checked_output(
+            Command::new("skopeo")
+                .args([
+                    "copy",
+                    "--dest-tls-verify=false",
+                    "--dest-compress-format",
+                    format,
+                ])
+                .arg(format!("oci:{}:1", layout.display()))
+                .arg(format!("docker://{dest}")),
         );
         let (manifest, _) = reg.get_json(
             &format!("/v2/skopeo/{format}/manifests/1"),
@@ -279,15 +274,7 @@ fn image_pushed_by_kiste_runs_in_podman_and_docker() {
             .output()
             .is_ok_and(|o| o.status.success());
     if docker_up {
-        let out = Command::new("docker")
-            .args(["pull", &name])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "docker pull: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        checked_output(Command::new("docker").args(["pull", &name]));
         let out = Command::new("docker")
             .args([
                 "run",
