@@ -222,16 +222,7 @@ fn import_with_changes_sets_the_config_like_docker_import() {
     // kiste takes STOPSIGNAL too, as docker does since 23.0 (20.10 refuses it).
     kiste_args.extend(["--change", "STOPSIGNAL SIGINT", "-", "imported:1"].map(String::from));
     let refs: Vec<&str> = kiste_args.iter().map(String::as_str).collect();
-    let out = k
-        .cmd(&refs)
-        .stdin(std::fs::File::open(&tarball).unwrap())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    checked_output(k.cmd(&refs).stdin(std::fs::File::open(&tarball).unwrap()));
     let mine = k.inspect("imported:1");
     assert_eq!(
         k.ok(&["run", "--rm", "imported:1", "echo $A $B"]).trim(),

@@ -4,16 +4,17 @@
 //! test makes), anonymous for pull and with credentials for push, one token per scope
 //! reused across every blob of a pull.
 
-mod registry_util;
+mod support;
 
 use kiste::registry::creds::base64_encode;
-use registry_util::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use support::registry::*;
+use support::*;
 
 /// kiste with `args`, its credentials in `config_dir`; password on stdin if given.
 fn kiste_as(k: &Kiste, config_dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
@@ -257,24 +258,7 @@ fn bearer_tokens_anonymous_pull_credentialed_push_and_reuse() {
     let k = Kiste::new();
     let dir = k.dir.path().join("registry");
     std::fs::create_dir_all(&dir).unwrap();
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=token signer",
-            "-keyout",
-            "token.key",
-            "-out",
-            "token.crt",
-        ],
-    );
+    self_signed_cert(&dir, "token signer", "token", &[]);
     openssl(
         &dir,
         &[

@@ -4,10 +4,11 @@
 //! the store. A pull killed with SIGKILL mid-layer leaves no image, and the next pull
 //! completes.
 
-mod registry_util;
+mod support;
 
-use registry_util::*;
 use std::time::{Duration, Instant};
+use support::registry::*;
+use support::*;
 
 const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 

@@ -2,9 +2,10 @@
 //! docker-registry: the host's platform by default, `--platform` otherwise, and a clear
 //! error naming what the index offers when the platform is not in it.
 
-mod registry_util;
+mod support;
 
-use registry_util::*;
+use support::registry::*;
+use support::*;
 
 #[test]
 fn platform_is_selected_from_an_image_index() {

@@ -3,11 +3,12 @@
 //! skopeo (zstd and gzip layers) pulled and run by kiste; an image pushed by kiste
 //! pulled and run by podman and by docker.
 
-mod registry_util;
+mod support;
 
-use registry_util::*;
 use std::path::Path;
 use std::process::Command;
+use support::registry::*;
+use support::*;
 
 fn registry(k: &Kiste) -> Option<Registry> {
     let r = Registry::start(&k.dir.path().join("registry"), "", "");
@@ -15,6 +16,15 @@ fn registry(k: &Kiste) -> Option<Registry> {
         skip("docker-registry is not installed (apt-get install docker-registry)");
     }
     r
+}
+
+/// A registry (see `registry`) with busybox pushed to it as `HOST/path`; the image's name.
+fn pushed_busybox(k: &Kiste, path: &str) -> Option<(Registry, String)> {
+    let reg = registry(k)?;
+    let name = format!("{}/{path}", reg.host());
+    busybox_as(k, &name);
+    k.ok(&["push", &name]);
+    Some((reg, name))
 }
 
 #[test]
@@ -99,10 +109,9 @@ fn push_then_pull_round_trip_over_plain_http() {
 #[test]
 fn run_and_create_pull_a_missing_image_unless_told_never() {
     let k = Kiste::new();
-    let Some(reg) = registry(&k) else { return };
-    let name = format!("{}/auto/bb:1", reg.host());
-    busybox_as(&k, &name);
-    k.ok(&["push", &name]);
+    let Some((_reg, name)) = pushed_busybox(&k, "auto/bb:1") else {
+        return;
+    };
 
     let k2 = Kiste::new();
     let never = k2.run(&["run", "--rm", "--pull", "never", &name, "true"]);
@@ -187,21 +196,16 @@ fn images_pushed_by_skopeo_in_zstd_and_gzip_are_pulled_and_run() {
         let layout = k.dir.path().join(format!("layout-{format}"));
         busybox_oci_layout(&layout, format);
         let dest = format!("{}/skopeo/{format}:1", reg.host());
-        let out = Command::new("skopeo")
-            .args([
-                "copy",
-                "--dest-tls-verify=false",
-                "--dest-compress-format",
-                format,
-            ])
-            .arg(format!("oci:{}:1", layout.display()))
-            .arg(format!("docker://{dest}"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo: {}",
-            String::from_utf8_lossy(&out.stderr)
+        checked_output(
+            Command::new("skopeo")
+                .args([
+                    "copy",
+                    "--dest-tls-verify=false",
+                    "--dest-compress-format",
+                    format,
+                ])
+                .arg(format!("oci:{}:1", layout.display()))
+                .arg(format!("docker://{dest}")),
         );
         let (manifest, _) = reg.get_json(
             &format!("/v2/skopeo/{format}/manifests/1"),
@@ -224,10 +228,9 @@ fn images_pushed_by_skopeo_in_zstd_and_gzip_are_pulled_and_run() {
 #[test]
 fn image_pushed_by_kiste_runs_in_podman_and_docker() {
     let k = Kiste::new();
-    let Some(reg) = registry(&k) else { return };
-    let name = format!("{}/interop/bb:1", reg.host());
-    busybox_as(&k, &name);
-    k.ok(&["push", &name]);
+    let Some((_reg, name)) = pushed_busybox(&k, "interop/bb:1") else {
+        return;
+    };
     let mut ran = 0;
     if have("podman") && Path::new("/etc/containers/containers.conf").exists() {
         let store = k.dir.path().join("podman");
@@ -271,15 +274,7 @@ fn image_pushed_by_kiste_runs_in_podman_and_docker() {
             .output()
             .is_ok_and(|o| o.status.success());
     if docker_up {
-        let out = Command::new("docker")
-            .args(["pull", &name])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "docker pull: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        checked_output(Command::new("docker").args(["pull", &name]));
         let out = Command::new("docker")
             .args([
                 "run",

@@ -4,10 +4,11 @@
 //! material's two-line Dockerfile builds exactly as written and its container serves
 //! the page.
 
-mod registry_util;
+mod support;
 
-use registry_util::*;
 use std::path::Path;
+use support::registry::*;
+use support::*;
 
 /// kiste with `args` and the test's registries.conf and certs.d.
 fn kiste_with(k: &Kiste, conf: &Path, certs: &Path, args: &[&str]) -> Run {

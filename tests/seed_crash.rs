@@ -130,12 +130,7 @@ fn a_killed_monitor_takes_its_container_along_and_the_next_command_records_the_e
         .trim()
         .to_string();
     let pid = k.inspect(&id)["State"]["Pid"].as_i64().unwrap();
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(k.root().join("containers").join(&id).join("container.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let monitor = record["state"]["monitor_pid"].as_i64().unwrap();
+    let monitor = k.monitor_pid(&id);
     assert!(monitor > 0 && process_alive(monitor));
     assert!(port_in_use(port), "the monitor forwards the port");
     unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
@@ -184,12 +179,7 @@ fn a_container_that_outlives_its_monitor_is_killed_by_the_next_command() {
         .trim()
         .to_string();
     let pid = k.inspect(&id)["State"]["Pid"].as_i64().unwrap();
-    let record: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(k.root().join("containers").join(&id).join("container.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let monitor = record["state"]["monitor_pid"].as_i64().unwrap();
+    let monitor = k.monitor_pid(&id);
     unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
     wait_until("the monitor to die", || dead(monitor));
     assert!(

@@ -6,7 +6,7 @@
 mod support;
 
 use std::process::Command;
-use support::Kiste;
+use support::{checked_output, have, Kiste};
 
 fn store() -> Kiste {
     let k = Kiste::new();
@@ -22,24 +22,9 @@ fn store() -> Kiste {
 fn script(k: &Kiste, shell: &str) -> std::path::PathBuf {
     let path = k.dir.path().join(format!("kiste.{shell}"));
     // The script as a user gets it: no --root (the completer finds the store itself).
-    let out = Command::new(env!("CARGO_BIN_EXE_kiste"))
-        .args(["completion", shell])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(&path, &out.stdout).unwrap();
+    let out = checked_output(Command::new(env!("CARGO_BIN_EXE_kiste")).args(["completion", shell]));
+    std::fs::write(&path, out).unwrap();
     path
-}
-
-fn have(shell: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {shell}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// The candidates real bash puts in COMPREPLY for the words (the last one is the word

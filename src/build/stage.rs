@@ -206,21 +206,8 @@ impl Builder<'_> {
                 }
             }
             Instruction::User(u) => c.user = u,
-            Instruction::Expose(ports) => {
-                for p in ports {
-                    let p = if p.contains('/') {
-                        p.to_lowercase()
-                    } else {
-                        format!("{p}/tcp")
-                    };
-                    c.exposed_ports.insert(p, serde_json::json!({}));
-                }
-            }
-            Instruction::Volume(vols) => {
-                for v in vols {
-                    c.volumes.insert(v, serde_json::json!({}));
-                }
-            }
+            Instruction::Expose(ports) => c.expose(ports),
+            Instruction::Volume(vols) => c.add_volumes(vols),
             Instruction::StopSignal(s) => {
                 crate::signal::parse_signal(&s).map_err(|e| self.at(line, e.to_string()))?;
                 c.stop_signal = s;

@@ -29,6 +29,17 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The cells of a `table`: field `cols` of each JSON row, as text ("" when missing).
+pub fn cells(rows: &[serde_json::Value], cols: &[&str]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            cols.iter()
+                .map(|c| r[c].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect()
+}
+
 /// go-units HumanDuration.
 pub fn human_duration(secs: f64) -> String {
     let seconds = secs as i64;

@@ -2,7 +2,7 @@
 //! (`ls`, `inspect`, `history`, `prune`, `rm`, `tag`, `import`).
 
 use super::filter::{glob_match, Filters};
-use super::format::{human_duration, human_size, parse_rfc3339, since, table};
+use super::format::{cells, human_duration, human_size, parse_rfc3339, since, table};
 use super::ps::go_time;
 use super::template::{go_html_escape, Formatter, OutputFormat};
 use super::Exit;
@@ -182,15 +182,7 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
             }
             cols.extend(["ID", "CreatedSince", "Size"]);
             header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    cols.iter()
-                        .map(|c| r[c].as_str().unwrap_or("").to_string())
-                        .collect()
-                })
-                .collect();
-            print!("{}", table(&header, &cells));
+            print!("{}", table(&header, &cells(&rows, &cols)));
         }
     }
     Ok(())

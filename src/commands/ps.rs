@@ -1,7 +1,7 @@
 //! `ps`: docker's container table, its `--filter` keys and its `--format` fields.
 
 use super::filter::Filters;
-use super::format::{ellipsis, go_quote, human_duration, parse_rfc3339, since, table};
+use super::format::{cells, ellipsis, go_quote, human_duration, parse_rfc3339, since, table};
 use super::template::{Formatter, OutputFormat};
 use crate::cli::{PsArgs, PsSort};
 use crate::container::Containers;
@@ -256,14 +256,6 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
                 "Ports",
                 "Names",
             ];
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    cols.iter()
-                        .map(|c| r[c].as_str().unwrap_or("").to_string())
-                        .collect()
-                })
-                .collect();
             let header = [
                 "CONTAINER ID",
                 "IMAGE",
@@ -273,7 +265,7 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
                 "PORTS",
                 "NAMES",
             ];
-            let out = table(&header, &cells);
+            let out = table(&header, &cells(&rows, &cols));
             let out = if args.noheading {
                 out.split_once('\n').map(|x| x.1).unwrap_or("")
             } else {

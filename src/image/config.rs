@@ -114,6 +114,28 @@ pub struct RunConfig {
     pub on_build: Vec<String>,
 }
 
+impl RunConfig {
+    /// `EXPOSE` (in a Dockerfile and in `import --change`): each port as `PORT/PROTO`,
+    /// tcp when no protocol is given, the protocol lower-cased.
+    pub fn expose(&mut self, ports: impl IntoIterator<Item = String>) {
+        for p in ports {
+            let p = if p.contains('/') {
+                p.to_lowercase()
+            } else {
+                format!("{p}/tcp")
+            };
+            self.exposed_ports.insert(p, serde_json::json!({}));
+        }
+    }
+
+    /// `VOLUME` (in a Dockerfile and in `import --change`): each path a volume.
+    pub fn add_volumes(&mut self, volumes: impl IntoIterator<Item = String>) {
+        for v in volumes {
+            self.volumes.insert(v, serde_json::json!({}));
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RootFs {
     #[serde(rename = "type")]

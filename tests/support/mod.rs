@@ -4,12 +4,14 @@
 //! Submodules, by the tests that use them: `build` (build output and cache hits), `store`
 //! (image store fixtures and tree snapshots), `runtime` (a busybox sandbox and
 //! `runtime::spawn`), `cgroup` (reads a container's cgroup in v1 or v2 layout), `docker`
-//! (a docker engine for comparisons).
+//! (a docker engine for comparisons), `registry` (docker-registry, a fake registry whose
+//! answers a test can spoil, images built in memory for it).
 #![allow(dead_code)]
 
 pub mod build;
 pub mod cgroup;
 pub mod docker;
+pub mod registry;
 pub mod runtime;
 pub mod store;
 
@@ -105,6 +107,18 @@ impl Kiste {
         }
         std::fs::create_dir_all(&ctx).unwrap();
         ctx
+    }
+
+    /// The pid of container `id`'s monitor, as its record in the store names it.
+    pub fn monitor_pid(&self, id: &str) -> i64 {
+        let path = self
+            .root()
+            .join("containers")
+            .join(id)
+            .join("container.json");
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        record["state"]["monitor_pid"].as_i64().unwrap()
     }
 
     /// A container's record, as `inspect` prints it.
@@ -279,3 +293,13 @@ pub fn skip(reason: &str) {
 #[path = "skip.rs"]
 mod skip_impl;
 pub use skip_impl::skip_log;
+
+/// Whether a command is on the PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -60,21 +60,8 @@ fn apply(c: &mut RunConfig, line: &str) -> Result<(), ArchiveError> {
             }
         }
         Instruction::Label(pairs) => c.labels.extend(pairs),
-        Instruction::Expose(ports) => {
-            for p in ports {
-                let p = if p.contains('/') {
-                    p.to_lowercase()
-                } else {
-                    format!("{p}/tcp")
-                };
-                c.exposed_ports.insert(p, serde_json::json!({}));
-            }
-        }
-        Instruction::Volume(vols) => {
-            for v in vols {
-                c.volumes.insert(v, serde_json::json!({}));
-            }
-        }
+        Instruction::Expose(ports) => c.expose(ports),
+        Instruction::Volume(vols) => c.add_volumes(vols),
         Instruction::User(u) => c.user = u,
         Instruction::Workdir(w) => {
             c.working_dir = if w.starts_with('/') || c.working_dir.is_empty() {

@@ -9,12 +9,10 @@ use super::docker::ManifestEntry;
 use super::oci::{Index, ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME};
 use super::stage::{stage, Staged, StagedFile};
 use super::{decompressing, layer_diff_id, ArchiveError};
-use crate::image::config::{
-    Descriptor, ImageConfig, Manifest, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST,
-};
+use crate::image::config::{ImageConfig, Manifest};
 use crate::image::layer::Compression;
 use crate::image::{
-    hex, short_digest, ExpectedLayer, ImageError, ImageStore, LayerInfo, Reference,
+    hex, image_manifest, short_digest, ExpectedLayer, ImageError, ImageStore, LayerInfo, Reference,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -127,15 +125,7 @@ fn store_image(
             .map_err(fail)?,
         None => {
             // A docker-archive has no manifest: record the one kiste would write.
-            let manifest = Manifest {
-                schema_version: 2,
-                media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
-                config: descriptor(MEDIA_TYPE_CONFIG, &id, plan.config_bytes.len() as u64),
-                layers: layers
-                    .iter()
-                    .map(|l| descriptor(&l.media_type, &l.digest, l.size))
-                    .collect(),
-            };
+            let manifest = image_manifest(&id, plan.config_bytes.len() as u64, &layers);
             let bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
             store
                 .commit_received_image(&plan.config_bytes, &bytes, &layers, &plan.tags)
@@ -232,15 +222,6 @@ fn oci_plans(staged: &Staged) -> Result<Vec<Plan>, ArchiveError> {
         )?);
     }
     Ok(plans)
-}
-
-fn descriptor(media_type: &str, digest: &str, size: u64) -> Descriptor {
-    Descriptor {
-        media_type: media_type.to_string(),
-        digest: digest.to_string(),
-        size,
-        annotations: None,
-    }
 }
 
 /// The image name of an index entry: containerd's full name first (as podman reads

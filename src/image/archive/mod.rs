@@ -126,6 +126,14 @@ fn decompressing(mut file: File) -> io::Result<Box<dyn Read>> {
 
 /// `sha256:<hex>` of the uncompressed content of a layer blob and its length.
 pub(crate) fn layer_diff_id(mut reader: impl Read) -> io::Result<(String, u64)> {
+    hashed_copy(&mut reader, &mut io::sink())
+}
+
+/// Copies `reader` to `out`, returning the bytes' `sha256:<hex>` and length.
+pub(crate) fn hashed_copy(
+    reader: &mut impl Read,
+    out: &mut impl Write,
+) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut total = 0u64;
@@ -135,6 +143,7 @@ pub(crate) fn layer_diff_id(mut reader: impl Read) -> io::Result<(String, u64)> 
             break;
         }
         hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
         total += n as u64;
     }
     Ok((

@@ -6,9 +6,8 @@
 //! leave the archive, members under a symlink, devices and fifos are refused, and
 //! the member count and the size of JSON members are bounded.
 
-use super::ArchiveError;
-use crate::image::{hex, ImageStore, ScratchDir};
-use sha2::{Digest, Sha256};
+use super::{hashed_copy, ArchiveError};
+use crate::image::{ImageStore, ScratchDir};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -256,20 +255,9 @@ fn resolve_lexically(path: &str) -> Option<String> {
 /// Copies `reader` to a new file at `path`, returning its sha256 and length.
 fn copy_hashed(reader: &mut impl Read, path: &PathBuf) -> io::Result<(String, u64)> {
     let mut out = BufWriter::with_capacity(256 * 1024, File::create_new(path)?);
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-        total += n as u64;
-    }
+    let hashed = hashed_copy(reader, &mut out)?;
     out.flush()?;
-    Ok((format!("sha256:{}", hex(&hasher.finalize())), total))
+    Ok(hashed)
 }
 
 /// Bytes available to this user on the file system holding `dir`.

@@ -2,8 +2,9 @@
 //! writes. `images.json` is replaced by rename, so readers never see half a file and
 //! need no lock; writers hold the lock from reading it to renaming the new one.
 
-use super::{ImageStore, LayerInfo};
-use crate::image::{hex, io_ctx, ImageError};
+use super::{Image, ImageStore, LayerInfo};
+use crate::image::config::ImageConfig;
+use crate::image::{hex, io_ctx, now_rfc3339, ImageError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
@@ -46,6 +47,48 @@ pub(super) struct StoreLock {
 }
 
 impl ImageStore {
+    /// Records image `id` (its config, manifest digest and layers) in the index, moves
+    /// `tags` to it, and loads it. The caller holds the store lock. An image already
+    /// recorded keeps its record, or with `refresh` gets this manifest digest and these
+    /// layers.
+    pub(super) fn record_image(
+        &self,
+        id: String,
+        manifest_digest: String,
+        config: &ImageConfig,
+        layers: &[LayerInfo],
+        tags: &[String],
+        refresh: bool,
+    ) -> Result<Image, ImageError> {
+        let mut index = self.read_index()?;
+        let pos = match index.images.iter().position(|r| r.id == id) {
+            Some(pos) => {
+                if refresh {
+                    let record = &mut index.images[pos];
+                    record.manifest_digest = manifest_digest;
+                    record.layers = layers.to_vec();
+                }
+                pos
+            }
+            None => {
+                index.images.push(ImageRecord {
+                    id,
+                    manifest_digest,
+                    tags: Vec::new(),
+                    created: config.created.clone().or_else(|| Some(now_rfc3339())),
+                    layers: layers.to_vec(),
+                    repo_digests: Vec::new(),
+                });
+                index.images.len() - 1
+            }
+        };
+        for tag in tags {
+            index.move_tag(tag, pos);
+        }
+        self.write_index(&index)?;
+        self.load(&index.images[pos])
+    }
+
     fn index_path(&self) -> PathBuf {
         self.root.join("images.json")
     }

@@ -8,11 +8,11 @@
 //! config and manifest bytes as received, so the image id and the manifest digest are
 //! the registry's.
 
-use super::index::{ImageRecord, TempPath};
+use super::index::TempPath;
 use super::{Image, ImageStore, LayerInfo};
 use crate::image::config::{ImageConfig, Manifest};
 use crate::image::layer::{unpack, Compression, HashingReader};
-use crate::image::{io_ctx, now_rfc3339, short_digest, ImageError, Reference};
+use crate::image::{io_ctx, short_digest, ImageError, Reference};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Read};
@@ -157,31 +157,7 @@ impl ImageStore {
                 )));
             }
         }
-        let mut index = self.read_index()?;
-        let pos = match index.images.iter().position(|r| r.id == id) {
-            Some(pos) => {
-                let record = &mut index.images[pos];
-                record.manifest_digest = manifest_digest;
-                record.layers = layers.to_vec();
-                pos
-            }
-            None => {
-                index.images.push(ImageRecord {
-                    id,
-                    manifest_digest,
-                    tags: Vec::new(),
-                    created: config.created.clone().or_else(|| Some(now_rfc3339())),
-                    layers: layers.to_vec(),
-                    repo_digests: Vec::new(),
-                });
-                index.images.len() - 1
-            }
-        };
-        for tag in &tag_names {
-            index.move_tag(tag, pos);
-        }
-        self.write_index(&index)?;
-        self.load(&index.images[pos])
+        self.record_image(id, manifest_digest, &config, layers, &tag_names, true)
     }
 
     /// The record of a stored layer (from any image that uses it), when both its blob

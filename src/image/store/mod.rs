@@ -175,15 +175,7 @@ impl ImageStore {
         }
         let config_bytes = serde_json::to_vec(&config).expect("image config serializes");
         let id = self.put_blob(&config_bytes)?;
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
-            config: descriptor(MEDIA_TYPE_CONFIG, &id, config_bytes.len() as u64),
-            layers: layers
-                .iter()
-                .map(|l| descriptor(&l.media_type, &l.digest, l.size))
-                .collect(),
-        };
+        let manifest = image_manifest(&id, config_bytes.len() as u64, layers);
         let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
         let manifest_digest = self.put_blob(&manifest_bytes)?;
 
@@ -196,27 +188,7 @@ impl ImageStore {
                 )));
             }
         }
-        let mut index = self.read_index()?;
-        let created = config.created.clone().or_else(|| Some(now_rfc3339()));
-        let pos = match index.images.iter().position(|r| r.id == id) {
-            Some(pos) => pos,
-            None => {
-                index.images.push(ImageRecord {
-                    id: id.clone(),
-                    manifest_digest: manifest_digest.clone(),
-                    tags: Vec::new(),
-                    created,
-                    layers: layers.to_vec(),
-                    repo_digests: Vec::new(),
-                });
-                index.images.len() - 1
-            }
-        };
-        for tag in &tag_names {
-            index.move_tag(tag, pos);
-        }
-        self.write_index(&index)?;
-        self.load(&index.images[pos])
+        self.record_image(id, manifest_digest, &config, layers, &tag_names, false)
     }
 
     /// The layers of `image`, bottom to top, e.g. to build on top of it.
@@ -472,6 +444,20 @@ fn tag_names(tags: &[Reference]) -> Result<Vec<String>, ImageError> {
             })
         })
         .collect()
+}
+
+/// The manifest kiste writes for an image: its config blob and its layers, OCI media
+/// types (`commit_image`, and `load` of a docker-archive, which carries none).
+pub fn image_manifest(config_digest: &str, config_size: u64, layers: &[LayerInfo]) -> Manifest {
+    Manifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
+        config: descriptor(MEDIA_TYPE_CONFIG, config_digest, config_size),
+        layers: layers
+            .iter()
+            .map(|l| descriptor(&l.media_type, &l.digest, l.size))
+            .collect(),
+    }
 }
 
 fn descriptor(media_type: &str, digest: &str, size: u64) -> Descriptor {

@@ -1,15 +1,9 @@
-//! Helpers for the registry tests on top of the shared test support: Debian's
+//! Helpers for the registry tests (`tests/registry_*.rs`): Debian's
 //! `docker-registry` (the CNCF distribution registry) started on a random loopback port
 //! with a config the test writes, stopped by pid when dropped; a small in-process fake
 //! registry whose answers a test can spoil (wrong bytes, a connection closed mid-blob, a
 //! stall); and images built in memory for it.
-#![allow(dead_code)]
-
-#[path = "../support/mod.rs"]
-mod support;
-
-pub use support::*;
-
+use super::{free_port, have, Kiste};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -19,16 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Whether a command is on the PATH.
-pub fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// A running `docker-registry serve`.
 pub struct Registry {
@@ -139,26 +123,31 @@ pub fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// A self-signed certificate for `/CN=cn`, valid two days, in `dir/STEM.crt` with its
+/// key in `dir/STEM.key`; `extra` goes to `openssl req` as well.
+pub fn self_signed_cert(dir: &Path, cn: &str, stem: &str, extra: &[&str]) {
+    let (subj, key, crt) = (
+        format!("/CN={cn}"),
+        format!("{stem}.key"),
+        format!("{stem}.crt"),
+    );
+    let mut args = vec![
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subj, "-keyout",
+        &key, "-out", &crt,
+    ];
+    args.extend_from_slice(extra);
+    openssl(dir, &args);
+}
+
 /// A CA (`ca.crt`, `ca.key`) and a server certificate for 127.0.0.1 signed by it
 /// (`server.crt`, `server.key`) in `dir`.
 pub fn make_ca_and_server_cert(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    openssl(
+    self_signed_cert(
         dir,
+        "kiste test CA",
+        "ca",
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=kiste test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",
