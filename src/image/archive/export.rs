@@ -1,17 +1,18 @@
 //! `export`: a directory tree (a container's merged root, seen through its overlay
 //! mount) written as a tar, as `docker export` writes it: every entry relative to the
 //! root, directories with a trailing `/`, hard links kept as links, sockets left out.
-//! The tree may belong to a running container, so it is walked from directory fds
-//! with `openat(O_NOFOLLOW)` and `fstatat(AT_SYMLINK_NOFOLLOW)`: a symlink swapped in
+//! The tree may belong to a running container, so it is walked with `crate::fs::Dir`
+//! (`O_NOFOLLOW` opens, `AT_SYMLINK_NOFOLLOW` stats, regular files only): a symlink swapped in
 //! mid-walk is archived as a link, never followed out of the root, and a file that
 //! changes size while it is read is cut or zero-padded to the size first seen.
 
 use super::{write_err, ArchiveError};
+use crate::fs::{Dir, Root};
 use std::collections::HashMap;
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -21,16 +22,16 @@ pub fn write_tree<W: Write>(root: &Path, out: W, target: &str) -> Result<W, Arch
         archive: root.display().to_string(),
         reason: format!("cannot read {}: {e}", String::from_utf8_lossy(path)),
     };
-    let croot = CString::new(root.as_os_str().as_bytes())
-        .map_err(|_| read_err(b"/", io::Error::from(io::ErrorKind::InvalidInput)))?;
-    let fd = open_at(libc::AT_FDCWD, &croot, libc::O_DIRECTORY).map_err(|e| read_err(b"/", e))?;
+    let top = Root::open(root)
+        .and_then(|r| r.dir(""))
+        .map_err(|e| read_err(b"/", e))?;
     let mut walker = Walker {
         builder: tar::Builder::new(out),
         links: HashMap::new(),
         target: target.to_string(),
     };
     walker.builder.follow_symlinks(false);
-    walker.dir(&fd, b"", &read_err)?;
+    walker.dir(&top, b"", &read_err)?;
     walker
         .builder
         .into_inner()
@@ -47,18 +48,13 @@ struct Walker<W: Write> {
 type ReadErr<'a> = dyn Fn(&[u8], io::Error) -> ArchiveError + 'a;
 
 impl<W: Write> Walker<W> {
-    fn dir(
-        &mut self,
-        dir: &OwnedFd,
-        prefix: &[u8],
-        read_err: &ReadErr,
-    ) -> Result<(), ArchiveError> {
-        let names = list_dir(dir).map_err(|e| read_err(prefix, e))?;
+    fn dir(&mut self, dir: &Dir, prefix: &[u8], read_err: &ReadErr) -> Result<(), ArchiveError> {
+        let names = dir.names().map_err(|e| read_err(prefix, e))?;
         for name in names {
-            let path = [prefix, &name].concat();
-            let cname = CString::new(name.clone()).expect("names from readdir have no NUL");
-            let st = match stat_at(dir.as_raw_fd(), &cname) {
-                Ok(st) => st,
+            let path = [prefix, name.as_bytes()].concat();
+            let cname = crate::fs::confined::name_cstring(&name).map_err(|e| read_err(&path, e))?;
+            let st = match dir.lstat(&cname) {
+                Ok(st) => st.0,
                 // Removed since the directory was listed (a running container).
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
                 Err(e) => return Err(read_err(&path, e)),
@@ -84,8 +80,8 @@ impl<W: Write> Walker<W> {
                             io::empty(),
                         )
                         .map_err(werr)?;
-                    let sub = match open_at(dir.as_raw_fd(), &cname, libc::O_DIRECTORY) {
-                        Ok(fd) => fd,
+                    let sub = match dir.subdir(&cname) {
+                        Ok(d) => d,
                         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
                         Err(e) => return Err(read_err(&path, e)),
                     };
@@ -102,8 +98,8 @@ impl<W: Write> Walker<W> {
                         }
                         self.links.insert(key, path.clone());
                     }
-                    let file = match open_at(dir.as_raw_fd(), &cname, 0) {
-                        Ok(fd) => File::from(fd),
+                    let file = match dir.open_file(&cname) {
+                        Ok(f) => f,
                         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
                         Err(e) => return Err(read_err(&path, e)),
                     };
@@ -127,11 +123,10 @@ impl<W: Write> Walker<W> {
                     self.builder.append_data(&mut h, p, data).map_err(werr)?;
                 }
                 libc::S_IFLNK => {
-                    let target =
-                        read_link_at(dir.as_raw_fd(), &cname).map_err(|e| read_err(&path, e))?;
+                    let target = dir.readlink(&cname).map_err(|e| read_err(&path, e))?;
                     h.set_entry_type(tar::EntryType::Symlink);
                     self.builder
-                        .append_link(&mut h, p, Path::new(OsStr::from_bytes(&target)))
+                        .append_link(&mut h, p, Path::new(&target))
                         .map_err(werr)?;
                 }
                 libc::S_IFCHR | libc::S_IFBLK => {
@@ -217,74 +212,6 @@ impl<R: Read> Read for Padded<R> {
         self.remaining -= n as u64;
         Ok(n)
     }
-}
-
-fn open_at(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
-    // SAFETY: a valid C string; the returned fd is owned right away.
-    let fd = unsafe {
-        libc::openat(
-            dir,
-            name.as_ptr(),
-            flags | libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just opened and is not owned elsewhere.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
-    // SAFETY: a zeroed stat is a valid out-buffer; `name` is a valid C string.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(st)
-}
-
-fn read_link_at(dir: RawFd, name: &CStr) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: the buffer is valid for its length.
-    let n = unsafe { libc::readlinkat(dir, name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
-    Ok(buf)
-}
-
-/// The names in the directory `dir` (without `.` and `..`), sorted.
-fn list_dir(dir: &OwnedFd) -> io::Result<Vec<Vec<u8>>> {
-    // SAFETY: fdopendir takes ownership of the duplicated fd; closedir releases it.
-    let dup = unsafe { libc::fcntl(dir.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let dirp = unsafe { libc::fdopendir(dup) };
-    if dirp.is_null() {
-        let e = io::Error::last_os_error();
-        unsafe { libc::close(dup) };
-        return Err(e);
-    }
-    unsafe { libc::rewinddir(dirp) };
-    let mut names = Vec::new();
-    loop {
-        // SAFETY: `dirp` is a valid open directory stream until closedir.
-        let ent = unsafe { libc::readdir(dirp) };
-        if ent.is_null() {
-            break;
-        }
-        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
-        if name != b"." && name != b".." {
-            names.push(name.to_vec());
-        }
-    }
-    unsafe { libc::closedir(dirp) };
-    names.sort();
-    Ok(names)
 }
 
 #[cfg(test)]
