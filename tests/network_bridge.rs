@@ -142,6 +142,27 @@ impl Drop for Netns {
 /// A container serving `hello` on port 80, forever.
 const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
 
+/// `web`: a bridged busybox answering "hello" on port 80, published on host port 8080.
+fn run_published_web(ns: &Netns, k: &Kiste) {
+    ns.kiste_ok(
+        k,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "bridge",
+            "-p",
+            "8080:80",
+            "busybox",
+            "sh",
+            "-c",
+            SERVER,
+        ],
+    );
+}
+
 /// A field of the container's NetworkSettings, as `inspect` shows it.
 fn setting(ns: &Netns, k: &Kiste, name: &str, field: &str) -> String {
     let out = ns.kiste_ok(k, &["inspect", name]);
@@ -211,23 +232,7 @@ fn published_port_answers_on_loopback_on_a_host_address_and_on_the_container_ip(
     let Some(ns) = Netns::new("pub") else { return };
     let k = Kiste::new();
     k.busybox();
-    ns.kiste_ok(
-        &k,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "--network",
-            "bridge",
-            "-p",
-            "8080:80",
-            "busybox",
-            "sh",
-            "-c",
-            SERVER,
-        ],
-    );
+    run_published_web(&ns, &k);
     let ip = ip_of(&ns, &k, "web");
     assert_eq!(ip, "10.88.0.2");
     // Loopback: the monitor's forwarder; the bridge's address (a host address): DNAT.
@@ -331,23 +336,7 @@ fn outbound_traffic_is_masqueraded_and_published_ports_answer_from_outside() {
     assert_eq!(out.trim(), "outside");
     let _ = server.wait();
 
-    ns.kiste_ok(
-        &k,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "--network",
-            "bridge",
-            "-p",
-            "8080:80",
-            "busybox",
-            "sh",
-            "-c",
-            SERVER,
-        ],
-    );
+    run_published_web(&ns, &k);
     outside.wait_answer("192.168.77.1", 8080, "hello");
     ns.kiste_ok(&k, &["rm", "-f", "web"]);
     ns.assert_clean(&k, &["kt-up"]);
