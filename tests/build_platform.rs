@@ -71,7 +71,7 @@ fn proxy_args_reach_run_without_arg_and_stay_out_of_the_image() {
     );
     let inspect = k.ok(&["image", "inspect", "proxy"]);
     assert!(
-        !inspect.contains("3128"),
+        !inspect.contains("127.0.0.1:3128"),
         "neither env nor history keeps the proxy: {inspect}"
     );
     // A different proxy does not invalidate the cache.
