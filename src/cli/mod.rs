@@ -4,12 +4,19 @@
 
 mod archive;
 pub mod complete;
+mod data;
 mod isolation;
+mod mounts;
 mod registry;
 mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
+pub use data::{
+    CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
+    VolumePruneArgs, VolumeRmArgs,
+};
 pub use isolation::IsolationArgs;
+pub use mounts::MountArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 
@@ -102,6 +109,9 @@ pub enum Command {
     /// Manage networks (ls, inspect)
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage volumes (create, ls, inspect, rm, prune)
+    #[command(subcommand)]
+    Volume(VolumeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +318,8 @@ pub struct RunArgs {
     pub stop_timeout: Option<String>,
     #[command(flatten)]
     pub isolation: IsolationArgs,
+    #[command(flatten)]
+    pub mounts: MountArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -446,6 +458,9 @@ pub struct RmArgs {
     /// Ignore errors when a named container does not exist (podman)
     #[arg(short = 'i', long)]
     pub ignore: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
     #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present = "all", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }

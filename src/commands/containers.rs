@@ -152,7 +152,15 @@ pub fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<()> {
     let names = targets(&containers, &args.containers, args.all, args.ignore, |_| {
         true
     })?;
-    each(&names, |a| Ok(containers.get(a)?.remove(args.force)?))
+    each(&names, |a| {
+        let c = containers.get(a)?;
+        let mounts = c.rec.config.host.mounts.clone();
+        c.remove(args.force)?;
+        if args.volumes {
+            crate::volume::VolumeStore::open(paths)?.remove_anonymous(&mounts);
+        }
+        Ok(())
+    })
 }
 
 /// `container exists`: podman's exit 0 (found) or 1 (not found), printing nothing.

@@ -111,6 +111,8 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
     if let Some(t) = rec.config.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t.as_secs());
     }
+    super::volume::add_mounts_json(paths, &mut v, &host.mounts);
+    v["HostConfig"]["VolumesFrom"] = json!(host.volumes_from);
     v
 }
 

@@ -18,6 +18,7 @@ mod push;
 mod run;
 mod template;
 mod version;
+mod volume;
 
 use crate::cli::{Cli, Command};
 use crate::paths::Paths;
@@ -82,6 +83,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => archive::export(&paths, a),
         Command::Version(_) | Command::Completion(_) => Ok(()),
         Command::Network(c) => network::network_command(&paths, c),
+        Command::Volume(c) => volume::volume_command(&paths, c),
     }
 }
 

@@ -50,6 +50,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
                 if let Ok(lock) = store.lock() {
                     let _ = store.remove(&lock, &rec.id);
                 }
+                monitor::remove_anonymous_volumes(paths, &rec.config.host.mounts);
             }
             Err(Exit {
                 code: e.exit_code(),
@@ -103,7 +104,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             .map(|r| r.id)
             .map_err(|e| e.to_string())
     };
-    let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    let mut host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    let (mut mounts, volumes_from) = args.mounts.to_mounts().map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with
@@ -134,6 +136,10 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         args.platform.as_deref(),
     )?;
     let ic = &image.config.config;
+    super::volume::complete_mounts(paths, &mut mounts, &volumes_from, &ic.volumes)
+        .map_err(|e| flag_err(&e))?;
+    host.volumes_from = args.mounts.volumes_from.clone();
+    host.mounts = mounts;
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (
             if ep.is_empty() {
@@ -223,5 +229,12 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         code: 125,
         message: e.to_string(),
     })?;
+    drop(lock);
+    if let Err(e) = super::volume::create_volumes(paths, &rec.config.host.mounts) {
+        if let Ok(lock) = store.lock() {
+            let _ = store.remove(&lock, &rec.id);
+        }
+        return Err(flag_err(&e).into());
+    }
     Ok(Created { rec, image, images })
 }

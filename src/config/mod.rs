@@ -10,6 +10,7 @@ mod devices;
 mod dns;
 mod legacy;
 mod limits;
+mod mounts;
 mod namespaces;
 mod ports;
 mod resources;
@@ -19,6 +20,10 @@ mod stop;
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
 pub use limits::{RlimitResource, Ulimit};
+pub use mounts::{
+    anonymous_volume_name, check_duplicates, parse_mount, parse_tmpfs, parse_volume,
+    valid_volume_name, MountConfig, MountError, MountOrigin, MountSource, Propagation, VolumesFrom,
+};
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};
 pub use resources::{parse_cpus, parse_cpuset, parse_int, parse_size, Resources};

@@ -94,6 +94,8 @@ pub(super) fn repair_one(
     monitor::release(paths, &rec);
     if rec.config.host.auto_remove {
         store.remove(&lock, &rec.id)?;
+        drop(lock);
+        monitor::remove_anonymous_volumes(paths, &rec.config.host.mounts);
         return Ok(());
     }
     let monitor_pid = rec.state.monitor_pid;

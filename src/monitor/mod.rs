@@ -82,6 +82,8 @@ struct Running {
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
     bridged: bool,
+    /// What `--rm` removes with the record: the anonymous volumes among these.
+    mounts: Vec<crate::config::MountConfig>,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -182,6 +184,7 @@ fn launch(
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
         bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
+        mounts: rec.config.host.mounts.clone(),
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -498,6 +501,7 @@ fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
         if let Ok(lock) = store.lock() {
             let _ = store.remove(&lock, &running.id);
         }
+        remove_anonymous_volumes(paths, &running.mounts);
         return;
     }
     let _ = store.update(&running.id, |r| {
@@ -529,6 +533,17 @@ fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running,
         r.state.monitor_pid = 0;
         r.state.monitor_start_time = 0;
     });
+}
+
+/// `--rm`: the container's anonymous volumes go with it, as in docker.
+pub fn remove_anonymous_volumes(paths: &Paths, mounts: &[crate::config::MountConfig]) {
+    if mounts.is_empty() {
+        return;
+    }
+    match crate::volume::VolumeStore::open(paths) {
+        Ok(v) => v.remove_anonymous(mounts),
+        Err(e) => eprintln!("WARNING: {e}"),
+    }
 }
 
 /// Release what a container whose monitor is gone may still hold (mount, cgroup).

@@ -25,6 +25,8 @@ pub enum SpecError {
     },
     #[error("cannot read the container store to join a namespace: {0}")]
     Store(#[source] StateError),
+    #[error("cannot prepare the mounts of the container: {0}")]
+    Volume(#[source] crate::volume::VolumeError),
     #[error("cannot write {path} for the container: {source}")]
     EtcFile {
         path: PathBuf,
@@ -251,7 +253,11 @@ pub fn container_spec(
     stdio: Stdio,
 ) -> Result<(ContainerSpec, Vec<String>), SpecError> {
     let r = resolve_host(paths, &rec.config.host)?;
-    let mounts = etc_mounts(run_dir, rec)?;
+    let mut mounts = etc_mounts(run_dir, rec)?;
+    mounts.extend(
+        crate::volume::runtime_mounts(paths, &rec.config.host.mounts, rootfs)
+            .map_err(SpecError::Volume)?,
+    );
     let mut cgroup = cgroup_of(rec);
     cgroup.resources = r.resources;
     cgroup.devices = r.devices.clone();

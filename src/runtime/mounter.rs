@@ -194,6 +194,8 @@ pub(crate) fn flag_names(flags: MsFlags) -> String {
         (MsFlags::MS_BIND, "bind"),
         (MsFlags::MS_REC, "rec"),
         (MsFlags::MS_PRIVATE, "private"),
+        (MsFlags::MS_SHARED, "shared"),
+        (MsFlags::MS_SLAVE, "slave"),
         (MsFlags::MS_STRICTATIME, "strictatime"),
     ];
     let v: Vec<&str> = names

@@ -13,7 +13,7 @@ use super::devices;
 use super::error::{ChildError, Ctx};
 use super::mounter::{bind, ensure, mnt, remount_ro, Mounter};
 use super::plan::{CgroupMounts, Plan};
-use super::spec::{ContainerSpec, MountKind, NsMode};
+use super::spec::{ContainerSpec, MountKind, NsMode, Propagation};
 
 /// The path `inside` (absolute, container view) resolved within `root`, following
 /// symlinks as if `root` were `/`; the kernel confines the resolution
@@ -96,21 +96,26 @@ pub(crate) fn setup(
     in_cgroup()?;
     mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
 
-    for mount in &spec.mounts {
-        let dest = resolve_in_root(root, &mount.destination)?;
+    // Parents before children (/data before /data/sub), as docker orders them.
+    let mut mounts: Vec<_> = spec.mounts.iter().collect();
+    mounts.sort_by_key(|m| m.destination.split('/').filter(|c| !c.is_empty()).count());
+    for mount in mounts {
         match &mount.kind {
-            MountKind::Bind => {
+            MountKind::Bind | MountKind::UserBind { .. } => {
                 let is_dir = fs::metadata(&mount.source)
                     .ctx(|| format!("cannot bind {}", mount.source.display()))?
                     .is_dir();
-                ensure(&dest, !is_dir)?;
+                let dest = make_target(root, &mount.destination, !is_dir)?;
                 bind(m, &mount.source, &dest, true)?;
+                if let MountKind::UserBind { propagation } = mount.kind {
+                    propagate(m, &dest, propagation)?;
+                }
                 if mount.readonly {
                     remount_ro(m, &dest)?;
                 }
             }
             MountKind::Tmpfs { options } => {
-                ensure(&dest, false)?;
+                let dest = make_target(root, &mount.destination, false)?;
                 let (mut flags, data) = tmpfs_options(options);
                 if mount.readonly {
                     flags |= MsFlags::MS_RDONLY;
@@ -152,6 +157,48 @@ pub(crate) fn setup(
         remount_ro(m, Path::new("/"))?;
     }
     Ok(())
+}
+
+/// The mount point for `dest` (a container path) made inside the rootfs: missing
+/// directories are created with `crate::fs` (a symlink on the way resolves inside the
+/// rootfs, never on the host), and a file target gets an empty file. Its host path.
+fn make_target(root: &Path, dest: &str, file: bool) -> Result<PathBuf, ChildError> {
+    let ctx = || {
+        format!(
+            "cannot create the mount point {dest} inside {}",
+            root.display()
+        )
+    };
+    let r = crate::fs::Root::open(root).ctx(ctx)?;
+    let rel = if file {
+        let (parent, name) = dest
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .unwrap_or(("", dest));
+        let parent = r.mkdir_all(parent, 0o755, |_, _, _| Ok(())).ctx(ctx)?;
+        let rel = format!("{parent}/{name}");
+        if !r.exists(&rel) {
+            r.create_file(&rel, 0o644).ctx(ctx)?;
+        }
+        rel
+    } else {
+        r.mkdir_all(dest, 0o755, |_, _, _| Ok(())).ctx(ctx)?
+    };
+    r.host_path(&rel).ctx(ctx)
+}
+
+/// Sets a user bind's propagation (rprivate, the default, is what it has already).
+fn propagate(m: &mut impl Mounter, dest: &Path, p: Propagation) -> Result<(), ChildError> {
+    let flags = match p {
+        Propagation::Rprivate => return Ok(()),
+        Propagation::Private => MsFlags::MS_PRIVATE,
+        Propagation::Shared => MsFlags::MS_SHARED,
+        Propagation::Rshared => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        Propagation::Slave => MsFlags::MS_SLAVE,
+        Propagation::Rslave => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+    };
+    m.mount(None, dest, None, flags, None)
+        .ctx(|| format!("cannot set the propagation of {}", dest.display()))
 }
 
 /// docker's tmpfs defaults (nosuid, nodev, noexec) unless the options say otherwise;

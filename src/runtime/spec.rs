@@ -56,7 +56,26 @@ pub struct Mount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountKind {
     Bind,
-    Tmpfs { options: String },
+    /// A user's bind (`-v`, `--mount`, a volume's data dir) with its propagation.
+    UserBind {
+        propagation: Propagation,
+    },
+    Tmpfs {
+        options: String,
+    },
+}
+
+/// The propagation a user's bind gets after it is mounted (docker's `bind-propagation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    Private,
+    /// docker's default; the mount tree is made rprivate first, so it needs no call.
+    #[default]
+    Rprivate,
+    Shared,
+    Rshared,
+    Slave,
+    Rslave,
 }
 
 #[derive(Debug, Clone, PartialEq)]

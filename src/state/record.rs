@@ -89,6 +89,12 @@ pub struct HostConfig {
     pub resources: Resources,
     #[serde(default, deserialize_with = "legacy_serde::userns")]
     pub userns: UsernsMode,
+    /// `-v`, `--mount`, `--tmpfs`, the image's VOLUMEs and `--volumes-from`, resolved.
+    #[serde(default)]
+    pub mounts: Vec<crate::config::MountConfig>,
+    /// `--volumes-from` as given (docker's HostConfig.VolumesFrom).
+    #[serde(default)]
+    pub volumes_from: Vec<String>,
 }
 
 impl HostConfig {

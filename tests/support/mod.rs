@@ -79,6 +79,15 @@ impl Kiste {
     pub fn sh(&self, image: &str, script: &str) -> String {
         self.ok(&["run", "--rm", image, "sh", "-c", script])
     }
+    /// The output of `script` run by sh in a fresh container of `image`, with `flags`
+    /// before the image.
+    pub fn sh_with(&self, flags: &[&str], image: &str, script: &str) -> String {
+        let mut a = vec!["run", "--rm"];
+        a.extend(flags);
+        a.extend([image, "sh", "-c", script]);
+        self.ok(&a)
+    }
+
     /// Run kiste with `args`; whatever the outcome.
     pub fn run(&self, args: &[&str]) -> Run {
         self.command().args(args).output().unwrap().into()

@@ -1,0 +1,385 @@
+//! `volume create|ls|inspect|rm|prune`, and the part of `run`/`create` that completes a
+//! new container's mounts (`--volumes-from`, the image's VOLUMEs as anonymous volumes)
+//! and makes the volumes they name.
+
+use super::filter::Filters;
+use super::format::table;
+use super::inspect::print_inspected;
+use super::template::{Formatter, OutputFormat};
+use super::Exit;
+use crate::cli::{VolumeCommand, VolumeCreateArgs, VolumeLsArgs, VolumePruneArgs, VolumeRmArgs};
+use crate::config::{anonymous_volume_name, MountConfig, MountOrigin, MountSource, VolumesFrom};
+use crate::paths::Paths;
+use crate::state::ContainerStore;
+use crate::volume::{Volume, VolumeError, VolumeStore};
+use std::collections::BTreeMap;
+
+pub fn volume_command(paths: &Paths, cmd: VolumeCommand) -> anyhow::Result<()> {
+    match cmd {
+        VolumeCommand::Create(a) => create(paths, a),
+        VolumeCommand::Ls(a) => ls(paths, a),
+        VolumeCommand::Inspect(a) => {
+            let store = VolumeStore::open(paths)?;
+            let mut out = Vec::new();
+            let mut failed = false;
+            for name in &a.volumes {
+                match store.get(name) {
+                    Ok(v) => out.push(serde_json::to_value(&v)?),
+                    Err(e) => {
+                        eprintln!("Error: {e}");
+                        failed = true;
+                    }
+                }
+            }
+            print_inspected(out, a.format.as_deref())?;
+            if failed {
+                return Err(Exit::silent(1).into());
+            }
+            Ok(())
+        }
+        VolumeCommand::Rm(a) => rm(paths, a),
+        VolumeCommand::Prune(a) => prune(paths, a),
+    }
+}
+
+/// `KEY=VALUE` pairs of `--label`/`--opt` (a bare KEY has an empty value).
+fn pairs(list: &[String]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+fn create(paths: &Paths, a: VolumeCreateArgs) -> anyhow::Result<()> {
+    if a.driver != "local" {
+        return Err(Exit {
+            code: 1,
+            message: format!(
+                "Error response from daemon: create: volume driver \"{}\" is not available",
+                a.driver
+            ),
+        }
+        .into());
+    }
+    for o in &a.opts {
+        let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k);
+        if !["type", "device", "o", "size"].contains(&key) {
+            return Err(Exit {
+                code: 1,
+                message: format!("invalid option key: {key:?}"),
+            }
+            .into());
+        }
+    }
+    let store = VolumeStore::open(paths)?;
+    let name = a.name.clone().unwrap_or_else(anonymous_volume_name);
+    let options = (!a.opts.is_empty()).then(|| pairs(&a.opts));
+    let lock = store.lock()?;
+    let v = store
+        .create(&lock, &name, pairs(&a.labels), options, false)
+        .map_err(|e| Exit {
+            code: 1,
+            message: e.to_string(),
+        })?;
+    println!("{}", v.name);
+    Ok(())
+}
+
+fn ls(paths: &Paths, a: VolumeLsArgs) -> anyhow::Result<()> {
+    let filters =
+        Filters::parse(&a.filters, &["name", "label", "dangling", "driver"]).map_err(|e| Exit {
+            code: 1,
+            message: e.to_string(),
+        })?;
+    filters
+        .check_values("dangling", &["true", "false", "1", "0"])
+        .map_err(|e| Exit {
+            code: 1,
+            message: e.to_string(),
+        })?;
+    let store = VolumeStore::open(paths)?;
+    let unused: Vec<String> = store.unused()?.into_iter().map(|v| v.name).collect();
+    let vols: Vec<Volume> = store
+        .list()?
+        .into_iter()
+        .filter(|v| filters.any("name", |n| v.name.contains(n)))
+        .filter(|v| filters.any("driver", |d| d == v.driver))
+        .filter(|v| filters.labels_match(&v.labels))
+        .filter(|v| {
+            filters.any("dangling", |d| {
+                matches!(d, "true" | "1") == unused.contains(&v.name)
+            })
+        })
+        .collect();
+    if a.quiet {
+        for v in &vols {
+            println!("{}", v.name);
+        }
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = vols
+        .iter()
+        .map(|v| {
+            let labels: Vec<String> = v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect();
+            serde_json::json!({
+                "Driver": v.driver, "Name": v.name, "Mountpoint": v.mountpoint,
+                "Labels": labels.join(","), "Scope": v.scope, "Size": "N/A",
+                "Availability": "N/A", "Group": "N/A", "Links": "N/A", "Status": "N/A",
+            })
+        })
+        .collect();
+    const HEADERS: &[(&str, &str)] = &[
+        ("Driver", "DRIVER"),
+        ("Name", "VOLUME NAME"),
+        ("Mountpoint", "MOUNTPOINT"),
+        ("Labels", "LABELS"),
+        ("Scope", "SCOPE"),
+        ("Size", "SIZE"),
+        ("Links", "LINKS"),
+    ];
+    match OutputFormat::parse(a.format.as_deref()) {
+        OutputFormat::Json => {
+            for r in &rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        OutputFormat::Template { source, table } => {
+            let f = Formatter::new(&source, table, true)?;
+            print!("{}", f.render_all(HEADERS, &rows)?);
+        }
+        OutputFormat::Default => {
+            let cells: Vec<Vec<String>> = vols
+                .iter()
+                .map(|v| vec![v.driver.clone(), v.name.clone()])
+                .collect();
+            print!("{}", table(&["DRIVER", "VOLUME NAME"], &cells));
+        }
+    }
+    Ok(())
+}
+
+fn rm(paths: &Paths, a: VolumeRmArgs) -> anyhow::Result<()> {
+    let store = VolumeStore::open(paths)?;
+    let lock = store.lock()?;
+    let mut failed = false;
+    for name in &a.volumes {
+        match store.remove(&lock, name) {
+            Ok(()) => println!("{name}"),
+            Err(VolumeError::NotFound(_)) if a.force => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Exit::silent(1).into());
+    }
+    Ok(())
+}
+
+fn prune(paths: &Paths, a: VolumePruneArgs) -> anyhow::Result<()> {
+    let filters = Filters::parse(&a.filters, &["label", "all"]).map_err(|e| Exit {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    let all = a.all
+        || filters
+            .values("all")
+            .iter()
+            .any(|v| v == "true" || v == "1");
+    let store = VolumeStore::open(paths)?;
+    let lock = store.lock()?;
+    let removed = store.prune(&lock, all, |v| !filters.labels_match(&v.labels))?;
+    if !removed.is_empty() {
+        println!("Deleted Volumes:");
+        for n in &removed {
+            println!("{n}");
+        }
+        println!();
+    }
+    println!("Total reclaimed space: 0B");
+    Ok(())
+}
+
+/// Completes a new container's mounts: each `--volumes-from` container's binds and
+/// volumes (with `:ro`/`:rw` applied) and an anonymous volume for each image VOLUME
+/// that no mount covers. The user's own mounts win over both.
+pub(super) fn complete_mounts(
+    paths: &Paths,
+    mounts: &mut Vec<MountConfig>,
+    volumes_from: &[VolumesFrom],
+    image_volumes: &BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<()> {
+    if !volumes_from.is_empty() {
+        let store = ContainerStore::open(&paths.containers())?;
+        for vf in volumes_from {
+            let rec = store.resolve(&vf.container)?;
+            for m in &rec.config.host.mounts {
+                if matches!(m.source, MountSource::Tmpfs { .. })
+                    || mounts.iter().any(|x| x.target == m.target)
+                {
+                    continue;
+                }
+                let mut m = m.clone();
+                if let Some(ro) = vf.readonly {
+                    m.readonly = ro;
+                }
+                m.origin = MountOrigin::VolumesFrom;
+                mounts.push(m);
+            }
+        }
+    }
+    for path in image_volumes.keys() {
+        let target = format!(
+            "/{}",
+            path.split('/')
+                .filter(|c| !c.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        if mounts.iter().any(|m| m.target == target) {
+            continue;
+        }
+        mounts.push(MountConfig {
+            source: MountSource::Volume {
+                name: anonymous_volume_name(),
+                anonymous: true,
+                nocopy: false,
+            },
+            target,
+            readonly: false,
+            origin: MountOrigin::Image,
+            mode: String::new(),
+            spec: String::new(),
+        });
+    }
+    Ok(())
+}
+
+/// Makes the volumes a new container names (docker creates them at `create`).
+pub(super) fn create_volumes(paths: &Paths, mounts: &[MountConfig]) -> anyhow::Result<()> {
+    let wanted: Vec<(&str, bool)> = mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            MountSource::Volume {
+                name, anonymous, ..
+            } => Some((name.as_str(), *anonymous)),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let store = VolumeStore::open(paths)?;
+    let lock = store.lock()?;
+    for (name, anonymous) in wanted {
+        store.create(&lock, name, BTreeMap::new(), None, anonymous)?;
+    }
+    Ok(())
+}
+
+/// docker's `Mounts` of a container and the mount fields of its HostConfig (Binds,
+/// Mounts, Tmpfs, VolumesFrom) and Config (Volumes), added to its inspect JSON.
+pub(super) fn add_mounts_json(paths: &Paths, v: &mut serde_json::Value, mounts: &[MountConfig]) {
+    use serde_json::{json, Value};
+    let volumes_dir = paths.root.join("volumes");
+    let mut list = Vec::new();
+    let mut binds = Vec::new();
+    let mut flag_mounts = Vec::new();
+    let mut tmpfs = serde_json::Map::new();
+    let mut config_volumes = serde_json::Map::new();
+    for m in mounts {
+        let rw = !m.readonly;
+        match &m.source {
+            MountSource::Bind {
+                source,
+                propagation,
+                ..
+            } => list.push(json!({
+                "Type": "bind", "Source": source, "Destination": m.target,
+                "Mode": m.mode, "RW": rw, "Propagation": propagation.as_str(),
+            })),
+            MountSource::Volume { name, .. } => list.push(json!({
+                "Type": "volume", "Name": name,
+                "Source": volumes_dir.join(name).join("_data"),
+                "Destination": m.target, "Driver": "local", "Mode": m.mode, "RW": rw,
+                "Propagation": "",
+            })),
+            MountSource::Tmpfs { .. } if m.origin == MountOrigin::Mount => list.push(json!({
+                "Type": "tmpfs", "Source": "", "Destination": m.target, "Mode": "",
+                "RW": rw, "Propagation": "",
+            })),
+            MountSource::Tmpfs { .. } => {}
+        }
+        match (m.origin, &m.source) {
+            (
+                MountOrigin::Volume,
+                MountSource::Volume {
+                    anonymous: true, ..
+                },
+            )
+            | (MountOrigin::Image, _) => {
+                config_volumes.insert(m.target.clone(), json!({}));
+            }
+            (MountOrigin::Volume, _) => binds.push(Value::String(m.spec.clone())),
+            (MountOrigin::Tmpfs, _) => {
+                tmpfs.insert(m.target.clone(), Value::String(m.spec.clone()));
+            }
+            (MountOrigin::Mount, source) => {
+                let mut e = json!({"Type": m.kind(), "Target": m.target});
+                match source {
+                    MountSource::Bind {
+                        source,
+                        propagation,
+                        ..
+                    } => {
+                        e["Source"] = json!(source);
+                        if *propagation != Default::default() {
+                            e["BindOptions"] = json!({"Propagation": propagation.as_str()});
+                        }
+                    }
+                    MountSource::Volume {
+                        name,
+                        anonymous,
+                        nocopy,
+                    } => {
+                        if !anonymous {
+                            e["Source"] = json!(name);
+                        }
+                        if *nocopy {
+                            e["VolumeOptions"] = json!({"NoCopy": true});
+                        }
+                    }
+                    MountSource::Tmpfs { .. } => {}
+                }
+                if m.readonly {
+                    e["ReadOnly"] = json!(true);
+                }
+                flag_mounts.push(e);
+            }
+            (MountOrigin::VolumesFrom, _) => {}
+        }
+    }
+    let or_null = |items: Vec<Value>| {
+        if items.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(items)
+        }
+    };
+    let map_or_null = |m: serde_json::Map<String, Value>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(m)
+        }
+    };
+    v["Mounts"] = Value::Array(list);
+    v["HostConfig"]["Binds"] = or_null(binds);
+    v["HostConfig"]["Mounts"] = or_null(flag_mounts);
+    v["HostConfig"]["Tmpfs"] = map_or_null(tmpfs);
+    v["Config"]["Volumes"] = map_or_null(config_volumes);
+}
