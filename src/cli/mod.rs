@@ -112,6 +112,8 @@ pub enum Command {
     /// Manage volumes (create, ls, inspect, rm, prune)
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -138,7 +138,7 @@ impl Drop for Unmount<'_> {
 /// Moves this (single-threaded) process into its own mount namespace with private
 /// propagation, so a temporary mount dies with it even on SIGKILL. Rootless kiste may
 /// not be allowed to: it then relies on the unmount guard alone.
-fn private_mount_namespace() {
+pub(super) fn private_mount_namespace() {
     // SAFETY: plain syscalls; kiste has no other threads here.
     unsafe {
         if libc::unshare(libc::CLONE_NEWNS) == 0 {

@@ -5,6 +5,7 @@ mod archive;
 mod build;
 mod completion;
 mod containers;
+mod cp;
 mod filter;
 mod format;
 mod images;
@@ -84,6 +85,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Version(_) | Command::Completion(_) => Ok(()),
         Command::Network(c) => network::network_command(&paths, c),
         Command::Volume(c) => volume::volume_command(&paths, c),
+        Command::Cp(a) => cp::cp(&paths, a),
     }
 }
 

@@ -71,6 +71,16 @@ pub fn copy_entry(
     let st = from.lstat(&c)?;
     let (uid, gid) = own.of(st.uid(), st.gid());
     let fmt = st.mode() & libc::S_IFMT;
+    // What is there already: a directory is merged into, anything else replaced (as
+    // docker's copy does); a directory and a non-directory never replace each other.
+    if let Ok(have) = to.lstat(&n) {
+        match (have.is_dir(), st.is_dir()) {
+            (true, true) => {}
+            (false, false) => to.remove(&n)?,
+            (true, false) => return Err(io::Error::from_raw_os_error(libc::EISDIR)),
+            (false, true) => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+        }
+    }
     if st.is_dir() {
         match to.mkdir(&n, 0o700) {
             Ok(()) => {}
