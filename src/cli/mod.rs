@@ -114,6 +114,10 @@ pub enum Command {
     Volume(VolumeCommand),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ mod build;
 mod completion;
 mod containers;
 mod cp;
+mod diff;
 mod filter;
 mod format;
 mod images;
@@ -86,6 +87,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Network(c) => network::network_command(&paths, c),
         Command::Volume(c) => volume::volume_command(&paths, c),
         Command::Cp(a) => cp::cp(&paths, a),
+        Command::Diff(a) => diff::diff(&paths, a),
+        Command::Commit(a) => diff::commit(&paths, a),
     }
 }
 

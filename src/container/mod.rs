@@ -4,6 +4,7 @@
 //! `repair`). Verbs in `commands/` call this and print; they do no process work of their
 //! own. Starting a container is the monitor's job, not this module's.
 
+pub mod changes;
 pub mod copy;
 mod process;
 mod repair;
