@@ -387,3 +387,32 @@ fn inspect_mounts_have_dockers_fields() {
     assert_eq!(c["HostConfig"]["Binds"][1], "named:/n");
     assert_eq!(c["HostConfig"]["Tmpfs"]["/t"], "size=1m");
 }
+
+#[test]
+fn rslave_bind_sees_host_mounts_made_after_start() {
+    let k = Kiste::new();
+    k.busybox();
+    let d = host_dir(&k, "shared");
+    let sh = |cmd: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", cmd])
+            .status()
+            .unwrap()
+            .success()
+    };
+    let dp = d.display().to_string();
+    assert!(sh(&format!(
+        "mount -t tmpfs kiste-test {dp} && mount --make-rshared {dp} && mkdir {dp}/sub"
+    )));
+    let m = format!("type=bind,src={dp},dst=/m,bind-propagation=rslave");
+    let id = k.ok(&[
+        "run", "-d", "--mount", &m, "busybox", "sh", "-c",
+        "echo started; while ! grep -q ' /m/sub ' /proc/self/mountinfo; do sleep 0.1; done; echo seen",
+    ]);
+    let id = id.trim();
+    k.wait_for_log(id, "started", std::time::Duration::from_secs(10));
+    assert!(sh(&format!("mount -t tmpfs kiste-test-sub {dp}/sub")));
+    k.wait_for_log(id, "seen", std::time::Duration::from_secs(10));
+    k.ok(&["rm", "-f", id]);
+    assert!(sh(&format!("umount {dp}/sub && umount {dp}")));
+}

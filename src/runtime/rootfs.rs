@@ -38,14 +38,26 @@ pub(crate) fn setup(
     in_cgroup: impl FnOnce() -> Result<(), ChildError>,
 ) -> Result<(), ChildError> {
     let root = plan.root.as_path();
-    m.mount(
-        None,
-        Path::new("/"),
-        None,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None,
-    )
-    .ctx(|| "cannot make mounts private".into())?;
+    // A bind that is to receive (or share) the host's mount events needs the tree to
+    // stay a slave of the host's; otherwise everything is made private, docker's default.
+    let follow_host = spec.mounts.iter().any(|m| {
+        matches!(
+            m.kind,
+            MountKind::UserBind {
+                propagation: Propagation::Slave
+                    | Propagation::Rslave
+                    | Propagation::Shared
+                    | Propagation::Rshared
+            }
+        )
+    });
+    let tree = if follow_host {
+        MsFlags::MS_SLAVE
+    } else {
+        MsFlags::MS_PRIVATE
+    };
+    m.mount(None, Path::new("/"), None, MsFlags::MS_REC | tree, None)
+        .ctx(|| "cannot make mounts private".into())?;
     m.mount(
         Some(root),
         root,
@@ -108,7 +120,7 @@ pub(crate) fn setup(
                 let dest = make_target(root, &mount.destination, !is_dir)?;
                 bind(m, &mount.source, &dest, true)?;
                 if let MountKind::UserBind { propagation } = mount.kind {
-                    propagate(m, &dest, propagation)?;
+                    propagate(m, &dest, propagation, follow_host)?;
                 }
                 if mount.readonly {
                     remount_ro(m, &dest)?;
@@ -187,10 +199,17 @@ fn make_target(root: &Path, dest: &str, file: bool) -> Result<PathBuf, ChildErro
     r.host_path(&rel).ctx(ctx)
 }
 
-/// Sets a user bind's propagation (rprivate, the default, is what it has already).
-fn propagate(m: &mut impl Mounter, dest: &Path, p: Propagation) -> Result<(), ChildError> {
+/// Sets a user bind's propagation; rprivate, the default, is what a bind has already
+/// unless the tree was left a slave of the host's (`slave_tree`).
+fn propagate(
+    m: &mut impl Mounter,
+    dest: &Path,
+    p: Propagation,
+    slave_tree: bool,
+) -> Result<(), ChildError> {
     let flags = match p {
-        Propagation::Rprivate => return Ok(()),
+        Propagation::Rprivate if !slave_tree => return Ok(()),
+        Propagation::Rprivate => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
         Propagation::Private => MsFlags::MS_PRIVATE,
         Propagation::Shared => MsFlags::MS_SHARED,
         Propagation::Rshared => MsFlags::MS_SHARED | MsFlags::MS_REC,
@@ -418,6 +437,39 @@ mod tests {
         );
         assert!(calls.contains(&"remount-ro $ROOT/etc/app".to_string()));
         assert!(t.path().join("etc/app").is_dir());
+    }
+
+    #[test]
+    fn user_binds_are_ordered_by_depth_and_get_their_propagation() {
+        let host = tempfile::tempdir().unwrap();
+        let bind = |dest: &str, propagation| Mount {
+            source: host.path().to_path_buf(),
+            destination: dest.into(),
+            kind: MountKind::UserBind { propagation },
+            readonly: false,
+        };
+        let (calls, _t) = record(
+            |s, _| {
+                s.mounts = vec![
+                    bind("/a/b", Propagation::Rprivate),
+                    bind("/a", Propagation::Rslave),
+                ];
+            },
+            false,
+        );
+        let src = host.path().display().to_string();
+        assert_eq!(calls[0], "mount - / - rec,slave -");
+        let at = |c: &str| {
+            calls
+                .iter()
+                .position(|x| x == c)
+                .unwrap_or_else(|| panic!("{c} not in {calls:?}"))
+        };
+        let a = at(&format!("mount {src} $ROOT/a - bind,rec -"));
+        let b = at(&format!("mount {src} $ROOT/a/b - bind,rec -"));
+        assert!(a < b);
+        assert_eq!(calls[a + 1], "mount - $ROOT/a - rec,slave -");
+        assert_eq!(calls[b + 1], "mount - $ROOT/a/b - rec,private -");
     }
 
     #[test]
