@@ -416,3 +416,71 @@ fn rslave_bind_sees_host_mounts_made_after_start() {
     k.ok(&["rm", "-f", id]);
     assert!(sh(&format!("umount {dp}/sub && umount {dp}")));
 }
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn volume_inspect_and_mounts_have_the_same_fields_as_dockers() {
+    use std::process::Command;
+    if !support::have("docker") {
+        return support::skip("docker is not installed");
+    }
+    support::docker::ensure_docker();
+    let pid = std::process::id();
+    let (vol, tag, ctr) = (
+        format!("kiste-vol-{pid}"),
+        format!("kiste-vol-img-{pid}"),
+        format!("kiste-vol-ctr-{pid}"),
+    );
+    let k = Kiste::new();
+    k.busybox();
+    let h = host_dir(&k, "h");
+    let docker = |args: &[&str]| -> String {
+        String::from_utf8(support::checked_output(Command::new("docker").args(args))).unwrap()
+    };
+    docker(&["volume", "create", "--label", "a=b", &vol]);
+    let theirs: serde_json::Value =
+        serde_json::from_str(&docker(&["volume", "inspect", &vol])).unwrap();
+    let ctx = support::busybox_context(&k.dir.path().join("dctx"));
+    docker(&["build", "-q", "-t", &tag, ctx.to_str().unwrap()]);
+    let bind = format!("{}:/h:ro", h.display());
+    let named = format!("{vol}:/n");
+    docker(&[
+        "create", "--name", &ctr, "-v", &bind, "-v", &named, "-v", "/anon", &tag, "true",
+    ]);
+    let their_mounts: serde_json::Value =
+        serde_json::from_str(&docker(&["inspect", "--format", "{{json .Mounts}}", &ctr])).unwrap();
+    let _ = Command::new("docker").args(["rm", "-v", &ctr]).output();
+    let _ = Command::new("docker").args(["volume", "rm", &vol]).output();
+    let _ = Command::new("docker").args(["rmi", &tag]).output();
+
+    k.ok(&["volume", "create", "--label", "a=b", &vol]);
+    let ours: serde_json::Value =
+        serde_json::from_str(&k.ok(&["volume", "inspect", &vol])).unwrap();
+    assert_eq!(keys(&ours[0]), keys(&theirs[0]));
+    assert_eq!(ours[0]["Labels"], theirs[0]["Labels"]);
+    k.ok(&[
+        "create", "--name", "ctr", "-v", &bind, "-v", &named, "-v", "/anon", "busybox", "true",
+    ]);
+    let our_mounts = k.inspect("ctr")["Mounts"].clone();
+    let by_dest = |list: &serde_json::Value, d: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["Destination"] == d)
+            .unwrap()
+            .clone()
+    };
+    for d in ["/h", "/n", "/anon"] {
+        let (o, t) = (by_dest(&our_mounts, d), by_dest(&their_mounts, d));
+        assert_eq!(keys(&o), keys(&t), "{d}");
+        for f in ["Type", "Destination", "Mode", "RW", "Propagation"] {
+            assert_eq!(o[f], t[f], "{d} {f}");
+        }
+    }
+}
