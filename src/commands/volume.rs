@@ -192,7 +192,7 @@ fn prune(paths: &Paths, a: VolumePruneArgs) -> anyhow::Result<()> {
             .any(|v| v == "true" || v == "1");
     let store = VolumeStore::open(paths)?;
     let lock = store.lock()?;
-    let removed = store.prune(&lock, all, |v| !filters.labels_match(&v.labels))?;
+    let (removed, bytes) = store.prune(&lock, all, |v| !filters.labels_match(&v.labels))?;
     if !removed.is_empty() {
         println!("Deleted Volumes:");
         for n in &removed {
@@ -200,7 +200,10 @@ fn prune(paths: &Paths, a: VolumePruneArgs) -> anyhow::Result<()> {
         }
         println!();
     }
-    println!("Total reclaimed space: 0B");
+    println!(
+        "Total reclaimed space: {}",
+        super::format::human_size(bytes)
+    );
     Ok(())
 }
 

@@ -240,21 +240,47 @@ impl VolumeStore {
             .collect())
     }
 
-    /// `prune`: removes unused volumes (anonymous ones only, unless `all`); their names.
+    /// `prune`: removes unused volumes (anonymous ones only, unless `all`); their names
+    /// and the bytes their files held.
     pub fn prune(
         &self,
         lock: &VolumeLock,
         all: bool,
         keep: impl Fn(&Volume) -> bool,
-    ) -> Result<Vec<String>, VolumeError> {
+    ) -> Result<(Vec<String>, u64), VolumeError> {
         let mut removed = Vec::new();
+        let mut bytes = 0;
         for v in self.unused()? {
             if (all || v.anonymous) && !keep(&v) {
+                bytes += self.size(&v.name);
                 self.remove_unchecked(lock, &v.name)?;
                 removed.push(v.name);
             }
         }
-        Ok(removed)
+        Ok((removed, bytes))
+    }
+
+    /// The bytes of the regular files in a volume (what removing it gives back), read
+    /// through `crate::fs` as the content is the containers'. Unreadable parts count 0.
+    pub fn size(&self, name: &str) -> u64 {
+        fn walk(dir: &crate::fs::Dir) -> u64 {
+            let Ok(names) = dir.names() else { return 0 };
+            let mut total = 0;
+            for n in names {
+                let Ok(c) = crate::fs::confined::name_cstring(&n) else {
+                    continue;
+                };
+                match dir.lstat(&c) {
+                    Ok(st) if st.is_dir() => total += dir.subdir(&c).map_or(0, |d| walk(&d)),
+                    Ok(st) if st.is_file() => total += st.size(),
+                    _ => {}
+                }
+            }
+            total
+        }
+        crate::fs::Root::open(&self.data_dir(name))
+            .and_then(|r| r.dir(""))
+            .map_or(0, |d| walk(&d))
     }
 
     /// The container's anonymous volumes (`rm -v`, `run --rm`), unless another
