@@ -71,6 +71,22 @@ fn cp_into_stopped_and_running_containers() {
     k.ok(&["cp", src.to_str().unwrap(), "stopped:/in"]);
     assert_eq!(k.ok(&["start", "-a", "stopped"]), "hostdata\n");
 
+    // A stopped container's volume is written, not the path it hides.
+    k.ok(&[
+        "create",
+        "--name",
+        "withvol",
+        "-v",
+        "stoppedvol:/sv",
+        "cpimg",
+        "true",
+    ]);
+    k.ok(&["cp", f_path(&src).as_str(), "withvol:/sv/"]);
+    assert_eq!(
+        k.sh_with(&["-v", "stoppedvol:/sv"], "busybox", "cat /sv/file"),
+        "hostdata\n"
+    );
+
     k.ok(&[
         "run", "-d", "--name", "running", "-v", "vol:/vol", "cpimg", "sleep", "60",
     ]);
@@ -82,6 +98,10 @@ fn cp_into_stopped_and_running_containers() {
         k.sh_with(&["-v", "vol:/vol"], "busybox", "cat /vol/file"),
         "hostdata\n"
     );
+}
+
+fn f_path(src: &std::path::Path) -> String {
+    src.join("d/file").display().to_string()
 }
 
 #[test]

@@ -172,12 +172,52 @@ impl ContainerTree {
         )?;
         let tree = ContainerTree {
             root: Root::open(&target)?,
-            mounted: Some(target),
+            mounted: Some(target.clone()),
             _scratch: Some(scratch),
             _start_lock: Some(lock),
         };
+        bind_data_mounts(paths, rec, &tree.root)?;
         Ok(tree)
     }
+}
+
+/// The container's binds and volumes bound into its stopped tree at their targets (made
+/// inside the tree), so `cp` reads and writes them as in docker rather than the paths
+/// they hide. They go with the tree's (lazy, recursive) unmount.
+fn bind_data_mounts(paths: &Paths, rec: &ContainerRecord, root: &Root) -> anyhow::Result<()> {
+    use crate::config::MountSource;
+    use nix::mount::{mount, MsFlags};
+    for m in &rec.config.host.mounts {
+        let source = match &m.source {
+            MountSource::Bind { source, .. } => source.clone(),
+            MountSource::Volume { name, .. } => paths.root.join("volumes").join(name).join("_data"),
+            MountSource::Tmpfs { .. } => continue,
+        };
+        let Ok(meta) = std::fs::metadata(&source) else {
+            continue;
+        };
+        let rel = if meta.is_dir() {
+            root.mkdir_all(&m.target, 0o755, |_, _, _| Ok(()))?
+        } else {
+            let (parent, name) = m.target.rsplit_once('/').unwrap_or(("", &m.target));
+            let parent = root.mkdir_all(parent, 0o755, |_, _, _| Ok(()))?;
+            let rel = format!("{parent}/{name}");
+            if !root.exists(&rel) {
+                root.create_file(&rel, 0o644)?;
+            }
+            rel
+        };
+        let dest = root.host_path(&rel)?;
+        let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+        mount(Some(&source), &dest, None::<&str>, bind, None::<&str>)
+            .map_err(|e| anyhow::anyhow!("cannot bind {} for cp: {e}", source.display()))?;
+        if m.readonly {
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            mount(None::<&str>, &dest, None::<&str>, ro, None::<&str>)
+                .map_err(|e| anyhow::anyhow!("cannot make {} read-only: {e}", dest.display()))?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for ContainerTree {
