@@ -251,7 +251,14 @@ fn volume_in_use_is_refused_and_prune_removes_unused() {
     assert!(out.contains("spare"), "{out}");
     let left = k.ok(&["volume", "ls", "-q"]);
     assert!(left.contains("used") && !left.contains("spare"), "{left}");
+    // Once its container is gone, prune (without -a) takes the anonymous volume only.
     k.ok(&["rm", "user"]);
+    let out = k.ok(&["volume", "prune", "-f"]);
+    assert!(
+        out.starts_with("Deleted Volumes:\n") && !out.contains("used"),
+        "{out}"
+    );
+    assert_eq!(k.ok(&["volume", "ls", "-q"]), "used\n");
     k.ok(&["volume", "rm", "used"]);
 }
 

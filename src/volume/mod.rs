@@ -68,13 +68,16 @@ pub struct Volume {
     /// docker shows null when no --opt was given.
     pub options: Option<BTreeMap<String, String>>,
     pub scope: String,
-    /// Made for one container (`-v /path`, an image VOLUME): `rm -v` removes it.
-    #[serde(
-        default,
-        skip_serializing_if = "std::ops::Not::not",
-        rename = "KisteAnonymous"
-    )]
-    pub anonymous: bool,
+}
+
+/// The label docker (23+) puts on a volume made for one container (`-v /path`, an image
+/// VOLUME): `rm -v` and `prune` without `-a` remove only these.
+pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
+
+impl Volume {
+    pub fn is_anonymous(&self) -> bool {
+        self.labels.contains_key(ANONYMOUS_LABEL)
+    }
 }
 
 /// The volumes of one kiste root.
@@ -168,6 +171,10 @@ impl VolumeStore {
         let tmp = self.dir.join(format!(".tmp-{name}"));
         let _ = fs::remove_dir_all(&tmp);
         let _ = fs::remove_dir_all(&final_dir);
+        let mut labels = labels;
+        if anonymous {
+            labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
+        }
         let vol = Volume {
             created_at: crate::time::format_rfc3339(crate::time::now_unix() as i64, 0),
             driver: "local".into(),
@@ -176,7 +183,6 @@ impl VolumeStore {
             name: name.to_string(),
             options,
             scope: "local".into(),
-            anonymous,
         };
         (|| {
             fs::create_dir(&tmp)?;
@@ -206,8 +212,8 @@ impl VolumeStore {
         Ok(ContainerStore::open(&self.containers)?.list()?)
     }
 
-    /// Removes the volume; one a container uses is refused unless `force` is not enough
-    /// either (docker refuses even with -f while a container uses it).
+    /// Removes the volume; one that any container (running or not) names is refused, as
+    /// docker refuses it, even with `-f`.
     pub fn remove(&self, lock: &VolumeLock, name: &str) -> Result<(), VolumeError> {
         self.get(name)?;
         let users = self.users(name)?;
@@ -251,7 +257,7 @@ impl VolumeStore {
         let mut removed = Vec::new();
         let mut bytes = 0;
         for v in self.unused()? {
-            if (all || v.anonymous) && !keep(&v) {
+            if (all || v.is_anonymous()) && !keep(&v) {
                 bytes += self.size(&v.name);
                 self.remove_unchecked(lock, &v.name)?;
                 removed.push(v.name);
