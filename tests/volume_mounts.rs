@@ -491,3 +491,22 @@ fn volume_inspect_and_mounts_have_the_same_fields_as_dockers() {
         }
     }
 }
+
+#[test]
+fn a_user_namespace_root_writes_its_volumes() {
+    let k = Kiste::new();
+    k.busybox();
+    let out = k.sh_with(
+        &[
+            "--userns",
+            "map=0:100000:65536",
+            "-v",
+            "uvol:/u",
+            "--tmpfs",
+            "/t",
+        ],
+        "busybox",
+        "echo hi > /u/f && cat /u/f && touch /t/x && echo ok",
+    );
+    assert_eq!(out, "hi\nok\n");
+}

@@ -413,8 +413,19 @@ pub fn parse_mount(spec: &str) -> Result<MountConfig, MountError> {
                     .map_err(|_| flag_err(format!("invalid value for {k}: {s}")))?;
                 tmpfs.push(format!("mode={m:o}"));
             }
-            "consistency" | "bind-nonrecursive" | "volume-driver" | "volume-label"
-            | "volume-opt" => {}
+            // docker takes it on Linux and does nothing with it either.
+            "consistency" => {}
+            "volume-driver" => {
+                let d = need(v)?;
+                if d != "local" {
+                    return Err(flag_err(format!(
+                        "volume driver \"{d}\" is not available: kiste has only \"local\""
+                    )));
+                }
+            }
+            "bind-nonrecursive" | "volume-label" | "volume-opt" => {
+                return Err(flag_err(format!("{k} is not supported by kiste")));
+            }
             _ => return Err(flag_err(format!("unexpected key '{k}' in '{field}'"))),
         }
     }
@@ -546,7 +557,11 @@ mod tests {
                 options: vec!["size=1048576".into(), "mode=1770".into()]
             }
         );
-        let m = parse_mount("source=data,target=/d,volume-nocopy").unwrap();
+        assert!(parse_mount("src=v,dst=/d,volume-opt=a=b")
+            .unwrap_err()
+            .to_string()
+            .ends_with("volume-opt is not supported by kiste"));
+        let m = parse_mount("source=data,target=/d,volume-nocopy,volume-driver=local").unwrap();
         assert!(matches!(m.source, MountSource::Volume { nocopy: true, .. }));
     }
 

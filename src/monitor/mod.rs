@@ -387,6 +387,10 @@ fn detach(
                 spec.stdio.stdin,
             ];
             keep.extend(ports.iter().map(|p| p.raw_fd()));
+            keep.extend(spec.mounts.iter().filter_map(|m| match &m.kind {
+                runtime::MountKind::UserBind { tree, .. } => tree.as_ref().map(|t| t.raw()),
+                _ => None,
+            }));
             close_inherited_fds(&keep);
             let mut ready = Some(ready_w);
             let result = run_monitored(paths, store, running, spec, ports, pipes, false, |_| {

@@ -255,8 +255,13 @@ pub fn container_spec(
     let r = resolve_host(paths, &rec.config.host)?;
     let mut mounts = etc_mounts(run_dir, rec)?;
     mounts.extend(
-        crate::volume::runtime_mounts(paths, &rec.config.host.mounts, rootfs)
-            .map_err(SpecError::Volume)?,
+        crate::volume::runtime_mounts(
+            paths,
+            &rec.config.host.mounts,
+            rootfs,
+            rec.config.host.userns_root(),
+        )
+        .map_err(SpecError::Volume)?,
     );
     let mut cgroup = cgroup_of(rec);
     cgroup.resources = r.resources;

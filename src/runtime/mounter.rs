@@ -27,6 +27,9 @@ pub(crate) trait Mounter {
 
     fn mknod(&mut self, path: &Path, kind: SFlag, mode: u32, dev: u64) -> nix::Result<()>;
 
+    /// Attaches the detached mount `tree` (from `open_tree`) at `target` (`move_mount`).
+    fn attach(&mut self, tree: std::os::fd::RawFd, target: &Path) -> nix::Result<()>;
+
     /// Makes `root` the root and detaches the old one.
     fn pivot_root(&mut self, root: &Path) -> nix::Result<()>;
 }
@@ -68,6 +71,26 @@ impl Mounter for Kernel {
 
     fn mknod(&mut self, path: &Path, kind: SFlag, mode: u32, dev: u64) -> nix::Result<()> {
         mknod(path, kind, Mode::from_bits_truncate(mode), dev)
+    }
+
+    fn attach(&mut self, tree: std::os::fd::RawFd, target: &Path) -> nix::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        const SYS_MOVE_MOUNT: libc::c_long = 429;
+        const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+        let t = std::ffi::CString::new(target.as_os_str().as_bytes())
+            .map_err(|_| nix::errno::Errno::EINVAL)?;
+        // SAFETY: move_mount(2) with a descriptor we were given and two C strings.
+        let rc = unsafe {
+            libc::syscall(
+                SYS_MOVE_MOUNT,
+                tree,
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                MOVE_MOUNT_F_EMPTY_PATH,
+            )
+        };
+        nix::errno::Errno::result(rc).map(drop)
     }
 
     /// pivot_root(".", ".") stacks the old root on the new one; from the old root's
@@ -224,6 +247,12 @@ impl Mounter for Recorder {
             flag_names(flags),
             data.unwrap_or("-")
         );
+        self.calls.borrow_mut().push(line);
+        Ok(())
+    }
+
+    fn attach(&mut self, _tree: std::os::fd::RawFd, target: &Path) -> nix::Result<()> {
+        let line = format!("attach {}", self.show(target));
         self.calls.borrow_mut().push(line);
         Ok(())
     }

@@ -47,7 +47,8 @@ pub(crate) fn setup(
                 propagation: Propagation::Slave
                     | Propagation::Rslave
                     | Propagation::Shared
-                    | Propagation::Rshared
+                    | Propagation::Rshared,
+                ..
             }
         )
     });
@@ -114,12 +115,29 @@ pub(crate) fn setup(
     for mount in mounts {
         match &mount.kind {
             MountKind::Bind | MountKind::UserBind { .. } => {
-                let is_dir = fs::metadata(&mount.source)
+                let tree = match &mount.kind {
+                    MountKind::UserBind { tree: Some(t), .. } => Some(t.raw()),
+                    _ => None,
+                };
+                let probe = match tree {
+                    Some(fd) => PathBuf::from(format!("/proc/self/fd/{fd}")),
+                    None => mount.source.clone(),
+                };
+                let is_dir = fs::metadata(&probe)
                     .ctx(|| format!("cannot bind {}", mount.source.display()))?
                     .is_dir();
                 let dest = make_target(root, &mount.destination, !is_dir)?;
-                bind(m, &mount.source, &dest, true)?;
-                if let MountKind::UserBind { propagation } = mount.kind {
+                match tree {
+                    Some(fd) => m.attach(fd, &dest).ctx(|| {
+                        format!(
+                            "cannot attach {} on {}",
+                            mount.source.display(),
+                            dest.display()
+                        )
+                    })?,
+                    None => bind(m, &mount.source, &dest, true)?,
+                }
+                if let MountKind::UserBind { propagation, .. } = mount.kind {
                     propagate(m, &dest, propagation, follow_host)?;
                 }
                 if mount.readonly {
@@ -445,7 +463,10 @@ mod tests {
         let bind = |dest: &str, propagation| Mount {
             source: host.path().to_path_buf(),
             destination: dest.into(),
-            kind: MountKind::UserBind { propagation },
+            kind: MountKind::UserBind {
+                propagation,
+                tree: None,
+            },
             readonly: false,
         };
         let (calls, _t) = record(
@@ -470,6 +491,34 @@ mod tests {
         assert!(a < b);
         assert_eq!(calls[a + 1], "mount - $ROOT/a - rec,slave -");
         assert_eq!(calls[b + 1], "mount - $ROOT/a/b - rec,private -");
+    }
+
+    #[test]
+    fn a_cloned_source_is_attached_not_bound() {
+        let host = tempfile::tempdir().unwrap();
+        let fd: std::os::fd::OwnedFd = std::fs::File::open(host.path()).unwrap().into();
+        let (calls, _t) = record(
+            |s, _| {
+                s.mounts = vec![Mount {
+                    source: host.path().to_path_buf(),
+                    destination: "/vol".into(),
+                    kind: MountKind::UserBind {
+                        propagation: Propagation::Rprivate,
+                        tree: Some(crate::runtime::MountTree(std::sync::Arc::new(fd))),
+                    },
+                    readonly: true,
+                }];
+            },
+            false,
+        );
+        let i = calls
+            .iter()
+            .position(|c| c == "attach $ROOT/vol")
+            .expect("attached");
+        assert_eq!(calls[i + 1], "remount-ro $ROOT/vol");
+        assert!(!calls
+            .iter()
+            .any(|c| c.contains("bind,rec") && c.contains("/vol")));
     }
 
     #[test]

@@ -56,14 +56,38 @@ pub struct Mount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountKind {
     Bind,
-    /// A user's bind (`-v`, `--mount`, a volume's data dir) with its propagation.
+    /// A user's bind (`-v`, `--mount`, a volume's data dir) with its propagation. `tree`:
+    /// the source already cloned as a detached mount by the caller (`open_tree`), with
+    /// the host's permissions, attached by the child instead of binding the path (which
+    /// a user namespace's root may not be able to reach).
     UserBind {
         propagation: Propagation,
+        tree: Option<MountTree>,
     },
     Tmpfs {
         options: String,
     },
 }
+
+/// A detached mount (an `open_tree(OPEN_TREE_CLONE)` descriptor), shared by clones of
+/// the spec and inherited by the child until exec.
+#[derive(Debug, Clone)]
+pub struct MountTree(pub std::sync::Arc<std::os::fd::OwnedFd>);
+
+impl MountTree {
+    pub fn raw(&self) -> RawFd {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
+    }
+}
+
+impl PartialEq for MountTree {
+    fn eq(&self, other: &MountTree) -> bool {
+        self.raw() == other.raw()
+    }
+}
+
+impl Eq for MountTree {}
 
 /// The propagation a user's bind gets after it is mounted (docker's `bind-propagation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

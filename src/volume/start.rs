@@ -10,10 +10,17 @@ use std::path::Path;
 
 /// The runtime's mounts for `mounts`, with the rootfs (the image's merged tree) at
 /// `rootfs` to copy volumes up from. Does nothing and touches nothing without mounts.
+///
+/// Binds are handed over as detached mounts cloned here (`open_tree`), where the host's
+/// permissions apply: with a user namespace its root could not reach a volume in the
+/// private store. Their mount points are made here too, for the same reason, and a new
+/// empty volume's top directory goes to that root (`userns_root`: its host ids), as the
+/// top of the upper dir does, so that it can write there.
 pub fn runtime_mounts(
     paths: &Paths,
     mounts: &[MountConfig],
     rootfs: &Path,
+    userns_root: Option<(u32, u32)>,
 ) -> Result<Vec<Mount>, VolumeError> {
     if mounts.is_empty() {
         return Ok(Vec::new());
@@ -37,6 +44,7 @@ pub fn runtime_mounts(
                     source.clone(),
                     MountKind::UserBind {
                         propagation: propagation_of(*propagation),
+                        tree: clone_tree(source),
                     },
                 )
             }
@@ -50,18 +58,24 @@ pub fn runtime_mounts(
                     volumes.create(&lock, name, Default::default(), None, *anonymous)?;
                 }
                 let data = volumes.data_dir(name);
-                if !nocopy {
-                    super::fill_from_image(rootfs, &m.target, &data).map_err(|e| {
-                        VolumeError::Io {
-                            path: data.clone(),
-                            source: e,
-                        }
-                    })?;
+                let io = |e| VolumeError::Io {
+                    path: data.clone(),
+                    source: e,
+                };
+                let filled =
+                    !nocopy && super::fill_from_image(rootfs, &m.target, &data).map_err(io)?;
+                if let (Some((uid, gid)), false) = (userns_root, filled) {
+                    let top = crate::fs::Root::open(&data).map_err(io)?;
+                    if top.read_dir("").map_err(io)?.is_empty() {
+                        top.lchown("", uid, gid).map_err(io)?;
+                    }
                 }
+                let tree = clone_tree(&data);
                 (
                     data,
                     MountKind::UserBind {
                         propagation: runtime::Propagation::Rprivate,
+                        tree,
                     },
                 )
             }
@@ -72,6 +86,18 @@ pub fn runtime_mounts(
                 },
             ),
         };
+        if userns_root.is_some() {
+            make_mount_point(
+                rootfs,
+                &m.target,
+                &source,
+                matches!(kind, MountKind::Tmpfs { .. }),
+            )
+            .map_err(|e| VolumeError::Io {
+                path: rootfs.join(m.target.trim_start_matches('/')),
+                source: e,
+            })?;
+        }
         out.push(Mount {
             source,
             destination: m.target.clone(),
@@ -80,6 +106,48 @@ pub fn runtime_mounts(
         });
     }
     Ok(out)
+}
+
+/// The source cloned as a detached mount (with everything mounted below it), or None
+/// where the kernel has no `open_tree` (the child then binds the path).
+fn clone_tree(path: &Path) -> Option<runtime::MountTree> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    const SYS_OPEN_TREE: libc::c_long = 428;
+    const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let flags = libc::OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | libc::AT_RECURSIVE as libc::c_uint;
+    // SAFETY: open_tree(2) with a C string; the descriptor it returns is ours.
+    let fd = unsafe { libc::syscall(SYS_OPEN_TREE, libc::AT_FDCWD, c.as_ptr(), flags) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+    Some(runtime::MountTree(std::sync::Arc::new(fd)))
+}
+
+/// The mount point for a mount at `target`, made inside the rootfs (a directory, or a
+/// file for a file source) through `crate::fs`.
+fn make_mount_point(
+    rootfs: &Path,
+    target: &str,
+    source: &Path,
+    tmpfs: bool,
+) -> std::io::Result<()> {
+    let root = crate::fs::Root::open(rootfs)?;
+    let file = !tmpfs && std::fs::metadata(source).is_ok_and(|m| !m.is_dir());
+    if !file {
+        root.mkdir_all(target, 0o755, |_, _, _| Ok(()))?;
+        return Ok(());
+    }
+    let (parent, name) = target.rsplit_once('/').unwrap_or(("", target));
+    let parent = root.mkdir_all(parent, 0o755, |_, _, _| Ok(()))?;
+    let rel = format!("{parent}/{name}");
+    if !root.exists(&rel) {
+        root.create_file(&rel, 0o644)?;
+    }
+    Ok(())
 }
 
 fn propagation_of(p: Propagation) -> runtime::Propagation {
