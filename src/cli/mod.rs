@@ -5,11 +5,16 @@
 mod archive;
 pub mod complete;
 mod isolation;
+mod lifecycle;
 mod registry;
 mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use isolation::IsolationArgs;
+pub use lifecycle::{
+    parse_start_filter, LifeArgs, LifeConfig, LifeError, PauseArgs, RenameArgs, RestartArgs,
+    StartFilter, WaitArgs,
+};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 
@@ -102,6 +107,16 @@ pub enum Command {
     /// Manage networks (ls, inspect)
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+    /// Restart one or more containers
+    Restart(RestartArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(PauseArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +323,8 @@ pub struct RunArgs {
     pub stop_timeout: Option<String>,
     #[command(flatten)]
     pub isolation: IsolationArgs,
+    #[command(flatten)]
+    pub life: LifeArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -399,6 +416,9 @@ pub struct StartArgs {
     /// Start all containers that are not running (podman)
     #[arg(long, conflicts_with_all = ["containers", "attach"])]
     pub all: bool,
+    /// With --all: only containers matching (restart-policy=always|unless-stopped|on-failure|no)
+    #[arg(long = "filter", value_name = "KEY=VALUE", value_parser = parse_start_filter, requires = "all")]
+    pub filters: Vec<StartFilter>,
     #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present = "all", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }

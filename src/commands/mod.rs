@@ -9,6 +9,7 @@ mod filter;
 mod format;
 mod images;
 mod inspect;
+mod lifecycle;
 mod login;
 mod logs;
 mod network;
@@ -82,6 +83,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => archive::export(&paths, a),
         Command::Version(_) | Command::Completion(_) => Ok(()),
         Command::Network(c) => network::network_command(&paths, c),
+        Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Restart(a) => lifecycle::restart(&paths, a),
+        Command::Rename(a) => lifecycle::rename(&paths, a),
+        Command::Pause(a) => lifecycle::pause(&paths, a),
+        Command::Unpause(a) => lifecycle::unpause(&paths, a),
     }
 }
 

@@ -103,7 +103,9 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             .map(|r| r.id)
             .map_err(|e| e.to_string())
     };
-    let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    let mut host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    let life = args.life.to_config(args.rm).map_err(|e| flag_err(&e))?;
+    (host.restart, host.init) = (life.restart, life.init);
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with

@@ -13,6 +13,7 @@ mod limits;
 mod namespaces;
 mod ports;
 mod resources;
+mod restart;
 mod security;
 mod stop;
 
@@ -22,6 +23,7 @@ pub use limits::{RlimitResource, Ulimit};
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};
 pub use resources::{parse_cpus, parse_cpuset, parse_int, parse_size, Resources};
+pub use restart::{RestartPolicy, RestartPolicyError};
 pub use security::{Capability, SeccompMode, SeccompProfile, SecurityOptions};
 pub use stop::StopTimeout;
 

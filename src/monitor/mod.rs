@@ -4,6 +4,7 @@
 //! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
 
 mod logs;
+mod restart;
 mod spec;
 mod supervise;
 
@@ -82,6 +83,8 @@ struct Running {
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
     bridged: bool,
+    /// Started again by its monitor under a restart policy (not by the user).
+    restart: bool,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -91,7 +94,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     // Two starts of one container at once: the second waits here, then finds it running.
     let starting = lock_start(paths, id)?;
     let rec = store.load(id)?;
-    if rec.is_running() {
+    if rec.is_running() || rec.is_restarting() {
         return Ok(0);
     }
     if rec.state.started_at.is_some() {
@@ -144,6 +147,15 @@ fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError
     Ok(())
 }
 
+/// A container ready to spawn: mounted, its spec made, its ports bound.
+struct Prepared {
+    running: Running,
+    spec: runtime::ContainerSpec,
+    ports: Vec<BoundPort>,
+    pipes: Pipes,
+    _stdin: Option<std::fs::File>,
+}
+
 fn launch(
     paths: &Paths,
     store: &ContainerStore,
@@ -152,6 +164,39 @@ fn launch(
     mode: Mode,
     starting: std::fs::File,
 ) -> Result<i32, MonitorError> {
+    let p = prepare(paths, store, rec, lowers, mode, false)?;
+    let (running, spec) = (&p.running, &p.spec);
+    match mode {
+        Mode::Foreground { .. } => run_monitored(
+            paths,
+            store,
+            running,
+            spec,
+            p.ports,
+            p.pipes,
+            true,
+            move |_| drop(starting),
+        )
+        .inspect_err(|e| finish_failed_start(paths, store, running, e))
+        .map(|code| restart::keep_running(paths, store, &running.id, code, mode)),
+        Mode::Detached => {
+            let started = detach(paths, store, running, spec, p.ports, p.pipes);
+            drop(starting);
+            started
+        }
+    }
+}
+
+/// Mount the container's root, bind its ports and make its spec; on error nothing is
+/// left held. `restart`: the monitor starts it again under its restart policy.
+fn prepare(
+    paths: &Paths,
+    store: &ContainerStore,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    mode: Mode,
+    restart: bool,
+) -> Result<Prepared, MonitorError> {
     let id = rec.id.as_str();
     let run_dir = paths.container_run_dir(id);
     let rootfs = paths.container_rootfs(id);
@@ -182,6 +227,7 @@ fn launch(
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
         bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
+        restart,
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -212,29 +258,17 @@ fn launch(
         };
         Ok::<_, MonitorError>((spec, ports, pipes, stdin))
     })();
-    let (spec, ports, pipes, _stdin) = match result {
-        Ok(v) => v,
-        Err(e) => {
-            finish_failed_start(paths, store, &running, &e);
-            return Err(e);
-        }
-    };
-    match mode {
-        Mode::Foreground { .. } => run_monitored(
-            paths,
-            store,
-            &running,
-            &spec,
+    match result {
+        Ok((spec, ports, pipes, stdin)) => Ok(Prepared {
+            running,
+            spec,
             ports,
             pipes,
-            true,
-            move |_| drop(starting),
-        )
-        .inspect_err(|e| finish_failed_start(paths, store, &running, e)),
-        Mode::Detached => {
-            let started = detach(paths, store, &running, &spec, ports, pipes);
-            drop(starting);
-            started
+            _stdin: stdin,
+        }),
+        Err(e) => {
+            finish_failed_start(paths, store, &running, &e);
+            Err(e)
         }
     }
 }
@@ -299,11 +333,22 @@ fn run_monitored(
             runtime::process_start_time(r.state.monitor_pid).unwrap_or_default();
         r.state.started_at = Some(crate::image::now_rfc3339());
         r.state.error.clear();
-        r.state.exit_code = 0;
         r.state.oom_killed = false;
-        r.state.stopped_by_user = false;
+        r.state.paused = false;
+        r.state.restarting = false;
+        if !running.restart {
+            // A start by the user: a new run, and a new count for the restart policy.
+            r.state.exit_code = 0;
+            r.state.stopped_by_user = false;
+            r.state.restart_count = 0;
+        }
         r.state.ports = mappings;
     })?;
+    if running.restart && rec.state.stopped_by_user {
+        // Stopped while its monitor was starting it again: the stop wins.
+        // SAFETY: kill(2) on the child just spawned, not yet reaped.
+        unsafe { libc::kill(started.pid, libc::SIGKILL) };
+    }
     on_started(&rec);
     let forwarder = if ports.is_empty() {
         None
@@ -391,7 +436,8 @@ fn detach(
                 if let Some(r) = ready.take() {
                     let _ = r.send(&runtime::Message::Started);
                 }
-            });
+            })
+            .map(|code| restart::keep_running(paths, store, &running.id, code, Mode::Detached));
             if let Err(e) = result {
                 finish_failed_start(paths, store, running, &e);
                 if let Some(r) = ready.take() {
@@ -501,13 +547,24 @@ fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
         return;
     }
     let _ = store.update(&running.id, |r| {
+        let st = &r.state;
+        // The monitor stays (it is named in the record) when it will start it again.
+        let again =
+            r.config
+                .host
+                .restart
+                .should_restart(code, st.restart_count, st.stopped_by_user);
         r.state.status = Status::Exited;
         r.state.exit_code = code;
         r.state.oom_killed = oom;
         r.state.pid = 0;
         r.state.pid_start_time = 0;
-        r.state.monitor_pid = 0;
-        r.state.monitor_start_time = 0;
+        r.state.paused = false;
+        r.state.restarting = again;
+        if !again {
+            r.state.monitor_pid = 0;
+            r.state.monitor_start_time = 0;
+        }
         r.state.finished_at = Some(crate::image::now_rfc3339());
         r.state.ports.clear();
     });

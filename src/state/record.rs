@@ -89,6 +89,12 @@ pub struct HostConfig {
     pub resources: Resources,
     #[serde(default, deserialize_with = "legacy_serde::userns")]
     pub userns: UsernsMode,
+    /// `--restart`, carried out by the container's monitor.
+    #[serde(default)]
+    pub restart: crate::config::RestartPolicy,
+    /// `--init`: kiste is PID 1 in the container (reaps, forwards signals).
+    #[serde(default)]
+    pub init: bool,
 }
 
 impl HostConfig {
@@ -123,6 +129,15 @@ pub struct ContainerStatus {
     /// The host ports actually bound while running (a requested port 0 becomes the real one).
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Frozen by `pause` (its cgroup's freezer) until `unpause`.
+    #[serde(default)]
+    pub paused: bool,
+    /// Exited, and its monitor (still alive) starts it again after the backoff.
+    #[serde(default)]
+    pub restarting: bool,
+    /// How often its monitor restarted it since the last `start` (docker's RestartCount).
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 impl Default for ContainerStatus {
@@ -140,6 +155,9 @@ impl Default for ContainerStatus {
             error: String::new(),
             stopped_by_user: false,
             ports: Vec::new(),
+            paused: false,
+            restarting: false,
+            restart_count: 0,
         }
     }
 }
@@ -172,6 +190,16 @@ impl ContainerRecord {
     /// its processes died with the monitor, and the next command records the exit.
     pub fn is_running(&self) -> bool {
         self.state.status == Status::Running && self.monitor_alive()
+    }
+
+    /// Exited, waiting for its monitor to start it again (docker's "restarting").
+    pub fn is_restarting(&self) -> bool {
+        self.state.restarting && self.state.status != Status::Running && self.monitor_alive()
+    }
+
+    /// Frozen by `pause` and still running.
+    pub fn is_paused(&self) -> bool {
+        self.state.paused && self.is_running()
     }
 
     /// Whether the container's own process is alive (its monitor aside).
