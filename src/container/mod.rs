@@ -181,12 +181,12 @@ impl<'a> Container<'a> {
         } else {
             None
         };
-        if process.is_none() && self.rec.is_restarting() {
-            // Between two runs: the monitor sees the stop and ends its restart policy.
+        if self.is_running() || self.rec.is_restarting() {
+            // Also between two runs (or while the monitor records an exit): the monitor
+            // sees the stop and ends its restart policy.
             self.mark_stopped_by_user();
         }
         if process.is_some() {
-            self.mark_stopped_by_user();
             self.signal(signal)?;
         }
         Ok(Stopping {
