@@ -4,12 +4,14 @@
 
 mod archive;
 pub mod complete;
+mod generate;
 mod isolation;
 mod lifecycle;
 mod registry;
 mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
+pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
 pub use isolation::IsolationArgs;
 pub use lifecycle::{
     parse_start_filter, LifeArgs, LifeConfig, LifeError, PauseArgs, RenameArgs, RestartArgs,
@@ -117,6 +119,9 @@ pub enum Command {
     Pause(PauseArgs),
     /// Unpause all processes within one or more containers
     Unpause(PauseArgs),
+    /// Generate structured data (systemd units) for containers (podman)
+    #[command(subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]

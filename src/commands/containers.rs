@@ -36,7 +36,7 @@ pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
     if args.all {
         let filters = std::mem::take(&mut args.filters);
         args.containers = targets(&containers, &[], true, false, |r| {
-            !r.is_running() && filters.iter().all(|f| super::lifecycle::start_filter(f, r))
+            !r.is_running() && super::lifecycle::start_filters(&filters, r)
         })?;
     }
     if args.attach {

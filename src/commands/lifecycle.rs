@@ -89,8 +89,13 @@ pub fn unpause(paths: &Paths, args: PauseArgs) -> anyhow::Result<()> {
     each(&args.containers, |a| Ok(containers.get(a)?.unpause()?))
 }
 
-/// Whether `start --all` takes the stopped container `rec` under `filter`.
-pub(super) fn start_filter(filter: &StartFilter, rec: &ContainerRecord) -> bool {
+/// Whether `start --all` takes the stopped container `rec`: no filter, or any of the
+/// given policies (one key given twice matches either value, as in docker).
+pub(super) fn start_filters(filters: &[StartFilter], rec: &ContainerRecord) -> bool {
+    filters.is_empty() || filters.iter().any(|f| start_filter(f, rec))
+}
+
+fn start_filter(filter: &StartFilter, rec: &ContainerRecord) -> bool {
     match filter {
         StartFilter::RestartPolicy(name) => {
             let policy = rec.config.host.restart;

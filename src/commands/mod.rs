@@ -7,6 +7,7 @@ mod completion;
 mod containers;
 mod filter;
 mod format;
+mod generate;
 mod images;
 mod inspect;
 mod lifecycle;
@@ -88,6 +89,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rename(a) => lifecycle::rename(&paths, a),
         Command::Pause(a) => lifecycle::pause(&paths, a),
         Command::Unpause(a) => lifecycle::unpause(&paths, a),
+        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
     }
 }
 

@@ -209,6 +209,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             // `create` has no -d: like docker, it records an attached container.
             detached: starting && args.detach,
             host,
+            create_command: std::env::args().collect(),
         },
         state: if starting {
             let me = std::process::id() as i32;

@@ -344,6 +344,13 @@ fn run_monitored(
         }
         r.state.ports = mappings;
     })?;
+    if !echo {
+        // For service managers (`generate systemd`: Type=forking with a PIDFile).
+        let _ = std::fs::write(
+            monitor_pid_file(paths, &running.id),
+            format!("{}\n", std::process::id()),
+        );
+    }
     if running.restart && rec.state.stopped_by_user {
         // Stopped while its monitor was starting it again: the stop wins.
         // SAFETY: kill(2) on the child just spawned, not yet reaped.
@@ -370,6 +377,11 @@ fn run_monitored(
     });
     finish(paths, store, running, code);
     Ok(code)
+}
+
+/// The file a detached monitor writes its pid to while it supervises the container.
+pub fn monitor_pid_file(paths: &Paths, id: &str) -> PathBuf {
+    paths.container_run_dir(id).join("monitor.pid")
 }
 
 /// Put the container on the bridge: the spec to spawn joins the namespace made for it, and

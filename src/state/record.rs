@@ -43,6 +43,10 @@ pub struct ContainerConfig {
     pub detached: bool,
     #[serde(default)]
     pub host: HostConfig,
+    /// The command line that created it (podman's CreateCommand), for
+    /// `generate systemd --new`.
+    #[serde(default)]
+    pub create_command: Vec<String>,
 }
 
 /// The host-side settings (docker's HostConfig), typed and checked when the container
