@@ -53,6 +53,7 @@ fn spec(rootfs: &Path, name: &str, script: &str) -> ContainerSpec {
             stdout: 1,
             stderr: 2,
         },
+        init: false,
     }
 }
 

@@ -243,6 +243,7 @@ mod tests {
                 stdout: 1,
                 stderr: 2,
             },
+            init: false,
         }
     }
 
