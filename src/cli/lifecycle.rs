@@ -2,7 +2,9 @@
 //! what `run`/`create` hand the monitor: `--restart` and `--init`, typed here once.
 
 use super::complete;
-use crate::config::{RestartPolicy, RestartPolicyError};
+use crate::config::{
+    HealthConfig, HealthFlagError, HealthFlags, RestartPolicy, RestartPolicyError,
+};
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -15,6 +17,47 @@ pub struct LifeArgs {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "COMMAND")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 30s)
+    #[arg(
+        long = "health-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy (default 3)
+    #[arg(
+        long = "health-retries",
+        value_name = "INT",
+        allow_negative_numbers = true
+    )]
+    pub health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)
+    #[arg(
+        long = "health-start-period",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 5s)
+    #[arg(
+        long = "health-start-interval",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_start_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 30s)
+    #[arg(
+        long = "health-timeout",
+        value_name = "DURATION",
+        allow_hyphen_values = true
+    )]
+    pub health_timeout: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
 }
 
 /// What `LifeArgs` mean, checked.
@@ -22,6 +65,8 @@ pub struct LifeArgs {
 pub struct LifeConfig {
     pub restart: RestartPolicy,
     pub init: bool,
+    /// The `--health-*` flags, to lay over the image's HEALTHCHECK (None: none given).
+    pub health: Option<HealthConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +75,8 @@ pub enum LifeError {
     Restart(#[from] RestartPolicyError),
     #[error("conflicting options: cannot specify both --restart and --rm")]
     RestartWithRm,
+    #[error(transparent)]
+    Health(#[from] HealthFlagError),
 }
 
 impl LifeArgs {
@@ -42,9 +89,20 @@ impl LifeArgs {
         if auto_remove && !restart.is_no() {
             return Err(LifeError::RestartWithRm);
         }
+        let health = HealthFlags {
+            cmd: self.health_cmd.as_deref(),
+            interval: self.health_interval.as_deref(),
+            timeout: self.health_timeout.as_deref(),
+            start_period: self.health_start_period.as_deref(),
+            start_interval: self.health_start_interval.as_deref(),
+            retries: self.health_retries,
+            disabled: self.no_healthcheck,
+        }
+        .to_config()?;
         Ok(LifeConfig {
             restart,
             init: self.init,
+            health,
         })
     }
 }
@@ -78,6 +136,18 @@ pub struct RenameArgs {
     pub container: String,
     #[arg(value_name = "NEW_NAME")]
     pub new_name: String,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum HealthcheckCommand {
+    /// Run a container's healthcheck now: exit 0 when healthy, 1 when not
+    Run(HealthcheckRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckRunArgs {
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), value_name = "CONTAINER")]
+    pub container: String,
 }
 
 #[derive(Debug, Args)]

@@ -14,8 +14,8 @@ pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
 pub use isolation::IsolationArgs;
 pub use lifecycle::{
-    parse_start_filter, LifeArgs, LifeConfig, LifeError, PauseArgs, RenameArgs, RestartArgs,
-    StartFilter, WaitArgs,
+    parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
+    PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs,
 };
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
@@ -119,6 +119,9 @@ pub enum Command {
     Pause(PauseArgs),
     /// Unpause all processes within one or more containers
     Unpause(PauseArgs),
+    /// Run a container's healthcheck (podman)
+    #[command(subcommand)]
+    Healthcheck(HealthcheckCommand),
     /// Generate structured data (systemd units) for containers (podman)
     #[command(subcommand)]
     Generate(GenerateCommand),

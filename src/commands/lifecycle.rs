@@ -3,12 +3,12 @@
 
 use super::containers::{each, stop_signal};
 use super::Exit;
-use crate::cli::{PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs};
+use crate::cli::{HealthcheckRunArgs, PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs};
 use crate::config::RestartPolicy;
 use crate::container::Containers;
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
-use crate::state::ContainerRecord;
+use crate::state::{ContainerRecord, HealthStatus};
 use std::time::Duration;
 
 /// `wait`: each container's exit code on its own line, in the order given; a missing
@@ -110,7 +110,11 @@ pub(super) fn up_suffix(rec: &ContainerRecord) -> String {
     if rec.is_paused() {
         return " (Paused)".into();
     }
-    String::new()
+    match &rec.state.health {
+        Some(h) if h.status == HealthStatus::Starting => " (health: starting)".into(),
+        Some(h) => format!(" ({})", h.status.as_str()),
+        None => String::new(),
+    }
 }
 
 /// docker's State word where it is not created/running/exited.
@@ -134,4 +138,54 @@ pub(super) fn add_inspect_fields(v: &mut serde_json::Value, rec: &ContainerRecor
         "MaximumRetryCount": host.restart.max_retries(),
     });
     v["HostConfig"]["Init"] = host.init.into();
+    if let Some(h) = &rec.config.healthcheck {
+        v["Config"]["Healthcheck"] = serde_json::to_value(h).unwrap_or_default();
+    }
+    if let Some(h) = &rec.state.health {
+        v["State"]["Health"] = serde_json::json!({
+            "Status": h.status.as_str(),
+            "FailingStreak": h.failing_streak,
+            "Log": h.log,
+        });
+    }
+}
+
+/// `healthcheck run`: one probe now, recorded like the monitor's; exit 0 when it passed,
+/// 1 when not (podman prints "unhealthy" then).
+pub fn healthcheck_run(paths: &Paths, args: HealthcheckRunArgs) -> anyhow::Result<()> {
+    let containers = Containers::open(paths)?;
+    let rec = containers.get(&args.container)?.rec;
+    let Some(cfg) = rec.config.healthcheck.clone() else {
+        return Err(Exit {
+            code: 125,
+            message: format!("container {} has no defined healthcheck", rec.name),
+        }
+        .into());
+    };
+    let Some(command) = cfg.command() else {
+        return Err(Exit {
+            code: 125,
+            message: format!("container {} has no defined healthcheck", rec.name),
+        }
+        .into());
+    };
+    if !rec.is_running() {
+        return Err(Exit {
+            code: 125,
+            message: format!("container {} is not running", rec.name),
+        }
+        .into());
+    }
+    let spec = monitor::probe_spec(paths, &rec, command).map_err(|m| Exit {
+        code: 125,
+        message: m,
+    })?;
+    let probe = monitor::start_probe(&spec, &monitor::cgroup_of(&rec), cfg.timeout())?.wait();
+    let passed = probe.exit_code == 0;
+    monitor::record_probe(containers.store(), &rec.id, probe, &cfg);
+    if !passed {
+        println!("unhealthy");
+        return Err(Exit::silent(1).into());
+    }
+    Ok(())
 }

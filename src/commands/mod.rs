@@ -89,6 +89,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rename(a) => lifecycle::rename(&paths, a),
         Command::Pause(a) => lifecycle::pause(&paths, a),
         Command::Unpause(a) => lifecycle::unpause(&paths, a),
+        Command::Healthcheck(crate::cli::HealthcheckCommand::Run(a)) => {
+            lifecycle::healthcheck_run(&paths, a)
+        }
         Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
     }
 }

@@ -210,6 +210,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             detached: starting && args.detach,
             host,
             create_command: std::env::args().collect(),
+            healthcheck: crate::config::HealthConfig::merge(
+                crate::config::HealthConfig::from_image(ic.healthcheck.as_ref()),
+                life.health,
+            )
+            .filter(|h| h.command().is_some()),
         },
         state: if starting {
             let me = std::process::id() as i32;

@@ -8,6 +8,7 @@
 
 mod devices;
 mod dns;
+mod health;
 mod legacy;
 mod limits;
 mod namespaces;
@@ -19,6 +20,7 @@ mod stop;
 
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
+pub use health::{HealthConfig, HealthFlagError, HealthFlags};
 pub use limits::{RlimitResource, Ulimit};
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};

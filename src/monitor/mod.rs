@@ -3,11 +3,13 @@
 //! binary, single-threaded) that detaches, keeps the log, forwards published ports,
 //! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
 
+mod health;
 mod logs;
 mod restart;
 mod spec;
 mod supervise;
 
+pub use health::{probe_spec, record_probe, start_probe};
 pub use logs::LogEntry;
 pub use spec::{cgroup_of, resolve_host, SpecError};
 
@@ -336,6 +338,12 @@ fn run_monitored(
         r.state.oom_killed = false;
         r.state.paused = false;
         r.state.restarting = false;
+        r.state.health = r
+            .config
+            .healthcheck
+            .as_ref()
+            .and_then(|h| h.command())
+            .map(|_| crate::state::HealthState::starting());
         if !running.restart {
             // A start by the user: a new run, and a new count for the restart policy.
             r.state.exit_code = 0;
@@ -374,6 +382,7 @@ fn run_monitored(
         log,
         echo,
         forwarder,
+        health: health::HealthWatch::new(paths, &rec),
     });
     finish(paths, store, running, code);
     Ok(code)

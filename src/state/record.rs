@@ -47,6 +47,9 @@ pub struct ContainerConfig {
     /// `generate systemd --new`.
     #[serde(default)]
     pub create_command: Vec<String>,
+    /// The healthcheck (image's HEALTHCHECK and --health-* flags merged); None: none.
+    #[serde(default)]
+    pub healthcheck: Option<crate::config::HealthConfig>,
 }
 
 /// The host-side settings (docker's HostConfig), typed and checked when the container
@@ -142,6 +145,9 @@ pub struct ContainerStatus {
     /// How often its monitor restarted it since the last `start` (docker's RestartCount).
     #[serde(default)]
     pub restart_count: u32,
+    /// What the healthchecks found while it runs (None without a healthcheck).
+    #[serde(default)]
+    pub health: Option<super::HealthState>,
 }
 
 impl Default for ContainerStatus {
@@ -162,6 +168,7 @@ impl Default for ContainerStatus {
             paused: false,
             restarting: false,
             restart_count: 0,
+            health: None,
         }
     }
 }
