@@ -2,7 +2,8 @@
 //! the freezer hierarchy, v2 `cgroup.freeze`; both wait (with a deadline) until the
 //! kernel reports every task frozen or thawed.
 
-use super::{relative_path, CgroupError, CgroupLayout, CgroupSpec, CGROUP_ROOT};
+use super::resources::CgroupSpec;
+use super::{relative_path, CgroupError, CgroupLayout, CGROUP_ROOT};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

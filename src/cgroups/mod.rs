@@ -5,12 +5,12 @@
 //! the container's filesystem.
 
 mod bpf;
-mod freeze;
+pub mod freeze;
 mod resources;
+pub mod stats;
 mod v1;
 mod v2;
 
-pub use freeze::{is_frozen, set_frozen};
 pub use resources::{CgroupSpec, Device, DeviceRate, Resources};
 
 use std::fs;

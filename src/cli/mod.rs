@@ -7,6 +7,7 @@ pub mod complete;
 mod generate;
 mod isolation;
 mod lifecycle;
+mod observe;
 mod registry;
 mod shell;
 
@@ -17,6 +18,7 @@ pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs,
 };
+pub use observe::{StatsArgs, TopArgs};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 
@@ -119,6 +121,10 @@ pub enum Command {
     Pause(PauseArgs),
     /// Unpause all processes within one or more containers
     Unpause(PauseArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
     /// Run a container's healthcheck (podman)
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),

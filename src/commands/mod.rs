@@ -14,6 +14,7 @@ mod lifecycle;
 mod login;
 mod logs;
 mod network;
+mod observe;
 mod ps;
 mod pull;
 mod push;
@@ -89,6 +90,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rename(a) => lifecycle::rename(&paths, a),
         Command::Pause(a) => lifecycle::pause(&paths, a),
         Command::Unpause(a) => lifecycle::unpause(&paths, a),
+        Command::Top(a) => observe::top(&paths, a),
+        Command::Stats(a) => observe::stats(&paths, a),
         Command::Healthcheck(crate::cli::HealthcheckCommand::Run(a)) => {
             lifecycle::healthcheck_run(&paths, a)
         }

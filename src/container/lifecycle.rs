@@ -37,17 +37,17 @@ impl Container<'_> {
     }
 
     fn set_frozen(&self, frozen: bool) -> Result<(), ContainerError> {
-        crate::cgroups::set_frozen(&monitor::cgroup_of(&self.rec), frozen).map_err(|source| {
-            ContainerError::Cgroup {
+        crate::cgroups::freeze::set_frozen(&monitor::cgroup_of(&self.rec), frozen).map_err(
+            |source| ContainerError::Cgroup {
                 id: self.rec.id.clone(),
                 source,
-            }
-        })
+            },
+        )
     }
 
     /// After a SIGKILL: thaw the cgroup so that the kill takes effect.
     pub(super) fn thaw_for_exit(&self) {
-        let _ = crate::cgroups::set_frozen(&monitor::cgroup_of(&self.rec), false);
+        let _ = crate::cgroups::freeze::set_frozen(&monitor::cgroup_of(&self.rec), false);
     }
 
     /// Block until the container's current run ends; its exit code (docker's `wait`). A
