@@ -221,6 +221,11 @@ fn always_restarts_after_exit_0_until_stopped() {
             .unwrap()
             >= 2
     });
+    // Between two runs `ps` (without -a) lists it as docker does.
+    wait_until("ps shows it restarting", Duration::from_secs(20), || {
+        k.ok(&["ps", "--format", "{{.Status}}"])
+            .starts_with("Restarting (0) ")
+    });
     let begun = Instant::now();
     k.ok(&["stop", "looping"]);
     assert!(begun.elapsed() < Duration::from_secs(5));

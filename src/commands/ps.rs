@@ -215,7 +215,7 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         || ["status", "exited", "before", "since"]
             .iter()
             .any(|k| filters.contains(k));
-    list.retain(|r| all || r.is_running());
+    list.retain(|r| all || r.is_running() || r.is_restarting());
     let list = filter(paths, list, &filters)?;
     if args.quiet {
         if args.format.is_some() {
