@@ -191,3 +191,38 @@ fn stats_counts_network_bytes_in_the_containers_namespace() {
     let sent = net.split(" / ").nth(1).unwrap();
     assert!(sent.ends_with('B') && sent != "0B", "{net}");
 }
+
+#[test]
+fn stats_without_no_stream_redraws_the_table_each_second() {
+    use std::io::Read;
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&["run", "-d", "--name", "live", "busybox", "sleep", "100"]);
+    let mut child = k
+        .cmd(&["stats", "live"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut buf = [0u8; 4096];
+    // Two frames, each the screen cleared and the table drawn again.
+    while seen.matches("\x1b[2J\x1b[H").count() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "two frames within 15 s: {seen:?}"
+        );
+        let n = out.read(&mut buf).unwrap();
+        assert!(n > 0, "stats ended: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let frame = seen.split("\x1b[2J\x1b[H").nth(1).unwrap();
+    assert!(frame.starts_with("CONTAINER ID"), "{frame:?}");
+    assert!(
+        frame.lines().nth(1).unwrap().contains(" live "),
+        "{frame:?}"
+    );
+}
