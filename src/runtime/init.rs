@@ -30,6 +30,17 @@ pub(crate) fn fork_command(channel: RawFd) -> Result<(), ChildError> {
     // SAFETY: the container's process is single-threaded; both sides only run kiste code.
     match unsafe { fork() }.ctx(|| "cannot fork the command from the init".into())? {
         ForkResult::Child => {
+            // As tini: the command leads its own process group, which gets the terminal
+            // (with SIGTTOU still blocked, so the call is allowed), so a Ctrl-C reaches
+            // the command once and the init only forwards what is sent to it.
+            // SAFETY: setpgid/tcsetpgrp on ourselves; without a terminal the latter fails
+            // harmlessly with ENOTTY.
+            unsafe {
+                libc::setpgid(0, 0);
+                if libc::isatty(0) == 1 {
+                    libc::tcsetpgrp(0, libc::getpgrp());
+                }
+            }
             sigprocmask(SigmaskHow::SIG_SETMASK, Some(&before), None)
                 .ctx(|| "cannot unblock signals for the command".into())?;
             // The command dies with its init (a fork clears the parent-death signal).
