@@ -45,6 +45,7 @@ fn main() {
                 stdout: 1,
                 stderr: 2,
             },
+            init: false,
         };
         let mut spec = spec;
         if std::env::var_os("BENCH_NO_CGROUP").is_some() {

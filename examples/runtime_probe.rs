@@ -53,6 +53,7 @@ fn spec(rootfs: &Path, name: &str, script: &str) -> ContainerSpec {
             stdout: 1,
             stderr: 2,
         },
+        init: false,
     }
 }
 
@@ -198,6 +199,42 @@ fn main() {
                 o.stdout == "CapEff:\t00000000a80425fb\nSeccomp:\t2\nunshare=1\n",
                 || format!("{:?} {:?}", o.stdout, o.stderr),
             )
+        })(),
+    );
+
+    check(
+        "freeze_stats",
+        (|| {
+            let mut s = spec(&rootfs, "frz", "exec sleep 100");
+            s.stdio = Stdio {
+                stdin: 0,
+                stdout: 1,
+                stderr: 2,
+            };
+            let started = spawn(&s).map_err(|e| format!("spawn: {e}"))?;
+            let cg = s.cgroup.clone().unwrap();
+            let result = (|| {
+                cgroups::freeze::set_frozen(&cg, true).map_err(|e| e.to_string())?;
+                let events = fs::read_to_string("/sys/fs/cgroup/kiste/probe-frz/cgroup.events")
+                    .unwrap_or_default();
+                expect(
+                    cgroups::freeze::is_frozen(&cg) && events.contains("frozen 1"),
+                    || format!("not frozen: {events:?}"),
+                )?;
+                let st = cgroups::stats::stats(&cg);
+                expect(st.pids == 1 && st.memory > 0 && st.cpu_ns > 0, || {
+                    format!("stats: {st:?}")
+                })?;
+                cgroups::freeze::set_frozen(&cg, false).map_err(|e| e.to_string())?;
+                expect(!cgroups::freeze::is_frozen(&cg), || "still frozen".into())
+            })();
+            // SAFETY: killing and reaping our own child.
+            unsafe {
+                libc::kill(started.pid, libc::SIGKILL);
+                libc::waitpid(started.pid, std::ptr::null_mut(), 0);
+            }
+            cgroups::remove(&cg).map_err(|e| format!("remove: {e}"))?;
+            result
         })(),
     );
 

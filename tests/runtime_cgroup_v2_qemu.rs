@@ -1,5 +1,6 @@
 //! cgroup v2 for real: this host is v1, so the runtime's v2 path (clone3 into the
-//! cgroup, v2 limits, the device eBPF program, removal) is checked in a VM. The test
+//! cgroup, v2 limits, the device eBPF program, the freezer and `stats` counters,
+//! removal) is checked in a VM. The test
 //! builds `examples/runtime_probe` as a static musl binary, packs it with busybox and a
 //! busybox rootfs into an initramfs, boots Debian's kernel under qemu (TCG; KVM is not
 //! used), and reads the probe's verdicts from the serial console.
@@ -20,6 +21,7 @@ const CHECKS: &[&str] = &[
     "cpu_max",
     "devices_ebpf",
     "seccomp_caps",
+    "freeze_stats",
     "cgroup_removed",
 ];
 

@@ -144,6 +144,7 @@ impl RunStep<'_> {
                 stdout: out_w.as_raw_fd(),
                 stderr: out_w.as_raw_fd(),
             },
+            init: false,
         };
         let started = runtime::spawn(&spec)?;
         drop(out_w);

@@ -5,7 +5,9 @@
 //! the container's filesystem.
 
 mod bpf;
+pub mod freeze;
 mod resources;
+pub mod stats;
 mod v1;
 mod v2;
 

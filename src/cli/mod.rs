@@ -7,6 +7,9 @@ pub mod complete;
 mod data;
 mod isolation;
 mod mounts;
+mod generate;
+mod lifecycle;
+mod observe;
 mod registry;
 mod shell;
 
@@ -17,6 +20,12 @@ pub use data::{
 };
 pub use isolation::IsolationArgs;
 pub use mounts::MountArgs;
+pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
+pub use lifecycle::{
+    parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
+    PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs,
+};
+pub use observe::{StatsArgs, TopArgs};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 
@@ -118,6 +127,26 @@ pub enum Command {
     Diff(DiffArgs),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+    /// Restart one or more containers
+    Restart(RestartArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(PauseArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
+    /// Run a container's healthcheck (podman)
+    #[command(subcommand)]
+    Healthcheck(HealthcheckCommand),
+    /// Generate structured data (systemd units) for containers (podman)
+    #[command(subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -326,6 +355,8 @@ pub struct RunArgs {
     pub isolation: IsolationArgs,
     #[command(flatten)]
     pub mounts: MountArgs,
+    #[command(flatten)]
+    pub life: LifeArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -417,6 +448,9 @@ pub struct StartArgs {
     /// Start all containers that are not running (podman)
     #[arg(long, conflicts_with_all = ["containers", "attach"])]
     pub all: bool,
+    /// With --all: only containers matching (restart-policy=always|unless-stopped|on-failure|no)
+    #[arg(long = "filter", value_name = "KEY=VALUE", value_parser = parse_start_filter, requires = "all")]
+    pub filters: Vec<StartFilter>,
     #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present = "all", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }

@@ -11,7 +11,10 @@ use crate::state::{ContainerRecord, StateError};
 use std::time::Duration;
 
 /// Run `f` for every argument; report failures on stderr; exit 1 if any failed.
-fn each(args: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub(super) fn each(
+    args: &[String],
+    mut f: impl FnMut(&str) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut failed = false;
     for a in args {
         match f(a) {
@@ -31,7 +34,10 @@ fn each(args: &[String], mut f: impl FnMut(&str) -> anyhow::Result<()>) -> anyho
 pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
     if args.all {
-        args.containers = targets(&containers, &[], true, false, |r| !r.is_running())?;
+        let filters = std::mem::take(&mut args.filters);
+        args.containers = targets(&containers, &[], true, false, |r| {
+            !r.is_running() && super::lifecycle::start_filters(&filters, r)
+        })?;
     }
     if args.attach {
         // docker attaches to one container only and refuses several before starting any.
@@ -59,7 +65,7 @@ pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
     })
 }
 
-fn stop_signal(c: &Container, given: Option<&str>) -> anyhow::Result<i32> {
+pub(super) fn stop_signal(c: &Container, given: Option<&str>) -> anyhow::Result<i32> {
     let name = given.unwrap_or(&c.rec.config.stop_signal);
     if name.is_empty() {
         return Ok(libc::SIGTERM);

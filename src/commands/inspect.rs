@@ -6,18 +6,14 @@ use crate::cli::InspectArgs;
 use crate::config::Ulimit;
 use crate::image::ImageStore;
 use crate::paths::Paths;
-use crate::state::{ContainerRecord, ContainerStore, PortMapping, Status};
+use crate::state::{ContainerRecord, ContainerStore, PortMapping};
 use serde_json::{json, Value};
 
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
     let running = rec.is_running();
-    let status = match (running, rec.state.status) {
-        (true, _) => "running",
-        (false, Status::Created) => "created",
-        (false, _) => "exited",
-    };
+    let status = super::ps::state_word(rec);
     let args = rec.args();
     let host = &rec.config.host;
     let r = &host.resources;
@@ -38,8 +34,8 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
         "State": {
             "Status": status,
             "Running": running,
-            "Paused": false,
-            "Restarting": false,
+            "Paused": rec.is_paused(),
+            "Restarting": rec.is_restarting(),
             "OOMKilled": rec.state.oom_killed,
             "Dead": false,
             "Pid": if running { rec.state.pid } else { 0 },
@@ -107,6 +103,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
         },
         "NetworkSettings": network_settings(paths, rec, port_map(bound, true)),
     });
+    super::lifecycle::add_inspect_fields(&mut v, rec);
     // docker shows StopTimeout only when --stop-timeout was given (-1: for ever).
     if let Some(t) = rec.config.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t.as_secs());

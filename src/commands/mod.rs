@@ -9,11 +9,14 @@ mod cp;
 mod diff;
 mod filter;
 mod format;
+mod generate;
 mod images;
 mod inspect;
+mod lifecycle;
 mod login;
 mod logs;
 mod network;
+mod observe;
 mod ps;
 mod pull;
 mod push;
@@ -89,6 +92,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Cp(a) => cp::cp(&paths, a),
         Command::Diff(a) => diff::diff(&paths, a),
         Command::Commit(a) => diff::commit(&paths, a),
+        Command::Wait(a) => lifecycle::wait(&paths, a),
+        Command::Restart(a) => lifecycle::restart(&paths, a),
+        Command::Rename(a) => lifecycle::rename(&paths, a),
+        Command::Pause(a) => lifecycle::pause(&paths, a),
+        Command::Unpause(a) => lifecycle::unpause(&paths, a),
+        Command::Top(a) => observe::top(&paths, a),
+        Command::Stats(a) => observe::stats(&paths, a),
+        Command::Healthcheck(crate::cli::HealthcheckCommand::Run(a)) => {
+            lifecycle::healthcheck_run(&paths, a)
+        }
+        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
     }
 }
 

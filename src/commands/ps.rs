@@ -14,7 +14,16 @@ use serde_json::{json, Value};
 pub fn status_text(rec: &ContainerRecord) -> String {
     if rec.is_running() {
         let up = rec.state.started_at.as_deref().map(since).unwrap_or(0.0);
-        return format!("Up {}", human_duration(up));
+        return format!(
+            "Up {}{}",
+            human_duration(up),
+            super::lifecycle::up_suffix(rec)
+        );
+    }
+    if rec.is_restarting() {
+        let ago = rec.state.finished_at.as_deref().map(since).unwrap_or(0.0);
+        let code = rec.state.exit_code;
+        return format!("Restarting ({code}) {} ago", human_duration(ago));
     }
     match rec.state.status {
         Status::Created => "Created".into(),
@@ -38,6 +47,9 @@ pub fn status_text(rec: &ContainerRecord) -> String {
 
 /// docker's State word: created, running or exited.
 pub fn state_word(rec: &ContainerRecord) -> &'static str {
+    if let Some(word) = super::lifecycle::state_word(rec) {
+        return word;
+    }
     match (rec.is_running(), rec.state.status) {
         (true, _) => "running",
         (false, Status::Created) => "created",
@@ -203,7 +215,7 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         || ["status", "exited", "before", "since"]
             .iter()
             .any(|k| filters.contains(k));
-    list.retain(|r| all || r.is_running());
+    list.retain(|r| all || r.is_running() || r.is_restarting());
     let list = filter(paths, list, &filters)?;
     if args.quiet {
         if args.format.is_some() {

@@ -106,6 +106,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     };
     let mut host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
     let (mut mounts, volumes_from) = args.mounts.to_mounts().map_err(|e| flag_err(&e))?;
+    let life = args.life.to_config(args.rm).map_err(|e| flag_err(&e))?;
+    (host.restart, host.init) = (life.restart, life.init);
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with
@@ -213,6 +215,12 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             // `create` has no -d: like docker, it records an attached container.
             detached: starting && args.detach,
             host,
+            create_command: std::env::args().collect(),
+            healthcheck: crate::config::HealthConfig::merge(
+                crate::config::HealthConfig::from_image(ic.healthcheck.as_ref()),
+                life.health,
+            )
+            .filter(|h| h.command().is_some()),
         },
         state: if starting {
             let me = std::process::id() as i32;

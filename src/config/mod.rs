@@ -8,17 +8,20 @@
 
 mod devices;
 mod dns;
+mod health;
 mod legacy;
 mod limits;
 mod mounts;
 mod namespaces;
 mod ports;
 mod resources;
+mod restart;
 mod security;
 mod stop;
 
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
+pub use health::{HealthConfig, HealthFlagError, HealthFlags};
 pub use limits::{RlimitResource, Ulimit};
 pub use mounts::{
     anonymous_volume_name, check_duplicates, parse_mount, parse_tmpfs, parse_volume,
@@ -27,6 +30,7 @@ pub use mounts::{
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};
 pub use resources::{parse_cpus, parse_cpuset, parse_int, parse_size, Resources};
+pub use restart::{RestartPolicy, RestartPolicyError};
 pub use security::{Capability, SeccompMode, SeccompProfile, SecurityOptions};
 pub use stop::StopTimeout;
 

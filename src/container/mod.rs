@@ -6,6 +6,7 @@
 
 pub mod changes;
 pub mod copy;
+mod lifecycle;
 mod process;
 mod repair;
 
@@ -34,6 +35,18 @@ pub enum ContainerError {
         "cannot remove container \"{0}\": container is running: stop the container before removing or force remove (rm -f)"
     )]
     RemoveRunning(String),
+    #[error("container {0} is not running")]
+    NotRunningId(String),
+    #[error("container {0} is already paused")]
+    AlreadyPaused(String),
+    #[error("container {0} is not paused")]
+    NotPaused(String),
+    #[error("container {id}: {source}")]
+    Cgroup {
+        id: String,
+        #[source]
+        source: crate::cgroups::CgroupError,
+    },
     #[error("cannot read the log of container {name}: {source}")]
     Log {
         name: String,
@@ -131,6 +144,10 @@ impl<'a> Container<'a> {
                 unsafe { libc::kill(pid, signal) };
             }
         }
+        if signal == libc::SIGKILL && self.rec.state.paused {
+            // A frozen process dies only once thawed (docker resumes it after the kill).
+            self.thaw_for_exit();
+        }
         Ok(())
     }
 
@@ -166,8 +183,12 @@ impl<'a> Container<'a> {
         } else {
             None
         };
-        if process.is_some() {
+        if self.is_running() || self.rec.is_restarting() {
+            // Also between two runs (or while the monitor records an exit): the monitor
+            // sees the stop and ends its restart policy.
             self.mark_stopped_by_user();
+        }
+        if process.is_some() {
             self.signal(signal)?;
         }
         Ok(Stopping {
@@ -229,7 +250,7 @@ impl<'a> Container<'a> {
 
     /// Remove the container: a running one only with `force` (it is killed first).
     pub fn remove(self, force: bool) -> Result<(), ContainerError> {
-        if self.is_running() {
+        if self.is_running() || self.rec.is_restarting() {
             if !force {
                 return Err(ContainerError::RemoveRunning(self.rec.name.clone()));
             }

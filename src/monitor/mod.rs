@@ -3,10 +3,16 @@
 //! binary, single-threaded) that detaches, keeps the log, forwards published ports,
 //! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
 
+mod finish;
+mod health;
 mod logs;
+mod restart;
 mod spec;
 mod supervise;
 
+pub use finish::{release, remove_anonymous_volumes};
+use finish::{finish, finish_failed_start};
+pub use health::{probe_spec, record_probe, start_probe};
 pub use logs::LogEntry;
 pub use spec::{cgroup_of, resolve_host, SpecError};
 
@@ -84,6 +90,8 @@ struct Running {
     bridged: bool,
     /// What `--rm` removes with the record: the anonymous volumes among these.
     mounts: Vec<crate::config::MountConfig>,
+    /// Started again by its monitor under a restart policy (not by the user).
+    restart: bool,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -93,7 +101,7 @@ pub fn start(paths: &Paths, id: &str, mode: Mode) -> Result<i32, MonitorError> {
     // Two starts of one container at once: the second waits here, then finds it running.
     let starting = lock_start(paths, id)?;
     let rec = store.load(id)?;
-    if rec.is_running() {
+    if rec.is_running() || rec.is_restarting() {
         return Ok(0);
     }
     if rec.state.started_at.is_some() {
@@ -146,6 +154,15 @@ fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError
     Ok(())
 }
 
+/// A container ready to spawn: mounted, its spec made, its ports bound.
+struct Prepared {
+    running: Running,
+    spec: runtime::ContainerSpec,
+    ports: Vec<BoundPort>,
+    pipes: Pipes,
+    _stdin: Option<std::fs::File>,
+}
+
 fn launch(
     paths: &Paths,
     store: &ContainerStore,
@@ -154,6 +171,39 @@ fn launch(
     mode: Mode,
     starting: std::fs::File,
 ) -> Result<i32, MonitorError> {
+    let p = prepare(paths, store, rec, lowers, mode, false)?;
+    let (running, spec) = (&p.running, &p.spec);
+    match mode {
+        Mode::Foreground { .. } => run_monitored(
+            paths,
+            store,
+            running,
+            spec,
+            p.ports,
+            p.pipes,
+            true,
+            move |_| drop(starting),
+        )
+        .inspect_err(|e| finish_failed_start(paths, store, running, e))
+        .map(|code| restart::keep_running(paths, store, &running.id, code, mode)),
+        Mode::Detached => {
+            let started = detach(paths, store, running, spec, p.ports, p.pipes);
+            drop(starting);
+            started
+        }
+    }
+}
+
+/// Mount the container's root, bind its ports and make its spec; on error nothing is
+/// left held. `restart`: the monitor starts it again under its restart policy.
+fn prepare(
+    paths: &Paths,
+    store: &ContainerStore,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    mode: Mode,
+    restart: bool,
+) -> Result<Prepared, MonitorError> {
     let id = rec.id.as_str();
     let run_dir = paths.container_run_dir(id);
     let rootfs = paths.container_rootfs(id);
@@ -185,6 +235,7 @@ fn launch(
         auto_remove: rec.config.host.auto_remove,
         bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
         mounts: rec.config.host.mounts.clone(),
+        restart,
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -215,29 +266,17 @@ fn launch(
         };
         Ok::<_, MonitorError>((spec, ports, pipes, stdin))
     })();
-    let (spec, ports, pipes, _stdin) = match result {
-        Ok(v) => v,
-        Err(e) => {
-            finish_failed_start(paths, store, &running, &e);
-            return Err(e);
-        }
-    };
-    match mode {
-        Mode::Foreground { .. } => run_monitored(
-            paths,
-            store,
-            &running,
-            &spec,
+    match result {
+        Ok((spec, ports, pipes, stdin)) => Ok(Prepared {
+            running,
+            spec,
             ports,
             pipes,
-            true,
-            move |_| drop(starting),
-        )
-        .inspect_err(|e| finish_failed_start(paths, store, &running, e)),
-        Mode::Detached => {
-            let started = detach(paths, store, &running, &spec, ports, pipes);
-            drop(starting);
-            started
+            _stdin: stdin,
+        }),
+        Err(e) => {
+            finish_failed_start(paths, store, &running, &e);
+            Err(e)
         }
     }
 }
@@ -302,11 +341,35 @@ fn run_monitored(
             runtime::process_start_time(r.state.monitor_pid).unwrap_or_default();
         r.state.started_at = Some(crate::image::now_rfc3339());
         r.state.error.clear();
-        r.state.exit_code = 0;
         r.state.oom_killed = false;
-        r.state.stopped_by_user = false;
+        r.state.paused = false;
+        r.state.restarting = false;
+        r.state.health = r
+            .config
+            .healthcheck
+            .as_ref()
+            .and_then(|h| h.command())
+            .map(|_| crate::state::HealthState::starting());
+        if !running.restart {
+            // A start by the user: a new run, and a new count for the restart policy.
+            r.state.exit_code = 0;
+            r.state.stopped_by_user = false;
+            r.state.restart_count = 0;
+        }
         r.state.ports = mappings;
     })?;
+    if !echo {
+        // For service managers (`generate systemd`: Type=forking with a PIDFile).
+        let _ = std::fs::write(
+            monitor_pid_file(paths, &running.id),
+            format!("{}\n", std::process::id()),
+        );
+    }
+    if running.restart && rec.state.stopped_by_user {
+        // Stopped while its monitor was starting it again: the stop wins.
+        // SAFETY: kill(2) on the child just spawned, not yet reaped.
+        unsafe { libc::kill(started.pid, libc::SIGKILL) };
+    }
     on_started(&rec);
     let forwarder = if ports.is_empty() {
         None
@@ -325,9 +388,15 @@ fn run_monitored(
         log,
         echo,
         forwarder,
+        health: health::HealthWatch::new(paths, &rec),
     });
     finish(paths, store, running, code);
     Ok(code)
+}
+
+/// The file a detached monitor writes its pid to while it supervises the container.
+pub fn monitor_pid_file(paths: &Paths, id: &str) -> PathBuf {
+    paths.container_run_dir(id).join("monitor.pid")
 }
 
 /// Put the container on the bridge: the spec to spawn joins the namespace made for it, and
@@ -398,7 +467,8 @@ fn detach(
                 if let Some(r) = ready.take() {
                     let _ = r.send(&runtime::Message::Started);
                 }
-            });
+            })
+            .map(|code| restart::keep_running(paths, store, &running.id, code, Mode::Detached));
             if let Err(e) = result {
                 finish_failed_start(paths, store, running, &e);
                 if let Some(r) = ready.take() {
@@ -491,80 +561,5 @@ fn close_inherited_fds(keep: &[i32]) {
         if fd > 2 && !keep.contains(&fd) {
             unsafe { libc::close(fd) };
         }
-    }
-}
-
-/// The container ended: release what it held and record how it ended.
-fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
-    let oom = crate::cgroups::oom_killed(&running.cgroup);
-    release_network(paths, &running.id);
-    let _ = crate::cgroups::remove(&running.cgroup);
-    let _ = storage::unmount(&running.rootfs);
-    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
-    if running.auto_remove {
-        if let Ok(lock) = store.lock() {
-            let _ = store.remove(&lock, &running.id);
-        }
-        remove_anonymous_volumes(paths, &running.mounts);
-        return;
-    }
-    let _ = store.update(&running.id, |r| {
-        r.state.status = Status::Exited;
-        r.state.exit_code = code;
-        r.state.oom_killed = oom;
-        r.state.pid = 0;
-        r.state.pid_start_time = 0;
-        r.state.monitor_pid = 0;
-        r.state.monitor_start_time = 0;
-        r.state.finished_at = Some(crate::image::now_rfc3339());
-        r.state.ports.clear();
-    });
-}
-
-/// A start that failed before the container ran: undo the mount and keep the error.
-fn finish_failed_start(paths: &Paths, store: &ContainerStore, running: &Running, e: &MonitorError) {
-    release_network(paths, &running.id);
-    let _ = crate::cgroups::remove(&running.cgroup);
-    let _ = storage::unmount(&running.rootfs);
-    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
-    let _ = store.update(&running.id, |r| {
-        r.state.error = e.to_string();
-        if r.state.status == Status::Running {
-            r.state.status = Status::Exited;
-        }
-        r.state.exit_code = e.exit_code();
-        // The start is over: nobody supervises it now, and nothing is left to repair.
-        r.state.monitor_pid = 0;
-        r.state.monitor_start_time = 0;
-    });
-}
-
-/// `--rm`: the container's anonymous volumes go with it, as in docker.
-pub fn remove_anonymous_volumes(paths: &Paths, mounts: &[crate::config::MountConfig]) {
-    if mounts.is_empty() {
-        return;
-    }
-    match crate::volume::VolumeStore::open(paths) {
-        Ok(v) => v.remove_anonymous(mounts),
-        Err(e) => eprintln!("WARNING: {e}"),
-    }
-}
-
-/// Release what a container whose monitor is gone may still hold (mount, cgroup).
-/// Safe to call on a container that holds nothing.
-pub fn release(paths: &Paths, rec: &ContainerRecord) {
-    let rootfs = paths.container_rootfs(&rec.id);
-    if storage::is_mounted(&rootfs) {
-        let _ = storage::unmount(&rootfs);
-    }
-    let _ = crate::cgroups::remove(&cgroup_of(rec));
-    let _ = std::fs::remove_dir_all(paths.container_run_dir(&rec.id));
-    release_network(paths, &rec.id);
-}
-
-/// Give back the container's address, rules and veth (nothing when it holds none).
-fn release_network(paths: &Paths, id: &str) {
-    if let Err(e) = crate::network::release(paths, id) {
-        eprintln!("WARNING: {e}");
     }
 }

@@ -286,6 +286,7 @@ pub fn container_spec(
         security: r.security,
         cgroup: Some(cgroup),
         stdio,
+        init: rec.config.host.init,
     };
     Ok((spec, r.missing_caps))
 }

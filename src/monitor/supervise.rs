@@ -1,7 +1,9 @@
 //! The monitor's loop: one `poll` over the container's output pipes, a signalfd (SIGCHLD,
 //! and in the foreground the signals it forwards to the container) and the port
-//! forwarder, until the container has exited and its output is drained.
+//! forwarder, until the container has exited and its output is drained. Healthchecks
+//! (when the container has one) are timed by the same loop.
 
+use super::health::HealthWatch;
 use super::logs::LogStream;
 use crate::network::PortForwarder;
 use nix::sys::signal::{SigSet, Signal};
@@ -20,6 +22,7 @@ pub struct Watch {
     /// Copy output to our own stdout/stderr (foreground) and forward signals.
     pub echo: bool,
     pub forwarder: Option<PortForwarder>,
+    pub health: Option<HealthWatch>,
 }
 
 const FORWARDED: [Signal; 6] = [
@@ -41,17 +44,21 @@ fn exit_code(status: WaitStatus) -> Option<i32> {
 }
 
 /// Reap every child that has ended (we are a subreaper: orphans come to us too); return
-/// the container's exit code if it was among them.
-fn reap(pid: i32) -> Option<i32> {
+/// the container's exit code if it was among them. A healthcheck probe's end goes to
+/// `health`.
+fn reap(pid: i32, health: &mut Option<HealthWatch>) -> Option<i32> {
     let mut found = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::StillAlive) | Err(_) => return found,
             Ok(st) => {
-                if st.pid() == Some(Pid::from_raw(pid)) {
-                    if let Some(code) = exit_code(st) {
-                        found = Some(code);
-                    }
+                let (Some(p), Some(code)) = (st.pid(), exit_code(st)) else {
+                    continue;
+                };
+                if p == Pid::from_raw(pid) {
+                    found = Some(code);
+                } else if let Some(h) = health {
+                    h.exited(p.as_raw(), code);
                 }
             }
         }
@@ -71,7 +78,7 @@ pub fn supervise(mut w: Watch) -> i32 {
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .expect("signalfd is available");
     // SIGCHLD may have come before it was blocked: look once.
-    let mut code = reap(w.pid);
+    let mut code = reap(w.pid, &mut w.health);
     let mut streams = [
         (Some(w.stdout), LogStream::new("stdout")),
         (Some(w.stderr), LogStream::new("stderr")),
@@ -96,6 +103,16 @@ pub fn supervise(mut w: Watch) -> i32 {
                 revents: 0,
             });
         }
+        let health_fd = fds.len();
+        fds.push(libc::pollfd {
+            fd: w
+                .health
+                .as_ref()
+                .and_then(HealthWatch::output_fd)
+                .unwrap_or(-1),
+            events: libc::POLLIN,
+            revents: 0,
+        });
         let fwd_start = fds.len();
         if code.is_none() {
             if let Some(f) = &w.forwarder {
@@ -104,7 +121,11 @@ pub fn supervise(mut w: Watch) -> i32 {
         }
         // After the exit, output still buffered in the pipes is drained; a pipe kept open by
         // an escaped process must not hold the monitor forever.
-        let timeout = if code.is_some() { 200 } else { -1 };
+        let timeout = match (&code, &w.health) {
+            (Some(_), _) => 200,
+            (None, Some(h)) => h.timeout_ms(std::time::Instant::now()),
+            (None, None) => -1,
+        };
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if n < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
@@ -119,7 +140,7 @@ pub fn supervise(mut w: Watch) -> i32 {
             while let Ok(Some(info)) = sfd.read_signal() {
                 let signo = info.ssi_signo as i32;
                 if signo == libc::SIGCHLD {
-                    if let Some(c) = reap(w.pid) {
+                    if let Some(c) = reap(w.pid, &mut w.health) {
                         code = Some(c);
                     }
                 } else if code.is_none() {
@@ -152,6 +173,12 @@ pub fn supervise(mut w: Watch) -> i32 {
         if code.is_none() {
             if let Some(f) = &mut w.forwarder {
                 f.dispatch(&fds[fwd_start..]);
+            }
+            if let Some(h) = &mut w.health {
+                if fds[health_fd].revents != 0 {
+                    h.read_output();
+                }
+                h.tick(std::time::Instant::now());
             }
         }
     }

@@ -182,6 +182,9 @@ fn setup_and_exec(
     if let Some(prog) = &plan.seccomp {
         seccomp::load(prog)?;
     }
+    if spec.init {
+        super::init::fork_command(chan.raw())?;
+    }
     Err(exec::execve(&spec.args[0], &program, &argv, &env))
 }
 

@@ -10,6 +10,7 @@ mod devices;
 mod error;
 mod exec;
 pub mod fault;
+mod init;
 mod loopback;
 mod mounter;
 mod namespaces;

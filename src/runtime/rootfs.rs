@@ -327,6 +327,7 @@ mod tests {
                 stdout: 1,
                 stderr: 2,
             },
+            init: false,
         }
     }
 

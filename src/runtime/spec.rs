@@ -161,4 +161,7 @@ pub struct ContainerSpec {
     /// None: stay in the caller's cgroup (used by nothing but tests).
     pub cgroup: Option<CgroupSpec>,
     pub stdio: Stdio,
+    /// `--init`: the container's first process stays kiste (a tiny init that reaps and
+    /// forwards signals) and forks the command (see `init`).
+    pub init: bool,
 }

@@ -3,10 +3,12 @@
 //! This module knows nothing about how containers are started; `monitor/` (start, exit)
 //! and `container/` (stop, remove, crash repair) drive the transitions.
 
+mod health;
 mod names;
 mod record;
 mod store;
 
+pub use health::{HealthProbe, HealthState, HealthStatus};
 pub use names::generate_name;
 pub use record::*;
 pub use store::*;

@@ -43,6 +43,13 @@ pub struct ContainerConfig {
     pub detached: bool,
     #[serde(default)]
     pub host: HostConfig,
+    /// The command line that created it (podman's CreateCommand), for
+    /// `generate systemd --new`.
+    #[serde(default)]
+    pub create_command: Vec<String>,
+    /// The healthcheck (image's HEALTHCHECK and --health-* flags merged); None: none.
+    #[serde(default)]
+    pub healthcheck: Option<crate::config::HealthConfig>,
 }
 
 /// The host-side settings (docker's HostConfig), typed and checked when the container
@@ -95,6 +102,12 @@ pub struct HostConfig {
     /// `--volumes-from` as given (docker's HostConfig.VolumesFrom).
     #[serde(default)]
     pub volumes_from: Vec<String>,
+    /// `--restart`, carried out by the container's monitor.
+    #[serde(default)]
+    pub restart: crate::config::RestartPolicy,
+    /// `--init`: kiste is PID 1 in the container (reaps, forwards signals).
+    #[serde(default)]
+    pub init: bool,
 }
 
 impl HostConfig {
@@ -129,6 +142,18 @@ pub struct ContainerStatus {
     /// The host ports actually bound while running (a requested port 0 becomes the real one).
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Frozen by `pause` (its cgroup's freezer) until `unpause`.
+    #[serde(default)]
+    pub paused: bool,
+    /// Exited, and its monitor (still alive) starts it again after the backoff.
+    #[serde(default)]
+    pub restarting: bool,
+    /// How often its monitor restarted it since the last `start` (docker's RestartCount).
+    #[serde(default)]
+    pub restart_count: u32,
+    /// What the healthchecks found while it runs (None without a healthcheck).
+    #[serde(default)]
+    pub health: Option<super::HealthState>,
 }
 
 impl Default for ContainerStatus {
@@ -146,6 +171,10 @@ impl Default for ContainerStatus {
             error: String::new(),
             stopped_by_user: false,
             ports: Vec::new(),
+            paused: false,
+            restarting: false,
+            restart_count: 0,
+            health: None,
         }
     }
 }
@@ -178,6 +207,16 @@ impl ContainerRecord {
     /// its processes died with the monitor, and the next command records the exit.
     pub fn is_running(&self) -> bool {
         self.state.status == Status::Running && self.monitor_alive()
+    }
+
+    /// Exited, waiting for its monitor to start it again (docker's "restarting").
+    pub fn is_restarting(&self) -> bool {
+        self.state.restarting && self.state.status != Status::Running && self.monitor_alive()
+    }
+
+    /// Frozen by `pause` and still running.
+    pub fn is_paused(&self) -> bool {
+        self.state.paused && self.is_running()
     }
 
     /// Whether the container's own process is alive (its monitor aside).

@@ -21,6 +21,8 @@ pub enum StateError {
         "the container name \"/{name}\" is already in use by container \"{id}\"; remove (or rename) that container to reuse the name"
     )]
     NameInUse { name: String, id: String },
+    #[error("renaming a container with the same name as its current name")]
+    SameName,
     #[error("invalid container name \"{0}\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
     InvalidName(String),
     #[error("container store {path}: {source}")]
@@ -200,6 +202,29 @@ impl ContainerStore {
             });
         }
         self.save(lock, record)
+    }
+
+    /// Give container `id` the name `new` (checked and refused as docker refuses it: the
+    /// same name, or one another container holds). Names live in the records, so the
+    /// check and the save happen under the store's lock: two renames to one name cannot
+    /// both win.
+    pub fn rename(&self, id: &str, new: &str) -> Result<ContainerRecord, StateError> {
+        let new = new.strip_prefix('/').unwrap_or(new);
+        validate_name(new)?;
+        let lock = self.lock()?;
+        let mut rec = self.load(id)?;
+        if rec.name == new {
+            return Err(StateError::SameName);
+        }
+        if let Some(other) = self.list()?.iter().find(|r| r.name == new) {
+            return Err(StateError::NameInUse {
+                name: new.to_string(),
+                id: other.id.clone(),
+            });
+        }
+        rec.name = new.to_string();
+        self.save(&lock, &rec)?;
+        Ok(rec)
     }
 
     /// Remove the record and the container's directory. The caller holds the lock.

@@ -127,6 +127,7 @@ pub fn spec(sb: &Sandbox, tag: &str, script: &str) -> ContainerSpec {
             stdout: 1,
             stderr: 2,
         },
+        init: false,
     }
 }
 

@@ -1,0 +1,71 @@
+//! `pause`/`unpause`: the freezer of a container's cgroup. v1 writes `freezer.state` in
+//! the freezer hierarchy, v2 `cgroup.freeze`; both wait (with a deadline) until the
+//! kernel reports every task frozen or thawed.
+
+use super::resources::CgroupSpec;
+use super::{relative_path, CgroupError, CgroupLayout, CGROUP_ROOT};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a freeze may take before it is reported as failed.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// The file that freezes the cgroup and the value each state reads back as.
+fn freezer(spec: &CgroupSpec) -> Result<(CgroupLayout, PathBuf), CgroupError> {
+    let rel = relative_path(spec);
+    match super::detect() {
+        CgroupLayout::V1 => {
+            let root = fs::canonicalize(Path::new(CGROUP_ROOT).join("freezer")).map_err(|_| {
+                CgroupError::NotMounted {
+                    what: "pause".into(),
+                    controller: "freezer".into(),
+                }
+            })?;
+            Ok((CgroupLayout::V1, root.join(rel)))
+        }
+        CgroupLayout::V2 => Ok((CgroupLayout::V2, Path::new(CGROUP_ROOT).join(rel))),
+    }
+}
+
+/// Whether the cgroup is frozen now.
+pub fn is_frozen(spec: &CgroupSpec) -> bool {
+    let Ok((layout, dir)) = freezer(spec) else {
+        return false;
+    };
+    match layout {
+        CgroupLayout::V1 => {
+            fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+        }
+        CgroupLayout::V2 => super::counter(&dir.join("cgroup.events"), "frozen") == Some(1),
+    }
+}
+
+/// Freeze (`true`) or thaw every process of the container's cgroup, and wait until the
+/// kernel says it is done.
+pub fn set_frozen(spec: &CgroupSpec, frozen: bool) -> Result<(), CgroupError> {
+    let (layout, dir) = freezer(spec)?;
+    let (file, value) = match (layout, frozen) {
+        (CgroupLayout::V1, true) => ("freezer.state", "FROZEN"),
+        (CgroupLayout::V1, false) => ("freezer.state", "THAWED"),
+        (CgroupLayout::V2, true) => ("cgroup.freeze", "1"),
+        (CgroupLayout::V2, false) => ("cgroup.freeze", "0"),
+    };
+    super::write_file(&dir, file, value)?;
+    let deadline = Instant::now() + SETTLE;
+    while is_frozen(spec) != frozen {
+        if Instant::now() > deadline {
+            return Err(CgroupError::io(
+                "settle the freezer of",
+                &dir,
+                std::io::Error::from(std::io::ErrorKind::TimedOut),
+            ));
+        }
+        // v1 may stay FREEZING while a task is in an uninterruptible sleep: write again.
+        if layout == CgroupLayout::V1 && frozen {
+            let _ = super::write_file(&dir, file, value);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}

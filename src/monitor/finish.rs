@@ -1,0 +1,99 @@
+//! The end of a container's run: what it held on the host (network, cgroup, mount, run
+//! dir) is released and the exit recorded (or, under a restart policy, marked as
+//! restarting); a failed start is undone; and `release` frees what a dead monitor left.
+
+use super::{MonitorError, Running};
+use crate::paths::Paths;
+use crate::state::{ContainerRecord, ContainerStore, Status};
+use crate::storage;
+
+/// The container ended: release what it held and record how it ended.
+pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
+    let oom = crate::cgroups::oom_killed(&running.cgroup);
+    release_network(paths, &running.id);
+    let _ = crate::cgroups::remove(&running.cgroup);
+    let _ = storage::unmount(&running.rootfs);
+    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    if running.auto_remove {
+        if let Ok(lock) = store.lock() {
+            let _ = store.remove(&lock, &running.id);
+        }
+        remove_anonymous_volumes(paths, &running.mounts);
+        return;
+    }
+    let _ = store.update(&running.id, |r| {
+        let st = &r.state;
+        // The monitor stays (it is named in the record) when it will start it again.
+        let again =
+            r.config
+                .host
+                .restart
+                .should_restart(code, st.restart_count, st.stopped_by_user);
+        r.state.status = Status::Exited;
+        r.state.exit_code = code;
+        r.state.oom_killed = oom;
+        r.state.pid = 0;
+        r.state.pid_start_time = 0;
+        r.state.paused = false;
+        r.state.restarting = again;
+        if !again {
+            r.state.monitor_pid = 0;
+            r.state.monitor_start_time = 0;
+        }
+        r.state.finished_at = Some(crate::image::now_rfc3339());
+        r.state.ports.clear();
+    });
+}
+
+/// A start that failed before the container ran: undo the mount and keep the error.
+pub(super) fn finish_failed_start(
+    paths: &Paths,
+    store: &ContainerStore,
+    running: &Running,
+    e: &MonitorError,
+) {
+    release_network(paths, &running.id);
+    let _ = crate::cgroups::remove(&running.cgroup);
+    let _ = storage::unmount(&running.rootfs);
+    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    let _ = store.update(&running.id, |r| {
+        r.state.error = e.to_string();
+        if r.state.status == Status::Running {
+            r.state.status = Status::Exited;
+        }
+        r.state.exit_code = e.exit_code();
+        // The start is over: nobody supervises it now, and nothing is left to repair.
+        r.state.monitor_pid = 0;
+        r.state.monitor_start_time = 0;
+    });
+}
+
+/// Release what a container whose monitor is gone may still hold (mount, cgroup).
+/// Safe to call on a container that holds nothing.
+pub fn release(paths: &Paths, rec: &ContainerRecord) {
+    let rootfs = paths.container_rootfs(&rec.id);
+    if storage::is_mounted(&rootfs) {
+        let _ = storage::unmount(&rootfs);
+    }
+    let _ = crate::cgroups::remove(&super::cgroup_of(rec));
+    let _ = std::fs::remove_dir_all(paths.container_run_dir(&rec.id));
+    release_network(paths, &rec.id);
+}
+
+/// Give back the container's address, rules and veth (nothing when it holds none).
+fn release_network(paths: &Paths, id: &str) {
+    if let Err(e) = crate::network::release(paths, id) {
+        eprintln!("WARNING: {e}");
+    }
+}
+
+/// `--rm`: the container's anonymous volumes go with it, as in docker.
+pub fn remove_anonymous_volumes(paths: &Paths, mounts: &[crate::config::MountConfig]) {
+    if mounts.is_empty() {
+        return;
+    }
+    match crate::volume::VolumeStore::open(paths) {
+        Ok(v) => v.remove_anonymous(mounts),
+        Err(e) => eprintln!("WARNING: {e}"),
+    }
+}
