@@ -5,10 +5,10 @@
 mod archive;
 pub mod complete;
 mod data;
-mod isolation;
-mod mounts;
 mod generate;
+mod isolation;
 mod lifecycle;
+mod mounts;
 mod observe;
 mod registry;
 mod shell;
@@ -18,13 +18,13 @@ pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
 };
-pub use isolation::IsolationArgs;
-pub use mounts::MountArgs;
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
+pub use isolation::IsolationArgs;
 pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs,
 };
+pub use mounts::MountArgs;
 pub use observe::{StatsArgs, TopArgs};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};

@@ -10,8 +10,8 @@ mod restart;
 mod spec;
 mod supervise;
 
-pub use finish::{release, remove_anonymous_volumes};
 use finish::{finish, finish_failed_start};
+pub use finish::{release, remove_anonymous_volumes};
 pub use health::{probe_spec, record_probe, start_probe};
 pub use logs::LogEntry;
 pub use spec::{cgroup_of, resolve_host, SpecError};
