@@ -211,3 +211,32 @@ pub fn images_filters() -> Vec<CompletionCandidate> {
     .map(CompletionCandidate::new)
     .collect()
 }
+
+/// `info --format`: the top-level fields of `info`'s JSON.
+pub fn info_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "Containers",
+        "ContainersRunning",
+        "ContainersPaused",
+        "ContainersStopped",
+        "Images",
+        "Driver",
+        "CgroupDriver",
+        "CgroupVersion",
+        "KernelVersion",
+        "OperatingSystem",
+        "Architecture",
+        "NCPU",
+        "MemTotal",
+        "DockerRootDir",
+        "RunRoot",
+        "Rootless",
+        "NetworkBackend",
+        "ServerVersion",
+    ])
+}
+
+/// `system df --format`: the summary's fields.
+pub fn df_format() -> Vec<CompletionCandidate> {
+    format_candidates(&["Type", "TotalCount", "Active", "Size", "Reclaimable"])
+}

@@ -7,11 +7,13 @@ pub mod complete;
 mod isolation;
 mod registry;
 mod shell;
+mod system;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use isolation::IsolationArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
+pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -102,6 +104,11 @@ pub enum Command {
     /// Manage networks (ls, inspect)
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Manage kiste (df, info, prune)
+    #[command(subcommand)]
+    System(SystemCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,6 +171,8 @@ pub struct UntagArgs {
 pub enum ContainerCommand {
     /// Exit 0 when the container exists, 1 when it does not (podman)
     Exists(ContainerExistsArgs),
+    /// Remove all stopped containers
+    Prune(ContainerPruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -204,9 +213,12 @@ pub struct PruneArgs {
     /// Remove all unused images, not just dangling ones
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// Do not prompt for confirmation (kiste never prompts)
+    /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
     /// Also forget the build cache (step results and RUN --mount=type=cache dirs)
     #[arg(long)]
     pub build_cache: bool,

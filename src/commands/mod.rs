@@ -8,14 +8,17 @@ mod containers;
 mod filter;
 mod format;
 mod images;
+mod info;
 mod inspect;
 mod login;
 mod logs;
 mod network;
+mod prune;
 mod ps;
 mod pull;
 mod push;
 mod run;
+mod system;
 mod template;
 mod version;
 
@@ -72,6 +75,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
             containers::exists(&paths, a)
         }
+        Command::Container(crate::cli::ContainerCommand::Prune(a)) => {
+            prune::container_prune(&paths, a)
+        }
         Command::History(a) => images::history(&paths, a),
         Command::Pull(a) => pull::pull(&paths, a),
         Command::Push(a) => push::push(&paths, a),
@@ -82,6 +88,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => archive::export(&paths, a),
         Command::Version(_) | Command::Completion(_) => Ok(()),
         Command::Network(c) => network::network_command(&paths, c),
+        Command::Info(a) => info::info(&paths, a),
+        Command::System(c) => system::system_command(&paths, c),
     }
 }
 
