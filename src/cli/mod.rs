@@ -306,6 +306,9 @@ pub struct RunArgs {
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Remove an existing container of the same --name first (podman)
+    #[arg(long, requires = "name")]
+    pub replace: bool,
     /// Keep STDIN open
     #[arg(short = 'i', long)]
     pub interactive: bool,
@@ -411,7 +414,10 @@ pub struct StartArgs {
     /// Start all containers that are not running (podman)
     #[arg(long, conflicts_with_all = ["containers", "attach"])]
     pub all: bool,
-    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present = "all", value_name = "CONTAINER")]
+    /// Act on the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with_all = ["containers", "all"])]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -434,7 +440,10 @@ pub struct StopArgs {
     /// Ignore errors when a named container does not exist (podman)
     #[arg(short = 'i', long)]
     pub ignore: bool,
-    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present = "all", value_name = "CONTAINER")]
+    /// Act on the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with_all = ["containers", "all"])]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -443,7 +452,10 @@ pub struct KillArgs {
     /// Signal to send to the container
     #[arg(add = ArgValueCandidates::new(complete::signals), short = 's', long, default_value = "KILL")]
     pub signal: String,
-    #[arg(add = ArgValueCandidates::new(complete::running_containers), required = true, value_name = "CONTAINER")]
+    /// Signal the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with = "containers")]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present = "latest", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -458,7 +470,18 @@ pub struct RmArgs {
     /// Ignore errors when a named container does not exist (podman)
     #[arg(short = 'i', long)]
     pub ignore: bool,
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present = "all", value_name = "CONTAINER")]
+    /// Act on the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with_all = ["containers", "all"])]
+    pub latest: bool,
+    /// With --force: seconds to wait for the stop signal before SIGKILL (podman; -1 waits for ever)
+    #[arg(
+        short = 't',
+        long = "time",
+        allow_negative_numbers = true,
+        value_name = "SECONDS"
+    )]
+    pub time: Option<i64>,
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -486,6 +509,12 @@ pub struct PsArgs {
     /// Do not print the header line (podman)
     #[arg(long = "noheading", visible_alias = "no-heading")]
     pub noheading: bool,
+    /// Show the latest created container (includes all states)
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long, value_name = "INT", default_value_t = -1, allow_negative_numbers = true, hide_default_value = true)]
+    pub last: i64,
 }
 
 /// podman's `ps --sort` keys.
@@ -514,7 +543,10 @@ pub struct LogsArgs {
     /// Show logs since a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
     #[arg(long)]
     pub since: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
+    /// Show the logs of the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with = "container")]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present = "latest", default_value = "", hide_default_value = true, value_name = "CONTAINER")]
     pub container: String,
 }
 
@@ -583,6 +615,9 @@ pub struct InspectArgs {
     /// Format output using a custom template: 'json', or a Go template ('{{.State.Status}}')
     #[arg(add = ArgValueCandidates::new(complete::inspect_format), short = 'f', long, value_name = "FORMAT")]
     pub format: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::containers_and_images), required = true, value_name = "NAME|ID")]
+    /// Inspect the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with = "objects")]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::containers_and_images), required_unless_present = "latest", value_name = "NAME|ID")]
     pub objects: Vec<String>,
 }

@@ -64,13 +64,25 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Kill(a) => containers::kill(&paths, a),
         Command::Rm(a) => containers::rm(&paths, a),
         Command::Ps(a) => ps::ps(&paths, a),
-        Command::Logs(a) => logs::logs(&paths, a),
+        Command::Logs(mut a) => {
+            if a.latest {
+                a.container = containers::latest(&crate::container::Containers::open(&paths)?)?;
+            }
+            logs::logs(&paths, a)
+        }
         Command::Images(a) => images::images(&paths, a),
         Command::Import(a) => images::import(&paths, a),
         Command::Rmi(a) => images::rmi(&paths, a),
         Command::Tag(a) => images::tag(&paths, a),
         Command::Untag(a) => images::untag(&paths, a),
-        Command::Inspect(a) => inspect::inspect(&paths, a),
+        Command::Inspect(mut a) => {
+            if a.latest {
+                a.objects = vec![containers::latest(&crate::container::Containers::open(
+                    &paths,
+                )?)?];
+            }
+            inspect::inspect(&paths, a)
+        }
         Command::Image(c) => images::image_command(&paths, c),
         Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
             containers::exists(&paths, a)
