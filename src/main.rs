@@ -24,6 +24,7 @@ fn main() {
             std::process::exit(code);
         }
     };
+    kiste::logging::set_level(cli.log_level);
     if let Err(e) = dispatch(cli) {
         let code = match e.downcast_ref::<Exit>() {
             Some(exit) => {

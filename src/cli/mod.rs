@@ -39,6 +39,16 @@ pub struct Cli {
     /// Where volatile state lives (default /run/kiste, or $XDG_RUNTIME_DIR/kiste when rootless)
     #[arg(long, global = true, env = "KISTE_RUNROOT", value_name = "DIR")]
     pub runroot: Option<PathBuf>,
+    /// Set the logging level ("debug", "info", "warn", "error")
+    #[arg(
+        long,
+        global = true,
+        env = "KISTE_LOG_LEVEL",
+        value_enum,
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: crate::logging::Level,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -306,6 +316,9 @@ pub struct RunArgs {
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Suppress the pull output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Remove an existing container of the same --name first (podman)
     #[arg(long, requires = "name")]
     pub replace: bool,

@@ -53,6 +53,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
+    crate::log_debug!(
+        "store root {}, runroot {}, rootless {}",
+        paths.root.display(),
+        paths.runroot.display(),
+        paths.rootless
+    );
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);
     match command {

@@ -166,6 +166,7 @@ pub fn prune_containers(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Prune
         }
         let size = container_size(paths, &rec);
         containers.get(&rec.id)?.remove(false)?;
+        crate::log_debug!("pruned container {} ({} bytes)", rec.id, size);
         pruned.reclaimed += size;
         pruned.deleted.push(rec.id);
     }
@@ -201,6 +202,7 @@ pub fn prune_images(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Pruned> {
             pruned.deleted.push(format!("untagged: {t}"));
         }
         store.remove(&img.id)?;
+        crate::log_debug!("pruned image {}", img.id);
         pruned.deleted.push(format!("deleted: {}", img.id));
     }
     // Blobs and layers left by removed images or intermediate build stages, minus what the

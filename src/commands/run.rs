@@ -132,6 +132,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         &args.image,
         args.pull,
         args.platform.as_deref(),
+        args.quiet,
     )?;
     let ic = &image.config.config;
     let (entrypoint, cmd) = match &args.entrypoint {
@@ -254,6 +255,7 @@ fn lock_replacing(
             None => return Ok(lock),
             Some(old) if old.is_running() => continue,
             Some(old) => {
+                crate::log_debug!("--replace: removing container {} ({name})", old.id);
                 monitor::release(paths, &old);
                 store.remove(&lock, &old.id)?;
                 return Ok(lock);
