@@ -240,3 +240,62 @@ pub fn info_format() -> Vec<CompletionCandidate> {
 pub fn df_format() -> Vec<CompletionCandidate> {
     format_candidates(&["Type", "TotalCount", "Active", "Size", "Reclaimable"])
 }
+
+/// `--network`: the built-in modes, then the networks the store defines (one
+/// `networks/NAME.json` each under the root), then `container:` for another's namespace.
+pub fn networks() -> Vec<CompletionCandidate> {
+    let mut names: Vec<String> = ["bridge", "host", "none", "private"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if let Ok(dir) = std::fs::read_dir(store_paths().root.join("networks")) {
+        for e in dir.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            if let Some(name) = file.strip_suffix(".json").filter(|n| !n.starts_with('.')) {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+    }
+    names.push("container:".into());
+    names.into_iter().map(CompletionCandidate::new).collect()
+}
+
+/// `--restart`: docker's policies (`on-failure` also takes `:N`, the retry count).
+pub fn restart_policies() -> Vec<CompletionCandidate> {
+    ["no", "on-failure", "always", "unless-stopped"]
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// `version --format`: the client's fields.
+pub fn version_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "Client.Version",
+        "Client.GitCommit",
+        "Client.Os",
+        "Client.Arch",
+        "Client.BuildTime",
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(c: Vec<CompletionCandidate>) -> Vec<String> {
+        c.iter()
+            .map(|c| c.get_value().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn restart_policies_are_dockers() {
+        assert_eq!(
+            values(restart_policies()),
+            ["no", "on-failure", "always", "unless-stopped"]
+        );
+    }
+}
