@@ -4,12 +4,14 @@
 
 mod archive;
 pub mod complete;
+mod examples;
 mod isolation;
 mod registry;
 mod shell;
 mod system;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
+pub use examples::{example, EXAMPLES};
 pub use isolation::IsolationArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
@@ -22,14 +24,26 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
 
+/// The whole command line as clap builds it from `Cli`, with each verb's example (see
+/// `examples`): what `main` parses with, what completion and the man pages read.
+pub fn command() -> clap::Command {
+    examples::with_examples(<Cli as clap::CommandFactory>::command())
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kiste",
     version,
     about = "Build and run containers: no daemon, one binary",
-    after_help = "Exit codes (as docker's): 125 kiste's own error, 126 the container's command \
-                  cannot be invoked, 127 it is not found, otherwise the container's exit code.\n\
-                  Example: kiste run --rm busybox echo hello",
+    after_help = "Exit codes (as docker's):\n  \
+                  0    success\n  \
+                  1    a verb over several containers failed for one of them (each error is \
+                  printed); `exists` found nothing\n  \
+                  125  kiste's own error: a bad flag, no such container or image, a failed start\n  \
+                  126  the container's command cannot be invoked (not executable, permission denied)\n  \
+                  127  the container's command is not found\n  \
+                  N    otherwise `run` and `start -a` exit with the container's own exit code\n\
+                  Example:\n  kiste run --rm busybox echo hello",
     disable_help_subcommand = true
 )]
 pub struct Cli {

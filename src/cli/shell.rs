@@ -17,7 +17,6 @@ pub enum Shell {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  source <(kiste completion bash)")]
 pub struct CompletionArgs {
     /// The shell to print the completion script for
     #[arg(value_name = "SHELL")]

@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  kiste info --format '{{.CgroupVersion}} {{.Driver}}'")]
 pub struct InfoArgs {
     /// Format output using a custom template: 'json', or a Go template ('{{.CgroupVersion}}')
     #[arg(add = ArgValueCandidates::new(complete::info_format), short = 'f', long, value_name = "FORMAT")]
@@ -16,12 +15,10 @@ pub struct InfoArgs {
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
     /// Show kiste disk usage
-    #[command(after_help = "Example:\n  kiste system df -v")]
     Df(DfArgs),
     /// Display system-wide information
     Info(InfoArgs),
     /// Remove unused data
-    #[command(after_help = "Example:\n  kiste system prune -a -f")]
     Prune(SystemPruneArgs),
 }
 
@@ -52,7 +49,6 @@ pub struct SystemPruneArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  kiste container prune -f --filter until=24h")]
 pub struct ContainerPruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
