@@ -93,3 +93,29 @@ fn run_quiet_pulls_without_a_word() {
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("Unable to find image"), "{}", r.stderr);
 }
+
+/// Escape sequences or carriage returns (spinners, bars, colors) in `text`.
+fn decorated(text: &str) -> bool {
+    text.contains('\x1b') || text.contains('\r')
+}
+
+#[test]
+fn nothing_decorative_off_a_terminal() {
+    let k = Kiste::new();
+    k.busybox();
+    let ctx = k.context("app", &[("Dockerfile", "FROM busybox\nRUN echo hi\n")]);
+    for args in [
+        vec!["build", "-t", "app", ctx.to_str().unwrap()],
+        vec!["run", "--rm", "app", "echo", "x"],
+        vec!["ps", "-a"],
+        vec!["images"],
+        vec!["info"],
+        vec!["system", "df", "-v"],
+        vec!["--log-level", "debug", "image", "prune", "-f"],
+    ] {
+        let r = k.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(!decorated(&r.stdout), "{args:?} stdout: {:?}", r.stdout);
+        assert!(!decorated(&r.stderr), "{args:?} stderr: {:?}", r.stderr);
+    }
+}

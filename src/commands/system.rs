@@ -2,7 +2,8 @@
 //! layer shared by several counts once; reclaimable is what no container's image uses),
 //! containers (their upper dir, log and record; reclaimable when stopped), local volumes
 //! and the build cache. Rows are JSON objects with docker's field names, so `--format`
-//! renders them like docker's. A new kind of object adds one entry to `usage_rows`.
+//! renders them like docker's. Volumes fill the `Local Volumes` entry of `usage` (zero
+//! until volumes exist on this branch).
 
 use super::format::{cells, human_duration, human_size, since, table};
 use super::ps::status_text;
