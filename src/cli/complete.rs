@@ -61,6 +61,11 @@ pub fn stopped_containers() -> Vec<CompletionCandidate> {
     names(|r| !r.is_running())
 }
 
+/// For unpause: the status's serialized name, so the completer needs no variant of its own.
+pub fn paused_containers() -> Vec<CompletionCandidate> {
+    names(|r| serde_json::to_value(r.state.status).ok() == Some(serde_json::json!("paused")))
+}
+
 /// For rm, logs, export.
 pub fn all_containers() -> Vec<CompletionCandidate> {
     names(|_| true)
