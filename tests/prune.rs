@@ -261,3 +261,35 @@ fn system_df_counts_what_the_store_holds_with_docker_fields() {
     }
     assert!(v.lines().any(|l| l.ends_with("done")), "{v}");
 }
+
+/// Field 22 of /proc/PID/stat: the process's start time in clock ticks.
+fn start_time(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+#[test]
+fn container_prune_spares_a_container_whose_run_is_starting_it() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = k.ok(&["create", "busybox", "true"]).trim().to_string();
+    // As `run` leaves the record while it starts the container: created, with the
+    // starting process named as its supervisor.
+    let mut starter = Command::new("sleep").arg("60").spawn().unwrap();
+    let path = k.root().join("containers").join(&id).join("container.json");
+    let mut rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    rec["state"]["monitor_pid"] = starter.id().into();
+    rec["state"]["monitor_start_time"] = start_time(starter.id()).into();
+    std::fs::write(&path, serde_json::to_string(&rec).unwrap()).unwrap();
+    assert_eq!(
+        k.ok(&["container", "prune", "-f"]),
+        "Total reclaimed space: 0B\n"
+    );
+    assert_eq!(ids(&k), vec![id.clone()]);
+    starter.kill().unwrap();
+    starter.wait().unwrap();
+    k.ok(&["container", "prune", "-f"]);
+    assert!(ids(&k).is_empty());
+}

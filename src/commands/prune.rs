@@ -7,10 +7,10 @@ use super::filter::Filters;
 use super::format::human_size;
 use super::Exit;
 use crate::cli::{ContainerPruneArgs, PruneArgs, SystemPruneArgs};
-use crate::container::Containers;
+use crate::container::{ContainerError, Containers};
 use crate::image::{ImageStore, Reference};
 use crate::paths::Paths;
-use crate::state::ContainerRecord;
+use crate::state::{ContainerRecord, StateError};
 use std::io::{BufRead, Write};
 
 /// What one step removed: docker's heading ("Containers"), the lines under it, the bytes.
@@ -161,11 +161,20 @@ pub fn prune_containers(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Prune
         ..Pruned::default()
     };
     for rec in containers.all()? {
-        if rec.is_running() || !passes(&o.filters, &rec.created, &rec.config.labels) {
+        // A live monitor means running, or a `run` starting it right now: both stay.
+        if rec.is_running()
+            || rec.monitor_alive()
+            || !passes(&o.filters, &rec.created, &rec.config.labels)
+        {
             continue;
         }
         let size = container_size(paths, &rec);
-        containers.get(&rec.id)?.remove(false)?;
+        match containers.get(&rec.id) {
+            Ok(c) => c.remove(false)?,
+            // Removed by someone else meanwhile: nothing to prune.
+            Err(ContainerError::State(StateError::NotFound(_))) => continue,
+            Err(e) => return Err(e.into()),
+        }
         crate::log_debug!("pruned container {} ({} bytes)", rec.id, size);
         pruned.reclaimed += size;
         pruned.deleted.push(rec.id);
