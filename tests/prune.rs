@@ -293,3 +293,20 @@ fn container_prune_spares_a_container_whose_run_is_starting_it() {
     k.ok(&["container", "prune", "-f"]);
     assert!(ids(&k).is_empty());
 }
+
+#[test]
+fn system_prune_with_a_filter_keeps_the_build_cache() {
+    let k = Kiste::new();
+    k.busybox();
+    let ctx = k.context("app", &[("Dockerfile", "FROM busybox\nRUN echo hi > /v\n")]);
+    k.ok(&["build", "-q", "-t", "app", ctx.to_str().unwrap()]);
+    let (_, out) = answering(&k, &["system", "prune", "--filter", "label=x"], "n\n");
+    assert!(!out.contains("build cache"), "{out}");
+    k.ok(&["system", "prune", "-f", "--filter", "until=1s"]);
+    let again = k.run(&["build", "-t", "app", ctx.to_str().unwrap()]);
+    assert!(
+        again.stdout.contains("---> Using cache"),
+        "{}",
+        again.stdout
+    );
+}
