@@ -80,6 +80,11 @@ fn rm_force_time_sends_the_stop_signal_and_waits_before_sigkill() {
     k.ok(&["rm", "-f", "-t", "60", "polite"]);
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
     assert_eq!(k.ok(&["ps", "-aq"]), "");
+    // An --rm container is gone once stopped: rm still succeeds.
+    k.ok(&[
+        "run", "-d", "--rm", "--name", "temp", "busybox", "sleep", "300",
+    ]);
+    assert_eq!(k.ok(&["rm", "-f", "-t", "0", "temp"]), "temp\n");
     // Without -f a running container is refused, whatever -t says.
     k.ok(&["run", "-d", "--name", "busy", "busybox", "sleep", "300"]);
     assert_eq!(k.run(&["rm", "-t", "1", "busy"]).code, 1);

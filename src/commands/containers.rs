@@ -4,7 +4,7 @@
 
 use super::Exit;
 use crate::cli::{ContainerExistsArgs, KillArgs, RmArgs, StartArgs, StopArgs};
-use crate::container::{Container, Containers};
+use crate::container::{Container, ContainerError, Containers};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::state::{ContainerRecord, StateError};
@@ -187,7 +187,12 @@ pub fn rm(paths: &Paths, mut args: RmArgs) -> anyhow::Result<()> {
             let timeout = (t >= 0).then(|| Duration::from_secs(t as u64));
             let sig = stop_signal(&c, None)?;
             c.stop(sig, timeout)?;
-            return Ok(containers.get(a)?.remove(false)?);
+            // An --rm container is gone with its exit already.
+            return match containers.get(a) {
+                Ok(c) => Ok(c.remove(false)?),
+                Err(ContainerError::State(StateError::NotFound(_))) => Ok(()),
+                Err(e) => Err(e.into()),
+            };
         }
         Ok(c.remove(args.force)?)
     })
