@@ -118,9 +118,9 @@ fn info_format_fields_and_errors() {
     let out = k.ok(&[
         "info",
         "--format",
-        "{{.Driver}} {{.CgroupDriver}} {{.Images}}",
+        "{{.Driver}} {{.CgroupDriver}} {{.Images}} {{.Swarm.LocalNodeState}}",
     ]);
-    assert_eq!(out, "overlay cgroupfs 0\n");
+    assert_eq!(out, "overlay cgroupfs 0 inactive\n");
     let j: Value = serde_json::from_str(&k.ok(&["info", "--format", "json"])).unwrap();
     assert_eq!(j["Images"], 0);
     let bad = k.run(&["info", "--format", "{{.Nope"]);

@@ -182,6 +182,9 @@ pub fn info_value(paths: &Paths) -> anyhow::Result<Value> {
         "Runtimes": {"kiste": {"path": "kiste"}},
         "DefaultRuntime": "kiste",
         "LiveRestoreEnabled": false,
+        // No swarm without a daemon: scripts that ask get docker's "inactive".
+        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                  "ControlAvailable": false, "Error": "", "RemoteManagers": null},
         "SecurityOptions": security,
         "Warnings": [],
         "ClientInfo": {"Version": env!("CARGO_PKG_VERSION"), "Debug": false},
@@ -246,6 +249,7 @@ fn text(v: &Value) -> String {
         line(2, kind, &names.join(" "));
     }
     line(1, "Network Backend", &f("NetworkBackend"));
+    line(1, "Swarm", &s(&v["Swarm"]["LocalNodeState"]));
     line(1, "Default Runtime", &f("DefaultRuntime"));
     line(1, "Security Options", "");
     for opt in v["SecurityOptions"].as_array().into_iter().flatten() {
