@@ -310,3 +310,24 @@ fn system_prune_with_a_filter_keeps_the_build_cache() {
         again.stdout
     );
 }
+
+#[test]
+fn a_refused_prune_prints_what_docker_prints() {
+    let k = Kiste::new();
+    ensure_docker();
+    for args in [
+        vec!["container", "prune"],
+        vec!["image", "prune"],
+        vec!["image", "prune", "-a"],
+    ] {
+        let (code, ours) = answering(&k, &args, "n\n");
+        // Refusing makes docker remove nothing either.
+        let mut d = Command::new("docker");
+        d.args(&args).stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = d.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(code, o.status.code().unwrap_or(-1), "{args:?}");
+        assert_eq!(ours, String::from_utf8_lossy(&o.stdout), "{args:?}");
+    }
+}

@@ -118,12 +118,8 @@ fn confirm(force: bool, warning: &str) -> anyhow::Result<bool> {
     out.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    let yes = matches!(answer.trim(), "y" | "Y" | "yes" | "Yes");
-    if !yes {
-        // docker ends the prompt's line when the answer was not typed on a terminal.
-        writeln!(out)?;
-    }
-    Ok(yes)
+    // As docker: a refusal prints nothing more (not even the end of the prompt's line).
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
 /// Apparent size of everything below `dir` (kiste's own store, walked fd-relative
