@@ -11,6 +11,7 @@ pub mod fs;
 pub mod http;
 pub mod image;
 pub mod lock;
+pub mod logging;
 pub mod monitor;
 pub mod network;
 pub mod paths;

@@ -1,14 +1,17 @@
 //! The `kiste` binary: parse the command line, run the verb, map errors to docker's exit
 //! codes (125 kiste's own error, 126 cannot execute, 127 not found, else the container's).
 
-use clap::Parser;
+use clap::FromArgMatches;
 use kiste::cli::Cli;
 use kiste::commands::{dispatch, Exit};
 
 fn main() {
     // At tab time the shell runs `COMPLETE=<shell> kiste -- words…`: answer and exit.
-    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
-    let cli = match Cli::try_parse() {
+    clap_complete::CompleteEnv::with_factory(kiste::cli::command).complete();
+    let parsed = kiste::cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = match e.kind() {
@@ -24,6 +27,7 @@ fn main() {
             std::process::exit(code);
         }
     };
+    kiste::logging::set_level(cli.log_level);
     if let Err(e) = dispatch(cli) {
         let code = match e.downcast_ref::<Exit>() {
             Some(exit) => {

@@ -66,14 +66,14 @@ fn prune_frees_intermediate_stages_once_the_cache_lets_go() {
     );
 
     age_store(&k);
-    let cached = k.ok(&["image", "prune"]);
+    let cached = k.ok(&["image", "prune", "-f"]);
     assert!(
         cached.contains("Total reclaimed space: 0B"),
         "the build cache still uses it: {cached}"
     );
     assert_eq!(entries(&layers), before);
 
-    let pruned = k.ok(&["image", "prune", "--build-cache"]);
+    let pruned = k.ok(&["image", "prune", "-f", "--build-cache"]);
     assert!(!pruned.contains("Total reclaimed space: 0B"), "{pruned}");
     assert_eq!(
         entries(&layers),
@@ -88,7 +88,7 @@ fn prune_frees_intermediate_stages_once_the_cache_lets_go() {
 
     k.ok(&["rmi", "final"]);
     age_store(&k);
-    k.ok(&["image", "prune", "--build-cache"]);
+    k.ok(&["image", "prune", "-f", "--build-cache"]);
     let busybox_layers =
         serde_json::from_str::<serde_json::Value>(&k.ok(&["image", "inspect", "busybox"])).unwrap()
             [0]["RootFS"]["Layers"]

@@ -208,3 +208,149 @@ fn fish_completes_stopped_containers_and_images() {
     assert_eq!(ask("kiste start "), ["done", "web"]);
     assert_eq!(ask("kiste history "), ["busybox:latest", "other:1.0"]);
 }
+
+/// A network the store defines, as `network create` keeps it (`networks/NAME.json`).
+fn define_network(k: &Kiste, name: &str) {
+    let dir = k.root().join("networks");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        format!("{{\"name\":\"{name}\"}}"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn bash_completes_networks_images_for_every_image_verb_and_global_values() {
+    let k = store();
+    define_network(&k, "backend");
+    assert_eq!(
+        bash_complete(&k, &["kiste", "run", "--network", ""], true),
+        ["backend", "bridge", "container:", "host", "none", "private"]
+    );
+    assert_eq!(
+        bash_complete(&k, &["kiste", "create", "--net", "b"], true),
+        ["backend", "bridge"]
+    );
+    for verb in ["create", "rmi", "tag", "push", "save", "history"] {
+        assert_eq!(
+            bash_complete(&k, &["kiste", verb, ""], true),
+            ["busybox:latest", "other:1.0"],
+            "{verb}"
+        );
+    }
+    assert_eq!(
+        bash_complete(&k, &["kiste", "inspect", ""], true),
+        ["busybox:latest", "db", "done", "other:1.0", "web"]
+    );
+    assert_eq!(
+        bash_complete(&k, &["kiste", "--log-level", ""], true),
+        ["debug", "error", "info", "warn"]
+    );
+    let info = bash_complete(&k, &["kiste", "info", "--format", ""], true);
+    assert!(info.contains(&"{{.CgroupVersion}}".into()), "{info:?}");
+    let df = bash_complete(&k, &["kiste", "system", "df", "--format", ""], true);
+    assert!(df.contains(&"{{.Reclaimable}}".into()), "{df:?}");
+    assert_eq!(
+        bash_complete(&k, &["kiste", "system", ""], true),
+        ["df", "info", "prune"]
+    );
+    assert_eq!(
+        bash_complete(&k, &["kiste", "container", "p"], true),
+        ["prune"]
+    );
+}
+
+/// What zsh's completer offers for `words` (the last one is being completed).
+fn zsh_complete(k: &Kiste, words: &[&str]) -> Vec<String> {
+    let script = script(k, "zsh");
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let prog = format!(
+        r#"compdef() {{ : }}
+_describe() {{ print -rl -- "${{(@P)3}}" }}
+source '{}'
+words=({}) CURRENT={}
+_clap_dynamic_completer_kiste"#,
+        script.display(),
+        quoted.join(" "),
+        words.len()
+    );
+    let out = Command::new("zsh")
+        .args(["-f", "-c", &prog])
+        .env("KISTE_ROOT", k.root())
+        .env("KISTE_RUNROOT", k.runroot())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zsh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    candidates(&String::from_utf8_lossy(&out.stdout))
+        .into_iter()
+        .map(|c| c.split(':').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn zsh_completes_signals_networks_and_all_containers() {
+    if !have("zsh") {
+        support::skip("zsh is not installed (scripts/setup.sh installs it)");
+        return;
+    }
+    let k = store();
+    define_network(&k, "backend");
+    let sigs = zsh_complete(&k, &["kiste", "kill", "-s", ""]);
+    assert!(
+        sigs.contains(&"HUP".into()) && sigs.contains(&"USR1".into()),
+        "{sigs:?}"
+    );
+    assert_eq!(
+        zsh_complete(&k, &["kiste", "rm", ""]),
+        ["db", "done", "web"]
+    );
+    assert_eq!(zsh_complete(&k, &["kiste", "start", ""]), ["done", "web"]);
+    let nets = zsh_complete(&k, &["kiste", "run", "--network", ""]);
+    assert!(
+        nets.contains(&"backend".into()) && nets.contains(&"none".into()),
+        "{nets:?}"
+    );
+}
+
+#[test]
+fn fish_completes_running_containers_signals_and_networks() {
+    if !have("fish") {
+        support::skip("fish is not installed (scripts/setup.sh installs it)");
+        return;
+    }
+    let k = store();
+    define_network(&k, "backend");
+    let script = script(&k, "fish");
+    let ask = |line: &str| -> Vec<String> {
+        let out = Command::new("fish")
+            .args([
+                "--no-config",
+                "-c",
+                &format!("source '{}'; complete -C '{line}'", script.display()),
+            ])
+            .env("KISTE_ROOT", k.root())
+            .env("KISTE_RUNROOT", k.runroot())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "fish: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        candidates(&String::from_utf8_lossy(&out.stdout))
+    };
+    assert_eq!(ask("kiste stop "), ["db"]);
+    assert_eq!(ask("kiste logs "), ["db", "done", "web"]);
+    let sigs = ask("kiste kill -s ");
+    assert!(sigs.contains(&"TERM".into()), "{sigs:?}");
+    let nets = ask("kiste run --network ");
+    assert!(
+        nets.contains(&"backend".into()) && nets.contains(&"host".into()),
+        "{nets:?}"
+    );
+}

@@ -61,6 +61,11 @@ pub fn stopped_containers() -> Vec<CompletionCandidate> {
     names(|r| !r.is_running())
 }
 
+/// For unpause: the status's serialized name, so the completer needs no variant of its own.
+pub fn paused_containers() -> Vec<CompletionCandidate> {
+    names(|r| serde_json::to_value(r.state.status).ok() == Some(serde_json::json!("paused")))
+}
+
 /// For rm, logs, export.
 pub fn all_containers() -> Vec<CompletionCandidate> {
     names(|_| true)
@@ -210,4 +215,92 @@ pub fn images_filters() -> Vec<CompletionCandidate> {
     .into_iter()
     .map(CompletionCandidate::new)
     .collect()
+}
+
+/// `info --format`: the top-level fields of `info`'s JSON.
+pub fn info_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "Containers",
+        "ContainersRunning",
+        "ContainersPaused",
+        "ContainersStopped",
+        "Images",
+        "Driver",
+        "CgroupDriver",
+        "CgroupVersion",
+        "KernelVersion",
+        "OperatingSystem",
+        "Architecture",
+        "NCPU",
+        "MemTotal",
+        "DockerRootDir",
+        "RunRoot",
+        "Rootless",
+        "NetworkBackend",
+        "ServerVersion",
+    ])
+}
+
+/// `system df --format`: the summary's fields.
+pub fn df_format() -> Vec<CompletionCandidate> {
+    format_candidates(&["Type", "TotalCount", "Active", "Size", "Reclaimable"])
+}
+
+/// `--network`: the built-in modes, then the networks the store defines (one
+/// `networks/NAME.json` each under the root), then `container:` for another's namespace.
+pub fn networks() -> Vec<CompletionCandidate> {
+    let mut names: Vec<String> = ["bridge", "host", "none", "private"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if let Ok(dir) = std::fs::read_dir(store_paths().root.join("networks")) {
+        for e in dir.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            if let Some(name) = file.strip_suffix(".json").filter(|n| !n.starts_with('.')) {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+    }
+    names.push("container:".into());
+    names.into_iter().map(CompletionCandidate::new).collect()
+}
+
+/// `--restart`: docker's policies (`on-failure` also takes `:N`, the retry count).
+pub fn restart_policies() -> Vec<CompletionCandidate> {
+    ["no", "on-failure", "always", "unless-stopped"]
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// `version --format`: the client's fields.
+pub fn version_format() -> Vec<CompletionCandidate> {
+    format_candidates(&[
+        "Client.Version",
+        "Client.GitCommit",
+        "Client.Os",
+        "Client.Arch",
+        "Client.BuildTime",
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(c: Vec<CompletionCandidate>) -> Vec<String> {
+        c.iter()
+            .map(|c| c.get_value().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn restart_policies_are_dockers() {
+        assert_eq!(
+            values(restart_policies()),
+            ["no", "on-failure", "always", "unless-stopped"]
+        );
+    }
 }

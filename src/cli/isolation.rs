@@ -13,7 +13,7 @@ use clap::Args;
 #[derive(Debug, Args, Default, Clone)]
 pub struct IsolationArgs {
     /// Connect a container to a network: "private" (default: own namespace, published ports forwarded), "bridge" (root: an address on bridge kiste0 with NAT), "none" or "host"
-    #[arg(long = "network", visible_alias = "net", value_name = "MODE")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::networks), long = "network", visible_alias = "net", value_name = "MODE")]
     pub network: Option<String>,
     /// PID namespace to use ("host" shares the host's)
     #[arg(long)]

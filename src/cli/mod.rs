@@ -5,19 +5,23 @@
 mod archive;
 pub mod complete;
 mod data;
+mod examples;
 mod generate;
 mod isolation;
 mod lifecycle;
 mod mounts;
 mod observe;
+mod ps;
 mod registry;
 mod shell;
+mod system;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
 };
+pub use examples::{example, EXAMPLES};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
 pub use isolation::IsolationArgs;
 pub use lifecycle::{
@@ -26,8 +30,10 @@ pub use lifecycle::{
 };
 pub use mounts::MountArgs;
 pub use observe::{StatsArgs, TopArgs};
+pub use ps::{PsArgs, PsSort};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
+pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -36,14 +42,26 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 use std::path::PathBuf;
 
+/// The whole command line as clap builds it from `Cli`, with each verb's example (see
+/// `examples`): what `main` parses with, what completion and the man pages read.
+pub fn command() -> clap::Command {
+    examples::with_examples(<Cli as clap::CommandFactory>::command())
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kiste",
     version,
     about = "Build and run containers: no daemon, one binary",
-    after_help = "Exit codes (as docker's): 125 kiste's own error, 126 the container's command \
-                  cannot be invoked, 127 it is not found, otherwise the container's exit code.\n\
-                  Example: kiste run --rm busybox echo hello",
+    after_help = "Exit codes (as docker's):\n  \
+                  0    success\n  \
+                  1    a verb over several containers failed for one of them (each error is \
+                  printed); `exists` found nothing\n  \
+                  125  kiste's own error: a bad flag, no such container or image, a failed start\n  \
+                  126  the container's command cannot be invoked (not executable, permission denied)\n  \
+                  127  the container's command is not found\n  \
+                  N    otherwise `run` and `start -a` exit with the container's own exit code\n\
+                  Example:\n  kiste run --rm busybox echo hello",
     disable_help_subcommand = true
 )]
 pub struct Cli {
@@ -53,6 +71,16 @@ pub struct Cli {
     /// Where volatile state lives (default /run/kiste, or $XDG_RUNTIME_DIR/kiste when rootless)
     #[arg(long, global = true, env = "KISTE_RUNROOT", value_name = "DIR")]
     pub runroot: Option<PathBuf>,
+    /// Set the logging level ("debug", "info", "warn", "error")
+    #[arg(
+        long,
+        global = true,
+        env = "KISTE_LOG_LEVEL",
+        value_enum,
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: crate::logging::Level,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -147,6 +175,11 @@ pub enum Command {
     /// Generate structured data (systemd units) for containers (podman)
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Manage kiste (df, info, prune)
+    #[command(subcommand)]
+    System(SystemCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -209,6 +242,8 @@ pub struct UntagArgs {
 pub enum ContainerCommand {
     /// Exit 0 when the container exists, 1 when it does not (podman)
     Exists(ContainerExistsArgs),
+    /// Remove all stopped containers
+    Prune(ContainerPruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -249,9 +284,12 @@ pub struct PruneArgs {
     /// Remove all unused images, not just dangling ones
     #[arg(short = 'a', long)]
     pub all: bool,
-    /// Do not prompt for confirmation (kiste never prompts)
+    /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
     /// Also forget the build cache (step results and RUN --mount=type=cache dirs)
     #[arg(long)]
     pub build_cache: bool,
@@ -339,6 +377,12 @@ pub struct RunArgs {
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Suppress the pull output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Remove an existing container of the same --name first (podman)
+    #[arg(long, requires = "name")]
+    pub replace: bool,
     /// Keep STDIN open
     #[arg(short = 'i', long)]
     pub interactive: bool,
@@ -451,7 +495,10 @@ pub struct StartArgs {
     /// With --all: only containers matching (restart-policy=always|unless-stopped|on-failure|no)
     #[arg(long = "filter", value_name = "KEY=VALUE", value_parser = parse_start_filter, requires = "all")]
     pub filters: Vec<StartFilter>,
-    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present = "all", value_name = "CONTAINER")]
+    /// Act on the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with_all = ["containers", "all"])]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::stopped_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -474,7 +521,10 @@ pub struct StopArgs {
     /// Ignore errors when a named container does not exist (podman)
     #[arg(short = 'i', long)]
     pub ignore: bool,
-    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present = "all", value_name = "CONTAINER")]
+    /// Act on the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with_all = ["containers", "all"])]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -483,7 +533,10 @@ pub struct KillArgs {
     /// Signal to send to the container
     #[arg(add = ArgValueCandidates::new(complete::signals), short = 's', long, default_value = "KILL")]
     pub signal: String,
-    #[arg(add = ArgValueCandidates::new(complete::running_containers), required = true, value_name = "CONTAINER")]
+    /// Signal the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with = "containers")]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::running_containers), required_unless_present = "latest", value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
@@ -498,49 +551,22 @@ pub struct RmArgs {
     /// Ignore errors when a named container does not exist (podman)
     #[arg(short = 'i', long)]
     pub ignore: bool,
+    /// Act on the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with_all = ["containers", "all"])]
+    pub latest: bool,
+    /// With --force: seconds to wait for the stop signal before SIGKILL (podman; -1 waits for ever)
+    #[arg(
+        short = 't',
+        long = "time",
+        allow_negative_numbers = true,
+        value_name = "SECONDS"
+    )]
+    pub time: Option<i64>,
     /// Remove anonymous volumes associated with the container
     #[arg(short = 'v', long)]
     pub volumes: bool,
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present = "all", value_name = "CONTAINER")]
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct PsArgs {
-    /// Show all containers (default shows just running)
-    #[arg(short = 'a', long)]
-    pub all: bool,
-    /// Filter output based on conditions provided (id, name, label, status, ancestor, exited, before, since)
-    #[arg(add = ArgValueCandidates::new(complete::ps_filters), short = 'f', long = "filter", value_name = "KEY=VALUE")]
-    pub filters: Vec<String>,
-    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.Names}}')
-    #[arg(add = ArgValueCandidates::new(complete::ps_format), long, value_name = "FORMAT")]
-    pub format: Option<String>,
-
-    /// Only display container IDs
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-    /// Don't truncate output
-    #[arg(long)]
-    pub no_trunc: bool,
-    /// Sort by command, created (newest first, the default), id, image, names, runningfor or status (podman)
-    #[arg(long, value_enum, default_value = "created")]
-    pub sort: PsSort,
-    /// Do not print the header line (podman)
-    #[arg(long = "noheading", visible_alias = "no-heading")]
-    pub noheading: bool,
-}
-
-/// podman's `ps --sort` keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PsSort {
-    Command,
-    Created,
-    Id,
-    Image,
-    Names,
-    Runningfor,
-    Status,
 }
 
 #[derive(Debug, Args)]
@@ -557,7 +583,10 @@ pub struct LogsArgs {
     /// Show logs since a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
     #[arg(long)]
     pub since: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
+    /// Show the logs of the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with = "container")]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present = "latest", default_value = "", hide_default_value = true, value_name = "CONTAINER")]
     pub container: String,
 }
 
@@ -626,6 +655,9 @@ pub struct InspectArgs {
     /// Format output using a custom template: 'json', or a Go template ('{{.State.Status}}')
     #[arg(add = ArgValueCandidates::new(complete::inspect_format), short = 'f', long, value_name = "FORMAT")]
     pub format: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::containers_and_images), required = true, value_name = "NAME|ID")]
+    /// Inspect the latest created container (podman)
+    #[arg(short = 'l', long, conflicts_with = "objects")]
+    pub latest: bool,
+    #[arg(add = ArgValueCandidates::new(complete::containers_and_images), required_unless_present = "latest", value_name = "NAME|ID")]
     pub objects: Vec<String>,
 }

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 #[derive(Debug, Args)]
 pub struct VersionArgs {
     /// Format output using a custom template: 'json', or a Go template ('{{.Client.Version}}')
-    #[arg(short = 'f', long, value_name = "FORMAT")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::version_format), short = 'f', long, value_name = "FORMAT")]
     pub format: Option<String>,
 }
 
@@ -17,7 +17,6 @@ pub enum Shell {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  source <(kiste completion bash)")]
 pub struct CompletionArgs {
     /// The shell to print the completion script for
     #[arg(value_name = "SHELL")]

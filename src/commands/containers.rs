@@ -4,7 +4,7 @@
 
 use super::Exit;
 use crate::cli::{ContainerExistsArgs, KillArgs, RmArgs, StartArgs, StopArgs};
-use crate::container::{Container, Containers};
+use crate::container::{Container, ContainerError, Containers};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::state::{ContainerRecord, StateError};
@@ -31,8 +31,33 @@ pub(super) fn each(
     Ok(())
 }
 
+/// podman's `--latest`: the id of the container created last.
+pub fn latest(containers: &Containers) -> anyhow::Result<String> {
+    match containers.all()?.pop() {
+        Some(r) => Ok(r.id),
+        None => Err(Exit {
+            code: 125,
+            message: "no containers to operate on: --latest needs at least one".into(),
+        }
+        .into()),
+    }
+}
+
+/// The names given, or with `latest` the latest container's id.
+fn given_or_latest(
+    containers: &Containers,
+    given: Vec<String>,
+    latest: bool,
+) -> anyhow::Result<Vec<String>> {
+    if latest {
+        return Ok(vec![self::latest(containers)?]);
+    }
+    Ok(given)
+}
+
 pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
+    args.containers = given_or_latest(&containers, args.containers, args.latest)?;
     if args.all {
         let filters = std::mem::take(&mut args.filters);
         args.containers = targets(&containers, &[], true, false, |r| {
@@ -102,6 +127,7 @@ fn targets(
 
 pub fn stop(paths: &Paths, mut args: StopArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
+    args.containers = given_or_latest(&containers, args.containers, args.latest)?;
     args.containers = targets(
         &containers,
         &args.containers,
@@ -144,8 +170,9 @@ pub fn stop(paths: &Paths, mut args: StopArgs) -> anyhow::Result<()> {
     })
 }
 
-pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
+pub fn kill(paths: &Paths, mut args: KillArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
+    args.containers = given_or_latest(&containers, args.containers, args.latest)?;
     let sig = crate::signal::parse_signal(&args.signal).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
@@ -153,15 +180,29 @@ pub fn kill(paths: &Paths, args: KillArgs) -> anyhow::Result<()> {
     each(&args.containers, |a| Ok(containers.get(a)?.kill(a, sig)?))
 }
 
-pub fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<()> {
+pub fn rm(paths: &Paths, mut args: RmArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
+    args.containers = given_or_latest(&containers, args.containers, args.latest)?;
     let names = targets(&containers, &args.containers, args.all, args.ignore, |_| {
         true
     })?;
     each(&names, |a| {
         let c = containers.get(a)?;
         let mounts = c.rec.config.host.mounts.clone();
-        c.remove(args.force)?;
+        // podman's `rm -f -t N`: the stop signal and N seconds' grace before SIGKILL.
+        if let (true, Some(t), true) = (args.force, args.time, c.is_running()) {
+            let timeout = (t >= 0).then(|| Duration::from_secs(t as u64));
+            let sig = stop_signal(&c, None)?;
+            c.stop(sig, timeout)?;
+            // An --rm container is gone with its exit already.
+            match containers.get(a) {
+                Ok(c) => c.remove(false)?,
+                Err(ContainerError::State(StateError::NotFound(_))) => {}
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            c.remove(args.force)?;
+        }
         if args.volumes {
             crate::volume::VolumeStore::open(paths)?.remove_anonymous(&mounts);
         }

@@ -37,6 +37,11 @@ impl Filters {
         Ok(Filters(map))
     }
 
+    /// No filter given at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         self.0.contains_key(key)
     }

@@ -7,8 +7,8 @@ use super::ps::go_time;
 use super::template::{go_html_escape, Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::{
-    HistoryArgs, ImageCommand, ImageInspectArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs,
-    TagArgs, UntagArgs,
+    HistoryArgs, ImageCommand, ImageInspectArgs, ImagesArgs, ImportArgs, RmiArgs, TagArgs,
+    UntagArgs,
 };
 use crate::image::{Image, ImageStore, Reference};
 use crate::paths::Paths;
@@ -298,7 +298,7 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
             }
         }
         ImageCommand::History(a) => history(paths, a),
-        ImageCommand::Prune(a) => prune(paths, a),
+        ImageCommand::Prune(a) => super::prune::image_prune(paths, a),
         ImageCommand::Rm(a) => rmi(paths, a),
         ImageCommand::Tag(a) => tag(paths, a),
         ImageCommand::Import(a) => import(paths, a),
@@ -391,46 +391,5 @@ pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
             &rows
         )
     );
-    Ok(())
-}
-
-/// Removes dangling images (or, with `-a`, every image no container uses).
-fn prune(paths: &Paths, args: PruneArgs) -> anyhow::Result<()> {
-    let store = ImageStore::open(&paths.images())?;
-    let containers = ContainerStore::open(&paths.containers())?;
-    let used: Vec<String> = containers
-        .list()?
-        .into_iter()
-        .map(|c| c.config.image_id)
-        .collect();
-    let mut lines = Vec::new();
-    for img in store.list()? {
-        if used.contains(&img.id) || (!args.all && !img.tags.is_empty()) {
-            continue;
-        }
-        for t in &img.tags {
-            store.untag(&Reference::parse(t)?)?;
-            lines.push(format!("untagged: {t}"));
-        }
-        store.remove(&img.id)?;
-        lines.push(format!("deleted: {}", img.id));
-    }
-    if args.build_cache {
-        crate::build::clear_cache(paths)?;
-    }
-    // Blobs and layers left by removed images or intermediate build stages, minus what the
-    // build cache still uses; a minute's grace spares a build committing right now.
-    let reclaimed = store.collect_garbage(
-        &crate::build::cached_layers(paths),
-        std::time::Duration::from_secs(60),
-    )?;
-    if !lines.is_empty() {
-        println!("Deleted Images:");
-        for l in lines {
-            println!("{l}");
-        }
-        println!();
-    }
-    println!("Total reclaimed space: {}", human_size(reclaimed));
     Ok(())
 }

@@ -11,16 +11,19 @@ mod filter;
 mod format;
 mod generate;
 mod images;
+mod info;
 mod inspect;
 mod lifecycle;
 mod login;
 mod logs;
 mod network;
 mod observe;
+mod prune;
 mod ps;
 mod pull;
 mod push;
 mod run;
+mod system;
 mod template;
 mod version;
 mod volume;
@@ -56,6 +59,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
+    crate::log_debug!(
+        "store root {}, runroot {}, rootless {}",
+        paths.root.display(),
+        paths.runroot.display(),
+        paths.rootless
+    );
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);
     match command {
@@ -67,16 +76,31 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Kill(a) => containers::kill(&paths, a),
         Command::Rm(a) => containers::rm(&paths, a),
         Command::Ps(a) => ps::ps(&paths, a),
-        Command::Logs(a) => logs::logs(&paths, a),
+        Command::Logs(mut a) => {
+            if a.latest {
+                a.container = containers::latest(&crate::container::Containers::open(&paths)?)?;
+            }
+            logs::logs(&paths, a)
+        }
         Command::Images(a) => images::images(&paths, a),
         Command::Import(a) => images::import(&paths, a),
         Command::Rmi(a) => images::rmi(&paths, a),
         Command::Tag(a) => images::tag(&paths, a),
         Command::Untag(a) => images::untag(&paths, a),
-        Command::Inspect(a) => inspect::inspect(&paths, a),
+        Command::Inspect(mut a) => {
+            if a.latest {
+                a.objects = vec![containers::latest(&crate::container::Containers::open(
+                    &paths,
+                )?)?];
+            }
+            inspect::inspect(&paths, a)
+        }
         Command::Image(c) => images::image_command(&paths, c),
         Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
             containers::exists(&paths, a)
+        }
+        Command::Container(crate::cli::ContainerCommand::Prune(a)) => {
+            prune::container_prune(&paths, a)
         }
         Command::History(a) => images::history(&paths, a),
         Command::Pull(a) => pull::pull(&paths, a),
@@ -103,6 +127,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             lifecycle::healthcheck_run(&paths, a)
         }
         Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
+        Command::Info(a) => info::info(&paths, a),
+        Command::System(c) => system::system_command(&paths, c),
     }
 }
 

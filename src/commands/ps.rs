@@ -215,8 +215,14 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         || ["status", "exited", "before", "since"]
             .iter()
             .any(|k| filters.contains(k));
+    // docker's -l/-n: the last created containers, whatever their state.
+    let last = if args.latest { 1 } else { args.last };
+    let all = all || last >= 0;
     list.retain(|r| all || r.is_running() || r.is_restarting());
-    let list = filter(paths, list, &filters)?;
+    let mut list = filter(paths, list, &filters)?;
+    if last >= 0 {
+        list.truncate(last as usize);
+    }
     if args.quiet {
         if args.format.is_some() {
             eprintln!(

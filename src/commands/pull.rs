@@ -30,20 +30,23 @@ pub fn pull(paths: &Paths, args: PullArgs) -> anyhow::Result<()> {
 }
 
 /// The image for `run`/`create`, pulled as `policy` says; pull output goes to stderr,
-/// as docker prints it there for `run`.
+/// as docker prints it there for `run`, and not at all when `quiet` (`run -q`).
 pub fn image_for_container(
     store: &ImageStore,
     name: &str,
     policy: PullPolicy,
     platform: Option<&str>,
+    quiet: bool,
 ) -> anyhow::Result<Image> {
     let opts = PullOptions {
         platform: platform.map(Platform::parse).transpose()?,
         tls_verify: true,
     };
-    let progress = Progress::new(Box::new(std::io::stderr()), false);
+    let progress = Progress::new(Box::new(std::io::stderr()), quiet);
     registry::image_for_use(store, name, policy, &opts, &progress, &mut || {
-        eprintln!("Unable to find image '{name}' locally")
+        if !quiet {
+            eprintln!("Unable to find image '{name}' locally")
+        }
     })
     .map_err(|e| match e {
         registry::RegistryError::Store(ImageError::NotFound(_)) => super::Exit {

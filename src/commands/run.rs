@@ -136,6 +136,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         &args.image,
         args.pull,
         args.platform.as_deref(),
+        args.quiet,
     )?;
     let ic = &image.config.config;
     super::volume::complete_mounts(paths, &mut mounts, &volumes_from, &ic.volumes)
@@ -185,7 +186,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     }
     let id = new_id();
     let store = ContainerStore::open(&paths.containers())?;
-    let lock = store.lock()?;
+    let lock = if args.replace {
+        lock_replacing(paths, &store, args.name.as_deref().unwrap_or_default())?
+    } else {
+        store.lock()?
+    };
     let mut rec = ContainerRecord {
         id: id.clone(),
         // Empty: the store picks a free generated name.
@@ -245,4 +250,37 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         return Err(flag_err(&e).into());
     }
     Ok(Created { rec, image, images })
+}
+
+/// `--replace`: the store's lock with no container named `name` left. A running one is
+/// killed first (without the lock: its monitor records the exit under it); then, under
+/// the lock the new record is created under, the old record and what it holds go. One
+/// started again in between is killed again.
+fn lock_replacing(
+    paths: &Paths,
+    store: &ContainerStore,
+    name: &str,
+) -> anyhow::Result<crate::state::StoreLock> {
+    let named = || -> anyhow::Result<Option<ContainerRecord>> {
+        Ok(store.list()?.into_iter().find(|r| r.name == name))
+    };
+    loop {
+        if let Some(old) = named()?.filter(ContainerRecord::is_running) {
+            let containers = crate::container::Containers::open(paths)?;
+            containers
+                .get(&old.id)?
+                .stop(libc::SIGKILL, Some(std::time::Duration::ZERO))?;
+        }
+        let lock = store.lock()?;
+        match named()? {
+            None => return Ok(lock),
+            Some(old) if old.is_running() => continue,
+            Some(old) => {
+                crate::log_debug!("--replace: removing container {} ({name})", old.id);
+                monitor::release(paths, &old);
+                store.remove(&lock, &old.id)?;
+                return Ok(lock);
+            }
+        }
+    }
 }

@@ -1,0 +1,135 @@
+//! One example per verb, shown at the end of its `--help` (clap's `after_help`) and in its
+//! man page. They live in one table, keyed by the verb's path, rather than on each flag
+//! struct: a struct may serve several verbs (`images` and `image ls`), and a new verb
+//! needs one line here (`tests/help_examples.rs` fails for a verb without one).
+
+use clap::Command;
+
+/// `(path, example)`: the path is the subcommand names after `kiste`, space-separated.
+pub const EXAMPLES: &[(&str, &str)] = &[
+    ("build", "kiste build -t app:1 ."),
+    ("run", "kiste run -d --name web -p 8080:80 httpd:2.4"),
+    ("create", "kiste create --name web -p 8080:80 httpd:2.4"),
+    ("start", "kiste start web"),
+    ("stop", "kiste stop -t 5 web"),
+    ("kill", "kiste kill -s HUP web"),
+    ("rm", "kiste rm -f -t 5 web"),
+    ("ps", "kiste ps -a --format '{{.Names}}\\t{{.Status}}'"),
+    ("logs", "kiste logs -f --tail 20 web"),
+    ("images", "kiste images --filter dangling=true -q"),
+    ("import", "kiste import rootfs.tar base:1"),
+    ("rmi", "kiste rmi app:1"),
+    ("tag", "kiste tag app:1 registry.example.com/app:1"),
+    ("untag", "kiste untag app:1"),
+    ("inspect", "kiste inspect --format '{{.State.Status}}' web"),
+    ("image", "kiste image ls"),
+    ("image ls", "kiste image ls --format json"),
+    (
+        "image inspect",
+        "kiste image inspect --format '{{.Config.Cmd}}' app:1",
+    ),
+    ("image history", "kiste image history app:1"),
+    ("image prune", "kiste image prune -a -f"),
+    ("image rm", "kiste image rm app:1"),
+    ("image tag", "kiste image tag app:1 app:latest"),
+    ("image import", "kiste image import rootfs.tar base:1"),
+    ("image pull", "kiste image pull busybox:1.36"),
+    ("image push", "kiste image push registry.example.com/app:1"),
+    ("image save", "kiste image save -o app.tar app:1"),
+    ("image load", "kiste image load -i app.tar"),
+    (
+        "image exists",
+        "kiste image exists app:1 || kiste build -t app:1 .",
+    ),
+    ("image untag", "kiste image untag app:1"),
+    ("container", "kiste container prune -f"),
+    (
+        "container exists",
+        "kiste container exists web && kiste rm -f web",
+    ),
+    (
+        "container prune",
+        "kiste container prune -f --filter until=24h",
+    ),
+    ("history", "kiste history --no-trunc app:1"),
+    ("pull", "kiste pull busybox:1.36"),
+    ("push", "kiste push registry.example.com/app:1"),
+    (
+        "login",
+        "echo \"$TOKEN\" | kiste login -u ci --password-stdin registry.example.com",
+    ),
+    ("logout", "kiste logout registry.example.com"),
+    ("save", "kiste save app:1 | gzip > app.tar.gz"),
+    ("load", "kiste load < app.tar"),
+    ("export", "kiste export -o rootfs.tar web"),
+    ("version", "kiste version --format '{{.Client.Version}}'"),
+    ("completion", "source <(kiste completion bash)"),
+    ("network", "kiste network ls"),
+    ("network ls", "kiste network ls"),
+    ("network inspect", "kiste network inspect bridge"),
+    (
+        "info",
+        "kiste info --format '{{.CgroupVersion}} {{.Driver}}'",
+    ),
+    ("volume", "kiste volume ls"),
+    ("volume create", "kiste volume create --label app=web data"),
+    ("volume ls", "kiste volume ls --filter dangling=true -q"),
+    (
+        "volume inspect",
+        "kiste volume inspect --format '{{.Mountpoint}}' data",
+    ),
+    ("volume rm", "kiste volume rm data"),
+    ("volume prune", "kiste volume prune -a -f"),
+    ("cp", "kiste cp web:/etc/hostname ./hostname"),
+    ("diff", "kiste diff web"),
+    ("commit", "kiste commit -m 'configured' web app:configured"),
+    ("wait", "kiste wait web"),
+    ("restart", "kiste restart -t 5 web"),
+    ("rename", "kiste rename web web-old"),
+    ("pause", "kiste pause web"),
+    ("unpause", "kiste unpause web"),
+    ("top", "kiste top web -o pid,comm"),
+    ("stats", "kiste stats --no-stream web"),
+    ("healthcheck", "kiste healthcheck run web"),
+    ("healthcheck run", "kiste healthcheck run web"),
+    ("generate", "kiste generate systemd --new --name web"),
+    (
+        "generate systemd",
+        "kiste generate systemd --new --name web",
+    ),
+    ("system", "kiste system df"),
+    ("system df", "kiste system df -v"),
+    ("system info", "kiste system info --format '{{json .}}'"),
+    ("system prune", "kiste system prune -a -f"),
+];
+
+/// The example for the verb at `path`, if the table has one.
+pub fn example(path: &str) -> Option<&'static str> {
+    EXAMPLES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
+}
+
+/// `cmd` with every subcommand's example appended to its help.
+pub fn with_examples(cmd: Command) -> Command {
+    add(cmd, "")
+}
+
+fn add(mut cmd: Command, path: &str) -> Command {
+    if !path.is_empty() {
+        if let Some(e) = example(path) {
+            cmd = cmd.after_help(format!("Example:\n  {e}"));
+        }
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        let sub_path = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path} {name}")
+        };
+        cmd = cmd.mut_subcommand(&name, |s| add(s, &sub_path));
+    }
+    cmd
+}
