@@ -50,6 +50,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
+    if paths.rootless {
+        crate::rootless::enter(&paths.runroot)?;
+    }
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);
     match command {

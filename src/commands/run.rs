@@ -105,6 +105,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     };
     let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
+    if paths.rootless {
+        if let Some(why) = crate::rootless::refusal(&host.resources) {
+            return Err(flag_err(&why).into());
+        }
+    }
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with
         // --network none docker says nothing either).
