@@ -109,6 +109,9 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         if let Some(why) = crate::rootless::refusal(&host.resources) {
             return Err(flag_err(&why).into());
         }
+        if let Some(why) = crate::network::rootless::port_refusal(&host.ports) {
+            return Err(flag_err(&why).into());
+        }
     }
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with
