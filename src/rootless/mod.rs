@@ -71,8 +71,9 @@ pub fn active() -> bool {
     })
 }
 
-/// Check `runroot` (made here if missing): it must belong to the user and be private,
-/// so that nobody else can plant a pause record or a socket in it.
+/// Check `runroot` (made here if missing, mode 0700): it must belong to the user, so
+/// that nobody else can plant a pause record or a socket in it (the fallback without
+/// XDG_RUNTIME_DIR lives in the shared /tmp, where another user could make it first).
 pub fn check_runroot(runroot: &Path) -> Result<(), RootlessError> {
     use std::os::unix::fs::MetadataExt;
     let fail = |reason: String| RootlessError::RuntimeDir {
@@ -86,7 +87,8 @@ pub fn check_runroot(runroot: &Path) -> Result<(), RootlessError> {
             return Err(fail("XDG_RUNTIME_DIR does not exist".to_string()));
         }
     }
-    crate::paths::make_dir(runroot, crate::paths::TRAVERSE)
+    // Private: rootless containers run as the user, who owns it anyway.
+    crate::paths::make_dir(runroot, crate::paths::PRIVATE)
         .map_err(|e| fail(format!("cannot create it: {e}")))?;
     let meta = std::fs::symlink_metadata(runroot).map_err(|e| fail(e.to_string()))?;
     let me = nix::unistd::geteuid().as_raw();
