@@ -71,6 +71,21 @@ pub fn active() -> bool {
     })
 }
 
+/// Whether `gid` has a mapping in this process's user namespace.
+pub fn gid_mapped(gid: u32) -> bool {
+    std::fs::read_to_string("/proc/self/gid_map")
+        .map(|m| {
+            m.lines().any(|l| {
+                let f: Vec<u64> = l
+                    .split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                f.len() == 3 && (f[0]..f[0] + f[2]).contains(&u64::from(gid))
+            })
+        })
+        .unwrap_or(true)
+}
+
 /// Check `runroot` (made here if missing, mode 0700): it must belong to the user, so
 /// that nobody else can plant a pause record or a socket in it (the fallback without
 /// XDG_RUNTIME_DIR lives in the shared /tmp, where another user could make it first).
@@ -88,17 +103,23 @@ pub fn check_runroot(runroot: &Path) -> Result<(), RootlessError> {
         }
     }
     // Private: rootless containers run as the user, who owns it anyway.
+    let me = nix::unistd::geteuid().as_raw();
+    let owned = |meta: &std::fs::Metadata| -> Result<(), RootlessError> {
+        if !meta.is_dir() || meta.uid() != me {
+            return Err(fail(format!(
+                "it is not a directory owned by uid {me} (owner {})",
+                meta.uid()
+            )));
+        }
+        Ok(())
+    };
+    // Someone else's directory is refused before anything is changed in it.
+    if let Ok(meta) = std::fs::symlink_metadata(runroot) {
+        owned(&meta)?;
+    }
     crate::paths::make_dir(runroot, crate::paths::PRIVATE)
         .map_err(|e| fail(format!("cannot create it: {e}")))?;
-    let meta = std::fs::symlink_metadata(runroot).map_err(|e| fail(e.to_string()))?;
-    let me = nix::unistd::geteuid().as_raw();
-    if !meta.is_dir() || meta.uid() != me {
-        return Err(fail(format!(
-            "it is not a directory owned by uid {me} (owner {})",
-            meta.uid()
-        )));
-    }
-    Ok(())
+    owned(&std::fs::symlink_metadata(runroot).map_err(|e| fail(e.to_string()))?)
 }
 
 /// Join the user's rootless namespaces, making them first when no pause process holds
