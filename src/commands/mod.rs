@@ -15,6 +15,7 @@ mod network;
 mod ps;
 mod pull;
 mod push;
+mod rootless;
 mod run;
 mod template;
 mod version;

@@ -106,7 +106,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     if paths.rootless {
-        if let Some(why) = crate::rootless::refusal(&host.resources) {
+        if let Some(why) = super::rootless::refusal(&host.resources) {
             return Err(flag_err(&why).into());
         }
         if let Some(why) = crate::network::rootless::port_refusal(&host.ports) {

@@ -14,10 +14,8 @@
 //! This module only enters; it never changes what the verbs do.
 
 mod idmap;
-mod limits;
 
 pub use idmap::{find_program, subordinate_range, Extent, IdMaps};
-pub use limits::{limit_flags, refusal};
 
 use crate::process::ProcessId;
 use nix::sched::CloneFlags;

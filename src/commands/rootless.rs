@@ -5,7 +5,7 @@
 use crate::config::Resources;
 
 /// The limit flags set in `r`, by their docker names.
-pub fn limit_flags(r: &Resources) -> Vec<&'static str> {
+pub(crate) fn limit_flags(r: &Resources) -> Vec<&'static str> {
     [
         ("--memory", r.memory > 0),
         ("--memory-swap", r.memory_swap > 0),
@@ -27,7 +27,7 @@ pub fn limit_flags(r: &Resources) -> Vec<&'static str> {
 }
 
 /// Why the limits in `r` cannot apply to a rootless container, None when none is set.
-pub fn refusal(r: &Resources) -> Option<String> {
+pub(crate) fn refusal(r: &Resources) -> Option<String> {
     let flags = limit_flags(r);
     if flags.is_empty() {
         return None;
