@@ -52,7 +52,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
     if paths.rootless {
-        crate::rootless::enter(&paths.runroot)?;
+        crate::rootless::enter(&paths.runroot, &paths.containers())?;
     }
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);

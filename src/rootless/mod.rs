@@ -11,6 +11,8 @@
 //! have CAP_KILL over a container process running as a mapped sub-id (`USER 1000`), which
 //! a sibling user namespace with the same maps would not, and a later `exec` may `setns`
 //! into a container's namespaces because they belong to a namespace it is root in.
+//! When the pause process is gone while containers run, the next invocation joins the
+//! namespaces through a running container's monitor and makes a new pause there.
 //! This module only enters; it never changes what the verbs do.
 
 mod idmap;
@@ -122,30 +124,67 @@ pub fn check_runroot(runroot: &Path) -> Result<(), RootlessError> {
 
 /// Join the user's rootless namespaces, making them first when no pause process holds
 /// them. Call early, while the process has a single thread.
-pub fn enter(runroot: &Path) -> Result<(), RootlessError> {
+pub fn enter(runroot: &Path, containers: &Path) -> Result<(), RootlessError> {
     check_runroot(runroot)?;
     let cwd = std::env::current_dir().ok();
     let _lock = crate::lock::lock_exclusive(&runroot.join(PAUSE_LOCK)).map_err(io_error(
         format!("lock {}", runroot.join(PAUSE_LOCK).display()),
     ))?;
-    // A recorded pause process that is gone (or a zombie without namespaces) is replaced.
-    let joined = read_pause(runroot).and_then(|p| open_namespaces(p).ok());
-    let namespaces = match joined {
-        Some(ns) => ns,
-        None => {
-            let p = start_pause()?;
-            let record = runroot.join(PAUSE_PID);
-            std::fs::write(&record, format!("{} {}\n", p.pid, p.start_time))
-                .map_err(io_error(format!("write {}", record.display())))?;
-            open_namespaces(p)?
-        }
+    let record = runroot.join(PAUSE_PID);
+    let write_record = |p: ProcessId| {
+        std::fs::write(&record, format!("{} {}\n", p.pid, p.start_time))
+            .map_err(io_error(format!("write {}", record.display())))
     };
-    join(namespaces)?;
+    // A recorded pause process that is gone (or a zombie without namespaces) is replaced:
+    // by a new one in the namespaces a running container's monitor still holds (so that
+    // container stays reachable), else by one in new namespaces.
+    if let Some(ns) = read_pause(runroot).and_then(|p| open_namespaces(p).ok()) {
+        join(ns)?;
+    } else if let Some(ns) = live_monitors(containers).find_map(|p| open_namespaces(p).ok()) {
+        join(ns)?;
+        write_record(fork_pause()?)?;
+    } else {
+        let p = start_pause()?;
+        write_record(p)?;
+        join(open_namespaces(p)?)?;
+    }
     if let Some(dir) = cwd {
         // setns into a mount namespace moves the cwd to its root.
         let _ = std::env::set_current_dir(dir);
     }
     Ok(())
+}
+
+/// The monitors of running containers recorded in the store's `containers` dir (read as
+/// plain JSON: this module stands below the state module).
+fn live_monitors(containers: &Path) -> impl Iterator<Item = ProcessId> {
+    std::fs::read_dir(containers)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let path = e.ok()?.path().join(crate::paths::RECORD);
+            let rec: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+            let p = ProcessId {
+                pid: i32::try_from(rec["state"]["monitor_pid"].as_i64()?).ok()?,
+                start_time: rec["state"]["monitor_start_time"].as_u64()?,
+            };
+            p.is_alive().then_some(p)
+        })
+}
+
+/// A pause process for the namespaces this process has joined.
+fn fork_pause() -> Result<ProcessId, RootlessError> {
+    // SAFETY: kiste has a single thread here (called before any verb starts threads).
+    match unsafe { nix::unistd::fork() }.map_err(ns_error("fork the pause process"))? {
+        nix::unistd::ForkResult::Child => sleep_forever(),
+        nix::unistd::ForkResult::Parent { child } => {
+            ProcessId::of(child.as_raw()).ok_or_else(|| RootlessError::Namespace {
+                what: "start the pause process".to_string(),
+                source: std::io::Error::from_raw_os_error(libc::ESRCH),
+            })
+        }
+    }
 }
 
 /// The pause process recorded in `runroot`, if it still lives.
@@ -274,6 +313,11 @@ fn pause_child(ready: OwnedFd, go: OwnedFd) -> ! {
         nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
         None::<&str>,
     );
+    sleep_forever()
+}
+
+/// The pause process's life: detached from the session and every inherited fd, asleep.
+fn sleep_forever() -> ! {
     let _ = nix::unistd::setsid();
     let _ = std::env::set_current_dir("/");
     // SAFETY: plain syscalls in the forked child; fds 0-2 go to /dev/null and every other
