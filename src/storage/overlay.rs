@@ -258,8 +258,15 @@ pub fn unmount(target: &Path) -> Result<(), StorageError> {
         source,
     };
     let dst = cpath_io(target).map_err(fail)?;
+    // In rootless kiste's user namespace a plain unmount waits ~150 ms for the kernel (an
+    // RCU grace period); detaching returns at once and the overlay goes with its last user.
+    let flags = if crate::rootless::active() {
+        libc::MNT_DETACH
+    } else {
+        0
+    };
     // SAFETY: valid C string.
-    match check(unsafe { libc::umount2(dst.as_ptr(), 0) }) {
+    match check(unsafe { libc::umount2(dst.as_ptr(), flags) }) {
         Ok(()) => Ok(()),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
