@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::net::TcpListener;
 use support::rootless::{unsupported, User};
 use support::*;
@@ -75,12 +75,14 @@ fn a_rootless_container_reaches_out_through_its_default_route() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.write_all(b"from-the-host\n").unwrap();
-        // Closing ends the client's read (busybox nc keeps waiting otherwise).
+        let (s, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(&s).read_line(&mut line).unwrap();
+        assert_eq!(line, "ping\n");
+        (&s).write_all(b"from-the-host\n").unwrap();
     });
     let script = format!(
-        "ip route | grep -q '^default via' || exit 3; gw=$(ip route | awk '/^default/ {{print $3}}'); nc -w 5 $gw {port} </dev/null"
+        "ip route | grep -q '^default via' || exit 3; gw=$(ip route | awk '/^default/ {{print $3}}'); echo ping | timeout 10 nc $gw {port}; true"
     );
     let out = u.ok(&["run", "--rm", "busybox", "sh", "-c", &script]);
     assert_eq!(out, "from-the-host\n");
