@@ -71,6 +71,21 @@ pub fn active() -> bool {
     })
 }
 
+/// Whether process `pid` is in this process's user namespace. `exec` (setns into a
+/// running container) skips CLONE_NEWUSER when it is: a rootless container shares kiste's
+/// namespace, and setns into one's own user namespace fails with EINVAL.
+pub fn shares_user_namespace(pid: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ino = |p: String| std::fs::metadata(p).map(|m| (m.dev(), m.ino()));
+    match (
+        ino(format!("/proc/{pid}/ns/user")),
+        ino("/proc/self/ns/user".into()),
+    ) {
+        (Ok(theirs), Ok(mine)) => theirs == mine,
+        _ => false,
+    }
+}
+
 /// Whether `gid` has a mapping in this process's user namespace.
 pub fn gid_mapped(gid: u32) -> bool {
     std::fs::read_to_string("/proc/self/gid_map")
@@ -335,5 +350,17 @@ fn sleep_forever() -> ! {
         loop {
             libc::pause();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_shares_its_own_user_namespace_and_a_missing_one_shares_none() {
+        assert!(shares_user_namespace(std::process::id() as i32));
+        assert!(!shares_user_namespace(i32::MAX));
+        assert!(gid_mapped(0));
     }
 }
