@@ -145,3 +145,41 @@ fn wait_for(cond: impl Fn() -> bool, what: &str) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// fuse-overlayfs chosen for a RUN step (deleting a file, replacing a directory) and for
+/// the container: owners and deletions come out as with the kernel's overlay.
+#[test]
+fn fuse_overlayfs_serves_the_same_owners_and_deletions_when_chosen() {
+    if let Some(why) = unsupported() {
+        return skip(why);
+    }
+    if !have("fuse-overlayfs") {
+        return skip("fuse-overlayfs is not installed");
+    }
+    let u = User::create("fuse", true);
+    owners_image(&u);
+    let del = u.context(
+        "del",
+        &[(
+            "Dockerfile",
+            "FROM owners\nUSER 0\nRUN rm /data/www && rm -rf /home/u && mkdir /home/u && touch /home/u/new\n",
+        )],
+    );
+    let fuse = [("KISTE_ROOTLESS_OVERLAY", Some("fuse-overlayfs"))];
+    let built = u.run_env(&["build", "-q", "-t", "del", del.to_str().unwrap()], &fuse);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let script = "grep -c ' / fuse.fuse-overlayfs ' /proc/mounts; stat -c '%n %u' /data/* /home/u/*; echo more > /home/u/new";
+    let r = u.run_env(&["run", "--name", "fz", "del", "sh", "-c", script], &fuse);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "1\n/data/root 0\n/data/user 1000\n/home/u/new 0\n"
+    );
+    let id = u.ok(&["inspect", "-f", "{{.Id}}", "fz"]);
+    let upper = u
+        .store()
+        .join("containers")
+        .join(id.trim())
+        .join("upper/home/u/new");
+    assert_eq!(std::fs::read_to_string(upper).unwrap(), "more\n");
+}
