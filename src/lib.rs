@@ -17,6 +17,7 @@ pub mod network;
 pub mod paths;
 pub mod process;
 pub mod registry;
+pub mod rootless;
 pub mod runtime;
 pub mod signal;
 pub mod state;

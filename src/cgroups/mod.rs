@@ -139,6 +139,15 @@ impl Cgroup {
 pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
     check_names(spec)?;
     let layout = detect();
+    if crate::rootless::active() {
+        // Rootless: the user owns no cgroup here (v1) or limits were refused before the
+        // container was made; the container stays in the caller's cgroup.
+        return Ok(Cgroup {
+            layout,
+            dirs: Vec::new(),
+            device_prog: None,
+        });
+    }
     let result = match layout {
         CgroupLayout::V1 => v1::create(spec).map(|dirs| Cgroup {
             layout,
@@ -170,6 +179,9 @@ fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
 
 /// The container's directories (existing or not) for the host's layout.
 pub(crate) fn dirs_of(spec: &CgroupSpec) -> Vec<PathBuf> {
+    if crate::rootless::active() {
+        return Vec::new();
+    }
     let rel = relative_path(spec);
     match detect() {
         CgroupLayout::V1 => v1::hierarchies()

@@ -22,6 +22,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod rootless;
 mod run;
 mod system;
 mod template;
@@ -65,6 +66,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         paths.runroot.display(),
         paths.rootless
     );
+    if paths.rootless {
+        crate::rootless::enter(&paths.runroot, &paths.containers())?;
+    }
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);
     match command {

@@ -109,6 +109,14 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     let life = args.life.to_config(args.rm).map_err(|e| flag_err(&e))?;
     (host.restart, host.init) = (life.restart, life.init);
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
+    if paths.rootless {
+        if let Some(why) = super::rootless::refusal(&host.resources) {
+            return Err(flag_err(&why).into());
+        }
+        if let Some(why) = crate::network::rootless::port_refusal(&host.ports) {
+            return Err(flag_err(&why).into());
+        }
+    }
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with
         // --network none docker says nothing either).

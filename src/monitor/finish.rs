@@ -82,6 +82,7 @@ pub fn release(paths: &Paths, rec: &ContainerRecord) {
 
 /// Give back the container's address, rules and veth (nothing when it holds none).
 fn release_network(paths: &Paths, id: &str) {
+    crate::network::rootless::release(&paths.container_run_dir(id));
     if let Err(e) = crate::network::release(paths, id) {
         eprintln!("WARNING: {e}");
     }

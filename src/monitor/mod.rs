@@ -50,6 +50,8 @@ pub enum MonitorError {
     Port(#[from] PortError),
     #[error(transparent)]
     Network(#[from] NetworkError),
+    #[error(transparent)]
+    RootlessNetwork(#[from] crate::network::rootless::RootlessNetError),
     /// An error the detached monitor reported with its exit code.
     #[error("{message}")]
     Reported { code: i32, message: String },
@@ -92,6 +94,8 @@ struct Running {
     mounts: Vec<crate::config::MountConfig>,
     /// Started again by its monitor under a restart policy (not by the user).
     restart: bool,
+    /// Rootless with its own network: pasta or slirp4netns connects it (see network::rootless).
+    rootless_net: bool,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -236,6 +240,8 @@ fn prepare(
         bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
         mounts: rec.config.host.mounts.clone(),
         restart,
+        rootless_net: paths.rootless
+            && rec.config.host.network == crate::config::NetworkMode::Private,
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -324,9 +330,20 @@ fn run_monitored(
     } else {
         None
     };
-    let started = match &attached {
-        Some((_, spec)) => runtime::spawn(spec)?,
-        None => runtime::spawn(spec)?,
+    let (ports, rootless_spec) = if running.rootless_net {
+        // The helper binds the host ports itself, as the user.
+        drop(ports);
+        let run_dir = paths.container_run_dir(&running.id);
+        let netns = crate::network::rootless::connect(&running.id, &run_dir, &mappings)?;
+        let mut spec = spec.clone();
+        spec.namespaces.net = runtime::NsMode::Path(netns);
+        (Vec::new(), Some(spec))
+    } else {
+        (ports, None)
+    };
+    let started = match (&attached, &rootless_spec) {
+        (Some((_, spec)), _) | (None, Some(spec)) => runtime::spawn(spec)?,
+        (None, None) => runtime::spawn(spec)?,
     };
     // The container holds its namespace now.
     drop(attached);

@@ -10,6 +10,7 @@ mod netlink;
 mod nft;
 mod ports;
 mod proxy;
+pub mod rootless;
 
 pub use bridge::{
     attach, host_veth, mac_of, member, members, release, Attachment, Member, NetworkError, BRIDGE,

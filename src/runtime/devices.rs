@@ -92,7 +92,12 @@ pub(crate) fn setup_dev(
     }
     let pts = dev.join("pts");
     ensure(&pts, false)?;
-    let ptsopts = "newinstance,ptmxmode=0666,mode=0620,gid=5";
+    // gid 5 (tty) exists only where it is mapped (not in a single-id rootless namespace).
+    let ptsopts = if crate::rootless::gid_mapped(5) {
+        "newinstance,ptmxmode=0666,mode=0620,gid=5"
+    } else {
+        "newinstance,ptmxmode=0666,mode=0620"
+    };
     let ptsfs = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     mnt(
         m,

@@ -3,6 +3,7 @@
 //! unmounting them. It does not create, extract or delete layers (the image store owns
 //! them) and it does not decide where a container's directories live.
 
+mod fuse;
 mod overlay;
 
 #[doc(hidden)]

@@ -78,14 +78,26 @@ pub fn mount_overlay(
         };
         return check(rc).map_err(|e| fail(format!("bind mount of {}: {e}", upper.display())));
     }
-    match mount_with_fsconfig(lowers, upper, work, target, rootless) {
+    if rootless && super::fuse::chosen() {
+        return super::fuse::mount(lowers, upper, work, target).map_err(|e| fail(e.to_string()));
+    }
+    let native = match mount_with_fsconfig(lowers, upper, work, target, rootless) {
         Ok(()) => Ok(()),
         // ENOSYS: no new mount API; EINVAL: no `lowerdir+` (kernel < 6.8).
         Err(e)
             if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EINVAL))
                 && !is_mounted(target) =>
         {
-            mount_legacy(lowers, upper, work, target, rootless).map_err(|e| fail(e.to_string()))
+            mount_legacy(lowers, upper, work, target, rootless)
+        }
+        Err(e) => Err(e),
+    };
+    match native {
+        Ok(()) => Ok(()),
+        // A kernel without overlay in user namespaces: fuse-overlayfs, where installed.
+        Err(e) if rootless && !is_mounted(target) => {
+            super::fuse::mount(lowers, upper, work, target)
+                .map_err(|f| fail(format!("{e}; the fuse-overlayfs fallback failed too: {f}")))
         }
         Err(e) => Err(fail(e.to_string())),
     }
@@ -258,8 +270,15 @@ pub fn unmount(target: &Path) -> Result<(), StorageError> {
         source,
     };
     let dst = cpath_io(target).map_err(fail)?;
+    // In rootless kiste's user namespace a plain unmount waits ~150 ms for the kernel (an
+    // RCU grace period); detaching returns at once and the overlay goes with its last user.
+    let flags = if crate::rootless::active() {
+        libc::MNT_DETACH
+    } else {
+        0
+    };
     // SAFETY: valid C string.
-    match check(unsafe { libc::umount2(dst.as_ptr(), 0) }) {
+    match check(unsafe { libc::umount2(dst.as_ptr(), flags) }) {
         Ok(()) => Ok(()),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOENT)) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {

@@ -12,6 +12,7 @@ pub mod build;
 pub mod cgroup;
 pub mod docker;
 pub mod registry;
+pub mod rootless;
 pub mod runtime;
 pub mod store;
 

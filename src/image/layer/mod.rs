@@ -22,9 +22,10 @@ pub enum OverlayXattrs {
 }
 
 impl OverlayXattrs {
-    /// `user.` for non-root users (who must mount with `userxattr`), else `trusted.`.
+    /// `user.` in rootless kiste's user namespace (overlay is mounted with `userxattr`
+    /// there), else `trusted.`.
     pub fn for_current_user() -> OverlayXattrs {
-        if nix::unistd::geteuid().is_root() {
+        if !crate::rootless::active() {
             OverlayXattrs::Trusted
         } else {
             OverlayXattrs::User
