@@ -122,8 +122,15 @@ impl Netns {
                 "link {link} left behind:\n{links}"
             );
         }
-        let tables = self.sh("nft list tables");
-        assert!(!tables.contains("kiste"), "nft table left behind: {tables}");
+        // The default network's two chains stay with its bridge; nothing per container.
+        let rules = self.sh("nft list ruleset");
+        for line in rules.lines().filter(|l| l.contains("chain ")) {
+            assert!(
+                line.contains("chain kiste0-nat") || line.contains("chain kiste0-fwd"),
+                "nft chain left behind: {rules}"
+            );
+        }
+        assert!(!rules.contains("dnat"), "{rules}");
         let state = k.runroot().join("networks/bridge.json");
         if let Ok(s) = std::fs::read_to_string(&state) {
             assert_eq!(s, "{\"members\":{}}", "addresses still held");

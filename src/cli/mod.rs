@@ -5,11 +5,13 @@
 mod archive;
 pub mod complete;
 mod isolation;
+mod network;
 mod registry;
 mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use isolation::IsolationArgs;
+pub use network::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 
@@ -99,24 +101,11 @@ pub enum Command {
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(CompletionArgs),
-    /// Manage networks (ls, inspect)
+    /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum NetworkCommand {
-    /// List networks
-    #[command(visible_alias = "list")]
-    Ls,
-    /// Display detailed information on one or more networks
-    Inspect(NetworkInspectArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct NetworkInspectArgs {
-    #[arg(required = true, value_name = "NETWORK")]
-    pub networks: Vec<String>,
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -307,6 +296,8 @@ pub struct RunArgs {
     #[arg(long = "stop-timeout", value_name = "INT", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
     #[command(flatten)]
+    pub net: NetFlags,
+    #[command(flatten)]
     pub isolation: IsolationArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
@@ -361,11 +352,16 @@ impl RunArgs {
         resolve: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<HostConfig, FlagError> {
         let mut host = self.isolation.to_host_config(resolve)?;
-        host.ports = self
-            .publish
-            .iter()
-            .map(|p| PortMapping::parse("-p, --publish", p))
-            .collect::<Result<_, _>>()?;
+        let mut ports = Vec::new();
+        for p in &self.publish {
+            ports.extend(PortMapping::parse_many("-p, --publish", p)?);
+        }
+        host.ports = ports;
+        self.net.apply(
+            self.isolation.network.as_deref(),
+            !nix::unistd::geteuid().is_root(),
+            &mut host,
+        )?;
         host.extra_hosts = self
             .add_host
             .iter()

@@ -12,6 +12,7 @@ mod inspect;
 mod login;
 mod logs;
 mod network;
+mod port;
 mod ps;
 mod pull;
 mod push;
@@ -82,6 +83,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => archive::export(&paths, a),
         Command::Version(_) | Command::Completion(_) => Ok(()),
         Command::Network(c) => network::network_command(&paths, c),
+        Command::Port(a) => port::port(&paths, a),
     }
 }
 

@@ -103,7 +103,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             .map(|r| r.id)
             .map_err(|e| e.to_string())
     };
-    let host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    let mut host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    super::network::check_endpoints(paths, &mut host).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     if !host.ports.is_empty() && host.network == NetworkMode::Host {
         // As docker: the ports stay in the record but nothing is forwarded (with
@@ -134,6 +135,9 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         args.platform.as_deref(),
     )?;
     let ic = &image.config.config;
+    if args.net.publish_all {
+        super::network::publish_exposed(&mut host, ic.exposed_ports.keys());
+    }
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (
             if ep.is_empty() {

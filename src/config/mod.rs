@@ -8,6 +8,7 @@
 
 mod devices;
 mod dns;
+mod endpoint;
 mod legacy;
 mod limits;
 mod namespaces;
@@ -18,6 +19,9 @@ mod stop;
 
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
+pub use endpoint::{
+    parse_alias, parse_dns_word, parse_ip, parse_mac, valid_name, Endpoint, DEFAULT_NETWORK,
+};
 pub use limits::{RlimitResource, Ulimit};
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};

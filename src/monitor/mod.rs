@@ -81,7 +81,8 @@ struct Running {
     rootfs: PathBuf,
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
-    bridged: bool,
+    /// On bridge networks: the container's name and its endpoints.
+    bridged: Option<(String, Vec<crate::config::Endpoint>)>,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -181,7 +182,8 @@ fn launch(
         rootfs: rootfs.clone(),
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
-        bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
+        bridged: (rec.config.host.network == crate::config::NetworkMode::Bridge)
+            .then(|| (rec.name.clone(), rec.config.host.endpoints.clone())),
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -277,10 +279,9 @@ fn run_monitored(
         log_path.display()
     )))?;
     let mappings: Vec<_> = ports.iter().map(|p| p.mapping.clone()).collect();
-    let attached = if running.bridged {
-        Some(join_bridge(paths, running, spec, &mappings)?)
-    } else {
-        None
+    let attached = match &running.bridged {
+        Some((name, endpoints)) => Some(join_networks(paths, running, spec, name, endpoints)?),
+        None => None,
     };
     let started = match &attached {
         Some((_, spec)) => runtime::spawn(spec)?,
@@ -327,30 +328,20 @@ fn run_monitored(
     Ok(code)
 }
 
-/// Put the container on the bridge: the spec to spawn joins the namespace made for it, and
-/// its /etc/hosts names its address.
-fn join_bridge(
+/// Put the container on its networks: the spec to spawn joins the namespace made for it,
+/// and its /etc/hosts names its address and its networks' members.
+fn join_networks(
     paths: &Paths,
     running: &Running,
     spec: &runtime::ContainerSpec,
-    mappings: &[crate::config::PortMapping],
-) -> Result<(crate::network::Attachment, runtime::ContainerSpec), MonitorError> {
-    let a = crate::network::attach(paths, &running.id, mappings)?;
+    name: &str,
+    endpoints: &[crate::config::Endpoint],
+) -> Result<(crate::network::Joined, runtime::ContainerSpec), MonitorError> {
+    let joined = crate::network::join(paths, &running.id, name, &spec.hostname, endpoints)?;
     let mut spec = spec.clone();
     spec.namespaces.net =
-        runtime::NsMode::Path(format!("/proc/self/fd/{}", a.netns.as_raw_fd()).into());
-    // The file spec wrote names the container's loopback address; it has one on the
-    // bridge now (the --add-host lines after it stay).
-    let hosts = paths.container_run_dir(&running.id).join("hosts");
-    let text = std::fs::read_to_string(&hosts)
-        .map_err(other(&format!("cannot read {}", hosts.display())))?;
-    let own = format!("127.0.0.1\t{}\n", spec.hostname);
-    std::fs::write(
-        &hosts,
-        text.replacen(&own, &format!("{}\t{}\n", a.ip, spec.hostname), 1),
-    )
-    .map_err(other(&format!("cannot write {}", hosts.display())))?;
-    Ok((a, spec))
+        runtime::NsMode::Path(format!("/proc/self/fd/{}", joined.netns.as_raw_fd()).into());
+    Ok((joined, spec))
 }
 
 /// Fork the detached monitor; return once it reports the container running, or its error.
