@@ -287,8 +287,9 @@ fn run_monitored(
         Some((_, spec)) => runtime::spawn(spec)?,
         None => runtime::spawn(spec)?,
     };
-    // The container holds its namespace now.
-    drop(attached);
+    // The forwarder keeps the namespace it forwards into (the container may be gone
+    // already: `run --rm -p 80 IMG true`).
+    let netns = attached.map(|(joined, _)| joined.netns);
     drop(pipes.out_w);
     drop(pipes.err_w);
     let rec = store.update(&running.id, |r| {
@@ -306,15 +307,18 @@ fn run_monitored(
         r.state.ports = mappings;
     })?;
     on_started(&rec);
-    let forwarder = if ports.is_empty() {
-        None
-    } else {
-        Some(
-            PortForwarder::new(ports, started.pid).map_err(other(&format!(
-                "cannot forward ports into container {}",
-                running.id
-            )))?,
-        )
+    let netns = match netns {
+        Some(ns) => Some(ns),
+        None if !ports.is_empty() => {
+            std::fs::File::open(format!("/proc/{}/ns/net", started.pid)).ok()
+        }
+        None => None,
+    };
+    let forwarder = match netns {
+        Some(ns) if !ports.is_empty() => Some(PortForwarder::new(ports, ns).map_err(other(
+            &format!("cannot forward ports into container {}", running.id),
+        ))?),
+        _ => None,
     };
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
