@@ -160,6 +160,8 @@ fn outbound_traffic_leaves_through_nat_and_an_internal_network_has_no_way_out() 
             "while true; do echo outside | busybox nc -l -p 9000; done",
         ])
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .unwrap();
     let k = Kiste::new();
