@@ -46,8 +46,11 @@ impl NetFlags {
     ) -> Result<(), FlagError> {
         host.dns_search = each(&self.dns_search, |d| parse_dns_word("--dns-search", d))?;
         host.dns_options = each(&self.dns_option, |d| parse_dns_word("--dns-option", d))?;
+        // With --userns map=… the container cannot join a namespace that root made
+        // outside its user namespace (the runtime joins after unsharing it): the default
+        // is then its own namespace, as rootless.
         let name = match network {
-            None if !rootless => Some(DEFAULT_NETWORK),
+            None if !rootless && host.userns_root().is_none() => Some(DEFAULT_NETWORK),
             Some(n) if !matches!(n, "" | "default" | "private" | "none" | "host") => Some(n),
             _ => None,
         };
