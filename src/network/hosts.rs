@@ -140,6 +140,51 @@ pub fn refresh_all<'a>(paths: &Paths, ids: impl Iterator<Item = &'a String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn members_are_written_into_the_same_inode_that_is_bind_mounted() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            root: dir.path().join("root"),
+            runroot: dir.path().join("run"),
+            rootless: false,
+        };
+        let run_dir = paths.container_run_dir("aaaaaaaaaaaaaaaa");
+        std::fs::create_dir_all(&run_dir).unwrap();
+        std::fs::create_dir_all(paths.runroot.join("networks")).unwrap();
+        std::fs::write(run_dir.join("hosts"), hosts_file("box", None)).unwrap();
+        let inode = std::fs::metadata(run_dir.join("hosts")).unwrap().ino();
+        set_own_address(&run_dir, "box", Ipv4Addr::new(10, 89, 0, 2)).unwrap();
+        std::fs::write(
+            paths.runroot.join("networks/app.json"),
+            r#"{"members":{"aaaaaaaaaaaaaaaa":{"ip":"10.89.0.2","name":"web"},
+               "bbbbbbbbbbbbbbbb":{"ip":"10.89.0.3","name":"db","aliases":["pg"]}}}"#,
+        )
+        .unwrap();
+        refresh(&paths, "aaaaaaaaaaaaaaaa").unwrap();
+        let text = std::fs::read_to_string(run_dir.join("hosts")).unwrap();
+        assert!(text.contains("10.89.0.2\tbox\n"), "{text}");
+        assert!(text.contains("10.89.0.3\tdb pg bbbbbbbbbbbb\n"), "{text}");
+        assert!(text.contains("10.89.0.2\tweb aaaaaaaaaaaa\n"), "{text}");
+        assert_eq!(
+            std::fs::metadata(run_dir.join("hosts")).unwrap().ino(),
+            inode
+        );
+        // A member leaves: the file shrinks in place.
+        std::fs::write(
+            paths.runroot.join("networks/app.json"),
+            r#"{"members":{"aaaaaaaaaaaaaaaa":{"ip":"10.89.0.2","name":"web"}}}"#,
+        )
+        .unwrap();
+        refresh(&paths, "aaaaaaaaaaaaaaaa").unwrap();
+        let text = std::fs::read_to_string(run_dir.join("hosts")).unwrap();
+        assert!(!text.contains("db"), "{text}");
+        assert_eq!(
+            std::fs::metadata(run_dir.join("hosts")).unwrap().ino(),
+            inode
+        );
+    }
 
     #[test]
     fn loopback_resolvers_of_the_host_are_left_out() {
