@@ -351,14 +351,18 @@ fn delete_veth(veth: &str) {
     }
 }
 
-/// Take container `id` off network `network`: its address, its veth (normally gone with
-/// its namespace already) and its name in the other members' /etc/hosts.
-pub fn leave(paths: &Paths, network: &str, id: &str) -> Result<bool, NetworkError> {
+/// Take container `id` off network `network`: its address, its name in the other members'
+/// /etc/hosts and, with `unlink` (the container still runs), its veth. A container that is
+/// gone took its veth with its namespace (the kernel tears it down in the background;
+/// deleting it here would wait ~20 ms for an RCU grace period on every `run --rm`).
+pub fn leave(paths: &Paths, network: &str, id: &str, unlink: bool) -> Result<bool, NetworkError> {
     let mut locked = Locked::open(paths, network)?;
     let Some(m) = locked.state.members.remove(id) else {
         return Ok(false);
     };
-    delete_veth(&m.veth);
+    if unlink {
+        delete_veth(&m.veth);
+    }
     locked.save()?;
     if network != crate::config::DEFAULT_NETWORK {
         hosts::refresh_all(paths, locked.state.members.keys());
@@ -371,7 +375,7 @@ pub fn leave(paths: &Paths, network: &str, id: &str) -> Result<bool, NetworkErro
 pub fn release(paths: &Paths, id: &str) -> Result<(), NetworkError> {
     for (network, members) in all_members(paths) {
         if members.contains_key(id) {
-            leave(paths, &network, id)?;
+            leave(paths, &network, id, false)?;
         }
     }
     Ok(())
@@ -417,11 +421,19 @@ pub fn memberships(paths: &Paths, id: &str) -> Vec<(String, Member)> {
         .collect()
 }
 
-/// Remove network `def`'s bridge, rules and member file (no member may be left).
+/// Remove network `def`'s bridge, rules and member file (no member may be left). Veths
+/// of containers that just ended may still hang on the bridge while the kernel tears
+/// their namespaces down: they go first.
 pub fn teardown(paths: &Paths, def: &NetworkDef) -> Result<(), NetworkError> {
     let _host = host_lock()?;
     if let Some(i) = link_index(&def.bridge) {
         let mut nl = Netlink::open().map_err(io("open a netlink socket"))?;
+        let ports = format!("/sys/class/net/{}/brif", def.bridge);
+        for port in std::fs::read_dir(&ports).into_iter().flatten().flatten() {
+            if let Some(p) = link_index(&port.file_name().to_string_lossy()) {
+                let _ = nl.delete_link(p);
+            }
+        }
         nl.delete_link(i)
             .map_err(io(format!("delete bridge {}", def.bridge)))?;
     }

@@ -96,7 +96,7 @@ pub fn connect_running(
 /// host end of the veth).
 pub fn disconnect(paths: &Paths, id: &str, name: &str, network: &str) -> Result<(), NetworkError> {
     let def = find(paths, network)?;
-    if !leave(paths, &def.name, id)? {
+    if !leave(paths, &def.name, id, true)? {
         return Err(NetworkError::NotConnected {
             container: name.to_string(),
             network: def.name,

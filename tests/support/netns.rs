@@ -111,12 +111,20 @@ impl Netns {
     /// Nothing of a container is left: no veth (only lo, the bridge kiste0, which stays like
     /// docker0, and what the test made itself), no nft table, no address held in the store.
     pub fn assert_clean(&self, k: &Kiste, own_links: &[&str]) {
-        let links = self.sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1");
-        for link in links.lines() {
-            assert!(
-                link == "lo" || link == "kiste0" || own_links.contains(&link),
-                "link {link} left behind:\n{links}"
-            );
+        // A container's veth goes with its namespace, which the kernel tears down in the
+        // background after the container ended.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let links = self.sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1");
+            let left: Vec<&str> = links
+                .lines()
+                .filter(|l| *l != "lo" && *l != "kiste0" && !own_links.contains(l))
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "links left behind: {left:?}");
+            std::thread::sleep(Duration::from_millis(20));
         }
         // The default network's two chains stay with its bridge; nothing per container.
         let rules = self.sh("nft list ruleset");
