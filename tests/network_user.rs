@@ -535,3 +535,38 @@ fn bad_network_input_names_the_value_and_creates_nothing() {
     assert_eq!(ns.kiste_ok(&k, &["ps", "-aq"]).trim(), "");
     ns.kiste_ok(&k, &["network", "rm", "one"]);
 }
+
+#[test]
+fn dns_flags_and_extra_hosts_shape_the_containers_etc_files() {
+    let k = Kiste::new();
+    k.busybox();
+    let out = k.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--hostname",
+        "inner",
+        "--dns",
+        "10.0.0.9",
+        "--dns-search",
+        "a.test",
+        "--dns-search",
+        "b.test",
+        "--dns-option",
+        "ndots:2",
+        "--add-host",
+        "db:10.0.0.5",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; echo ---; cat /etc/hosts; hostname",
+    ]);
+    let (resolv, hosts) = out.split_once("---\n").unwrap();
+    assert!(resolv.contains("nameserver 10.0.0.9\n"), "{resolv}");
+    assert!(resolv.contains("search a.test b.test\n"), "{resolv}");
+    assert!(resolv.contains("options ndots:2\n"), "{resolv}");
+    assert_eq!(resolv.matches("nameserver").count(), 1, "{resolv}");
+    assert!(hosts.contains("10.0.0.5\tdb\n"), "{hosts}");
+    assert!(hosts.ends_with("inner\n"), "{hosts}");
+}
