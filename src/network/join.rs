@@ -65,8 +65,15 @@ pub fn join(
     }
     let ip = primary.expect("at least one endpoint");
     let run_dir = paths.container_run_dir(id);
+    let named = defs.iter().any(|d| !d.is_default());
     let hosts_ready = hosts::set_own_address(&run_dir, hostname, ip)
-        .and_then(|()| hosts::refresh(paths, id))
+        .and_then(|()| {
+            if named {
+                hosts::refresh(paths, id)
+            } else {
+                Ok(())
+            }
+        })
         .map_err(super::bridge::io(format!("write /etc/hosts of {id}")));
     if let Err(e) = hosts_ready {
         let _ = release(paths, id);
