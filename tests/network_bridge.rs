@@ -2,7 +2,8 @@
 //! namespace of its own (through `nsenter --net`), so the bridge, the veths, the nftables
 //! table and all traffic stay in namespaces the test made; the host's own firewall (here:
 //! docker's FORWARD policy drop) is not involved. After each test nothing of a container is
-//! left in the namespace: no veth, no `table ip kiste`, no address held.
+//! left in the namespace: no veth, no rule but the default network's own two chains, no
+//! address held.
 
 mod support;
 
