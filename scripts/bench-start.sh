@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Container start time, side by side in one run: `run --rm --network none IMG true` with
-# kiste, podman and docker, `runc run` of the same tree, and the floor (`unshare … chroot`).
+# kiste, podman and docker, `runc run` of the same tree, and the floor (`unshare … chroot`);
+# kiste also on its default bridge network, with and without a published port.
 # Prints each median and its ratio to kiste's. Needs root; installs what is missing.
 # Usage: scripts/bench-start.sh [RUNS]   (default 30)
 set -euo pipefail
@@ -55,6 +56,8 @@ PY
 
 cmds=(
   "kiste|${k[*]} run --rm --network none bench-busybox true"
+  "kiste (default bridge)|${k[*]} run --rm bench-busybox true"
+  "kiste (bridge, -p)|${k[*]} run --rm -p 127.0.0.1::80 bench-busybox true"
   "floor (unshare+chroot)|unshare --pid --fork --mount --uts --ipc --net chroot $rootfs /bin/true"
   "runc|runc --root $work/runc run -b $work/bundle bench"
 )

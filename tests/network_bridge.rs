@@ -2,142 +2,15 @@
 //! namespace of its own (through `nsenter --net`), so the bridge, the veths, the nftables
 //! table and all traffic stay in namespaces the test made; the host's own firewall (here:
 //! docker's FORWARD policy drop) is not involved. After each test nothing of a container is
-//! left in the namespace: no veth, no `table ip kiste`, no address held.
+//! left in the namespace: no veth, no rule but the default network's own two chains, no
+//! address held.
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::netns::Netns;
 use support::*;
-
-/// A named network namespace (`ip netns add`), deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    /// None (after a skip) when this machine cannot make one.
-    fn new(tag: &str) -> Option<Netns> {
-        if !nix::unistd::Uid::effective().is_root() {
-            skip("network tests need root");
-            return None;
-        }
-        for tool in ["ip", "nft", "nsenter", "busybox"] {
-            let found = Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !found {
-                skip(&format!("{tool} is not installed"));
-                return None;
-            }
-        }
-        let name = format!("kt-{}-{tag}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {name}");
-        let ns = Netns { name };
-        ns.sh("ip link set lo up");
-        Some(ns)
-    }
-
-    fn enter(&self, program: &str) -> Command {
-        let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/run/netns/{}", self.name))
-            .arg(program);
-        c.stdin(Stdio::null());
-        c
-    }
-
-    /// `script` run by sh in the namespace; its stdout (it must succeed).
-    fn sh(&self, script: &str) -> String {
-        let out = self.enter("sh").args(["-c", script]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{script}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// kiste with `k`'s store, run in the namespace.
-    fn kiste(&self, k: &Kiste, args: &[&str]) -> Run {
-        self.kiste_cmd(k, args).output().unwrap().into()
-    }
-
-    fn kiste_cmd(&self, k: &Kiste, args: &[&str]) -> Command {
-        let mut c = self.enter(env!("CARGO_BIN_EXE_kiste"));
-        c.arg("--root")
-            .arg(k.root())
-            .arg("--runroot")
-            .arg(k.runroot());
-        c.args(args);
-        c
-    }
-
-    fn kiste_ok(&self, k: &Kiste, args: &[&str]) -> String {
-        let r = self.kiste(k, args);
-        assert_eq!(r.code, 0, "kiste {args:?}: {}{}", r.stdout, r.stderr);
-        r.stdout
-    }
-
-    /// What `text` gets back from a TCP connection to `addr port` in the namespace.
-    fn nc(&self, addr: &str, port: u16, text: &str) -> String {
-        let out = self
-            .enter("sh")
-            .args([
-                "-c",
-                &format!("echo {text} | busybox nc -w 2 {addr} {port}"),
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Poll until `addr:port` answers `want` (a server in a container takes a moment).
-    fn wait_answer(&self, addr: &str, port: u16, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.nc(addr, port, "x").contains(want) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{addr}:{port} never answered {want:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Nothing of a container is left: no veth (only lo, the bridge kiste0, which stays like
-    /// docker0, and what the test made itself), no nft table, no address held in the store.
-    fn assert_clean(&self, k: &Kiste, own_links: &[&str]) {
-        let links = self.sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1");
-        for link in links.lines() {
-            assert!(
-                link == "lo" || link == "kiste0" || own_links.contains(&link),
-                "link {link} left behind:\n{links}"
-            );
-        }
-        let tables = self.sh("nft list tables");
-        assert!(!tables.contains("kiste"), "nft table left behind: {tables}");
-        let state = k.runroot().join("networks/bridge.json");
-        if let Ok(s) = std::fs::read_to_string(&state) {
-            assert_eq!(s, "{\"members\":{}}", "addresses still held");
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
 
 /// A container serving `hello` on port 80, forever.
 const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";

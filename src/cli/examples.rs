@@ -71,6 +71,18 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "info",
         "kiste info --format '{{.CgroupVersion}} {{.Driver}}'",
     ),
+    (
+        "network create",
+        "kiste network create --subnet 10.90.0.0/24 appnet",
+    ),
+    ("network rm", "kiste network rm appnet"),
+    ("network prune", "kiste network prune -f"),
+    (
+        "network connect",
+        "kiste network connect --alias db appnet web",
+    ),
+    ("network disconnect", "kiste network disconnect appnet web"),
+    ("port", "kiste port web 80/tcp"),
     ("volume", "kiste volume ls"),
     ("volume create", "kiste volume create --label app=web data"),
     ("volume ls", "kiste volume ls --filter dangling=true -q"),

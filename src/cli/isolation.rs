@@ -12,7 +12,7 @@ use clap::Args;
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct IsolationArgs {
-    /// Connect a container to a network: "private" (default: own namespace, published ports forwarded), "bridge" (root: an address on bridge kiste0 with NAT), "none" or "host"
+    /// Connect a container to a network: "bridge" (default as root: an address on bridge kiste0 with NAT), a created network's name, "private" (default rootless: own namespace, published ports forwarded), "none" or "host"
     #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::networks), long = "network", visible_alias = "net", value_name = "MODE")]
     pub network: Option<String>,
     /// PID namespace to use ("host" shares the host's)

@@ -10,6 +10,7 @@ mod generate;
 mod isolation;
 mod lifecycle;
 mod mounts;
+mod network;
 mod observe;
 mod ps;
 mod registry;
@@ -29,6 +30,7 @@ pub use lifecycle::{
     PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs,
 };
 pub use mounts::MountArgs;
+pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
@@ -143,7 +145,7 @@ pub enum Command {
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(CompletionArgs),
-    /// Manage networks (ls, inspect)
+    /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
     /// Manage volumes (create, ls, inspect, rm, prune)
@@ -180,21 +182,8 @@ pub enum Command {
     /// Manage kiste (df, info, prune)
     #[command(subcommand)]
     System(SystemCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum NetworkCommand {
-    /// List networks
-    #[command(visible_alias = "list")]
-    Ls,
-    /// Display detailed information on one or more networks
-    Inspect(NetworkInspectArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct NetworkInspectArgs {
-    #[arg(required = true, value_name = "NETWORK")]
-    pub networks: Vec<String>,
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -396,6 +385,8 @@ pub struct RunArgs {
     #[arg(long = "stop-timeout", value_name = "INT", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
     #[command(flatten)]
+    pub net: NetFlags,
+    #[command(flatten)]
     pub isolation: IsolationArgs,
     #[command(flatten)]
     pub mounts: MountArgs,
@@ -454,11 +445,16 @@ impl RunArgs {
         resolve: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<HostConfig, FlagError> {
         let mut host = self.isolation.to_host_config(resolve)?;
-        host.ports = self
-            .publish
-            .iter()
-            .map(|p| PortMapping::parse("-p, --publish", p))
-            .collect::<Result<_, _>>()?;
+        let mut ports = Vec::new();
+        for p in &self.publish {
+            ports.extend(PortMapping::parse_many("-p, --publish", p)?);
+        }
+        host.ports = ports;
+        self.net.apply(
+            self.isolation.network.as_deref(),
+            !nix::unistd::geteuid().is_root(),
+            &mut host,
+        )?;
         host.extra_hosts = self
             .add_host
             .iter()

@@ -101,7 +101,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
             "Labels": rec.config.labels,
             "StopSignal": rec.config.stop_signal,
         },
-        "NetworkSettings": network_settings(paths, rec, port_map(bound, true)),
+        "NetworkSettings": super::network::network_settings(paths, rec, port_map(bound, true)),
     });
     super::lifecycle::add_inspect_fields(&mut v, rec);
     // docker shows StopTimeout only when --stop-timeout was given (-1: for ever).
@@ -111,38 +111,6 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
     super::volume::add_mounts_json(paths, &mut v, &host.mounts);
     v["HostConfig"]["VolumesFrom"] = json!(host.volumes_from);
     v
-}
-
-/// docker's NetworkSettings: the address on the bridge while the container is on it.
-fn network_settings(paths: &Paths, rec: &ContainerRecord, ports: Value) -> Value {
-    let member = rec
-        .is_running()
-        .then(|| crate::network::member(paths, &rec.id))
-        .flatten();
-    let (ip, gateway, prefix, mac) = match &member {
-        Some(m) => (
-            m.ip.to_string(),
-            crate::network::GATEWAY.to_string(),
-            crate::network::PREFIX,
-            crate::network::mac_of(m.ip),
-        ),
-        None => (String::new(), String::new(), 0, String::new()),
-    };
-    let mut networks = serde_json::Map::new();
-    if rec.config.host.network == crate::config::NetworkMode::Bridge {
-        networks.insert(
-            "bridge".into(),
-            json!({"IPAddress": ip, "Gateway": gateway, "IPPrefixLen": prefix, "MacAddress": mac}),
-        );
-    }
-    json!({
-        "Ports": ports,
-        "IPAddress": ip,
-        "Gateway": gateway,
-        "IPPrefixLen": prefix,
-        "MacAddress": mac,
-        "Networks": networks,
-    })
 }
 
 /// docker's port map, `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8000"}]}`: as the

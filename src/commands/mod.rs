@@ -18,6 +18,7 @@ mod login;
 mod logs;
 mod network;
 mod observe;
+mod port;
 mod prune;
 mod ps;
 mod pull;
@@ -133,6 +134,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
         Command::Info(a) => info::info(&paths, a),
         Command::System(c) => system::system_command(&paths, c),
+        Command::Port(a) => port::port(&paths, a),
     }
 }
 

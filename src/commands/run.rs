@@ -108,6 +108,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     let (mut mounts, volumes_from) = args.mounts.to_mounts().map_err(|e| flag_err(&e))?;
     let life = args.life.to_config(args.rm).map_err(|e| flag_err(&e))?;
     (host.restart, host.init) = (life.restart, life.init);
+    super::network::check_endpoints(paths, &mut host).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     if paths.rootless {
         if let Some(why) = super::rootless::refusal(&host.resources) {
@@ -151,6 +152,9 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         .map_err(|e| flag_err(&e))?;
     host.volumes_from = args.mounts.volumes_from.clone();
     host.mounts = mounts;
+    if args.net.publish_all {
+        super::network::publish_exposed(&mut host, ic.exposed_ports.keys());
+    }
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (
             if ep.is_empty() {

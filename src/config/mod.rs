@@ -8,6 +8,7 @@
 
 mod devices;
 mod dns;
+mod endpoint;
 mod health;
 mod legacy;
 mod limits;
@@ -21,6 +22,9 @@ mod stop;
 
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
+pub use endpoint::{
+    parse_alias, parse_dns_word, parse_ip, parse_mac, valid_name, Endpoint, DEFAULT_NETWORK,
+};
 pub use health::{HealthConfig, HealthFlagError, HealthFlags};
 pub use limits::{RlimitResource, Ulimit};
 pub use mounts::{

@@ -20,16 +20,18 @@ pub enum NetworkMode {
 }
 
 impl NetworkMode {
+    /// A keyword, or the name of a kiste network (a bridge network: which one is the
+    /// endpoint's business, see `Endpoint`).
     pub fn parse(flag: &'static str, value: &str) -> Result<NetworkMode, FlagError> {
         match value {
             "" | "default" | "private" => Ok(NetworkMode::Private),
-            "bridge" => Ok(NetworkMode::Bridge),
             "none" => Ok(NetworkMode::None),
             "host" => Ok(NetworkMode::Host),
+            name if super::valid_name(name) => Ok(NetworkMode::Bridge),
             _ => Err(FlagError::new(
                 flag,
                 value,
-                "known networks are \"private\" (the default), \"bridge\", \"none\" and \"host\"",
+                "known networks are \"bridge\", \"none\", \"host\", \"private\" and the names of created networks",
             )),
         }
     }

@@ -34,8 +34,18 @@ pub struct PortMapping {
 
 impl PortMapping {
     /// `[ip:]hostPort:containerPort[/proto]`, `containerPort[/proto]` (a free host port),
-    /// `ip::containerPort`; IPv6 addresses in brackets.
+    /// `ip::containerPort`; IPv6 addresses in brackets. One port only (see `parse_many`).
     pub fn parse(flag: &'static str, spec: &str) -> Result<PortMapping, FlagError> {
+        let mut all = PortMapping::parse_many(flag, spec)?;
+        if all.len() != 1 {
+            return Err(FlagError::new(flag, spec, "expected a single port"));
+        }
+        Ok(all.remove(0))
+    }
+
+    /// As `parse`, with ranges: `9000-9010:9000-9010`, `9000-9010` (each to a free host
+    /// port), `8000-8001:80` is refused (docker's ranges must be the same size).
+    pub fn parse_many(flag: &'static str, spec: &str) -> Result<Vec<PortMapping>, FlagError> {
         let bad = |reason: &str| FlagError::new(flag, spec, reason);
         let (rest, protocol) = match spec.rsplit_once('/') {
             Some((r, p)) => (r, p),
@@ -59,21 +69,20 @@ impl PortMapping {
             }
         };
         let (host_port, container_port) = rest.split_once(':').unwrap_or(("", rest));
-        if container_port.contains('-') || host_port.contains('-') {
-            return Err(bad("port ranges are not supported; publish each port"));
-        }
-        let container_port: u16 = container_port
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
+        let container = range(container_port, 1)
             .ok_or_else(|| bad("the container port must be a number from 1 to 65535"))?;
-        let host_port: u16 = if host_port.is_empty() {
-            0
+        let host = if host_port.is_empty() {
+            None
         } else {
-            host_port
-                .parse()
-                .map_err(|_| bad("the host port must be a number from 0 to 65535"))?
+            Some(range(host_port, 0).ok_or_else(|| {
+                bad("the host port must be a number from 0 to 65535 (or a range a-b)")
+            })?)
         };
+        if let Some(h) = host {
+            if h.1 - h.0 != container.1 - container.0 {
+                return Err(bad("the host and container port ranges differ in size"));
+            }
+        }
         let host_ip = if host_ip.is_empty() {
             None
         } else {
@@ -83,12 +92,15 @@ impl PortMapping {
                     .map_err(|_| bad("the host address is not an IP address"))?,
             )
         };
-        Ok(PortMapping {
-            host_ip,
-            host_port,
-            container_port,
-            protocol,
-        })
+        Ok((container.0..=container.1)
+            .enumerate()
+            .map(|(i, container_port)| PortMapping {
+                host_ip,
+                host_port: host.map_or(0, |h| if h.0 == 0 { 0 } else { h.0 + i as u16 }),
+                container_port,
+                protocol,
+            })
+            .collect())
     }
 
     /// The address bound on the host.
@@ -105,6 +117,13 @@ impl PortMapping {
     pub fn display(&self) -> String {
         format!("{}:{}->{}", self.bind_ip(), self.host_port, self.key())
     }
+}
+
+/// `N` or `A-B` (A <= B), each at least `min`.
+fn range(s: &str, min: u16) -> Option<(u16, u16)> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    let (a, b): (u16, u16) = (a.parse().ok()?, b.parse().ok()?);
+    (a >= min && a <= b).then_some((a, b))
 }
 
 #[cfg(test)]
@@ -143,10 +162,30 @@ mod tests {
             "1.2.3:80:80",
             "70000:80",
             "a:b:c:d",
+            "80:",
+            "99999:80",
+            "abc",
+            "9000-8000:80-90",
+            "9000-9001:80",
         ] {
             let e = PortMapping::parse("-p, --publish", bad).unwrap_err();
             assert_eq!(e.value, bad);
         }
+    }
+
+    #[test]
+    fn ranges_publish_each_port() {
+        let all = PortMapping::parse_many("-p, --publish", "9000-9002:7000-7002/udp").unwrap();
+        assert_eq!(
+            all,
+            vec![
+                pm(None, 9000, 7000, Protocol::Udp),
+                pm(None, 9001, 7001, Protocol::Udp),
+                pm(None, 9002, 7002, Protocol::Udp)
+            ]
+        );
+        let free = PortMapping::parse_many("-p, --publish", "80-81").unwrap();
+        assert_eq!(free[1], pm(None, 0, 81, Protocol::Tcp));
     }
 
     #[test]

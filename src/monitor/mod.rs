@@ -89,7 +89,8 @@ struct Running {
     rootfs: PathBuf,
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
-    bridged: bool,
+    /// On bridge networks: the container's name and its endpoints.
+    bridged: Option<(String, Vec<crate::config::Endpoint>)>,
     /// What `--rm` removes with the record: the anonymous volumes among these.
     mounts: Vec<crate::config::MountConfig>,
     /// Started again by its monitor under a restart policy (not by the user).
@@ -237,7 +238,8 @@ fn prepare(
         rootfs: rootfs.clone(),
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
-        bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
+        bridged: (rec.config.host.network == crate::config::NetworkMode::Bridge)
+            .then(|| (rec.name.clone(), rec.config.host.endpoints.clone())),
         mounts: rec.config.host.mounts.clone(),
         restart,
         rootless_net: paths.rootless
@@ -325,10 +327,9 @@ fn run_monitored(
         log_path.display()
     )))?;
     let mappings: Vec<_> = ports.iter().map(|p| p.mapping.clone()).collect();
-    let attached = if running.bridged {
-        Some(join_bridge(paths, running, spec, &mappings)?)
-    } else {
-        None
+    let attached = match &running.bridged {
+        Some((name, endpoints)) => Some(join_networks(paths, running, spec, name, endpoints)?),
+        None => None,
     };
     let (ports, rootless_spec) = if running.rootless_net {
         // The helper binds the host ports itself, as the user.
@@ -345,8 +346,9 @@ fn run_monitored(
         (Some((_, spec)), _) | (None, Some(spec)) => runtime::spawn(spec)?,
         (None, None) => runtime::spawn(spec)?,
     };
-    // The container holds its namespace now.
-    drop(attached);
+    // The forwarder keeps the namespace it forwards into (the container may be gone
+    // already: `run --rm -p 80 IMG true`).
+    let netns = attached.map(|(joined, _)| joined.netns);
     drop(pipes.out_w);
     drop(pipes.err_w);
     let rec = store.update(&running.id, |r| {
@@ -388,15 +390,19 @@ fn run_monitored(
         unsafe { libc::kill(started.pid, libc::SIGKILL) };
     }
     on_started(&rec);
-    let forwarder = if ports.is_empty() {
+    // Without ports the container alone holds its namespace, so that the kernel takes
+    // its veth away with it (deleting a veth ourselves waits ~20 ms for RCU).
+    let netns = if ports.is_empty() {
         None
     } else {
-        Some(
-            PortForwarder::new(ports, started.pid).map_err(other(&format!(
-                "cannot forward ports into container {}",
-                running.id
-            )))?,
-        )
+        netns.or_else(|| std::fs::File::open(format!("/proc/{}/ns/net", started.pid)).ok())
+    };
+    let forwarder = match netns {
+        Some(ns) => Some(PortForwarder::new(ports, ns).map_err(other(&format!(
+            "cannot forward ports into container {}",
+            running.id
+        )))?),
+        None => None,
     };
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
@@ -416,30 +422,20 @@ pub fn monitor_pid_file(paths: &Paths, id: &str) -> PathBuf {
     paths.container_run_dir(id).join("monitor.pid")
 }
 
-/// Put the container on the bridge: the spec to spawn joins the namespace made for it, and
-/// its /etc/hosts names its address.
-fn join_bridge(
+/// Put the container on its networks: the spec to spawn joins the namespace made for it,
+/// and its /etc/hosts names its address and its networks' members.
+fn join_networks(
     paths: &Paths,
     running: &Running,
     spec: &runtime::ContainerSpec,
-    mappings: &[crate::config::PortMapping],
-) -> Result<(crate::network::Attachment, runtime::ContainerSpec), MonitorError> {
-    let a = crate::network::attach(paths, &running.id, mappings)?;
+    name: &str,
+    endpoints: &[crate::config::Endpoint],
+) -> Result<(crate::network::Joined, runtime::ContainerSpec), MonitorError> {
+    let joined = crate::network::join(paths, &running.id, name, &spec.hostname, endpoints)?;
     let mut spec = spec.clone();
     spec.namespaces.net =
-        runtime::NsMode::Path(format!("/proc/self/fd/{}", a.netns.as_raw_fd()).into());
-    // The file spec wrote names the container's loopback address; it has one on the
-    // bridge now (the --add-host lines after it stay).
-    let hosts = paths.container_run_dir(&running.id).join("hosts");
-    let text = std::fs::read_to_string(&hosts)
-        .map_err(other(&format!("cannot read {}", hosts.display())))?;
-    let own = format!("127.0.0.1\t{}\n", spec.hostname);
-    std::fs::write(
-        &hosts,
-        text.replacen(&own, &format!("{}\t{}\n", a.ip, spec.hostname), 1),
-    )
-    .map_err(other(&format!("cannot write {}", hosts.display())))?;
-    Ok((a, spec))
+        runtime::NsMode::Path(format!("/proc/self/fd/{}", joined.netns.as_raw_fd()).into());
+    Ok((joined, spec))
 }
 
 /// Fork the detached monitor; return once it reports the container running, or its error.

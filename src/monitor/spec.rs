@@ -216,12 +216,15 @@ fn etc_mounts(run_dir: &Path, rec: &ContainerRecord) -> Result<Vec<Mount>, SpecE
         hosts.push_str(&format!("{}\t{}\n", h.ip, h.name));
     }
     let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv = if !rec.config.host.dns.is_empty() {
-        crate::network::resolv_conf_with(&resolv, &rec.config.host.dns)
-    } else if rec.config.host.network == NetworkMode::Host {
+    let host = &rec.config.host;
+    let resolv = if rec.config.host.network == NetworkMode::Host
+        && host.dns.is_empty()
+        && host.dns_search.is_empty()
+        && host.dns_options.is_empty()
+    {
         resolv
     } else {
-        crate::network::resolv_conf(&resolv)
+        crate::network::resolv_conf_for(&resolv, &host.dns, &host.dns_search, &host.dns_options)
     };
     let mut mounts = Vec::new();
     for (name, content) in [

@@ -1,14 +1,16 @@
-//! The rootful default bridge network (`--network bridge`): bridge `kiste0` with gateway
-//! 10.88.0.1/16 (podman's default subnet; docker0 often holds 172.17.0.0/16), a veth pair
-//! per container whose inner end is born as `eth0` in a network namespace the monitor
-//! creates and hands to the runtime, addresses allocated in a JSON file under the runroot
-//! (locked, written by rename), and nftables rules derived from that file. The last member
-//! to leave takes the table with it; the bridge stays, like docker0.
-//! The runroot lives on tmpfs like the links, so a reboot forgets both together.
+//! Bridge networks on the host: a bridge device per network (kiste0 for the default one),
+//! made lazily with its rules when the first container joins, and a veth pair per
+//! container and network whose inner end is born in the container's network namespace
+//! (eth0, eth1, ...). Addresses are allocated in a JSON file per network under the runroot
+//! (`networks/NAME.json`, locked, written by rename): the runroot lives on tmpfs like the
+//! links, so a reboot forgets both together. A bridge stays while its network exists, like
+//! docker0: deleting one waits for an RCU grace period (~35 ms here) that the next start
+//! would pay again.
 
 use super::netlink::{link_index, Netlink};
-use super::nft;
-use crate::config::PortMapping;
+use super::store::{host_lock, NetworkDef};
+use super::{firewall, hosts};
+use crate::config::Endpoint;
 use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,36 +19,68 @@ use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
-pub const BRIDGE: &str = "kiste0";
-pub const SUBNET: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 0);
-pub const PREFIX: u8 = 16;
-pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 88, 0, 1);
-
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    #[error("network bridge: cannot {action}: {source}")]
+    #[error("network: cannot {action}: {source}")]
     Io {
         action: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("network bridge: no free address left in {0}")]
+    #[error("network: no free address left in {0}")]
     Exhausted(String),
-    #[error("network bridge needs root (rootless containers can use --network private)")]
+    #[error("bridge networks need root (rootless containers can use --network private)")]
     Rootless,
+    #[error("network {0} not found")]
+    NotFound(String),
+    #[error("network {0} is ambiguous: more than one network id starts with it")]
+    Ambiguous(String),
+    #[error("network with name {0} already exists")]
+    Exists(String),
+    #[error(
+        "invalid pool request: subnet {subnet} overlaps with network {other} ({other_subnet})"
+    )]
+    Overlap {
+        subnet: String,
+        other: String,
+        other_subnet: String,
+    },
+    #[error("subnet {0} is too small for a network")]
+    TooSmall(String),
+    #[error("gateway {gateway} is not a host address in subnet {subnet}")]
+    Gateway { gateway: String, subnet: String },
+    #[error("address {ip} is not in network {network}'s subnet {subnet}")]
+    OutOfSubnet {
+        ip: Ipv4Addr,
+        network: String,
+        subnet: String,
+    },
+    #[error("address {ip} on network {network} is already in use")]
+    InUse { ip: Ipv4Addr, network: String },
+    #[error("container {container} is already connected to network {network}")]
+    AlreadyConnected { container: String, network: String },
+    #[error("container {container} is not connected to network {network}")]
+    NotConnected { container: String, network: String },
 }
 
-fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetworkError {
+pub(super) fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetworkError {
     let action = action.into();
     move |source| NetworkError::Io { action, source }
 }
 
-/// A container on the network: its address and the ports DNAT sends to it.
+/// A container on a network: its address, names and host-side veth.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     pub ip: Ipv4Addr,
+    /// The container's name (what other members resolve).
     #[serde(default)]
-    pub ports: Vec<PortMapping>,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub mac: String,
+    #[serde(default)]
+    pub veth: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -55,10 +89,8 @@ struct State {
     members: BTreeMap<String, Member>,
 }
 
-/// What `attach` set up: the namespace the container must join (kept open by this handle)
-/// and its address.
+/// What `attach` set up.
 pub struct Attachment {
-    pub netns: File,
     pub ip: Ipv4Addr,
     pub gateway: Ipv4Addr,
     pub prefix: u8,
@@ -69,14 +101,18 @@ fn dir(paths: &Paths) -> PathBuf {
     paths.runroot.join("networks")
 }
 
-fn subnet_cidr() -> String {
-    format!("{SUBNET}/{PREFIX}")
-}
-
 /// The host end of a container's veth: "veth" + the first 11 characters of its id (the
-/// most a link name holds), so repair finds it by name alone.
+/// most a link name holds) on its first network, "veth" + 9 + "n" + the index after.
 pub fn host_veth(id: &str) -> String {
     format!("veth{}", &id[..id.len().min(11)])
+}
+
+fn nth_veth(id: &str, n: usize) -> String {
+    if n == 0 {
+        host_veth(id)
+    } else {
+        format!("veth{}n{n}", &id[..id.len().min(9)])
+    }
 }
 
 /// docker's scheme: 02:42 followed by the IPv4 address.
@@ -85,7 +121,7 @@ fn mac_bytes(ip: Ipv4Addr) -> [u8; 6] {
     [0x02, 0x42, o[0], o[1], o[2], o[3]]
 }
 
-/// The MAC address of the container's eth0 with address `ip`.
+/// The MAC address of an eth with address `ip` (when none was asked for).
 pub fn mac_of(ip: Ipv4Addr) -> String {
     format_mac(mac_bytes(ip))
 }
@@ -97,7 +133,7 @@ fn format_mac(mac: [u8; 6]) -> String {
         .join(":")
 }
 
-/// The network's state under its lock; `save` writes it by rename.
+/// A network's members under its lock; `save` writes them by rename.
 struct Locked {
     _lock: File,
     path: PathBuf,
@@ -105,19 +141,13 @@ struct Locked {
 }
 
 impl Locked {
-    fn open(paths: &Paths) -> Result<Locked, NetworkError> {
+    fn open(paths: &Paths, network: &str) -> Result<Locked, NetworkError> {
         let dir = dir(paths);
         crate::paths::make_dir(&dir, 0o700).map_err(io(format!("create {}", dir.display())))?;
-        let lock_path = dir.join("bridge.lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(format!("open {}", lock_path.display())))?;
-        lock.lock()
+        let lock_path = dir.join(format!("{network}.lock"));
+        let lock = crate::lock::lock_exclusive(&lock_path)
             .map_err(io(format!("lock {}", lock_path.display())))?;
-        let path = dir.join("bridge.json");
+        let path = dir.join(format!("{network}.json"));
         let state = match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
             Err(_) => State::default(),
@@ -137,26 +167,37 @@ impl Locked {
             .map_err(io(format!("write {}", self.path.display())))
     }
 
-    fn allocate(&self) -> Result<Ipv4Addr, NetworkError> {
+    fn allocate(&self, def: &NetworkDef, want: Option<Ipv4Addr>) -> Result<Ipv4Addr, NetworkError> {
         let used: std::collections::HashSet<Ipv4Addr> =
             self.state.members.values().map(|m| m.ip).collect();
-        let base = u32::from(SUBNET);
-        let size = 1u32 << (32 - PREFIX);
-        (2..size - 1)
+        let base = u32::from(def.subnet);
+        let size = 1u32 << (32 - def.prefix);
+        if let Some(ip) = want {
+            let off = u32::from(ip).wrapping_sub(base);
+            if !def.contains(ip) || off == 0 || off == size - 1 {
+                return Err(NetworkError::OutOfSubnet {
+                    ip,
+                    network: def.name.clone(),
+                    subnet: def.cidr(),
+                });
+            }
+            if ip == def.gateway || used.contains(&ip) {
+                return Err(NetworkError::InUse {
+                    ip,
+                    network: def.name.clone(),
+                });
+            }
+            return Ok(ip);
+        }
+        (1..size - 1)
             .map(|i| Ipv4Addr::from(base + i))
-            .find(|ip| *ip != GATEWAY && !used.contains(ip))
-            .ok_or_else(|| NetworkError::Exhausted(subnet_cidr()))
-    }
-
-    /// Rewrite kiste's table from the members (deleting it when there are none).
-    fn apply_rules(&self) -> Result<(), NetworkError> {
-        nft::apply(&nft::ruleset(&subnet_cidr(), &self.state.members))
-            .map_err(io(format!("load the rules of table ip {}", nft::TABLE)))
+            .find(|ip| *ip != def.gateway && !used.contains(ip))
+            .ok_or_else(|| NetworkError::Exhausted(def.cidr()))
     }
 }
 
-/// A new network namespace, left open; the caller stays in its own.
-fn new_netns() -> std::io::Result<File> {
+/// A new network namespace with `lo` up, left open; the caller stays in its own.
+pub fn new_netns() -> std::io::Result<File> {
     let own = File::open("/proc/self/ns/net")?;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
     let created = File::open("/proc/self/ns/net");
@@ -182,44 +223,80 @@ fn in_netns<T>(
     result
 }
 
-fn ensure_bridge(nl: &mut Netlink) -> Result<u32, NetworkError> {
-    if let Some(i) = link_index(BRIDGE) {
+/// The bridge of `def`, made with its rules if missing (after a reboot, or the first use).
+fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef) -> Result<u32, NetworkError> {
+    if let Some(i) = link_index(&def.bridge) {
         return Ok(i);
     }
-    nl.create_bridge(BRIDGE)
-        .map_err(io(format!("create bridge {BRIDGE}")))?;
-    let index = link_index(BRIDGE)
-        .ok_or_else(|| io(format!("find bridge {BRIDGE}"))(std::io::ErrorKind::NotFound.into()))?;
-    nl.add_address(index, GATEWAY, PREFIX)
-        .map_err(io(format!("add {GATEWAY}/{PREFIX} to {BRIDGE}")))?;
-    nl.set_up(index).map_err(io(format!("bring {BRIDGE} up")))?;
-    // Forwarding is what NAT and published ports need; only turned on, never off, as
-    // other tools on the host may rely on it too.
+    let _host = host_lock()?;
+    if let Some(i) = link_index(&def.bridge) {
+        return Ok(i);
+    }
+    let br = &def.bridge;
+    // Rules first: a bridge that exists always has them.
+    firewall::install(def).map_err(io(format!("load the rules of network {}", def.name)))?;
+    nl.create_bridge(br)
+        .map_err(io(format!("create bridge {br}")))?;
+    let made = (|| {
+        let index = link_index(br)
+            .ok_or_else(|| io(format!("find bridge {br}"))(std::io::ErrorKind::NotFound.into()))?;
+        nl.add_address(index, def.gateway, def.prefix)
+            .map_err(io(format!("add {}/{} to {br}", def.gateway, def.prefix)))?;
+        nl.set_up(index).map_err(io(format!("bring {br} up")))?;
+        Ok(index)
+    })();
+    if made.is_err() {
+        if let Some(i) = link_index(br) {
+            let _ = nl.delete_link(i);
+        }
+        return made;
+    }
+    // Forwarding is what NAT needs; only turned on, never off, as other tools on the host
+    // may rely on it too.
     let fwd = "/proc/sys/net/ipv4/ip_forward";
-    if std::fs::read_to_string(fwd)
-        .map(|s| s.trim() != "1")
-        .unwrap_or(true)
+    if !def.internal
+        && std::fs::read_to_string(fwd)
+            .map(|s| s.trim() != "1")
+            .unwrap_or(true)
     {
         std::fs::write(fwd, "1").map_err(io("enable net.ipv4.ip_forward"))?;
     }
-    Ok(index)
+    made
 }
 
-/// Put container `id` on the bridge with `ports` published; the returned namespace is
-/// for the runtime to join. Nothing is left behind when this fails.
-pub fn attach(paths: &Paths, id: &str, ports: &[PortMapping]) -> Result<Attachment, NetworkError> {
+/// Put container `id` (named `name`) on network `def` with a link `eth{n}` in `netns`.
+/// Nothing is left behind when this fails.
+#[allow(clippy::too_many_arguments)]
+pub fn attach(
+    paths: &Paths,
+    def: &NetworkDef,
+    id: &str,
+    name: &str,
+    ep: &Endpoint,
+    netns: &File,
+    n: usize,
+) -> Result<Attachment, NetworkError> {
     if paths.rootless {
         return Err(NetworkError::Rootless);
     }
-    let mut locked = Locked::open(paths)?;
-    let ip = locked.allocate()?;
-    let netns = new_netns().map_err(io(format!("create a network namespace for {id}")))?;
-    let mac = mac_bytes(ip);
+    let mut locked = Locked::open(paths, &def.name)?;
+    if locked.state.members.contains_key(id) {
+        return Err(NetworkError::AlreadyConnected {
+            container: name.to_string(),
+            network: def.name.clone(),
+        });
+    }
+    let ip = locked.allocate(def, ep.ip)?;
+    let mac = ep.mac.unwrap_or_else(|| mac_bytes(ip));
+    let veth = nth_veth(id, n);
     locked.state.members.insert(
         id.to_string(),
         Member {
             ip,
-            ports: ports.to_vec(),
+            name: name.to_string(),
+            aliases: ep.aliases.clone(),
+            mac: format_mac(mac),
+            veth: veth.clone(),
         },
     );
     let wired = (|| {
@@ -227,81 +304,144 @@ pub fn attach(paths: &Paths, id: &str, ports: &[PortMapping]) -> Result<Attachme
         // member that release finds.
         locked.save()?;
         let mut nl = Netlink::open().map_err(io("open a netlink socket"))?;
-        let bridge = ensure_bridge(&mut nl)?;
-        let veth = host_veth(id);
+        let bridge = ensure_bridge(&mut nl, def)?;
         if let Some(stale) = link_index(&veth) {
             let _ = nl.delete_link(stale);
         }
-        nl.create_veth(&veth, "eth0", mac, netns.as_raw_fd())
+        let eth = format!("eth{n}");
+        nl.create_veth(&veth, &eth, mac, netns.as_raw_fd())
             .map_err(io(format!("create veth {veth} for {id}")))?;
         let index = link_index(&veth)
             .ok_or_else(|| io(format!("find veth {veth}"))(std::io::ErrorKind::NotFound.into()))?;
         nl.attach_up(index, bridge)
-            .map_err(io(format!("attach {veth} to {BRIDGE}")))?;
-        in_netns(&netns, |inner| {
-            let eth0 = link_index("eth0").ok_or(std::io::ErrorKind::NotFound)?;
-            inner.add_address(eth0, ip, PREFIX)?;
-            inner.set_up(eth0)?;
-            inner.add_default_route(GATEWAY)
+            .map_err(io(format!("attach {veth} to {}", def.bridge)))?;
+        in_netns(netns, |inner| {
+            let i = link_index(&eth).ok_or(std::io::ErrorKind::NotFound)?;
+            inner.add_address(i, ip, def.prefix)?;
+            inner.set_up(i)?;
+            if n == 0 {
+                inner.add_default_route(def.gateway)?;
+            }
+            Ok(())
         })
-        .map_err(io(format!("configure eth0 ({ip}) of {id}")))?;
-        locked.apply_rules()
+        .map_err(io(format!("configure {eth} ({ip}) of {id}")))
     })();
     if let Err(e) = wired {
-        drop(netns);
         locked.state.members.remove(id);
-        cleanup(&mut locked, id);
+        delete_veth(&veth);
         let _ = locked.save();
         return Err(e);
     }
+    if !def.is_default() {
+        hosts::refresh_all(paths, locked.state.members.keys());
+    }
     Ok(Attachment {
-        netns,
         ip,
-        gateway: GATEWAY,
-        prefix: PREFIX,
+        gateway: def.gateway,
+        prefix: def.prefix,
         mac: format_mac(mac),
     })
 }
 
-/// Release container `id`'s address, rules and veth; with no member left, also the bridge
-/// and the table. Safe to call for a container that holds nothing.
-pub fn release(paths: &Paths, id: &str) -> Result<(), NetworkError> {
-    if !dir(paths).join("bridge.json").exists() {
-        return Ok(());
-    }
-    let mut locked = Locked::open(paths)?;
-    if locked.state.members.remove(id).is_none() && !locked.state.members.is_empty() {
-        return Ok(());
-    }
-    cleanup(&mut locked, id);
-    locked.save()
-}
-
-/// Best effort after a member left: its veth (normally gone with its namespace), then the
-/// rules (the table goes with the last member). The bridge stays, as docker0 does:
-/// deleting a bridge waits for an RCU grace period (~35 ms here) and the next start
-/// would pay as much again to make it.
-fn cleanup(locked: &mut Locked, id: &str) {
-    if let Some(i) = link_index(&host_veth(id)) {
+fn delete_veth(veth: &str) {
+    if let Some(i) = link_index(veth) {
         if let Ok(mut nl) = Netlink::open() {
             let _ = nl.delete_link(i);
         }
     }
-    let _ = locked.apply_rules();
 }
 
-/// The containers on the bridge, by id (read without the lock: the file is replaced whole).
-pub fn members(paths: &Paths) -> BTreeMap<String, Member> {
-    std::fs::read(dir(paths).join("bridge.json"))
+/// Take container `id` off network `network`: its address, its name in the other members'
+/// /etc/hosts and, with `unlink` (the container still runs), its veth. A container that is
+/// gone took its veth with its namespace (the kernel tears it down in the background;
+/// deleting it here would wait ~20 ms for an RCU grace period on every `run --rm`).
+pub fn leave(paths: &Paths, network: &str, id: &str, unlink: bool) -> Result<bool, NetworkError> {
+    let mut locked = Locked::open(paths, network)?;
+    let Some(m) = locked.state.members.remove(id) else {
+        return Ok(false);
+    };
+    if unlink {
+        delete_veth(&m.veth);
+    }
+    locked.save()?;
+    if network != crate::config::DEFAULT_NETWORK {
+        hosts::refresh_all(paths, locked.state.members.keys());
+    }
+    Ok(true)
+}
+
+/// Release container `id` from every network it is on. Safe for a container that holds
+/// nothing.
+pub fn release(paths: &Paths, id: &str) -> Result<(), NetworkError> {
+    for (network, members) in all_members(paths) {
+        if members.contains_key(id) {
+            leave(paths, &network, id, false)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every network's members, by network name (read without locks: files are replaced
+/// whole).
+pub fn all_members(paths: &Paths) -> BTreeMap<String, BTreeMap<String, Member>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir(paths))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(network) = file.strip_suffix(".json") else {
+            continue;
+        };
+        if let Some(s) = std::fs::read(e.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<State>(&b).ok())
+        {
+            out.insert(network.to_string(), s.members);
+        }
+    }
+    out
+}
+
+/// The members of network `network`.
+pub fn members(paths: &Paths, network: &str) -> BTreeMap<String, Member> {
+    std::fs::read(dir(paths).join(format!("{network}.json")))
         .ok()
         .and_then(|b| serde_json::from_slice::<State>(&b).ok())
         .map(|s| s.members)
         .unwrap_or_default()
 }
 
-/// The member record of container `id`, if it is on the bridge.
-pub fn member(paths: &Paths, id: &str) -> Option<Member> {
-    members(paths).remove(id)
+/// The networks container `id` is on, with its member record in each.
+pub fn memberships(paths: &Paths, id: &str) -> Vec<(String, Member)> {
+    all_members(paths)
+        .into_iter()
+        .filter_map(|(n, mut m)| m.remove(id).map(|m| (n, m)))
+        .collect()
+}
+
+/// Remove network `def`'s bridge, rules and member file (no member may be left). Veths
+/// of containers that just ended may still hang on the bridge while the kernel tears
+/// their namespaces down: they go first.
+pub fn teardown(paths: &Paths, def: &NetworkDef) -> Result<(), NetworkError> {
+    let _host = host_lock()?;
+    if let Some(i) = link_index(&def.bridge) {
+        let mut nl = Netlink::open().map_err(io("open a netlink socket"))?;
+        let ports = format!("/sys/class/net/{}/brif", def.bridge);
+        for port in std::fs::read_dir(&ports).into_iter().flatten().flatten() {
+            if let Some(p) = link_index(&port.file_name().to_string_lossy()) {
+                let _ = nl.delete_link(p);
+            }
+        }
+        nl.delete_link(i)
+            .map_err(io(format!("delete bridge {}", def.bridge)))?;
+    }
+    firewall::uninstall(def).map_err(io(format!("remove the rules of network {}", def.name)))?;
+    for ext in ["json", "lock"] {
+        let _ = std::fs::remove_file(dir(paths).join(format!("{}.{ext}", def.name)));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -312,5 +452,6 @@ mod tests {
     fn macs_follow_the_address_and_veths_the_id() {
         assert_eq!(mac_of(Ipv4Addr::new(10, 88, 0, 2)), "02:42:0a:58:00:02");
         assert_eq!(host_veth("0123456789abcdef"), "veth0123456789a");
+        assert_eq!(nth_veth("0123456789abcdef", 1), "veth012345678n1");
     }
 }

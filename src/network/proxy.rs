@@ -112,10 +112,9 @@ fn pollfd(fd: RawFd, events: i16) -> libc::pollfd {
 }
 
 impl PortForwarder {
-    /// Forward `bound` host sockets into the network namespace of `container_pid`.
-    pub fn new(bound: Vec<BoundPort>, container_pid: i32) -> io::Result<PortForwarder> {
+    /// Forward `bound` host sockets into the container's network namespace `ctr_ns`.
+    pub fn new(bound: Vec<BoundPort>, ctr_ns: File) -> io::Result<PortForwarder> {
         let own_ns = File::open("/proc/self/ns/net")?;
-        let ctr_ns = File::open(format!("/proc/{container_pid}/ns/net"))?;
         let mut tcp = Vec::new();
         let mut udp = Vec::new();
         for b in bound {

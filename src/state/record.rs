@@ -65,6 +65,15 @@ pub struct HostConfig {
     /// `--dns`
     #[serde(default)]
     pub dns: Vec<std::net::IpAddr>,
+    /// `--dns-search`, `--dns-option`
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// The kiste networks of a bridged container, the first one its primary (none in
+    /// older records: the default network).
+    #[serde(default)]
+    pub endpoints: Vec<crate::config::Endpoint>,
     #[serde(default)]
     pub pid: NamespaceMode,
     #[serde(default)]

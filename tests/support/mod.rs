@@ -11,6 +11,7 @@
 pub mod build;
 pub mod cgroup;
 pub mod docker;
+pub mod netns;
 pub mod registry;
 pub mod rootless;
 pub mod runtime;

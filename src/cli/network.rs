@@ -1,0 +1,231 @@
+//! Network flags: `run`'s endpoint and name-resolution flags (`--ip`, `--network-alias`,
+//! `--mac-address`, `--dns-search`, `--dns-option`, `-P`), the `network` verbs and
+//! `port`. `NetFlags::apply` types them into the record's `HostConfig`.
+
+use crate::config::{
+    parse_alias, parse_dns_word, parse_ip, parse_mac, valid_name, Endpoint, FlagError, NetworkMode,
+    DEFAULT_NETWORK,
+};
+use crate::state::HostConfig;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct NetFlags {
+    /// IPv4 address on the container's network (user-defined networks)
+    #[arg(long = "ip", value_name = "IP")]
+    pub ip: Option<String>,
+    /// Add a network-scoped alias for the container
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "NAME"
+    )]
+    pub network_alias: Vec<String>,
+    /// Container MAC address (e.g. 02:42:ac:11:00:02)
+    #[arg(long = "mac-address", value_name = "MAC")]
+    pub mac_address: Option<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "OPT")]
+    pub dns_option: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+}
+
+impl NetFlags {
+    /// Type these flags into `host`, whose network mode came from `--network` (`network`
+    /// is that flag's raw value; none given means the default: bridge as root).
+    pub fn apply(
+        &self,
+        network: Option<&str>,
+        rootless: bool,
+        host: &mut HostConfig,
+    ) -> Result<(), FlagError> {
+        host.dns_search = each(&self.dns_search, |d| parse_dns_word("--dns-search", d))?;
+        host.dns_options = each(&self.dns_option, |d| parse_dns_word("--dns-option", d))?;
+        // With --userns map=… the container cannot join a namespace that root made
+        // outside its user namespace (the runtime joins after unsharing it): the default
+        // is then its own namespace, as rootless.
+        let name = match network {
+            None if !rootless && host.userns_root().is_none() => Some(DEFAULT_NETWORK),
+            Some(n) if !matches!(n, "" | "default" | "private" | "none" | "host") => Some(n),
+            _ => None,
+        };
+        let Some(name) = name else {
+            if let Some(ip) = &self.ip {
+                return Err(FlagError::new(
+                    "--ip",
+                    ip,
+                    "a fixed address needs a user-defined network (--network NAME)",
+                ));
+            }
+            return Ok(());
+        };
+        if !valid_name(name) {
+            return Err(FlagError::new(
+                "--network",
+                name,
+                "a network name may hold letters, digits, '_', '.' and '-'",
+            ));
+        }
+        host.network = NetworkMode::Bridge;
+        let ip = self
+            .ip
+            .as_deref()
+            .map(|v| parse_ip("--ip", v))
+            .transpose()?;
+        if let (Some(v), true) = (&self.ip, name == DEFAULT_NETWORK) {
+            return Err(FlagError::new(
+                "--ip",
+                v,
+                "user specified IP address is supported on user defined networks only",
+            ));
+        }
+        host.endpoints = vec![Endpoint {
+            network: name.to_string(),
+            ip,
+            aliases: each(&self.network_alias, |a| parse_alias("--network-alias", a))?,
+            mac: self
+                .mac_address
+                .as_deref()
+                .map(|m| parse_mac("--mac-address", m))
+                .transpose()?,
+        }];
+        Ok(())
+    }
+}
+
+fn each<T>(
+    values: &[String],
+    f: impl Fn(&str) -> Result<T, FlagError>,
+) -> Result<Vec<T>, FlagError> {
+    values.iter().map(|v| f(v)).collect()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(NetworkCreateArgs),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Display detailed information on one or more networks
+    Inspect(NetworkInspectArgs),
+    /// Remove one or more networks
+    #[command(visible_alias = "remove")]
+    Rm(NetworkRmArgs),
+    /// Remove all unused networks
+    Prune(NetworkPruneArgs),
+    /// Connect a container to a network
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(NetworkDisconnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the network (only "bridge")
+    #[arg(short = 'd', long, default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR format (chosen when not given)
+    #[arg(long, value_name = "CIDR")]
+    pub subnet: Option<String>,
+    /// IPv4 gateway for the subnet (its first address when not given)
+    #[arg(long, value_name = "IP")]
+    pub gateway: Option<String>,
+    /// Restrict external access to the network
+    #[arg(long)]
+    pub internal: bool,
+    /// Set metadata on a network (KEY=VALUE)
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkLsArgs {
+    /// Only display network IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Provide filter values (name=, id=, driver=, label=KEY[=VALUE])
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Format output using a Go template, or json
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkInspectArgs {
+    #[arg(required = true, value_name = "NETWORK")]
+    pub networks: Vec<String>,
+    /// Format output using a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkRmArgs {
+    #[arg(required = true, value_name = "NETWORK")]
+    pub networks: Vec<String>,
+    /// Do not error if the network does not exist
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkPruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkConnectArgs {
+    /// IPv4 address
+    #[arg(long = "ip", value_name = "IP")]
+    pub ip: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "alias", value_name = "NAME")]
+    pub alias: Vec<String>,
+    pub network: String,
+    pub container: String,
+}
+
+impl NetworkConnectArgs {
+    /// The endpoint asked for, typed.
+    pub fn endpoint(&self) -> Result<Endpoint, FlagError> {
+        Ok(Endpoint {
+            network: self.network.clone(),
+            ip: self
+                .ip
+                .as_deref()
+                .map(|v| parse_ip("--ip", v))
+                .transpose()?,
+            aliases: each(&self.alias, |a| parse_alias("--alias", a))?,
+            mac: None,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short, long)]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
+}

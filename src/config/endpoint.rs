@@ -1,0 +1,106 @@
+//! A container's place on a kiste network (docker's EndpointSettings as the user asked for
+//! them): which network, a fixed address (`--ip`), extra names (`--network-alias`) and a
+//! fixed MAC (`--mac-address`). `network connect` adds one more of these.
+
+use super::FlagError;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// The default network's name (bridge kiste0), as docker calls docker0's network.
+pub const DEFAULT_NETWORK: &str = "bridge";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The network's name as the user gave it ("bridge" for the default network).
+    pub network: String,
+    #[serde(default)]
+    pub ip: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub mac: Option<[u8; 6]>,
+}
+
+/// A network, alias or container name as docker allows it: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// `--network-alias`/`--alias`: a name other members resolve to this container.
+pub fn parse_alias(flag: &'static str, value: &str) -> Result<String, FlagError> {
+    if valid_name(value) {
+        Ok(value.to_string())
+    } else {
+        Err(FlagError::new(
+            flag,
+            value,
+            "an alias may hold letters, digits, '_', '.' and '-', and starts with a letter or digit",
+        ))
+    }
+}
+
+/// `--ip`: an IPv4 address.
+pub fn parse_ip(flag: &'static str, value: &str) -> Result<Ipv4Addr, FlagError> {
+    value
+        .parse()
+        .map_err(|_| FlagError::new(flag, value, "not an IPv4 address"))
+}
+
+/// `--mac-address`: six colon-separated hex bytes, unicast.
+pub fn parse_mac(flag: &'static str, value: &str) -> Result<[u8; 6], FlagError> {
+    let bad = || FlagError::new(flag, value, "expected a MAC address like 02:42:ac:11:00:02");
+    let parts: Vec<&str> = value.split(':').collect();
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (b, p) in mac.iter_mut().zip(parts) {
+        if p.len() != 2 {
+            return Err(bad());
+        }
+        *b = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    if mac[0] & 1 != 0 {
+        return Err(FlagError::new(
+            flag,
+            value,
+            "a multicast address cannot be a container's",
+        ));
+    }
+    Ok(mac)
+}
+
+/// `--dns-search` domains and `--dns-option` options: one word each.
+pub fn parse_dns_word(flag: &'static str, value: &str) -> Result<String, FlagError> {
+    if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(FlagError::new(flag, value, "must be one word"));
+    }
+    Ok(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_values_are_checked() {
+        assert!(valid_name("web-1.a_b") && !valid_name("-x") && !valid_name("a b"));
+        assert!(parse_alias("--network-alias", "db").is_ok());
+        assert!(parse_alias("--network-alias", "d b").is_err());
+        assert_eq!(
+            parse_ip("--ip", "10.89.0.9").unwrap(),
+            Ipv4Addr::new(10, 89, 0, 9)
+        );
+        assert!(parse_ip("--ip", "10.89.0").is_err());
+        assert_eq!(
+            parse_mac("--mac-address", "02:42:0a:00:00:05").unwrap(),
+            [2, 0x42, 10, 0, 0, 5]
+        );
+        for bad in ["02:42", "zz:42:0a:00:00:05", "01:00:00:00:00:01"] {
+            assert!(parse_mac("--mac-address", bad).is_err(), "{bad}");
+        }
+        assert!(parse_dns_word("--dns-search", "a b").is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! A container joining and leaving networks as a whole: at start, a new network namespace
+//! with one veth per endpoint (eth0 on the primary network carries the default route);
+//! `network connect`/`disconnect` on a running container add or remove one in its
+//! namespace. Names are resolved to network definitions here, so an unknown network is
+//! an error before anything is made.
+
+use super::bridge::{attach, leave, release, NetworkError};
+use super::hosts;
+use super::store::find;
+use crate::config::{Endpoint, DEFAULT_NETWORK};
+use crate::paths::Paths;
+use std::fs::File;
+use std::net::Ipv4Addr;
+
+/// What a starting container got: the namespace to join (kept open by this handle) and
+/// its primary address.
+pub struct Joined {
+    pub netns: File,
+    pub ip: Ipv4Addr,
+}
+
+/// The endpoints of a bridged container (older records have none: the default network).
+pub fn endpoints_of(endpoints: &[Endpoint]) -> Vec<Endpoint> {
+    if endpoints.is_empty() {
+        vec![Endpoint {
+            network: DEFAULT_NETWORK.to_string(),
+            ..Endpoint::default()
+        }]
+    } else {
+        endpoints.to_vec()
+    }
+}
+
+/// Put starting container `id` on its networks; its /etc/hosts (already written in
+/// `run_dir`) gets its address and its networks' members. Nothing is left when it fails.
+pub fn join(
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    hostname: &str,
+    endpoints: &[Endpoint],
+) -> Result<Joined, NetworkError> {
+    if paths.rootless {
+        return Err(NetworkError::Rootless);
+    }
+    let endpoints = endpoints_of(endpoints);
+    let defs = endpoints
+        .iter()
+        .map(|e| find(paths, &e.network))
+        .collect::<Result<Vec<_>, _>>()?;
+    let netns = super::bridge::new_netns().map_err(super::bridge::io(format!(
+        "create a network namespace for {id}"
+    )))?;
+    let mut primary = None;
+    for (n, (ep, def)) in endpoints.iter().zip(&defs).enumerate() {
+        match attach(paths, def, id, name, ep, &netns, n) {
+            Ok(a) => {
+                primary.get_or_insert(a.ip);
+            }
+            Err(e) => {
+                let _ = release(paths, id);
+                return Err(e);
+            }
+        }
+    }
+    let ip = primary.expect("at least one endpoint");
+    let run_dir = paths.container_run_dir(id);
+    let named = defs.iter().any(|d| !d.is_default());
+    let hosts_ready = hosts::set_own_address(&run_dir, hostname, ip)
+        .and_then(|()| {
+            if named {
+                hosts::refresh(paths, id)
+            } else {
+                Ok(())
+            }
+        })
+        .map_err(super::bridge::io(format!("write /etc/hosts of {id}")));
+    if let Err(e) = hosts_ready {
+        let _ = release(paths, id);
+        return Err(e);
+    }
+    Ok(Joined { netns, ip })
+}
+
+/// `network connect` of running container `id` (pid `pid`): one more eth in its namespace.
+pub fn connect_running(
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    pid: i32,
+    ep: &Endpoint,
+) -> Result<(), NetworkError> {
+    let def = find(paths, &ep.network)?;
+    let ns_path = format!("/proc/{pid}/ns/net");
+    let netns =
+        File::open(&ns_path).map_err(super::bridge::io(format!("open {ns_path} of {id}")))?;
+    let n = super::bridge::memberships(paths, id).len();
+    attach(paths, &def, id, name, ep, &netns, n)?;
+    hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
+}
+
+/// `network disconnect`: container `id` leaves network `network` (its eth goes with the
+/// host end of the veth).
+pub fn disconnect(paths: &Paths, id: &str, name: &str, network: &str) -> Result<(), NetworkError> {
+    let def = find(paths, network)?;
+    if !leave(paths, &def.name, id, true)? {
+        return Err(NetworkError::NotConnected {
+            container: name.to_string(),
+            network: def.name,
+        });
+    }
+    hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
+}

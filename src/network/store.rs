@@ -1,0 +1,244 @@
+//! Network definitions: the built-in `bridge` (kiste0, 10.88.0.0/16) and user-defined
+//! bridge networks, one JSON file each under the root dir (`networks/NAME.json`, written
+//! by rename), so they outlive a reboot; their devices and rules are made again lazily
+//! when a container joins. Creating one chooses a free subnet (10.89.N.0/24 that overlaps
+//! neither a host route nor another kiste network) under a host-wide lock, since bridges
+//! and routes are host-wide even when stores (`--root`) are not.
+
+use super::NetworkError;
+use crate::config::DEFAULT_NETWORK;
+use crate::paths::Paths;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// A bridge network as stored (docker's network fields, typed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkDef {
+    pub name: String,
+    pub id: String,
+    pub subnet: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    /// The bridge device: kiste0, or "kiste-" and 9 characters of the id.
+    pub bridge: String,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub created: String,
+}
+
+impl NetworkDef {
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", self.subnet, self.prefix)
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.name == DEFAULT_NETWORK
+    }
+
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        overlaps((self.subnet, self.prefix), (ip, 32))
+    }
+}
+
+/// The built-in default network.
+pub fn default_network() -> NetworkDef {
+    NetworkDef {
+        name: DEFAULT_NETWORK.to_string(),
+        id: builtin_id(DEFAULT_NETWORK),
+        subnet: Ipv4Addr::new(10, 88, 0, 0),
+        prefix: 16,
+        gateway: Ipv4Addr::new(10, 88, 0, 1),
+        bridge: "kiste0".to_string(),
+        internal: false,
+        labels: BTreeMap::new(),
+        created: String::new(),
+    }
+}
+
+/// A stable id for a built-in network (docker's are random; these need no state).
+pub fn builtin_id(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("kiste network {name}").as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn defs_dir(paths: &Paths) -> PathBuf {
+    paths.root.join("networks")
+}
+
+/// Host-wide: subnets, bridges and kiste's nftables table are shared by every store.
+pub(super) fn host_lock() -> Result<File, NetworkError> {
+    let path = std::path::Path::new("/run/kiste-network.lock");
+    crate::lock::lock_exclusive(path).map_err(super::bridge::io(format!("lock {}", path.display())))
+}
+
+/// Every network: the default one first, then the created ones by name.
+pub fn list(paths: &Paths) -> Vec<NetworkDef> {
+    let mut out = vec![default_network()];
+    let mut defs: Vec<NetworkDef> = std::fs::read_dir(defs_dir(paths))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    defs.sort_by(|a: &NetworkDef, b| a.name.cmp(&b.name));
+    out.extend(defs);
+    out
+}
+
+/// The network named `what` (by name, full id or a unique id prefix).
+pub fn find(paths: &Paths, what: &str) -> Result<NetworkDef, NetworkError> {
+    let all = list(paths);
+    if let Some(d) = all.iter().find(|d| d.name == what || d.id == what) {
+        return Ok(d.clone());
+    }
+    let by_prefix: Vec<&NetworkDef> = all
+        .iter()
+        .filter(|d| !what.is_empty() && d.id.starts_with(what))
+        .collect();
+    match by_prefix.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(NetworkError::NotFound(what.to_string())),
+        _ => Err(NetworkError::Ambiguous(what.to_string())),
+    }
+}
+
+/// What `network create` asked for.
+pub struct CreateRequest {
+    pub name: String,
+    pub subnet: Option<(Ipv4Addr, u8)>,
+    pub gateway: Option<Ipv4Addr>,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Whether two networks share an address.
+pub fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
+    let p = a.1.min(b.1);
+    let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+    u32::from(a.0) & mask == u32::from(b.0) & mask
+}
+
+/// The host's IPv4 routes (destination, prefix) from /proc/net/route, default route left out.
+fn host_routes() -> Vec<(Ipv4Addr, u8)> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            let prefix = u32::from_be(mask).leading_ones() as u8;
+            (prefix > 0).then(|| (Ipv4Addr::from(u32::from_be(dest)), prefix))
+        })
+        .collect()
+}
+
+/// Store a new network; its bridge is made when the first container joins.
+pub fn create(paths: &Paths, req: CreateRequest) -> Result<NetworkDef, NetworkError> {
+    if paths.rootless {
+        return Err(NetworkError::Rootless);
+    }
+    let _host = host_lock()?;
+    let dir = defs_dir(paths);
+    crate::paths::make_dir(&dir, 0o700)
+        .map_err(super::bridge::io(format!("create {}", dir.display())))?;
+    let all = list(paths);
+    if matches!(req.name.as_str(), "host" | "none" | "private" | "default")
+        || all.iter().any(|d| d.name == req.name)
+    {
+        return Err(NetworkError::Exists(req.name));
+    }
+    let (subnet, prefix) = match req.subnet {
+        Some((ip, p)) => {
+            let net = Ipv4Addr::from(u32::from(ip) & if p == 0 { 0 } else { u32::MAX << (32 - p) });
+            if let Some(other) = all
+                .iter()
+                .find(|d| overlaps((net, p), (d.subnet, d.prefix)))
+            {
+                return Err(NetworkError::Overlap {
+                    subnet: format!("{net}/{p}"),
+                    other: other.name.clone(),
+                    other_subnet: other.cidr(),
+                });
+            }
+            if p > 30 {
+                return Err(NetworkError::TooSmall(format!("{net}/{p}")));
+            }
+            (net, p)
+        }
+        None => {
+            let taken: Vec<(Ipv4Addr, u8)> = host_routes()
+                .into_iter()
+                .chain(all.iter().map(|d| (d.subnet, d.prefix)))
+                .collect();
+            (0..=255u8)
+                .map(|n| (Ipv4Addr::new(10, 89, n, 0), 24))
+                .find(|c| !taken.iter().any(|t| overlaps(*c, *t)))
+                .ok_or_else(|| NetworkError::Exhausted("10.89.0.0/16".into()))?
+        }
+    };
+    let gateway = req
+        .gateway
+        .unwrap_or_else(|| Ipv4Addr::from(u32::from(subnet) + 1));
+    let size = 1u32 << (32 - prefix);
+    let offset = u32::from(gateway).wrapping_sub(u32::from(subnet));
+    if offset == 0 || offset >= size - 1 {
+        return Err(NetworkError::Gateway {
+            gateway: gateway.to_string(),
+            subnet: format!("{subnet}/{prefix}"),
+        });
+    }
+    let id = crate::state::new_id();
+    let def = NetworkDef {
+        bridge: format!("kiste-{}", &id[..9]),
+        name: req.name,
+        id,
+        subnet,
+        prefix,
+        gateway,
+        internal: req.internal,
+        labels: req.labels,
+        created: crate::time::now_rfc3339(),
+    };
+    let path = dir.join(format!("{}.json", def.name));
+    let tmp = dir.join(format!(".{}.json.tmp", def.name));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&def).expect("serializes"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(super::bridge::io(format!("write {}", path.display())))?;
+    Ok(def)
+}
+
+/// Forget network `def` (its device and rules go with `bridge::teardown`).
+pub fn forget(paths: &Paths, def: &NetworkDef) -> Result<(), NetworkError> {
+    let path = defs_dir(paths).join(format!("{}.json", def.name));
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(super::bridge::io(format!("remove {}", path.display()))(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_overlap_when_the_shorter_prefix_covers_both() {
+        let a = (Ipv4Addr::new(10, 89, 0, 0), 24);
+        assert!(overlaps(a, (Ipv4Addr::new(10, 89, 0, 128), 25)));
+        assert!(overlaps(a, (Ipv4Addr::new(10, 0, 0, 0), 8)));
+        assert!(!overlaps(a, (Ipv4Addr::new(10, 89, 1, 0), 24)));
+        assert!(!overlaps(a, (Ipv4Addr::new(10, 88, 0, 0), 16)));
+        assert!(default_network().contains(Ipv4Addr::new(10, 88, 3, 4)));
+    }
+}

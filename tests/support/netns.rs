@@ -1,0 +1,151 @@
+//! A network namespace per test (`ip netns add`): kiste runs inside it through
+//! `nsenter --net`, so bridges, veths, nftables rules and all traffic stay in namespaces
+//! the test made, and tests that use the same bridge or table names never meet.
+
+use super::{skip, Kiste, Run};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A named network namespace (`ip netns add`), deleted on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// None (after a skip) when this machine cannot make one.
+    pub fn new(tag: &str) -> Option<Netns> {
+        if !nix::unistd::Uid::effective().is_root() {
+            skip("network tests need root");
+            return None;
+        }
+        for tool in ["ip", "nft", "nsenter", "busybox"] {
+            let found = Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                skip(&format!("{tool} is not installed"));
+                return None;
+            }
+        }
+        let name = format!("kt-{}-{tag}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "ip netns add {name}");
+        let ns = Netns { name };
+        ns.sh("ip link set lo up");
+        Some(ns)
+    }
+
+    pub fn enter(&self, program: &str) -> Command {
+        let mut c = Command::new("nsenter");
+        c.arg(format!("--net=/run/netns/{}", self.name))
+            .arg(program);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// `script` run by sh in the namespace; its stdout (it must succeed).
+    pub fn sh(&self, script: &str) -> String {
+        let out = self.enter("sh").args(["-c", script]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// kiste with `k`'s store, run in the namespace.
+    pub fn kiste(&self, k: &Kiste, args: &[&str]) -> Run {
+        self.kiste_cmd(k, args).output().unwrap().into()
+    }
+
+    pub fn kiste_cmd(&self, k: &Kiste, args: &[&str]) -> Command {
+        let mut c = self.enter(env!("CARGO_BIN_EXE_kiste"));
+        c.arg("--root")
+            .arg(k.root())
+            .arg("--runroot")
+            .arg(k.runroot());
+        c.args(args);
+        c
+    }
+
+    pub fn kiste_ok(&self, k: &Kiste, args: &[&str]) -> String {
+        let r = self.kiste(k, args);
+        assert_eq!(r.code, 0, "kiste {args:?}: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// What `text` gets back from a TCP connection to `addr port` in the namespace.
+    pub fn nc(&self, addr: &str, port: u16, text: &str) -> String {
+        let out = self
+            .enter("sh")
+            .args([
+                "-c",
+                &format!("echo {text} | busybox nc -w 2 {addr} {port}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Poll until `addr:port` answers `want` (a server in a container takes a moment).
+    pub fn wait_answer(&self, addr: &str, port: u16, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self.nc(addr, port, "x").contains(want) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{addr}:{port} never answered {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Nothing of a container is left: no veth (only lo, the bridge kiste0, which stays like
+    /// docker0, and what the test made itself), no nft table, no address held in the store.
+    pub fn assert_clean(&self, k: &Kiste, own_links: &[&str]) {
+        // A container's veth goes with its namespace, which the kernel tears down in the
+        // background after the container ended.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let links = self.sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1");
+            let left: Vec<&str> = links
+                .lines()
+                .filter(|l| *l != "lo" && *l != "kiste0" && !own_links.contains(l))
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "links left behind: {left:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The default network's two chains stay with its bridge; nothing per container.
+        let rules = self.sh("nft list ruleset");
+        for line in rules.lines().filter(|l| l.contains("chain ")) {
+            assert!(
+                line.contains("chain kiste0-nat") || line.contains("chain kiste0-fwd"),
+                "nft chain left behind: {rules}"
+            );
+        }
+        assert!(!rules.contains("dnat"), "{rules}");
+        let state = k.runroot().join("networks/bridge.json");
+        if let Ok(s) = std::fs::read_to_string(&state) {
+            assert_eq!(s, "{\"members\":{}}", "addresses still held");
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
