@@ -452,7 +452,7 @@ impl RunArgs {
         host.ports = ports;
         self.net.apply(
             self.isolation.network.as_deref(),
-            !nix::unistd::geteuid().is_root(),
+            !nix::unistd::geteuid().is_root() || crate::rootless::active(),
             &mut host,
         )?;
         host.extra_hosts = self
