@@ -4,11 +4,13 @@
 
 mod archive;
 pub mod complete;
+mod exec;
 mod isolation;
 mod registry;
 mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
+pub use exec::{ExecArgs, ExecOptions};
 pub use isolation::IsolationArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
@@ -61,6 +63,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
     /// List images
     Images(ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image

@@ -5,6 +5,7 @@ mod archive;
 mod build;
 mod completion;
 mod containers;
+mod exec;
 mod filter;
 mod format;
 mod images;
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rm(a) => containers::rm(&paths, a),
         Command::Ps(a) => ps::ps(&paths, a),
         Command::Logs(a) => logs::logs(&paths, a),
+        Command::Exec(a) => exec::exec(&paths, a),
         Command::Images(a) => images::images(&paths, a),
         Command::Import(a) => images::import(&paths, a),
         Command::Rmi(a) => images::rmi(&paths, a),

@@ -3,10 +3,13 @@
 //! binary, single-threaded) that detaches, keeps the log, forwards published ports,
 //! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
 
+mod exec;
 mod logs;
+mod pty;
 mod spec;
 mod supervise;
 
+pub use exec::{exec, ExecRequest};
 pub use logs::LogEntry;
 pub use spec::{cgroup_of, resolve_host, SpecError};
 
