@@ -301,6 +301,15 @@ pub struct RunArgs {
     /// Keep STDIN open
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     /// Set metadata on a container
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -382,6 +391,12 @@ impl RunArgs {
             .collect::<Result<_, _>>()?;
         host.auto_remove = self.rm;
         host.interactive = self.interactive;
+        host.terminal = crate::config::Terminal::parse(
+            self.tty,
+            self.interactive,
+            &self.attach,
+            self.detach_keys.as_deref(),
+        )?;
         Ok(host)
     }
 

@@ -170,6 +170,9 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             set_env(&mut env, e);
         }
     }
+    if args.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
+    }
     let mut labels = ic.labels.clone();
     for l in &args.labels {
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));

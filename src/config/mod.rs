@@ -6,7 +6,7 @@
 //! This module reads the host only to resolve what a flag names (a device node, a seccomp
 //! profile file); it never creates, starts or changes anything.
 
-mod detach;
+mod attach;
 mod devices;
 mod dns;
 mod legacy;
@@ -17,7 +17,7 @@ mod resources;
 mod security;
 mod stop;
 
-pub use detach::DetachKeys;
+pub use attach::{DetachKeys, Terminal};
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
 pub use limits::{RlimitResource, Ulimit};

@@ -188,15 +188,17 @@ fn exec_tty(rec: &ContainerRecord, req: &ExecRequest) -> Result<i32, MonitorErro
     };
     let outcome = relay(started.pid, &pty.master, &mask, req);
     drop(raw);
-    let _ = mask.thread_unblock();
-    match outcome {
-        Relayed::Exited(code) => Ok(code),
+    let code = match outcome {
+        Relayed::Exited(code) => code,
         Relayed::Detached => {
             eprintln!("read escape sequence");
+            // Forked while SIGHUP is still blocked: kiste's exit hangs up its own terminal.
             keep_terminal(pty.master);
-            Ok(0)
+            0
         }
-    }
+    };
+    let _ = mask.thread_unblock();
+    Ok(code)
 }
 
 enum Relayed {
@@ -293,6 +295,8 @@ fn keep_terminal(master: OwnedFd) {
         return;
     }
     let _ = nix::unistd::setsid();
+    // SAFETY: ignoring SIGHUP (still blocked since the fork) discards a pending one.
+    unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
     super::detach_stdio();
     let mut buf = [0u8; 4096];
     // SAFETY: read into a local buffer until the slave side is gone (EIO).

@@ -192,16 +192,32 @@ fn launch(
         } else {
             Vec::new()
         };
-        let (out_r, out_w) = pipe()?;
+        // With -t the container's stdio is a new pty's slave and the monitor reads the
+        // master where it reads the stdout pipe otherwise.
+        let (out_r, out_w) = if rec.config.host.terminal.tty {
+            let p = pty::open_pty().map_err(other("cannot open a pseudo-terminal"))?;
+            (p.master, p.slave)
+        } else {
+            pipe()?
+        };
         let (err_r, err_w) = pipe()?;
         let stdin = match mode {
+            _ if rec.config.host.terminal.tty => None,
             Mode::Foreground { interactive: true } => None,
             _ => Some(std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?),
         };
-        let stdio = Stdio {
-            stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
-            stdout: out_w.as_raw_fd(),
-            stderr: err_w.as_raw_fd(),
+        let stdio = if rec.config.host.terminal.tty {
+            Stdio {
+                stdin: out_w.as_raw_fd(),
+                stdout: out_w.as_raw_fd(),
+                stderr: out_w.as_raw_fd(),
+            }
+        } else {
+            Stdio {
+                stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
+                stdout: out_w.as_raw_fd(),
+                stderr: err_w.as_raw_fd(),
+            }
         };
         let (spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
         for cap in &missing {
@@ -221,6 +237,14 @@ fn launch(
             finish_failed_start(paths, store, &running, &e);
             return Err(e);
         }
+    };
+    // `run -it`: the user's terminal is raw while the container has it (restored when
+    // this guard drops, whatever the outcome).
+    let _raw = match mode {
+        Mode::Foreground { interactive: true } if rec.config.host.terminal.tty => {
+            pty::RawMode::enter(0)
+        }
+        _ => None,
     };
     match mode {
         Mode::Foreground { .. } => run_monitored(
@@ -318,12 +342,20 @@ fn run_monitored(
             )))?,
         )
     };
+    let term = &rec.config.host.terminal;
+    let input = (echo && term.tty && term.stdin).then(|| supervise::TermInput {
+        master: pipes.out.as_raw_fd(),
+        // A foreground run ends with its container: no detach keys are watched.
+        keys: pty::KeyRelay::new(Vec::new()),
+    });
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
         stdout: pipes.out,
         stderr: pipes.err,
         log,
         echo,
+        shown: [term.stdout, term.stderr],
+        input,
         forwarder,
     });
     finish(paths, store, running, code);

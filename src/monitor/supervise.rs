@@ -1,6 +1,7 @@
-//! The monitor's loop: one `poll` over the container's output pipes, a signalfd (SIGCHLD,
-//! and in the foreground the signals it forwards to the container) and the port
-//! forwarder, until the container has exited and its output is drained.
+//! The monitor's loop: one `poll` over the container's output pipes (or its pty master),
+//! a signalfd (SIGCHLD, and in the foreground the signals it forwards to the container
+//! and SIGWINCH), kiste's stdin for `run -it`, and the port forwarder, until the
+//! container has exited and its output is drained.
 
 use super::logs::LogStream;
 use crate::network::PortForwarder;
@@ -19,7 +20,17 @@ pub struct Watch {
     pub log: File,
     /// Copy output to our own stdout/stderr (foreground) and forward signals.
     pub echo: bool,
+    /// Which of stdout, stderr are echoed (`run -a`).
+    pub shown: [bool; 2],
+    /// `run -it`: the user's keystrokes go to the container's terminal.
+    pub input: Option<TermInput>,
     pub forwarder: Option<PortForwarder>,
+}
+
+/// The container's pty master and the relay of kiste's stdin to it (foreground `-it`).
+pub struct TermInput {
+    pub master: std::os::fd::RawFd,
+    pub keys: super::pty::KeyRelay,
 }
 
 const FORWARDED: [Signal; 6] = [
@@ -67,6 +78,9 @@ pub fn supervise(mut w: Watch) -> i32 {
             mask.add(s);
         }
     }
+    if w.input.is_some() {
+        mask.add(Signal::SIGWINCH);
+    }
     let _ = mask.thread_block();
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .expect("signalfd is available");
@@ -92,6 +106,14 @@ pub fn supervise(mut w: Watch) -> i32 {
         for (fd, _) in &streams {
             fds.push(libc::pollfd {
                 fd: fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let input_at = fds.len();
+        if w.input.is_some() {
+            fds.push(libc::pollfd {
+                fd: if code.is_none() { 0 } else { -1 },
                 events: libc::POLLIN,
                 revents: 0,
             });
@@ -122,6 +144,10 @@ pub fn supervise(mut w: Watch) -> i32 {
                     if let Some(c) = reap(w.pid) {
                         code = Some(c);
                     }
+                } else if signo == libc::SIGWINCH {
+                    if let Some(t) = &w.input {
+                        super::pty::copy_window_size(0, t.master);
+                    }
                 } else if code.is_none() {
                     unsafe { libc::kill(w.pid, signo) };
                 }
@@ -137,9 +163,11 @@ pub fn supervise(mut w: Watch) -> i32 {
             if r > 0 {
                 let data = &buf[..r as usize];
                 stream.push(data, &mut w.log);
-                if w.echo {
+                if w.echo && w.shown[i] {
+                    // Flushed at once: a prompt has no newline to flush a line buffer.
                     let _ = if i == 0 {
-                        std::io::stdout().write_all(data)
+                        let mut out = std::io::stdout().lock();
+                        out.write_all(data).and_then(|()| out.flush())
                     } else {
                         std::io::stderr().write_all(data)
                     };
@@ -147,6 +175,19 @@ pub fn supervise(mut w: Watch) -> i32 {
             } else if r == 0 || rev & (libc::POLLHUP | libc::POLLERR) != 0 {
                 stream.finish(&mut w.log);
                 *fd = None;
+                if i == 0 {
+                    // The terminal is gone: nothing to type into any more.
+                    w.input = None;
+                }
+            }
+        }
+        if let Some(t) = &mut w.input {
+            if fds[input_at].revents != 0 {
+                // The end of kiste's input (or the detach keys, which a foreground run
+                // does not honour) stops the relay; the container goes on.
+                if t.keys.pump(0, t.master) != super::pty::Input::More {
+                    w.input = None;
+                }
             }
         }
         if code.is_none() {

@@ -67,6 +67,9 @@ pub struct HostConfig {
     pub auto_remove: bool,
     /// `-i`: the container's stdin is kept open (docker's Config.OpenStdin).
     pub interactive: bool,
+    /// `-t`, `-a`, `--detach-keys`.
+    #[serde(default)]
+    pub terminal: crate::config::Terminal,
     pub read_only: bool,
     pub privileged: bool,
     #[serde(default)]

@@ -14,6 +14,7 @@ pub mod docker;
 pub mod registry;
 pub mod runtime;
 pub mod store;
+pub mod tty;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
