@@ -3,6 +3,7 @@
 //! nothing below `commands/` sees a raw flag.
 
 mod archive;
+mod attach;
 pub mod complete;
 mod exec;
 mod isolation;
@@ -10,6 +11,7 @@ mod registry;
 mod shell;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
+pub use attach::{AttachArgs, AttachOptions};
 pub use exec::{ExecArgs, ExecOptions};
 pub use isolation::IsolationArgs;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
@@ -65,6 +67,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Execute a command in a running container
     Exec(ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
     /// List images
     Images(ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image

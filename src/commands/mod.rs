@@ -2,6 +2,7 @@
 //! library modules and prints what docker prints. `anyhow` is used from here up.
 
 mod archive;
+mod attach;
 mod build;
 mod completion;
 mod containers;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ps(a) => ps::ps(&paths, a),
         Command::Logs(a) => logs::logs(&paths, a),
         Command::Exec(a) => exec::exec(&paths, a),
+        Command::Attach(a) => attach::attach(&paths, a),
         Command::Images(a) => images::images(&paths, a),
         Command::Import(a) => images::import(&paths, a),
         Command::Rmi(a) => images::rmi(&paths, a),

@@ -3,12 +3,14 @@
 //! binary, single-threaded) that detaches, keeps the log, forwards published ports,
 //! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
 
+mod attach;
 mod exec;
 mod logs;
 mod pty;
 mod spec;
 mod supervise;
 
+pub use attach::{attach_client, Ended, SOCKET as ATTACH_SOCKET};
 pub use exec::{exec, ExecRequest};
 pub use logs::LogEntry;
 pub use spec::{cgroup_of, resolve_host, SpecError};
@@ -85,6 +87,9 @@ struct Running {
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
     bridged: bool,
+    /// `-t` and `-i`: a detached monitor serves `attach`.
+    tty: bool,
+    interactive: bool,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -185,6 +190,8 @@ fn launch(
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
         bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
+        tty: rec.config.host.terminal.tty,
+        interactive: rec.config.host.interactive,
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -201,8 +208,14 @@ fn launch(
             pipe()?
         };
         let (err_r, err_w) = pipe()?;
+        let mut stdin_w = None;
         let stdin = match mode {
             _ if rec.config.host.terminal.tty => None,
+            Mode::Detached if rec.config.host.interactive => {
+                let (r, w) = pipe()?;
+                stdin_w = Some(w);
+                Some(std::fs::File::from(r))
+            }
             Mode::Foreground { interactive: true } => None,
             _ => Some(std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?),
         };
@@ -228,6 +241,7 @@ fn launch(
             err: err_r,
             out_w,
             err_w,
+            stdin_w,
         };
         Ok::<_, MonitorError>((spec, ports, pipes, stdin))
     })();
@@ -278,6 +292,8 @@ struct Pipes {
     err: OwnedFd,
     out_w: OwnedFd,
     err_w: OwnedFd,
+    /// `run -di` without -t: the write end of the container's stdin, for `attach`.
+    stdin_w: Option<OwnedFd>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), MonitorError> {
@@ -308,6 +324,17 @@ fn run_monitored(
         Some(join_bridge(paths, running, spec, &mappings)?)
     } else {
         None
+    };
+    // The attach socket exists before `run -d` returns, so an `attach` right after it
+    // finds it.
+    let attach = match !echo && (running.tty || running.interactive) {
+        true => Some(attach::serve(
+            &paths.container_run_dir(&running.id),
+            running.tty,
+            &pipes.out,
+            pipes.stdin_w,
+        )?),
+        false => None,
     };
     let started = match &attached {
         Some((_, spec)) => runtime::spawn(spec)?,
@@ -357,6 +384,7 @@ fn run_monitored(
         shown: [term.stdout, term.stderr],
         input,
         forwarder,
+        attach,
     });
     finish(paths, store, running, code);
     Ok(code)
@@ -418,6 +446,7 @@ fn detach(
                 pipes.err_w.as_raw_fd(),
                 spec.stdio.stdin,
             ];
+            keep.extend(pipes.stdin_w.as_ref().map(|f| f.as_raw_fd()));
             keep.extend(ports.iter().map(|p| p.raw_fd()));
             close_inherited_fds(&keep);
             let mut ready = Some(ready_w);

@@ -25,6 +25,8 @@ pub struct Watch {
     /// `run -it`: the user's keystrokes go to the container's terminal.
     pub input: Option<TermInput>,
     pub forwarder: Option<PortForwarder>,
+    /// A detached `-t`/`-i` container: `kiste attach` clients.
+    pub attach: Option<super::attach::AttachServer>,
 }
 
 /// The container's pty master and the relay of kiste's stdin to it (foreground `-it`).
@@ -118,6 +120,10 @@ pub fn supervise(mut w: Watch) -> i32 {
                 revents: 0,
             });
         }
+        let attach_at = fds.len();
+        if let Some(a) = &w.attach {
+            a.register(&mut fds);
+        }
         let fwd_start = fds.len();
         if code.is_none() {
             if let Some(f) = &w.forwarder {
@@ -163,6 +169,10 @@ pub fn supervise(mut w: Watch) -> i32 {
             if r > 0 {
                 let data = &buf[..r as usize];
                 stream.push(data, &mut w.log);
+                if let Some(a) = &mut w.attach {
+                    let kind = [super::attach::STDOUT, super::attach::STDERR][i];
+                    a.broadcast(kind, data);
+                }
                 if w.echo && w.shown[i] {
                     // Flushed at once: a prompt has no newline to flush a line buffer.
                     let _ = if i == 0 {
@@ -189,6 +199,9 @@ pub fn supervise(mut w: Watch) -> i32 {
                     w.input = None;
                 }
             }
+        }
+        if let Some(a) = &mut w.attach {
+            a.dispatch(&fds[attach_at..fwd_start]);
         }
         if code.is_none() {
             if let Some(f) = &mut w.forwarder {

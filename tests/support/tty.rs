@@ -133,6 +133,18 @@ impl Term {
             .contains(LocalFlags::ICANON | LocalFlags::ECHO)
     }
 
+    /// Wait until kiste has put the terminal in raw mode (it is ready for keys).
+    pub fn wait_raw(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.is_cooked() {
+            assert!(
+                Instant::now() < deadline,
+                "kiste never made the terminal raw"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Change the terminal's size (the kernel sends SIGWINCH to its foreground group).
     pub fn resize(&self, rows: u16, cols: u16) {
         let ws = libc::winsize {
