@@ -314,6 +314,12 @@ pub struct RunArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys", value_name = "KEYS")]
     pub detach_keys: Option<String>,
+    /// Logging driver for the container (json-file, k8s-file, none)
+    #[arg(long = "log-driver", value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Log driver options (max-size=10m, max-file=3)
+    #[arg(long = "log-opt", value_name = "OPT")]
+    pub log_opt: Vec<String>,
     /// Set metadata on a container
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -401,6 +407,7 @@ impl RunArgs {
             &self.attach,
             self.detach_keys.as_deref(),
         )?;
+        host.log = crate::config::LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
         Ok(host)
     }
 
@@ -525,6 +532,12 @@ pub struct LogsArgs {
     /// Show logs since a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
     #[arg(long)]
     pub since: Option<String>,
+    /// Show logs before a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
     #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
     pub container: String,
 }

@@ -45,6 +45,8 @@ pub fn attach(paths: &Paths, args: AttachArgs) -> anyhow::Result<()> {
                 timestamps: false,
                 tail: "0".into(),
                 since: None,
+                until: None,
+                details: false,
                 container: c.rec.id.clone(),
             },
         )?;

@@ -12,7 +12,7 @@ mod supervise;
 
 pub use attach::{attach_client, Ended, SOCKET as ATTACH_SOCKET};
 pub use exec::{exec, ExecRequest};
-pub use logs::LogEntry;
+pub use logs::{log_files, read_line as read_log_line, LogEntry};
 pub use spec::{cgroup_of, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
@@ -90,6 +90,7 @@ struct Running {
     /// `-t` and `-i`: a detached monitor serves `attach`.
     tty: bool,
     interactive: bool,
+    log: crate::config::LogConfig,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -192,6 +193,7 @@ fn launch(
         bridged: rec.config.host.network == crate::config::NetworkMode::Bridge,
         tty: rec.config.host.terminal.tty,
         interactive: rec.config.host.interactive,
+        log: rec.config.host.log.clone(),
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -315,7 +317,7 @@ fn run_monitored(
     on_started: impl FnOnce(&ContainerRecord),
 ) -> Result<i32, MonitorError> {
     let log_path = paths.container_log(&running.id);
-    let log = logs::open_log(&log_path).map_err(other(&format!(
+    let log = logs::LogFile::open(&log_path, &running.log).map_err(other(&format!(
         "cannot open the log {}",
         log_path.display()
     )))?;

@@ -3,13 +3,12 @@
 //! and SIGWINCH), kiste's stdin for `run -it`, and the port forwarder, until the
 //! container has exited and its output is drained.
 
-use super::logs::LogStream;
+use super::logs::{LogFile, LogStream};
 use crate::network::PortForwarder;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -17,7 +16,7 @@ pub struct Watch {
     pub pid: i32,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    pub log: File,
+    pub log: LogFile,
     /// Copy output to our own stdout/stderr (foreground) and forward signals.
     pub echo: bool,
     /// Which of stdout, stderr are echoed (`run -a`).

@@ -70,6 +70,9 @@ pub struct HostConfig {
     /// `-t`, `-a`, `--detach-keys`.
     #[serde(default)]
     pub terminal: crate::config::Terminal,
+    /// `--log-driver`, `--log-opt`.
+    #[serde(default)]
+    pub log: crate::config::LogConfig,
     pub read_only: bool,
     pub privileged: bool,
     #[serde(default)]
