@@ -139,3 +139,44 @@ fn attach_without_a_terminal_streams_output_and_a_stopped_one_is_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn attach_proxies_signals_to_a_container_without_a_terminal() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "trapper",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 9' TERM; while true; do sleep 0.1; done",
+    ]);
+    let child = k
+        .cmd(&["attach", "trapper"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Signal once attach has blocked the signals it proxies.
+    let status = format!("/proc/{}/status", child.id());
+    let deadline = std::time::Instant::now() + T;
+    while !std::fs::read_to_string(&status)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("SigBlk:"))
+        .any(|m| u64::from_str_radix(m.trim(), 16).unwrap_or(0) & (1 << (libc::SIGTERM - 1)) != 0)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attach never blocked its signals"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling the attach process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
+    assert_eq!(out.status.code(), Some(9));
+}

@@ -13,7 +13,7 @@ pub struct AttachArgs {
     /// Do not attach STDIN
     #[arg(long = "no-stdin")]
     pub no_stdin: bool,
-    /// Proxy all received signals to the process (the container's terminal gets them as keys)
+    /// Proxy all received signals to the process (non-TTY mode only)
     #[arg(long = "sig-proxy", default_value = "true", action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub sig_proxy: bool,
     #[arg(add = ArgValueCandidates::new(complete::running_containers), value_name = "CONTAINER")]
@@ -27,6 +27,8 @@ pub struct AttachOptions {
     pub stdin: bool,
     /// None: the container's own (`run --detach-keys`), else docker's default.
     pub detach_keys: Option<DetachKeys>,
+    /// Signals kiste receives go to the container (without a terminal).
+    pub sig_proxy: bool,
 }
 
 impl AttachArgs {
@@ -38,6 +40,7 @@ impl AttachArgs {
                 .map(|k| DetachKeys::parse("--detach-keys", k))
                 .transpose()?,
             stdin: !self.no_stdin,
+            sig_proxy: self.sig_proxy,
             container: self.container,
         })
     }

@@ -36,6 +36,9 @@ pub fn attach(paths: &Paths, args: AttachArgs) -> anyhow::Result<()> {
         .into());
     }
     let term = &c.rec.config.host.terminal;
+    if opts.sig_proxy && !term.tty {
+        proxy_signals(c.rec.state.pid, c.rec.state.pid_start_time);
+    }
     let run_dir = paths.container_run_dir(&c.rec.id);
     if !run_dir.join(monitor::ATTACH_SOCKET).exists() {
         super::logs::logs(
@@ -68,4 +71,33 @@ pub fn attach(paths: &Paths, args: AttachArgs) -> anyhow::Result<()> {
         return Err(Exit::silent(code).into());
     }
     Ok(())
+}
+
+/// `--sig-proxy` (without a terminal, where keys cannot carry them): the signals a user
+/// sends kiste go to the container's process while it is still the same process. A thread
+/// waits for them; attach forks nothing, so it may have one.
+fn proxy_signals(pid: i32, start_time: u64) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    std::thread::spawn(move || loop {
+        if let Ok(sig) = set.wait() {
+            if crate::process::process_start_time(pid) == Some(start_time) {
+                // SAFETY: kill(2) on the container's process, checked by its start time.
+                unsafe { libc::kill(pid, sig as i32) };
+            }
+        }
+    });
 }
