@@ -18,7 +18,7 @@ pub use spec::{cgroup_of, resolve_host, SpecError};
 use crate::image::{ImageError, ImageStore};
 use crate::network::{bind_ports, BoundPort, NetworkError, PortError, PortForwarder};
 use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
-use crate::runtime::{self, RuntimeError, Stdio};
+use crate::runtime::{self, RuntimeError};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
 
@@ -201,50 +201,11 @@ fn launch(
         } else {
             Vec::new()
         };
-        // With -t the container's stdio is a new pty's slave and the monitor reads the
-        // master where it reads the stdout pipe otherwise.
-        let (out_r, out_w) = if rec.config.host.terminal.tty {
-            let p = pty::open_pty().map_err(other("cannot open a pseudo-terminal"))?;
-            (p.master, p.slave)
-        } else {
-            pipe()?
-        };
-        let (err_r, err_w) = pipe()?;
-        let mut stdin_w = None;
-        let stdin = match mode {
-            _ if rec.config.host.terminal.tty => None,
-            Mode::Detached if rec.config.host.interactive => {
-                let (r, w) = pipe()?;
-                stdin_w = Some(w);
-                Some(std::fs::File::from(r))
-            }
-            Mode::Foreground { interactive: true } => None,
-            _ => Some(std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?),
-        };
-        let stdio = if rec.config.host.terminal.tty {
-            Stdio {
-                stdin: out_w.as_raw_fd(),
-                stdout: out_w.as_raw_fd(),
-                stderr: out_w.as_raw_fd(),
-            }
-        } else {
-            Stdio {
-                stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
-                stdout: out_w.as_raw_fd(),
-                stderr: err_w.as_raw_fd(),
-            }
-        };
+        let (pipes, stdin, stdio) = pty::wire_stdio(rec, mode)?;
         let (spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
         for cap in &missing {
             eprintln!("WARNING: --privileged: the host's bounding set lacks CAP_{cap}; the container runs without it");
         }
-        let pipes = Pipes {
-            out: out_r,
-            err: err_r,
-            out_w,
-            err_w,
-            stdin_w,
-        };
         Ok::<_, MonitorError>((spec, ports, pipes, stdin))
     })();
     let (spec, ports, pipes, _stdin) = match result {

@@ -7,6 +7,57 @@
 use nix::sys::termios::{self, SetArg, Termios};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+/// The container's stdio for a start: with -t a new pty's slave (the monitor reads the
+/// master where it reads the stdout pipe otherwise); with -i the caller's stdin
+/// (foreground) or a pipe whose write end the monitor keeps for `attach` (detached);
+/// else /dev/null. The returned file must stay open until the spawn.
+pub(super) fn wire_stdio(
+    rec: &crate::state::ContainerRecord,
+    mode: super::Mode,
+) -> Result<(super::Pipes, Option<std::fs::File>, crate::runtime::Stdio), super::MonitorError> {
+    use super::{other, pipe, Mode};
+    let tty = rec.config.host.terminal.tty;
+    let (out_r, out_w) = if tty {
+        let p = open_pty().map_err(other("cannot open a pseudo-terminal"))?;
+        (p.master, p.slave)
+    } else {
+        pipe()?
+    };
+    let (err_r, err_w) = pipe()?;
+    let mut stdin_w = None;
+    let stdin = match mode {
+        _ if tty => None,
+        Mode::Detached if rec.config.host.interactive => {
+            let (r, w) = pipe()?;
+            stdin_w = Some(w);
+            Some(std::fs::File::from(r))
+        }
+        Mode::Foreground { interactive: true } => None,
+        _ => Some(std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?),
+    };
+    let stdio = if tty {
+        crate::runtime::Stdio {
+            stdin: out_w.as_raw_fd(),
+            stdout: out_w.as_raw_fd(),
+            stderr: out_w.as_raw_fd(),
+        }
+    } else {
+        crate::runtime::Stdio {
+            stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
+            stdout: out_w.as_raw_fd(),
+            stderr: err_w.as_raw_fd(),
+        }
+    };
+    let pipes = super::Pipes {
+        out: out_r,
+        err: err_r,
+        out_w,
+        err_w,
+        stdin_w,
+    };
+    Ok((pipes, stdin, stdio))
+}
+
 /// A new pty pair, both ends close-on-exec.
 pub struct Pty {
     pub master: OwnedFd,
