@@ -156,7 +156,7 @@ fn exec_it_detach_keys_leave_the_command_running() {
     );
     t.expect("started", T);
     t.write(b"\x01a");
-    assert_eq!(t.wait(T), 0, "{}", t.screen);
+    assert_eq!(t.wait(T), 1, "{}", t.screen);
     t.expect("read escape sequence", T);
     assert!(t.is_cooked());
     let ps = k.ok(&["exec", "box", "ps", "-o", "args"]);

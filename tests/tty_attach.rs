@@ -23,7 +23,12 @@ fn attach_to_run_dit_and_ctrl_p_ctrl_q_leave_it_running() {
     t.expect("hi-42", T);
     t.expect("27 99", T);
     t.write(b"\x10\x11");
-    assert_eq!(t.wait(T), 0, "{}", t.screen);
+    assert_eq!(
+        t.wait(T),
+        1,
+        "docker's CLI exits 1 on a detach: {}",
+        t.screen
+    );
     t.expect("read escape sequence", T);
     assert!(
         t.is_cooked(),
@@ -60,13 +65,13 @@ fn detach_keys_come_from_run_or_attach() {
     t.write(b"\x10\x11echo still-$((1+1))\r");
     t.expect("still-2", T);
     t.write(b"\x01a");
-    assert_eq!(t.wait(T), 0, "{}", t.screen);
+    assert_eq!(t.wait(T), 1, "{}", t.screen);
     let mut t = Term::spawn(&k, &["attach", "--detach-keys", "ctrl-x", "keys"], 24, 80);
     t.wait_raw(T);
     t.write(b"echo third\r");
     t.expect("third", T);
     t.write(b"\x18");
-    assert_eq!(t.wait(T), 0, "{}", t.screen);
+    assert_eq!(t.wait(T), 1, "{}", t.screen);
     assert_eq!(k.inspect("keys")["State"]["Running"], true);
 }
 

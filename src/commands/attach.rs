@@ -1,7 +1,7 @@
 //! `attach`: the terminal (or stdin and output) of a running detached container, through
 //! its monitor's attach socket; a container started without -t or -i has no input to
 //! take, so its output is followed from the log. Exits with the container's code when it
-//! ends, or 0 after the detach keys.
+//! ends, or 1 after the detach keys (as docker's CLI).
 
 use super::Exit;
 use crate::cli::{AttachArgs, LogsArgs};
@@ -58,8 +58,9 @@ pub fn attach(paths: &Paths, args: AttachArgs) -> anyhow::Result<()> {
         let ended = monitor::attach_client(&run_dir, term.tty, keys.0, opts.stdin)
             .map_err(|e| anyhow::anyhow!("cannot attach to container {}: {e}", c.rec.id))?;
         if ended == Ended::Detached {
+            // docker's CLI prints this and exits 1; the container goes on.
             eprintln!("read escape sequence");
-            return Ok(());
+            return Err(Exit::silent(1).into());
         }
     }
     c.wait(Duration::from_secs(30))?;

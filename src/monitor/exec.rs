@@ -66,7 +66,7 @@ fn exec_spec(rec: &ContainerRecord, req: &ExecRequest, stdio: Stdio) -> ExecSpec
 }
 
 /// Run `req` in `rec`'s container. Returns the command's exit code (0 at once for `-d`,
-/// or after a detach).
+/// 1 after a detach, as docker's CLI).
 pub fn exec(rec: &ContainerRecord, req: &ExecRequest) -> Result<i32, MonitorError> {
     if req.detach {
         return exec_detached(rec, req);
@@ -194,7 +194,8 @@ fn exec_tty(rec: &ContainerRecord, req: &ExecRequest) -> Result<i32, MonitorErro
             eprintln!("read escape sequence");
             // Forked while SIGHUP is still blocked: kiste's exit hangs up its own terminal.
             keep_terminal(pty.master);
-            0
+            // docker's CLI exits 1 after a detach.
+            1
         }
     };
     let _ = mask.thread_unblock();
