@@ -169,4 +169,7 @@ fn log_opt_rotation_keeps_max_file_files_and_logs_reads_across_them() {
         k.ok(&["logs", "--tail", "2", "chatty"]),
         "line-199\nline-200\n"
     );
+    let log_config = &k.inspect("chatty")["HostConfig"]["LogConfig"];
+    assert_eq!(log_config["Type"], "json-file");
+    assert_eq!(log_config["Config"]["max-file"], "3");
 }

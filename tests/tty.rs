@@ -44,6 +44,7 @@ fn ctrl_d_ends_run_it_with_the_shells_exit_code() {
     assert_eq!(t.wait(T), 0, "{}", t.screen);
     assert!(t.is_cooked());
     assert_eq!(k.inspect("ctrld")["State"]["Status"], "exited");
+    assert_eq!(k.inspect("ctrld")["Config"]["Tty"], true);
     // The log has what the terminal showed.
     assert!(k.ok(&["logs", "ctrld"]).contains("# "));
 }
