@@ -173,3 +173,34 @@ fn log_opt_rotation_keeps_max_file_files_and_logs_reads_across_them() {
     assert_eq!(log_config["Type"], "json-file");
     assert_eq!(log_config["Config"]["max-file"], "3");
 }
+
+#[test]
+fn logs_follow_goes_on_across_a_rotation() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&[
+        "run", "-d", "--name", "rolling", "--log-opt", "max-size=1k", "--log-opt", "max-file=10",
+        "busybox", "sh", "-c",
+        "while [ ! -e /go ]; do sleep 0.05; done; i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo line-$i; sleep 0.02; done",
+    ]);
+    let follower = k
+        .cmd(&["logs", "-f", "rolling"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    k.ok(&["exec", "rolling", "touch", "/go"]);
+    let out = follower.wait_with_output().unwrap();
+    let expected: String = (1..=60).map(|i| format!("line-{i}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    let rotated = std::fs::read_dir(log_dir(&k, "rolling"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("container.log.")
+        })
+        .count();
+    assert!(rotated >= 2, "the log was not rotated during the run");
+}

@@ -125,6 +125,7 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
     // With --tail, the complete lines already written are read first and only the last
     // N of them printed; following then goes on from there.
     let mut in_backlog = tail.is_some();
+    let mut draining = false;
     let mut ended = false;
     loop {
         line.clear();
@@ -145,6 +146,17 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
             }
             // Follow: wait for more while the container runs; once it has ended (its
             // monitor wrote the last line before exiting), read to the end once more.
+            // The monitor rotated the file (--log-opt max-size): once renamed the old one
+            // gets no more lines, so it is read to its end once more, then the new one.
+            if rotated(reader.get_ref(), &c.log_path()) {
+                if draining {
+                    if let Some(f) = c.log()? {
+                        reader = BufReader::new(f);
+                    }
+                }
+                draining = !draining;
+                continue;
+            }
             ended = !c.wait_running(Duration::from_millis(100));
             continue;
         }
@@ -158,4 +170,13 @@ pub fn logs(paths: &Paths, args: LogsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `path` is no longer the file `open` reads (it was rotated away).
+fn rotated(open: &std::fs::File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (open.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) != (b.dev(), b.ino()),
+        _ => false,
+    }
 }
