@@ -133,6 +133,16 @@ impl Cgroup {
     }
 }
 
+/// The cgroup of a running container, to join (`exec`): its directories as `create`
+/// made them.
+pub fn existing(spec: &CgroupSpec) -> Cgroup {
+    Cgroup {
+        layout: detect(),
+        dirs: dirs_of(spec),
+        device_prog: None,
+    }
+}
+
 /// Creates the container's cgroup with its limits and device rules applied. On error
 /// whatever was created is removed again. The limits were checked when the user gave
 /// them (`config`); what can fail here is the host: a controller or file it lacks.

@@ -83,6 +83,8 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("network disconnect", "kiste network disconnect appnet web"),
     ("port", "kiste port web 80/tcp"),
+    ("exec", "kiste exec -it web sh"),
+    ("attach", "kiste attach --detach-keys ctrl-a,a web"),
     ("volume", "kiste volume ls"),
     ("volume create", "kiste volume create --label app=web data"),
     ("volume ls", "kiste volume ls --filter dangling=true -q"),

@@ -3,9 +3,11 @@
 //! nothing below `commands/` sees a raw flag.
 
 mod archive;
+mod attach;
 pub mod complete;
 mod data;
 mod examples;
+mod exec;
 mod generate;
 mod isolation;
 mod lifecycle;
@@ -18,11 +20,13 @@ mod shell;
 mod system;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
+pub use attach::{AttachArgs, AttachOptions};
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
 };
 pub use examples::{example, EXAMPLES};
+pub use exec::{ExecArgs, ExecOptions};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
 pub use isolation::IsolationArgs;
 pub use lifecycle::{
@@ -107,6 +111,10 @@ pub enum Command {
     Ps(PsArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
     /// List images
     Images(ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
@@ -375,6 +383,21 @@ pub struct RunArgs {
     /// Keep STDIN open
     #[arg(short = 'i', long)]
     pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach", value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Logging driver for the container (json-file, k8s-file, none)
+    #[arg(long = "log-driver", value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Log driver options (max-size=10m, max-file=3)
+    #[arg(long = "log-opt", value_name = "OPT")]
+    pub log_opt: Vec<String>,
     /// Set metadata on a container
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -467,6 +490,13 @@ impl RunArgs {
             .collect::<Result<_, _>>()?;
         host.auto_remove = self.rm;
         host.interactive = self.interactive;
+        host.terminal = crate::config::Terminal::parse(
+            self.tty,
+            self.interactive,
+            &self.attach,
+            self.detach_keys.as_deref(),
+        )?;
+        host.log = crate::config::LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
         Ok(host)
     }
 
@@ -579,6 +609,12 @@ pub struct LogsArgs {
     /// Show logs since a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
     #[arg(long)]
     pub since: Option<String>,
+    /// Show logs before a timestamp (RFC 3339, unix seconds) or a relative time (42m, 2h, 30s)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
     /// Show the logs of the latest created container (podman)
     #[arg(short = 'l', long, conflicts_with = "container")]
     pub latest: bool,

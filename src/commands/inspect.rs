@@ -47,6 +47,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
         "Image": rec.config.image_id,
         "Name": format!("/{}", rec.name),
         "HostConfig": {
+            "LogConfig": log_config(&host.log),
             "NetworkMode": host.network.as_str(),
             "PortBindings": port_map(&host.ports, false),
             "AutoRemove": host.auto_remove,
@@ -88,9 +89,9 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
             "Hostname": rec.config.hostname,
             "User": rec.config.user,
             "AttachStdin": attached && host.interactive,
-            "AttachStdout": attached,
-            "AttachStderr": attached,
-            "Tty": false,
+            "AttachStdout": attached && host.terminal.stdout,
+            "AttachStderr": attached && host.terminal.stderr,
+            "Tty": host.terminal.tty,
             "OpenStdin": host.interactive,
             "StdinOnce": attached && host.interactive,
             "Env": rec.config.env,
@@ -213,4 +214,16 @@ pub fn inspect(paths: &Paths, args: InspectArgs) -> anyhow::Result<()> {
         return Err(Exit::silent(1).into());
     }
     Ok(())
+}
+
+/// docker's HostConfig.LogConfig: the driver and its options as strings.
+fn log_config(log: &crate::config::LogConfig) -> serde_json::Value {
+    let mut config = serde_json::Map::new();
+    if log.max_size > 0 {
+        config.insert("max-size".into(), log.max_size.to_string().into());
+    }
+    if log.max_file > 1 {
+        config.insert("max-file".into(), log.max_file.to_string().into());
+    }
+    serde_json::json!({ "Type": log.driver.name(), "Config": config })
 }

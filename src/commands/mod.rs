@@ -2,11 +2,13 @@
 //! library modules and prints what docker prints. `anyhow` is used from here up.
 
 mod archive;
+mod attach;
 mod build;
 mod completion;
 mod containers;
 mod cp;
 mod diff;
+mod exec;
 mod filter;
 mod format;
 mod generate;
@@ -87,6 +89,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
             logs::logs(&paths, a)
         }
+        Command::Exec(a) => exec::exec(&paths, a),
+        Command::Attach(a) => attach::attach(&paths, a),
         Command::Images(a) => images::images(&paths, a),
         Command::Import(a) => images::import(&paths, a),
         Command::Rmi(a) => images::rmi(&paths, a),

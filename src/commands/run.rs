@@ -63,7 +63,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
 
 /// `KEY=VALUE` lines of an --env-file (comments and blank lines skipped; a bare KEY takes
 /// kiste's own value, as docker does).
-fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+pub(super) fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read env file {}", path.display()))?;
     Ok(text
@@ -74,7 +74,7 @@ fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-fn env_entry(e: &str) -> Option<String> {
+pub(super) fn env_entry(e: &str) -> Option<String> {
     if e.contains('=') {
         Some(e.to_string())
     } else {
@@ -190,6 +190,9 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         if let Some(e) = env_entry(e) {
             set_env(&mut env, e);
         }
+    }
+    if args.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+        env.push("TERM=xterm".into());
     }
     let mut labels = ic.labels.clone();
     for l in &args.labels {

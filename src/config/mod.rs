@@ -6,12 +6,14 @@
 //! This module reads the host only to resolve what a flag names (a device node, a seccomp
 //! profile file); it never creates, starts or changes anything.
 
+mod attach;
 mod devices;
 mod dns;
 mod endpoint;
 mod health;
 mod legacy;
 mod limits;
+mod logging;
 mod mounts;
 mod namespaces;
 mod ports;
@@ -20,6 +22,7 @@ mod restart;
 mod security;
 mod stop;
 
+pub use attach::{DetachKeys, Terminal};
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
 pub use endpoint::{
@@ -27,6 +30,7 @@ pub use endpoint::{
 };
 pub use health::{HealthConfig, HealthFlagError, HealthFlags};
 pub use limits::{RlimitResource, Ulimit};
+pub use logging::{LogConfig, LogDriver};
 pub use mounts::{
     anonymous_volume_name, check_duplicates, parse_mount, parse_tmpfs, parse_volume,
     valid_volume_name, MountConfig, MountError, MountOrigin, MountSource, Propagation, VolumesFrom,

@@ -3,23 +3,28 @@
 //! binary, single-threaded) that detaches, keeps the log, forwards published ports,
 //! records the exit code and releases mounts, cgroup and ports. No daemon outlives it.
 
+mod attach;
+mod exec;
 mod finish;
 mod health;
 mod logs;
+mod pty;
 mod restart;
 mod spec;
 mod supervise;
 
+pub use attach::{attach_client, Ended, SOCKET as ATTACH_SOCKET};
+pub use exec::{exec, ExecRequest};
 use finish::{finish, finish_failed_start};
 pub use finish::{release, remove_anonymous_volumes};
 pub use health::{probe_spec, record_probe, start_probe};
-pub use logs::LogEntry;
+pub use logs::{log_files, read_line as read_log_line, LogEntry};
 pub use spec::{cgroup_of, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
 use crate::network::{bind_ports, BoundPort, NetworkError, PortError, PortForwarder};
 use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
-use crate::runtime::{self, RuntimeError, Stdio};
+use crate::runtime::{self, RuntimeError};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
 
@@ -97,6 +102,10 @@ struct Running {
     restart: bool,
     /// Rootless with its own network: pasta or slirp4netns connects it (see network::rootless).
     rootless_net: bool,
+    /// `-t` and `-i`: a detached monitor serves `attach`.
+    tty: bool,
+    interactive: bool,
+    log: crate::config::LogConfig,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -178,6 +187,14 @@ fn launch(
 ) -> Result<i32, MonitorError> {
     let p = prepare(paths, store, rec, lowers, mode, false)?;
     let (running, spec) = (&p.running, &p.spec);
+    // `run -it`: the user's terminal is raw while the container has it (restored when
+    // this guard drops, whatever the outcome).
+    let _raw = match mode {
+        Mode::Foreground { interactive: true } if rec.config.host.terminal.tty => {
+            pty::RawMode::enter(0)
+        }
+        _ => None,
+    };
     match mode {
         Mode::Foreground { .. } => run_monitored(
             paths,
@@ -244,6 +261,9 @@ fn prepare(
         restart,
         rootless_net: paths.rootless
             && rec.config.host.network == crate::config::NetworkMode::Private,
+        tty: rec.config.host.terminal.tty,
+        interactive: rec.config.host.interactive,
+        log: rec.config.host.log.clone(),
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -251,27 +271,11 @@ fn prepare(
         } else {
             Vec::new()
         };
-        let (out_r, out_w) = pipe()?;
-        let (err_r, err_w) = pipe()?;
-        let stdin = match mode {
-            Mode::Foreground { interactive: true } => None,
-            _ => Some(std::fs::File::open("/dev/null").map_err(other("cannot open /dev/null"))?),
-        };
-        let stdio = Stdio {
-            stdin: stdin.as_ref().map(|f| f.as_raw_fd()).unwrap_or(0),
-            stdout: out_w.as_raw_fd(),
-            stderr: err_w.as_raw_fd(),
-        };
+        let (pipes, stdin, stdio) = pty::wire_stdio(rec, mode)?;
         let (spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
         for cap in &missing {
             eprintln!("WARNING: --privileged: the host's bounding set lacks CAP_{cap}; the container runs without it");
         }
-        let pipes = Pipes {
-            out: out_r,
-            err: err_r,
-            out_w,
-            err_w,
-        };
         Ok::<_, MonitorError>((spec, ports, pipes, stdin))
     })();
     match result {
@@ -301,6 +305,8 @@ struct Pipes {
     err: OwnedFd,
     out_w: OwnedFd,
     err_w: OwnedFd,
+    /// `run -di` without -t: the write end of the container's stdin, for `attach`.
+    stdin_w: Option<OwnedFd>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), MonitorError> {
@@ -322,7 +328,7 @@ fn run_monitored(
     on_started: impl FnOnce(&ContainerRecord),
 ) -> Result<i32, MonitorError> {
     let log_path = paths.container_log(&running.id);
-    let log = logs::open_log(&log_path).map_err(other(&format!(
+    let log = logs::LogFile::open(&log_path, &running.log).map_err(other(&format!(
         "cannot open the log {}",
         log_path.display()
     )))?;
@@ -341,6 +347,17 @@ fn run_monitored(
         (Vec::new(), Some(spec))
     } else {
         (ports, None)
+    };
+    // The attach socket exists before `run -d` returns, so an `attach` right after it
+    // finds it.
+    let attach = match !echo && (running.tty || running.interactive) {
+        true => Some(attach::serve(
+            &paths.container_run_dir(&running.id),
+            running.tty,
+            &pipes.out,
+            pipes.stdin_w,
+        )?),
+        false => None,
     };
     let started = match (&attached, &rootless_spec) {
         (Some((_, spec)), _) | (None, Some(spec)) => runtime::spawn(spec)?,
@@ -404,14 +421,23 @@ fn run_monitored(
         )))?),
         None => None,
     };
+    let term = &rec.config.host.terminal;
+    let input = (echo && term.tty && term.stdin).then(|| supervise::TermInput {
+        master: pipes.out.as_raw_fd(),
+        // A foreground run ends with its container: no detach keys are watched.
+        keys: pty::KeyRelay::new(Vec::new()),
+    });
     let code = supervise::supervise(supervise::Watch {
         pid: started.pid,
         stdout: pipes.out,
         stderr: pipes.err,
         log,
         echo,
+        shown: [term.stdout, term.stderr],
+        input,
         forwarder,
         health: health::HealthWatch::new(paths, &rec),
+        attach,
     });
     finish(paths, store, running, code);
     Ok(code)
@@ -468,6 +494,7 @@ fn detach(
                 pipes.err_w.as_raw_fd(),
                 spec.stdio.stdin,
             ];
+            keep.extend(pipes.stdin_w.as_ref().map(|f| f.as_raw_fd()));
             keep.extend(ports.iter().map(|p| p.raw_fd()));
             keep.extend(spec.mounts.iter().filter_map(|m| match &m.kind {
                 runtime::MountKind::UserBind { tree, .. } => tree.as_ref().map(|t| t.raw()),

@@ -81,18 +81,22 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
         namespaces,
         security,
         devices: host.devices.iter().map(device).collect(),
-        rlimits: host
-            .ulimits
-            .iter()
-            .map(|u| Rlimit {
-                resource: u.name.number(),
-                soft: u.soft,
-                hard: u.hard,
-            })
-            .collect(),
+        rlimits: rlimits(host),
         resources,
         missing_caps,
     })
+}
+
+/// The container's rlimits (`--ulimit`), as the runtime takes them.
+pub fn rlimits(host: &HostConfig) -> Vec<Rlimit> {
+    host.ulimits
+        .iter()
+        .map(|u| Rlimit {
+            resource: u.name.number(),
+            soft: u.soft,
+            hard: u.hard,
+        })
+        .collect()
 }
 
 /// A namespace mode as the runtime takes it: another container's is joined through its
@@ -140,7 +144,9 @@ fn userns(mode: &UsernsMode) -> Option<UserNsMaps> {
     }
 }
 
-fn security(host: &HostConfig) -> (Security, Vec<String>) {
+/// The container's capabilities, seccomp, no_new_privs and masked paths from its flags;
+/// with the capabilities --privileged could not give.
+pub fn security(host: &HostConfig) -> (Security, Vec<String>) {
     let mut sec = runtime::default_security();
     let mut missing = Vec::new();
     let all = runtime::all_capabilities();

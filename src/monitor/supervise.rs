@@ -1,16 +1,16 @@
-//! The monitor's loop: one `poll` over the container's output pipes, a signalfd (SIGCHLD,
-//! and in the foreground the signals it forwards to the container) and the port
-//! forwarder, until the container has exited and its output is drained. Healthchecks
-//! (when the container has one) are timed by the same loop.
+//! The monitor's loop: one `poll` over the container's output pipes (or its pty master),
+//! a signalfd (SIGCHLD, and in the foreground the signals it forwards to the container
+//! and SIGWINCH), kiste's stdin for `run -it`, `attach` clients and the port forwarder,
+//! until the container has exited and its output is drained. Healthchecks (when the
+//! container has one) are timed by the same loop.
 
 use super::health::HealthWatch;
-use super::logs::LogStream;
+use super::logs::{LogFile, LogStream};
 use crate::network::PortForwarder;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -18,11 +18,23 @@ pub struct Watch {
     pub pid: i32,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
-    pub log: File,
+    pub log: LogFile,
     /// Copy output to our own stdout/stderr (foreground) and forward signals.
     pub echo: bool,
+    /// Which of stdout, stderr are echoed (`run -a`).
+    pub shown: [bool; 2],
+    /// `run -it`: the user's keystrokes go to the container's terminal.
+    pub input: Option<TermInput>,
     pub forwarder: Option<PortForwarder>,
     pub health: Option<HealthWatch>,
+    /// A detached `-t`/`-i` container: `kiste attach` clients.
+    pub attach: Option<super::attach::AttachServer>,
+}
+
+/// The container's pty master and the relay of kiste's stdin to it (foreground `-it`).
+pub struct TermInput {
+    pub master: std::os::fd::RawFd,
+    pub keys: super::pty::KeyRelay,
 }
 
 const FORWARDED: [Signal; 6] = [
@@ -74,6 +86,9 @@ pub fn supervise(mut w: Watch) -> i32 {
             mask.add(s);
         }
     }
+    if w.input.is_some() {
+        mask.add(Signal::SIGWINCH);
+    }
     let _ = mask.thread_block();
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .expect("signalfd is available");
@@ -113,6 +128,18 @@ pub fn supervise(mut w: Watch) -> i32 {
             events: libc::POLLIN,
             revents: 0,
         });
+        let input_at = fds.len();
+        if w.input.is_some() {
+            fds.push(libc::pollfd {
+                fd: if code.is_none() { 0 } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let attach_at = fds.len();
+        if let Some(a) = &w.attach {
+            a.register(&mut fds);
+        }
         let fwd_start = fds.len();
         if code.is_none() {
             if let Some(f) = &w.forwarder {
@@ -143,6 +170,10 @@ pub fn supervise(mut w: Watch) -> i32 {
                     if let Some(c) = reap(w.pid, &mut w.health) {
                         code = Some(c);
                     }
+                } else if signo == libc::SIGWINCH {
+                    if let Some(t) = &w.input {
+                        super::pty::copy_window_size(0, t.master);
+                    }
                 } else if code.is_none() {
                     unsafe { libc::kill(w.pid, signo) };
                 }
@@ -158,9 +189,15 @@ pub fn supervise(mut w: Watch) -> i32 {
             if r > 0 {
                 let data = &buf[..r as usize];
                 stream.push(data, &mut w.log);
-                if w.echo {
+                if let Some(a) = &mut w.attach {
+                    let kind = [super::attach::STDOUT, super::attach::STDERR][i];
+                    a.broadcast(kind, data);
+                }
+                if w.echo && w.shown[i] {
+                    // Flushed at once: a prompt has no newline to flush a line buffer.
                     let _ = if i == 0 {
-                        std::io::stdout().write_all(data)
+                        let mut out = std::io::stdout().lock();
+                        out.write_all(data).and_then(|()| out.flush())
                     } else {
                         std::io::stderr().write_all(data)
                     };
@@ -168,7 +205,23 @@ pub fn supervise(mut w: Watch) -> i32 {
             } else if r == 0 || rev & (libc::POLLHUP | libc::POLLERR) != 0 {
                 stream.finish(&mut w.log);
                 *fd = None;
+                if i == 0 {
+                    // The terminal is gone: nothing to type into any more.
+                    w.input = None;
+                }
             }
+        }
+        if let Some(t) = &mut w.input {
+            if fds[input_at].revents != 0 {
+                // The end of kiste's input (or the detach keys, which a foreground run
+                // does not honour) stops the relay; the container goes on.
+                if t.keys.pump(0, t.master) != super::pty::Input::More {
+                    w.input = None;
+                }
+            }
+        }
+        if let Some(a) = &mut w.attach {
+            a.dispatch(&fds[attach_at..fwd_start]);
         }
         if code.is_none() {
             if let Some(f) = &mut w.forwarder {

@@ -146,23 +146,14 @@ fn setup_and_exec(
             text: String::new(),
         });
     }
-    // seccomp(2) needs CAP_SYS_ADMIN unless no_new_privs is set: keep it in the
-    // effective set until the filter is loaded; the execve drops it (not in bounding).
-    let nnp = spec.security.no_new_privileges;
-    let mut effective = plan.caps;
-    if plan.seccomp.is_some() && !nnp {
-        effective |= 1 << caps::CAP_SYS_ADMIN;
-    }
-    caps::set_sets(effective, effective, 0)?;
-    if nnp {
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            return Err(std::io::Error::last_os_error()).ctx(|| "cannot set no_new_privs".into());
-        }
-    }
+    set_caps_and_nnp(
+        plan.caps,
+        plan.seccomp.is_some(),
+        spec.security.no_new_privileges,
+    )?;
 
     plan.fault.hit("caps");
-    let env = exec::environment(spec, &who);
+    let env = exec::environment(&spec.env, &spec.hostname, &who);
     let program = exec::resolve(&spec.args[0], &env)?;
     let argv: Vec<CString> = spec
         .args
@@ -186,6 +177,24 @@ fn setup_and_exec(
         super::init::fork_command(chan.raw())?;
     }
     Err(exec::execve(&spec.args[0], &program, &argv, &env))
+}
+
+/// The capability sets after the user switch, and no_new_privs. seccomp(2) needs
+/// CAP_SYS_ADMIN unless no_new_privs is set: it stays in the effective set until the
+/// filter is loaded; the execve drops it (not in bounding). Shared with `exec` (join.rs).
+pub(crate) fn set_caps_and_nnp(caps: u64, seccomp: bool, nnp: bool) -> Result<(), ChildError> {
+    let mut effective = caps;
+    if seccomp && !nnp {
+        effective |= 1 << caps::CAP_SYS_ADMIN;
+    }
+    caps::set_sets(effective, effective, 0)?;
+    if nnp {
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error()).ctx(|| "cannot set no_new_privs".into());
+        }
+    }
+    Ok(())
 }
 
 /// Waits until the parent has put this process into its cgroup, then creates the cgroup
@@ -224,7 +233,7 @@ fn become_ns_root(maps: &super::spec::UserNsMaps) -> Result<(), ChildError> {
 
 /// The container starts with default signal dispositions and nothing blocked, whatever
 /// the caller had (Rust ignores SIGPIPE; a monitor may block signals).
-fn reset_signals() {
+pub(crate) fn reset_signals() {
     // The raw call: glibc's wrappers refuse the two realtime signals it reserves.
     #[repr(C)]
     struct KernelSigaction {
@@ -268,7 +277,7 @@ fn reset_signals() {
 
 /// dup2s the caller's chosen fds onto 0, 1, 2. Each source is first copied above 2 so
 /// that a swap (stdout as 2 and stderr as 1) cannot clobber another.
-fn install_stdio(stdio: Stdio) -> Result<(), ChildError> {
+pub(crate) fn install_stdio(stdio: Stdio) -> Result<(), ChildError> {
     let sources = [stdio.stdin, stdio.stdout, stdio.stderr];
     let mut copies = [0; 3];
     for (i, fd) in sources.iter().enumerate() {

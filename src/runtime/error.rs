@@ -12,6 +12,9 @@ pub enum RuntimeError {
     /// the sync channel as text, so its cause is a message.
     #[error("{text}")]
     Child { text: String },
+    /// The container to exec in has no live process (any more).
+    #[error("container {id} is not running")]
+    ExecNotRunning { id: String },
     /// The spec has no command to run.
     #[error("container {id}: no command specified")]
     NoCommand { id: String },

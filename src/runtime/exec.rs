@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use super::error::{errno_text, FailKind};
 use super::error::{ChildError, Ctx};
-use super::spec::{ContainerSpec, Rlimit};
+use super::spec::Rlimit;
 use super::user::User;
 
 /// The PATH a container (and a build's RUN) gets when its image sets none: docker's.
@@ -46,19 +46,18 @@ pub(crate) fn apply_rlimits(limits: &[Rlimit]) -> Result<(), ChildError> {
     Ok(())
 }
 
-/// spec.env plus PATH, HOSTNAME and HOME where the spec does not set them.
-pub(crate) fn environment(spec: &ContainerSpec, who: &User) -> Vec<CString> {
+/// `env` plus PATH, HOSTNAME and HOME where it does not set them.
+pub(crate) fn environment(env: &[String], hostname: &str, who: &User) -> Vec<CString> {
     let has = |k: &str| {
-        spec.env
-            .iter()
+        env.iter()
             .any(|e| e.split_once('=').map_or(e == k, |(n, _)| n == k))
     };
-    let mut env: Vec<String> = spec.env.clone();
+    let mut env: Vec<String> = env.to_vec();
     if !has("PATH") {
         env.push(format!("PATH={DEFAULT_PATH}"));
     }
-    if !has("HOSTNAME") && !spec.hostname.is_empty() {
-        env.push(format!("HOSTNAME={}", spec.hostname));
+    if !has("HOSTNAME") && !hostname.is_empty() {
+        env.push(format!("HOSTNAME={hostname}"));
     }
     if !has("HOME") {
         env.push(format!(

@@ -1,7 +1,8 @@
 //! Starting a container process: one clone into new namespaces, the parent/child sync
 //! channel, rootfs setup and pivot_root, devices, user switch, capabilities, rlimits,
-//! seccomp, and exec. Its input is a [`ContainerSpec`]; it never reads container records,
-//! images or CLI flags, and it leaves reaping the process to its caller.
+//! seccomp, and exec; and joining a running container for `exec` ([`ExecSpec`]). Its
+//! input is a [`ContainerSpec`]; it never reads container records, images or CLI flags,
+//! and it leaves reaping the process to its caller.
 
 mod caps;
 mod child;
@@ -11,6 +12,7 @@ mod error;
 mod exec;
 pub mod fault;
 mod init;
+mod join;
 mod loopback;
 mod mounter;
 mod namespaces;
@@ -32,6 +34,7 @@ pub use defaults::{
 };
 pub use error::RuntimeError;
 pub use exec::DEFAULT_PATH;
+pub use join::{spawn_in, ExecSpec};
 pub use process::{spawn, Started};
 pub use seccomp::check_seccomp_profile;
 pub use seccomp_cache::cache_in as cache_seccomp_in;

@@ -26,11 +26,7 @@ pub(crate) struct Plan {
 impl Plan {
     pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
         let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
-        let seccomp = match &spec.security.seccomp {
-            Seccomp::Unconfined => None,
-            Seccomp::Default => Some(seccomp_cache::program(DEFAULT_PROFILE, caps)?),
-            Seccomp::Profile(json) => Some(seccomp_cache::program(json, caps)?),
-        };
+        let seccomp = seccomp_program(&spec.security.seccomp, caps)?;
         let root = std::fs::canonicalize(&spec.rootfs)
             .ok()
             .filter(|r| r.is_dir())
@@ -47,6 +43,18 @@ impl Plan {
             fault: Fault::from_env(),
         })
     }
+}
+
+/// The compiled filter for `seccomp` given the capability mask (None: unconfined).
+pub(crate) fn seccomp_program(
+    seccomp: &Seccomp,
+    caps: u64,
+) -> Result<Option<Vec<libc::sock_filter>>, RuntimeError> {
+    Ok(match seccomp {
+        Seccomp::Unconfined => None,
+        Seccomp::Default => Some(seccomp_cache::program(DEFAULT_PROFILE, caps)?),
+        Seccomp::Profile(json) => Some(seccomp_cache::program(json, caps)?),
+    })
 }
 
 #[cfg(test)]

@@ -109,9 +109,9 @@ fn start(
             return Err(match parent_end.recv() {
                 Ok(Some(failed @ Message::Failed { .. })) => {
                     reap(pid);
-                    failure(spec, failed)
+                    failure(&spec.id, &spec.args[0], failed)
                 }
-                _ => died_in_setup(spec, pid),
+                _ => died_in_setup(&spec.id, &spec.args[0], pid),
             });
         }
         // SAFETY: signalling our own child.
@@ -121,17 +121,17 @@ fn start(
         let queued = parent_end.recv();
         reap(pid);
         return Err(match queued {
-            Ok(Some(failed @ Message::Failed { .. })) => failure(spec, failed),
+            Ok(Some(failed @ Message::Failed { .. })) => failure(&spec.id, &spec.args[0], failed),
             _ => e,
         });
     }
 
     match parent_end.recv() {
         Ok(Some(Message::Exec)) => {}
-        Ok(None) => return Err(died_in_setup(spec, pid)),
+        Ok(None) => return Err(died_in_setup(&spec.id, &spec.args[0], pid)),
         Ok(Some(failed @ Message::Failed { .. })) => {
             reap(pid);
-            return Err(failure(spec, failed));
+            return Err(failure(&spec.id, &spec.args[0], failed));
         }
         Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
@@ -149,7 +149,7 @@ fn start(
         }),
         Ok(Some(failed @ Message::Failed { .. })) => {
             reap(pid);
-            Err(failure(spec, failed))
+            Err(failure(&spec.id, &spec.args[0], failed))
         }
         Ok(Some(_)) | Err(_) => {
             kill_and_reap(pid);
@@ -163,7 +163,7 @@ fn start(
 
 /// The error for a child whose channel closed before it said it would exec: it died
 /// during setup (panic with abort, a signal, an exit). Reaps it and says how it ended.
-fn died_in_setup(spec: &ContainerSpec, pid: i32) -> RuntimeError {
+pub(crate) fn died_in_setup(id: &str, cmd: &str, pid: i32) -> RuntimeError {
     let mut status = 0;
     // SAFETY: waiting for our own child, which has closed its end and is exiting.
     let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
@@ -179,21 +179,21 @@ fn died_in_setup(spec: &ContainerSpec, pid: i32) -> RuntimeError {
         format!("exited with status {}", libc::WEXITSTATUS(status))
     };
     RuntimeError::DiedInSetup {
-        id: spec.id.clone(),
+        id: id.to_string(),
         how,
-        cmd: spec.args[0].clone(),
+        cmd: cmd.to_string(),
     }
 }
 
 /// The user-facing error for the child's failure message.
-fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
+pub(crate) fn failure(id: &str, cmd: &str, msg: Message) -> RuntimeError {
     let Message::Failed { kind, errno, text } = msg else {
         return RuntimeError::Protocol {
-            id: spec.id.clone(),
+            id: id.to_string(),
             phase: "instead of its failure report",
         };
     };
-    let cmd = spec.args[0].clone();
+    let cmd = cmd.to_string();
     match kind {
         FailKind::NotFound => RuntimeError::NotFound { cmd },
         FailKind::CannotExecute => RuntimeError::CannotExecute {
@@ -208,13 +208,13 @@ fn failure(spec: &ContainerSpec, msg: Message) -> RuntimeError {
     }
 }
 
-fn reap(pid: i32) {
+pub(crate) fn reap(pid: i32) {
     let mut status = 0;
     // SAFETY: waiting for our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
 }
 
-fn kill_and_reap(pid: i32) {
+pub(crate) fn kill_and_reap(pid: i32) {
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     reap(pid);

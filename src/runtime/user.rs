@@ -73,6 +73,12 @@ pub(crate) fn resolve(spec: &str) -> Result<User, ChildError> {
     resolve_in(spec, &parse_passwd(&passwd), &parse_group(&group))
 }
 
+/// Resolves against the given /etc/passwd and /etc/group contents (read by the caller,
+/// e.g. through a confined root).
+pub(crate) fn resolve_with(spec: &str, passwd: &str, group: &str) -> Result<User, ChildError> {
+    resolve_in(spec, &parse_passwd(passwd), &parse_group(group))
+}
+
 fn resolve_in(
     spec: &str,
     passwd: &[PasswdEntry],

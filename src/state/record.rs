@@ -83,6 +83,12 @@ pub struct HostConfig {
     pub auto_remove: bool,
     /// `-i`: the container's stdin is kept open (docker's Config.OpenStdin).
     pub interactive: bool,
+    /// `-t`, `-a`, `--detach-keys`.
+    #[serde(default)]
+    pub terminal: crate::config::Terminal,
+    /// `--log-driver`, `--log-opt`.
+    #[serde(default)]
+    pub log: crate::config::LogConfig,
     pub read_only: bool,
     pub privileged: bool,
     #[serde(default)]

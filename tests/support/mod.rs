@@ -16,6 +16,7 @@ pub mod registry;
 pub mod rootless;
 pub mod runtime;
 pub mod store;
+pub mod tty;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,60 @@
+//! `exec`: run a command in a running container, as docker does: the container's own
+//! user, environment, working directory, capabilities and seccomp unless overridden;
+//! the command's exit code becomes kiste's.
+
+use super::Exit;
+use crate::cli::ExecArgs;
+use crate::container::Containers;
+use crate::monitor::{self, ExecRequest};
+use crate::paths::Paths;
+use crate::state::StateError;
+
+pub fn exec(paths: &Paths, args: ExecArgs) -> anyhow::Result<()> {
+    let opts = args.options().map_err(|e| Exit {
+        code: 125,
+        message: e.to_string(),
+    })?;
+    let mut env = Vec::new();
+    for f in &opts.env_files {
+        env.extend(super::run::read_env_file(f)?);
+    }
+    env.extend(opts.env.iter().filter_map(|e| super::run::env_entry(e)));
+    let containers = Containers::open(paths)?;
+    let c = match containers.get(&opts.container) {
+        Ok(c) => c,
+        Err(crate::container::ContainerError::State(StateError::NotFound(_))) => {
+            return Err(Exit {
+                code: 1,
+                message: format!("no such container: {}", opts.container),
+            }
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !c.rec.is_running() || !c.rec.process_alive() {
+        return Err(Exit {
+            code: 1,
+            message: format!("container {} is not running", c.rec.id),
+        }
+        .into());
+    }
+    let req = ExecRequest {
+        command: opts.command,
+        env,
+        workdir: opts.workdir,
+        user: opts.user,
+        privileged: opts.privileged,
+        interactive: opts.interactive,
+        tty: opts.tty,
+        detach: opts.detach,
+        detach_keys: opts.detach_keys.0,
+    };
+    let code = monitor::exec(&c.rec, &req).map_err(|e| Exit {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })?;
+    if code != 0 {
+        return Err(Exit::silent(code).into());
+    }
+    Ok(())
+}
