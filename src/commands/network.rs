@@ -50,11 +50,11 @@ impl Listed {
     }
 }
 
-fn all_networks(paths: &Paths) -> Vec<Listed> {
-    let mut out: Vec<Listed> = net::list(paths).into_iter().map(Listed::Bridge).collect();
+fn all_networks(paths: &Paths) -> Result<Vec<Listed>, net::NetworkError> {
+    let mut out: Vec<Listed> = net::list(paths)?.into_iter().map(Listed::Bridge).collect();
     out.insert(1, Listed::Builtin("host", "host"));
     out.insert(2, Listed::Builtin("none", "null"));
-    out
+    Ok(out)
 }
 
 fn find_listed(paths: &Paths, what: &str) -> Option<Listed> {
@@ -113,9 +113,7 @@ fn create(paths: &Paths, a: NetworkCreateArgs) -> anyhow::Result<()> {
         .subnet
         .as_deref()
         .map(|s| {
-            s.split_once('/')
-                .and_then(|(ip, p)| Some((ip.parse().ok()?, p.parse::<u8>().ok()?)))
-                .filter(|(_, p)| *p <= 32)
+            net::parse_cidr(s)
                 .ok_or_else(|| fail(1, format!("invalid subnet {s}: expected an IPv4 CIDR")))
         })
         .transpose()?;
@@ -155,7 +153,7 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
         &a.filter,
         &["name", "id", "driver", "label", "scope", "type"],
     )?;
-    let list: Vec<Listed> = all_networks(paths)
+    let list: Vec<Listed> = all_networks(paths)?
         .into_iter()
         .filter(|n| {
             filters.any("name", |v| n.name().contains(v))
@@ -391,7 +389,7 @@ fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
         }
     }
     let mut deleted = Vec::new();
-    for def in net::list(paths).into_iter().filter(|d| !d.is_default()) {
+    for def in net::list(paths)?.into_iter().filter(|d| !d.is_default()) {
         if users(paths, &def).is_empty() {
             if let Ok(name) = remove_one(paths, &def.name) {
                 deleted.push(name);

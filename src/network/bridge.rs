@@ -27,6 +27,8 @@ pub enum NetworkError {
         #[source]
         source: std::io::Error,
     },
+    #[error("default network: {0}")]
+    DefaultSubnet(String),
     #[error("network: no free address left in {0}")]
     Exhausted(String),
     #[error("bridge networks need root (rootless containers can use --network private)")]

@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn a_network_owns_two_chains_in_kistes_table_and_nothing_else() {
-        let mut def = super::super::store::default_network();
+        let mut def = super::super::store::default_network().unwrap();
         let b = add_batch(&def);
         assert!(b.contains("add chain ip kiste kiste0-nat"), "{b}");
         assert!(

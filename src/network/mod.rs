@@ -8,6 +8,7 @@
 //! answered by the monitor's forwarder (`proxy`) on 127.0.0.1 and the host's addresses.
 
 mod bridge;
+mod default_subnet;
 mod firewall;
 mod hosts;
 mod join;
@@ -21,6 +22,7 @@ pub use bridge::{
     all_members, attach, host_veth, leave, mac_of, members, memberships, new_netns, release,
     teardown, Attachment, Member, NetworkError,
 };
+pub use default_subnet::{default_subnet, parse_cidr};
 pub use hosts::{
     hosts_file, refresh, resolv_conf, resolv_conf_for, resolv_conf_with, set_own_address,
 };

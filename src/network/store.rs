@@ -46,19 +46,21 @@ impl NetworkDef {
     }
 }
 
-/// The built-in default network.
-pub fn default_network() -> NetworkDef {
-    NetworkDef {
+/// The built-in default network, on the subnet `default_subnet` gives (10.88.0.0/16
+/// unless configured or taken by a host route).
+pub fn default_network() -> Result<NetworkDef, NetworkError> {
+    let (subnet, prefix) = super::default_subnet()?;
+    Ok(NetworkDef {
         name: DEFAULT_NETWORK.to_string(),
         id: builtin_id(DEFAULT_NETWORK),
-        subnet: Ipv4Addr::new(10, 88, 0, 0),
-        prefix: 16,
-        gateway: Ipv4Addr::new(10, 88, 0, 1),
+        subnet,
+        prefix,
+        gateway: Ipv4Addr::from(u32::from(subnet) + 1),
         bridge: "kiste0".to_string(),
         internal: false,
         labels: BTreeMap::new(),
         created: String::new(),
-    }
+    })
 }
 
 /// A stable id for a built-in network (docker's are random; these need no state).
@@ -79,8 +81,8 @@ pub(super) fn host_lock() -> Result<File, NetworkError> {
 }
 
 /// Every network: the default one first, then the created ones by name.
-pub fn list(paths: &Paths) -> Vec<NetworkDef> {
-    let mut out = vec![default_network()];
+pub fn list(paths: &Paths) -> Result<Vec<NetworkDef>, NetworkError> {
+    let mut out = vec![default_network()?];
     let mut defs: Vec<NetworkDef> = std::fs::read_dir(defs_dir(paths))
         .into_iter()
         .flatten()
@@ -91,12 +93,12 @@ pub fn list(paths: &Paths) -> Vec<NetworkDef> {
         .collect();
     defs.sort_by(|a: &NetworkDef, b| a.name.cmp(&b.name));
     out.extend(defs);
-    out
+    Ok(out)
 }
 
 /// The network named `what` (by name, full id or a unique id prefix).
 pub fn find(paths: &Paths, what: &str) -> Result<NetworkDef, NetworkError> {
-    let all = list(paths);
+    let all = list(paths)?;
     if let Some(d) = all.iter().find(|d| d.name == what || d.id == what) {
         return Ok(d.clone());
     }
@@ -151,7 +153,7 @@ pub fn create(paths: &Paths, req: CreateRequest) -> Result<NetworkDef, NetworkEr
     let dir = defs_dir(paths);
     crate::paths::make_dir(&dir, 0o700)
         .map_err(super::bridge::io(format!("create {}", dir.display())))?;
-    let all = list(paths);
+    let all = list(paths)?;
     if matches!(req.name.as_str(), "host" | "none" | "private" | "default")
         || all.iter().any(|d| d.name == req.name)
     {
@@ -239,6 +241,8 @@ mod tests {
         assert!(overlaps(a, (Ipv4Addr::new(10, 0, 0, 0), 8)));
         assert!(!overlaps(a, (Ipv4Addr::new(10, 89, 1, 0), 24)));
         assert!(!overlaps(a, (Ipv4Addr::new(10, 88, 0, 0), 16)));
-        assert!(default_network().contains(Ipv4Addr::new(10, 88, 3, 4)));
+        assert!(default_network()
+            .unwrap()
+            .contains(Ipv4Addr::new(10, 88, 3, 4)));
     }
 }
