@@ -121,3 +121,53 @@ fn commit_makes_an_image_that_runs_with_the_changes() {
     let hist = k.ok(&["history", "--no-trunc", "committed:v1"]);
     assert!(hist.contains("a message"), "{hist}");
 }
+
+#[test]
+fn commit_of_a_running_container_thaws_it_after_and_keeps_a_users_pause() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one > /one; echo ready; exec sleep 600",
+    ]);
+    k.wait_for_log("live", "ready", std::time::Duration::from_secs(10));
+    k.ok(&["commit", "live", "live:paused"]);
+    let state = |k: &Kiste| k.inspect("live")["State"].clone();
+    let freezer = |k: &Kiste| {
+        let id = k.inspect("live")["Id"].as_str().unwrap().to_string();
+        support::cgroup_left(&id)
+            .iter()
+            .map(|d| d.join("freezer.state"))
+            .find(|f| f.exists())
+            .map(|f| std::fs::read_to_string(f).unwrap().trim().to_string())
+    };
+    assert_eq!(state(&k)["Paused"], false);
+    assert_eq!(state(&k)["Running"], true);
+    if let Some(f) = freezer(&k) {
+        assert_eq!(f, "THAWED");
+    }
+    assert_eq!(
+        k.ok(&["run", "--rm", "live:paused", "cat", "/one"]),
+        "one\n"
+    );
+    k.ok(&["commit", "--pause=false", "live", "live:unpaused"]);
+    assert_eq!(
+        k.ok(&["run", "--rm", "live:unpaused", "cat", "/one"]),
+        "one\n"
+    );
+    // A pause the user made stays after a commit.
+    k.ok(&["pause", "live"]);
+    k.ok(&["commit", "live", "live:again"]);
+    assert_eq!(state(&k)["Paused"], true);
+    if let Some(f) = freezer(&k) {
+        assert_eq!(f, "FROZEN");
+    }
+    k.ok(&["unpause", "live"]);
+    k.ok(&["rm", "-f", "live"]);
+}

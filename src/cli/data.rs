@@ -117,7 +117,7 @@ pub struct CommitArgs {
     /// Commit message
     #[arg(short = 'm', long)]
     pub message: Option<String>,
-    /// Pause container during commit (kiste freezes nothing: the upper dir is read as it is)
+    /// Pause container during commit (the cgroup freezer, thawed after the layer is read)
     #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub pause: bool,
     #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]

@@ -85,6 +85,29 @@ pub fn commit(paths: &Paths, args: CommitArgs) -> anyhow::Result<()> {
         message: e.to_string(),
     })?;
 
+    // docker's default: the container's processes are frozen while its layer is read.
+    let containers = crate::container::Containers::open(paths)?;
+    let handle = containers.get(&rec.id)?;
+    let frozen = args.pause.then(|| handle.freeze_for_commit());
+    let _frozen = match frozen {
+        None => None,
+        Some(Ok(guard)) => guard,
+        // Rootless without a cgroup of its own: nothing can freeze it; said, not hidden.
+        Some(Err(e)) if paths.rootless => {
+            eprintln!(
+                "WARNING: container {} is not paused during commit: {e}",
+                rec.id
+            );
+            None
+        }
+        Some(Err(e)) => {
+            return Err(Exit {
+                code: 1,
+                message: format!("{e} (commit --pause=false reads the layer without pausing)"),
+            }
+            .into())
+        }
+    };
     let (_, dropped) = container_changes(paths, &images, &rec)?;
     let scratch = images.scratch_dir("commit")?;
     let upper = paths.container_upper(&rec.id);

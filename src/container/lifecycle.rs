@@ -45,6 +45,18 @@ impl Container<'_> {
         )
     }
 
+    /// Freeze the container while the guard lives (`commit --pause`), without recording a
+    /// pause: nothing when it is not running or already paused (the user's pause stays).
+    pub fn freeze_for_commit(&self) -> Result<Option<FreezeGuard>, ContainerError> {
+        if !self.is_running() || self.rec.state.paused {
+            return Ok(None);
+        }
+        self.set_frozen(true)?;
+        Ok(Some(FreezeGuard {
+            cgroup: monitor::cgroup_of(&self.rec),
+        }))
+    }
+
     /// After a SIGKILL: thaw the cgroup so that the kill takes effect.
     pub(super) fn thaw_for_exit(&self) {
         let _ = crate::cgroups::freeze::set_frozen(&monitor::cgroup_of(&self.rec), false);
@@ -79,5 +91,16 @@ impl Container<'_> {
             }
             std::thread::sleep(RECORD_POLL);
         }
+    }
+}
+
+/// Thaws the container's cgroup when dropped (see `Container::freeze_for_commit`).
+pub struct FreezeGuard {
+    cgroup: crate::runtime::CgroupSpec,
+}
+
+impl Drop for FreezeGuard {
+    fn drop(&mut self) {
+        let _ = crate::cgroups::freeze::set_frozen(&self.cgroup, false);
     }
 }
