@@ -93,6 +93,10 @@ impl Paths {
     pub fn container_run_dir(&self, id: &str) -> PathBuf {
         self.run_containers().join(id)
     }
+    /// Exit codes of `--rm` containers whose records are gone (see `state::exits`).
+    pub fn exits(&self) -> PathBuf {
+        self.runroot.join("exits")
+    }
     /// The parent of every container's run dir.
     pub fn run_containers(&self) -> PathBuf {
         self.runroot.join("containers")

@@ -341,3 +341,20 @@ fn bad_restart_policies_are_refused_with_docker_messages_and_125() {
     assert!(r.stderr.contains("cannot specify both --restart and --rm"));
     assert_eq!(k.ok(&["ps", "-a", "-q"]), "", "nothing was created");
 }
+
+#[test]
+fn wait_answers_with_the_exit_code_of_an_rm_container_its_monitor_removed() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = k.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "read x < /dev/null; sleep 1; exit 3",
+    ]);
+    assert_eq!(k.ok(&["wait", id.trim()]), "3\n");
+    assert!(k.ok(&["ps", "-aq"]).trim().is_empty(), "the record is gone");
+}

@@ -79,7 +79,12 @@ impl Container<'_> {
             let rec = match self.store.load(&self.rec.id) {
                 Ok(r) => r,
                 // Removed by its monitor (--rm): docker answers with the exit it saw.
-                Err(StateError::NotFound(_)) => return Ok(st.exit_code),
+                Err(StateError::NotFound(_)) => {
+                    let exits = self.paths.exits();
+                    return Ok(
+                        crate::state::read_exit(&exits, &self.rec.id).unwrap_or(st.exit_code)
+                    );
+                }
                 Err(e) => return Err(e.into()),
             };
             if rec.state.status != Status::Running || rec.state.pid != st.pid {

@@ -15,6 +15,8 @@ pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, c
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
     if running.auto_remove {
+        // A `wait` that saw the container running answers with this code (docker's too).
+        crate::state::write_exit(&paths.exits(), &running.id, code);
         if let Ok(lock) = store.lock() {
             let _ = store.remove(&lock, &running.id);
         }

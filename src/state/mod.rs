@@ -3,11 +3,13 @@
 //! This module knows nothing about how containers are started; `monitor/` (start, exit)
 //! and `container/` (stop, remove, crash repair) drive the transitions.
 
+mod exits;
 mod health;
 mod names;
 mod record;
 mod store;
 
+pub use exits::{prune_exits, read_exit, write_exit};
 pub use health::{HealthProbe, HealthState, HealthStatus};
 pub use names::generate_name;
 pub use record::*;
