@@ -153,16 +153,28 @@ pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
             let Some(base) = v2_base() else {
                 return Ok(outside);
             };
-            if rootless {
-                delegated::make_room(&base)?;
-            }
+            let made = if rootless {
+                delegated::make_room(&base)
+            } else {
+                Ok(())
+            };
             // The device eBPF program needs CAP_SYS_ADMIN in the host's namespace; a
             // rootless container cannot open host devices beyond the user's anyway.
-            v2::create(&base, spec, !rootless).map(|(dir, prog)| Cgroup {
-                layout,
-                dirs: vec![dir],
-                device_prog: prog,
-            })
+            let made = made.and_then(|()| v2::create(&base, spec, !rootless));
+            match made {
+                // Rootless with no limit asked for: a subtree kiste cannot use (a process
+                // it may not move, a full subtree) costs only the cgroup's extras (stats,
+                // pause), so the container runs in the caller's cgroup instead.
+                Err(_) if rootless && spec.resources == Resources::default() => {
+                    let _ = remove(spec);
+                    return Ok(outside);
+                }
+                made => made.map(|(dir, prog)| Cgroup {
+                    layout,
+                    dirs: vec![dir],
+                    device_prog: prog,
+                }),
+            }
         }
         CgroupLayout::V1 if rootless => return Ok(outside),
         CgroupLayout::V1 => v1::create(spec).map(|dirs| Cgroup {
