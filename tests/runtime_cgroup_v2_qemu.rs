@@ -5,8 +5,19 @@
 //! busybox rootfs into an initramfs, boots Debian's kernel under qemu (TCG; KVM is not
 //! used), and reads the probe's verdicts from the serial console.
 //!
+//! Then rootless limits: the static `kiste` binary runs in the VM as the plain user
+//! `kuser` (uid 1000, subordinate ids 100000-165535 in the VM's /etc/subuid, mapped by
+//! the host's setuid newuidmap/newgidmap copied in with their libraries), from a cgroup
+//! root delegated to it the way systemd does for `user@1000.service` (mkdir + chown of
+//! the directory and its cgroup.procs, cgroup.subtree_control and cgroup.threads, with
+//! only memory and pids enabled above it). The user loads a busybox image saved on the
+//! host and runs containers with `--memory 32m --pids-limit 50`; see `USER_SCRIPT`.
+//!
 //! Needs: qemu-system-x86 and linux-image-amd64 (Debian packages), the
-//! x86_64-unknown-linux-musl Rust target, busybox-static. Missing pieces fail the test.
+//! x86_64-unknown-linux-musl Rust target, busybox-static, uidmap. Missing pieces fail the
+//! test.
+
+mod support;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,6 +34,13 @@ const CHECKS: &[&str] = &[
     "seccomp_caps",
     "freeze_stats",
     "cgroup_removed",
+    "rootless_load",
+    "rootless_maps",
+    "rootless_limits_inside",
+    "rootless_leaf",
+    "rootless_limits_outside",
+    "rootless_refused",
+    "rootless_cgroup_removed",
 ];
 
 fn find_in_path(bin: &str) -> Option<PathBuf> {
@@ -47,7 +65,20 @@ fn kernel() -> Option<PathBuf> {
     images.pop()
 }
 
-fn build_probe() -> PathBuf {
+/// The static probe and the static kiste binary.
+/// The release of the booted kernel (its modules' directory), from /boot/vmlinuz-RELEASE.
+fn kernel_release() -> String {
+    kernel()
+        .and_then(|k| {
+            k.file_name()?
+                .to_str()?
+                .strip_prefix("vmlinuz-")
+                .map(String::from)
+        })
+        .expect("no /boot/vmlinuz-*")
+}
+
+fn build_probe() -> (PathBuf, PathBuf) {
     let manifest = env!("CARGO_MANIFEST_DIR");
     let base = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -64,6 +95,8 @@ fn build_probe() -> PathBuf {
             "x86_64-unknown-linux-musl",
             "--example",
             "runtime_probe",
+            "--bin",
+            "kiste",
         ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .status()
@@ -72,7 +105,53 @@ fn build_probe() -> PathBuf {
         status.success(),
         "building the static probe failed (is the x86_64-unknown-linux-musl target installed?)"
     );
-    target_dir.join("x86_64-unknown-linux-musl/release/examples/runtime_probe")
+    let release = target_dir.join("x86_64-unknown-linux-musl/release");
+    (
+        release.join("examples/runtime_probe"),
+        release.join("kiste"),
+    )
+}
+
+/// The busybox image, built on the host by root kiste and saved as a docker archive.
+fn busybox_archive(dest: &Path) {
+    let k = support::Kiste::new();
+    k.busybox();
+    k.ok(&["save", "-o", dest.to_str().unwrap(), "busybox"]);
+}
+
+/// The host's newuidmap/newgidmap (setuid root) and the shared objects they load, by
+/// their paths (ldd's view), for the VM's rootfs.
+fn uidmap_files() -> Vec<(String, Vec<u8>, u32)> {
+    let mut files = Vec::new();
+    for helper in ["newuidmap", "newgidmap"] {
+        let path = find_in_path(helper)
+            .or_else(|| Some(Path::new("/usr/bin").join(helper)).filter(|p| p.is_file()))
+            .unwrap_or_else(|| panic!("{helper} is missing: apt-get install -y uidmap"));
+        files.push((
+            format!("usr/bin/{helper}"),
+            std::fs::read(&path).unwrap(),
+            0o4755,
+        ));
+        let ldd = Command::new("ldd")
+            .arg(&path)
+            .output()
+            .expect("cannot run ldd");
+        for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+            // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux… (0x…)"
+            let lib = line
+                .split("=>")
+                .last()
+                .and_then(|r| r.split_whitespace().next())
+                .filter(|l| l.starts_with('/'));
+            if let Some(lib) = lib {
+                let name = lib.trim_start_matches('/').to_string();
+                if !files.iter().any(|(n, _, _)| *n == name) {
+                    files.push((name, std::fs::read(lib).unwrap(), 0o755));
+                }
+            }
+        }
+    }
+    files
 }
 
 /// A cpio "newc" archive, the format the kernel unpacks as initramfs.
@@ -145,7 +224,7 @@ const STAGE1: &str = r#"#!/bin/busybox sh
 # pivot_root cannot leave the initramfs itself: copy everything onto a tmpfs first.
 /bin/busybox mkdir -p /newroot
 /bin/busybox mount -t tmpfs -o size=256m tmpfs /newroot
-/bin/busybox cp -a /bin /etc /rootfs /probe /stage2 /newroot/
+/bin/busybox cp -a /bin /etc /rootfs /probe /stage2 /kiste /user /home /usr /lib /lib64 /overlay.ko /busybox.tar /newroot/
 /bin/busybox mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp
 exec /bin/busybox switch_root /newroot /stage2
 "#;
@@ -159,10 +238,63 @@ echo "+cpuset +cpu +io +memory +pids" > /sys/fs/cgroup/cgroup.subtree_control
 echo "KISTE-VM-UP $(uname -r) controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 /probe /rootfs
 echo "KISTE-PROBE-EXIT $?"
+# Rootless: delegate user@1000.service to kuser as systemd would, with memory and pids
+# enabled above it (not cpu: a --cpus must be refused), and log the user in there.
+insmod /overlay.ko
+chmod 1777 /tmp
+chown 1000:1000 /home/kuser
+mkdir -p /run/user/1000 && chown 1000:1000 /run/user/1000 && chmod 700 /run/user/1000
+S=/sys/fs/cgroup/user.slice
+D=$S/user@1000.service
+mkdir -p $D
+echo "+memory +pids" > $S/cgroup.subtree_control
+chown 1000:1000 $D $D/cgroup.procs $D/cgroup.subtree_control $D/cgroup.threads
+sh -c "echo \$\$ > $D/cgroup.procs && exec su -s /bin/sh kuser -c /user"
+echo "KISTE-ROOTLESS-EXIT $?"
 poweroff -f
 "#;
 
-fn initramfs(probe: &Path) -> Vec<u8> {
+/// What the user runs in the VM, as uid 1000 in the delegated cgroup (the shell of a
+/// login into user@1000.service). Each check prints its verdict like the probe.
+const USER_SCRIPT: &str = r#"#!/bin/busybox sh
+export HOME=/home/kuser XDG_RUNTIME_DIR=/run/user/1000 PATH=/usr/bin:/bin
+D=/sys/fs/cgroup/user.slice/user@1000.service
+verdict() { if [ "$2" = ok ]; then echo "KISTE-PROBE $1 ok"; else echo "KISTE-PROBE $1 FAIL $2"; fi; }
+echo "KISTE-ROOTLESS as $(id -u):$(id -g) in $(cat /proc/self/cgroup)"
+if out=$(/kiste load -i /busybox.tar 2>&1); then verdict rootless_load ok; else verdict rootless_load "$out"; exit 1; fi
+out=$(/kiste run --rm --network none --memory 32m --pids-limit 50 busybox cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /proc/self/uid_map 2>&1)
+echo "KISTE-ROOTLESS inside: $(echo $out)"
+case "$(echo $out)" in
+  *" 1 100000 65536"*) verdict rootless_maps ok;;
+  *) verdict rootless_maps "no subordinate range in the container's uid_map: $out";;
+esac
+case "$(echo $out)" in
+  "33554432 50 "*) verdict rootless_limits_inside ok;;
+  *) verdict rootless_limits_inside "memory.max and pids.max read $out";;
+esac
+# The user's own shell was in the delegated cgroup: kiste moved it into a leaf.
+if grep -qx "$$" $D/kiste-leaf/cgroup.procs; then verdict rootless_leaf ok; else verdict rootless_leaf "shell $$ not in $D/kiste-leaf: $(cat /proc/self/cgroup)"; fi
+cid=$(/kiste run -d --network none --memory 32m --pids-limit 50 busybox sleep 600 2>&1)
+dir=$D/kiste/$cid
+outside="memory.max=$(cat $dir/memory.max) pids.max=$(cat $dir/pids.max) procs=$(cat $dir/cgroup.procs | wc -l)"
+echo "KISTE-ROOTLESS outside $dir: $outside"
+case "$outside" in
+  "memory.max=33554432 pids.max=50 procs=1") verdict rootless_limits_outside ok;;
+  *) verdict rootless_limits_outside "$cid: $outside";;
+esac
+err=$(/kiste run --rm --network none --cpus 1 busybox true 2>&1)
+rc=$?
+echo "KISTE-ROOTLESS refused ($rc): $err"
+case "$rc $err" in
+  "125 "*"--cpus cannot be applied to a rootless container: the cpu controller is not delegated"*) verdict rootless_refused ok;;
+  *) verdict rootless_refused "exit $rc: $err";;
+esac
+/kiste rm -f $cid >/dev/null
+left=$(find $D/kiste -mindepth 1 -type d)
+if [ ! -e $dir ] && [ -z "$left" ]; then verdict rootless_cgroup_removed ok; else verdict rootless_cgroup_removed "left in $D/kiste: $left"; fi
+"#;
+
+fn initramfs(probe: &Path, kiste: &Path, image: &Path) -> Vec<u8> {
     let busybox =
         std::fs::read("/bin/busybox").expect("busybox-static must be installed (/bin/busybox)");
     let list = Command::new("/bin/busybox").arg("--list").output().unwrap();
@@ -185,6 +317,13 @@ fn initramfs(probe: &Path) -> Vec<u8> {
         "rootfs/proc",
         "rootfs/sys",
         "rootfs/dev",
+        "home",
+        "home/kuser",
+        "usr",
+        "usr/bin",
+        "lib",
+        "lib/x86_64-linux-gnu",
+        "lib64",
     ] {
         c.dir(d);
     }
@@ -195,14 +334,37 @@ fn initramfs(probe: &Path) -> Vec<u8> {
             c.symlink(&format!("{root}/{a}"), "busybox");
         }
     }
-    for etc in ["etc", "rootfs/etc"] {
-        c.file(
-            &format!("{etc}/passwd"),
-            0o644,
-            b"root:x:0:0:root:/root:/bin/sh\n",
-        );
-        c.file(&format!("{etc}/group"), 0o644, b"root:x:0:\n");
+    c.file(
+        "rootfs/etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\n",
+    );
+    c.file("rootfs/etc/group", 0o644, b"root:x:0:\n");
+    c.file(
+        "etc/passwd",
+        0o644,
+        b"root:x:0:0:root:/root:/bin/sh\nkuser:x:1000:1000::/home/kuser:/bin/sh\n",
+    );
+    c.file("etc/group", 0o644, b"root:x:0:\nkuser:x:1000:\n");
+    for f in ["etc/subuid", "etc/subgid"] {
+        c.file(f, 0o644, b"kuser:100000:65536\n");
     }
+    c.file("etc/nsswitch.conf", 0o644, b"passwd: files\ngroup: files\n");
+    for (name, body, mode) in uidmap_files() {
+        c.file(&name, mode, &body);
+    }
+    let overlay = format!(
+        "/lib/modules/{}/kernel/fs/overlayfs/overlay.ko",
+        kernel_release()
+    );
+    c.file(
+        "overlay.ko",
+        0o644,
+        &std::fs::read(&overlay).unwrap_or_else(|e| panic!("{overlay}: {e}")),
+    );
+    c.file("kiste", 0o755, &std::fs::read(kiste).unwrap());
+    c.file("busybox.tar", 0o644, &std::fs::read(image).unwrap());
+    c.file("user", 0o755, USER_SCRIPT.as_bytes());
     c.file("probe", 0o755, &std::fs::read(probe).unwrap());
     c.file("init", 0o755, STAGE1.as_bytes());
     c.file("stage2", 0o755, STAGE2.as_bytes());
@@ -217,10 +379,12 @@ fn cgroup_v2_runtime_checks_pass_in_a_qemu_vm() {
     let kernel = kernel().unwrap_or_else(|| {
         panic!("no /boot/vmlinuz-*: apt-get install -y --no-install-recommends linux-image-amd64")
     });
-    let probe = build_probe();
+    let (probe, kiste) = build_probe();
     let work = tempfile::tempdir().unwrap();
+    let image = work.path().join("busybox.tar");
+    busybox_archive(&image);
     let initrd = work.path().join("initrd.cpio");
-    std::fs::write(&initrd, initramfs(&probe)).unwrap();
+    std::fs::write(&initrd, initramfs(&probe, &kiste, &image)).unwrap();
 
     let mut vm = Command::new(qemu)
         .args([

@@ -24,7 +24,12 @@ fn freezer(spec: &CgroupSpec) -> Result<(CgroupLayout, PathBuf), CgroupError> {
             })?;
             Ok((CgroupLayout::V1, root.join(rel)))
         }
-        CgroupLayout::V2 => Ok((CgroupLayout::V2, Path::new(CGROUP_ROOT).join(rel))),
+        CgroupLayout::V2 => super::v2_dir(spec)
+            .map(|dir| (CgroupLayout::V2, dir))
+            .ok_or_else(|| CgroupError::Unsupported {
+                what: "pause".into(),
+                reason: "rootless kiste has no delegated cgroup v2 subtree to freeze",
+            }),
     }
 }
 

@@ -5,6 +5,7 @@
 //! the container's filesystem.
 
 mod bpf;
+pub mod delegated;
 pub mod freeze;
 mod resources;
 pub mod stats;
@@ -149,25 +150,47 @@ pub fn existing(spec: &CgroupSpec) -> Cgroup {
 pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
     check_names(spec)?;
     let layout = detect();
-    if crate::rootless::active() {
-        // Rootless: the user owns no cgroup here (v1) or limits were refused before the
-        // container was made; the container stays in the caller's cgroup.
-        return Ok(Cgroup {
-            layout,
-            dirs: Vec::new(),
-            device_prog: None,
-        });
-    }
+    let rootless = crate::rootless::active();
+    // Rootless without a cgroup of its own (v1, or no delegated v2 subtree): limits were
+    // refused before the container was made; it stays in the caller's cgroup.
+    let outside = Cgroup {
+        layout,
+        dirs: Vec::new(),
+        device_prog: None,
+    };
     let result = match layout {
+        CgroupLayout::V2 => {
+            let Some(base) = v2_base() else {
+                return Ok(outside);
+            };
+            let made = if rootless {
+                delegated::make_room(&base)
+            } else {
+                Ok(())
+            };
+            // The device eBPF program needs CAP_SYS_ADMIN in the host's namespace; a
+            // rootless container cannot open host devices beyond the user's anyway.
+            let made = made.and_then(|()| v2::create(&base, spec, !rootless));
+            match made {
+                // Rootless with no limit asked for: a subtree kiste cannot use (a process
+                // it may not move, a full subtree) costs only the cgroup's extras (stats,
+                // pause), so the container runs in the caller's cgroup instead.
+                Err(_) if rootless && spec.resources == Resources::default() => {
+                    let _ = remove(spec);
+                    return Ok(outside);
+                }
+                made => made.map(|(dir, prog)| Cgroup {
+                    layout,
+                    dirs: vec![dir],
+                    device_prog: prog,
+                }),
+            }
+        }
+        CgroupLayout::V1 if rootless => return Ok(outside),
         CgroupLayout::V1 => v1::create(spec).map(|dirs| Cgroup {
             layout,
             dirs,
             device_prog: None,
-        }),
-        CgroupLayout::V2 => v2::create(spec).map(|(dir, prog)| Cgroup {
-            layout,
-            dirs: vec![dir],
-            device_prog: prog,
         }),
     };
     if result.is_err() {
@@ -189,16 +212,32 @@ fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
 
 /// The container's directories (existing or not) for the host's layout.
 pub(crate) fn dirs_of(spec: &CgroupSpec) -> Vec<PathBuf> {
-    if crate::rootless::active() {
-        return Vec::new();
-    }
     let rel = relative_path(spec);
     match detect() {
+        CgroupLayout::V1 if crate::rootless::active() => Vec::new(),
         CgroupLayout::V1 => v1::hierarchies()
             .into_iter()
             .map(|h| h.join(&rel))
             .collect(),
-        CgroupLayout::V2 => vec![Path::new(CGROUP_ROOT).join(&rel)],
+        CgroupLayout::V2 => v2_base().map(|b| b.join(&rel)).into_iter().collect(),
+    }
+}
+
+/// Where kiste's v2 cgroups are made: the root of the unified hierarchy, or rootless the
+/// user's delegated subtree (None when there is none).
+pub(crate) fn v2_base() -> Option<PathBuf> {
+    if crate::rootless::active() {
+        delegated::subtree().map(Path::to_path_buf)
+    } else {
+        Some(PathBuf::from(CGROUP_ROOT))
+    }
+}
+
+/// The container's v2 directory (None on v1, or rootless without a delegated subtree).
+pub(crate) fn v2_dir(spec: &CgroupSpec) -> Option<PathBuf> {
+    match detect() {
+        CgroupLayout::V1 => None,
+        CgroupLayout::V2 => v2_base().map(|b| b.join(relative_path(spec))),
     }
 }
 
@@ -278,7 +317,7 @@ fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
     }
 }
 
-fn read_procs(dir: &Path) -> Vec<i32> {
+pub(crate) fn read_procs(dir: &Path) -> Vec<i32> {
     fs::read_to_string(dir.join("cgroup.procs"))
         .unwrap_or_default()
         .lines()
@@ -297,10 +336,10 @@ pub fn oom_killed(spec: &CgroupSpec) -> bool {
                 .join("memory.oom_control"),
             "oom_kill",
         ),
-        CgroupLayout::V2 => (
-            Path::new(CGROUP_ROOT).join(&rel).join("memory.events"),
-            "oom_kill",
-        ),
+        CgroupLayout::V2 => match v2_dir(spec) {
+            Some(dir) => (dir.join("memory.events"), "oom_kill"),
+            None => return false,
+        },
     };
     counter(&file, key).is_some_and(|n| n > 0)
 }

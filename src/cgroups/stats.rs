@@ -93,7 +93,9 @@ pub fn stats(spec: &CgroupSpec) -> CgroupStats {
             }
         }
         CgroupLayout::V2 => {
-            let dir = Path::new(CGROUP_ROOT).join(&rel);
+            let Some(dir) = super::v2_dir(spec) else {
+                return CgroupStats::default();
+            };
             let usage = read_u64(&dir.join("memory.current")).unwrap_or(0);
             let inactive = super::counter(&dir.join("memory.stat"), "inactive_file").unwrap_or(0);
             let (read_bytes, write_bytes) = fs::read_to_string(dir.join("io.stat"))

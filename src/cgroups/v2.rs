@@ -8,14 +8,19 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use super::resources::{CgroupSpec, DeviceRate, Resources};
-use super::{bpf, relative_path, write_file, CgroupError, CGROUP_ROOT};
+use super::{bpf, relative_path, write_file, CgroupError};
 
 const WANTED: &[&str] = &["cpuset", "cpu", "io", "memory", "pids"];
 
-pub(crate) fn create(spec: &CgroupSpec) -> Result<(PathBuf, Option<OwnedFd>), CgroupError> {
-    let root = Path::new(CGROUP_ROOT);
+/// Creates `<base>/<parent>/<name>` (base: the hierarchy's root, or rootless the user's
+/// delegated subtree) with the limits, and the device program when `device_filter`.
+pub(crate) fn create(
+    base: &Path,
+    spec: &CgroupSpec,
+    device_filter: bool,
+) -> Result<(PathBuf, Option<OwnedFd>), CgroupError> {
     let rel = relative_path(spec);
-    let mut cur = root.to_path_buf();
+    let mut cur = base.to_path_buf();
     for comp in rel.components() {
         enable_controllers(&cur)?;
         cur.push(comp);
@@ -26,7 +31,7 @@ pub(crate) fn create(spec: &CgroupSpec) -> Result<(PathBuf, Option<OwnedFd>), Cg
         }
     }
     apply(&cur, &spec.resources)?;
-    let prog = if spec.allow_all_devices {
+    let prog = if spec.allow_all_devices || !device_filter {
         None
     } else {
         Some(bpf::attach_device_filter(&cur, &spec.devices)?)

@@ -342,6 +342,7 @@ fn sleep_forever() -> ! {
         for fd in 0..3 {
             libc::dup2(null, fd);
         }
+        // The raw syscall: musl's libc bindings have no close_range wrapper.
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
         let _ = libc::prctl(libc::PR_SET_NAME, c"kiste-pause".as_ptr());
         for sig in [libc::SIGINT, libc::SIGHUP, libc::SIGQUIT, libc::SIGPIPE] {
