@@ -690,6 +690,9 @@ pub struct InspectArgs {
     /// Inspect the latest created container (podman)
     #[arg(short = 'l', long, conflicts_with = "objects")]
     pub latest: bool,
+    /// Display total file sizes if the type is container (SizeRw, SizeRootFs)
+    #[arg(short = 's', long)]
+    pub size: bool,
     #[arg(add = ArgValueCandidates::new(complete::containers_and_images), required_unless_present = "latest", value_name = "NAME|ID")]
     pub objects: Vec<String>,
 }

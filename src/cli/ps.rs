@@ -35,6 +35,9 @@ pub struct PsArgs {
     /// Show n last created containers (includes all states)
     #[arg(short = 'n', long, value_name = "INT", default_value_t = -1, allow_negative_numbers = true, hide_default_value = true)]
     pub last: i64,
+    /// Display total file sizes (the container's writable layer, and with the image below it)
+    #[arg(short = 's', long)]
+    pub size: bool,
 }
 
 /// podman's `ps --sort` keys.

@@ -196,7 +196,13 @@ pub fn inspect(paths: &Paths, args: InspectArgs) -> anyhow::Result<()> {
     for o in &args.objects {
         if want != Some("image") {
             if let Ok(rec) = containers.resolve(o) {
-                out.push(container_json(paths, &rec));
+                let mut v = container_json(paths, &rec);
+                if args.size {
+                    let (rw, root) = super::ps::sizes(paths, Some(&images), &rec);
+                    v["SizeRw"] = rw.into();
+                    v["SizeRootFs"] = root.into();
+                }
+                out.push(v);
                 continue;
             }
         }

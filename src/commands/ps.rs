@@ -91,7 +91,58 @@ pub const HEADERS: &[(&str, &str)] = &[
 ];
 
 /// One container as docker's ps template sees it: every field a string.
-fn row(r: &ContainerRecord, no_trunc: bool) -> Value {
+/// docker's Mounts column: volume names or bind sources, each cut to 15 characters
+/// unless `--no-trunc`.
+fn mounts_text(r: &ContainerRecord, no_trunc: bool) -> String {
+    r.config
+        .host
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            crate::config::MountSource::Volume { name, .. } => Some(name.clone()),
+            crate::config::MountSource::Bind { source, .. } => Some(source.display().to_string()),
+            _ => None,
+        })
+        .map(|n| if no_trunc { n } else { ellipsis(&n, 15) })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// docker's Networks column: the networks a bridged container is on, else its mode.
+fn networks_text(r: &ContainerRecord) -> String {
+    let eps = &r.config.host.endpoints;
+    if eps.is_empty() {
+        r.config.host.network.as_str().to_string()
+    } else {
+        eps.iter()
+            .map(|e| e.network.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// The container's writable layer and that plus its image, in bytes.
+pub(super) fn sizes(paths: &Paths, images: Option<&ImageStore>, r: &ContainerRecord) -> (u64, u64) {
+    let rw = crate::fs::Root::open(&paths.container_upper(&r.id))
+        .and_then(|root| root.dir("."))
+        .map_or(0, |d| super::prune::tree_size(&d));
+    let image = images
+        .and_then(|s| s.resolve(&r.config.image_id).ok())
+        .map_or(0, |i| i.size);
+    (rw, rw + image)
+}
+
+/// docker's `ps -s` SIZE: the writable layer, and with the image below it.
+fn size_text(paths: &Paths, images: Option<&ImageStore>, r: &ContainerRecord) -> String {
+    let (rw, all) = sizes(paths, images, r);
+    format!(
+        "{} (virtual {})",
+        super::format::human_size(rw),
+        super::format::human_size(all)
+    )
+}
+
+fn row(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> Value {
     let command = r.args().join(" ");
     let ports = if r.is_running() {
         r.state
@@ -119,13 +170,20 @@ fn row(r: &ContainerRecord, no_trunc: bool) -> Value {
         "Ports": ports,
         "State": state_word(r),
         "Status": status_text(r),
-        "Size": "0B",
+        "Size": size.unwrap_or_default(),
         "Names": r.name,
         "Labels": labels,
-        "Mounts": "",
-        "Networks": r.config.host.network.as_str(),
+        "Mounts": mounts_text(r, no_trunc),
+        "Networks": networks_text(r),
         "Platform": null,
-        "LocalVolumes": "0",
+        "LocalVolumes": r
+            .config
+            .host
+            .mounts
+            .iter()
+            .filter(|m| matches!(m.source, crate::config::MountSource::Volume { .. }))
+            .count()
+            .to_string(),
     })
 }
 
@@ -241,7 +299,22 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut rows: Vec<Value> = list.iter().map(|r| row(r, args.no_trunc)).collect();
+    // docker computes sizes for --size, and for a template that shows them.
+    let sized = args.size
+        || args
+            .format
+            .as_deref()
+            .is_some_and(|f| f.contains(".Size") || f.contains("json"));
+    let images = sized
+        .then(|| ImageStore::open(&paths.images()).ok())
+        .flatten();
+    let mut rows: Vec<Value> = list
+        .iter()
+        .map(|r| {
+            let size = sized.then(|| size_text(paths, images.as_ref(), r));
+            row(r, args.no_trunc, size)
+        })
+        .collect();
     // podman's --sort: the listing is newest first already (created, runningfor).
     let key = match args.sort {
         PsSort::Created | PsSort::Runningfor => None,
@@ -265,7 +338,7 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
             print!("{}", f.render_all(HEADERS, &rows)?);
         }
         OutputFormat::Default => {
-            let cols = [
+            let mut cols = vec![
                 "ID",
                 "Image",
                 "Command",
@@ -274,7 +347,7 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
                 "Ports",
                 "Names",
             ];
-            let header = [
+            let mut header = vec![
                 "CONTAINER ID",
                 "IMAGE",
                 "COMMAND",
@@ -283,6 +356,10 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
                 "PORTS",
                 "NAMES",
             ];
+            if args.size {
+                cols.push("Size");
+                header.push("SIZE");
+            }
             let out = table(&header, &cells(&rows, &cols));
             let out = if args.noheading {
                 out.split_once('\n').map(|x| x.1).unwrap_or("")
