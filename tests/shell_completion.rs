@@ -108,6 +108,17 @@ fn bash_completes_containers_by_state_images_signals_and_fields() {
         bash_complete(&k, &["kiste", "ps", "--filter", "status="], true),
         ["status=created", "status=exited", "status=running"]
     );
+    assert_eq!(
+        bash_complete(&k, &["kiste", "run", "--restart", ""], true),
+        ["always", "no", "on-failure", "unless-stopped"]
+    );
+    assert_eq!(bash_complete(&k, &["kiste", "exec", ""], true), ["db"]);
+    assert_eq!(bash_complete(&k, &["kiste", "attach", ""], true), ["db"]);
+    assert_eq!(bash_complete(&k, &["kiste", "pause", ""], true), ["db"]);
+    assert!(bash_complete(&k, &["kiste", "unpause", ""], true).is_empty());
+    k.ok(&["pause", "db"]);
+    assert_eq!(bash_complete(&k, &["kiste", "unpause", ""], true), ["db"]);
+    k.ok(&["unpause", "db"]);
 }
 
 #[test]

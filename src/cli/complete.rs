@@ -61,9 +61,9 @@ pub fn stopped_containers() -> Vec<CompletionCandidate> {
     names(|r| !r.is_running())
 }
 
-/// For unpause: the status's serialized name, so the completer needs no variant of its own.
+/// For unpause: running containers whose cgroup is frozen.
 pub fn paused_containers() -> Vec<CompletionCandidate> {
-    names(|r| serde_json::to_value(r.state.status).ok() == Some(serde_json::json!("paused")))
+    names(|r| r.is_running() && r.state.paused)
 }
 
 /// For rm, logs, export.

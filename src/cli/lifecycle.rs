@@ -12,7 +12,7 @@ use clap_complete::engine::ArgValueCandidates;
 #[derive(Debug, Args, Default, Clone)]
 pub struct LifeArgs {
     /// Restart policy to apply when a container exits ("no", "on-failure[:max-retries]", "always", "unless-stopped")
-    #[arg(long, value_name = "POLICY")]
+    #[arg(add = ArgValueCandidates::new(complete::restart_policies), long, value_name = "POLICY")]
     pub restart: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
@@ -153,6 +153,12 @@ pub struct HealthcheckRunArgs {
 #[derive(Debug, Args)]
 pub struct PauseArgs {
     #[arg(add = ArgValueCandidates::new(complete::running_containers), required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnpauseArgs {
+    #[arg(add = ArgValueCandidates::new(complete::paused_containers), required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 

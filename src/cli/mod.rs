@@ -31,7 +31,7 @@ pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
 pub use isolation::IsolationArgs;
 pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
-    PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs,
+    PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
 pub use mounts::MountArgs;
 pub use network::*;
@@ -174,7 +174,7 @@ pub enum Command {
     /// Pause all processes within one or more containers
     Pause(PauseArgs),
     /// Unpause all processes within one or more containers
-    Unpause(PauseArgs),
+    Unpause(UnpauseArgs),
     /// Display the running processes of a container
     Top(TopArgs),
     /// Display a live stream of container(s) resource usage statistics

@@ -84,7 +84,7 @@ pub fn pause(paths: &Paths, args: PauseArgs) -> anyhow::Result<()> {
     each(&args.containers, |a| Ok(containers.get(a)?.pause()?))
 }
 
-pub fn unpause(paths: &Paths, args: PauseArgs) -> anyhow::Result<()> {
+pub fn unpause(paths: &Paths, args: crate::cli::UnpauseArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
     each(&args.containers, |a| Ok(containers.get(a)?.unpause()?))
 }
