@@ -304,8 +304,17 @@ fn in_netns<T>(
 }
 
 /// The bridge of `def`, made with its rules if missing (after a reboot, or the first use).
-fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef) -> Result<u32, NetworkError> {
+/// When `first` (the network has no other member), rules that went missing under an
+/// existing bridge are made again.
+fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef, first: bool) -> Result<u32, NetworkError> {
+    let rules = || io(format!("load the rules of network {}", def.name));
     if let Some(i) = link_index(&def.bridge) {
+        if first && !firewall::present(def).map_err(rules())? {
+            let _host = host_lock()?;
+            if !firewall::present(def).map_err(rules())? {
+                firewall::install(def).map_err(rules())?;
+            }
+        }
         return Ok(i);
     }
     let _host = host_lock()?;
@@ -367,6 +376,7 @@ pub fn attach(
             network: def.name.clone(),
         });
     }
+    let first = locked.state.members.is_empty();
     let ip = locked.allocate(def, ep.ip)?;
     let mac = ep.mac.unwrap_or_else(|| mac_bytes(ip));
     let veth = nth_veth(id, n);
@@ -388,7 +398,7 @@ pub fn attach(
         // member that release finds.
         locked.save()?;
         let mut nl = Netlink::open().map_err(io("open a netlink socket"))?;
-        let bridge = ensure_bridge(&mut nl, def)?;
+        let bridge = ensure_bridge(&mut nl, def, first)?;
         if let Some(stale) = link_index(&veth) {
             let _ = nl.delete_link(stale);
         }
