@@ -142,3 +142,102 @@ fn rules_deleted_under_an_existing_bridge_are_made_again_by_the_next_first_membe
     let _ = server.wait();
     ns.assert_clean(&k, &["kt-up"]);
 }
+
+/// The host ends of container veths in the namespace.
+fn veths(ns: &Netns) -> BTreeSet<String> {
+    ns.sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1")
+        .lines()
+        .filter(|l| l.starts_with("veth"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn after_a_simulated_reboot_the_old_containers_start_again_with_fresh_distinct_addresses() {
+    let Some(ns) = Netns::new("reboot") else {
+        return;
+    };
+    let k = Kiste::new();
+    k.busybox();
+    ns.kiste_ok(&k, &["network", "create", "rb"]);
+    let runs: [(&str, &[&str]); 4] = [
+        ("b0", &[]),
+        ("b1", &[]),
+        ("b2", &[]),
+        ("u0", &["--network", "rb"]),
+    ];
+    for (name, extra) in runs {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["busybox", "sleep", "300"]);
+        ns.kiste_ok(&k, &args);
+    }
+    let ids: Vec<String> = runs
+        .iter()
+        .map(|(n, _)| {
+            ns.kiste_ok(&k, &["inspect", "-f", "{{.Id}}", n])
+                .trim()
+                .to_string()
+        })
+        .collect();
+    // The "reboot": every monitor dies (its container with it, by its death signal), the
+    // mounts go, the runroot (tmpfs) comes back empty; the bridges and the host-wide
+    // allocation file stay.
+    for id in &ids {
+        let pid = k.monitor_pid(id);
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while process_alive(pid) {
+            assert!(Instant::now() < deadline, "monitor {pid} never died");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let runroot = k.runroot();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut under: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(runroot.to_str().unwrap()))
+        .collect();
+    under.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in under {
+        let _ = std::process::Command::new("umount")
+            .args(["-l", m])
+            .status();
+    }
+    for e in std::fs::read_dir(&runroot).unwrap().flatten() {
+        std::fs::remove_dir_all(e.path()).unwrap();
+    }
+    assert!(
+        !ns.default_bridge_members(&k).is_empty(),
+        "the allocations were left"
+    );
+    ns.kiste_ok(&k, &["start", "--all"]);
+    let mut ips = BTreeSet::new();
+    for (name, _) in &runs[..3] {
+        assert!(ips.insert(bridge_ip(&ns, &k, name)), "duplicate: {ips:?}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&ns.kiste_ok(&k, &["inspect", "u0"])).unwrap();
+    assert!(v[0]["NetworkSettings"]["Networks"]["rb"]["IPAddress"]
+        .as_str()
+        .is_some_and(|ip| !ip.is_empty()));
+    let running = ns.kiste_ok(&k, &["ps", "-q"]);
+    assert_eq!(running.lines().count(), 4, "{running}");
+    // One veth per container, each the container's own: nothing stale.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let want: BTreeSet<String> = ids.iter().map(|id| format!("veth{}", &id[..11])).collect();
+    while veths(&ns) != want {
+        assert!(
+            Instant::now() < deadline,
+            "veths {:?}, want {want:?}",
+            veths(&ns)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let names: Vec<&str> = runs.iter().map(|(n, _)| *n).collect();
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(names);
+    ns.kiste_ok(&k, &rm);
+    ns.kiste_ok(&k, &["network", "rm", "rb"]);
+    ns.assert_clean(&k, &[]);
+}
