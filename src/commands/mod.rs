@@ -18,6 +18,7 @@ mod login;
 mod logs;
 mod network;
 mod observe;
+mod ordered;
 mod port;
 mod prune;
 mod ps;

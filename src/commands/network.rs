@@ -4,6 +4,7 @@
 
 use super::filter::Filters;
 use super::format::table;
+use super::ordered;
 use super::template::{Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::{
@@ -189,9 +190,10 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
                 "Name": n.name(),
                 "Driver": n.driver(),
                 "Scope": "local",
+                "IPv4": matches!(n, Listed::Bridge(_)).to_string(),
                 "IPv6": "false",
                 "Internal": internal.to_string(),
-                "CreatedAt": created,
+                "CreatedAt": go_time(&created),
                 "Labels": n.labels().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
             })
         })
@@ -208,6 +210,7 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
                 ("Name", "NAME"),
                 ("Driver", "DRIVER"),
                 ("Scope", "SCOPE"),
+                ("IPv4", "IPV4"),
                 ("IPv6", "IPV6"),
                 ("Internal", "INTERNAL"),
                 ("CreatedAt", "CREATED AT"),
@@ -254,12 +257,46 @@ fn inspect(paths: &Paths, args: NetworkInspectArgs) -> anyhow::Result<()> {
                 println!("{}", f.render(v)?);
             }
         }
-        None => println!("{}", serde_json::to_string_pretty(&Value::Array(out))?),
+        None => println!("{}", ordered::pretty(&Value::Array(out), NETWORK_FIELDS)),
     }
     if failed {
         return Err(Exit::silent(1).into());
     }
     Ok(())
+}
+
+/// docker's order of a network's fields (and of its IPAM, Config and Containers entries).
+const NETWORK_FIELDS: &[&str] = &[
+    "Name",
+    "Id",
+    "Created",
+    "Scope",
+    "Driver",
+    "EnableIPv6",
+    "IPAM",
+    "Internal",
+    "Attachable",
+    "Ingress",
+    "ConfigFrom",
+    "ConfigOnly",
+    "Containers",
+    "Options",
+    "Config",
+    "Labels",
+    "EndpointID",
+    "MacAddress",
+    "IPv4Address",
+    "IPv6Address",
+    "Subnet",
+    "Gateway",
+];
+
+/// An RFC 3339 UTC time as Go prints a `time.Time` (docker's `CreatedAt` columns).
+fn go_time(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix('Z') {
+        Some(t) => format!("{} +0000 UTC", t.replacen('T', " ", 1)),
+        None => rfc3339.to_string(),
+    }
 }
 
 fn network_json(paths: &Paths, n: &Listed) -> Value {
@@ -269,10 +306,14 @@ fn network_json(paths: &Paths, n: &Listed) -> Value {
     let (internal, created) = match n {
         Listed::Bridge(d) => {
             config.push(json!({"Subnet": d.cidr(), "Gateway": d.gateway.to_string()}));
-            options.insert(
-                "com.docker.network.bridge.name".into(),
-                d.bridge.clone().into(),
-            );
+            // As docker: only the default network names its bridge; created ones carry
+            // the options they were created with (none).
+            if d.is_default() {
+                options.insert(
+                    "com.docker.network.bridge.name".into(),
+                    d.bridge.clone().into(),
+                );
+            }
             let store = ContainerStore::open(&paths.containers()).ok();
             for (id, m) in net::members(paths, &d.name) {
                 let cname = store
