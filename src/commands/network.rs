@@ -421,6 +421,20 @@ fn rm(paths: &Paths, a: NetworkRmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Remove every user-defined network no container names and `chosen` accepts: their
+/// names (`network prune`, `system prune`).
+pub(super) fn prune_unused(paths: &Paths, chosen: impl Fn(&NetworkDef) -> bool) -> Vec<String> {
+    let mut deleted = Vec::new();
+    for def in net::list(paths).into_iter().filter(|d| !d.is_default()) {
+        if chosen(&def) && users(paths, &def).is_empty() {
+            if let Ok(name) = remove_one(paths, &def.name) {
+                deleted.push(name);
+            }
+        }
+    }
+    deleted
+}
+
 fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
     if !a.force {
         use std::io::BufRead;
@@ -431,14 +445,7 @@ fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let mut deleted = Vec::new();
-    for def in net::list(paths).into_iter().filter(|d| !d.is_default()) {
-        if users(paths, &def).is_empty() {
-            if let Ok(name) = remove_one(paths, &def.name) {
-                deleted.push(name);
-            }
-        }
-    }
+    let deleted = prune_unused(paths, |_| true);
     if !deleted.is_empty() {
         println!("Deleted Networks:");
         for d in deleted {
