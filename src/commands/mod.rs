@@ -17,6 +17,7 @@ mod lifecycle;
 mod login;
 mod logs;
 mod network;
+mod network_settings;
 mod observe;
 mod ordered;
 mod port;
