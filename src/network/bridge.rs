@@ -240,6 +240,16 @@ impl Locked {
     }
 
     fn save(&self) -> Result<(), NetworkError> {
+        // A shared file with no member goes (only its lock stays), so namespaces that came
+        // and went leave no addresses file behind.
+        if self.shared.is_some() && self.state.members.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(io(format!("remove {}", self.path.display()))(e))
+                }
+                _ => Ok(()),
+            };
+        }
         let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(&self.state).expect("state serializes");
         std::fs::write(&tmp, bytes)
