@@ -172,7 +172,7 @@ fn system_prune_removes_stopped_containers_unused_images_and_build_cache() {
     assert_eq!(code, 0);
     assert!(
         out.starts_with(
-            "WARNING! This will remove:\n  - all stopped containers\n  - all images without at least one container associated to them\n  - unused build cache\n\nAre you sure you want to continue? [y/N] "
+            "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all images without at least one container associated to them\n  - unused build cache\n\nAre you sure you want to continue? [y/N] "
         ),
         "{out}"
     );

@@ -1,6 +1,6 @@
 //! Dynamic completion candidates, asked for at tab time through clap_complete's
 //! `COMPLETE=<shell> kiste -- …` protocol: container names by state, image references,
-//! signal names and `--format` fields. They only read the store (the container records
+//! network and volume names, signal names and `--format` fields. They only read the store (the container records
 //! and `images.json`), never lock, repair or create anything, so a tab stays fast and
 //! harmless.
 
@@ -246,25 +246,91 @@ pub fn df_format() -> Vec<CompletionCandidate> {
     format_candidates(&["Type", "TotalCount", "Active", "Size", "Reclaimable"])
 }
 
-/// `--network`: the built-in modes, then the networks the store defines (one
-/// `networks/NAME.json` each under the root), then `container:` for another's namespace.
+/// The networks the store defines (one `networks/NAME.json` each under the root).
+fn created_networks() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(store_paths().root.join("networks"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            file.strip_suffix(".json")
+                .filter(|n| !n.starts_with('.'))
+                .map(String::from)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn candidates(names: impl IntoIterator<Item = String>) -> Vec<CompletionCandidate> {
+    names.into_iter().map(CompletionCandidate::new).collect()
+}
+
+/// `--network`: the built-in modes, then the networks the store defines, then
+/// `container:` for another's namespace.
 pub fn networks() -> Vec<CompletionCandidate> {
     let mut names: Vec<String> = ["bridge", "host", "none", "private"]
         .into_iter()
         .map(String::from)
         .collect();
-    if let Ok(dir) = std::fs::read_dir(store_paths().root.join("networks")) {
-        for e in dir.flatten() {
-            let file = e.file_name().to_string_lossy().into_owned();
-            if let Some(name) = file.strip_suffix(".json").filter(|n| !n.starts_with('.')) {
-                if !names.iter().any(|n| n == name) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-    }
+    names.extend(created_networks());
     names.push("container:".into());
-    names.into_iter().map(CompletionCandidate::new).collect()
+    candidates(names)
+}
+
+/// `network inspect`: every network `network ls` lists.
+pub fn listed_networks() -> Vec<CompletionCandidate> {
+    let builtin = ["bridge", "host", "none"].into_iter().map(String::from);
+    candidates(builtin.chain(created_networks()))
+}
+
+/// `network connect/disconnect`: the bridge networks.
+pub fn bridge_networks() -> Vec<CompletionCandidate> {
+    candidates(std::iter::once("bridge".to_string()).chain(created_networks()))
+}
+
+/// `network rm`: the networks that can be removed (the created ones).
+pub fn removable_networks() -> Vec<CompletionCandidate> {
+    candidates(created_networks())
+}
+
+/// The store's volume names (a directory each under `volumes/`; dot names are removals
+/// under way).
+fn volume_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(store_paths().root.join("volumes"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `volume inspect/rm`.
+pub fn volumes() -> Vec<CompletionCandidate> {
+    candidates(volume_names())
+}
+
+/// `-v`: before the first `:`, a volume name (offered with its `:`) or a host path;
+/// after it, nothing to offer (the container's paths are not known here).
+pub fn volume_specs(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    use clap_complete::engine::ValueCompleter;
+    let now = current.to_string_lossy();
+    if now.contains(':') {
+        return Vec::new();
+    }
+    if now.starts_with(['/', '.', '~']) {
+        return clap_complete::engine::PathCompleter::dir().complete(current);
+    }
+    volume_names()
+        .into_iter()
+        .filter(|n| n.starts_with(now.as_ref()))
+        .map(|n| CompletionCandidate::new(format!("{n}:")))
+        .collect()
 }
 
 /// `--restart`: docker's policies (`on-failure` also takes `:N`, the retry count).

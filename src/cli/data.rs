@@ -55,7 +55,7 @@ pub struct VolumeInspectArgs {
     /// Format output using a custom template: 'json', or a Go template ('{{.Mountpoint}}')
     #[arg(short = 'f', long, value_name = "FORMAT")]
     pub format: Option<String>,
-    #[arg(required = true, value_name = "VOLUME")]
+    #[arg(add = ArgValueCandidates::new(complete::volumes), required = true, value_name = "VOLUME")]
     pub volumes: Vec<String>,
 }
 
@@ -64,7 +64,7 @@ pub struct VolumeRmArgs {
     /// Do not fail when a volume does not exist
     #[arg(short = 'f', long)]
     pub force: bool,
-    #[arg(required = true, value_name = "VOLUME")]
+    #[arg(add = ArgValueCandidates::new(complete::volumes), required = true, value_name = "VOLUME")]
     pub volumes: Vec<String>,
 }
 

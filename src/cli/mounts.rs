@@ -10,7 +10,7 @@ use clap::Args;
 #[derive(Debug, Args, Default, Clone)]
 pub struct MountArgs {
     /// Bind mount a volume (HOST:CTR[:ro|rw|z|Z], NAME:CTR[:OPTS], or CTR for an anonymous volume)
-    #[arg(short = 'v', long = "volume", value_name = "VOLUME")]
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(super::complete::volume_specs), short = 'v', long = "volume", value_name = "VOLUME")]
     pub volume: Vec<String>,
     /// Attach a filesystem mount (type=bind|volume|tmpfs,source=…,target=…,readonly,…)
     #[arg(long = "mount", value_name = "MOUNT")]

@@ -163,7 +163,7 @@ pub struct NetworkLsArgs {
 
 #[derive(Debug, Args)]
 pub struct NetworkInspectArgs {
-    #[arg(required = true, value_name = "NETWORK")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::listed_networks), required = true, value_name = "NETWORK")]
     pub networks: Vec<String>,
     /// Format output using a Go template
     #[arg(short, long)]
@@ -172,7 +172,7 @@ pub struct NetworkInspectArgs {
 
 #[derive(Debug, Args)]
 pub struct NetworkRmArgs {
-    #[arg(required = true, value_name = "NETWORK")]
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::removable_networks), required = true, value_name = "NETWORK")]
     pub networks: Vec<String>,
     /// Do not error if the network does not exist
     #[arg(short, long)]
@@ -194,7 +194,9 @@ pub struct NetworkConnectArgs {
     /// Add network-scoped alias for the container
     #[arg(long = "alias", value_name = "NAME")]
     pub alias: Vec<String>,
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::bridge_networks))]
     pub network: String,
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::running_containers))]
     pub container: String,
 }
 
@@ -219,7 +221,9 @@ pub struct NetworkDisconnectArgs {
     /// Force the container to disconnect from a network
     #[arg(short, long)]
     pub force: bool,
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::bridge_networks))]
     pub network: String,
+    #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::running_containers))]
     pub container: String,
 }
 

@@ -4,13 +4,16 @@
 
 use super::filter::Filters;
 use super::format::table;
+use super::network_settings::endpoint_id;
+pub use super::network_settings::{check_endpoints, network_settings, publish_exposed};
+use super::ordered;
 use super::template::{Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::{
     NetworkCommand, NetworkConnectArgs, NetworkCreateArgs, NetworkDisconnectArgs,
     NetworkInspectArgs, NetworkLsArgs, NetworkPruneArgs, NetworkRmArgs,
 };
-use crate::config::{Endpoint, NetworkMode};
+use crate::config::NetworkMode;
 use crate::network::{self as net, NetworkDef};
 use crate::paths::Paths;
 use crate::state::{ContainerRecord, ContainerStore};
@@ -187,9 +190,10 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
                 "Name": n.name(),
                 "Driver": n.driver(),
                 "Scope": "local",
+                "IPv4": matches!(n, Listed::Bridge(_)).to_string(),
                 "IPv6": "false",
                 "Internal": internal.to_string(),
-                "CreatedAt": created,
+                "CreatedAt": go_time(&created),
                 "Labels": n.labels().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
             })
         })
@@ -206,6 +210,7 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
                 ("Name", "NAME"),
                 ("Driver", "DRIVER"),
                 ("Scope", "SCOPE"),
+                ("IPv4", "IPV4"),
                 ("IPv6", "IPV6"),
                 ("Internal", "INTERNAL"),
                 ("CreatedAt", "CREATED AT"),
@@ -252,12 +257,46 @@ fn inspect(paths: &Paths, args: NetworkInspectArgs) -> anyhow::Result<()> {
                 println!("{}", f.render(v)?);
             }
         }
-        None => println!("{}", serde_json::to_string_pretty(&Value::Array(out))?),
+        None => println!("{}", ordered::pretty(&Value::Array(out), NETWORK_FIELDS)),
     }
     if failed {
         return Err(Exit::silent(1).into());
     }
     Ok(())
+}
+
+/// docker's order of a network's fields (and of its IPAM, Config and Containers entries).
+const NETWORK_FIELDS: &[&str] = &[
+    "Name",
+    "Id",
+    "Created",
+    "Scope",
+    "Driver",
+    "EnableIPv6",
+    "IPAM",
+    "Internal",
+    "Attachable",
+    "Ingress",
+    "ConfigFrom",
+    "ConfigOnly",
+    "Containers",
+    "Options",
+    "Config",
+    "Labels",
+    "EndpointID",
+    "MacAddress",
+    "IPv4Address",
+    "IPv6Address",
+    "Subnet",
+    "Gateway",
+];
+
+/// An RFC 3339 UTC time as Go prints a `time.Time` (docker's `CreatedAt` columns).
+fn go_time(rfc3339: &str) -> String {
+    match rfc3339.strip_suffix('Z') {
+        Some(t) => format!("{} +0000 UTC", t.replacen('T', " ", 1)),
+        None => rfc3339.to_string(),
+    }
 }
 
 fn network_json(paths: &Paths, n: &Listed) -> Value {
@@ -267,10 +306,14 @@ fn network_json(paths: &Paths, n: &Listed) -> Value {
     let (internal, created) = match n {
         Listed::Bridge(d) => {
             config.push(json!({"Subnet": d.cidr(), "Gateway": d.gateway.to_string()}));
-            options.insert(
-                "com.docker.network.bridge.name".into(),
-                d.bridge.clone().into(),
-            );
+            // As docker: only the default network names its bridge; created ones carry
+            // the options they were created with (none).
+            if d.is_default() {
+                options.insert(
+                    "com.docker.network.bridge.name".into(),
+                    d.bridge.clone().into(),
+                );
+            }
             let store = ContainerStore::open(&paths.containers()).ok();
             for (id, m) in net::members(paths, &d.name) {
                 let cname = store
@@ -310,13 +353,6 @@ fn network_json(paths: &Paths, n: &Listed) -> Value {
         "Options": options,
         "Labels": n.labels(),
     })
-}
-
-/// A stable endpoint id for container `id` on network `net_id`.
-fn endpoint_id(net_id: &str, id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(format!("{net_id}/{id}").as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The containers (running or not) whose configuration names network `def`.
@@ -378,6 +414,23 @@ fn rm(paths: &Paths, a: NetworkRmArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Remove every user-defined network no container names and `chosen` accepts: their
+/// names (`network prune`, `system prune`).
+pub(super) fn prune_unused(
+    paths: &Paths,
+    chosen: impl Fn(&NetworkDef) -> bool,
+) -> Result<Vec<String>, net::NetworkError> {
+    let mut deleted = Vec::new();
+    for def in net::list(paths)?.into_iter().filter(|d| !d.is_default()) {
+        if chosen(&def) && users(paths, &def).is_empty() {
+            if let Ok(name) = remove_one(paths, &def.name) {
+                deleted.push(name);
+            }
+        }
+    }
+    Ok(deleted)
+}
+
 fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
     if !a.force {
         use std::io::BufRead;
@@ -388,14 +441,7 @@ fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let mut deleted = Vec::new();
-    for def in net::list(paths)?.into_iter().filter(|d| !d.is_default()) {
-        if users(paths, &def).is_empty() {
-            if let Ok(name) = remove_one(paths, &def.name) {
-                deleted.push(name);
-            }
-        }
-    }
+    let deleted = prune_unused(paths, |_| true)?;
     if !deleted.is_empty() {
         println!("Deleted Networks:");
         for d in deleted {
@@ -491,92 +537,4 @@ fn disconnect(paths: &Paths, a: NetworkDisconnectArgs) -> anyhow::Result<()> {
         r.config.host.endpoints = endpoints;
     })?;
     Ok(())
-}
-
-/// docker's NetworkSettings: each network of the container with its address while it runs
-/// (empty when stopped), the primary network's address at the top level.
-pub fn network_settings(paths: &Paths, rec: &ContainerRecord, ports: Value) -> Value {
-    let live: BTreeMap<String, net::Member> = if rec.is_running() {
-        net::memberships(paths, &rec.id).into_iter().collect()
-    } else {
-        BTreeMap::new()
-    };
-    let mut networks = serde_json::Map::new();
-    let mut top = json!({"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "MacAddress": ""});
-    let configured: Vec<Endpoint> = match rec.config.host.network {
-        NetworkMode::Bridge => net::endpoints_of(&rec.config.host.endpoints),
-        _ => Vec::new(),
-    };
-    for (i, ep) in configured.iter().enumerate() {
-        let def = net::find(paths, &ep.network).ok();
-        let m = live.get(&ep.network);
-        let v = json!({
-            "IPAMConfig": ep.ip.map(|ip| json!({"IPv4Address": ip.to_string()})),
-            "Aliases": ep.aliases,
-            "NetworkID": def.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
-            "EndpointID": match (&def, m) {
-                (Some(d), Some(_)) => endpoint_id(&d.id, &rec.id),
-                _ => String::new(),
-            },
-            "Gateway": m.and(def.as_ref()).map(|d| d.gateway.to_string()).unwrap_or_default(),
-            "IPAddress": m.map(|m| m.ip.to_string()).unwrap_or_default(),
-            "IPPrefixLen": m.and(def.as_ref()).map_or(0, |d| d.prefix),
-            "MacAddress": m.map(|m| m.mac.clone()).unwrap_or_default(),
-        });
-        if i == 0 {
-            for k in ["IPAddress", "Gateway", "IPPrefixLen", "MacAddress"] {
-                top[k] = v[k].clone();
-            }
-        }
-        networks.insert(ep.network.clone(), v);
-    }
-    if matches!(
-        rec.config.host.network,
-        NetworkMode::Host | NetworkMode::None
-    ) {
-        networks.insert(
-            rec.config.host.network.as_str().to_string(),
-            json!({"NetworkID": net::builtin_id(rec.config.host.network.as_str()), "IPAddress": "", "Gateway": "", "MacAddress": "", "Aliases": null}),
-        );
-    }
-    json!({
-        "Ports": ports,
-        "IPAddress": top["IPAddress"],
-        "Gateway": top["Gateway"],
-        "IPPrefixLen": top["IPPrefixLen"],
-        "MacAddress": top["MacAddress"],
-        "Networks": networks,
-    })
-}
-
-/// `run`/`create`: every network a container names exists (docker's "network X not
-/// found", before anything is made); names by id prefix become names.
-pub fn check_endpoints(
-    paths: &Paths,
-    host: &mut crate::state::HostConfig,
-) -> Result<(), net::NetworkError> {
-    for ep in &mut host.endpoints {
-        ep.network = net::find(paths, &ep.network)?.name;
-    }
-    Ok(())
-}
-
-/// `-P`: every port the image EXPOSEs ("80/tcp") that is not published yet, to a free
-/// host port.
-pub fn publish_exposed<'a>(
-    host: &mut crate::state::HostConfig,
-    exposed: impl Iterator<Item = &'a String>,
-) {
-    for key in exposed {
-        let Ok(mut all) = crate::config::PortMapping::parse_many("-P", key) else {
-            continue;
-        };
-        all.retain(|m| {
-            !host
-                .ports
-                .iter()
-                .any(|p| p.container_port == m.container_port && p.protocol == m.protocol)
-        });
-        host.ports.extend(all);
-    }
 }

@@ -27,9 +27,7 @@ pub struct Pruned {
 pub struct PruneOptions {
     /// `-a`: every image no container uses, not only dangling ones.
     pub all_images: bool,
-    /// `--volumes`: read by the volume step once volumes exist (see `SYSTEM_STEPS`);
-    /// until then the store holds no volume to prune.
-    #[allow(dead_code)]
+    /// `--volumes`: the volume step runs (anonymous volumes no container uses).
     pub volumes: bool,
     /// `--filter` (until, label, label!=), checked once.
     pub filters: Filters,
@@ -42,12 +40,22 @@ pub struct Step {
     pub run: fn(&Paths, &PruneOptions) -> anyhow::Result<Pruned>,
 }
 
-/// docker's order. Volumes and networks plug in here, e.g.
-/// `Step { warning: |o| o.volumes.then_some("all anonymous volumes not used by at least one container"), run: crate::volume::prune_step },`
+/// docker's order: containers, networks, volumes, images, build cache.
 pub const SYSTEM_STEPS: &[Step] = &[
     Step {
         warning: |_| Some("all stopped containers"),
         run: prune_containers,
+    },
+    Step {
+        warning: |_| Some("all networks not used by at least one container"),
+        run: prune_networks,
+    },
+    Step {
+        warning: |o| {
+            o.volumes
+                .then_some("all anonymous volumes not used by at least one container")
+        },
+        run: prune_volumes,
     },
     Step {
         warning: |o| {
@@ -178,6 +186,31 @@ pub fn prune_containers(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Prune
         pruned.deleted.push(rec.id);
     }
     Ok(pruned)
+}
+
+/// User-defined networks no container (running or not) names, that pass the filters.
+pub fn prune_networks(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Pruned> {
+    Ok(Pruned {
+        heading: "Networks",
+        deleted: super::network::prune_unused(paths, |d| {
+            passes(&o.filters, &d.created, &d.labels)
+        })?,
+        reclaimed: 0,
+    })
+}
+
+/// Anonymous volumes no container names, that pass the filters; their bytes.
+pub fn prune_volumes(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Pruned> {
+    let store = crate::volume::VolumeStore::open(paths)?;
+    let lock = store.lock()?;
+    let (deleted, reclaimed) = store.prune(&lock, false, |v| {
+        !passes(&o.filters, &v.created_at, &v.labels)
+    })?;
+    Ok(Pruned {
+        heading: "Volumes",
+        deleted,
+        reclaimed,
+    })
 }
 
 /// Dangling images (or, with `all_images`, every image no container uses), then the

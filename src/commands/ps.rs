@@ -69,8 +69,40 @@ pub fn go_time(rfc3339: &str) -> String {
 
 /// The filter keys of `ps`.
 pub const FILTER_KEYS: &[&str] = &[
-    "id", "name", "label", "status", "ancestor", "exited", "before", "since",
+    "id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "volume",
+    "health",
 ];
+
+/// The networks a container is on: its bridge networks' names, or its mode ("host",
+/// "none", "private").
+fn networks_of(r: &ContainerRecord) -> Vec<String> {
+    if r.config.host.network == crate::config::NetworkMode::Bridge {
+        crate::network::endpoints_of(&r.config.host.endpoints)
+            .into_iter()
+            .map(|e| e.network)
+            .collect()
+    } else {
+        vec![r.config.host.network.as_str().to_string()]
+    }
+}
+
+/// The volume names a container mounts.
+fn volumes_of(r: &ContainerRecord) -> Vec<&str> {
+    r.config
+        .host
+        .mounts
+        .iter()
+        .filter_map(|m| m.volume_name())
+        .collect()
+}
+
+/// docker's health words: the last status, or "none" without a healthcheck.
+fn health_word(r: &ContainerRecord) -> &'static str {
+    r.state
+        .health
+        .as_ref()
+        .map_or("none", |h| h.status.as_str())
+}
 
 /// The column titles of `ps --format 'table …'`, by field.
 pub const HEADERS: &[(&str, &str)] = &[
@@ -106,19 +138,6 @@ fn mounts_text(r: &ContainerRecord, no_trunc: bool) -> String {
         .map(|n| if no_trunc { n } else { ellipsis(&n, 15) })
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// docker's Networks column: the networks a bridged container is on, else its mode.
-fn networks_text(r: &ContainerRecord) -> String {
-    let eps = &r.config.host.endpoints;
-    if eps.is_empty() {
-        r.config.host.network.as_str().to_string()
-    } else {
-        eps.iter()
-            .map(|e| e.network.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
 }
 
 /// The container's writable layer and that plus its image, in bytes.
@@ -174,16 +193,9 @@ fn row(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> Value {
         "Names": r.name,
         "Labels": labels,
         "Mounts": mounts_text(r, no_trunc),
-        "Networks": networks_text(r),
+        "Networks": networks_of(r).join(","),
         "Platform": null,
-        "LocalVolumes": r
-            .config
-            .host
-            .mounts
-            .iter()
-            .filter(|m| matches!(m.source, crate::config::MountSource::Volume { .. }))
-            .count()
-            .to_string(),
+        "LocalVolumes": volumes_of(r).len().to_string(),
     })
 }
 
@@ -232,6 +244,16 @@ fn filter(
     } else {
         Vec::new()
     };
+    f.check_values("health", &["starting", "healthy", "unhealthy", "none"])?;
+    // A network named by name or id matches by its name; host and none by their word.
+    let networks: Vec<String> = f
+        .values("network")
+        .iter()
+        .map(|v| match crate::network::find(paths, v) {
+            Ok(def) => def.name,
+            Err(_) => v.clone(),
+        })
+        .collect();
     let mut exited = Vec::new();
     for v in f.values("exited") {
         exited.push(
@@ -253,6 +275,15 @@ fn filter(
                 && f.any("status", |v| v == state_word(r))
                 && (exited.is_empty()
                     || state_word(r) == "exited" && exited.contains(&r.state.exit_code))
+                && f.any("health", |v| v == health_word(r))
+                && (networks.is_empty() || networks_of(r).iter().any(|n| networks.contains(n)))
+                && f.any("volume", |v| {
+                    r.config
+                        .host
+                        .mounts
+                        .iter()
+                        .any(|m| m.volume_name() == Some(v) || m.target == v)
+                })
                 && before.iter().all(|b| t < *b)
                 && since.iter().all(|s| t > *s)
                 && (ancestors.is_empty()

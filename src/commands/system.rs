@@ -2,8 +2,8 @@
 //! layer shared by several counts once; reclaimable is what no container's image uses),
 //! containers (their upper dir, log and record; reclaimable when stopped), local volumes
 //! and the build cache. Rows are JSON objects with docker's field names, so `--format`
-//! renders them like docker's. Volumes fill the `Local Volumes` entry of `usage` (zero
-//! until volumes exist on this branch).
+//! renders them like docker's. Local volumes count what their files hold; one is active
+//! (and not reclaimable) while any container, running or not, names it.
 
 use super::format::{cells, human_duration, human_size, since, table};
 use super::ps::status_text;
@@ -57,7 +57,57 @@ impl Usage {
 struct Detail {
     images: Vec<Value>,
     containers: Vec<Value>,
+    volumes: Vec<Value>,
     build_cache: u64,
+}
+
+/// The store's volumes as `df -v` lists them (docker's fields; `Links` is the number of
+/// containers naming it), with the summary line.
+fn volume_usage(
+    paths: &Paths,
+    records: &[crate::state::ContainerRecord],
+) -> anyhow::Result<(Usage, Vec<Value>)> {
+    let store = crate::volume::VolumeStore::open(paths)?;
+    let volumes = store.list()?;
+    let (mut size, mut reclaimable, mut active) = (0, 0, 0);
+    let mut rows = Vec::new();
+    for v in &volumes {
+        let links = records
+            .iter()
+            .filter(|r| {
+                r.config
+                    .host
+                    .mounts
+                    .iter()
+                    .any(|m| m.volume_name() == Some(v.name.as_str()))
+            })
+            .count();
+        let bytes = store.size(&v.name);
+        size += bytes;
+        if links > 0 {
+            active += 1;
+        } else {
+            reclaimable += bytes;
+        }
+        rows.push(json!({
+            "Name": v.name,
+            "Driver": v.driver,
+            "Labels": v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+            "Links": links.to_string(),
+            "Mountpoint": v.mountpoint,
+            "Scope": v.scope,
+            "Size": human_size(bytes),
+        }));
+    }
+    let summary = Usage {
+        kind: "Local Volumes",
+        total: volumes.len(),
+        active,
+        size,
+        reclaimable,
+        percent: true,
+    };
+    Ok((summary, rows))
 }
 
 fn short(id: &str) -> &str {
@@ -139,13 +189,14 @@ fn usage(paths: &Paths) -> anyhow::Result<(Vec<Usage>, Detail)> {
             "ID": r.short_id(),
             "Image": r.config.image,
             "Command": super::format::go_quote(&super::format::ellipsis(&r.args().join(" "), 20)),
-            "LocalVolumes": "0",
+            "LocalVolumes": r.config.host.mounts.iter().filter(|m| m.volume_name().is_some()).count().to_string(),
             "Size": human_size(size),
             "RunningFor": format!("{} ago", human_duration(since(&r.created))),
             "Status": status_text(r),
             "Names": r.name,
         }));
     }
+    let (volumes, volume_rows) = volume_usage(paths, &records)?;
     let cache = super::prune::build_cache_size(paths);
     let cache_entries = std::fs::read_dir(paths.build_cache()).map_or(0, |d| d.count());
     let rows = vec![
@@ -168,14 +219,7 @@ fn usage(paths: &Paths) -> anyhow::Result<(Vec<Usage>, Detail)> {
             reclaimable: creclaim,
             percent: true,
         },
-        Usage {
-            kind: "Local Volumes",
-            total: 0,
-            active: 0,
-            size: 0,
-            reclaimable: 0,
-            percent: true,
-        },
+        volumes,
         Usage {
             kind: "Build Cache",
             total: cache_entries,
@@ -190,6 +234,7 @@ fn usage(paths: &Paths) -> anyhow::Result<(Vec<Usage>, Detail)> {
         Detail {
             images: image_rows,
             containers: container_rows,
+            volumes: volume_rows,
             build_cache: cache,
         },
     ))
@@ -206,7 +251,7 @@ fn df(paths: &Paths, args: DfArgs) -> anyhow::Result<()> {
             let v = json!({
                 "Images": detail.images,
                 "Containers": detail.containers,
-                "Volumes": [],
+                "Volumes": detail.volumes,
                 "BuildCache": [],
             });
             println!("{}", serde_json::to_string(&v)?);
@@ -299,6 +344,12 @@ fn print_verbose(d: &Detail) {
         )
     );
     println!("\nLocal Volumes space usage:\n");
-    print!("{}", table(&["VOLUME NAME", "LINKS", "SIZE"], &[]));
+    print!(
+        "{}",
+        table(
+            &["VOLUME NAME", "LINKS", "SIZE"],
+            &cells(&d.volumes, &["Name", "Links", "Size"])
+        )
+    );
     println!("\nBuild cache usage: {}", human_size(d.build_cache));
 }

@@ -3,7 +3,11 @@
 //! container and network whose inner end is born in the container's network namespace
 //! (eth0, eth1, ...). Addresses are allocated in a JSON file per network under the runroot
 //! (`networks/NAME.json`, locked, written by rename): the runroot lives on tmpfs like the
-//! links, so a reboot forgets both together. A bridge stays while its network exists, like
+//! links, so a reboot forgets both together. The default bridge kiste0 is one device shared
+//! by every store of the host (each `--root`/`--runroot`), so its allocations live in one
+//! host-wide file per bridge and network namespace (`/run/kiste-networks/`), each entry
+//! naming its store (a store releases only its own) and its holder (the monitor, or the
+//! container for `network connect`): an entry whose holder is gone is reclaimed. A bridge stays while its network exists, like
 //! docker0: deleting one waits for an RCU grace period (~35 ms here) that the next start
 //! would pay again.
 
@@ -83,6 +87,22 @@ pub struct Member {
     pub mac: String,
     #[serde(default)]
     pub veth: String,
+    /// The store (runroot) the container belongs to, on a bridge shared by stores.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub store: String,
+    /// The process whose life the address follows (pid and start time); 0 when unknown.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pid: i32,
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub start_time: u64,
+}
+
+fn is_zero(v: &i32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -101,6 +121,42 @@ pub struct Attachment {
 
 fn dir(paths: &Paths) -> PathBuf {
     paths.runroot.join("networks")
+}
+
+/// Where the host-wide allocations of shared bridges live.
+pub const SHARED_DIR: &str = "/run/kiste-networks";
+
+/// Where network `network`'s allocations live and whether the file is shared by stores:
+/// the default bridge's (rootful) in [`SHARED_DIR`] as `kiste0.NETNS-INODE` (a bridge is
+/// one per network namespace), any other in the store's runroot.
+fn state_file(paths: &Paths, network: &str) -> (PathBuf, String, bool) {
+    if network == crate::config::DEFAULT_NETWORK && !paths.rootless {
+        use std::os::unix::fs::MetadataExt;
+        let ns = std::fs::metadata("/proc/self/ns/net")
+            .map(|m| m.ino())
+            .unwrap_or(0);
+        let bridge = super::store::DEFAULT_BRIDGE;
+        (PathBuf::from(SHARED_DIR), format!("{bridge}.{ns}"), true)
+    } else {
+        (dir(paths), network.to_string(), false)
+    }
+}
+
+/// The store an entry of a shared file names.
+fn store_id(paths: &Paths) -> String {
+    paths.runroot.to_string_lossy().into_owned()
+}
+
+/// The members of `network` that belong to this store, from the file at hand.
+fn read_members(paths: &Paths, network: &str) -> Option<BTreeMap<String, Member>> {
+    let (dir, stem, shared) = state_file(paths, network);
+    let bytes = std::fs::read(dir.join(format!("{stem}.json"))).ok()?;
+    let mut members = serde_json::from_slice::<State>(&bytes).ok()?.members;
+    if shared {
+        let own = store_id(paths);
+        members.retain(|_, m| m.store == own);
+    }
+    Some(members)
 }
 
 /// The host end of a container's veth: "veth" + the first 11 characters of its id (the
@@ -140,28 +196,62 @@ struct Locked {
     _lock: File,
     path: PathBuf,
     state: State,
+    /// The store's id when the file is shared by stores.
+    shared: Option<String>,
+    /// Dead holders' entries were dropped on reading: worth a save.
+    reclaimed: bool,
 }
 
 impl Locked {
     fn open(paths: &Paths, network: &str) -> Result<Locked, NetworkError> {
-        let dir = dir(paths);
+        let (dir, stem, shared) = state_file(paths, network);
         crate::paths::make_dir(&dir, 0o700).map_err(io(format!("create {}", dir.display())))?;
-        let lock_path = dir.join(format!("{network}.lock"));
+        let lock_path = dir.join(format!("{stem}.lock"));
         let lock = crate::lock::lock_exclusive(&lock_path)
             .map_err(io(format!("lock {}", lock_path.display())))?;
-        let path = dir.join(format!("{network}.json"));
-        let state = match std::fs::read(&path) {
+        let path = dir.join(format!("{stem}.json"));
+        let mut state: State = match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
             Err(_) => State::default(),
         };
+        let before = state.members.len();
+        if shared {
+            // Addresses whose holder is gone (its store was wiped, or it was killed
+            // before anyone repaired it) are free again; their veth went with it.
+            state
+                .members
+                .retain(|_, m| m.pid <= 0 || crate::process::is_alive(m.pid, m.start_time));
+        }
+        let reclaimed = state.members.len() != before;
         Ok(Locked {
             _lock: lock,
             path,
             state,
+            shared: shared.then(|| store_id(paths)),
+            reclaimed,
         })
     }
 
+    /// Whether member `id` is this store's to change.
+    fn owns(&self, id: &str) -> bool {
+        match (&self.shared, self.state.members.get(id)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(own), Some(m)) => &m.store == own,
+        }
+    }
+
     fn save(&self) -> Result<(), NetworkError> {
+        // A shared file with no member goes (only its lock stays), so namespaces that came
+        // and went leave no addresses file behind.
+        if self.shared.is_some() && self.state.members.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(io(format!("remove {}", self.path.display()))(e))
+                }
+                _ => Ok(()),
+            };
+        }
         let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(&self.state).expect("state serializes");
         std::fs::write(&tmp, bytes)
@@ -226,8 +316,17 @@ fn in_netns<T>(
 }
 
 /// The bridge of `def`, made with its rules if missing (after a reboot, or the first use).
-fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef) -> Result<u32, NetworkError> {
+/// When `first` (the network has no other member), rules that went missing under an
+/// existing bridge are made again.
+fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef, first: bool) -> Result<u32, NetworkError> {
+    let rules = || io(format!("load the rules of network {}", def.name));
     if let Some(i) = link_index(&def.bridge) {
+        if first && !firewall::present(def).map_err(rules())? {
+            let _host = host_lock()?;
+            if !firewall::present(def).map_err(rules())? {
+                firewall::install(def).map_err(rules())?;
+            }
+        }
         return Ok(i);
     }
     let _host = host_lock()?;
@@ -277,17 +376,19 @@ pub fn attach(
     ep: &Endpoint,
     netns: &File,
     n: usize,
+    holder: i32,
 ) -> Result<Attachment, NetworkError> {
     if paths.rootless {
         return Err(NetworkError::Rootless);
     }
     let mut locked = Locked::open(paths, &def.name)?;
-    if locked.state.members.contains_key(id) {
+    if locked.owns(id) {
         return Err(NetworkError::AlreadyConnected {
             container: name.to_string(),
             network: def.name.clone(),
         });
     }
+    let first = locked.state.members.is_empty();
     let ip = locked.allocate(def, ep.ip)?;
     let mac = ep.mac.unwrap_or_else(|| mac_bytes(ip));
     let veth = nth_veth(id, n);
@@ -299,6 +400,9 @@ pub fn attach(
             aliases: ep.aliases.clone(),
             mac: format_mac(mac),
             veth: veth.clone(),
+            store: locked.shared.clone().unwrap_or_default(),
+            pid: holder,
+            start_time: crate::process::process_start_time(holder).unwrap_or(0),
         },
     );
     let wired = (|| {
@@ -306,7 +410,7 @@ pub fn attach(
         // member that release finds.
         locked.save()?;
         let mut nl = Netlink::open().map_err(io("open a netlink socket"))?;
-        let bridge = ensure_bridge(&mut nl, def)?;
+        let bridge = ensure_bridge(&mut nl, def, first)?;
         if let Some(stale) = link_index(&veth) {
             let _ = nl.delete_link(stale);
         }
@@ -359,6 +463,12 @@ fn delete_veth(veth: &str) {
 /// deleting it here would wait ~20 ms for an RCU grace period on every `run --rm`).
 pub fn leave(paths: &Paths, network: &str, id: &str, unlink: bool) -> Result<bool, NetworkError> {
     let mut locked = Locked::open(paths, network)?;
+    if !locked.owns(id) {
+        if locked.reclaimed {
+            locked.save()?;
+        }
+        return Ok(false);
+    }
     let Some(m) = locked.state.members.remove(id) else {
         return Ok(false);
     };
@@ -383,10 +493,14 @@ pub fn release(paths: &Paths, id: &str) -> Result<(), NetworkError> {
     Ok(())
 }
 
-/// Every network's members, by network name (read without locks: files are replaced
-/// whole).
+/// Every network's members of this store, by network name (read without locks: files are
+/// replaced whole).
 pub fn all_members(paths: &Paths) -> BTreeMap<String, BTreeMap<String, Member>> {
     let mut out = BTreeMap::new();
+    let default = crate::config::DEFAULT_NETWORK;
+    if let Some(m) = read_members(paths, default) {
+        out.insert(default.to_string(), m);
+    }
     for e in std::fs::read_dir(dir(paths))
         .into_iter()
         .flatten()
@@ -396,6 +510,9 @@ pub fn all_members(paths: &Paths) -> BTreeMap<String, BTreeMap<String, Member>> 
         let Some(network) = file.strip_suffix(".json") else {
             continue;
         };
+        if out.contains_key(network) {
+            continue;
+        }
         if let Some(s) = std::fs::read(e.path())
             .ok()
             .and_then(|b| serde_json::from_slice::<State>(&b).ok())
@@ -408,11 +525,7 @@ pub fn all_members(paths: &Paths) -> BTreeMap<String, BTreeMap<String, Member>> 
 
 /// The members of network `network`.
 pub fn members(paths: &Paths, network: &str) -> BTreeMap<String, Member> {
-    std::fs::read(dir(paths).join(format!("{network}.json")))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<State>(&b).ok())
-        .map(|s| s.members)
-        .unwrap_or_default()
+    read_members(paths, network).unwrap_or_default()
 }
 
 /// The networks container `id` is on, with its member record in each.

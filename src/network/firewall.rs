@@ -9,6 +9,8 @@
 //! even traffic inside a bridge; docker documents the DOCKER-USER chain as the place for
 //! other tools, so kiste inserts its accepts there (only if the chain exists) and deletes
 //! exactly those again. Nothing else of anyone's rules is read or changed.
+//! Rules deleted behind kiste's back (`nft flush ruleset`, another tool) are noticed when
+//! the first member joins a network again: a netlink question, not an `nft` process.
 
 use super::store::NetworkDef;
 use std::io::Write;
@@ -88,7 +90,15 @@ fn iptables(args: &[&str], rule: &[String]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Install `def`'s rules (called under the host lock when its bridge is made).
+/// Whether `def`'s chains are all in place (one netlink request each, no process).
+pub fn present(def: &NetworkDef) -> std::io::Result<bool> {
+    let br = &def.bridge;
+    let nat = def.internal || super::netlink::Netlink::chain_exists(TABLE, &format!("{br}-nat"))?;
+    Ok(nat && super::netlink::Netlink::chain_exists(TABLE, &format!("{br}-fwd"))?)
+}
+
+/// Install `def`'s rules (called under the host lock when its bridge is made, or when
+/// they went missing under an existing one).
 pub fn install(def: &NetworkDef) -> std::io::Result<()> {
     nft(&add_batch(def))?;
     if iptables(&["-S", "DOCKER-USER"], &[]) {

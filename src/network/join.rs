@@ -31,7 +31,8 @@ pub fn endpoints_of(endpoints: &[Endpoint]) -> Vec<Endpoint> {
     }
 }
 
-/// Put starting container `id` on its networks; its /etc/hosts (already written in
+/// Put starting container `id` on its networks (its addresses held by this process, the
+/// container's monitor); its /etc/hosts (already written in
 /// `run_dir`) gets its address and its networks' members. Nothing is left when it fails.
 pub fn join(
     paths: &Paths,
@@ -53,7 +54,16 @@ pub fn join(
     )))?;
     let mut primary = None;
     for (n, (ep, def)) in endpoints.iter().zip(&defs).enumerate() {
-        match attach(paths, def, id, name, ep, &netns, n) {
+        match attach(
+            paths,
+            def,
+            id,
+            name,
+            ep,
+            &netns,
+            n,
+            std::process::id() as i32,
+        ) {
             Ok(a) => {
                 primary.get_or_insert(a.ip);
             }
@@ -95,7 +105,8 @@ pub fn connect_running(
     let netns =
         File::open(&ns_path).map_err(super::bridge::io(format!("open {ns_path} of {id}")))?;
     let n = super::bridge::memberships(paths, id).len();
-    attach(paths, &def, id, name, ep, &netns, n)?;
+    // The address follows the container's life (it dies with its monitor).
+    attach(paths, &def, id, name, ep, &netns, n, pid)?;
     hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
 }
 

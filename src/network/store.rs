@@ -46,6 +46,9 @@ impl NetworkDef {
     }
 }
 
+/// The default network's bridge device.
+pub const DEFAULT_BRIDGE: &str = "kiste0";
+
 /// The built-in default network, on the subnet `default_subnet` gives (10.88.0.0/16
 /// unless configured or taken by a host route).
 pub fn default_network() -> Result<NetworkDef, NetworkError> {
@@ -56,7 +59,7 @@ pub fn default_network() -> Result<NetworkDef, NetworkError> {
         subnet,
         prefix,
         gateway: Ipv4Addr::from(u32::from(subnet) + 1),
-        bridge: "kiste0".to_string(),
+        bridge: DEFAULT_BRIDGE.to_string(),
         internal: false,
         labels: BTreeMap::new(),
         created: String::new(),

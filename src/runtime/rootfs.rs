@@ -90,7 +90,7 @@ pub(crate) fn setup(
     } else {
         MsFlags::MS_RDONLY
     };
-    if spec.namespaces.net == NsMode::Private {
+    let sysfs = |m: &mut _| {
         mnt(
             m,
             Some("sysfs"),
@@ -98,8 +98,20 @@ pub(crate) fn setup(
             Some("sysfs"),
             NOSUID_NODEV_NOEXEC | ro,
             None,
-        )?;
-    } else {
+        )
+    };
+    // A joined namespace (a bridge network's, another container's) is the container's
+    // own too: its sysfs shows its eth0, not the host's. Where the kernel refuses that
+    // mount (a namespace another user namespace owns), the host's is bound as before.
+    let fresh = match &spec.namespaces.net {
+        NsMode::Private => {
+            sysfs(m)?;
+            true
+        }
+        NsMode::Path(_) => sysfs(m).is_ok(),
+        NsMode::Host => false,
+    };
+    if !fresh {
         // sysfs shows the mounter's net namespace; with the host's, bind it like runc.
         bind(m, Path::new("/sys"), &sys, true)?;
         if !privileged {

@@ -135,10 +135,33 @@ impl Netns {
             );
         }
         assert!(!rules.contains("dnat"), "{rules}");
-        let state = k.runroot().join("networks/bridge.json");
-        if let Ok(s) = std::fs::read_to_string(&state) {
-            assert_eq!(s, "{\"members\":{}}", "addresses still held");
-        }
+        let held = self.default_bridge_members(k);
+        assert!(held.is_empty(), "addresses still held: {held:?}");
+    }
+
+    /// The host-wide allocation file of the default bridge in this namespace.
+    pub fn default_bridge_state(&self) -> std::path::PathBuf {
+        use std::os::unix::fs::MetadataExt;
+        let ino = std::fs::metadata(format!("/run/netns/{}", self.name))
+            .unwrap()
+            .ino();
+        format!("/run/kiste-networks/kiste0.{ino}.json").into()
+    }
+
+    /// The default bridge's members (container id, address) that belong to `k`'s store.
+    pub fn default_bridge_members(&self, k: &Kiste) -> Vec<(String, String)> {
+        let Ok(bytes) = std::fs::read(self.default_bridge_state()) else {
+            return Vec::new();
+        };
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let store = k.runroot().to_string_lossy().into_owned();
+        v["members"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, m)| m["store"] == store.as_str())
+            .map(|(id, m)| (id.clone(), m["ip"].as_str().unwrap_or("").to_string()))
+            .collect()
     }
 }
 

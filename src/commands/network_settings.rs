@@ -1,0 +1,105 @@
+//! A container's side of networking for `inspect` (docker's `NetworkSettings`) and for
+//! `run`/`create` (networks named by the container resolved before anything is made, `-P`
+//! turned into mappings).
+
+use crate::config::{Endpoint, NetworkMode};
+use crate::network as net;
+use crate::paths::Paths;
+use crate::state::ContainerRecord;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// docker's NetworkSettings: each network of the container with its address while it runs
+/// (empty when stopped), the primary network's address at the top level.
+pub fn network_settings(paths: &Paths, rec: &ContainerRecord, ports: Value) -> Value {
+    let live: BTreeMap<String, net::Member> = if rec.is_running() {
+        net::memberships(paths, &rec.id).into_iter().collect()
+    } else {
+        BTreeMap::new()
+    };
+    let mut networks = serde_json::Map::new();
+    let mut top = json!({"IPAddress": "", "Gateway": "", "IPPrefixLen": 0, "MacAddress": ""});
+    let configured: Vec<Endpoint> = match rec.config.host.network {
+        NetworkMode::Bridge => net::endpoints_of(&rec.config.host.endpoints),
+        _ => Vec::new(),
+    };
+    for (i, ep) in configured.iter().enumerate() {
+        let def = net::find(paths, &ep.network).ok();
+        let m = live.get(&ep.network);
+        let v = json!({
+            "IPAMConfig": ep.ip.map(|ip| json!({"IPv4Address": ip.to_string()})),
+            "Aliases": ep.aliases,
+            "NetworkID": def.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
+            "EndpointID": match (&def, m) {
+                (Some(d), Some(_)) => endpoint_id(&d.id, &rec.id),
+                _ => String::new(),
+            },
+            "Gateway": m.and(def.as_ref()).map(|d| d.gateway.to_string()).unwrap_or_default(),
+            "IPAddress": m.map(|m| m.ip.to_string()).unwrap_or_default(),
+            "IPPrefixLen": m.and(def.as_ref()).map_or(0, |d| d.prefix),
+            "MacAddress": m.map(|m| m.mac.clone()).unwrap_or_default(),
+        });
+        if i == 0 {
+            for k in ["IPAddress", "Gateway", "IPPrefixLen", "MacAddress"] {
+                top[k] = v[k].clone();
+            }
+        }
+        networks.insert(ep.network.clone(), v);
+    }
+    if matches!(
+        rec.config.host.network,
+        NetworkMode::Host | NetworkMode::None
+    ) {
+        networks.insert(
+            rec.config.host.network.as_str().to_string(),
+            json!({"NetworkID": net::builtin_id(rec.config.host.network.as_str()), "IPAddress": "", "Gateway": "", "MacAddress": "", "Aliases": null}),
+        );
+    }
+    json!({
+        "Ports": ports,
+        "IPAddress": top["IPAddress"],
+        "Gateway": top["Gateway"],
+        "IPPrefixLen": top["IPPrefixLen"],
+        "MacAddress": top["MacAddress"],
+        "Networks": networks,
+    })
+}
+
+/// `run`/`create`: every network a container names exists (docker's "network X not
+/// found", before anything is made); names by id prefix become names.
+pub fn check_endpoints(
+    paths: &Paths,
+    host: &mut crate::state::HostConfig,
+) -> Result<(), net::NetworkError> {
+    for ep in &mut host.endpoints {
+        ep.network = net::find(paths, &ep.network)?.name;
+    }
+    Ok(())
+}
+
+/// `-P`: every port the image EXPOSEs ("80/tcp") that is not published yet, to a free
+/// host port.
+pub fn publish_exposed<'a>(
+    host: &mut crate::state::HostConfig,
+    exposed: impl Iterator<Item = &'a String>,
+) {
+    for key in exposed {
+        let Ok(mut all) = crate::config::PortMapping::parse_many("-P", key) else {
+            continue;
+        };
+        all.retain(|m| {
+            !host
+                .ports
+                .iter()
+                .any(|p| p.container_port == m.container_port && p.protocol == m.protocol)
+        });
+        host.ports.extend(all);
+    }
+}
+
+/// A stable endpoint id for container `id` on network `net_id`.
+pub(super) fn endpoint_id(net_id: &str, id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("{net_id}/{id}").as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
