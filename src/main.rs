@@ -8,7 +8,15 @@ use kiste::commands::{dispatch, Exit};
 fn main() {
     // At tab time the shell runs `COMPLETE=<shell> kiste -- words…`: answer and exit.
     clap_complete::CompleteEnv::with_factory(kiste::cli::command).complete();
-    let parsed = kiste::cli::command()
+    // Each verb's example is attached only when help is asked for: building it into every
+    // verb's definition costs ~1 ms on every start.
+    let help = std::env::args_os().any(|a| a == "--help" || a == "-h" || a == "help");
+    let command = if help {
+        kiste::cli::command()
+    } else {
+        <Cli as clap::CommandFactory>::command()
+    };
+    let parsed = command
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
