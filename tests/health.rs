@@ -328,3 +328,44 @@ fn health_words_in_ps_are_dockers() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn a_container_with_a_user_namespace_is_probed_inside_it() {
+    let k = Kiste::new();
+    k.busybox();
+    k.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "mapped",
+        "--userns",
+        "map=0:100000:65536",
+        "-h",
+        "mappedhost",
+        "--health-cmd",
+        "id -u; hostname; cat /proc/self/uid_map",
+        "--health-interval",
+        "100ms",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    wait_until("a probe ran", Duration::from_secs(10), || {
+        !health(&k, "mapped")["Log"].as_array().unwrap().is_empty()
+    });
+    let probe = health(&k, "mapped")["Log"][0].clone();
+    assert_eq!(probe["ExitCode"], 0, "{probe}");
+    let out = probe["Output"].as_str().unwrap().to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert_eq!(lines[1], "mappedhost", "{out}");
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"],
+        "the probe is in the container's user namespace: {out}"
+    );
+    wait_until("healthy", Duration::from_secs(10), || {
+        status(&k, "mapped").contains("(healthy)")
+    });
+    k.ok(&["rm", "-f", "mapped"]);
+}

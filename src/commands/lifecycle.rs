@@ -180,7 +180,7 @@ pub fn healthcheck_run(paths: &Paths, args: HealthcheckRunArgs) -> anyhow::Resul
         code: 125,
         message: m,
     })?;
-    let probe = monitor::start_probe(&spec, &monitor::cgroup_of(&rec), cfg.timeout())?.wait();
+    let probe = monitor::start_probe(&spec, cfg.timeout())?.wait();
     let passed = probe.exit_code == 0;
     monitor::record_probe(containers.store(), &rec.id, probe, &cfg);
     if !passed {

@@ -1,16 +1,13 @@
 //! Healthchecks, run by the container's monitor (and once by `healthcheck run`): each
 //! probe runs the check command in the container's namespaces and cgroup, as the
-//! container's user with its capabilities, seccomp filter and rlimits, through the
-//! runtime's own start path with every namespace joined by path. A short-lived helper
-//! process joins the cgroup and starts the probe, so the monitor itself stays where it is.
-//! `probe_spec` + `start_probe` are the one seam a shared `exec` join can replace.
+//! container's user with its capabilities, seccomp filter and rlimits, joined the way
+//! `kiste exec` joins (`runtime::spawn_in`). A short-lived helper process does the joining
+//! and waits for the probe, so the monitor itself stays where it is.
 //! The result of each probe goes into the record (state's `HealthState`).
 
-use super::spec::resolve_host;
-use crate::cgroups::CgroupSpec;
 use crate::config::HealthConfig;
 use crate::paths::Paths;
-use crate::runtime::{self, ContainerSpec, Namespaces, NsMode, Stdio};
+use crate::runtime::{self, ExecSpec, Stdio};
 use crate::state::{ContainerRecord, ContainerStore, HealthProbe, HealthState};
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -19,51 +16,38 @@ use std::time::{Duration, Instant};
 /// docker keeps at most this much of a probe's output.
 const MAX_OUTPUT: usize = 4096;
 
-/// The spec of a probe running `args` in the running container `rec`.
+/// The spec of a probe running `args` in the running container `rec`: joined as `exec`
+/// joins (every namespace it does not share with kiste, the user namespace included, and
+/// its cgroup), as the container's user with its capabilities, seccomp filter and rlimits.
 pub fn probe_spec(
-    paths: &Paths,
+    _paths: &Paths,
     rec: &ContainerRecord,
     args: Vec<String>,
-) -> Result<ContainerSpec, String> {
-    if rec.config.host.userns_root().is_some() {
-        return Err("healthchecks in a container with a user namespace are not supported".into());
-    }
-    let r = resolve_host(paths, &rec.config.host).map_err(|e| e.to_string())?;
-    let pid = rec.state.pid;
-    let ns = |kind: &str| NsMode::Path(format!("/proc/{pid}/ns/{kind}").into());
-    Ok(ContainerSpec {
+) -> Result<ExecSpec, String> {
+    let host = &rec.config.host;
+    let (security, _) = super::spec::security(host);
+    Ok(ExecSpec {
         id: rec.id.clone(),
-        // Joining the mount namespace makes its root ours: "/" is the container's.
-        rootfs: "/".into(),
+        pid: rec.state.pid,
+        pid_start_time: rec.state.pid_start_time,
+        cgroup: Some(super::cgroup_of(rec)),
         args,
         env: rec.config.env.clone(),
+        hostname: rec.config.hostname.clone(),
         cwd: if rec.config.working_dir.is_empty() {
             "/".into()
         } else {
             rec.config.working_dir.clone()
         },
         user: rec.config.user.clone(),
-        hostname: rec.config.hostname.clone(),
-        namespaces: Namespaces {
-            pid: ns("pid"),
-            net: ns("net"),
-            ipc: ns("ipc"),
-            uts: ns("uts"),
-            mnt: ns("mnt"),
-            cgroup: ns("cgroup"),
-            user: None,
-        },
-        mounts: Vec::new(),
-        devices: Vec::new(),
-        rlimits: r.rlimits,
-        security: r.security,
-        cgroup: None,
+        security,
+        rlimits: super::spec::rlimits(host),
         stdio: Stdio {
             stdin: 0,
             stdout: 1,
             stderr: 2,
         },
-        init: false,
+        tty: false,
     })
 }
 
@@ -79,11 +63,7 @@ pub struct Probe {
 }
 
 /// Start `spec` in the container's cgroup `cgroup`; it may run for `timeout`.
-pub fn start_probe(
-    spec: &ContainerSpec,
-    cgroup: &CgroupSpec,
-    timeout: Duration,
-) -> std::io::Result<Probe> {
+pub fn start_probe(spec: &ExecSpec, timeout: Duration) -> std::io::Result<Probe> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let null = std::fs::File::open("/dev/null")?;
     let start = crate::time::now_rfc3339();
@@ -91,7 +71,7 @@ pub fn start_probe(
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Child => {
             drop(r);
-            let code = helper(spec, cgroup, &w, &null);
+            let code = helper(spec, &w, &null);
             // SAFETY: leaving the forked helper without the caller's atexit handlers.
             unsafe { libc::_exit(code) }
         }
@@ -113,7 +93,7 @@ pub fn start_probe(
 }
 
 /// The helper: join the container's cgroup, start the probe, wait; its exit code.
-fn helper(spec: &ContainerSpec, cgroup: &CgroupSpec, out: &OwnedFd, null: &std::fs::File) -> i32 {
+fn helper(spec: &ExecSpec, out: &OwnedFd, null: &std::fs::File) -> i32 {
     // SAFETY: prctl and sigprocmask with plain arguments: the helper dies with its caller
     // and waits with no signal blocked.
     unsafe {
@@ -122,17 +102,13 @@ fn helper(spec: &ContainerSpec, cgroup: &CgroupSpec, out: &OwnedFd, null: &std::
         libc::sigemptyset(&mut none);
         libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
     }
-    let me = std::process::id().to_string();
-    for dir in crate::cgroups::dirs_of(cgroup) {
-        let _ = std::fs::write(dir.join("cgroup.procs"), &me);
-    }
     let mut spec = spec.clone();
     spec.stdio = Stdio {
         stdin: null.as_raw_fd(),
         stdout: out.as_raw_fd(),
         stderr: out.as_raw_fd(),
     };
-    match runtime::spawn(&spec) {
+    match runtime::spawn_in(&spec) {
         Ok(started) => match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(started.pid), None)
         {
             Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
@@ -295,8 +271,7 @@ pub struct HealthWatch {
     store: ContainerStore,
     id: String,
     config: HealthConfig,
-    spec: Result<ContainerSpec, String>,
-    cgroup: CgroupSpec,
+    spec: Result<ExecSpec, String>,
     started: Instant,
     next: Instant,
     probe: Option<Probe>,
@@ -318,7 +293,6 @@ impl HealthWatch {
             store,
             id: rec.id.clone(),
             spec: probe_spec(paths, rec, args),
-            cgroup: super::cgroup_of(rec),
             config,
             started: now,
             next: now + first,
@@ -370,7 +344,7 @@ impl HealthWatch {
             return;
         }
         match &self.spec {
-            Ok(spec) => match start_probe(spec, &self.cgroup, self.config.timeout()) {
+            Ok(spec) => match start_probe(spec, self.config.timeout()) {
                 Ok(p) => self.probe = Some(p),
                 Err(e) => self.failed(format!("cannot start the healthcheck: {e}")),
             },
