@@ -185,3 +185,58 @@ fn attach_proxies_signals_to_a_container_without_a_terminal() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got-term\n");
     assert_eq!(out.status.code(), Some(9));
 }
+
+#[test]
+fn a_foreground_run_it_detaches_with_ctrl_p_ctrl_q_and_the_container_goes_on() {
+    let k = Kiste::new();
+    k.busybox();
+    let mut t = Term::spawn(
+        &k,
+        &["run", "-it", "--rm", "--name", "fg", "busybox", "sh"],
+        30,
+        100,
+    );
+    t.wait_raw(T);
+    // The shell's first prompt, made before the terminal was attached, is on the screen.
+    t.expect("/ # ", T);
+    t.write(b"echo fg-$((6*7)); stty size\r");
+    t.expect("fg-42", T);
+    t.expect("30 100", T);
+    t.write(b"\x10\x11");
+    assert_eq!(
+        t.wait(T),
+        0,
+        "docker's run -it ends 0 on a detach: {}",
+        t.screen
+    );
+    assert!(
+        t.is_cooked(),
+        "the terminal was not restored after the detach"
+    );
+    assert_eq!(k.inspect("fg")["State"]["Running"], true);
+    let mut t = Term::spawn(&k, &["attach", "fg"], 24, 80);
+    t.wait_raw(T);
+    t.write(b"exit 5\r");
+    assert_eq!(t.wait(T), 5, "{}", t.screen);
+    // --rm: gone after its exit.
+    let deadline = std::time::Instant::now() + T;
+    while !k.ok(&["ps", "-aq"]).trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the --rm container stayed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_foreground_run_it_rm_ends_with_the_shells_exit_code() {
+    let k = Kiste::new();
+    k.busybox();
+    let mut t = Term::spawn(&k, &["run", "-it", "--rm", "busybox", "sh"], 24, 80);
+    t.wait_raw(T);
+    t.write(b"exit 9\r");
+    assert_eq!(t.wait(T), 9, "{}", t.screen);
+    assert!(t.is_cooked());
+    assert!(k.ok(&["ps", "-aq"]).trim().is_empty());
+}

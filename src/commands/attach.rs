@@ -65,10 +65,11 @@ pub fn attach(paths: &Paths, args: AttachArgs) -> anyhow::Result<()> {
         }
     }
     c.wait(Duration::from_secs(30))?;
-    let code = containers
-        .get(&c.rec.id)
-        .map(|r| r.rec.state.exit_code)
-        .unwrap_or(0);
+    let code = match containers.get(&c.rec.id) {
+        Ok(r) => r.rec.state.exit_code,
+        // Removed by its monitor (--rm): the code it kept.
+        Err(_) => crate::state::read_exit(&paths.exits(), &c.rec.id).unwrap_or(0),
+    };
     if code != 0 {
         return Err(Exit::silent(code).into());
     }

@@ -22,7 +22,10 @@ pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
 pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
     let Created { rec, image, images } = create_record(paths, &args, true)?;
     let store = ContainerStore::open(&paths.containers())?;
-    let mode = if args.detach {
+    // `run -it`: a detached monitor owns the terminal and this process attaches to it, as
+    // docker's CLI does, so that the detach keys leave the container running.
+    let attach = !args.detach && args.interactive && rec.config.host.terminal.tty;
+    let mode = if args.detach || attach {
         Mode::Detached
     } else {
         Mode::Foreground {
@@ -39,6 +42,11 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
                 println!("{}", rec.id);
                 return Ok(());
             }
+            let code = if attach {
+                attach_terminal(paths, &rec)?
+            } else {
+                code
+            };
             if code != 0 {
                 return Err(Exit::silent(code).into());
             }
@@ -58,6 +66,24 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
             }
             .into())
         }
+    }
+}
+
+/// `run -it`'s side after the start: the user's terminal on the container's until it
+/// exits (its exit code) or the detach keys are typed (0, and the container goes on, as
+/// with docker's `run -it`).
+fn attach_terminal(paths: &Paths, rec: &crate::state::ContainerRecord) -> anyhow::Result<i32> {
+    let keys = rec.config.host.terminal.detach_keys.0.clone();
+    let ended = monitor::attach_client(&paths.container_run_dir(&rec.id), true, keys, true)
+        .map_err(|e| anyhow::anyhow!("cannot attach to container {}: {e}", rec.id))?;
+    if ended == monitor::Ended::Detached {
+        return Ok(0);
+    }
+    let containers = crate::container::Containers::open(paths)?;
+    match containers.get(&rec.id) {
+        Ok(c) => Ok(c.wait_exit()?),
+        // Removed by its monitor (--rm): the code it kept.
+        Err(_) => Ok(crate::state::read_exit(&paths.exits(), &rec.id).unwrap_or(0)),
     }
 }
 

@@ -71,7 +71,13 @@ pub struct AttachServer {
     input: Option<std::os::fd::OwnedFd>,
     /// The pty master, for window sizes (None without -t).
     master: Option<RawFd>,
+    /// Output made before the first client came (a shell's first prompt, for `run -it`,
+    /// whose client connects just after the start); given to that client, then dropped.
+    early: Option<Vec<u8>>,
 }
+
+/// At most this much output waits for the first client.
+const EARLY_MAX: usize = 64 * 1024;
 
 impl AttachServer {
     /// Listen in the container's run dir `dir` (only the owner may connect).
@@ -91,6 +97,7 @@ impl AttachServer {
             clients: Vec::new(),
             input,
             master,
+            early: Some(Vec::new()),
         })
     }
 
@@ -137,6 +144,9 @@ impl AttachServer {
                 let _ = stream.set_nonblocking(false);
                 let _ = stream.set_write_timeout(Some(std::time::Duration::from_secs(2)));
                 let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(1)));
+                if let Some(early) = self.early.take() {
+                    let _ = (&stream).write_all(&early);
+                }
                 self.clients.push(Client {
                     stream,
                     pending: Vec::new(),
@@ -172,6 +182,11 @@ impl AttachServer {
     /// Send the container's output to every client.
     pub fn broadcast(&mut self, kind: u8, data: &[u8]) {
         let f = frame(kind, data);
+        if let Some(early) = &mut self.early {
+            if early.len() + f.len() <= EARLY_MAX {
+                early.extend_from_slice(&f);
+            }
+        }
         self.clients.retain_mut(|c| c.stream.write_all(&f).is_ok());
     }
 }
