@@ -28,7 +28,7 @@ pub struct ExecRequest {
 }
 
 /// The process spec for `req` in the running container `rec`.
-fn exec_spec(rec: &ContainerRecord, req: &ExecRequest, stdio: Stdio) -> ExecSpec {
+pub(super) fn exec_spec(rec: &ContainerRecord, req: &ExecRequest, stdio: Stdio) -> ExecSpec {
     let host = &rec.config.host;
     let (mut security, _) = super::spec::security(host);
     if req.privileged {

@@ -24,31 +24,16 @@ pub fn probe_spec(
     rec: &ContainerRecord,
     args: Vec<String>,
 ) -> Result<ExecSpec, String> {
-    let host = &rec.config.host;
-    let (security, _) = super::spec::security(host);
-    Ok(ExecSpec {
-        id: rec.id.clone(),
-        pid: rec.state.pid,
-        pid_start_time: rec.state.pid_start_time,
-        cgroup: Some(super::cgroup_of(rec)),
-        args,
-        env: rec.config.env.clone(),
-        hostname: rec.config.hostname.clone(),
-        cwd: if rec.config.working_dir.is_empty() {
-            "/".into()
-        } else {
-            rec.config.working_dir.clone()
-        },
-        user: rec.config.user.clone(),
-        security,
-        rlimits: super::spec::rlimits(host),
-        stdio: Stdio {
-            stdin: 0,
-            stdout: 1,
-            stderr: 2,
-        },
-        tty: false,
-    })
+    let req = super::ExecRequest {
+        command: args,
+        ..Default::default()
+    };
+    let stdio = Stdio {
+        stdin: 0,
+        stdout: 1,
+        stderr: 2,
+    };
+    Ok(super::exec::exec_spec(rec, &req, stdio))
 }
 
 /// A probe under way: the helper process (a child of the caller) and its output.

@@ -78,7 +78,7 @@ fn from_containers_conf(path: &Path) -> Result<Option<String>, NetworkError> {
 
 /// The IPv4 routes of this network namespace: (device, (destination, prefix)), the
 /// default route left out.
-fn routes() -> Vec<(String, (Ipv4Addr, u8))> {
+pub(super) fn routes() -> Vec<(String, (Ipv4Addr, u8))> {
     let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
     text.lines()
         .skip(1)

@@ -132,18 +132,11 @@ pub fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
     u32::from(a.0) & mask == u32::from(b.0) & mask
 }
 
-/// The host's IPv4 routes (destination, prefix) from /proc/net/route, default route left out.
+/// The host's IPv4 routes (destination, prefix), default route left out.
 fn host_routes() -> Vec<(Ipv4Addr, u8)> {
-    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
-            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
-            let prefix = u32::from_be(mask).leading_ones() as u8;
-            (prefix > 0).then(|| (Ipv4Addr::from(u32::from_be(dest)), prefix))
-        })
+    super::default_subnet::routes()
+        .into_iter()
+        .map(|(_, route)| route)
         .collect()
 }
 
