@@ -10,6 +10,7 @@ pub mod container;
 pub mod fs;
 pub mod http;
 pub mod image;
+pub mod kube;
 pub mod lock;
 pub mod logging;
 pub mod monitor;

@@ -11,6 +11,7 @@ mod examples;
 mod exec;
 mod generate;
 mod isolation;
+mod kube;
 mod lifecycle;
 mod mounts;
 mod network;
@@ -31,6 +32,7 @@ pub use examples::{example, EXAMPLES};
 pub use exec::{ExecArgs, ExecOptions};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
 pub use isolation::IsolationArgs;
+pub use kube::{GenerateKubeArgs, KubeCommand, KubeDownArgs, PlayCommand, PlayKubeArgs};
 pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
@@ -194,6 +196,12 @@ pub enum Command {
     System(SystemCommand),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Run Kubernetes YAML: `play kube FILE` (podman)
+    #[command(subcommand)]
+    Play(PlayCommand),
+    /// Run or remove the pods of Kubernetes YAML (podman 4's `kube play`, `kube down`)
+    #[command(subcommand)]
+    Kube(KubeCommand),
 }
 
 #[derive(Debug, Subcommand)]

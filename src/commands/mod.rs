@@ -15,6 +15,8 @@ mod generate;
 mod images;
 mod info;
 mod inspect;
+mod kube;
+mod kube_play;
 mod lifecycle;
 mod login;
 mod logs;
@@ -141,6 +143,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Info(a) => info::info(&paths, a),
         Command::System(c) => system::system_command(&paths, c),
         Command::Port(a) => port::port(&paths, a),
+        Command::Generate(crate::cli::GenerateCommand::Kube(a)) => kube::generate(&paths, a),
+        Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&paths, a),
+        Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(&paths, a),
+        Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(&paths, &a.file),
     }
 }
 

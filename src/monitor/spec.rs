@@ -50,6 +50,11 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
     let namespaces = Namespaces {
         pid: ns(paths, &host.pid, "pid")?,
         net: match host.network {
+            _ if host.network_container.is_some() => ns(
+                paths,
+                &NamespaceMode::Container(host.network_container.clone().unwrap_or_default()),
+                "net",
+            )?,
             NetworkMode::Host => NsMode::Host,
             // The bridge's namespace is made by the monitor, which sets its path at spawn.
             NetworkMode::Private | NetworkMode::None | NetworkMode::Bridge => NsMode::Private,
