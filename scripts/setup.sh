@@ -40,3 +40,9 @@ if ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-m
   rustup target add x86_64-unknown-linux-musl
 fi
 source "$(dirname "$0")/lib/podman-conf.sh"
+
+# kubernetes-validate (PyPI): Kubernetes' JSON schemas, offline, for the `generate kube` tests.
+if ! command -v kubernetes-validate >/dev/null; then
+  command -v pip >/dev/null || apt-get install -y -qq python3-pip >/dev/null
+  pip install -q --break-system-packages kubernetes-validate
+fi

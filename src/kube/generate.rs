@@ -265,12 +265,18 @@ fn volume_for(m: &crate::config::MountConfig, volumes: &mut Vec<Volume>) -> Stri
     }) {
         return same.name.clone();
     }
-    let mut name = wanted.name.clone();
-    let mut n = 1;
-    while volumes.iter().any(|v| v.name == name) {
+    // Host paths are numbered as podman numbers them (`tmp-data-host-0`).
+    let numbered = wanted.host_path.is_some();
+    let candidate = |n: usize| match (numbered, n) {
+        (true, n) => format!("{}-{n}", wanted.name),
+        (false, 0) => wanted.name.clone(),
+        (false, n) => format!("{}-{}", wanted.name, n + 1),
+    };
+    let mut n = 0;
+    while volumes.iter().any(|v| v.name == candidate(n)) {
         n += 1;
-        name = format!("{}-{n}", wanted.name);
     }
+    let name = candidate(n);
     volumes.push(Volume {
         name: name.clone(),
         ..wanted
