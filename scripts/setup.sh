@@ -7,6 +7,7 @@ set -euo pipefail
 lean=(
   busybox-static      # the base image's only binary
   musl-tools          # musl-gcc, for the static build (ring's C)
+  python3-pip         # pip installs kubernetes-validate (below)
   curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
   apache2-utils       # htpasswd, for the registry Basic auth test
@@ -43,6 +44,5 @@ source "$(dirname "$0")/lib/podman-conf.sh"
 
 # kubernetes-validate (PyPI): Kubernetes' JSON schemas, offline, for the `generate kube` tests.
 if ! command -v kubernetes-validate >/dev/null; then
-  command -v pip >/dev/null || apt-get install -y -qq python3-pip >/dev/null
   pip install -q --break-system-packages kubernetes-validate
 fi

@@ -81,7 +81,10 @@ fn yaml_err(file: &Path, e: serde_yaml::Error) -> KubeError {
         file: file.to_path_buf(),
         line,
         column,
-        message: e.to_string(),
+        // serde_yaml names the position in its message too: said once, up front.
+        message: e
+            .to_string()
+            .replacen(&format!(" at line {line} column {column}"), "", 1),
     }
 }
 
