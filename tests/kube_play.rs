@@ -42,6 +42,10 @@ fn exec_until(k: &Kiste, container: &str, cmd: &str, want: &str) -> String {
 const MEMORY_LIMIT: &str =
     "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
 
+/// The CPU quota per period a container sees (v2 cpu.max, or v1's quota).
+const CPU_QUOTA: &str =
+    "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us";
+
 #[test]
 fn a_generated_pod_plays_back_in_another_store_with_its_limits_and_ports() {
     let k = Kiste::new();
@@ -55,6 +59,8 @@ fn a_generated_pod_plays_back_in_another_store_with_its_limits_and_ports() {
         "web",
         "-m",
         "32m",
+        "--cpus",
+        "0.5",
         "--stop-timeout",
         "1",
         "-p",
@@ -95,6 +101,8 @@ fn a_generated_pod_plays_back_in_another_store_with_its_limits_and_ports() {
     assert_eq!(names(&k2, false), ["web-pod-web"]);
     let limit = exec_until(&k2, "web-pod-web", MEMORY_LIMIT, "33554432");
     assert_eq!(limit.trim(), "33554432");
+    let quota = exec_until(&k2, "web-pod-web", CPU_QUOTA, "50000");
+    assert!(quota.starts_with("50000"), "{quota}");
     assert!(http_get(port).contains("round-trip"));
     let inspect = k2.inspect("web-pod-web");
     assert_eq!(inspect["HostConfig"]["Memory"], 33554432);
@@ -246,4 +254,32 @@ fn bad_files_are_refused_whole_with_one_line_naming_file_object_and_key() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_pod_on_the_bridge_publishes_any_members_host_port() {
+    let Some(ns) = support::netns::Netns::new("kube") else {
+        return;
+    };
+    let k = Kiste::new();
+    k.busybox();
+    let r = ns.kiste(
+        &k,
+        &[
+            "play",
+            "kube",
+            "--network",
+            "bridge",
+            &file("pod-ports.yaml"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Both containers see the pod's one bridged interface.
+    for c in ["front-idle", "front-web"] {
+        let addr = ns.kiste_ok(&k, &["exec", c, "ip", "-4", "-o", "addr", "show", "eth0"]);
+        assert!(addr.contains("inet 10."), "{c}: {addr}");
+    }
+    ns.wait_answer("127.0.0.1", 8080, "hello-pod");
+    ns.kiste_ok(&k, &["kube", "down", &file("pod-ports.yaml")]);
+    ns.assert_clean(&k, &[]);
 }

@@ -186,7 +186,7 @@ pub enum Command {
     /// Run a container's healthcheck (podman)
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),
-    /// Generate structured data (systemd units) for containers (podman)
+    /// Generate structured data (systemd units, Kubernetes YAML) for containers (podman)
     #[command(subcommand)]
     Generate(GenerateCommand),
     /// Display system-wide information

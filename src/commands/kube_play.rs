@@ -213,9 +213,17 @@ fn create(
         }
     }
     if paths.rootless {
-        if let Some(why) = super::rootless::refusal(&host.resources) {
+        if let Some(why) = super::rootless::refusal(&host.resources)
+            .or_else(|| crate::network::rootless::port_refusal(&host.ports))
+        {
             return Err(fail(why));
         }
+    }
+    if !host.ports.is_empty() && host.network == NetworkMode::Host {
+        eprintln!(
+            "WARNING: pod {}: published ports are discarded when using host network mode",
+            pod.name
+        );
     }
     let mut labels = ic.labels.clone();
     labels.extend(pod.labels.clone());
