@@ -144,6 +144,11 @@ fn containers_of_one_pod_reach_each_other_on_localhost() {
     assert!(got.contains("hello-from-server"), "{got}");
     // One pod, one host name, one network namespace.
     assert_eq!(k.ok(&["exec", "duo-client", "hostname"]).trim(), "duo");
+    let server = k.inspect("duo-server")["Id"].as_str().unwrap().to_string();
+    assert_eq!(
+        k.inspect("duo-client")["HostConfig"]["NetworkMode"],
+        format!("container:{server}")
+    );
     let netns = |c: &str| k.ok(&["exec", c, "readlink", "/proc/self/ns/net"]);
     assert_eq!(netns("duo-client"), netns("duo-server"));
     k.ok(&["play", "kube", "--down", &file("pod-localhost.yaml")]);

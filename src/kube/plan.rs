@@ -123,6 +123,9 @@ pub fn parse(file: &Path, text: &str) -> Result<FilePlan, KubeError> {
                 let d = Deployment::deserialize(doc).map_err(|e| yaml_err(file, e))?;
                 let c = ctx(format!("Deployment \"{}\"", d.metadata.name));
                 let base = c.pod_name(&d.metadata.name)?;
+                c.warn_unknown(&mut plan.warnings, "metadata", &d.metadata.unknown);
+                let t = &d.spec.template.metadata.unknown;
+                c.warn_unknown(&mut plan.warnings, "spec.template.metadata", t);
                 c.warn_unknown(&mut plan.warnings, "spec", &d.spec.unknown);
                 let mut meta = d.spec.template.metadata.clone();
                 meta.labels.extend(d.metadata.labels.clone());
