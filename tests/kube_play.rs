@@ -288,3 +288,27 @@ fn a_pod_on_the_bridge_publishes_any_members_host_port() {
     ns.kiste_ok(&k, &["kube", "down", &file("pod-ports.yaml")]);
     ns.assert_clean(&k, &[]);
 }
+
+#[test]
+fn the_file_may_come_on_stdin() {
+    use std::io::Write;
+    let k = Kiste::new();
+    k.busybox();
+    let mut child = k
+        .cmd(&["play", "kube", "--start=false", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let yaml = std::fs::read(file("unknown-kind.yaml")).unwrap();
+    child.stdin.take().unwrap().write_all(&yaml).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(names(&k, true), ["lone-c"]);
+    k.ok(&["rm", "lone-c"]);
+}

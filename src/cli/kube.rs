@@ -32,7 +32,7 @@ pub struct PlayKubeArgs {
     /// Connect each pod to this network ("bridge", a created network, "none", "host")
     #[arg(long, value_name = "NET")]
     pub network: Option<String>,
-    /// The Kubernetes YAML file (Pods and Deployments)
+    /// The Kubernetes YAML file (Pods and Deployments); - reads stdin
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }

@@ -66,9 +66,15 @@ pub struct FilePlan {
     pub warnings: Vec<String>,
 }
 
-/// Reads `file` into pod plans (see the module's description).
+/// Reads `file` (`-`: stdin, as podman takes it) into pod plans (see the module's
+/// description).
 pub fn read(file: &Path) -> Result<FilePlan, KubeError> {
-    let text = std::fs::read_to_string(file).map_err(|source| KubeError::Read {
+    let read = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    };
+    let text = read.map_err(|source| KubeError::Read {
         file: file.to_path_buf(),
         source,
     })?;

@@ -162,3 +162,93 @@ fn bad_values_name_file_object_and_key() {
     ));
     assert!(e.contains("no volume named \"nope\""), "{e}");
 }
+
+mod generate {
+    use crate::image::config::RunConfig;
+    use crate::kube::generate::{dns_label, pod, service, Source};
+    use crate::state::{ContainerConfig, ContainerRecord, ContainerStatus};
+
+    fn record(name: &str, entrypoint: &[&str], cmd: &[&str]) -> ContainerRecord {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        ContainerRecord {
+            id: "0123456789abcdef".into(),
+            name: name.into(),
+            created: String::new(),
+            config: ContainerConfig {
+                image: "app:1".into(),
+                entrypoint: words(entrypoint),
+                cmd: words(cmd),
+                env: vec!["PATH=/bin".into(), "MODE=prod".into()],
+                hostname: "0123456789ab".into(),
+                ..ContainerConfig::default()
+            },
+            state: ContainerStatus::default(),
+        }
+    }
+
+    fn image(entrypoint: Option<&[&str]>) -> RunConfig {
+        RunConfig {
+            entrypoint: entrypoint.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            env: vec!["PATH=/bin".into()],
+            ..RunConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_emptied_entrypoint_becomes_a_command_so_the_images_stays_out() {
+        // `--entrypoint ""` over an image with an ENTRYPOINT: Kubernetes' args alone would
+        // bring the image's entrypoint back.
+        let rec = record("x", &[], &["echo", "hi"]);
+        let img = image(Some(&["/entry"]));
+        let (p, _) = pod(&[Source {
+            rec: &rec,
+            image: &img,
+        }]);
+        let c = &p.spec.containers[0];
+        assert_eq!(
+            c.command.as_deref(),
+            Some(&["echo".to_string(), "hi".into()][..])
+        );
+        assert_eq!(c.args, None);
+        // The image's own environment is left out, the container's own kept.
+        assert_eq!(c.env.len(), 1);
+        assert_eq!(c.env[0].name, "MODE");
+        // The default hostname (the short id) is not worth writing.
+        assert_eq!(p.spec.hostname, None);
+    }
+
+    #[test]
+    fn names_become_dns_labels_and_a_service_without_ports_is_headless() {
+        assert_eq!(dns_label("My_App.v2"), "my-app-v2");
+        assert_eq!(dns_label("__"), "container");
+        assert_eq!(dns_label(&"a".repeat(80)).len(), 63);
+        let rec = record("My_App", &["/bin/app"], &[]);
+        let img = image(None);
+        let (p, _) = pod(&[Source {
+            rec: &rec,
+            image: &img,
+        }]);
+        assert_eq!(p.metadata.name, "my-app-pod");
+        assert_eq!(p.spec.containers[0].args, None);
+        let s = service(&p);
+        assert_eq!(s.spec.kind, "ClusterIP");
+        assert_eq!(s.spec.cluster_ip.as_deref(), Some("None"));
+    }
+
+    #[test]
+    fn a_user_name_is_left_out_with_a_warning() {
+        let mut rec = record("x", &[], &["true"]);
+        rec.config.user = "www-data:100".into();
+        let img = image(None);
+        let (p, warnings) = pod(&[Source {
+            rec: &rec,
+            image: &img,
+        }]);
+        let sc = p.spec.containers[0].security_context.as_ref().unwrap();
+        assert_eq!((sc.run_as_user, sc.run_as_group), (None, Some(100)));
+        assert!(
+            warnings[0].contains("\"www-data:100\" is not numeric"),
+            "{warnings:?}"
+        );
+    }
+}
