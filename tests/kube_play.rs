@@ -218,6 +218,11 @@ fn a_container_that_cannot_start_takes_its_pod_back_with_it() {
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(r.stderr.contains("broken-missing"), "{}", r.stderr);
     assert!(names(&k, true).is_empty(), "{:?}", names(&k, true));
+    assert_eq!(k.ok(&["volume", "ls", "-q"]), "");
+    // A volume that was there before the call stays.
+    k.ok(&["volume", "create", "broken-claim"]);
+    assert_ne!(k.run(&["play", "kube", &file("rollback.yaml")]).code, 0);
+    assert_eq!(k.ok(&["volume", "ls", "-q"]), "broken-claim\n");
 }
 
 #[test]

@@ -13,7 +13,7 @@
 
 use super::Exit;
 use crate::cli::PlayKubeArgs;
-use crate::config::{Endpoint, NamespaceMode, NetworkMode, SecurityOptions};
+use crate::config::{Endpoint, MountSource, NamespaceMode, NetworkMode, SecurityOptions};
 use crate::container::Containers;
 use crate::image::config::set_env;
 use crate::image::{Image, ImageStore};
@@ -25,7 +25,7 @@ use crate::state::{
     new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus, ContainerStore,
     HostConfig,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn fail(e: impl std::fmt::Display) -> anyhow::Error {
     Exit {
@@ -73,6 +73,12 @@ pub fn play(paths: &Paths, args: PlayKubeArgs) -> anyhow::Result<()> {
             resolved.insert(c.image.clone(), image);
         }
     }
+    // Volumes this call creates (claims, emptyDirs, images' VOLUMEs) go on a roll-back.
+    let volumes_before: BTreeSet<String> = crate::volume::VolumeStore::open(paths)?
+        .list()?
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
     let mut made: Vec<ContainerRecord> = Vec::new();
     let result = (|| {
         for pod in &plan.pods {
@@ -106,7 +112,7 @@ pub fn play(paths: &Paths, args: PlayKubeArgs) -> anyhow::Result<()> {
         Ok::<_, anyhow::Error>(())
     })();
     if let Err(e) = result {
-        roll_back(paths, &made, &plan);
+        roll_back(paths, &made, &volumes_before);
         return Err(e);
     }
     for pod in &plan.pods {
@@ -278,8 +284,8 @@ fn create(
 }
 
 /// Everything this call made, removed: its containers (the joining ones first) and the
-/// pods' own volumes.
-fn roll_back(paths: &Paths, made: &[ContainerRecord], plan: &FilePlan) {
+/// volumes they brought into being.
+fn roll_back(paths: &Paths, made: &[ContainerRecord], volumes_before: &BTreeSet<String>) {
     if let Ok(containers) = Containers::open(paths) {
         for rec in made.iter().rev() {
             if let Ok(c) = containers.get(&rec.id) {
@@ -287,7 +293,17 @@ fn roll_back(paths: &Paths, made: &[ContainerRecord], plan: &FilePlan) {
             }
         }
     }
-    remove_owned_volumes(paths, plan);
+    let Ok(store) = crate::volume::VolumeStore::open(paths) else {
+        return;
+    };
+    let Ok(lock) = store.lock() else { return };
+    for m in made.iter().flat_map(|r| &r.config.host.mounts) {
+        if let MountSource::Volume { name, .. } = &m.source {
+            if !volumes_before.contains(name) && store.get(name).is_ok() {
+                let _ = store.remove(&lock, name);
+            }
+        }
+    }
 }
 
 /// `--down`: the containers labelled with one of the file's pods, stopped and removed.
@@ -318,8 +334,11 @@ fn remove_pods(paths: &Paths, plan: &FilePlan) -> anyhow::Result<()> {
     for s in stopping {
         s.finish()?;
     }
+    let volumes = crate::volume::VolumeStore::open(paths)?;
     for rec in &found {
         containers.get(&rec.id)?.remove(true)?;
+        // Anonymous volumes (the images' VOLUMEs) are nobody else's.
+        volumes.remove_anonymous(&rec.config.host.mounts);
     }
     remove_owned_volumes(paths, plan);
     let mut pods: Vec<&str> = found.iter().map(pod_of).collect();
