@@ -257,6 +257,10 @@ fn bad_files_are_refused_whole_with_one_line_naming_file_object_and_key() {
         assert!(lines[0].contains(want), "{name}: {}", r.stderr);
     }
     assert!(names(&k, true).is_empty());
+    let r = k.run(&["play", "kube", &file("never-pull.yaml")]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-image"), "{}", r.stderr);
+    assert!(names(&k, true).is_empty());
     let r = k.run(&["play", "kube", "/no/such/file.yaml"]);
     assert_eq!(r.code, 125);
     assert!(

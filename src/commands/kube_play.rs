@@ -20,7 +20,6 @@ use crate::image::{Image, ImageStore};
 use crate::kube::{ContainerPlan, FilePlan, PodPlan, POD_LABEL};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
-use crate::registry::PullPolicy;
 use crate::state::{
     new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus, ContainerStore,
     HostConfig,
@@ -63,13 +62,7 @@ pub fn play(paths: &Paths, args: PlayKubeArgs) -> anyhow::Result<()> {
     let mut resolved: BTreeMap<String, Image> = BTreeMap::new();
     for c in plan.pods.iter().flat_map(|p| &p.containers) {
         if !resolved.contains_key(&c.image) {
-            let image = super::pull::image_for_container(
-                &images,
-                &c.image,
-                PullPolicy::Missing,
-                None,
-                false,
-            )?;
+            let image = super::pull::image_for_container(&images, &c.image, c.pull, None, false)?;
             resolved.insert(c.image.clone(), image);
         }
     }
@@ -206,7 +199,9 @@ fn create(
                 .iter()
                 .flat_map(|c| c.ports.clone())
                 .collect();
-            if let Some((mode, name)) = network {
+            if pod.host_network {
+                host.network = NetworkMode::Host;
+            } else if let Some((mode, name)) = network {
                 host.network = *mode;
                 if *mode == NetworkMode::Bridge {
                     host.endpoints = vec![Endpoint {

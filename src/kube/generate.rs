@@ -85,6 +85,8 @@ pub fn pod(sources: &[Source]) -> (Pod, Vec<String>) {
             containers,
             hostname,
             restart_policy,
+            host_network: (first.config.host.network == crate::config::NetworkMode::Host)
+                .then_some(true),
             termination_grace_period_seconds: first
                 .config
                 .stop_timeout

@@ -11,6 +11,7 @@ use crate::config::{
     Capability, MountConfig, MountOrigin, MountSource, PortMapping, Propagation, Protocol,
     Resources, RestartPolicy, StopTimeout,
 };
+use crate::registry::PullPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct PodPlan {
     pub restart: RestartPolicy,
     /// terminationGracePeriodSeconds: how long `--down` waits before SIGKILL.
     pub stop_timeout: Option<StopTimeout>,
+    /// hostNetwork: the host's network namespace for the pod.
+    pub host_network: bool,
     pub containers: Vec<ContainerPlan>,
     /// Volumes kiste makes for this pod (emptyDir on disk) and removes with it.
     pub owned_volumes: Vec<String>,
@@ -57,6 +60,8 @@ pub struct ContainerPlan {
     pub run_as_user: Option<u32>,
     pub run_as_group: Option<u32>,
     pub no_new_privileges: bool,
+    /// imagePullPolicy: Always, IfNotPresent (kiste's "missing", the default), Never.
+    pub pull: PullPolicy,
 }
 
 /// What a file asks for, and what kiste says about the rest of it.
@@ -278,12 +283,18 @@ impl Ctx {
             };
             volumes.insert(v.name.clone(), source);
         }
-        let containers = spec
+        let pod_sc = spec.security_context.clone().unwrap_or_default();
+        self.warn_unknown(warnings, "spec.securityContext", &pod_sc.unknown);
+        let mut containers = spec
             .containers
             .iter()
             .enumerate()
             .map(|(i, c)| self.container(name, i, c, &volumes, warnings))
             .collect::<Result<Vec<_>, _>>()?;
+        for c in &mut containers {
+            c.run_as_user = c.run_as_user.or(pod_sc.run_as_user);
+            c.run_as_group = c.run_as_group.or(pod_sc.run_as_group);
+        }
         let mut labels = meta.labels.clone();
         labels.insert(POD_LABEL.into(), name.to_string());
         Ok(PodPlan {
@@ -294,6 +305,7 @@ impl Ctx {
             stop_timeout: spec
                 .termination_grace_period_seconds
                 .map(|s| StopTimeout::Seconds(s.max(0) as u64)),
+            host_network: spec.host_network.unwrap_or(false),
             containers,
             owned_volumes,
         })
@@ -321,6 +333,17 @@ impl Ctx {
                 return Err(self.err(
                     &format!("{at}.image"),
                     format!("container \"{}\" has no image", c.name),
+                ))
+            }
+        };
+        let pull = match c.image_pull_policy.as_deref() {
+            None | Some("IfNotPresent") => PullPolicy::Missing,
+            Some("Always") => PullPolicy::Always,
+            Some("Never") => PullPolicy::Never,
+            Some(p) => {
+                return Err(self.err(
+                    &format!("{at}.imagePullPolicy"),
+                    format!("\"{p}\" is not one of Always, IfNotPresent, Never"),
                 ))
             }
         };
@@ -476,6 +499,7 @@ impl Ctx {
             run_as_user: sc.run_as_user,
             run_as_group: sc.run_as_group,
             no_new_privileges: sc.allow_privilege_escalation == Some(false),
+            pull,
         })
     }
 }

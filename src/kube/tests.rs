@@ -252,3 +252,24 @@ mod generate {
         );
     }
 }
+
+#[test]
+fn pod_level_user_host_network_and_pull_policy() {
+    let p = plan(
+        "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  securityContext: {runAsUser: 1000, runAsGroup: 1000}\n  containers:\n  - {name: a, image: busybox, imagePullPolicy: Never}\n  - {name: b, image: busybox, securityContext: {runAsUser: 0}}\n",
+    )
+    .unwrap();
+    let pod = &p.pods[0];
+    assert!(pod.host_network);
+    let (a, b) = (&pod.containers[0], &pod.containers[1]);
+    assert_eq!((a.run_as_user, a.run_as_group), (Some(1000), Some(1000)));
+    // A container's own setting wins over the pod's.
+    assert_eq!((b.run_as_user, b.run_as_group), (Some(0), Some(1000)));
+    assert_eq!(a.pull, crate::registry::PullPolicy::Never);
+    assert_eq!(b.pull, crate::registry::PullPolicy::Missing);
+    let e = error("kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: busybox, imagePullPolicy: Sometimes}]\n");
+    assert_eq!(
+        e,
+        "app.yaml: Pod \"p\": spec.containers[0].imagePullPolicy: \"Sometimes\" is not one of Always, IfNotPresent, Never"
+    );
+}
