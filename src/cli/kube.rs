@@ -27,7 +27,7 @@ pub struct PlayKubeArgs {
     #[arg(long)]
     pub replace: bool,
     /// Start the containers after creating them (--start=false only creates them)
-    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL")]
     pub start: bool,
     /// Connect each pod to this network ("bridge", a created network, "none", "host")
     #[arg(long, value_name = "NET")]
