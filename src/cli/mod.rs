@@ -5,6 +5,7 @@
 mod archive;
 mod attach;
 pub mod complete;
+mod compose;
 mod container_verbs;
 mod data;
 mod examples;
@@ -22,6 +23,7 @@ mod system;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
+pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
@@ -194,6 +196,8 @@ pub enum Command {
     System(SystemCommand),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Define and run multi-container applications (compose files)
+    Compose(ComposeArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,10 @@ mod archive;
 mod attach;
 mod build;
 mod completion;
+mod compose;
+mod compose_logs;
+mod compose_up;
+mod compose_verbs;
 mod containers;
 mod cp;
 mod diff;
@@ -141,6 +145,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Info(a) => info::info(&paths, a),
         Command::System(c) => system::system_command(&paths, c),
         Command::Port(a) => port::port(&paths, a),
+        Command::Compose(a) => compose::compose(&paths, a),
     }
 }
 

@@ -53,9 +53,11 @@ pub fn interpolate_str(s: &str, lookup: &mut Lookup) -> Result<String, String> {
                 out.push_str(&value_of(&s[start..j], lookup));
                 i = j;
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "invalid interpolation format for {s:?}: a lone '$' (write '$$' for a literal one)"
-            )),
+            ))
+            }
         }
     }
     Ok(out)

@@ -1,0 +1,100 @@
+//! The logs of a project's containers interleaved as docker compose prints them, each
+//! line prefixed `SERVICE-N  | `; with follow, until every container has ended or (for
+//! an attached `up`) SIGINT/SIGTERM arrives.
+
+use crate::container::Containers;
+use crate::paths::Paths;
+use std::io::{BufRead, BufReader, Write};
+
+struct Source {
+    id: String,
+    label: String,
+    reader: Option<BufReader<std::fs::File>>,
+}
+
+/// The label of a container in the prefix: its name without the project's prefix
+/// (`web-1`), or its `container_name`.
+fn label(name: &str, project: &str) -> String {
+    name.strip_prefix(&format!("{project}-"))
+        .unwrap_or(name)
+        .to_string()
+}
+
+/// Print what the containers `ids` logged (and, with `follow`, what they log until they
+/// end). With `signals`, SIGINT and SIGTERM end the wait: returns true when one did.
+pub fn follow(paths: &Paths, ids: &[String], follow: bool, signals: bool) -> anyhow::Result<bool> {
+    let containers = Containers::open(paths)?;
+    let mut sources: Vec<Source> = Vec::new();
+    for id in ids {
+        let c = containers.get(id)?;
+        let project = c
+            .rec
+            .config
+            .labels
+            .get(crate::compose::labels::PROJECT)
+            .cloned()
+            .unwrap_or_default();
+        sources.push(Source {
+            id: id.clone(),
+            label: label(&c.rec.name, &project),
+            reader: None,
+        });
+    }
+    let width = sources.iter().map(|s| s.label.len()).max().unwrap_or(0);
+    let mut set = nix::sys::signal::SigSet::empty();
+    if signals {
+        set.add(nix::sys::signal::Signal::SIGINT);
+        set.add(nix::sys::signal::Signal::SIGTERM);
+        set.thread_block()?;
+    }
+    let mut line = String::new();
+    let mut last_pass = false;
+    loop {
+        for s in sources.iter_mut() {
+            let c = match containers.get(&s.id) {
+                Ok(c) => c,
+                Err(_) => continue,
+            };
+            if s.reader.is_none() {
+                s.reader = c.log()?.map(BufReader::new);
+            }
+            let Some(r) = s.reader.as_mut() else { continue };
+            loop {
+                line.clear();
+                let n = r.read_line(&mut line)?;
+                if n == 0 || !line.ends_with('\n') {
+                    if n > 0 {
+                        r.seek_relative(-(n as i64))?;
+                    }
+                    break;
+                }
+                if let Some(entry) = crate::monitor::read_log_line(&line) {
+                    let text = format!("{:<width$}  | {}", s.label, entry.log);
+                    std::io::stdout().lock().write_all(text.as_bytes())?;
+                }
+            }
+        }
+        std::io::stdout().flush()?;
+        if !follow || last_pass {
+            return Ok(false);
+        }
+        let running = sources
+            .iter()
+            .any(|s| containers.get(&s.id).is_ok_and(|c| c.is_running()));
+        // Once all have ended, read once more: a monitor writes its last lines before it exits.
+        last_pass = !running;
+        if signals {
+            let ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000_000,
+            };
+            // SAFETY: sigtimedwait on a valid, blocked set with a valid timeout.
+            let sig = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
+            if sig > 0 {
+                return Ok(true);
+            }
+        } else if running {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
