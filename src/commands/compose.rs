@@ -101,7 +101,7 @@ pub(super) fn stop_and_remove(paths: &Paths, id: &str) -> anyhow::Result<()> {
 
 fn down(paths: &Paths, p: &Project, d: &ComposeDownArgs) -> anyhow::Result<()> {
     let mut containers = project_containers(paths, &p.name)?;
-    // Dependents go before what they depend on (unknown services first).
+    // Dependents go before what they depend on; orphans (no service in the file) last.
     let order = crate::compose::start_order(&p.services).unwrap_or_default();
     containers.sort_by_key(|r| std::cmp::Reverse(order.iter().position(|s| s == service_of(r))));
     let known = |r: &ContainerRecord| {

@@ -11,6 +11,9 @@ pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
     let mut found = None;
     for seg in path {
         let mut hit = None;
+        let index: Option<usize> = seg.parse().ok();
+        let mut items = 0;
+        let mut item_indent = None;
         for (n, line) in lines.iter().enumerate().skip(from) {
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -19,6 +22,17 @@ pub fn line_of(text: &str, path: &[&str]) -> Option<usize> {
             let indent = line.len() - trimmed.len();
             if parent_indent.is_some_and(|p| indent <= p) {
                 break;
+            }
+            if let Some(want) = index {
+                // A list item by position: the n-th `- ` at the list's own indentation.
+                if trimmed.starts_with("- ") && *item_indent.get_or_insert(indent) == indent {
+                    if items == want {
+                        hit = Some((n, indent));
+                        break;
+                    }
+                    items += 1;
+                }
+                continue;
             }
             let item = trimmed.trim_start_matches("- ").trim_start();
             let key = item
@@ -59,6 +73,10 @@ mod tests {
             Some(9)
         );
         assert_eq!(line_of(FILE, &["services", "db"]), Some(3));
+        assert_eq!(
+            line_of(FILE, &["services", "web", "depends_on", "1"]),
+            Some(9)
+        );
     }
 
     #[test]
