@@ -24,6 +24,7 @@ const WEB: &str = r#"
       test: ["CMD-SHELL", "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 1 127.0.0.1 80 | grep -q hello-from-web"]
       interval: 300ms
       retries: 100
+    ports: ["127.0.0.1:8080:80", {target: 80, published: 8081, protocol: tcp}]
 "#;
 
 fn setup(tag: &str, compose: &str) -> Option<(Netns, Kiste, tempfile::TempDir)> {
@@ -124,6 +125,19 @@ fn client_reaches_web_by_service_name_after_web_is_healthy() {
         gap >= jiff::SignedDuration::from_secs(2),
         "client started {gap:?} after web, before its page existed"
     );
+    // Both published ports (short and long syntax) reach it from the host.
+    for port in [8080, 8081] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ns
+            .sh(&format!(
+                "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 127.0.0.1 {port} || true"
+            ))
+            .contains("hello-from-web")
+        {
+            assert!(Instant::now() < deadline, "port {port} never answered");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     // Names and labels as docker compose v2 sets them.
     let labels = &inspect(&ns, &k, "proj-client-1")["Config"]["Labels"];
     assert_eq!(labels["com.docker.compose.project"], "proj");

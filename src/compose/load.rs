@@ -382,12 +382,7 @@ fn external(v: &Value) -> bool {
 }
 
 fn labels(v: &Value) -> BTreeMap<String, String> {
-    let canonical = match v.get("labels") {
-        Some(l @ Value::Sequence(_)) => super::merge::canonical_pairs(Some(l)).unwrap_or_default(),
-        Some(l) => super::merge::canonical_pairs(Some(l)).unwrap_or_default(),
-        None => BTreeMap::new(),
-    };
-    canonical
+    super::merge::canonical_pairs(v.get("labels")).unwrap_or_default()
 }
 
 /// What compose checks across services: dependencies that exist (and are active), no
