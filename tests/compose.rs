@@ -378,3 +378,35 @@ fn run_rm_runs_a_one_off_with_its_exit_code() {
     compose_ok(&ns, &k, dir.path(), &["down"]);
     ns.assert_clean(&k, &[]);
 }
+
+#[test]
+fn build_with_args_and_target_and_a_second_network_alias() {
+    let Some(ns) = Netns::new("compose-build") else {
+        return;
+    };
+    let k = Kiste::new();
+    k.busybox();
+    let dir = testdata("compose/build");
+    let r = compose(&ns, &k, &dir, &["up", "-d", "--build"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Built as docker compose v2 names it, from the target stage with the build arg.
+    assert!(ns
+        .kiste_ok(&k, &["images", "--format", "{{.Repository}}"])
+        .lines()
+        .any(|l| l == "proj-app"));
+    wait_log(&ns, &k, &dir, "app", "app-1  | final:hello");
+    // The alias on the api's second network answers the client on that network only.
+    wait_log(&ns, &k, &dir, "backend-client", "api-answer");
+    let nets = inspect(&ns, &k, "proj-api-1")["NetworkSettings"]["Networks"].clone();
+    let mut joined: Vec<&String> = nets.as_object().unwrap().keys().collect();
+    joined.sort();
+    assert_eq!(joined, ["proj_back", "proj_front"]);
+    compose_ok(&ns, &k, &dir, &["down", "--rmi", "local"]);
+    assert!(
+        !ns.kiste_ok(&k, &["images", "--format", "{{.Repository}}"])
+            .lines()
+            .any(|l| l == "proj-app"),
+        "--rmi local removes the built image"
+    );
+    ns.assert_clean(&k, &[]);
+}
