@@ -410,3 +410,57 @@ fn build_with_args_and_target_and_a_second_network_alias() {
     );
     ns.assert_clean(&k, &[]);
 }
+
+#[test]
+fn stop_start_restart_and_rm_act_on_the_services_containers() {
+    let talker = "\n  talker:\n    image: busybox\n    init: true\n    command: [sh, -c, 'echo up; exec sleep 1000']\n";
+    let Some((ns, k, dir)) = setup("compose-life", &format!("services:{talker}")) else {
+        return;
+    };
+    let r = compose(&ns, &k, dir.path(), &["up", "--no-start"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        inspect(&ns, &k, "proj-talker-1")["State"]["Status"],
+        "created"
+    );
+    compose_ok(&ns, &k, dir.path(), &["start"]);
+    assert_eq!(
+        inspect(&ns, &k, "proj-talker-1")["State"]["Status"],
+        "running"
+    );
+    let first = started_at(&ns, &k, "proj-talker-1");
+    compose_ok(&ns, &k, dir.path(), &["stop", "talker"]);
+    assert_eq!(
+        inspect(&ns, &k, "proj-talker-1")["State"]["Status"],
+        "exited"
+    );
+    assert!(
+        compose_ok(&ns, &k, dir.path(), &["ps", "-q"]).is_empty(),
+        "ps shows running ones"
+    );
+    assert_eq!(
+        compose_ok(&ns, &k, dir.path(), &["ps", "-aq"])
+            .lines()
+            .count(),
+        1
+    );
+    compose_ok(&ns, &k, dir.path(), &["restart"]);
+    assert_eq!(
+        inspect(&ns, &k, "proj-talker-1")["State"]["Status"],
+        "running"
+    );
+    assert!(started_at(&ns, &k, "proj-talker-1") > first);
+    let r = compose(&ns, &k, dir.path(), &["rm", "-f", "-s"]);
+    assert!(
+        r.stderr.contains("Container proj-talker-1  Removed"),
+        "{}",
+        r.stderr
+    );
+    assert!(names(&ns, &k, &["ps", "-aq"]).is_empty());
+    let r = compose(&ns, &k, dir.path(), &["stop", "nosuch"]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (1, "Error: no such service: nosuch")
+    );
+    compose_ok(&ns, &k, dir.path(), &["down"]);
+}
