@@ -481,3 +481,53 @@ fn config_matches_docker_compose_1_29() {
     assert_eq!(declared(&ours, "networks"), declared(&theirs, "networks"));
     assert_eq!(declared(&ours, "volumes"), declared(&theirs, "volumes"));
 }
+
+#[test]
+fn anchors_and_merge_keys_expand() {
+    let k = Kiste::new();
+    let dir = project(&[("compose.yaml", "x-common: &common\n  image: busybox\n  environment:\n    A: \"1\"\nservices:\n  web:\n    <<: *common\n    command: [true]\n")]);
+    let r = compose(&k, dir.path(), &["config"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "no warning about `<<`: {}", r.stderr);
+    let c: Value = serde_yaml::from_str(&r.stdout).unwrap();
+    assert_eq!(c["services"]["web"]["image"], Value::from("busybox"));
+    assert_eq!(c["services"]["web"]["environment"]["A"], Value::from("1"));
+}
+
+#[test]
+fn an_error_in_an_override_file_names_that_file() {
+    let k = Kiste::new();
+    let dir = project(&[
+        ("compose.yaml", "services:\n  web:\n    image: busybox\n"),
+        (
+            "override.yaml",
+            "services:\n  web:\n    depends_on:\n      - nosuch\n",
+        ),
+    ]);
+    let r = compose(
+        &k,
+        dir.path(),
+        &["-f", "compose.yaml", "-f", "override.yaml", "config"],
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("Error: {}/override.yaml:4: services.web.depends_on.nosuch: service \"web\" depends on undefined service \"nosuch\"", dir.path().display())
+    );
+}
+
+#[test]
+fn a_bad_setting_stops_up_before_anything_is_made() {
+    let k = Kiste::new();
+    let dir = project(&[("compose.yaml", "services:\n  ok:\n    image: busybox\n  web:\n    image: busybox\n    mem_limit: lots\n    depends_on: [ok]\n")]);
+    let r = compose(&k, dir.path(), &["up", "-d"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("Error: service \"web\": invalid argument \"lots\""),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Created"), "{}", r.stderr);
+    assert!(k.ok(&["ps", "-aq"]).is_empty());
+}

@@ -72,6 +72,7 @@ pub(super) fn selected(p: &Project, wanted: &[String]) -> anyhow::Result<Vec<Str
 
 pub fn up(paths: &Paths, p: &Project, a: &ComposeUpArgs) -> anyhow::Result<()> {
     let services = selected(p, &a.services)?;
+    check_settings(p, &services)?;
     let mut made = Made::default();
     let result = bring_up(paths, p, &services, a, &mut made);
     if let Err(e) = result {
@@ -102,6 +103,34 @@ pub fn up(paths: &Paths, p: &Project, a: &ComposeUpArgs) -> anyhow::Result<()> {
             }
         }
         return Err(Exit::silent(130).into());
+    }
+    Ok(())
+}
+
+/// Every service's settings checked as `run` checks its flags, before anything is made.
+fn check_settings(p: &Project, services: &[String]) -> anyhow::Result<()> {
+    for s in services {
+        let args = run_args(p, &p.services[s], None, BTreeMap::new(), None, false);
+        let no_containers = |name: &str| Err(format!("no such container: {name}"));
+        let checked = args
+            .host_config(&no_containers)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                args.mounts
+                    .to_mounts()
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|()| {
+                args.life
+                    .to_config(false)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = checked {
+            return Err(error(format!("service {s:?}: {e}")));
+        }
     }
     Ok(())
 }

@@ -150,6 +150,13 @@ fn read_file(path: &Path, lookup: &mut Lookup) -> Result<Read, ComposeError> {
             message,
         }
     })?;
+    // `<<: *anchor` merge keys, as compose files use them with `x-` templates.
+    doc.apply_merge().map_err(|e| ComposeError::Yaml {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message: e.to_string(),
+    })?;
     if doc.is_null() {
         doc = Value::Mapping(Default::default());
     }
@@ -180,9 +187,9 @@ fn read_file(path: &Path, lookup: &mut Lookup) -> Result<Read, ComposeError> {
 
 /// The file (of several) that says the most about `path`, and the line there.
 fn locate(files: &[Read], path: &[&str]) -> (String, Option<usize>) {
+    // The deepest match wins; among equals the later file (an override names it).
     let best = files
         .iter()
-        .rev()
         .filter_map(|f| {
             let depth = (1..=path.len()).rev().find(|&n| {
                 super::locate::line_of(&f.text, &path[..n]).is_some()
