@@ -464,3 +464,32 @@ fn stop_start_restart_and_rm_act_on_the_services_containers() {
     );
     compose_ok(&ns, &k, dir.path(), &["down"]);
 }
+
+#[test]
+fn abort_on_container_exit_stops_all_with_the_testers_exit_code() {
+    let tester = r#"
+  tester:
+    image: busybox
+    command: ["sh", "-c", "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 web 80 | grep -q hello-from-web && echo passed && exit 3"]
+    depends_on:
+      web:
+        condition: service_healthy
+"#;
+    let Some((ns, k, dir)) = setup("compose-abort", &format!("services:{WEB}{tester}")) else {
+        return;
+    };
+    let r = compose(&ns, &k, dir.path(), &["up", "--exit-code-from", "tester"]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("tester-1  | passed"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("proj-tester-1 exited with code 3"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        inspect(&ns, &k, "proj-web-1")["State"]["Status"],
+        "exited",
+        "web was stopped too"
+    );
+    compose_ok(&ns, &k, dir.path(), &["down"]);
+}

@@ -68,8 +68,14 @@ pub struct ComposeUpArgs {
     #[arg(long)]
     pub build: bool,
     /// Don't start the services after creating them
-    #[arg(long)]
+    #[arg(long, conflicts_with = "detach")]
     pub no_start: bool,
+    /// Stops all containers if any container was stopped (exit code: that container's)
+    #[arg(long, conflicts_with = "detach")]
+    pub abort_on_container_exit: bool,
+    /// Return the exit code of the selected service container (implies --abort-on-container-exit)
+    #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
+    pub exit_code_from: Option<String>,
     /// Services to start (with what they depend on; default: all)
     pub services: Vec<String>,
 }
@@ -123,6 +129,9 @@ pub struct ComposeConfigArgs {
 
 #[derive(Debug, Args)]
 pub struct ComposeExecArgs {
+    /// Disable pseudo-TTY allocation (default: a TTY when stdin is a terminal)
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
     /// Run the command as this user
     #[arg(short = 'u', long)]
     pub user: Option<String>,

@@ -10,6 +10,19 @@ struct Source {
     id: String,
     label: String,
     reader: Option<BufReader<std::fs::File>>,
+    /// Running when the follow began (one that had already ended does not end it).
+    watched: bool,
+}
+
+/// Why a follow ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Every container ended (or, without follow, the logs were read).
+    All,
+    /// SIGINT or SIGTERM arrived.
+    Signal,
+    /// `abort`: this container ended first.
+    Exited(String),
 }
 
 /// The label of a container in the prefix: its name without the project's prefix
@@ -21,8 +34,15 @@ fn label(name: &str, project: &str) -> String {
 }
 
 /// Print what the containers `ids` logged (and, with `follow`, what they log until they
-/// end). With `signals`, SIGINT and SIGTERM end the wait: returns true when one did.
-pub fn follow(paths: &Paths, ids: &[String], follow: bool, signals: bool) -> anyhow::Result<bool> {
+/// end). With `signals`, SIGINT and SIGTERM end the wait; with `abort`, the first
+/// container that ends (`up --abort-on-container-exit`).
+pub fn follow(
+    paths: &Paths,
+    ids: &[String],
+    follow: bool,
+    signals: bool,
+    abort: bool,
+) -> anyhow::Result<Ended> {
     let containers = Containers::open(paths)?;
     let mut sources: Vec<Source> = Vec::new();
     for id in ids {
@@ -38,6 +58,7 @@ pub fn follow(paths: &Paths, ids: &[String], follow: bool, signals: bool) -> any
             id: id.clone(),
             label: label(&c.rec.name, &project),
             reader: None,
+            watched: c.is_running(),
         });
     }
     let width = sources.iter().map(|s| s.label.len()).max().unwrap_or(0);
@@ -49,6 +70,7 @@ pub fn follow(paths: &Paths, ids: &[String], follow: bool, signals: bool) -> any
     }
     let mut line = String::new();
     let mut last_pass = false;
+    let mut first_exit: Option<String> = None;
     loop {
         for s in sources.iter_mut() {
             let c = match containers.get(&s.id) {
@@ -76,13 +98,19 @@ pub fn follow(paths: &Paths, ids: &[String], follow: bool, signals: bool) -> any
         }
         std::io::stdout().flush()?;
         if !follow || last_pass {
-            return Ok(false);
+            return Ok(first_exit.map_or(Ended::All, Ended::Exited));
         }
-        let running = sources
-            .iter()
-            .any(|s| containers.get(&s.id).is_ok_and(|c| c.is_running()));
-        // Once all have ended, read once more: a monitor writes its last lines before it exits.
-        last_pass = !running;
+        let alive = |s: &Source| containers.get(&s.id).is_ok_and(|c| c.is_running());
+        let running = sources.iter().any(alive);
+        if abort && first_exit.is_none() {
+            first_exit = sources
+                .iter()
+                .find(|s| s.watched && !alive(s))
+                .map(|s| s.id.clone());
+        }
+        // Once all have ended (or, with abort, one), read once more: a monitor writes its
+        // last lines before it exits.
+        last_pass = !running || first_exit.is_some();
         if signals {
             let ts = libc::timespec {
                 tv_sec: 0,
@@ -91,7 +119,7 @@ pub fn follow(paths: &Paths, ids: &[String], follow: bool, signals: bool) -> any
             // SAFETY: sigtimedwait on a valid, blocked set with a valid timeout.
             let sig = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
             if sig > 0 {
-                return Ok(true);
+                return Ok(Ended::Signal);
             }
         } else if running {
             std::thread::sleep(std::time::Duration::from_millis(100));

@@ -4,6 +4,7 @@
 //! this `up` made; without `-d` the logs follow until Ctrl-C/SIGTERM stops the project.
 
 use super::compose::{project_containers, service_of, stop_and_remove};
+use super::compose_logs::Ended;
 use super::Exit;
 use crate::cli::{ComposeUpArgs, IsolationArgs, LifeArgs, MountArgs, NetFlags, RunArgs};
 use crate::compose::{labels, Condition, MountKind, Project, Service};
@@ -87,22 +88,55 @@ pub fn up(paths: &Paths, p: &Project, a: &ComposeUpArgs) -> anyhow::Result<()> {
         .filter(|r| services.iter().any(|s| s == service_of(r)) && !super::compose::is_oneoff(r))
         .map(|r| r.id)
         .collect();
-    let interrupted = super::compose_logs::follow(paths, &ids, true, true)?;
-    if interrupted {
-        eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
-        for id in ids.iter().rev() {
-            let containers = Containers::open(paths)?;
-            if let Ok(c) = containers.get(id) {
-                let name = c.rec.name.clone();
-                if c.is_running() {
-                    eprintln!(" Container {name}  Stopping");
-                    let sig = super::containers::stop_signal(&c, None)?;
-                    c.stop(sig, Some(Duration::from_secs(10)))?;
-                    eprintln!(" Container {name}  Stopped");
-                }
+    if let Some(from) = &a.exit_code_from {
+        if !services.contains(from) {
+            return Err(error(format!("no such service: {from}")));
+        }
+    }
+    let abort = a.abort_on_container_exit || a.exit_code_from.is_some();
+    let ended = super::compose_logs::follow(paths, &ids, true, true, abort)?;
+    let code = match &ended {
+        Ended::All => return Ok(()),
+        Ended::Signal => {
+            eprintln!("Gracefully stopping... (press Ctrl+C again to force)");
+            130
+        }
+        Ended::Exited(id) => {
+            let first = Containers::open(paths)?.get(id)?.rec;
+            eprintln!("{} exited with code {}", first.name, first.state.exit_code);
+            eprintln!("Aborting on container exit...");
+            // --exit-code-from's container, else the one that ended first.
+            let from = a
+                .exit_code_from
+                .clone()
+                .unwrap_or_else(|| service_of(&first).to_string());
+            stop_all(paths, &ids)?;
+            project_containers(paths, &p.name)?
+                .iter()
+                .find(|r| service_of(r) == from && ids.contains(&r.id))
+                .map_or(first.state.exit_code, |r| r.state.exit_code)
+        }
+    };
+    stop_all(paths, &ids)?;
+    if code != 0 {
+        return Err(Exit::silent(code).into());
+    }
+    Ok(())
+}
+
+/// Stop the containers `ids`, last started first, as compose does.
+fn stop_all(paths: &Paths, ids: &[String]) -> anyhow::Result<()> {
+    for id in ids.iter().rev() {
+        let containers = Containers::open(paths)?;
+        if let Ok(c) = containers.get(id) {
+            let name = c.rec.name.clone();
+            if c.is_running() {
+                eprintln!(" Container {name}  Stopping");
+                let sig = super::containers::stop_signal(&c, None)?;
+                c.stop(sig, Some(Duration::from_secs(10)))?;
+                eprintln!(" Container {name}  Stopped");
             }
         }
-        return Err(Exit::silent(130).into());
     }
     Ok(())
 }

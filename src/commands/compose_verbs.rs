@@ -50,7 +50,7 @@ pub fn verb(paths: &Paths, a: &ComposeArgs, cmd: &ComposeCommand) -> anyhow::Res
                 .into_iter()
                 .map(|r| r.id)
                 .collect();
-            super::compose_logs::follow(paths, &ids, l.follow, false)?;
+            super::compose_logs::follow(paths, &ids, l.follow, false, false)?;
             Ok(())
         }
         ComposeCommand::Exec(e) => {
@@ -62,7 +62,7 @@ pub fn verb(paths: &Paths, a: &ComposeArgs, cmd: &ComposeCommand) -> anyhow::Res
                     code: 1,
                     message: format!("service \"{}\" is not running", e.service),
                 })?;
-            let tty = std::io::stdin().is_terminal();
+            let tty = !e.no_tty && std::io::stdin().is_terminal();
             super::exec::exec(
                 paths,
                 ExecArgs {
@@ -222,6 +222,8 @@ fn run(paths: &Paths, p: &Project, r: &ComposeRunArgs) -> anyhow::Result<()> {
                 detach: true,
                 build: false,
                 no_start: false,
+                abort_on_container_exit: false,
+                exit_code_from: None,
                 services: deps.clone(),
             };
             bring_up(paths, p, &selected(p, &deps)?, &up, &mut made)?;
