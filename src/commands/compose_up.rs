@@ -4,9 +4,10 @@
 //! this `up` made; without `-d` the logs follow until Ctrl-C/SIGTERM stops the project.
 
 use super::compose::{project_containers, service_of, stop_and_remove};
+use super::compose_args::run_args;
 use super::compose_logs::Ended;
 use super::Exit;
-use crate::cli::{ComposeUpArgs, IsolationArgs, LifeArgs, MountArgs, NetFlags, RunArgs};
+use crate::cli::ComposeUpArgs;
 use crate::compose::{labels, Condition, MountKind, Project, Service};
 use crate::container::Containers;
 use crate::paths::Paths;
@@ -429,138 +430,4 @@ pub(super) fn join_other_networks(
         store.update(&rec.id, |r| r.config.host.endpoints.push(ep))?;
     }
     Ok(())
-}
-
-/// A command-line word list quoted for `sh -c` (a healthcheck's CMD form).
-fn shell_join(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| {
-            if !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:@%+,".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The typed `run` flags of a service's container (`command`: a one-off's own command).
-pub(super) fn run_args(
-    p: &Project,
-    svc: &Service,
-    name: Option<String>,
-    labels: BTreeMap<String, String>,
-    command: Option<Vec<String>>,
-    rm: bool,
-) -> RunArgs {
-    let (entrypoint, mut cmd) = match &svc.entrypoint {
-        Some(ep) => (
-            Some(ep.first().cloned().unwrap_or_default()),
-            ep.iter().skip(1).cloned().collect(),
-        ),
-        None => (None, Vec::new()),
-    };
-    cmd.extend(command.or_else(|| svc.command.clone()).unwrap_or_default());
-    let (first_net, first) = svc
-        .networks
-        .iter()
-        .next()
-        .map(|(k, n)| (Some(p.network_name(k)), n.aliases.clone()))
-        .unwrap_or((None, Vec::new()));
-    let mut aliases = vec![svc.name.clone()];
-    aliases.extend(first);
-    let mut volume = Vec::new();
-    let mut tmpfs = Vec::new();
-    for m in &svc.volumes {
-        let ro = if m.read_only { ":ro" } else { "" };
-        match (m.kind, &m.source) {
-            (MountKind::Tmpfs, _) => tmpfs.push(m.target.clone()),
-            (MountKind::Volume, Some(key)) => {
-                volume.push(format!("{}:{}{ro}", p.volume_name(key), m.target))
-            }
-            (MountKind::Bind, Some(src)) => volume.push(format!("{src}:{}{ro}", m.target)),
-            (_, None) => volume.push(m.target.clone()),
-        }
-    }
-    let h = svc.healthcheck.clone().unwrap_or_default();
-    let health_cmd = match h.test.first().map(String::as_str) {
-        Some("CMD-SHELL") => h.test.get(1).cloned(),
-        Some("CMD") => Some(shell_join(&h.test[1..])),
-        _ => None,
-    };
-    RunArgs {
-        help: None,
-        detach: true,
-        name,
-        publish: svc.ports.iter().map(|p| p.publish_flag()).collect(),
-        env: svc
-            .environment
-            .iter()
-            .map(|(k, v)| match v {
-                Some(v) => format!("{k}={v}"),
-                None => k.clone(),
-            })
-            .collect(),
-        env_file: Vec::new(),
-        workdir: svc.working_dir.clone(),
-        user: svc.user.clone(),
-        hostname: svc.hostname.clone(),
-        add_host: Vec::new(),
-        dns: Vec::new(),
-        entrypoint,
-        rm,
-        quiet: false,
-        replace: false,
-        interactive: false,
-        tty: false,
-        attach: Vec::new(),
-        detach_keys: None,
-        log_driver: None,
-        log_opt: Vec::new(),
-        labels: labels
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect(),
-        stop_signal: None,
-        stop_timeout: None,
-        net: NetFlags {
-            network_alias: aliases,
-            ..NetFlags::default()
-        },
-        isolation: IsolationArgs {
-            network: first_net,
-            read_only: svc.read_only,
-            cap_add: svc.cap_add.clone(),
-            cap_drop: svc.cap_drop.clone(),
-            memory: svc.mem_limit.clone(),
-            cpus: svc.cpus.clone(),
-            pids_limit: svc.pids_limit.map(|n| n.to_string()),
-            ..IsolationArgs::default()
-        },
-        mounts: MountArgs {
-            volume,
-            tmpfs,
-            ..MountArgs::default()
-        },
-        life: LifeArgs {
-            restart: if rm { None } else { svc.restart.clone() },
-            init: svc.init.unwrap_or(false),
-            health_cmd,
-            health_interval: h.interval.clone(),
-            health_retries: h.retries,
-            health_start_period: h.start_period.clone(),
-            health_timeout: h.timeout.clone(),
-            no_healthcheck: h.disable,
-            ..LifeArgs::default()
-        },
-        pull: crate::registry::PullPolicy::Missing,
-        platform: None,
-        image: svc.image_name(&p.name),
-        command: cmd,
-    }
 }

@@ -266,7 +266,7 @@ fn run(paths: &Paths, p: &Project, r: &ComposeRunArgs) -> anyhow::Result<()> {
         l.insert(k.to_string(), v);
     }
     let command = (!r.command.is_empty()).then(|| r.command.clone());
-    let mut args = super::compose_up::run_args(p, svc, Some(name), l, command, r.rm);
+    let mut args = super::compose_args::run_args(p, svc, Some(name), l, command, r.rm);
     args.detach = false;
     args.env.extend(r.env.iter().cloned());
     let tty = std::io::stdin().is_terminal();

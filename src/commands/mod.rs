@@ -6,6 +6,7 @@ mod attach;
 mod build;
 mod completion;
 mod compose;
+mod compose_args;
 mod compose_logs;
 mod compose_up;
 mod compose_verbs;
