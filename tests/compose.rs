@@ -211,7 +211,16 @@ fn completed_init_seeds_a_named_volume_the_app_reads() {
         serde_json::from_str(&ns.kiste_ok(&k, &["volume", "inspect", "proj_data"])).unwrap();
     assert_eq!(vol[0]["Labels"]["com.docker.compose.project"], "proj");
     assert_eq!(vol[0]["Labels"]["com.docker.compose.volume"], "data");
-    compose_ok(&ns, &k, dir.path(), &["down", "-v"]);
+    let r = compose(&ns, &k, dir.path(), &["down", "-v"]);
+    let (app, init) = (
+        r.stderr.find("proj-app-1  Removed"),
+        r.stderr.find("proj-init-1  Removed"),
+    );
+    assert!(
+        app.is_some() && app < init,
+        "dependents go first: {}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -293,7 +302,9 @@ fn down_v_removes_exactly_the_projects_objects() {
     );
     ns.kiste_ok(&k, &["volume", "create", "proj_data2"]);
     ns.kiste_ok(&k, &["network", "create", "proj_default2"]);
-    let r = compose(&ns, &k, dir.path(), &["down", "-v"]);
+    // From a directory without the files: `-p` names the project, as docker compose allows.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let r = compose(&ns, &k, elsewhere.path(), &["down", "-v"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for line in [
         "Container proj-app-1  Removed",
@@ -303,11 +314,6 @@ fn down_v_removes_exactly_the_projects_objects() {
     ] {
         assert!(r.stderr.contains(line), "{line}: {}", r.stderr);
     }
-    assert!(
-        r.stderr.find("proj-app-1  Removed") < r.stderr.find("proj-init-1  Removed"),
-        "dependents go first: {}",
-        r.stderr
-    );
     assert_eq!(
         names(&ns, &k, &["ps", "-a", "--format", "{{.Names}}"]),
         ["proj-app-2"]

@@ -166,6 +166,13 @@ fn several_files_merge_in_order() {
         "volumes merge by target"
     );
     assert!(c["services"]["extra"].is_mapping());
+    // COMPOSE_FILE names the same files when no -f is given.
+    let mut cmd = k.command();
+    cmd.current_dir(&dir)
+        .args(["compose", "config"])
+        .env("COMPOSE_FILE", "compose.yaml:compose.override.yaml");
+    let out = cmd.output().unwrap();
+    assert_eq!(serde_yaml::from_slice::<Value>(&out.stdout).unwrap(), c);
 }
 
 #[test]

@@ -43,7 +43,21 @@ pub fn compose(paths: &Paths, a: ComposeArgs) -> anyhow::Result<()> {
             let p = load(&a, &u.services)?;
             super::compose_up::up(paths, &p, u)
         }
-        ComposeCommand::Down(d) => down(paths, &load(&a, &[])?, d),
+        ComposeCommand::Down(d) => {
+            // As docker compose: `-p NAME down` works without the files (they may be gone).
+            let project = match (&a.project_name, a.files.is_empty()) {
+                (Some(name), true)
+                    if crate::compose::find_files(&std::env::current_dir()?).is_err() =>
+                {
+                    Project {
+                        name: name.clone(),
+                        ..Project::default()
+                    }
+                }
+                _ => load(&a, &[])?,
+            };
+            down(paths, &project, d)
+        }
         ComposeCommand::Ps(ps_args) => ps(paths, &load(&a, &[])?, ps_args),
         other => super::compose_verbs::verb(paths, &a, other),
     }
@@ -108,7 +122,8 @@ fn down(paths: &Paths, p: &Project, d: &ComposeDownArgs) -> anyhow::Result<()> {
         p.services.contains_key(service_of(r)) || p.disabled.contains_key(service_of(r))
     };
     for r in &containers {
-        if !known(r) && !d.remove_orphans && !is_oneoff(r) {
+        let no_files = p.config_files.is_empty();
+        if !known(r) && !d.remove_orphans && !is_oneoff(r) && !no_files {
             eprintln!("WARN: found orphan container ({}) for this project; use --remove-orphans to remove it", r.name);
             continue;
         }

@@ -237,7 +237,21 @@ pub fn load(opts: &LoadOptions) -> Result<(Project, Vec<String>), ComposeError> 
         source,
     })?;
     let base = opts.project_directory.clone().map(|d| cwd.join(d));
-    let files: Vec<PathBuf> = if opts.files.is_empty() {
+    // COMPOSE_FILE: the files when no -f is given (separated by COMPOSE_PATH_SEPARATOR, ':').
+    let from_env: Vec<PathBuf> = std::env::var("COMPOSE_FILE")
+        .ok()
+        .filter(|_| opts.files.is_empty())
+        .map(|v| {
+            let sep = std::env::var("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|_| ":".into());
+            v.split(sep.as_str())
+                .filter(|f| !f.is_empty())
+                .map(|f| cwd.join(f))
+                .collect()
+        })
+        .unwrap_or_default();
+    let files: Vec<PathBuf> = if !from_env.is_empty() {
+        from_env
+    } else if opts.files.is_empty() {
         vec![find_files(base.as_deref().unwrap_or(&cwd))?]
     } else {
         opts.files.iter().map(|f| cwd.join(f)).collect()
