@@ -499,3 +499,57 @@ fn abort_on_container_exit_stops_all_with_the_testers_exit_code() {
     );
     compose_ok(&ns, &k, dir.path(), &["down"]);
 }
+
+#[test]
+fn sigterm_while_waiting_for_health_rolls_the_up_back() {
+    let never = r#"
+  slow:
+    image: busybox
+    init: true
+    command: [sleep, "1000"]
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 200ms
+      retries: 100000
+  app:
+    image: busybox
+    command: [true]
+    depends_on:
+      slow:
+        condition: service_healthy
+"#;
+    let Some((ns, k, dir)) = setup("compose-sigterm", &format!("services:{never}")) else {
+        return;
+    };
+    let mut c = ns.kiste_cmd(&k, &["compose", "-p", "proj", "up", "-d"]);
+    c.current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ns
+        .kiste_ok(&k, &["ps", "--format", "{{.Names}}"])
+        .contains("proj-slow-1")
+    {
+        assert!(Instant::now() < deadline, "slow never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted while waiting for slow"),
+        "{stderr}"
+    );
+    assert!(
+        names(&ns, &k, &["ps", "-aq"]).is_empty(),
+        "rolled back: {stderr}"
+    );
+    assert!(!ns.kiste_ok(&k, &["network", "ls"]).contains("proj_default"));
+    ns.assert_clean(&k, &[]);
+}

@@ -62,12 +62,11 @@ pub fn follow(
         });
     }
     let width = sources.iter().map(|s| s.label.len()).max().unwrap_or(0);
-    let mut set = nix::sys::signal::SigSet::empty();
-    if signals {
-        set.add(nix::sys::signal::Signal::SIGINT);
-        set.add(nix::sys::signal::Signal::SIGTERM);
-        set.thread_block()?;
-    }
+    let interrupts = if signals {
+        Some(Interrupts::block()?)
+    } else {
+        None
+    };
     let mut line = String::new();
     let mut last_pass = false;
     let mut first_exit: Option<String> = None;
@@ -111,18 +110,45 @@ pub fn follow(
         // Once all have ended (or, with abort, one), read once more: a monitor writes its
         // last lines before it exits.
         last_pass = !running || first_exit.is_some();
-        if signals {
-            let ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 100_000_000,
-            };
-            // SAFETY: sigtimedwait on a valid, blocked set with a valid timeout.
-            let sig = unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &ts) };
-            if sig > 0 {
+        if let Some(i) = &interrupts {
+            if i.pause() {
                 return Ok(Ended::Signal);
             }
         } else if running {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+    }
+}
+
+/// SIGINT and SIGTERM held back while this lives, so that a wait can notice them
+/// (`pause`) instead of dying; unblocked again on drop. Nothing may fork meanwhile: a
+/// child would inherit the mask.
+pub struct Interrupts {
+    set: nix::sys::signal::SigSet,
+}
+
+impl Interrupts {
+    pub fn block() -> anyhow::Result<Interrupts> {
+        let mut set = nix::sys::signal::SigSet::empty();
+        set.add(nix::sys::signal::Signal::SIGINT);
+        set.add(nix::sys::signal::Signal::SIGTERM);
+        set.thread_block()?;
+        Ok(Interrupts { set })
+    }
+
+    /// Wait 100 ms; whether SIGINT or SIGTERM came meanwhile (it is consumed).
+    pub fn pause(&self) -> bool {
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
+        // SAFETY: sigtimedwait on a valid set that this thread blocks, with a valid timeout.
+        unsafe { libc::sigtimedwait(self.set.as_ref(), std::ptr::null_mut(), &ts) > 0 }
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        let _ = self.set.thread_unblock();
     }
 }

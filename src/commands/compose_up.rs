@@ -291,6 +291,21 @@ pub(super) fn wait_for(
     if cond == Condition::Started {
         return Ok(());
     }
+    // Ctrl-C or SIGTERM while waiting ends the `up` through its rollback. The signals are
+    // blocked only here, where nothing forks (a monitor would inherit the mask).
+    let guard = super::compose_logs::Interrupts::block()?;
+    let result = wait_loop(paths, p, dep, cond, &guard);
+    drop(guard);
+    result
+}
+
+fn wait_loop(
+    paths: &Paths,
+    p: &Project,
+    dep: &str,
+    cond: Condition,
+    interrupts: &super::compose_logs::Interrupts,
+) -> anyhow::Result<()> {
     loop {
         let rec = project_containers(paths, &p.name)?
             .into_iter()
@@ -334,7 +349,13 @@ pub(super) fn wait_for(
             }
             Condition::Started => return Ok(()),
         }
-        std::thread::sleep(Duration::from_millis(100));
+        if interrupts.pause() {
+            return Err(Exit {
+                code: 130,
+                message: format!("interrupted while waiting for {dep}"),
+            }
+            .into());
+        }
     }
 }
 
