@@ -17,8 +17,8 @@ lean=(
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and
-# from the real tools.
-full=(docker.io docker-registry skopeo podman runc uidmap)
+# from the real tools. docker-compose (1.29): `compose config` is compared with its output.
+full=(docker.io docker-registry skopeo podman runc uidmap docker-compose)
 
 missing() {
   for p in "$@"; do

@@ -5,6 +5,7 @@
 mod archive;
 mod attach;
 pub mod complete;
+mod compose;
 mod container_verbs;
 mod data;
 mod examples;
@@ -23,6 +24,7 @@ mod system;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
+pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
@@ -202,6 +204,8 @@ pub enum Command {
     /// Run or remove the pods of Kubernetes YAML (podman 4's `kube play`, `kube down`)
     #[command(subcommand)]
     Kube(KubeCommand),
+    /// Define and run multi-container applications (compose files)
+    Compose(ComposeArgs),
 }
 
 #[derive(Debug, Subcommand)]

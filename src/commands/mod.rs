@@ -5,6 +5,11 @@ mod archive;
 mod attach;
 mod build;
 mod completion;
+mod compose;
+mod compose_args;
+mod compose_logs;
+mod compose_up;
+mod compose_verbs;
 mod containers;
 mod cp;
 mod diff;
@@ -147,6 +152,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&paths, a),
         Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(&paths, a),
         Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(&paths, &a.file),
+        Command::Compose(a) => compose::compose(&paths, a),
     }
 }
 
