@@ -83,6 +83,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("network disconnect", "kiste network disconnect appnet web"),
     ("port", "kiste port web 80/tcp"),
+    (
+        "update",
+        "kiste update -m 512m --cpus 1.5 --restart unless-stopped web",
+    ),
     ("exec", "kiste exec -it web sh"),
     ("attach", "kiste attach --detach-keys ctrl-a,a web"),
     ("volume", "kiste volume ls"),

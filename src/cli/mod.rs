@@ -19,6 +19,7 @@ mod ps;
 mod registry;
 mod shell;
 mod system;
+mod update;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
@@ -42,6 +43,7 @@ pub use ps::{PsArgs, PsSort};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
+pub use update::{UpdateArgs, UpdateConfig, UpdateError};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -194,6 +196,8 @@ pub enum Command {
     System(SystemCommand),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Update configuration (limits, restart policy) of one or more containers
+    Update(UpdateArgs),
 }
 
 #[derive(Debug, Subcommand)]

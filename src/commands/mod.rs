@@ -31,6 +31,7 @@ mod rootless;
 mod run;
 mod system;
 mod template;
+mod update;
 mod version;
 mod volume;
 
@@ -141,6 +142,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Info(a) => info::info(&paths, a),
         Command::System(c) => system::system_command(&paths, c),
         Command::Port(a) => port::port(&paths, a),
+        Command::Update(a) => update::update(&paths, a),
     }
 }
 
