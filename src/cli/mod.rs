@@ -17,6 +17,7 @@ mod network;
 mod observe;
 mod ps;
 mod registry;
+mod search;
 mod shell;
 mod system;
 mod update;
@@ -41,6 +42,7 @@ pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarget};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
 pub use update::{UpdateArgs, UpdateConfig, UpdateError};
@@ -198,6 +200,8 @@ pub enum Command {
     Port(PortArgs),
     /// Update configuration (limits, restart policy) of one or more containers
     Update(UpdateArgs),
+    /// Search Docker Hub, or a registry's catalog (REGISTRY/TERM), for images
+    Search(SearchArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,7 @@ mod pull;
 mod push;
 mod rootless;
 mod run;
+mod search;
 mod system;
 mod template;
 mod update;
@@ -143,6 +144,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::System(c) => system::system_command(&paths, c),
         Command::Port(a) => port::port(&paths, a),
         Command::Update(a) => update::update(&paths, a),
+        Command::Search(a) => search::search(a),
     }
 }
 

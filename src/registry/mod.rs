@@ -8,6 +8,7 @@
 //! It prints nothing itself except through the [`progress::Progress`] it is given.
 
 mod auth;
+pub mod catalog;
 mod client;
 pub mod conf;
 pub mod creds;
