@@ -87,6 +87,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "update",
         "kiste update -m 512m --cpus 1.5 --restart unless-stopped web",
     ),
+    (
+        "search",
+        "kiste search --limit 5 --filter is-official=true busybox",
+    ),
     ("exec", "kiste exec -it web sh"),
     ("attach", "kiste attach --detach-keys ctrl-a,a web"),
     ("volume", "kiste volume ls"),
