@@ -12,6 +12,7 @@ mod exec;
 mod generate;
 mod isolation;
 mod lifecycle;
+mod manifest;
 mod mounts;
 mod network;
 mod observe;
@@ -36,6 +37,11 @@ pub use isolation::IsolationArgs;
 pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
+};
+pub use manifest::{
+    check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,
+    ManifestInspectArgs, ManifestPushArgs, ManifestRmArgs, PlatformChange, PlatformError,
+    PlatformFlags,
 };
 pub use mounts::MountArgs;
 pub use network::*;
@@ -202,6 +208,9 @@ pub enum Command {
     Update(UpdateArgs),
     /// Search Docker Hub, or a registry's catalog (REGISTRY/TERM), for images
     Search(SearchArgs),
+    /// Manage multi-platform manifest lists in registries (create, add, annotate, inspect, push, rm)
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
 }
 
 #[derive(Debug, Subcommand)]

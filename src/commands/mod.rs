@@ -18,6 +18,7 @@ mod inspect;
 mod lifecycle;
 mod login;
 mod logs;
+mod manifest;
 mod network;
 mod network_settings;
 mod observe;
@@ -145,6 +146,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Port(a) => port::port(&paths, a),
         Command::Update(a) => update::update(&paths, a),
         Command::Search(a) => search::search(a),
+        Command::Manifest(c) => manifest::manifest_command(&paths, c),
     }
 }
 

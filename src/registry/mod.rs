@@ -12,6 +12,8 @@ pub mod catalog;
 mod client;
 pub mod conf;
 pub mod creds;
+pub mod list_store;
+pub mod lists;
 mod manifest;
 mod policy;
 pub mod progress;
