@@ -279,3 +279,38 @@ fn update_refuses_bad_values_and_unknown_containers_as_docker_does() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("AutoRemove is enabled"), "{}", r.stderr);
 }
+
+#[test]
+fn a_rootless_update_of_a_limit_without_a_cgroup_is_refused_as_at_run() {
+    if let Some(why) = support::rootless::unsupported() {
+        return support::skip(why);
+    }
+    let u = support::rootless::User::create("upd", true);
+    u.busybox();
+    u.ok(&["create", "--name", "mine", "busybox", "true"]);
+    let r = u.run(&["update", "--memory", "64m", "--cpus", "0.5", "mine"]);
+    if support::cgroup::Layout::host() == support::cgroup::Layout::V1 {
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("--memory, --cpus cannot be applied to a rootless container")
+                && r.stderr.contains("cgroup v1"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(r.stdout, "");
+    }
+    // The restart policy needs no cgroup: it changes for a rootless container too.
+    assert_eq!(u.ok(&["update", "--restart", "always", "mine"]), "mine\n");
+    assert_eq!(
+        u.ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.RestartPolicy.Name}}",
+            "mine"
+        ])
+        .trim(),
+        "always"
+    );
+}
