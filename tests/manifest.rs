@@ -173,6 +173,79 @@ fn add_amend_and_inspect_of_one_image_follow_docker_and_podman() {
 }
 
 #[test]
+fn docker_v2_images_make_a_docker_manifest_list() {
+    let k = Kiste::new();
+    let Some((reg, amd, _)) = two_images(&k) else {
+        return;
+    };
+    if !support::have("skopeo") {
+        return support::skip("skopeo is not installed: no docker v2 manifest to list");
+    }
+    // skopeo rewrites the image with a Docker v2 schema 2 manifest.
+    let v2 = format!("{}/bb:v2s2", reg.host());
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--format",
+            "v2s2",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ])
+        .arg(format!("docker://{amd}"))
+        .arg(format!("docker://{v2}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = format!("{}/d:1", reg.host());
+    k.ok(&["manifest", "create", &list, &v2]);
+    let pushed = k.ok(&["manifest", "push", &list]);
+    let (raw, digest) = reg.get_json(
+        "/v2/d/manifests/1",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    );
+    assert_eq!(digest, pushed.trim());
+    assert_eq!(
+        raw["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    assert_eq!(
+        raw["manifests"][0]["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    // docker's CLI (its own HOME, for its list store) makes the same list, byte for byte:
+    // the same digest; and prints an image as kiste does.
+    let home = k.dir.path().join("docker-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let docker = |args: &[&str]| {
+        std::process::Command::new("docker")
+            .args(args)
+            .env("HOME", &home)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let theirs = format!("{}/dd:1", reg.host());
+    let Some(_) = docker(&["manifest", "create", "--insecure", &theirs, &v2]) else {
+        return support::skip("docker's CLI cannot run `manifest create` here");
+    };
+    let docker_push = docker(&["manifest", "push", "--insecure", &theirs]).unwrap();
+    assert_eq!(
+        docker_push.lines().last(),
+        Some(pushed.trim()),
+        "{docker_push}"
+    );
+    let image = docker(&["manifest", "inspect", "--insecure", &v2]).unwrap();
+    assert_eq!(image, k.ok(&["manifest", "inspect", &v2]));
+    let list = docker(&["manifest", "inspect", "--insecure", &theirs]).unwrap();
+    assert_eq!(list, k.ok(&["manifest", "inspect", &theirs]));
+}
+
+#[test]
 fn manifest_errors_name_the_list_and_the_image() {
     let k = Kiste::new();
     let Some((reg, amd, arm)) = two_images(&k) else {

@@ -1,7 +1,7 @@
 //! `manifest create|add|annotate|inspect|push|rm`: multi-platform lists made from images
 //! in a registry, kept in the store until pushed, as docker's CLI does (and podman's
 //! `add`). Prints what docker prints: "Created manifest list NAME", the pushed list's
-//! digest, JSON indented as docker's for `inspect`.
+//! digest, JSON for `inspect` as docker prints it (lists by three spaces, images by tabs).
 
 use super::Exit;
 use crate::cli::{
@@ -144,13 +144,19 @@ fn annotate(store: &ListStore, a: ManifestAnnotateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// JSON as docker's `manifest inspect` prints it (indented by three spaces).
+/// JSON as docker's `manifest inspect` prints an image (indented by tabs).
 fn print_json(v: &impl Serialize) -> anyhow::Result<()> {
     let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"   ");
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
     v.serialize(&mut ser)?;
     println!("{}", String::from_utf8(out)?);
+    Ok(())
+}
+
+/// A list as docker prints it: its serialized form, indented by three spaces.
+fn print_list(list: &ManifestList) -> anyhow::Result<()> {
+    println!("{}", String::from_utf8(lists::list_bytes(list))?);
     Ok(())
 }
 
@@ -213,12 +219,12 @@ fn inspect(store: &ListStore, a: ManifestInspectArgs) -> anyhow::Result<()> {
                 .collect();
             return print_json(&all);
         }
-        return print_json(&lists::to_list(&list.entries));
+        return print_list(&lists::to_list(&list.entries));
     }
     match lists::fetch(&r, !a.insecure).map_err(remote(&a.refs[0]))? {
         Remote::List { bytes, .. } => {
             let list: ManifestList = serde_json::from_slice(&bytes)?;
-            print_json(&list)
+            print_list(&list)
         }
         Remote::Image {
             manifest, entry, ..

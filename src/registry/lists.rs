@@ -98,6 +98,16 @@ pub fn to_list(entries: &[ListEntry]) -> ManifestList {
     }
 }
 
+/// The list as docker's CLI serializes it (distribution's `MarshalIndent` with three
+/// spaces), so the same list gets the same digest from docker and kiste.
+pub fn list_bytes(list: &ManifestList) -> Vec<u8> {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"   ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    list.serialize(&mut ser).expect("lists serialize");
+    out
+}
+
 /// Reads what `reference` names from its registry.
 pub fn fetch(reference: &Reference, tls_verify: bool) -> Result<Remote, RegistryError> {
     let client = super::catalog::connect(reference.domain(), tls_verify)?;
@@ -211,7 +221,7 @@ pub fn push_list(
         }
     }
     let list = to_list(entries);
-    let bytes = serde_json::to_vec(&list).expect("lists serialize");
+    let bytes = list_bytes(&list);
     let tag = dest.tag.clone().unwrap_or_else(|| "latest".into());
     put_manifest(
         &client,
