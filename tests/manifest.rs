@@ -66,7 +66,17 @@ fn a_list_made_annotated_and_pushed_serves_each_platform() {
         ["\"linux\"/\"amd64\"/null", "\"linux\"/\"arm64\"/\"v8\""]
     );
     let pushed = k.ok(&["manifest", "push", "--purge", &list]);
-    assert!(pushed.trim().starts_with("sha256:"), "{pushed}");
+    let pushed_digest = pushed.lines().last().unwrap();
+    assert!(pushed_digest.starts_with("sha256:"), "{pushed}");
+    // Both images came from repository bb: linked into multi first, as docker says.
+    assert_eq!(
+        pushed
+            .lines()
+            .filter(|l| l.starts_with("Pushed ref "))
+            .count(),
+        2,
+        "{pushed}"
+    );
     // --purge: the local list is gone; inspect now reads the registry's copy.
     let r = k.run(&["manifest", "rm", &list]);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -75,7 +85,7 @@ fn a_list_made_annotated_and_pushed_serves_each_platform() {
         "/v2/multi/manifests/1",
         "application/vnd.oci.image.index.v1+json",
     );
-    assert_eq!(digest, pushed.trim());
+    assert_eq!(Some(digest.as_str()), pushed.lines().last());
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&from_registry).unwrap(),
         raw
@@ -207,7 +217,7 @@ fn docker_v2_images_make_a_docker_manifest_list() {
         "/v2/d/manifests/1",
         "application/vnd.docker.distribution.manifest.list.v2+json",
     );
-    assert_eq!(digest, pushed.trim());
+    assert_eq!(Some(digest.as_str()), pushed.lines().last());
     assert_eq!(
         raw["mediaType"],
         "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -236,9 +246,12 @@ fn docker_v2_images_make_a_docker_manifest_list() {
     let docker_push = docker(&["manifest", "push", "--insecure", &theirs]).unwrap();
     assert_eq!(
         docker_push.lines().last(),
-        Some(pushed.trim()),
+        pushed.lines().last(),
         "{docker_push}"
     );
+    // Both name the image they linked into the list's repository first.
+    let linked = |out: &str, repo: &str| out.replace(&format!("/{repo}@"), "/REPO@");
+    assert_eq!(linked(&docker_push, "dd"), linked(&pushed, "d"));
     let image = docker(&["manifest", "inspect", "--insecure", &v2]).unwrap();
     assert_eq!(image, k.ok(&["manifest", "inspect", &v2]));
     let list = docker(&["manifest", "inspect", "--insecure", &theirs]).unwrap();

@@ -251,12 +251,16 @@ fn push(store: &ListStore, a: ManifestPushArgs) -> anyhow::Result<()> {
     let name = normalize(&a.list)?.to_string();
     let list = store.load(&name)?.ok_or_else(|| no_such(&name))?;
     let dest = normalize(a.dest.as_deref().unwrap_or(&name))?;
-    let digest = lists::push_list(&list.entries, &dest, !a.insecure).map_err(remote(&a.list))?;
+    let pushed = lists::push_list(&list.entries, &dest, !a.insecure).map_err(remote(&a.list))?;
     if a.purge {
         let lock = store.lock()?;
         store.remove(&lock, &name)?;
     }
-    println!("{digest}");
+    // docker's lines: each image linked into the list's repository, then the digest.
+    for d in &pushed.linked {
+        println!("Pushed ref {}@{d} with digest: {d}", dest.name);
+    }
+    println!("{}", pushed.digest);
     Ok(())
 }
 

@@ -185,16 +185,24 @@ fn body_media_type(bytes: &[u8]) -> Option<String> {
     serde_json::from_slice::<Typed>(bytes).ok()?.media_type
 }
 
-/// Pushes the list of `entries` as `dest`; returns its digest. Every entry's image must
-/// be in `dest`'s registry: those from another repository are linked into `dest`'s
-/// (blob mounts, then the manifest by digest) before the list is put.
+/// What `push_list` did: the list's digest, and the digests of the images it linked
+/// into the destination repository first.
+pub struct PushedList {
+    pub digest: String,
+    pub linked: Vec<String>,
+}
+
+/// Pushes the list of `entries` as `dest`. Every entry's image must be in `dest`'s
+/// registry: those from another repository are linked into `dest`'s (blob mounts, then
+/// the manifest by digest) before the list is put.
 pub fn push_list(
     entries: &[ListEntry],
     dest: &Reference,
     tls_verify: bool,
-) -> Result<String, RegistryError> {
+) -> Result<PushedList, RegistryError> {
     let client = super::catalog::connect(dest.domain(), tls_verify)?;
     let repo = dest.repository();
+    let mut linked = Vec::new();
     for e in entries {
         let source = Reference::parse(&e.source)?;
         if source.domain() != dest.domain() {
@@ -218,6 +226,7 @@ pub fn push_list(
                 &e.descriptor.digest,
                 tls_verify,
             )?;
+            linked.push(e.descriptor.digest.clone());
         }
     }
     let list = to_list(entries);
@@ -231,7 +240,10 @@ pub fn push_list(
         &bytes,
         &dest.to_string(),
     )?;
-    Ok(sha256(&bytes))
+    Ok(PushedList {
+        digest: sha256(&bytes),
+        linked,
+    })
 }
 
 /// Links image `digest` of repository `from` into `to` on the same registry.
