@@ -100,6 +100,30 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("compose stop", "kiste compose stop web"),
     ("compose restart", "kiste compose restart web"),
     ("compose rm", "kiste compose rm -f -s web"),
+    (
+        "update",
+        "kiste update -m 512m --cpus 1.5 --restart unless-stopped web",
+    ),
+    ("manifest", "kiste manifest inspect busybox:latest"),
+    (
+        "manifest create",
+        "kiste manifest create reg.example/app:1 reg.example/app:1-amd64 reg.example/app:1-arm64",
+    ),
+    (
+        "manifest add",
+        "kiste manifest add --arch arm64 reg.example/app:1 reg.example/app:1-arm64",
+    ),
+    (
+        "manifest annotate",
+        "kiste manifest annotate --arch arm64 --variant v8 reg.example/app:1 reg.example/app:1-arm64",
+    ),
+    ("manifest inspect", "kiste manifest inspect reg.example/app:1"),
+    ("manifest push", "kiste manifest push --purge reg.example/app:1"),
+    ("manifest rm", "kiste manifest rm reg.example/app:1"),
+    (
+        "search",
+        "kiste search --limit 5 --filter is-official=true busybox",
+    ),
     ("exec", "kiste exec -it web sh"),
     ("attach", "kiste attach --detach-keys ctrl-a,a web"),
     ("volume", "kiste volume ls"),

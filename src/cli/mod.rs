@@ -14,13 +14,16 @@ mod generate;
 mod isolation;
 mod kube;
 mod lifecycle;
+mod manifest;
 mod mounts;
 mod network;
 mod observe;
 mod ps;
 mod registry;
+mod search;
 mod shell;
 mod system;
+mod update;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
@@ -39,13 +42,20 @@ pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
+pub use manifest::{
+    check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,
+    ManifestInspectArgs, ManifestPushArgs, ManifestRmArgs, PlatformChange, PlatformError,
+    PlatformFlags,
+};
 pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarget};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
+pub use update::{UpdateArgs, UpdateConfig, UpdateError};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -206,6 +216,13 @@ pub enum Command {
     Kube(KubeCommand),
     /// Define and run multi-container applications (compose files)
     Compose(ComposeArgs),
+    /// Update configuration (limits, restart policy) of one or more containers
+    Update(UpdateArgs),
+    /// Search Docker Hub, or a registry's catalog (REGISTRY/TERM), for images
+    Search(SearchArgs),
+    /// Manage multi-platform manifest lists in registries (create, add, annotate, inspect, push, rm)
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
 }
 
 #[derive(Debug, Subcommand)]

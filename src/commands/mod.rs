@@ -25,6 +25,7 @@ mod kube_play;
 mod lifecycle;
 mod login;
 mod logs;
+mod manifest;
 mod network;
 mod network_settings;
 mod observe;
@@ -36,8 +37,10 @@ mod pull;
 mod push;
 mod rootless;
 mod run;
+mod search;
 mod system;
 mod template;
+mod update;
 mod version;
 mod volume;
 
@@ -153,6 +156,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(&paths, a),
         Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(&paths, &a.file),
         Command::Compose(a) => compose::compose(&paths, a),
+        Command::Update(a) => update::update(&paths, a),
+        Command::Search(a) => search::search(a),
+        Command::Manifest(c) => manifest::manifest_command(&paths, c),
     }
 }
 
