@@ -92,6 +92,10 @@ pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
 /// process died before it could copy them).
 fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
     let cpuset = controller_root("cpuset") == Some(root);
+    // Outside cpuset the parent (kiste's own cgroup) usually exists: one mkdir.
+    if !cpuset && fs::create_dir(root.join(rel)).is_ok() {
+        return Ok(());
+    }
     let mut cur = root.to_path_buf();
     for comp in rel.components() {
         let parent = cur.clone();
