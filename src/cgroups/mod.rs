@@ -269,11 +269,19 @@ pub fn remove(spec: &CgroupSpec) -> Result<(), CgroupError> {
     if check_names(spec).is_err() {
         return Ok(());
     }
-    let dirs = dirs_of(spec);
-    if dirs.iter().any(|d| !read_procs(d).is_empty()) {
-        kill_all(&dirs);
+    // The usual case, a cgroup left empty by its exited process, goes with one rmdir per
+    // hierarchy; one that is busy (a process, or a cgroup below it) takes the long way.
+    let busy: Vec<PathBuf> = dirs_of(spec)
+        .into_iter()
+        .filter(|d| match fs::remove_dir(d) {
+            Ok(()) => false,
+            Err(e) => e.kind() != io::ErrorKind::NotFound,
+        })
+        .collect();
+    if busy.iter().any(|d| !read_procs(d).is_empty()) {
+        kill_all(&busy);
     }
-    for dir in dirs {
+    for dir in busy {
         remove_tree(&dir)?;
     }
     Ok(())

@@ -7,6 +7,7 @@ mod attach;
 mod detach;
 mod exec;
 mod finish;
+mod footprint;
 mod health;
 mod logs;
 mod pty;

@@ -251,7 +251,7 @@ impl ContainerRecord {
 
 /// pid + start time still name a live process (a reused pid has another start time). A
 /// zombie is dead: nobody may reap a monitor whose parent is gone (PID 1 in a container).
-fn alive(pid: i32, start: u64) -> bool {
+pub(crate) fn alive(pid: i32, start: u64) -> bool {
     if pid <= 0 {
         return false;
     }
