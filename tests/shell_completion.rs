@@ -268,7 +268,7 @@ fn bash_completes_networks_images_for_every_image_verb_and_global_values() {
     );
     assert_eq!(
         bash_complete(&k, &["kiste", "container", "p"], true),
-        ["prune"]
+        ["pause", "port", "prune", "ps"]
     );
 }
 

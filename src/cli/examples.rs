@@ -44,6 +44,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("image untag", "kiste image untag app:1"),
     ("container", "kiste container prune -f"),
     (
+        "container inspect",
+        "kiste container inspect --format '{{.State.Status}}' web",
+    ),
+    (
         "container exists",
         "kiste container exists web && kiste rm -f web",
     ),
@@ -122,6 +126,18 @@ pub fn example(path: &str) -> Option<&'static str> {
     EXAMPLES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
 }
 
+/// The table's example, else a management form's (`container ls`) is its short verb's
+/// (`ps`) under the longer name.
+fn example_for(path: &str) -> Option<String> {
+    if let Some(e) = example(path) {
+        return Some(e.to_string());
+    }
+    let short = super::short_form(path)?;
+    let e = example(short)?;
+    let tail = e.strip_prefix(&format!("kiste {short}"))?;
+    Some(format!("kiste {path}{tail}"))
+}
+
 /// `cmd` with every subcommand's example appended to its help.
 pub fn with_examples(cmd: Command) -> Command {
     add(cmd, "")
@@ -129,7 +145,7 @@ pub fn with_examples(cmd: Command) -> Command {
 
 fn add(mut cmd: Command, path: &str) -> Command {
     if !path.is_empty() {
-        if let Some(e) = example(path) {
+        if let Some(e) = example_for(path) {
             cmd = cmd.after_help(format!("Example:\n  {e}"));
         }
     }

@@ -12,6 +12,7 @@ mod exec;
 mod generate;
 mod isolation;
 mod lifecycle;
+mod management;
 mod mounts;
 mod network;
 mod observe;
@@ -35,6 +36,7 @@ pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
+pub use management::*;
 pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
@@ -129,10 +131,10 @@ pub enum Command {
     Untag(UntagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push, save, load, exists)
+    /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
-    /// Manage containers (exists)
+    /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
     /// Show the history of an image
@@ -194,76 +196,6 @@ pub enum Command {
     System(SystemCommand),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ImageCommand {
-    /// List images
-    #[command(visible_alias = "list")]
-    Ls(ImagesArgs),
-    /// Display detailed information on one or more images
-    Inspect(ImageInspectArgs),
-    /// Show the history of an image
-    History(HistoryArgs),
-    /// Remove unused images
-    Prune(PruneArgs),
-    /// Remove one or more images
-    #[command(visible_alias = "remove")]
-    Rm(RmiArgs),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(TagArgs),
-    /// Import the contents from a tarball to create a filesystem image
-    Import(ImportArgs),
-    /// Download an image from a registry
-    Pull(PullArgs),
-    /// Upload an image to a registry
-    Push(PushArgs),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(SaveArgs),
-    /// Load images from a tar archive or STDIN
-    Load(LoadArgs),
-    /// Exit 0 when the image exists in the store, 1 when it does not (podman)
-    Exists(ImageExistsArgs),
-    /// Remove names from an image, all of them when none is given (podman)
-    Untag(UntagArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct UntagArgs {
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
-    pub image: String,
-    /// The names to remove (default: every name of the image)
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "NAME")]
-    pub names: Vec<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ContainerCommand {
-    /// Exit 0 when the container exists, 1 when it does not (podman)
-    Exists(ContainerExistsArgs),
-    /// Remove all stopped containers
-    Prune(ContainerPruneArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ImageExistsArgs {
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
-    pub image: String,
-}
-
-#[derive(Debug, Args)]
-pub struct ContainerExistsArgs {
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
-    pub container: String,
-}
-
-#[derive(Debug, Args)]
-pub struct ImageInspectArgs {
-    /// Format output using a custom template: 'json', or a Go template ('{{.Config.Cmd}}')
-    #[arg(add = ArgValueCandidates::new(complete::inspect_format), short = 'f', long, value_name = "FORMAT")]
-    pub format: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::images), required = true, value_name = "IMAGE")]
-    pub images: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -286,8 +286,6 @@ pub fn untag(paths: &Paths, args: UntagArgs) -> anyhow::Result<()> {
 
 pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
     match cmd {
-        ImageCommand::Untag(a) => untag(paths, a),
-        ImageCommand::Ls(a) => images(paths, a),
         ImageCommand::Inspect(a) => inspect(paths, a),
         ImageCommand::Exists(a) => {
             // podman's exit 0 (found) or 1 (not found), printing nothing.
@@ -297,15 +295,9 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
                 Err(e) => Err(e.into()),
             }
         }
-        ImageCommand::History(a) => history(paths, a),
         ImageCommand::Prune(a) => super::prune::image_prune(paths, a),
-        ImageCommand::Rm(a) => rmi(paths, a),
-        ImageCommand::Tag(a) => tag(paths, a),
-        ImageCommand::Import(a) => import(paths, a),
-        ImageCommand::Pull(a) => super::pull::pull(paths, a),
-        ImageCommand::Push(a) => super::push::push(paths, a),
-        ImageCommand::Save(a) => super::archive::save(paths, a),
-        ImageCommand::Load(a) => super::archive::load(paths, a),
+        // The short verbs' forms are dispatched as the short verbs (commands::run_verb).
+        ImageCommand::Verb(v) => super::run_verb(paths, v.into()),
     }
 }
 

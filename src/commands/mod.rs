@@ -34,7 +34,7 @@ mod template;
 mod version;
 mod volume;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ContainerCommand};
 use crate::paths::Paths;
 use anyhow::Context;
 
@@ -76,71 +76,75 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);
+    run_verb(&paths, command)
+}
+
+/// One verb on a repaired store; a management form (`container ls`) comes back here as
+/// the short verb it names.
+fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Build(a) => build::build(&paths, a),
-        Command::Run(a) => run::run(&paths, a),
-        Command::Create(a) => run::create(&paths, a),
-        Command::Start(a) => containers::start(&paths, a),
-        Command::Stop(a) => containers::stop(&paths, a),
-        Command::Kill(a) => containers::kill(&paths, a),
-        Command::Rm(a) => containers::rm(&paths, a),
-        Command::Ps(a) => ps::ps(&paths, a),
+        Command::Build(a) => build::build(paths, a),
+        Command::Run(a) => run::run(paths, a),
+        Command::Create(a) => run::create(paths, a),
+        Command::Start(a) => containers::start(paths, a),
+        Command::Stop(a) => containers::stop(paths, a),
+        Command::Kill(a) => containers::kill(paths, a),
+        Command::Rm(a) => containers::rm(paths, a),
+        Command::Ps(a) => ps::ps(paths, a),
         Command::Logs(mut a) => {
             if a.latest {
-                a.container = containers::latest(&crate::container::Containers::open(&paths)?)?;
+                a.container = containers::latest(&crate::container::Containers::open(paths)?)?;
             }
-            logs::logs(&paths, a)
+            logs::logs(paths, a)
         }
-        Command::Exec(a) => exec::exec(&paths, a),
-        Command::Attach(a) => attach::attach(&paths, a),
-        Command::Images(a) => images::images(&paths, a),
-        Command::Import(a) => images::import(&paths, a),
-        Command::Rmi(a) => images::rmi(&paths, a),
-        Command::Tag(a) => images::tag(&paths, a),
-        Command::Untag(a) => images::untag(&paths, a),
+        Command::Exec(a) => exec::exec(paths, a),
+        Command::Attach(a) => attach::attach(paths, a),
+        Command::Images(a) => images::images(paths, a),
+        Command::Import(a) => images::import(paths, a),
+        Command::Rmi(a) => images::rmi(paths, a),
+        Command::Tag(a) => images::tag(paths, a),
+        Command::Untag(a) => images::untag(paths, a),
         Command::Inspect(mut a) => {
             if a.latest {
                 a.objects = vec![containers::latest(&crate::container::Containers::open(
-                    &paths,
+                    paths,
                 )?)?];
             }
-            inspect::inspect(&paths, a)
+            inspect::inspect(paths, a)
         }
-        Command::Image(c) => images::image_command(&paths, c),
-        Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
-            containers::exists(&paths, a)
-        }
-        Command::Container(crate::cli::ContainerCommand::Prune(a)) => {
-            prune::container_prune(&paths, a)
-        }
-        Command::History(a) => images::history(&paths, a),
-        Command::Pull(a) => pull::pull(&paths, a),
-        Command::Push(a) => push::push(&paths, a),
-        Command::Login(a) => login::login(&paths, a),
-        Command::Logout(a) => login::logout(&paths, a),
-        Command::Save(a) => archive::save(&paths, a),
-        Command::Load(a) => archive::load(&paths, a),
-        Command::Export(a) => archive::export(&paths, a),
+        Command::Image(c) => images::image_command(paths, c),
+        Command::Container(ContainerCommand::Verb(v)) => run_verb(paths, (*v).into()),
+        Command::Container(ContainerCommand::Inspect(a)) => inspect::inspect(paths, a.into()),
+        Command::Container(ContainerCommand::Exists(a)) => containers::exists(paths, a),
+        Command::Container(ContainerCommand::Prune(a)) => prune::container_prune(paths, a),
+        Command::History(a) => images::history(paths, a),
+        Command::Pull(a) => pull::pull(paths, a),
+        Command::Push(a) => push::push(paths, a),
+        Command::Login(a) => login::login(paths, a),
+        Command::Logout(a) => login::logout(paths, a),
+        Command::Save(a) => archive::save(paths, a),
+        Command::Load(a) => archive::load(paths, a),
+        Command::Export(a) => archive::export(paths, a),
         Command::Version(_) | Command::Completion(_) => Ok(()),
-        Command::Network(c) => network::network_command(&paths, c),
-        Command::Volume(c) => volume::volume_command(&paths, c),
-        Command::Cp(a) => cp::cp(&paths, a),
-        Command::Diff(a) => diff::diff(&paths, a),
-        Command::Commit(a) => diff::commit(&paths, a),
-        Command::Wait(a) => lifecycle::wait(&paths, a),
-        Command::Restart(a) => lifecycle::restart(&paths, a),
-        Command::Rename(a) => lifecycle::rename(&paths, a),
-        Command::Pause(a) => lifecycle::pause(&paths, a),
-        Command::Unpause(a) => lifecycle::unpause(&paths, a),
-        Command::Top(a) => observe::top(&paths, a),
-        Command::Stats(a) => observe::stats(&paths, a),
+        Command::Network(c) => network::network_command(paths, c),
+        Command::Volume(c) => volume::volume_command(paths, c),
+        Command::Cp(a) => cp::cp(paths, a),
+        Command::Diff(a) => diff::diff(paths, a),
+        Command::Commit(a) => diff::commit(paths, a),
+        Command::Wait(a) => lifecycle::wait(paths, a),
+        Command::Restart(a) => lifecycle::restart(paths, a),
+        Command::Rename(a) => lifecycle::rename(paths, a),
+        Command::Pause(a) => lifecycle::pause(paths, a),
+        Command::Unpause(a) => lifecycle::unpause(paths, a),
+        Command::Top(a) => observe::top(paths, a),
+        Command::Stats(a) => observe::stats(paths, a),
         Command::Healthcheck(crate::cli::HealthcheckCommand::Run(a)) => {
-            lifecycle::healthcheck_run(&paths, a)
+            lifecycle::healthcheck_run(paths, a)
         }
-        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
-        Command::Info(a) => info::info(&paths, a),
-        Command::System(c) => system::system_command(&paths, c),
-        Command::Port(a) => port::port(&paths, a),
+        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(paths, a),
+        Command::Info(a) => info::info(paths, a),
+        Command::System(c) => system::system_command(paths, c),
+        Command::Port(a) => port::port(paths, a),
     }
 }
 
