@@ -119,6 +119,50 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("system df", "kiste system df -v"),
     ("system info", "kiste system info --format '{{json .}}'"),
     ("system prune", "kiste system prune -a -f"),
+    (
+        "system events",
+        "kiste system events (refused: see the error for why)",
+    ),
+    ("events", "kiste events (refused: see the error for why)"),
+    ("builder", "kiste builder prune -f"),
+    ("builder prune", "kiste builder prune -a -f"),
+    ("context", "kiste context ls"),
+    ("context ls", "kiste context ls --format json"),
+    (
+        "context inspect",
+        "kiste context inspect --format '{{json .Endpoints}}'",
+    ),
+    ("context show", "kiste context show"),
+    ("context use", "kiste context use default"),
+    (
+        "context create",
+        "kiste context create remote (refused: see the error for why)",
+    ),
+    (
+        "context rm",
+        "kiste context rm remote (refused: see the error for why)",
+    ),
+    (
+        "context update",
+        "kiste context update remote (refused: see the error for why)",
+    ),
+    (
+        "context export",
+        "kiste context export remote (refused: see the error for why)",
+    ),
+    (
+        "context import",
+        "kiste context import remote x.tar (refused: see the error for why)",
+    ),
+    (
+        "checkpoint",
+        "kiste checkpoint create web cp1 (refused: see the error for why)",
+    ),
+    ("plugin", "kiste plugin ls (refused: see the error for why)"),
+    (
+        "trust",
+        "kiste trust inspect app:1 (refused: see the error for why)",
+    ),
 ];
 
 /// The example for the verb at `path`, if the table has one.

@@ -46,6 +46,7 @@ pub const MANAGEMENT_FORMS: &[(&str, &str)] = &[
     ("image tag", "tag"),
     ("image untag", "untag"),
     ("system info", "info"),
+    ("builder build", "build"),
 ];
 
 /// The short verb a management path stands for (`container ls` → `ps`).

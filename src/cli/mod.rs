@@ -6,6 +6,7 @@ mod archive;
 mod attach;
 pub mod complete;
 mod container_verbs;
+mod context;
 mod data;
 mod examples;
 mod exec;
@@ -24,6 +25,10 @@ mod system;
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
+pub use context::{
+    BuilderCommand, BuilderPruneArgs, ContextCommand, ContextInspectArgs, ContextLsArgs,
+    ContextUseArgs, EventsArgs, RefusedArgs,
+};
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
@@ -157,6 +162,20 @@ pub enum Command {
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(CompletionArgs),
+    /// Manage builds (build, prune)
+    #[command(subcommand)]
+    Builder(BuilderCommand),
+    /// Manage contexts (kiste has one, "default": the local store)
+    #[command(subcommand)]
+    Context(ContextCommand),
+    /// Get real time events (refused: kiste keeps no event log)
+    Events(EventsArgs),
+    /// Manage checkpoints (refused: kiste cannot checkpoint containers)
+    Checkpoint(RefusedArgs),
+    /// Manage plugins (refused: kiste has no plugin system)
+    Plugin(RefusedArgs),
+    /// Manage trust on images (refused: Docker Content Trust is deprecated)
+    Trust(RefusedArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),

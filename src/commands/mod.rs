@@ -6,6 +6,7 @@ mod attach;
 mod build;
 mod completion;
 mod containers;
+mod context;
 mod cp;
 mod diff;
 mod exec;
@@ -27,6 +28,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod refused;
 mod rootless;
 mod run;
 mod system;
@@ -34,7 +36,7 @@ mod template;
 mod version;
 mod volume;
 
-use crate::cli::{Cli, Command, ContainerCommand};
+use crate::cli::{BuilderCommand, Cli, Command, ContainerCommand};
 use crate::paths::Paths;
 use anyhow::Context;
 
@@ -62,6 +64,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Version(a) => return version::version(a),
         Command::Completion(a) => return completion::print_script(a.shell),
+        Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
+        Command::Plugin(_) => return Err(refused::refuse("plugin", refused::PLUGIN)),
+        Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
+        Command::Events(_) | Command::System(crate::cli::SystemCommand::Events(_)) => {
+            return Err(refused::refuse("events", refused::EVENTS))
+        }
+        Command::Context(c) => {
+            return context::context_command(&Paths::resolve(cli.root, cli.runroot), c)
+        }
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
@@ -125,7 +136,15 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Save(a) => archive::save(paths, a),
         Command::Load(a) => archive::load(paths, a),
         Command::Export(a) => archive::export(paths, a),
-        Command::Version(_) | Command::Completion(_) => Ok(()),
+        Command::Version(_)
+        | Command::Completion(_)
+        | Command::Checkpoint(_)
+        | Command::Plugin(_)
+        | Command::Trust(_)
+        | Command::Events(_)
+        | Command::Context(_) => Ok(()),
+        Command::Builder(BuilderCommand::Build(a)) => build::build(paths, a),
+        Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(paths, a),
         Command::Network(c) => network::network_command(paths, c),
         Command::Volume(c) => volume::volume_command(paths, c),
         Command::Cp(a) => cp::cp(paths, a),

@@ -355,3 +355,29 @@ pub fn system_prune(paths: &Paths, args: SystemPruneArgs) -> anyhow::Result<()> 
     report(&results);
     Ok(())
 }
+
+/// `builder prune`: the whole build cache (kiste's has no dangling part to keep).
+pub fn builder_prune(paths: &Paths, args: crate::cli::BuilderPruneArgs) -> anyhow::Result<()> {
+    let refuse = |flag: &str| {
+        super::refused::refuse(
+            "builder prune",
+            &format!("{flag}: the build cache keeps no per-entry times, sizes or labels to choose by; prune it whole"),
+        )
+    };
+    if !args.filters.is_empty() {
+        return Err(refuse("--filter"));
+    }
+    if args.keep_storage.is_some() {
+        return Err(refuse("--keep-storage"));
+    }
+    let warning = if args.all {
+        "WARNING! This will remove all build cache."
+    } else {
+        "WARNING! This will remove all dangling build cache."
+    };
+    if !confirm(args.force, warning)? {
+        return Ok(());
+    }
+    report(&[prune_build_cache(paths, &PruneOptions::default())?]);
+    Ok(())
+}
