@@ -18,6 +18,7 @@ mod mounts;
 mod network;
 mod observe;
 mod ps;
+mod refused_flags;
 mod registry;
 mod shell;
 mod system;
@@ -46,6 +47,7 @@ pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
+pub use refused_flags::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
@@ -280,6 +282,8 @@ pub struct BuildArgs {
     /// Pull the FROM images: "always" (also plain --pull), "missing" or "never"
     #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
     pub pull: crate::registry::PullPolicy,
+    #[command(flatten)]
+    pub refused: BuildRefusedFlags,
     /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
     pub context: PathBuf,
@@ -368,6 +372,8 @@ pub struct RunArgs {
     pub mounts: MountArgs,
     #[command(flatten)]
     pub life: LifeArgs,
+    #[command(flatten)]
+    pub refused: RunRefusedFlags,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -403,7 +409,7 @@ pub fn flag_error_line(e: &clap::Error) -> Option<String> {
         return None;
     };
     // clap names the argument "--time <TIME>"; docker names the flag "--time".
-    let flag = arg.split(" <").next().unwrap_or(arg);
+    let flag = arg.split([' ', '[']).next().unwrap_or(arg);
     let reason = match std::error::Error::source(e) {
         Some(source) => source.to_string(),
         None => "invalid value".to_string(),
