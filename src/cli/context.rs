@@ -72,12 +72,15 @@ pub struct BuilderPruneArgs {
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Provide filter values (refused: kiste's build cache keeps no per-entry times or labels)
-    #[arg(long = "filter", value_name = "FILTER")]
-    pub filters: Vec<String>,
-    /// Amount of disk space to keep for cache (refused: kiste's build cache keeps no per-entry use times to choose by)
-    #[arg(long, value_name = "BYTES")]
-    pub keep_storage: Option<String>,
+    #[arg(long = "filter", value_name = "FILTER", value_parser = super::refuse("not-implemented", NO_CACHE_METADATA))]
+    pub filters: Vec<super::Refused>,
+    /// Amount of disk space to keep for cache (refused: kiste's build cache keeps no per-entry use times)
+    #[arg(long, value_name = "BYTES", value_parser = super::refuse("not-implemented", NO_CACHE_METADATA))]
+    pub keep_storage: Option<super::Refused>,
 }
+
+const NO_CACHE_METADATA: &str = "kiste's build cache keeps no per-entry times, sizes or labels \
+    to choose by; builder prune removes it whole";
 
 /// Whatever follows a refused command: it is refused with its reason either way.
 #[derive(Debug, Args)]

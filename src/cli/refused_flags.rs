@@ -2,7 +2,8 @@
 //! `--help` and refused while the command line is parsed (exit 125, one line), so nothing
 //! is created and no verb ever sees them. The classes: `windows-only`, `swarm-only`,
 //! `legacy-removed` (docker itself removed or deprecated it), `hardware-absent` (with the
-//! path to support it), `no-daemon` (it talks to a daemon kiste does not have).
+//! path to support it), `no-daemon` (it talks to a daemon kiste does not have), and
+//! `not-implemented` (kiste could do it but does not yet; the reason says what is missing).
 
 use clap::Args;
 
@@ -12,7 +13,7 @@ use clap::Args;
 pub enum Refused {}
 
 /// The parser of a refused flag: fails with `refused (CLASS): REASON`.
-fn refuse(
+pub(super) fn refuse(
     class: &'static str,
     reason: &'static str,
 ) -> impl Fn(&str) -> Result<Refused, String> + Clone + Send + Sync + 'static {

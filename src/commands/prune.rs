@@ -358,18 +358,6 @@ pub fn system_prune(paths: &Paths, args: SystemPruneArgs) -> anyhow::Result<()> 
 
 /// `builder prune`: the whole build cache (kiste's has no dangling part to keep).
 pub fn builder_prune(paths: &Paths, args: crate::cli::BuilderPruneArgs) -> anyhow::Result<()> {
-    let refuse = |flag: &str| {
-        super::refused::refuse(
-            "builder prune",
-            &format!("{flag}: the build cache keeps no per-entry times, sizes or labels to choose by; prune it whole"),
-        )
-    };
-    if !args.filters.is_empty() {
-        return Err(refuse("--filter"));
-    }
-    if args.keep_storage.is_some() {
-        return Err(refuse("--keep-storage"));
-    }
     let warning = if args.all {
         "WARNING! This will remove all build cache."
     } else {
