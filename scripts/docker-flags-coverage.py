@@ -27,7 +27,8 @@ def kflags(cmd):
     from_kiste[cmd]=d; return d
 # test functions
 tests=[]
-for f in sorted(glob.glob('tests/*.rs')):
+# The flags_*.rs files hold the tests written for this table: they come first.
+for f in sorted(glob.glob('tests/*.rs'), key=lambda f: (not os.path.basename(f).startswith('flags_'), f)):
     src=open(f).read()
     for m in re.finditer(r'#\[test\]\s*(?:#\[[^\]]*\]\s*)*fn ([a-z0-9_]+)\(\)', src):
         start=m.end(); end=src.find('\n}\n', start)
@@ -39,21 +40,30 @@ def verb(cmd):
     if w[0] in ('container','image') and len(w)>1: return w[1]
     return cmd
 def find_test(cmd,flag,short):
+    # run and create share their flags: a test of one covers the other. The long form is
+    # looked for before the short one (a short letter means other things elsewhere).
     v=verb(cmd)
-    t=find_test1(v,flag,short)
-    if not t and v=='create': t=find_test1('run',flag,short)
-    return t
+    verbs=[v]+({'create':['run'],'run':['create']}.get(v,[]))
+    for sh in (None, short):
+        for w in verbs:
+            t=find_test1(w,flag,sh)
+            if t: return t
+    return None
 def find_test1(v,flag,short):
+    # Among the tests that pass the flag and name the verb, the one whose name mentions
+    # the flag (then the verb) is the likeliest to check it.
     words=v.split()
     pats=['"%s"'%flag,'"%s='%flag]
-    if short: pats.append('"-%s"'%short)
-    best=None
-    for f,n,body in tests:
+    if short: pats=['"-%s"'%short]
+    key=flag[2:].replace('-','_')
+    scored=[]
+    for order,(f,n,body) in enumerate(tests):
         if not any(p in body for p in pats): continue
-        if all('"%s"'%w in body for w in words):
-            return f,n
-        if best is None and f.startswith(words[0].split('-')[0]): best=(f,n)
-    return best
+        names_verb=all('"%s"'%w in body for w in words)
+        if not names_verb and not f.startswith(words[0].split('-')[0]): continue
+        score=(names_verb, key in n, words[0] in n, -order)
+        scored.append((score,(f,n)))
+    return max(scored)[1] if scored else None
 out=[]
 stats=collections.Counter()
 WHOLE={'plugin':('no-daemon','PLUGIN'),'trust':('legacy-removed','TRUST'),'context create':('no-daemon','CONTEXT'),

@@ -358,6 +358,12 @@ pub struct RunArgs {
     /// Set metadata on a container
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Write the container ID to the file (which must not exist yet)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
     /// Signal to stop the container
     #[arg(add = ArgValueCandidates::new(complete::signals), long = "stop-signal")]
     pub stop_signal: Option<String>,
