@@ -227,6 +227,12 @@ pub struct HistoryArgs {
     /// Only show image IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Print sizes and dates in human readable format (--human=false: bytes and RFC 3339 times)
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true, value_name = "BOOL")]
+    pub human: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.CreatedBy}}')
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
     #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
     pub image: String,
 }
