@@ -329,17 +329,6 @@ pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
         code: 1,
         message: format!("No such image: {}", args.image),
     })?;
-    if args.quiet {
-        println!(
-            "{}",
-            if args.no_trunc {
-                img.id.clone()
-            } else {
-                short(&img.id).to_string()
-            }
-        );
-        return Ok(());
-    }
     let layers = store.layers_of(&img)?;
     let mut sizes = layers.iter().map(|l| l.uncompressed_size);
     let mut rows: Vec<serde_json::Value> = Vec::new();
@@ -385,6 +374,14 @@ pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
             short(&img.id).to_string()
         }
         .into();
+    }
+    if args.quiet {
+        // docker's `{{.ID}}` of every row: the image, then `<missing>` for the layers
+        // below it that are no image of their own.
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(());
     }
     let headers = [
         ("ID", "IMAGE"),
