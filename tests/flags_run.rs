@@ -88,6 +88,7 @@ fn label_file_labels_are_overridden_by_label_flags_as_in_docker() {
         .output()
         .unwrap();
     let _ = Command::new("docker").args(["rm", &did]).output();
+    let _ = Command::new("docker").args(["rmi", image]).output();
     let theirs: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
     assert_eq!(ours, theirs);
 }

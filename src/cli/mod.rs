@@ -367,6 +367,9 @@ pub struct RunArgs {
     /// Read in a line delimited file of labels
     #[arg(long = "label-file", value_name = "FILE")]
     pub label_file: Vec<PathBuf>,
+    /// Expose a port or a range of ports (PORT[-END][/PROTO]): recorded, and published by -P
+    #[arg(long = "expose", value_name = "PORT[/PROTO]")]
+    pub expose: Vec<String>,
     /// Write the container ID to the file (which must not exist yet)
     #[arg(long, value_name = "FILE")]
     pub cidfile: Option<PathBuf>,
@@ -469,6 +472,34 @@ impl RunArgs {
         )?;
         host.log = crate::config::LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
         Ok(host)
+    }
+
+    /// `--expose`: each port of each PORT[-END][/PROTO] as docker's key ("80/tcp").
+    pub fn exposed_ports(&self) -> Result<Vec<String>, FlagError> {
+        let mut keys = Vec::new();
+        for v in &self.expose {
+            let bad = || {
+                FlagError::new(
+                    "--expose",
+                    v,
+                    "not a port or port range (PORT[-END][/PROTO])",
+                )
+            };
+            let (range, proto) = v.split_once('/').unwrap_or((v.as_str(), "tcp"));
+            if !matches!(proto, "tcp" | "udp" | "sctp") {
+                return Err(bad());
+            }
+            let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+            let port = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
+            let (Some(lo), Some(hi)) = (port(lo), port(hi)) else {
+                return Err(bad());
+            };
+            if hi < lo {
+                return Err(bad());
+            }
+            keys.extend((lo..=hi).map(|p| format!("{p}/{proto}")));
+        }
+        Ok(keys)
     }
 
     /// `--stop-timeout`: docker's int in seconds; a negative one waits for ever.

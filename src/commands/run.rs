@@ -185,6 +185,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     super::network::check_endpoints(paths, &mut host).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
     check_cidfile(args.cidfile.as_deref())?;
+    let expose = args.exposed_ports().map_err(|e| flag_err(&e))?;
     if paths.rootless {
         if let Some(why) = super::rootless::refusal(&host.resources) {
             return Err(flag_err(&why).into());
@@ -227,8 +228,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         .map_err(|e| flag_err(&e))?;
     host.volumes_from = args.mounts.volumes_from.clone();
     host.mounts = mounts;
+    let mut exposed_ports: std::collections::BTreeSet<String> =
+        ic.exposed_ports.keys().cloned().collect();
+    exposed_ports.extend(expose);
     if args.net.publish_all {
-        super::network::publish_exposed(&mut host, ic.exposed_ports.keys());
+        super::network::publish_exposed(&mut host, exposed_ports.iter());
     }
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (
@@ -320,6 +324,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
                 life.health,
             )
             .filter(|h| h.command().is_some()),
+            exposed_ports,
         },
         state: if starting {
             let me = std::process::id() as i32;
