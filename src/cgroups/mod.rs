@@ -199,6 +199,22 @@ pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
     result
 }
 
+/// Changes the limits of a running container's cgroup to `spec.resources` (`update`):
+/// each limit that is set is written, raising or lowering it; the kernel's refusal (a
+/// memory limit below what the container uses) comes back naming the file. Rootless
+/// without a cgroup of its own there is nothing to write: the limits were refused before.
+pub fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
+    check_names(spec)?;
+    match detect() {
+        CgroupLayout::V1 if crate::rootless::active() => Ok(()),
+        CgroupLayout::V1 => v1::update(spec),
+        CgroupLayout::V2 => match v2_dir(spec) {
+            Some(dir) => v2::update(&dir, &spec.resources),
+            None => Ok(()),
+        },
+    }
+}
+
 fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
     let bad = |s: &str| s.split('/').any(|c| c == ".." || c == ".");
     if spec.name.is_empty() || spec.name.contains('/') || bad(&spec.name) || bad(&spec.parent) {

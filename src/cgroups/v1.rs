@@ -157,6 +157,42 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// Changes the limits of an existing cgroup: the memory limits in the order the kernel
+/// accepts (memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes: raising,
+/// memsw goes first; lowering, memory goes first), then the others as `create` writes them.
+pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
+    let rel = relative_path(spec);
+    let r = &spec.resources;
+    let memory_set =
+        r.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some();
+    if memory_set {
+        let dir = need("memory", &rel, "memory limits")?;
+        let memsw_file = "memory.memsw.limit_in_bytes";
+        let current_memsw = fs::read_to_string(dir.join(memsw_file))
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let new_memory = r.memory.filter(|m| *m > 0).map(|m| m as u64);
+        let raising = matches!((new_memory, current_memsw), (Some(m), Some(sw)) if m > sw);
+        if raising {
+            let swap = match r.memory_swap {
+                Some(-1) => "-1".to_string(),
+                Some(s) if s > 0 => s.to_string(),
+                _ => (2 * new_memory.unwrap_or_default()).to_string(),
+            };
+            write_file(&dir, memsw_file, &swap)?;
+        }
+        apply_memory(&dir, r)?;
+    }
+    let rest = Resources {
+        memory: None,
+        memory_swap: None,
+        memory_reservation: None,
+        oom_kill_disable: false,
+        ..r.clone()
+    };
+    apply(&rel, &rest)
+}
+
 fn apply_memory(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     let has_memsw = dir.join("memory.memsw.limit_in_bytes").exists();
     if let Some(m) = r.memory.filter(|m| *m != 0) {

@@ -33,6 +33,7 @@ pub const MANAGEMENT_FORMS: &[(&str, &str)] = &[
     ("container stop", "stop"),
     ("container top", "top"),
     ("container unpause", "unpause"),
+    ("container update", "update"),
     ("container wait", "wait"),
     ("image build", "build"),
     ("image history", "history"),
@@ -116,6 +117,8 @@ pub enum ContainerVerb {
     Top(TopArgs),
     /// Unpause all processes within one or more containers
     Unpause(UnpauseArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(WaitArgs),
 }
@@ -144,6 +147,7 @@ impl From<ContainerVerb> for Command {
             ContainerVerb::Stop(a) => Command::Stop(a),
             ContainerVerb::Top(a) => Command::Top(a),
             ContainerVerb::Unpause(a) => Command::Unpause(a),
+            ContainerVerb::Update(a) => Command::Update(a),
             ContainerVerb::Wait(a) => Command::Wait(a),
         }
     }

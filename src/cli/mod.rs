@@ -5,6 +5,7 @@
 mod archive;
 mod attach;
 pub mod complete;
+mod compose;
 mod container_verbs;
 mod context;
 mod data;
@@ -13,19 +14,24 @@ mod exec;
 mod generate;
 mod image_verbs;
 mod isolation;
+mod kube;
 mod lifecycle;
 mod management;
+mod manifest;
 mod mounts;
 mod network;
 mod observe;
 mod ps;
 mod refused_flags;
 mod registry;
+mod search;
 mod shell;
 mod system;
+mod update;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
+pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use context::{
     BuilderCommand, BuilderPruneArgs, ContextCommand, ContextInspectArgs, ContextLsArgs,
@@ -42,19 +48,27 @@ pub use image_verbs::{
     BuildArgs, HistoryArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs, TagArgs,
 };
 pub use isolation::IsolationArgs;
+pub use kube::{GenerateKubeArgs, KubeCommand, KubeDownArgs, PlayCommand, PlayKubeArgs};
 pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
 pub use management::*;
+pub use manifest::{
+    check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,
+    ManifestInspectArgs, ManifestPushArgs, ManifestRmArgs, PlatformChange, PlatformError,
+    PlatformFlags,
+};
 pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
 pub use refused_flags::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarget};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
+pub use update::{UpdateArgs, UpdateConfig, UpdateError};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -211,7 +225,7 @@ pub enum Command {
     /// Run a container's healthcheck (podman)
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),
-    /// Generate structured data (systemd units) for containers (podman)
+    /// Generate structured data (systemd units, Kubernetes YAML) for containers (podman)
     #[command(subcommand)]
     Generate(GenerateCommand),
     /// Display system-wide information
@@ -221,6 +235,21 @@ pub enum Command {
     System(SystemCommand),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Run Kubernetes YAML: `play kube FILE` (podman)
+    #[command(subcommand)]
+    Play(PlayCommand),
+    /// Run or remove the pods of Kubernetes YAML (podman 4's `kube play`, `kube down`)
+    #[command(subcommand)]
+    Kube(KubeCommand),
+    /// Define and run multi-container applications (compose files)
+    Compose(ComposeArgs),
+    /// Update configuration (limits, restart policy) of one or more containers
+    Update(UpdateArgs),
+    /// Search Docker Hub, or a registry's catalog (REGISTRY/TERM), for images
+    Search(SearchArgs),
+    /// Manage multi-platform manifest lists in registries (create, add, annotate, inspect, push, rm)
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
 }
 
 #[derive(Debug, Args)]

@@ -42,7 +42,7 @@ fn content_trust_off(v: &str) -> Result<bool, String> {
 }
 
 /// The refused flags of `run` and `create`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RunRefusedFlags {
     /// Container isolation technology (refused: Windows only)
     #[arg(long, value_name = "STRING", value_parser = refuse("windows-only", ISOLATION))]
@@ -73,7 +73,7 @@ pub struct RunRefusedFlags {
 }
 
 /// The refused flags of `build`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct BuildRefusedFlags {
     /// Container isolation technology (refused: Windows only)
     #[arg(long, value_name = "STRING", value_parser = refuse("windows-only", ISOLATION))]
@@ -89,7 +89,7 @@ pub struct BuildRefusedFlags {
 }
 
 /// `pull` and `push`: `--disable-content-trust`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct TrustRefusedFlag {
     /// Skip image verification/signing (default true, as kiste never verifies; false is refused: Docker Content Trust is deprecated)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,

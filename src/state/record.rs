@@ -126,6 +126,10 @@ pub struct HostConfig {
     /// `--init`: kiste is PID 1 in the container (reaps, forwards signals).
     #[serde(default)]
     pub init: bool,
+    /// The id of the container whose network namespace this one joins (a pod's first
+    /// container, see `commands::kube_play`); its own network mode is then `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_container: Option<String>,
 }
 
 impl HostConfig {
