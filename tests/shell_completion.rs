@@ -264,11 +264,11 @@ fn bash_completes_networks_images_for_every_image_verb_and_global_values() {
     assert!(df.contains(&"{{.Reclaimable}}".into()), "{df:?}");
     assert_eq!(
         bash_complete(&k, &["kiste", "system", ""], true),
-        ["df", "info", "prune"]
+        ["df", "events", "info", "prune"]
     );
     assert_eq!(
         bash_complete(&k, &["kiste", "container", "p"], true),
-        ["prune"]
+        ["pause", "port", "prune", "ps"]
     );
 }
 

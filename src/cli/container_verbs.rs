@@ -86,6 +86,8 @@ pub struct RmArgs {
     /// Remove anonymous volumes associated with the container
     #[arg(short = 'v', long)]
     pub volumes: bool,
+    #[command(flatten)]
+    pub link: super::RmLinkFlag,
     #[arg(add = ArgValueCandidates::new(complete::all_containers), required_unless_present_any = ["all", "latest"], value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }

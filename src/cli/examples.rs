@@ -44,6 +44,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("image untag", "kiste image untag app:1"),
     ("container", "kiste container prune -f"),
     (
+        "container inspect",
+        "kiste container inspect --format '{{.State.Status}}' web",
+    ),
+    (
         "container exists",
         "kiste container exists web && kiste rm -f web",
     ),
@@ -162,11 +166,67 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("system df", "kiste system df -v"),
     ("system info", "kiste system info --format '{{json .}}'"),
     ("system prune", "kiste system prune -a -f"),
+    (
+        "system events",
+        "kiste system events (refused: see the error for why)",
+    ),
+    ("events", "kiste events (refused: see the error for why)"),
+    ("builder", "kiste builder prune -f"),
+    ("builder prune", "kiste builder prune -a -f"),
+    ("context", "kiste context ls"),
+    ("context ls", "kiste context ls --format json"),
+    (
+        "context inspect",
+        "kiste context inspect --format '{{json .Endpoints}}'",
+    ),
+    ("context show", "kiste context show"),
+    ("context use", "kiste context use default"),
+    (
+        "context create",
+        "kiste context create remote (refused: see the error for why)",
+    ),
+    (
+        "context rm",
+        "kiste context rm remote (refused: see the error for why)",
+    ),
+    (
+        "context update",
+        "kiste context update remote (refused: see the error for why)",
+    ),
+    (
+        "context export",
+        "kiste context export remote (refused: see the error for why)",
+    ),
+    (
+        "context import",
+        "kiste context import remote x.tar (refused: see the error for why)",
+    ),
+    (
+        "checkpoint",
+        "kiste checkpoint create web cp1 (refused: see the error for why)",
+    ),
+    ("plugin", "kiste plugin ls (refused: see the error for why)"),
+    (
+        "trust",
+        "kiste trust inspect app:1 (refused: see the error for why)",
+    ),
 ];
 
 /// The example for the verb at `path`, if the table has one.
 pub fn example(path: &str) -> Option<&'static str> {
     EXAMPLES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
+}
+
+/// The table's example, else a management form's (`container ls`) is its short verb's
+/// (`ps`) under the longer name.
+fn example_for(path: &str) -> Option<String> {
+    if let Some(e) = example(path) {
+        return Some(e.to_string());
+    }
+    let short = super::short_form(path)?;
+    let e = example(short)?;
+    let tail = e.strip_prefix(&format!("kiste {short}"))?;
+    Some(format!("kiste {path}{tail}"))
 }
 
 /// `cmd` with every subcommand's example appended to its help.
@@ -176,7 +236,7 @@ pub fn with_examples(cmd: Command) -> Command {
 
 fn add(mut cmd: Command, path: &str) -> Command {
     if !path.is_empty() {
-        if let Some(e) = example(path) {
+        if let Some(e) = example_for(path) {
             cmd = cmd.after_help(format!("Example:\n  {e}"));
         }
     }

@@ -7,18 +7,22 @@ mod attach;
 pub mod complete;
 mod compose;
 mod container_verbs;
+mod context;
 mod data;
 mod examples;
 mod exec;
 mod generate;
+mod image_verbs;
 mod isolation;
 mod kube;
 mod lifecycle;
+mod management;
 mod manifest;
 mod mounts;
 mod network;
 mod observe;
 mod ps;
+mod refused_flags;
 mod registry;
 mod search;
 mod shell;
@@ -29,6 +33,10 @@ pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
 pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
+pub use context::{
+    BuilderCommand, BuilderPruneArgs, ContextCommand, ContextInspectArgs, ContextLsArgs,
+    ContextUseArgs, EventsArgs, RefusedArgs,
+};
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
@@ -36,12 +44,16 @@ pub use data::{
 pub use examples::{example, EXAMPLES};
 pub use exec::{ExecArgs, ExecOptions};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
+pub use image_verbs::{
+    BuildArgs, HistoryArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs, TagArgs,
+};
 pub use isolation::IsolationArgs;
 pub use kube::{GenerateKubeArgs, KubeCommand, KubeDownArgs, PlayCommand, PlayKubeArgs};
 pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
+pub use management::*;
 pub use manifest::{
     check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,
     ManifestInspectArgs, ManifestPushArgs, ManifestRmArgs, PlatformChange, PlatformError,
@@ -51,6 +63,7 @@ pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
+pub use refused_flags::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
 pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarget};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
@@ -150,10 +163,10 @@ pub enum Command {
     Untag(UntagArgs),
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
-    /// Manage images (ls, inspect, history, prune, rm, tag, import, pull, push, save, load, exists)
+    /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
-    /// Manage containers (exists)
+    /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
     /// Show the history of an image
@@ -176,6 +189,20 @@ pub enum Command {
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(CompletionArgs),
+    /// Manage builds (build, prune)
+    #[command(subcommand)]
+    Builder(BuilderCommand),
+    /// Manage contexts (kiste has one, "default": the local store)
+    #[command(subcommand)]
+    Context(ContextCommand),
+    /// Get real time events (refused: kiste keeps no event log)
+    Events(EventsArgs),
+    /// Manage checkpoints (refused: kiste cannot checkpoint containers)
+    Checkpoint(RefusedArgs),
+    /// Manage plugins (refused: kiste has no plugin system)
+    Plugin(RefusedArgs),
+    /// Manage trust on images (refused: Docker Content Trust is deprecated)
+    Trust(RefusedArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -230,144 +257,6 @@ pub enum Command {
     /// Manage multi-platform manifest lists in registries (create, add, annotate, inspect, push, rm)
     #[command(subcommand)]
     Manifest(ManifestCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ImageCommand {
-    /// List images
-    #[command(visible_alias = "list")]
-    Ls(ImagesArgs),
-    /// Display detailed information on one or more images
-    Inspect(ImageInspectArgs),
-    /// Show the history of an image
-    History(HistoryArgs),
-    /// Remove unused images
-    Prune(PruneArgs),
-    /// Remove one or more images
-    #[command(visible_alias = "remove")]
-    Rm(RmiArgs),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(TagArgs),
-    /// Import the contents from a tarball to create a filesystem image
-    Import(ImportArgs),
-    /// Download an image from a registry
-    Pull(PullArgs),
-    /// Upload an image to a registry
-    Push(PushArgs),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(SaveArgs),
-    /// Load images from a tar archive or STDIN
-    Load(LoadArgs),
-    /// Exit 0 when the image exists in the store, 1 when it does not (podman)
-    Exists(ImageExistsArgs),
-    /// Remove names from an image, all of them when none is given (podman)
-    Untag(UntagArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct UntagArgs {
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
-    pub image: String,
-    /// The names to remove (default: every name of the image)
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "NAME")]
-    pub names: Vec<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ContainerCommand {
-    /// Exit 0 when the container exists, 1 when it does not (podman)
-    Exists(ContainerExistsArgs),
-    /// Remove all stopped containers
-    Prune(ContainerPruneArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ImageExistsArgs {
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
-    pub image: String,
-}
-
-#[derive(Debug, Args)]
-pub struct ContainerExistsArgs {
-    #[arg(add = ArgValueCandidates::new(complete::all_containers), value_name = "CONTAINER")]
-    pub container: String,
-}
-
-#[derive(Debug, Args)]
-pub struct ImageInspectArgs {
-    /// Format output using a custom template: 'json', or a Go template ('{{.Config.Cmd}}')
-    #[arg(add = ArgValueCandidates::new(complete::inspect_format), short = 'f', long, value_name = "FORMAT")]
-    pub format: Option<String>,
-    #[arg(add = ArgValueCandidates::new(complete::images), required = true, value_name = "IMAGE")]
-    pub images: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// Don't truncate output
-    #[arg(long)]
-    pub no_trunc: bool,
-    /// Only show image IDs
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-    #[arg(add = ArgValueCandidates::new(complete::images), value_name = "IMAGE")]
-    pub image: String,
-}
-
-#[derive(Debug, Args)]
-pub struct PruneArgs {
-    /// Remove all unused images, not just dangling ones
-    #[arg(short = 'a', long)]
-    pub all: bool,
-    /// Do not prompt for confirmation
-    #[arg(short = 'f', long)]
-    pub force: bool,
-    /// Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])
-    #[arg(long = "filter", value_name = "FILTER")]
-    pub filters: Vec<String>,
-    /// Also forget the build cache (step results and RUN --mount=type=cache dirs)
-    #[arg(long)]
-    pub build_cache: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct BuildArgs {
-    /// Name and optionally a tag in the "name:tag" format (repeatable)
-    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
-    pub tags: Vec<String>,
-    /// Name of the Dockerfile (default: PATH/Dockerfile; "-" reads it from stdin)
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-    /// Set build-time variables
-    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
-    pub build_args: Vec<String>,
-    /// Set the target build stage to build
-    #[arg(long)]
-    pub target: Option<String>,
-    /// Set metadata for an image
-    #[arg(long = "label", value_name = "KEY=VALUE")]
-    pub labels: Vec<String>,
-    /// Suppress the build output and print image ID on success
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-    /// Write the image ID to the file
-    #[arg(long, value_name = "FILE")]
-    pub iidfile: Option<PathBuf>,
-    /// Do not use cache when building the image
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)
-    #[arg(long = "secret", value_name = "id=ID,src=PATH")]
-    pub secrets: Vec<String>,
-    /// Unix time for every timestamp in the image (like SOURCE_DATE_EPOCH)
-    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
-    pub timestamp: Option<i64>,
-    /// Pull the FROM images: "always" (also plain --pull), "missing" or "never"
-    #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
-    pub pull: crate::registry::PullPolicy,
-    /// Build context directory, or "-" to read a tar archive from stdin
-    #[arg(value_name = "PATH")]
-    pub context: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -439,6 +328,15 @@ pub struct RunArgs {
     /// Set metadata on a container
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Expose a port or a range of ports (PORT[-END][/PROTO]): recorded, and published by -P
+    #[arg(long = "expose", value_name = "PORT[/PROTO]")]
+    pub expose: Vec<String>,
+    /// Write the container ID to the file (which must not exist yet)
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
     /// Signal to stop the container
     #[arg(add = ArgValueCandidates::new(complete::signals), long = "stop-signal")]
     pub stop_signal: Option<String>,
@@ -453,6 +351,8 @@ pub struct RunArgs {
     pub mounts: MountArgs,
     #[command(flatten)]
     pub life: LifeArgs,
+    #[command(flatten)]
+    pub refused: RunRefusedFlags,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -488,7 +388,7 @@ pub fn flag_error_line(e: &clap::Error) -> Option<String> {
         return None;
     };
     // clap names the argument "--time <TIME>"; docker names the flag "--time".
-    let flag = arg.split(" <").next().unwrap_or(arg);
+    let flag = arg.split([' ', '[']).next().unwrap_or(arg);
     let reason = match std::error::Error::source(e) {
         Some(source) => source.to_string(),
         None => "invalid value".to_string(),
@@ -538,6 +438,34 @@ impl RunArgs {
         Ok(host)
     }
 
+    /// `--expose`: each port of each PORT[-END][/PROTO] as docker's key ("80/tcp").
+    pub fn exposed_ports(&self) -> Result<Vec<String>, FlagError> {
+        let mut keys = Vec::new();
+        for v in &self.expose {
+            let bad = || {
+                FlagError::new(
+                    "--expose",
+                    v,
+                    "not a port or port range (PORT[-END][/PROTO])",
+                )
+            };
+            let (range, proto) = v.split_once('/').unwrap_or((v.as_str(), "tcp"));
+            if !matches!(proto, "tcp" | "udp" | "sctp") {
+                return Err(bad());
+            }
+            let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+            let port = |s: &str| s.parse::<u16>().ok().filter(|p| *p > 0);
+            let (Some(lo), Some(hi)) = (port(lo), port(hi)) else {
+                return Err(bad());
+            };
+            if hi < lo {
+                return Err(bad());
+            }
+            keys.extend((lo..=hi).map(|p| format!("{p}/{proto}")));
+        }
+        Ok(keys)
+    }
+
     /// `--stop-timeout`: docker's int in seconds; a negative one waits for ever.
     pub fn stop_timeout(&self) -> Result<Option<crate::config::StopTimeout>, FlagError> {
         let Some(t) = self.stop_timeout.as_deref() else {
@@ -546,63 +474,6 @@ impl RunArgs {
         let secs: i64 = parse_int("--stop-timeout", t)?;
         Ok(Some(crate::config::StopTimeout::from_secs(secs)))
     }
-}
-
-#[derive(Debug, Args)]
-pub struct ImagesArgs {
-    /// Show all images (default hides intermediate images)
-    #[arg(short = 'a', long)]
-    pub all: bool,
-    /// Only show image IDs
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-    /// Don't truncate output
-    #[arg(long)]
-    pub no_trunc: bool,
-    /// Show digests
-    #[arg(long)]
-    pub digests: bool,
-    /// Filter output based on conditions provided (dangling, reference, label, before, since)
-    #[arg(add = ArgValueCandidates::new(complete::images_filters), short = 'f', long = "filter", value_name = "KEY=VALUE")]
-    pub filters: Vec<String>,
-    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template ('{{.Repository}}:{{.Tag}}')
-    #[arg(add = ArgValueCandidates::new(complete::images_format), long, value_name = "FORMAT")]
-    pub format: Option<String>,
-
-    /// Show only images matching this reference
-    #[arg(value_name = "REPOSITORY[:TAG]")]
-    pub reference: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ImportArgs {
-    /// Apply Dockerfile instruction to the created image
-    #[arg(short = 'c', long = "change", value_name = "INSTRUCTION")]
-    pub changes: Vec<String>,
-    /// Set commit message for imported image
-    #[arg(short = 'm', long = "message")]
-    pub message: Option<String>,
-    /// A rootfs tarball (plain or gzip-compressed), or "-" for STDIN
-    #[arg(value_name = "FILE|-")]
-    pub file: PathBuf,
-    #[arg(value_name = "REPOSITORY[:TAG]")]
-    pub reference: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct RmiArgs {
-    /// Force removal of the image
-    #[arg(short = 'f', long)]
-    pub force: bool,
-    #[arg(add = ArgValueCandidates::new(complete::images), required = true, value_name = "IMAGE")]
-    pub images: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct TagArgs {
-    #[arg(add = ArgValueCandidates::new(complete::images))]
-    pub source: String,
-    pub target: String,
 }
 
 #[derive(Debug, Args)]

@@ -142,6 +142,8 @@ pub struct NetworkCreateArgs {
     /// Set metadata on a network (KEY=VALUE)
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    #[command(flatten)]
+    pub swarm: super::NetworkSwarmFlags,
     pub name: String,
 }
 
@@ -168,6 +170,8 @@ pub struct NetworkInspectArgs {
     /// Format output using a Go template
     #[arg(short, long)]
     pub format: Option<String>,
+    #[command(flatten)]
+    pub verbose: super::NetworkVerboseFlag,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,8 @@ pub struct NetworkConnectArgs {
     /// Add network-scoped alias for the container
     #[arg(long = "alias", value_name = "NAME")]
     pub alias: Vec<String>,
+    #[command(flatten)]
+    pub link: super::ConnectLinkFlag,
     #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::bridge_networks))]
     pub network: String,
     #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::running_containers))]

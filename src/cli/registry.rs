@@ -17,6 +17,8 @@ pub struct PullArgs {
     /// Pull all tagged images in the repository (not supported)
     #[arg(short = 'a', long)]
     pub all_tags: bool,
+    #[command(flatten)]
+    pub trust: super::TrustRefusedFlag,
     #[arg(value_name = "NAME[:TAG|@DIGEST]")]
     pub image: String,
 }
@@ -32,6 +34,8 @@ pub struct PushArgs {
     /// Require HTTPS and verify certificates when contacting registries
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: bool,
+    #[command(flatten)]
+    pub trust: super::TrustRefusedFlag,
     #[arg(add = clap_complete::engine::ArgValueCandidates::new(super::complete::images), value_name = "IMAGE")]
     pub image: String,
     /// Where to push (default: the image's own name)

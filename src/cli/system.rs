@@ -16,6 +16,8 @@ pub struct InfoArgs {
 pub enum SystemCommand {
     /// Show kiste disk usage
     Df(DfArgs),
+    /// Get real time events (refused: kiste keeps no event log)
+    Events(super::EventsArgs),
     /// Display system-wide information
     Info(InfoArgs),
     /// Remove unused data

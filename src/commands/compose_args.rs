@@ -69,6 +69,10 @@ pub(super) fn run_args(
     };
     RunArgs {
         help: None,
+        label_file: Vec::new(),
+        cidfile: None,
+        expose: Vec::new(),
+        refused: Default::default(),
         detach: true,
         name,
         publish: svc.ports.iter().map(|p| p.publish_flag()).collect(),

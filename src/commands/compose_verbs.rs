@@ -37,6 +37,7 @@ pub fn verb(paths: &Paths, a: &ComposeArgs, cmd: &ComposeCommand) -> anyhow::Res
                             platform: None,
                             tls_verify: true,
                             all_tags: false,
+                            trust: Default::default(),
                             image: image.clone(),
                         },
                     )?;
@@ -195,6 +196,7 @@ pub(super) fn build_service(paths: &Paths, p: &Project, svc: &Service) -> anyhow
             secrets: Vec::new(),
             timestamp: None,
             pull: crate::registry::PullPolicy::Missing,
+            refused: Default::default(),
             context: b.context.clone(),
         },
     )

@@ -286,8 +286,6 @@ pub fn untag(paths: &Paths, args: UntagArgs) -> anyhow::Result<()> {
 
 pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
     match cmd {
-        ImageCommand::Untag(a) => untag(paths, a),
-        ImageCommand::Ls(a) => images(paths, a),
         ImageCommand::Inspect(a) => inspect(paths, a),
         ImageCommand::Exists(a) => {
             // podman's exit 0 (found) or 1 (not found), printing nothing.
@@ -297,15 +295,9 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
                 Err(e) => Err(e.into()),
             }
         }
-        ImageCommand::History(a) => history(paths, a),
         ImageCommand::Prune(a) => super::prune::image_prune(paths, a),
-        ImageCommand::Rm(a) => rmi(paths, a),
-        ImageCommand::Tag(a) => tag(paths, a),
-        ImageCommand::Import(a) => import(paths, a),
-        ImageCommand::Pull(a) => super::pull::pull(paths, a),
-        ImageCommand::Push(a) => super::push::push(paths, a),
-        ImageCommand::Save(a) => super::archive::save(paths, a),
-        ImageCommand::Load(a) => super::archive::load(paths, a),
+        // The short verbs' forms are dispatched as the short verbs (commands::run_verb).
+        ImageCommand::Verb(v) => super::run_verb(paths, v.into()),
     }
 }
 
@@ -337,20 +329,9 @@ pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
         code: 1,
         message: format!("No such image: {}", args.image),
     })?;
-    if args.quiet {
-        println!(
-            "{}",
-            if args.no_trunc {
-                img.id.clone()
-            } else {
-                short(&img.id).to_string()
-            }
-        );
-        return Ok(());
-    }
     let layers = store.layers_of(&img)?;
     let mut sizes = layers.iter().map(|l| l.uncompressed_size);
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut rows: Vec<serde_json::Value> = Vec::new();
     for h in &img.config.history {
         let size = if h.empty_layer {
             0
@@ -363,33 +344,79 @@ pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
         } else {
             super::format::ellipsis(&by, 45)
         };
-        let created = h
+        // docker's CreatedAt is RFC 3339 to the second; CreatedSince is relative unless
+        // --human=false, and Size is in bytes then.
+        let created_at = h
             .created
             .as_deref()
-            .map(|c| format!("{} ago", human_duration(since(c))))
-            .unwrap_or_else(|| "N/A".into());
-        rows.push(vec![
-            "<missing>".into(),
-            created,
-            by,
-            human_size(size),
-            h.comment.clone().unwrap_or_default(),
-        ]);
+            .and_then(parse_rfc3339)
+            .map(|t| crate::image::format_rfc3339(t as i64, 0))
+            .unwrap_or_default();
+        let created_since = match (&h.created, args.human) {
+            (None, _) => "N/A".to_string(),
+            (Some(c), true) => format!("{} ago", human_duration(since(c))),
+            (Some(_), false) => created_at.clone(),
+        };
+        rows.push(json!({
+            "ID": "<missing>",
+            "CreatedSince": created_since,
+            "CreatedAt": created_at,
+            "CreatedBy": by,
+            "Size": if args.human { human_size(size) } else { size.to_string() },
+            "Comment": h.comment.clone().unwrap_or_default(),
+        }));
     }
     rows.reverse();
     if let Some(top) = rows.first_mut() {
-        top[0] = if args.no_trunc {
+        top["ID"] = if args.no_trunc {
             img.id.clone()
         } else {
             short(&img.id).to_string()
-        };
+        }
+        .into();
     }
-    print!(
-        "{}",
-        table(
-            &["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-            &rows
-        )
-    );
+    if args.quiet {
+        // docker's `{{.ID}}` of every row: the image, then `<missing>` for the layers
+        // below it that are no image of their own.
+        for r in &rows {
+            println!("{}", r["ID"].as_str().unwrap_or_default());
+        }
+        return Ok(());
+    }
+    let headers = [
+        ("ID", "IMAGE"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("CreatedBy", "CREATED BY"),
+        ("Size", "SIZE"),
+        ("Comment", "COMMENT"),
+    ];
+    match OutputFormat::parse(args.format.as_deref()) {
+        OutputFormat::Json => {
+            for r in &rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        OutputFormat::Template { source, table } => {
+            let f = Formatter::new(&source, table, true)?;
+            print!("{}", f.render_all(&headers, &rows)?);
+        }
+        OutputFormat::Default => {
+            let created = if args.human {
+                "CreatedSince"
+            } else {
+                "CreatedAt"
+            };
+            let cols = ["ID", created, "CreatedBy", "Size", "Comment"];
+            let created_head = if args.human { "CREATED" } else { "CREATED AT" };
+            print!(
+                "{}",
+                table(
+                    &["IMAGE", created_head, "CREATED BY", "SIZE", "COMMENT"],
+                    &cells(&rows, &cols)
+                )
+            );
+        }
+    }
     Ok(())
 }

@@ -194,6 +194,35 @@ pub fn info_value(paths: &Paths) -> anyhow::Result<Value> {
         "OverlaySupported": overlay,
         "NetworkBackend": "netlink+nftables",
     });
+    // docker's remaining fields, so that templates written for docker find them.
+    let env = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok())
+            .unwrap_or_default()
+    };
+    let docker_fields = json!({
+        "SystemTime": crate::image::now_rfc3339(),
+        "OomKillDisable": matches!(layout, CgroupLayout::V1) && has_controller(layout, "memory"),
+        "KernelMemory": false,
+        "KernelMemoryTCP": false,
+        "Isolation": "",
+        "InitBinary": "",
+        "InitCommit": {"ID": ""},
+        "RuncCommit": {"ID": ""},
+        "ContainerdCommit": {"ID": ""},
+        "CDISpecDirs": null,
+        "GenericResources": null,
+        "NEventsListener": 0,
+        "NFd": std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "HttpProxy": env(["HTTP_PROXY", "http_proxy"]),
+        "HttpsProxy": env(["HTTPS_PROXY", "https_proxy"]),
+        "NoProxy": env(["NO_PROXY", "no_proxy"]),
+    });
+    if let (Some(all), Value::Object(more)) = (v.as_object_mut(), docker_fields) {
+        all.extend(more);
+    }
     if let (Some(all), Value::Object(more)) = (v.as_object_mut(), host) {
         all.extend(more);
     }

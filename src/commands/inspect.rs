@@ -109,6 +109,16 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
     if let Some(t) = rec.config.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t.as_secs());
     }
+    // docker leaves ExposedPorts out when there are none.
+    if !rec.config.exposed_ports.is_empty() {
+        let ports: serde_json::Map<String, Value> = rec
+            .config
+            .exposed_ports
+            .iter()
+            .map(|p| (p.clone(), json!({})))
+            .collect();
+        v["Config"]["ExposedPorts"] = Value::Object(ports);
+    }
     super::volume::add_mounts_json(paths, &mut v, &host.mounts);
     v["HostConfig"]["VolumesFrom"] = json!(host.volumes_from);
     v

@@ -253,6 +253,7 @@ fn create(
             host,
             create_command: std::env::args().collect(),
             healthcheck: None,
+            exposed_ports: Default::default(),
         },
         state: if starting {
             // Until its monitor takes over, this process starts it (see `run`).

@@ -11,6 +11,7 @@ mod compose_logs;
 mod compose_up;
 mod compose_verbs;
 mod containers;
+mod context;
 mod cp;
 mod diff;
 mod exec;
@@ -35,6 +36,7 @@ mod prune;
 mod ps;
 mod pull;
 mod push;
+mod refused;
 mod rootless;
 mod run;
 mod search;
@@ -44,7 +46,7 @@ mod update;
 mod version;
 mod volume;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BuilderCommand, Cli, Command, ContainerCommand};
 use crate::paths::Paths;
 use anyhow::Context;
 
@@ -72,6 +74,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Version(a) => return version::version(a),
         Command::Completion(a) => return completion::print_script(a.shell),
+        Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
+        Command::Plugin(_) => return Err(refused::refuse("plugin", refused::PLUGIN)),
+        Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
+        Command::Events(_) | Command::System(crate::cli::SystemCommand::Events(_)) => {
+            return Err(refused::refuse("events", refused::EVENTS))
+        }
+        Command::Context(c) => {
+            return context::context_command(&Paths::resolve(cli.root, cli.runroot), c)
+        }
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
@@ -86,79 +97,91 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     }
     repair(&paths)?;
     crate::runtime::cache_seccomp_in(&paths.runroot);
+    run_verb(&paths, command)
+}
+
+/// One verb on a repaired store; a management form (`container ls`) comes back here as
+/// the short verb it names.
+fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Build(a) => build::build(&paths, a),
-        Command::Run(a) => run::run(&paths, a),
-        Command::Create(a) => run::create(&paths, a),
-        Command::Start(a) => containers::start(&paths, a),
-        Command::Stop(a) => containers::stop(&paths, a),
-        Command::Kill(a) => containers::kill(&paths, a),
-        Command::Rm(a) => containers::rm(&paths, a),
-        Command::Ps(a) => ps::ps(&paths, a),
+        Command::Build(a) => build::build(paths, a),
+        Command::Run(a) => run::run(paths, a),
+        Command::Create(a) => run::create(paths, a),
+        Command::Start(a) => containers::start(paths, a),
+        Command::Stop(a) => containers::stop(paths, a),
+        Command::Kill(a) => containers::kill(paths, a),
+        Command::Rm(a) => containers::rm(paths, a),
+        Command::Ps(a) => ps::ps(paths, a),
         Command::Logs(mut a) => {
             if a.latest {
-                a.container = containers::latest(&crate::container::Containers::open(&paths)?)?;
+                a.container = containers::latest(&crate::container::Containers::open(paths)?)?;
             }
-            logs::logs(&paths, a)
+            logs::logs(paths, a)
         }
-        Command::Exec(a) => exec::exec(&paths, a),
-        Command::Attach(a) => attach::attach(&paths, a),
-        Command::Images(a) => images::images(&paths, a),
-        Command::Import(a) => images::import(&paths, a),
-        Command::Rmi(a) => images::rmi(&paths, a),
-        Command::Tag(a) => images::tag(&paths, a),
-        Command::Untag(a) => images::untag(&paths, a),
+        Command::Exec(a) => exec::exec(paths, a),
+        Command::Attach(a) => attach::attach(paths, a),
+        Command::Images(a) => images::images(paths, a),
+        Command::Import(a) => images::import(paths, a),
+        Command::Rmi(a) => images::rmi(paths, a),
+        Command::Tag(a) => images::tag(paths, a),
+        Command::Untag(a) => images::untag(paths, a),
         Command::Inspect(mut a) => {
             if a.latest {
                 a.objects = vec![containers::latest(&crate::container::Containers::open(
-                    &paths,
+                    paths,
                 )?)?];
             }
-            inspect::inspect(&paths, a)
+            inspect::inspect(paths, a)
         }
-        Command::Image(c) => images::image_command(&paths, c),
-        Command::Container(crate::cli::ContainerCommand::Exists(a)) => {
-            containers::exists(&paths, a)
-        }
-        Command::Container(crate::cli::ContainerCommand::Prune(a)) => {
-            prune::container_prune(&paths, a)
-        }
-        Command::History(a) => images::history(&paths, a),
-        Command::Pull(a) => pull::pull(&paths, a),
-        Command::Push(a) => push::push(&paths, a),
-        Command::Login(a) => login::login(&paths, a),
-        Command::Logout(a) => login::logout(&paths, a),
-        Command::Save(a) => archive::save(&paths, a),
-        Command::Load(a) => archive::load(&paths, a),
-        Command::Export(a) => archive::export(&paths, a),
-        Command::Version(_) | Command::Completion(_) => Ok(()),
-        Command::Network(c) => network::network_command(&paths, c),
-        Command::Volume(c) => volume::volume_command(&paths, c),
-        Command::Cp(a) => cp::cp(&paths, a),
-        Command::Diff(a) => diff::diff(&paths, a),
-        Command::Commit(a) => diff::commit(&paths, a),
-        Command::Wait(a) => lifecycle::wait(&paths, a),
-        Command::Restart(a) => lifecycle::restart(&paths, a),
-        Command::Rename(a) => lifecycle::rename(&paths, a),
-        Command::Pause(a) => lifecycle::pause(&paths, a),
-        Command::Unpause(a) => lifecycle::unpause(&paths, a),
-        Command::Top(a) => observe::top(&paths, a),
-        Command::Stats(a) => observe::stats(&paths, a),
+        Command::Image(c) => images::image_command(paths, c),
+        Command::Container(ContainerCommand::Verb(v)) => run_verb(paths, (*v).into()),
+        Command::Container(ContainerCommand::Inspect(a)) => inspect::inspect(paths, a.into()),
+        Command::Container(ContainerCommand::Exists(a)) => containers::exists(paths, a),
+        Command::Container(ContainerCommand::Prune(a)) => prune::container_prune(paths, a),
+        Command::History(a) => images::history(paths, a),
+        Command::Pull(a) => pull::pull(paths, a),
+        Command::Push(a) => push::push(paths, a),
+        Command::Login(a) => login::login(paths, a),
+        Command::Logout(a) => login::logout(paths, a),
+        Command::Save(a) => archive::save(paths, a),
+        Command::Load(a) => archive::load(paths, a),
+        Command::Export(a) => archive::export(paths, a),
+        Command::Version(_)
+        | Command::Completion(_)
+        | Command::Checkpoint(_)
+        | Command::Plugin(_)
+        | Command::Trust(_)
+        | Command::Events(_)
+        | Command::Context(_) => Ok(()),
+        Command::Builder(BuilderCommand::Build(a)) => build::build(paths, a),
+        Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(paths, a),
+        Command::Network(c) => network::network_command(paths, c),
+        Command::Volume(c) => volume::volume_command(paths, c),
+        Command::Cp(a) => cp::cp(paths, a),
+        Command::Diff(a) => diff::diff(paths, a),
+        Command::Commit(a) => diff::commit(paths, a),
+        Command::Wait(a) => lifecycle::wait(paths, a),
+        Command::Restart(a) => lifecycle::restart(paths, a),
+        Command::Rename(a) => lifecycle::rename(paths, a),
+        Command::Pause(a) => lifecycle::pause(paths, a),
+        Command::Unpause(a) => lifecycle::unpause(paths, a),
+        Command::Top(a) => observe::top(paths, a),
+        Command::Stats(a) => observe::stats(paths, a),
         Command::Healthcheck(crate::cli::HealthcheckCommand::Run(a)) => {
-            lifecycle::healthcheck_run(&paths, a)
+            lifecycle::healthcheck_run(paths, a)
         }
-        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(&paths, a),
-        Command::Info(a) => info::info(&paths, a),
-        Command::System(c) => system::system_command(&paths, c),
-        Command::Port(a) => port::port(&paths, a),
-        Command::Generate(crate::cli::GenerateCommand::Kube(a)) => kube::generate(&paths, a),
-        Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&paths, a),
-        Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(&paths, a),
-        Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(&paths, &a.file),
-        Command::Compose(a) => compose::compose(&paths, a),
-        Command::Update(a) => update::update(&paths, a),
+        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(paths, a),
+        Command::Info(a) => info::info(paths, a),
+        Command::System(c) => system::system_command(paths, c),
+        Command::Port(a) => port::port(paths, a),
+        Command::Generate(crate::cli::GenerateCommand::Kube(a)) => kube::generate(paths, a),
+        Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(paths, a),
+        Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(paths, a),
+        Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(paths, &a.file),
+        Command::Compose(a) => compose::compose(paths, a),
+        Command::Update(a) => update::update(paths, a),
         Command::Search(a) => search::search(a),
-        Command::Manifest(c) => manifest::manifest_command(&paths, c),
+        Command::Manifest(c) => manifest::manifest_command(paths, c),
     }
 }
 

@@ -355,3 +355,17 @@ pub fn system_prune(paths: &Paths, args: SystemPruneArgs) -> anyhow::Result<()> 
     report(&results);
     Ok(())
 }
+
+/// `builder prune`: the whole build cache (kiste's has no dangling part to keep).
+pub fn builder_prune(paths: &Paths, args: crate::cli::BuilderPruneArgs) -> anyhow::Result<()> {
+    let warning = if args.all {
+        "WARNING! This will remove all build cache."
+    } else {
+        "WARNING! This will remove all dangling build cache."
+    };
+    if !confirm(args.force, warning)? {
+        return Ok(());
+    }
+    report(&[prune_build_cache(paths, &PruneOptions::default())?]);
+    Ok(())
+}

@@ -87,6 +87,54 @@ fn attach_terminal(paths: &Paths, rec: &crate::state::ContainerRecord) -> anyhow
     }
 }
 
+/// `KEY=VALUE` lines of a --label-file (comments and blank lines skipped), which the
+/// `--label` flags then override, as docker does.
+fn read_label_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Exit {
+        code: 125,
+        message: format!("cannot read label file {}: {e}", path.display()),
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// `--cidfile`: docker's refusal when the file is already there (checked before anything
+/// is created), and the id written once the record exists.
+fn check_cidfile(path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match path {
+        Some(p) if p.exists() => Err(Exit {
+            code: 125,
+            message: format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                p.display()
+            ),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+fn write_cidfile(path: &std::path::Path, id: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Exit {
+            code: 125,
+            message: format!(
+                "failed to create the container ID file {}: {e}",
+                path.display()
+            ),
+        })?;
+    f.write_all(id.as_bytes())?;
+    Ok(())
+}
+
 /// `KEY=VALUE` lines of an --env-file (comments and blank lines skipped; a bare KEY takes
 /// kiste's own value, as docker does).
 pub(super) fn read_env_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
@@ -142,6 +190,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     (host.restart, host.init) = (life.restart, life.init);
     super::network::check_endpoints(paths, &mut host).map_err(|e| flag_err(&e))?;
     let stop_timeout = args.stop_timeout().map_err(|e| flag_err(&e))?;
+    check_cidfile(args.cidfile.as_deref())?;
+    let expose = args.exposed_ports().map_err(|e| flag_err(&e))?;
     if paths.rootless {
         if let Some(why) = super::rootless::refusal(&host.resources) {
             return Err(flag_err(&why).into());
@@ -184,8 +234,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         .map_err(|e| flag_err(&e))?;
     host.volumes_from = args.mounts.volumes_from.clone();
     host.mounts = mounts;
+    let mut exposed_ports: std::collections::BTreeSet<String> =
+        ic.exposed_ports.keys().cloned().collect();
+    exposed_ports.extend(expose);
     if args.net.publish_all {
-        super::network::publish_exposed(&mut host, ic.exposed_ports.keys());
+        super::network::publish_exposed(&mut host, exposed_ports.iter());
     }
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (
@@ -227,7 +280,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         env.push("TERM=xterm".into());
     }
     let mut labels = ic.labels.clone();
-    for l in &args.labels {
+    let mut from_files = Vec::new();
+    for f in &args.label_file {
+        from_files.extend(read_label_file(f)?);
+    }
+    for l in from_files.iter().chain(&args.labels) {
         let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
         labels.insert(k.to_string(), v.to_string());
     }
@@ -273,6 +330,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
                 life.health,
             )
             .filter(|h| h.command().is_some()),
+            exposed_ports,
         },
         state: if starting {
             let me = std::process::id() as i32;
@@ -295,6 +353,14 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             let _ = store.remove(&lock, &rec.id);
         }
         return Err(flag_err(&e).into());
+    }
+    if let Some(path) = &args.cidfile {
+        if let Err(e) = write_cidfile(path, &rec.id) {
+            if let Ok(lock) = store.lock() {
+                let _ = store.remove(&lock, &rec.id);
+            }
+            return Err(e);
+        }
     }
     Ok(Created { rec, image, images })
 }

@@ -50,6 +50,9 @@ pub struct ContainerConfig {
     /// The healthcheck (image's HEALTHCHECK and --health-* flags merged); None: none.
     #[serde(default)]
     pub healthcheck: Option<crate::config::HealthConfig>,
+    /// docker's Config.ExposedPorts ("80/tcp"): the image's and `--expose`'s.
+    #[serde(default)]
+    pub exposed_ports: std::collections::BTreeSet<String>,
 }
 
 /// The host-side settings (docker's HostConfig), typed and checked when the container
