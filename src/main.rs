@@ -6,6 +6,7 @@ use kiste::cli::Cli;
 use kiste::commands::{dispatch, Exit};
 
 fn main() {
+    quiet_on_closed_stdout();
     // At tab time the shell runs `COMPLETE=<shell> kiste -- words…`: answer and exit.
     clap_complete::CompleteEnv::with_factory(kiste::cli::command).complete();
     // Each verb's example is attached only when help is asked for: building it into every
@@ -51,4 +52,24 @@ fn main() {
         };
         std::process::exit(code);
     }
+}
+
+/// `kiste ps | head -1`: when the reader of stdout goes away, `println!` panics on the
+/// broken pipe. End as a process killed by SIGPIPE looks to a shell (exit 141, docker's
+/// CLI dies of the signal), without a panic message. SIGPIPE itself stays ignored: the
+/// monitors and copy loops forked from this process must see EPIPE, not die of it.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(128 + libc::SIGPIPE);
+        }
+        default(info);
+    }));
 }
