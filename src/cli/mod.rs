@@ -15,6 +15,7 @@ mod lifecycle;
 mod mounts;
 mod network;
 mod observe;
+pub mod oci;
 mod ps;
 mod registry;
 mod shell;
@@ -194,6 +195,16 @@ pub enum Command {
     System(SystemCommand),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Run containers from OCI bundles with runc's command line (see `kiste oci --help`)
+    Oci(OciPassthrough),
+}
+
+/// `kiste oci ...`: the arguments go to `kiste oci`'s own parser (`cli::oci`).
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct OciPassthrough {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Subcommand)]

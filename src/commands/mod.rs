@@ -62,6 +62,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Version(a) => return version::version(a),
         Command::Completion(a) => return completion::print_script(a.shell),
+        Command::Oci(a) => std::process::exit(crate::oci::main(a.args)),
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
@@ -121,7 +122,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Save(a) => archive::save(&paths, a),
         Command::Load(a) => archive::load(&paths, a),
         Command::Export(a) => archive::export(&paths, a),
-        Command::Version(_) | Command::Completion(_) => Ok(()),
+        Command::Version(_) | Command::Completion(_) | Command::Oci(_) => Ok(()),
         Command::Network(c) => network::network_command(&paths, c),
         Command::Volume(c) => volume::volume_command(&paths, c),
         Command::Cp(a) => cp::cp(&paths, a),
