@@ -5,6 +5,12 @@
 //! per-container state is described in [`state`]. Errors end the command with exit
 //! status 1 and one line on stderr, as runc's do.
 
+pub mod console;
+pub mod exec;
+pub mod features;
+pub mod log;
+pub mod pause;
+pub mod ps;
 pub mod state;
 
 use std::ffi::OsString;
@@ -96,7 +102,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 
 /// Runs one command; Ok(status) is the exit status (a foreground `run` exits with the
 /// container's).
-fn dispatch(_g: &Global, command: OciCommand) -> Result<i32, OciError> {
+fn dispatch(g: &Global, command: OciCommand) -> Result<i32, OciError> {
     let unavailable = |command| Err(OciError::Unavailable { command });
     match command {
         OciCommand::Create(_) => unavailable("create"),
@@ -107,18 +113,17 @@ fn dispatch(_g: &Global, command: OciCommand) -> Result<i32, OciError> {
         OciCommand::Run(_) => unavailable("run"),
         OciCommand::List(_) => unavailable("list"),
         // The clients' commands (exec.rs, console.rs, features.rs, update.rs, log.rs).
-        OciCommand::Exec(_) => unavailable("exec"),
-        OciCommand::Ps(_) => unavailable("ps"),
-        OciCommand::Pause(_) => unavailable("pause"),
-        OciCommand::Resume(_) => unavailable("resume"),
+        OciCommand::Exec(a) => exec::exec(&g.root, &a),
+        OciCommand::Ps(a) => ps::ps(&g.root, &a),
+        OciCommand::Pause(a) => pause::set_paused(&g.root, &a.id, true),
+        OciCommand::Resume(a) => pause::set_paused(&g.root, &a.id, false),
         OciCommand::Update(_) => unavailable("update"),
-        OciCommand::Features => unavailable("features"),
+        OciCommand::Features => features::print(),
     }
 }
 
-/// The error line: on stderr for now (`--log` and its json format write it there too
-/// until the log writer lands).
-pub fn report_error(_g: &Global, e: &OciError) {
+/// The error line, with its causes: to `--log` in its format and on stderr (runc's way).
+pub fn report_error(g: &Global, e: &OciError) {
     let mut line = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -129,5 +134,5 @@ pub fn report_error(_g: &Global, e: &OciError) {
         }
         source = s.source();
     }
-    eprintln!("kiste oci: {line}");
+    log::error(g.log.as_deref(), g.log_format, &line);
 }
