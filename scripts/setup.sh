@@ -16,8 +16,9 @@ lean=(
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and
-# from the real tools.
-full=(docker.io docker-registry skopeo podman runc uidmap)
+# from the real tools. containerd and conmon (podman's) drive `kiste-oci` in the OCI
+# client tests; crun is the third runtime of bench-start.sh.
+full=(docker.io docker-registry skopeo podman runc uidmap containerd conmon crun)
 
 missing() {
   for p in "$@"; do
