@@ -5,13 +5,18 @@
 //! per-container state is described in [`state`]. Errors end the command with exit
 //! status 1 and one line on stderr, as runc's do.
 
+pub mod bundle;
 pub mod console;
+mod create;
 pub mod exec;
 pub mod features;
+mod lifecycle;
 pub mod log;
 pub mod pause;
 pub mod ps;
+mod query;
 pub mod state;
+pub mod translate;
 
 use std::ffi::OsString;
 
@@ -48,6 +53,33 @@ pub enum OciError {
     },
     #[error("{command} is not available in this build")]
     Unavailable { command: &'static str },
+    /// A command that needs another status (`start` of a running container, ...).
+    #[error("container {id} is {status}: {reason}")]
+    WrongStatus {
+        id: String,
+        status: &'static str,
+        reason: &'static str,
+    },
+    #[error(transparent)]
+    Signal(#[from] crate::signal::InvalidSignal),
+    #[error("container {id}: {source}")]
+    Runtime {
+        id: String,
+        #[source]
+        source: crate::runtime::RuntimeError,
+    },
+    #[error("container {id}: {source}")]
+    Cgroup {
+        id: String,
+        #[source]
+        source: crate::cgroups::CgroupError,
+    },
+    #[error("container {id}: {kind} {reason}")]
+    Hook {
+        id: String,
+        kind: &'static str,
+        reason: String,
+    },
 }
 
 impl OciError {
@@ -105,13 +137,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
 fn dispatch(g: &Global, command: OciCommand) -> Result<i32, OciError> {
     let unavailable = |command| Err(OciError::Unavailable { command });
     match command {
-        OciCommand::Create(_) => unavailable("create"),
-        OciCommand::Start(_) => unavailable("start"),
-        OciCommand::State(_) => unavailable("state"),
-        OciCommand::Kill(_) => unavailable("kill"),
-        OciCommand::Delete(_) => unavailable("delete"),
-        OciCommand::Run(_) => unavailable("run"),
-        OciCommand::List(_) => unavailable("list"),
+        OciCommand::Create(a) => create::create(g, &a).map(|_| 0),
+        OciCommand::Start(a) => lifecycle::start(g, &a.id).map(|()| 0),
+        OciCommand::State(a) => query::state(g, &a.id).map(|()| 0),
+        OciCommand::Kill(a) => lifecycle::kill(g, &a).map(|()| 0),
+        OciCommand::Delete(a) => lifecycle::delete(g, &a).map(|()| 0),
+        OciCommand::Run(a) => create::run(g, &a),
+        OciCommand::List(a) => query::list(g, &a).map(|()| 0),
         // The clients' commands (exec.rs, console.rs, features.rs, update.rs, log.rs).
         OciCommand::Exec(a) => exec::exec(&g.root, &a),
         OciCommand::Ps(a) => ps::ps(&g.root, &a),
@@ -135,4 +167,9 @@ pub fn report_error(g: &Global, e: &OciError) {
         source = s.source();
     }
     log::error(g.log.as_deref(), g.log_format, &line);
+}
+
+/// A warning about the config (something kiste does not apply), on stderr.
+pub fn warn(message: &str) {
+    eprintln!("kiste oci: warning: {message}");
 }
