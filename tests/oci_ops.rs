@@ -134,7 +134,7 @@ fn exec_detached_writes_its_pid_file() {
         .parse()
         .unwrap();
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    assert_eq!(String::from_utf8_lossy(&cmdline), "sleep\0200\0");
+    assert_eq!(String::from_utf8_lossy(&cmdline), "sleep\x00200\x00");
     // It is in the container's cgroup: ps lists it.
     let pids: Vec<i32> = serde_json::from_str(&b.ok(&["ps", "--format", "json", &b.id])).unwrap();
     assert!(pids.contains(&pid), "{pids:?} lacks {pid}");
@@ -237,7 +237,7 @@ fn ps_lists_the_containers_processes() {
 
 #[test]
 fn features_describe_what_kiste_runs() {
-    let r = out(&mut oci(Path::new("/nonexistent")).arg("features"));
+    let r = out(oci(Path::new("/nonexistent")).arg("features"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let f: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(f["ociVersionMin"], "1.0.0");
@@ -280,4 +280,53 @@ fn errors_go_to_the_log_in_json_and_exit_1() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.starts_with("time=\""), "{text}");
     assert!(text.contains("level=error msg="), "{text}");
+}
+
+#[test]
+fn run_with_a_terminal_sends_the_container_console_over_the_socket() {
+    let k = Kiste::new();
+    let dir = k.dir.path().join("bundle-tty");
+    bundle(
+        &dir,
+        "run-tty",
+        &["sh", "-c", "tty; ls -l /dev/console; echo done; sleep 300"],
+        true,
+    );
+    let sock = k.dir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let b = Running {
+        state: k.dir.path().join("oci-state"),
+        id: "run-tty".into(),
+    };
+    let st = b
+        .cmd(&[
+            "run",
+            "-d",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            "-b",
+        ])
+        .arg(&dir)
+        .arg(&b.id)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut file = std::fs::File::from(receive_fd(&listener));
+    let mut screen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !screen.contains("done") && Instant::now() < deadline {
+        let mut buf = [0u8; 256];
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => screen.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(screen.contains("/dev/pts/0"), "{screen}");
+    // /dev/console is the terminal too (bound over it, as runc does).
+    assert!(screen.contains("136,"), "{screen}");
+    // Without the socket, a terminal is refused and nothing is left.
+    let r = out(b.cmd(&["create", "-b"]).arg(&dir).arg("no-socket"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("console-socket"), "{}", r.stderr);
+    assert!(!b.state.join("no-socket").exists());
 }

@@ -2,15 +2,13 @@
 //! master goes to the caller over the unix socket (SCM_RIGHTS, with the name
 //! "/dev/ptmx" as the message, as runc sends it: conmon and containerd's shim receive it
 //! this way) and whose slave becomes the process's stdin, stdout, stderr and controlling
-//! terminal. The window size is `process.consoleSize` when the config gives one.
-//!
-//! For `exec` the pair comes from the container's own devpts instance
-//! (`/proc/PID/root/dev/pts/ptmx`, opened with RESOLVE_IN_ROOT and checked to be a pty
-//! multiplexer, the slave by TIOCGPTPEER), so the process sees its terminal as
-//! /dev/pts/N inside the container, as with runc. For `create` the container's devpts
-//! does not exist before its process is cloned, so the pair comes from the host's
-//! /dev/ptmx. This module only makes and hands over descriptors; the runtime installs the
-//! slave (setsid + TIOCSCTTY when stdin is a terminal).
+//! terminal, sized as `process.consoleSize` says. The pair always comes from the
+//! container's own devpts, so the process sees /dev/pts/N as with runc:
+//! - `create`/`run`: the socket is connected here ([`for_config`]) and inherited by the
+//!   container's process, which makes the pair after pivot_root (`runtime::console`);
+//! - `exec`: the pair is made here from `/proc/PID/root/dev/pts/ptmx` (opened with
+//!   RESOLVE_IN_ROOT and checked to be a pty multiplexer, the slave by TIOCGPTPEER) and
+//!   the slave handed to `runtime::spawn_in` as the process's stdio.
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -19,6 +17,8 @@ use std::path::Path;
 use nix::sys::socket::{
     connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
 };
+
+use oci_spec::runtime::Process;
 
 use super::OciError;
 
@@ -102,19 +102,6 @@ fn pair_of(master: OwnedFd) -> std::io::Result<Pty> {
     Ok(Pty { master, slave })
 }
 
-/// A pair from the host's /dev/ptmx.
-pub fn host_pty() -> std::io::Result<Pty> {
-    // SAFETY: open of a fixed path; the fd is ours.
-    let fd = check(unsafe {
-        libc::open(
-            c"/dev/ptmx".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    })?;
-    // SAFETY: a new fd we own.
-    pair_of(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
 /// A pair from the devpts instance of the running process `pid`'s root: its
 /// `dev/pts/ptmx`, resolved inside that root without following any symlink, and refused
 /// unless it is the pty multiplexer.
@@ -187,12 +174,69 @@ pub fn hand_over(
     Ok(pty.slave)
 }
 
-/// `--console-socket` for `create`/`run`: connect, make a host pair, send the master.
-/// The returned slave is the process's fds 0, 1 and 2.
-pub fn for_create(path: &Path, size: Option<Size>) -> Result<OwnedFd, OciError> {
-    let socket = ConsoleSocket::connect(path)?;
-    let pty = host_pty().map_err(|e| OciError::io("cannot open a pseudo-terminal", e))?;
-    hand_over(&socket, pty, size)
+/// The console of `create`/`run`: the connected socket, and the size the child sets.
+pub struct CreateConsole {
+    socket: ConsoleSocket,
+    size: Option<Size>,
+    /// The process's stdio until its terminal replaces it: none of the caller's fds, so
+    /// that a caller reading `create`'s output (containerd's shim) sees it end.
+    null: OwnedFd,
+}
+
+impl CreateConsole {
+    /// What the child needs (see `runtime::console`): the socket's fd stays open here
+    /// until the spawn has returned.
+    pub fn spec(&self) -> crate::runtime::ConsoleSpec {
+        crate::runtime::ConsoleSpec {
+            socket: self.socket.fd.as_raw_fd(),
+            size: self.size.map(|s| (s.height, s.width)),
+        }
+    }
+
+    /// /dev/null as the process's stdio before the terminal takes its place.
+    pub fn stdio(&self) -> crate::runtime::Stdio {
+        let fd = self.null.as_raw_fd();
+        crate::runtime::Stdio {
+            stdin: fd,
+            stdout: fd,
+            stderr: fd,
+        }
+    }
+}
+
+/// The size of `process.consoleSize`, clamped to a terminal's range.
+pub fn console_size(process: &Process) -> Option<Size> {
+    process.console_size().map(|b| Size {
+        height: b.height().min(u16::MAX as u64) as u16,
+        width: b.width().min(u16::MAX as u64) as u16,
+    })
+}
+
+/// `create`/`run`: the console `process.terminal` asks for, connected to `socket`. As
+/// runc: a terminal needs a socket, and a socket needs a terminal.
+pub fn for_config(
+    process: Option<&Process>,
+    socket: Option<&Path>,
+) -> Result<Option<CreateConsole>, OciError> {
+    let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
+    match (terminal, socket) {
+        (false, None) => Ok(None),
+        (true, None) => Err(OciError::Invalid {
+            what: "process.terminal".into(),
+            reason: "cannot allocate a tty without --console-socket".into(),
+        }),
+        (false, Some(_)) => Err(OciError::Invalid {
+            what: "--console-socket".into(),
+            reason: "the config's process.terminal is false".into(),
+        }),
+        (true, Some(path)) => Ok(Some(CreateConsole {
+            socket: ConsoleSocket::connect(path)?,
+            size: process.and_then(console_size),
+            null: std::fs::File::open("/dev/null")
+                .map_err(|e| OciError::io("cannot open /dev/null", e))?
+                .into(),
+        })),
+    }
 }
 
 #[cfg(test)]
@@ -232,14 +276,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("console.sock");
         let listener = UnixListener::bind(&path).unwrap();
-        let slave = for_create(
-            &path,
-            Some(Size {
-                height: 33,
-                width: 101,
-            }),
-        )
-        .unwrap();
+        let socket = ConsoleSocket::connect(&path).unwrap();
+        let pty = container_pty(std::process::id() as i32).unwrap();
+        let size = Some(Size {
+            height: 33,
+            width: 101,
+        });
+        let slave = hand_over(&socket, pty, size).unwrap();
         let (name, master) = receive(&listener);
         assert_eq!(name, MASTER_NAME);
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
@@ -262,7 +305,7 @@ mod tests {
     fn a_missing_socket_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nobody.sock");
-        let err = for_create(&path, None).err().unwrap().to_string();
+        let err = ConsoleSocket::connect(&path).err().unwrap().to_string();
         assert!(err.contains("nobody.sock"), "{err}");
     }
 

@@ -69,19 +69,11 @@ fn make(g: &Global, a: &CreateArgs, fifo: bool) -> Result<Created, OciError> {
         None => PathBuf::from("."),
     };
     let bundle = bundle::load(&dir)?;
-    let terminal = bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    if terminal {
-        return Err(OciError::Unavailable {
-            command: "process.terminal (the console socket)",
-        });
-    }
+    // Connected before anything is made; the child inherits it through the spawn.
+    let console =
+        super::console::for_config(bundle.spec.process().as_ref(), a.console_socket.as_deref())?;
     let state_dir = g.root.claim(&a.id)?;
-    match start_created(g, a, &bundle, &state_dir, fifo) {
+    match start_created(g, a, &bundle, &state_dir, fifo, console.as_ref()) {
         Ok(c) => Ok(c),
         Err(e) => {
             let _ = super::state::remove_dir(&state_dir);
@@ -96,6 +88,7 @@ fn start_created(
     bundle: &Bundle,
     state_dir: &Path,
     with_fifo: bool,
+    console: Option<&super::console::CreateConsole>,
 ) -> Result<Created, OciError> {
     // No lock is held here: the container's process would inherit it until its execve.
     // The directory's creation (`claim`) already made the id this command's.
@@ -131,7 +124,7 @@ fn start_created(
             .and_then(|h| serde_json::to_value(h).ok()),
         namespaces: Vec::new(),
     };
-    let t = translate(
+    let mut t = translate(
         &a.id,
         bundle,
         g.systemd_cgroup,
@@ -139,6 +132,10 @@ fn start_created(
         a.preserve_fds,
         hook_state(&rec, "creating"),
     )?;
+    if let (Some(c), Some(x)) = (console, t.spec.oci.as_mut()) {
+        x.console = Some(c.spec());
+        t.spec.stdio = c.stdio();
+    }
     rec.cgroup = Some(t.cgroup.clone());
     rec.namespaces = t.namespaces.clone();
     let started = crate::runtime::spawn(&t.spec).map_err(|source| OciError::Runtime {

@@ -16,7 +16,7 @@ use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType, Process, Spec
 use crate::cli::oci::OciExecArgs;
 use crate::runtime::{ExecSpec, Rlimit, Seccomp, Security, Stdio};
 
-use super::console::{self, ConsoleSocket, Size};
+use super::console::{self, ConsoleSocket};
 use super::state::{cgroup_spec, Record, StateRoot, Status};
 use super::OciError;
 
@@ -229,10 +229,7 @@ pub fn exec(root: &StateRoot, args: &OciExecArgs) -> Result<i32, OciError> {
         Some(sock) => {
             let pty = console::container_pty(rec.pid)
                 .map_err(|e| OciError::io("cannot open a terminal in the container", e))?;
-            let size = process.console_size().map(|b| Size {
-                height: b.height() as u16,
-                width: b.width() as u16,
-            });
+            let size = console::console_size(&process);
             Some(console::hand_over(sock, pty, size)?)
         }
         None => None,

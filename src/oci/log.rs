@@ -8,7 +8,8 @@
 //! stderr (the command's error must reach someone).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::cli::oci::LogFormat;
 
@@ -91,6 +92,22 @@ pub fn error(log: Option<&Path>, format: LogFormat, msg: &str) {
 /// A warning (e.g. a config field kiste does not apply): only the formatted line.
 pub fn warning(log: Option<&Path>, format: LogFormat, msg: &str) {
     write(log, format, Level::Warning, msg);
+}
+
+/// The command's `--log` and `--log-format`, set once by `oci::main` for code that has
+/// no `Global` at hand (the config's translation warns from deep inside).
+static TARGET: OnceLock<(Option<PathBuf>, LogFormat)> = OnceLock::new();
+
+pub fn configure(log: Option<PathBuf>, format: LogFormat) {
+    let _ = TARGET.set((log, format));
+}
+
+/// A warning to the configured log (stderr, text, before `configure`).
+pub fn warn(msg: &str) {
+    match TARGET.get() {
+        Some((log, format)) => warning(log.as_deref(), *format, msg),
+        None => warning(None, LogFormat::Text, msg),
+    }
 }
 
 #[cfg(test)]

@@ -119,6 +119,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         systemd_cgroup: cli.systemd_cgroup,
         debug: cli.debug,
     };
+    log::configure(global.log.clone(), global.log_format);
     let Some(command) = cli.command else {
         eprintln!("kiste oci: a command is needed (see kiste oci --help)");
         return 1;
@@ -169,7 +170,8 @@ pub fn report_error(g: &Global, e: &OciError) {
     log::error(g.log.as_deref(), g.log_format, &line);
 }
 
-/// A warning about the config (something kiste does not apply), on stderr.
+/// A warning about the config (something kiste does not apply): to `--log` as runc
+/// writes warnings, else stderr.
 pub fn warn(message: &str) {
-    eprintln!("kiste oci: warning: {message}");
+    log::warn(message);
 }

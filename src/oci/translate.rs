@@ -113,6 +113,7 @@ pub fn translate(
         create_container_hooks: hook_list(hooks.create_container()),
         start_container_hooks: hook_list(hooks.start_container()),
         hook_state,
+        console: None,
     };
     let resources = resources(&linux);
     let spec = ContainerSpec {

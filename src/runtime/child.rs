@@ -115,6 +115,9 @@ fn setup_and_exec(
     }
     if let Some(x) = oci {
         oci_steps::after_rootfs(x, ns.uts == NsMode::Private)?;
+        if let Some(c) = &x.console {
+            super::console::attach(c)?;
+        }
     }
     if ns.net == NsMode::Private {
         super::loopback::up().ctx(|| "cannot bring up lo in the network namespace".into())?;
@@ -173,6 +176,11 @@ fn setup_and_exec(
     plan.fault.hit("caps");
     let env = exec::environment(&spec.env, &spec.hostname, &who);
     let program = exec::resolve(&spec.args[0], &env)?;
+    // As runc's create: a program given by path must exist before `create` returns (its
+    // caller reads the error from create, not from a process that exits later).
+    if oci.is_some() {
+        exec::check_program(&program)?;
+    }
     let argv: Vec<CString> = spec
         .args
         .iter()

@@ -6,6 +6,7 @@
 
 mod caps;
 mod child;
+mod console;
 mod defaults;
 mod devices;
 mod error;
@@ -32,6 +33,7 @@ mod user;
 
 pub use crate::process::process_start_time;
 pub use caps::{all_capabilities, is_capability, privileged_missing_capabilities};
+pub use console::ConsoleSpec;
 pub use defaults::{
     default_capabilities, default_masked_paths, default_readonly_paths, default_security,
 };

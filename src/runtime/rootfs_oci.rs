@@ -13,9 +13,9 @@ use nix::mount::MsFlags;
 use super::devices::{make_node, STANDARD};
 use super::error::{ChildError, Ctx};
 use super::mounter::{bind, ensure, mnt, remount_ro, Mounter};
-use super::plan::Plan;
+use super::plan::{CgroupMounts, Plan};
 use super::rootfs::{make_target, mount_cgroups, resolve_in_root};
-use super::spec::{ContainerSpec, OciExtras, SpecMount};
+use super::spec::{ContainerSpec, NsMode, OciExtras, SpecMount};
 
 /// Builds the mount table of an OCI container under `plan.root` and pivots into it.
 pub(crate) fn setup(
@@ -49,8 +49,14 @@ pub(crate) fn setup(
     )
     .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?;
     in_cgroup()?;
+    // Without a cgroup namespace a cgroup mount shows each hierarchy's root: the
+    // container's own cgroup is bound over it instead, as runc does.
+    let own_cgroup = match spec.namespaces.cgroup {
+        NsMode::Private => None,
+        _ => spec.cgroup.as_ref().map(crate::cgroups::relative_path),
+    };
     for mount in &extras.mounts {
-        mount_one(m, root, plan, mount)?;
+        mount_one(m, root, plan, mount, own_cgroup.as_deref())?;
     }
     make_devices(m, root, spec)?;
     if extras.rootfs_propagation != 0 {
@@ -98,6 +104,7 @@ fn mount_one(
     root: &Path,
     plan: &Plan,
     mount: &SpecMount,
+    own_cgroup: Option<&Path>,
 ) -> Result<(), ChildError> {
     let flags = MsFlags::from_bits_truncate(mount.flags as _);
     if mount.fstype == "bind" {
@@ -126,6 +133,21 @@ fn mount_one(
     if mount.fstype == "cgroup" || mount.fstype == "cgroup2" {
         let ro = flags & MsFlags::MS_RDONLY;
         mount_cgroups(m, &dest, &plan.cgroup_mounts, ro)?;
+        if let Some(rel) = own_cgroup {
+            let dirs = match &plan.cgroup_mounts {
+                CgroupMounts::V2 => vec![dest.clone()],
+                CgroupMounts::V1(list) => list.iter().map(|(n, _)| dest.join(n)).collect(),
+            };
+            for dir in dirs {
+                let sub = dir.join(rel);
+                if sub.is_dir() {
+                    bind(m, &sub, &dir, false)?;
+                    if !ro.is_empty() {
+                        remount_ro(m, &dir)?;
+                    }
+                }
+            }
+        }
         return propagate(m, &dest, mount.propagation);
     }
     let data = (!mount.data.is_empty()).then_some(mount.data.as_str());

@@ -196,6 +196,9 @@ pub struct OciExtras {
     pub start_container_hooks: Vec<Hook>,
     /// The state JSON the hooks get on stdin.
     pub hook_state: String,
+    /// `process.terminal` with `--console-socket`: the child makes the pty in the
+    /// container's devpts and sends its master (see `runtime::console`).
+    pub console: Option<super::console::ConsoleSpec>,
 }
 
 /// One mount of an OCI config, its options already split into flags and data.
