@@ -12,6 +12,7 @@ pub mod build;
 pub mod cgroup;
 pub mod docker;
 pub mod netns;
+pub mod oci;
 pub mod registry;
 pub mod rootless;
 pub mod runtime;
