@@ -185,6 +185,9 @@ fn setup_and_exec(
             ))
         })?;
     plan.fault.hit("exec");
+    if oci.is_some() {
+        oci_steps::check_program(&spec.args[0], &program)?;
+    }
     // From here the parent takes end-of-file on the channel as a successful execve.
     chan.send(&Message::Exec)
         .ctx(|| "cannot tell the parent the process is about to exec".into())?;
