@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::oci::{busybox_archive, kiste_oci, pids_mentioning, stop_pid, unmount_below};
+use support::oci_clients::{busybox_archive, kiste_oci, pids_mentioning, stop_pid, unmount_below};
 use support::tty::Term;
 use support::{skip, Kiste};
 

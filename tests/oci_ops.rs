@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::oci::bundle;
+use support::oci_clients::bundle;
 use support::Kiste;
 
 /// A detached container of a bundle, deleted (forced) on drop.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::oci::{busybox_archive, kiste_oci, unmount_below};
+use support::oci_clients::{busybox_archive, kiste_oci, unmount_below};
 use support::tty::Term;
 use support::{skip, Kiste};
 

@@ -96,6 +96,11 @@ fn start_created(
         let path = state_dir.join("exec.fifo");
         nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
             .map_err(|e| OciError::io(format!("cannot make {}", path.display()), e.into()))?;
+        // Writable for the container's user, whoever it is (as runc's 0622): the state
+        // directory (0700) keeps everyone else from reaching it by its path.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o622))
+            .map_err(|e| OciError::io(format!("cannot chmod {}", path.display()), e))?;
         Some(path)
     } else {
         None

@@ -2,8 +2,9 @@
 //! warnings, as runc writes them through logrus. conmon and containerd's shim read the
 //! last `"level":"error"` line of that file to tell their user why a command failed, so
 //! a line is one JSON object (`{"level":"error","msg":"...","time":"RFC 3339"}`) or one
-//! logrus text line (`time="..." level=error msg="..."`). The plain message also goes to
-//! stderr, as runc prints it; without `--log` the formatted line goes to stderr as well.
+//! logrus text line (`time="..." level=error msg="..."`). An error is also one line on
+//! stderr (`kiste oci: MESSAGE`), with or without `--log`; warnings without `--log` go to
+//! stderr as formatted lines.
 //! Opening the file is the only I/O here; a file that cannot be opened falls back to
 //! stderr (the command's error must reach someone).
 
@@ -82,11 +83,13 @@ pub fn write(log: Option<&Path>, format: LogFormat, level: Level, msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-/// An error that ends the command: the formatted line (to `--log`, else stderr), then
-/// the plain message on stderr, as runc's `fatal` does.
+/// An error that ends the command: the formatted line to `--log` (if given), and one
+/// line on stderr, as runc's `fatal` prints the message there too.
 pub fn error(log: Option<&Path>, format: LogFormat, msg: &str) {
-    write(log, format, Level::Error, msg);
-    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+    if log.is_some() {
+        write(log, format, Level::Error, msg);
+    }
+    let _ = writeln!(std::io::stderr().lock(), "kiste oci: {msg}");
 }
 
 /// A warning (e.g. a config field kiste does not apply): only the formatted line.

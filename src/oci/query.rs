@@ -25,26 +25,29 @@ pub fn list(g: &Global, a: &ListArgs) -> Result<(), OciError> {
             continue;
         };
         let mut json = rec.state_json(&g.root);
-        json["owner"] = serde_json::json!(owner_of(&g.root.dir(&id)));
+        json.owner = owner_of(&g.root.dir(&id));
         states.push(json);
     }
     if a.quiet {
         for s in &states {
-            println!("{}", s["id"].as_str().unwrap_or(""));
+            println!("{}", s.id);
         }
         return Ok(());
     }
     if a.format == ListFormat::Json {
-        println!("{}", serde_json::Value::Array(states));
+        println!("{}", serde_json::to_string(&states).unwrap_or_default());
         return Ok(());
     }
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
     for s in &states {
-        rows.push(["id", "pid", "status", "bundle", "created", "owner"].map(|k| text(&s[k])));
+        rows.push([
+            s.id.clone(),
+            s.pid.to_string(),
+            s.status.to_string(),
+            s.bundle.display().to_string(),
+            s.created.clone(),
+            s.owner.clone(),
+        ]);
     }
     print!("{}", table(&rows));
     Ok(())

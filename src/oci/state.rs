@@ -241,30 +241,42 @@ impl Record {
         }
     }
 
-    /// The state JSON of the OCI runtime spec, with runc's extra fields (rootfs,
-    /// created, owner); annotations only when there are some, as runc prints it.
-    pub fn state_json(&self, root: &StateRoot) -> serde_json::Value {
+    /// The state of the OCI runtime spec, with runc's extra fields (rootfs, created,
+    /// owner) in runc's order; annotations only when there are some.
+    pub fn state_json(&self, root: &StateRoot) -> StateJson {
         let status = self.status(root);
-        let pid = if status == Status::Stopped {
-            0
-        } else {
-            self.pid
-        };
-        let mut v = serde_json::json!({
-            "ociVersion": self.oci_version,
-            "id": self.id,
-            "pid": pid,
-            "status": status.as_str(),
-            "bundle": self.bundle,
-            "rootfs": self.rootfs,
-            "created": self.created,
-            "owner": self.owner,
-        });
-        if !self.annotations.is_empty() {
-            v["annotations"] = serde_json::json!(self.annotations);
+        StateJson {
+            oci_version: self.oci_version.clone(),
+            id: self.id.clone(),
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
+            status: status.as_str(),
+            bundle: self.bundle.clone(),
+            rootfs: self.rootfs.clone(),
+            created: self.created.clone(),
+            annotations: self.annotations.clone(),
+            owner: self.owner.clone(),
         }
-        v
     }
+}
+
+/// The state JSON as runc prints it (field order included).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateJson {
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub status: &'static str,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    pub owner: String,
 }
 
 /// The `CgroupSpec` (without resources) of a recorded cgroup path "a/b/name".

@@ -176,11 +176,6 @@ fn setup_and_exec(
     plan.fault.hit("caps");
     let env = exec::environment(&spec.env, &spec.hostname, &who);
     let program = exec::resolve(&spec.args[0], &env)?;
-    // As runc's create: a program given by path must exist before `create` returns (its
-    // caller reads the error from create, not from a process that exits later).
-    if oci.is_some() {
-        exec::check_program(&program)?;
-    }
     let argv: Vec<CString> = spec
         .args
         .iter()
@@ -193,6 +188,9 @@ fn setup_and_exec(
             ))
         })?;
     plan.fault.hit("exec");
+    if oci.is_some() {
+        oci_steps::check_program(&spec.args[0], &program)?;
+    }
     // From here the parent takes end-of-file on the channel as a successful execve.
     chan.send(&Message::Exec)
         .ctx(|| "cannot tell the parent the process is about to exec".into())?;

@@ -101,27 +101,6 @@ pub(crate) fn resolve(cmd: &str, env: &[CString]) -> Result<CString, ChildError>
     Err(not_found())
 }
 
-/// A program named by path is an executable file: not found (127) or cannot execute (126).
-pub(crate) fn check_program(program: &CString) -> Result<(), ChildError> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(program.as_bytes()));
-    let fail = |kind, errno| ChildError {
-        kind,
-        errno,
-        text: String::new(),
-    };
-    match std::fs::metadata(path) {
-        Err(e) => Err(fail(
-            FailKind::NotFound,
-            e.raw_os_error().unwrap_or(libc::ENOENT),
-        )),
-        Ok(m) if m.is_dir() || m.permissions().mode() & 0o111 == 0 => {
-            Err(fail(FailKind::CannotExecute, libc::EACCES))
-        }
-        Ok(_) => Ok(()),
-    }
-}
-
 /// execve; returns only on failure, classified for the exit code.
 pub(crate) fn execve(
     cmd: &str,

@@ -161,3 +161,23 @@ pub(crate) fn start_container_hooks(extras: &OciExtras) -> Result<(), ChildError
     }
     Ok(())
 }
+
+/// Before `create` returns, as runc checks: the program exists and is an executable
+/// file (the execve itself comes only after `start`, when no one could hear its error).
+pub(crate) fn check_program(cmd: &str, program: &CString) -> Result<(), ChildError> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(program.as_bytes()));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
+        Ok(_) => Err(ChildError {
+            kind: super::error::FailKind::CannotExecute,
+            errno: libc::EACCES,
+            text: "permission denied".into(),
+        }),
+        Err(e) => Err(ChildError {
+            kind: super::error::FailKind::NotFound,
+            errno: e.raw_os_error().unwrap_or(libc::ENOENT),
+            text: format!("{cmd}: {e}"),
+        }),
+    }
+}

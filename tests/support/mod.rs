@@ -13,6 +13,7 @@ pub mod cgroup;
 pub mod docker;
 pub mod netns;
 pub mod oci;
+pub mod oci_clients;
 pub mod registry;
 pub mod rootless;
 pub mod runtime;

@@ -1,139 +1,184 @@
-//! For the tests of real OCI runtime clients (podman, containerd): kiste's binary as
-//! `kiste-oci` (a symlink, the name under which it speaks runc's command line), the
-//! busybox image as a docker-archive made by `kiste save`, and the cleanup of what a
-//! client leaves behind in a test's directory (mounts below it, processes it started).
+//! Helpers for the `kiste oci` tests: a bundle made by hand (the busybox rootfs of
+//! `runtime::sandbox` and a config.json as `runc spec` writes it, without a terminal),
+//! a private state root, and runs of `kiste oci` with the container's output in files.
 
-use super::Kiste;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// `DIR/kiste-oci`, a symlink to the kiste binary under test.
-pub fn kiste_oci(dir: &Path) -> PathBuf {
-    let link = dir.join("kiste-oci");
-    if !link.exists() {
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kiste"), &link).unwrap();
-    }
-    link
+use super::runtime::{sandbox, Sandbox};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct Bundle {
+    pub sb: Sandbox,
+    /// The state root given with --root.
+    pub state: PathBuf,
+    /// linux.cgroupsPath (relative to each hierarchy's root).
+    pub cgroup: String,
+    pub config: serde_json::Value,
 }
 
-/// The busybox image built by kiste, saved as a docker-archive at `DIR/busybox.tar`.
-pub fn busybox_archive(k: &Kiste, dir: &Path) -> PathBuf {
-    k.busybox();
-    let tar = dir.join("busybox.tar");
-    k.ok(&["save", "-o", tar.to_str().unwrap(), "busybox"]);
-    tar
-}
-
-/// The pids whose command line mentions `needle` (e.g. a private socket path): the
-/// processes a client started for this test, such as containerd's shims.
-pub fn pids_mentioning(needle: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        if pid != me && String::from_utf8_lossy(&cmdline).contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// SIGTERM to `pid`, SIGKILL after `grace`; returns once it is gone.
-pub fn stop_pid(pid: i32, grace: Duration) {
-    // SAFETY: signals to a process this test started.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = Instant::now() + grace;
-    while super::process_alive(pid as i64) && !is_zombie(pid) {
-        if Instant::now() > deadline {
-            // SAFETY: as above.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true)
-}
-
-/// Detaches every mount at or below `dir`, deepest first.
-pub fn unmount_below(dir: &Path) {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let prefix = dir.to_string_lossy().into_owned();
-    let mut points: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
-        .filter(|p| p.starts_with(&prefix))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let c = std::ffi::CString::new(p).unwrap();
-        // SAFETY: umount2 of a path string.
-        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-    }
-}
-
-/// A bundle at `DIR` for `kiste oci`: `rootfs/` holds busybox-static with its applets,
-/// `config.json` is runc's default spec (namespaces, /proc /dev /sys mounts, masked
-/// paths, a cgroups path of its own) running `args`, with `terminal` as given.
-pub fn bundle(dir: &Path, id: &str, args: &[&str], terminal: bool) -> PathBuf {
-    let rootfs = dir.join("rootfs");
-    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
-    std::fs::create_dir_all(rootfs.join("tmp")).unwrap();
-    std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-    let list = std::process::Command::new("/bin/busybox")
-        .arg("--list")
-        .output()
-        .unwrap();
-    for applet in String::from_utf8_lossy(&list.stdout).lines() {
-        let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
-    }
+/// A bundle whose process runs `sh -c script`.
+pub fn bundle(tag: &str, script: &str) -> Bundle {
+    let sb = sandbox();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let cgroup = format!("kiste/ocitest-{tag}-{}-{n}", std::process::id());
+    let state = sb.dir.path().join("state");
     let config = serde_json::json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": "1.0.2-dev",
         "process": {
-            "terminal": terminal,
+            "terminal": false,
             "user": {"uid": 0, "gid": 0},
-            "args": args,
-            "env": ["PATH=/bin", "TERM=xterm"],
+            "args": ["sh", "-c", script],
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
             "cwd": "/",
             "capabilities": {
                 "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
                 "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
-                "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+                "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                "ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
             },
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": true
         },
-        "root": {"path": "rootfs", "readonly": false},
-        "hostname": "bundled",
+        "root": {"path": "root", "readonly": true},
+        "hostname": "oci-test",
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc"},
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
              "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
             {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
              "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
             {"destination": "/sys", "type": "sysfs", "source": "sysfs",
              "options": ["nosuid", "noexec", "nodev", "ro"]},
             {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+             "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "nodev", "mode=1777"]}
         ],
         "linux": {
-            "cgroupsPath": format!("/kiste/{id}"),
+            "cgroupsPath": format!("/{cgroup}"),
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-                           {"type": "uts"}, {"type": "mount"}],
-            "maskedPaths": ["/proc/kcore", "/proc/keys", "/sys/firmware"],
-            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                "/proc/sysrq-trigger"]
         }
     });
-    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-    dir.to_path_buf()
+    let b = Bundle {
+        sb,
+        state,
+        cgroup,
+        config,
+    };
+    b.write();
+    b
+}
+
+impl Bundle {
+    pub fn dir(&self) -> &Path {
+        self.sb.dir.path()
+    }
+
+    pub fn write(&self) {
+        self.write_config(&self.config);
+    }
+
+    /// Writes `config` as the bundle's config.json.
+    pub fn write_config(&self, config: &serde_json::Value) {
+        fs::write(
+            self.dir().join("config.json"),
+            serde_json::to_vec_pretty(config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kiste"));
+        c.arg("oci").arg("--root").arg(&self.state).args(args);
+        c.current_dir(self.dir());
+        c
+    }
+
+    /// `kiste oci ARGS`, its output captured (for commands that start nothing).
+    pub fn oci(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// `kiste oci ARGS` with stdout and stderr in files (the container inherits them):
+    /// (exit code, stdout file, stderr file).
+    pub fn oci_files(&self, name: &str, args: &[&str]) -> (i32, PathBuf, PathBuf) {
+        let out = self.dir().join(format!("{name}.out"));
+        let err = self.dir().join(format!("{name}.err"));
+        let status = self
+            .command(args)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        (status.code().unwrap_or(-1), out, err)
+    }
+
+    /// The `state` JSON of `id`.
+    pub fn state(&self, id: &str) -> serde_json::Value {
+        let out = self.oci(&["state", id]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Polls `state` until its status is `want` (10 s at most).
+    pub fn wait_status(&self, id: &str, want: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.state(id);
+            if s["status"] == want || Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The container's cgroup directories that exist now.
+    pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        cgroup_dirs(&self.cgroup)
+    }
+}
+
+/// Every existing directory `rel` under a cgroup hierarchy.
+pub fn cgroup_dirs(rel: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let top = Path::new("/sys/fs/cgroup");
+    let mut roots = vec![top.to_path_buf()];
+    if let Ok(rd) = fs::read_dir(top) {
+        roots.extend(rd.flatten().map(|e| e.path()));
+    }
+    for r in roots {
+        let d = r.join(rel);
+        if d.is_dir() {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The text of a file.
+pub fn text(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
 }
