@@ -107,7 +107,7 @@ fn check_namespace(path: &Path, t: LinuxNamespaceType) -> Result<(), OciError> {
     let what = || format!("namespace path {}", path.display());
     let f = std::fs::File::open(path).map_err(|e| OciError::io(what(), e))?;
     // SAFETY: an ioctl without argument on an fd we own.
-    let kind = unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_NSTYPE) };
+    let kind = unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_NSTYPE as _) };
     if kind < 0 {
         return Err(invalid(
             what(),
