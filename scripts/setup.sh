@@ -7,6 +7,7 @@ set -euo pipefail
 lean=(
   busybox-static      # the base image's only binary
   musl-tools          # musl-gcc, for the static build (ring's C)
+  python3-pip         # pip installs kubernetes-validate (below)
   curl file tar util-linux iproute2 gcc libc6-dev make openssl procps xz-utils bzip2
   qemu-system-x86 linux-image-amd64 cpio   # the cgroup v2 tests boot a real v2 kernel
   apache2-utils       # htpasswd, for the registry Basic auth test
@@ -16,9 +17,10 @@ lean=(
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and
-# from the real tools. containerd and conmon (podman's) drive `kiste-oci` in the OCI
-# client tests; crun is the third runtime of bench-start.sh.
-full=(docker.io docker-registry skopeo podman runc uidmap containerd conmon crun)
+# from the real tools. docker-compose (1.29): `compose config` is compared with its output.
+# containerd and conmon (podman's) drive `kiste-oci` in the OCI client tests; crun is the
+# third runtime of bench-start.sh.
+full=(docker.io docker-registry skopeo podman runc uidmap docker-compose containerd conmon crun)
 
 missing() {
   for p in "$@"; do
@@ -41,3 +43,8 @@ if ! rustup target list --installed 2>/dev/null | grep -q x86_64-unknown-linux-m
   rustup target add x86_64-unknown-linux-musl
 fi
 source "$(dirname "$0")/lib/podman-conf.sh"
+
+# kubernetes-validate (PyPI): Kubernetes' JSON schemas, offline, for the `generate kube` tests.
+if ! command -v kubernetes-validate >/dev/null; then
+  pip install -q --break-system-packages kubernetes-validate
+fi

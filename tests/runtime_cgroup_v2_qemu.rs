@@ -11,7 +11,8 @@
 //! root delegated to it the way systemd does for `user@1000.service` (mkdir + chown of
 //! the directory and its cgroup.procs, cgroup.subtree_control and cgroup.threads, with
 //! only memory and pids enabled above it). The user loads a busybox image saved on the
-//! host and runs containers with `--memory 32m --pids-limit 50`; see `USER_SCRIPT`.
+//! host and runs containers with `--memory 32m --pids-limit 50`, then `update`s one's
+//! limits up and down; see `USER_SCRIPT`.
 //!
 //! Needs: qemu-system-x86 and linux-image-amd64 (Debian packages), the
 //! x86_64-unknown-linux-musl Rust target, busybox-static, uidmap. Missing pieces fail the
@@ -39,6 +40,8 @@ const CHECKS: &[&str] = &[
     "rootless_limits_inside",
     "rootless_leaf",
     "rootless_limits_outside",
+    "rootless_update_raise",
+    "rootless_update_lower",
     "rootless_refused",
     "rootless_cgroup_removed",
 ];
@@ -282,6 +285,14 @@ case "$outside" in
   "memory.max=33554432 pids.max=50 procs=1") verdict rootless_limits_outside ok;;
   *) verdict rootless_limits_outside "$cid: $outside";;
 esac
+# `update` raises and lowers the running container's limits in its v2 cgroup.
+for step in "raise 64m 80 67108864" "lower 16m 20 16777216"; do
+  set -- $step
+  out=$(/kiste update --memory $2 --pids-limit $3 $cid 2>&1)
+  got="$out memory.max=$(cat $dir/memory.max) pids.max=$(cat $dir/pids.max)"
+  echo "KISTE-ROOTLESS update $1: $got"
+  if [ "$got" = "$cid memory.max=$4 pids.max=$3" ]; then verdict rootless_update_$1 ok; else verdict rootless_update_$1 "$got"; fi
+done
 err=$(/kiste run --rm --network none --cpus 1 busybox true 2>&1)
 rc=$?
 echo "KISTE-ROOTLESS refused ($rc): $err"

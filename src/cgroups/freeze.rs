@@ -3,9 +3,9 @@
 //! kernel reports every task frozen or thawed.
 
 use super::resources::CgroupSpec;
-use super::{relative_path, CgroupError, CgroupLayout, CGROUP_ROOT};
+use super::{relative_path, CgroupError, CgroupLayout};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// How long a freeze may take before it is reported as failed.
@@ -16,12 +16,11 @@ fn freezer(spec: &CgroupSpec) -> Result<(CgroupLayout, PathBuf), CgroupError> {
     let rel = relative_path(spec);
     match super::detect() {
         CgroupLayout::V1 => {
-            let root = fs::canonicalize(Path::new(CGROUP_ROOT).join("freezer")).map_err(|_| {
-                CgroupError::NotMounted {
+            let root =
+                super::v1::controller_root("freezer").ok_or_else(|| CgroupError::NotMounted {
                     what: "pause".into(),
                     controller: "freezer".into(),
-                }
-            })?;
+                })?;
             Ok((CgroupLayout::V1, root.join(rel)))
         }
         CgroupLayout::V2 => super::v2_dir(spec)

@@ -199,6 +199,22 @@ pub fn create(spec: &CgroupSpec) -> Result<Cgroup, CgroupError> {
     result
 }
 
+/// Changes the limits of a running container's cgroup to `spec.resources` (`update`):
+/// each limit that is set is written, raising or lowering it; the kernel's refusal (a
+/// memory limit below what the container uses) comes back naming the file. Rootless
+/// without a cgroup of its own there is nothing to write: the limits were refused before.
+pub fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
+    check_names(spec)?;
+    match detect() {
+        CgroupLayout::V1 if crate::rootless::active() => Ok(()),
+        CgroupLayout::V1 => v1::update(spec),
+        CgroupLayout::V2 => match v2_dir(spec) {
+            Some(dir) => v2::update(&dir, &spec.resources),
+            None => Ok(()),
+        },
+    }
+}
+
 fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
     let bad = |s: &str| s.split('/').any(|c| c == ".." || c == ".");
     if spec.name.is_empty() || spec.name.contains('/') || bad(&spec.name) || bad(&spec.parent) {
@@ -253,11 +269,19 @@ pub fn remove(spec: &CgroupSpec) -> Result<(), CgroupError> {
     if check_names(spec).is_err() {
         return Ok(());
     }
-    let dirs = dirs_of(spec);
-    if dirs.iter().any(|d| !read_procs(d).is_empty()) {
-        kill_all(&dirs);
+    // The usual case, a cgroup left empty by its exited process, goes with one rmdir per
+    // hierarchy; one that is busy (a process, or a cgroup below it) takes the long way.
+    let busy: Vec<PathBuf> = dirs_of(spec)
+        .into_iter()
+        .filter(|d| match fs::remove_dir(d) {
+            Ok(()) => false,
+            Err(e) => e.kind() != io::ErrorKind::NotFound,
+        })
+        .collect();
+    if busy.iter().any(|d| !read_procs(d).is_empty()) {
+        kill_all(&busy);
     }
-    for dir in dirs {
+    for dir in busy {
         remove_tree(&dir)?;
     }
     Ok(())

@@ -25,8 +25,10 @@ fn read_u64(path: &Path) -> Option<u64> {
 }
 
 fn v1_dir(controller: &str, rel: &Path) -> PathBuf {
-    let root = Path::new(CGROUP_ROOT).join(controller);
-    fs::canonicalize(&root).unwrap_or(root).join(rel)
+    match super::v1::controller_root(controller) {
+        Some(root) => root.join(rel),
+        None => Path::new(CGROUP_ROOT).join(controller).join(rel),
+    }
 }
 
 /// `Read`/`Write` totals of v1's blkio.throttle.io_service_bytes ("8:0 Read 4096").

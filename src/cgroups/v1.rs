@@ -5,6 +5,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::resources::{CgroupSpec, DeviceRate, Resources};
 use super::{device_allowlist, relative_path, write_file, CgroupError, CGROUP_ROOT};
@@ -25,23 +26,50 @@ const CONTROLLERS: &[&str] = &[
     "perf_event",
 ];
 
+/// Each mounted controller and its hierarchy root (`cpu` may be a link to `cpu,cpuacct`),
+/// found once per process: one readlink per controller instead of a realpath walk (a
+/// readlink per path component under musl) every time a directory is wanted.
+fn roots() -> &'static [(&'static str, PathBuf)] {
+    static ROOTS: OnceLock<Vec<(&'static str, PathBuf)>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let base = Path::new(CGROUP_ROOT);
+        let mut out = Vec::new();
+        for c in CONTROLLERS {
+            let p = base.join(c);
+            let root = match fs::read_link(&p) {
+                Ok(target) => base.join(target),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => p,
+                Err(_) => continue,
+            };
+            if root.join("cgroup.procs").exists() {
+                out.push((*c, root));
+            }
+        }
+        out
+    })
+}
+
+/// The hierarchy root of one controller, None when the host does not mount it.
+pub(crate) fn controller_root(ctrl: &str) -> Option<&'static Path> {
+    roots()
+        .iter()
+        .find(|(c, _)| *c == ctrl)
+        .map(|(_, r)| r.as_path())
+}
+
 /// The distinct hierarchy roots (e.g. `cpu` and `cpuacct` may be one `cpu,cpuacct`).
 pub(crate) fn hierarchies() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
-    for c in CONTROLLERS {
-        let p = Path::new(CGROUP_ROOT).join(c);
-        if let Ok(real) = fs::canonicalize(&p) {
-            if real.join("cgroup.procs").exists() && !out.contains(&real) {
-                out.push(real);
-            }
+    for (_, root) in roots() {
+        if !out.contains(root) {
+            out.push(root.clone());
         }
     }
     out
 }
 
 fn controller_dir(ctrl: &str, rel: &Path) -> Option<PathBuf> {
-    let root = fs::canonicalize(Path::new(CGROUP_ROOT).join(ctrl)).ok()?;
-    Some(root.join(rel))
+    controller_root(ctrl).map(|root| root.join(rel))
 }
 
 pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
@@ -60,21 +88,31 @@ pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
 }
 
 /// mkdir -p below a hierarchy root. cpuset directories start empty and refuse tasks, so
-/// each new level copies cpus and mems from its parent.
+/// each new level copies cpus and mems from its parent (an existing level too, when a
+/// process died before it could copy them).
 fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
+    let cpuset = controller_root("cpuset") == Some(root);
+    // Outside cpuset the parent (kiste's own cgroup) usually exists: one mkdir.
+    if !cpuset && fs::create_dir(root.join(rel)).is_ok() {
+        return Ok(());
+    }
     let mut cur = root.to_path_buf();
     for comp in rel.components() {
         let parent = cur.clone();
         cur.push(comp);
-        match fs::create_dir(&cur) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        let created = match fs::create_dir(&cur) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(CgroupError::io("create cgroup", &cur, e)),
-        }
-        if cur.join("cpuset.cpus").exists() {
+        };
+        if cpuset {
             for f in ["cpuset.cpus", "cpuset.mems"] {
-                let mine = fs::read_to_string(cur.join(f)).unwrap_or_default();
-                if mine.trim().is_empty() {
+                let empty = created
+                    || fs::read_to_string(cur.join(f))
+                        .unwrap_or_default()
+                        .trim()
+                        .is_empty();
+                if empty {
                     let theirs = fs::read_to_string(parent.join(f))
                         .map_err(|e| CgroupError::io("read", &parent.join(f), e))?;
                     write_file(&cur, f, theirs.trim())?;
@@ -155,6 +193,42 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+/// Changes the limits of an existing cgroup: the memory limits in the order the kernel
+/// accepts (memory.limit_in_bytes may never exceed memory.memsw.limit_in_bytes: raising,
+/// memsw goes first; lowering, memory goes first), then the others as `create` writes them.
+pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
+    let rel = relative_path(spec);
+    let r = &spec.resources;
+    let memory_set =
+        r.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some();
+    if memory_set {
+        let dir = need("memory", &rel, "memory limits")?;
+        let memsw_file = "memory.memsw.limit_in_bytes";
+        let current_memsw = fs::read_to_string(dir.join(memsw_file))
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let new_memory = r.memory.filter(|m| *m > 0).map(|m| m as u64);
+        let raising = matches!((new_memory, current_memsw), (Some(m), Some(sw)) if m > sw);
+        if raising {
+            let swap = match r.memory_swap {
+                Some(-1) => "-1".to_string(),
+                Some(s) if s > 0 => s.to_string(),
+                _ => (2 * new_memory.unwrap_or_default()).to_string(),
+            };
+            write_file(&dir, memsw_file, &swap)?;
+        }
+        apply_memory(&dir, r)?;
+    }
+    let rest = Resources {
+        memory: None,
+        memory_swap: None,
+        memory_reservation: None,
+        oom_kill_disable: false,
+        ..r.clone()
+    };
+    apply(&rel, &rest)
 }
 
 fn apply_memory(dir: &Path, r: &Resources) -> Result<(), CgroupError> {

@@ -39,6 +39,18 @@ pub(crate) fn create(
     Ok((cur, prog))
 }
 
+/// Changes the limits of an existing cgroup, as `create` writes them (v2 has no order
+/// between memory.max and memory.swap.max: the swap file counts swap alone).
+pub(crate) fn update(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
+    apply(
+        dir,
+        &Resources {
+            oom_kill_disable: false,
+            ..r.clone()
+        },
+    )
+}
+
 /// Turns on the controllers kiste needs (those the parent offers) for `dir`'s children.
 fn enable_controllers(dir: &Path) -> Result<(), CgroupError> {
     let avail = fs::read_to_string(dir.join("cgroup.controllers"))

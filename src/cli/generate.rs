@@ -10,6 +10,8 @@ use clap_complete::engine::ArgValueCandidates;
 pub enum GenerateCommand {
     /// Generate a systemd unit file for a container
     Systemd(GenerateSystemdArgs),
+    /// Generate Kubernetes YAML (a Pod, with -s a Service) for containers
+    Kube(super::GenerateKubeArgs),
 }
 
 /// systemd's `Restart=` values.

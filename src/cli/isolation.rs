@@ -171,7 +171,7 @@ impl IsolationArgs {
         })
     }
 
-    fn resources(&self) -> Result<Resources, FlagError> {
+    pub(super) fn resources(&self) -> Result<Resources, FlagError> {
         let mut r = Resources::default();
         if let Some(m) = &self.memory {
             r.memory = parse_size("-m, --memory", m)?;

@@ -8,7 +8,8 @@ use crate::config::{
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
-/// The `run`/`create` flags that the container's monitor carries out.
+// The `run`/`create` flags that the container's monitor carries out (a plain comment: as a
+// doc comment it would become the deferred `run`/`create` definition's about text).
 #[derive(Debug, Args, Default, Clone)]
 pub struct LifeArgs {
     /// Restart policy to apply when a container exits ("no", "on-failure[:max-retries]", "always", "unless-stopped")

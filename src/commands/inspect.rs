@@ -48,7 +48,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
         "Name": format!("/{}", rec.name),
         "HostConfig": {
             "LogConfig": log_config(&host.log),
-            "NetworkMode": host.network.as_str(),
+            "NetworkMode": host.network_container.as_ref().map_or_else(|| host.network.as_str().to_string(), |id| format!("container:{id}")),
             "PortBindings": port_map(&host.ports, false),
             "AutoRemove": host.auto_remove,
             "Privileged": host.privileged,

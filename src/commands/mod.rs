@@ -5,6 +5,11 @@ mod archive;
 mod attach;
 mod build;
 mod completion;
+mod compose;
+mod compose_args;
+mod compose_logs;
+mod compose_up;
+mod compose_verbs;
 mod containers;
 mod cp;
 mod diff;
@@ -15,9 +20,12 @@ mod generate;
 mod images;
 mod info;
 mod inspect;
+mod kube;
+mod kube_play;
 mod lifecycle;
 mod login;
 mod logs;
+mod manifest;
 mod network;
 mod network_settings;
 mod observe;
@@ -29,8 +37,10 @@ mod pull;
 mod push;
 mod rootless;
 mod run;
+mod search;
 mod system;
 mod template;
+mod update;
 mod version;
 mod volume;
 
@@ -142,6 +152,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Info(a) => info::info(&paths, a),
         Command::System(c) => system::system_command(&paths, c),
         Command::Port(a) => port::port(&paths, a),
+        Command::Generate(crate::cli::GenerateCommand::Kube(a)) => kube::generate(&paths, a),
+        Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&paths, a),
+        Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(&paths, a),
+        Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(&paths, &a.file),
+        Command::Compose(a) => compose::compose(&paths, a),
+        Command::Update(a) => update::update(&paths, a),
+        Command::Search(a) => search::search(a),
+        Command::Manifest(c) => manifest::manifest_command(&paths, c),
     }
 }
 

@@ -108,6 +108,12 @@ pub(super) fn env_entry(e: &str) -> Option<String> {
     }
 }
 
+/// A new container from typed flags, created and not started (`compose up` starts it
+/// once its dependencies are ready).
+pub(super) fn create_container(paths: &Paths, args: &RunArgs) -> anyhow::Result<ContainerRecord> {
+    Ok(create_record(paths, args, false)?.rec)
+}
+
 /// A new container's record, with the image it was created from (resolved once).
 struct Created {
     rec: ContainerRecord,

@@ -30,14 +30,29 @@ enum Damage {
 }
 
 fn damage(paths: &Paths, rec: &ContainerRecord) -> Option<Damage> {
-    match rec.state.status {
-        Status::Running if !rec.monitor_alive() => Some(Damage::MonitorDied),
+    damage_of(
+        paths,
+        &rec.id,
+        rec.state.status,
+        rec.state.monitor_pid,
+        || rec.monitor_alive(),
+    )
+}
+
+fn damage_of(
+    paths: &Paths,
+    id: &str,
+    status: Status,
+    monitor_pid: i32,
+    monitor_alive: impl Fn() -> bool,
+) -> Option<Damage> {
+    match status {
+        Status::Running if !monitor_alive() => Some(Damage::MonitorDied),
         // `run` names itself before it starts the container; `start` holds the start lock
         // while the run dir exists.
         Status::Created
-            if (rec.state.monitor_pid != 0 && !rec.monitor_alive())
-                || (paths.container_run_dir(&rec.id).exists()
-                    && !start_lock_held(paths, &rec.id)) =>
+            if (monitor_pid != 0 && !monitor_alive())
+                || (paths.container_run_dir(id).exists() && !start_lock_held(paths, id)) =>
         {
             Some(Damage::StartInterrupted)
         }
@@ -60,9 +75,22 @@ pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
         return Ok(());
     }
     let store = ContainerStore::open(&paths.containers())?;
-    let (records, orphans) = store.scan()?;
-    for rec in &records {
-        repair_one(paths, &store, rec)?;
+    // Only the status of each record is read here; a damaged one is loaded in full.
+    let (summaries, orphans) = store.scan_summaries()?;
+    for sum in &summaries {
+        let st = &sum.state;
+        if damage_of(paths, &sum.id, st.status, st.monitor_pid, || {
+            sum.monitor_alive()
+        })
+        .is_none()
+        {
+            continue;
+        }
+        match store.load(&sum.id) {
+            Ok(rec) => repair_one(paths, &store, &rec)?,
+            Err(StateError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     if !orphans.is_empty() {
         let lock = store.lock()?;

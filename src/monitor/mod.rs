@@ -7,6 +7,7 @@ mod attach;
 mod detach;
 mod exec;
 mod finish;
+mod footprint;
 mod health;
 mod logs;
 mod pty;
@@ -21,7 +22,7 @@ use finish::{finish, finish_failed_start};
 pub use finish::{release, remove_anonymous_volumes};
 pub use health::{probe_spec, record_probe, start_probe};
 pub use logs::{log_files, read_line as read_log_line, LogEntry};
-pub use spec::{cgroup_of, resolve_host, SpecError};
+pub use spec::{cgroup_of, cgroup_resources, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
 use crate::network::{bind_ports, BoundPort, NetworkError, PortError, PortForwarder};

@@ -50,6 +50,11 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
     let namespaces = Namespaces {
         pid: ns(paths, &host.pid, "pid")?,
         net: match host.network {
+            _ if host.network_container.is_some() => ns(
+                paths,
+                &NamespaceMode::Container(host.network_container.clone().unwrap_or_default()),
+                "net",
+            )?,
             NetworkMode::Host => NsMode::Host,
             // The bridge's namespace is made by the monitor, which sets its path at spawn.
             NetworkMode::Private | NetworkMode::None | NetworkMode::Bridge => NsMode::Private,
@@ -61,8 +66,20 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
         user: userns(&host.userns),
     };
     let (security, missing_caps) = security(host);
-    let r = &host.resources;
-    let resources = Resources {
+    let resources = cgroup_resources(&host.resources);
+    Ok(Resolved {
+        namespaces,
+        security,
+        devices: host.devices.iter().map(device).collect(),
+        rlimits: rlimits(host),
+        resources,
+        missing_caps,
+    })
+}
+
+/// The record's limits as the cgroup takes them (0, docker's "unset", becomes None).
+pub fn cgroup_resources(r: &crate::config::Resources) -> Resources {
+    Resources {
         memory: (r.memory > 0).then_some(r.memory),
         memory_swap: (r.memory_swap != 0).then_some(r.memory_swap),
         memory_reservation: (r.memory_reservation > 0).then_some(r.memory_reservation),
@@ -76,15 +93,7 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
         device_write_bps: rates(&r.device_write_bps),
         device_read_iops: rates(&r.device_read_iops),
         device_write_iops: rates(&r.device_write_iops),
-    };
-    Ok(Resolved {
-        namespaces,
-        security,
-        devices: host.devices.iter().map(device).collect(),
-        rlimits: rlimits(host),
-        resources,
-        missing_caps,
-    })
+    }
 }
 
 /// The container's rlimits (`--ulimit`), as the runtime takes them.

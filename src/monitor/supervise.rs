@@ -100,6 +100,10 @@ pub fn supervise(mut w: Watch) -> i32 {
     ];
     let mut buf = vec![0u8; 64 * 1024];
     let mut fds: Vec<libc::pollfd> = Vec::new();
+    // A detached monitor (no echo) now idles until its container ends.
+    if !w.echo {
+        super::footprint::release_file_pages();
+    }
     loop {
         let open = streams.iter().any(|(fd, _)| fd.is_some());
         if code.is_some() && !open {

@@ -8,9 +8,12 @@
 //! It prints nothing itself except through the [`progress::Progress`] it is given.
 
 mod auth;
+pub mod catalog;
 mod client;
 pub mod conf;
 pub mod creds;
+pub mod list_store;
+pub mod lists;
 mod manifest;
 mod policy;
 pub mod progress;

@@ -255,7 +255,7 @@ fn pull_from(
     })
 }
 
-fn fetch_manifest(
+pub(super) fn fetch_manifest(
     client: &Client,
     repo: &str,
     wanted: &str,
@@ -293,7 +293,7 @@ fn fetch_manifest(
     Ok((bytes, content_type))
 }
 
-fn fetch_config(
+pub(super) fn fetch_config(
     client: &Client,
     repo: &str,
     manifest: &Manifest,

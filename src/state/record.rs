@@ -123,6 +123,10 @@ pub struct HostConfig {
     /// `--init`: kiste is PID 1 in the container (reaps, forwards signals).
     #[serde(default)]
     pub init: bool,
+    /// The id of the container whose network namespace this one joins (a pod's first
+    /// container, see `commands::kube_play`); its own network mode is then `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_container: Option<String>,
 }
 
 impl HostConfig {
@@ -247,7 +251,7 @@ impl ContainerRecord {
 
 /// pid + start time still name a live process (a reused pid has another start time). A
 /// zombie is dead: nobody may reap a monitor whose parent is gone (PID 1 in a container).
-fn alive(pid: i32, start: u64) -> bool {
+pub(crate) fn alive(pid: i32, start: u64) -> bool {
     if pid <= 0 {
         return false;
     }

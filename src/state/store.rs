@@ -2,7 +2,7 @@
 //! replaced atomically (temp + fsync + rename) while holding `$root/containers/lock`.
 //! Readers parse without the lock: a rename never shows them half a file.
 
-use super::record::ContainerRecord;
+use super::record::{ContainerRecord, Status};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
 use std::io::Write;
@@ -41,6 +41,28 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// The fields of a record that say whether a container needs repair.
+#[derive(Debug, serde::Deserialize)]
+pub struct RecordSummary {
+    pub id: String,
+    pub state: StatusSummary,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StatusSummary {
+    pub status: Status,
+    pub monitor_pid: i32,
+    #[serde(default)]
+    pub monitor_start_time: u64,
+}
+
+impl RecordSummary {
+    /// As `ContainerRecord::monitor_alive`.
+    pub fn monitor_alive(&self) -> bool {
+        super::record::alive(self.state.monitor_pid, self.state.monitor_start_time)
     }
 }
 
@@ -139,6 +161,31 @@ impl ContainerStore {
             }
         }
         out.sort_by(|a, b| a.created.cmp(&b.created));
+        Ok((out, orphans))
+    }
+
+    /// What `repair` checks of every record, parsed without the rest of it (the config
+    /// is skipped, not built), and the ids of the directories without a record.
+    pub fn scan_summaries(&self) -> Result<(Vec<RecordSummary>, Vec<String>), StateError> {
+        let mut out = Vec::new();
+        let mut orphans = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str() else { continue };
+            if id.len() != 64 {
+                continue;
+            }
+            let path = self.record_path(id);
+            match fs::read(&path) {
+                Ok(data) => out.push(
+                    serde_json::from_slice(&data)
+                        .map_err(|source| StateError::Corrupt { path, source })?,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => orphans.push(id.to_string()),
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
         Ok((out, orphans))
     }
 
