@@ -330,3 +330,41 @@ fn run_with_a_terminal_sends_the_container_console_over_the_socket() {
     assert!(r.stderr.contains("console-socket"), "{}", r.stderr);
     assert!(!b.state.join("no-socket").exists());
 }
+
+#[test]
+fn update_writes_new_limits_to_the_containers_cgroup() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    let k = Kiste::new();
+    let b = Running::start(&k, "update-me");
+    b.ok(&["update", "--memory", "64m", "--pids-limit", "20", &b.id]);
+    let read = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}/kiste/{}/{file}", b.id))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("memory", "memory.limit_in_bytes"), "67108864");
+    assert_eq!(read("pids", "pids.max"), "20");
+    // The spec's resources on stdin, as containerd passes them.
+    let mut child = b
+        .cmd(&["update", "--resources", "-", &b.id])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"memory":{"limit":50331648},"pids":{"limit":30}}"#)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(read("memory", "memory.limit_in_bytes"), "50331648");
+    assert_eq!(read("pids", "pids.max"), "30");
+    // What kiste cannot write is refused by name.
+    let r = out(&mut b.cmd(&["update", "--cpuset-mems", "0", &b.id]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("cpuset-mems"), "{}", r.stderr);
+}

@@ -17,6 +17,7 @@ pub mod ps;
 mod query;
 pub mod state;
 pub mod translate;
+pub mod update;
 
 use std::ffi::OsString;
 
@@ -136,7 +137,6 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// Runs one command; Ok(status) is the exit status (a foreground `run` exits with the
 /// container's).
 fn dispatch(g: &Global, command: OciCommand) -> Result<i32, OciError> {
-    let unavailable = |command| Err(OciError::Unavailable { command });
     match command {
         OciCommand::Create(a) => create::create(g, &a).map(|_| 0),
         OciCommand::Start(a) => lifecycle::start(g, &a.id).map(|()| 0),
@@ -150,7 +150,7 @@ fn dispatch(g: &Global, command: OciCommand) -> Result<i32, OciError> {
         OciCommand::Ps(a) => ps::ps(&g.root, &a),
         OciCommand::Pause(a) => pause::set_paused(&g.root, &a.id, true),
         OciCommand::Resume(a) => pause::set_paused(&g.root, &a.id, false),
-        OciCommand::Update(_) => unavailable("update"),
+        OciCommand::Update(a) => update::update(&g.root, &a),
         OciCommand::Features => features::print(),
     }
 }
