@@ -46,6 +46,7 @@ fn main() {
                 stderr: 2,
             },
             init: false,
+            oci: None,
         };
         let mut spec = spec;
         if std::env::var_os("BENCH_NO_CGROUP").is_some() {

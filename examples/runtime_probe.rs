@@ -54,6 +54,7 @@ fn spec(rootfs: &Path, name: &str, script: &str) -> ContainerSpec {
             stderr: 2,
         },
         init: false,
+        oci: None,
     }
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Container start time, side by side in one run: `run --rm --network none IMG true` with
-# kiste, podman and docker, `runc run` of the same tree, and the floor (`unshare … chroot`);
-# kiste also on its default bridge network, with and without a published port.
+# kiste, podman and docker, `runc run`, `crun run` and `kiste oci run` of one prepared
+# bundle (the same tree), and the floor (`unshare … chroot`); kiste also on its default
+# bridge network, with and without a published port. crun refuses cgroup v1/hybrid hosts:
+# then its row is left out and the reason printed.
 # Prints each median and its ratio to kiste's. Needs root; installs what is missing.
 # Usage: scripts/bench-start.sh [RUNS]   (default 30)
 set -euo pipefail
@@ -9,7 +11,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-30}
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in hyperfine podman runc docker.io busybox-static python3; do
+for p in hyperfine podman runc crun docker.io busybox-static python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need+=("$p")
 done
 if ((${#need[@]})); then apt-get update -qq; apt-get install -y -qq "${need[@]}" >/dev/null; fi
@@ -60,7 +62,14 @@ cmds=(
   "kiste (bridge, -p)|${k[*]} run --rm -p 127.0.0.1::80 bench-busybox true"
   "floor (unshare+chroot)|unshare --pid --fork --mount --uts --ipc --net chroot $rootfs /bin/true"
   "runc|runc --root $work/runc run -b $work/bundle bench"
+  "kiste oci|$bin oci --root $work/kiste-oci run -b $work/bundle bench"
 )
+# crun in the same run when it can start the bundle on this host.
+if crun_err=$(crun --root "$work/crun" run -b "$work/bundle" bench-probe 2>&1); then
+  cmds+=("crun|crun --root $work/crun run -b $work/bundle bench")
+else
+  echo "crun: left out, it cannot run here: ${crun_err:-exit status $?}" >&2
+fi
 ((${#p[@]})) && cmds+=("podman|${p[*]} run --rm --network none bench-busybox true")
 docker image inspect bench-busybox >/dev/null 2>&1 && cmds+=("docker|docker run --rm --network none bench-busybox true")
 

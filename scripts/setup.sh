@@ -18,7 +18,9 @@ lean=(
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and
 # from the real tools. docker-compose (1.29): `compose config` is compared with its output.
-full=(docker.io docker-registry skopeo podman runc uidmap docker-compose)
+# containerd and conmon (podman's) drive `kiste-oci` in the OCI client tests; crun is the
+# third runtime of bench-start.sh.
+full=(docker.io docker-registry skopeo podman runc uidmap docker-compose containerd conmon crun)
 
 missing() {
   for p in "$@"; do

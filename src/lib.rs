@@ -16,6 +16,7 @@ pub mod lock;
 pub mod logging;
 pub mod monitor;
 pub mod network;
+pub mod oci;
 pub mod paths;
 pub mod process;
 pub mod registry;

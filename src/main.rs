@@ -7,6 +7,17 @@ use kiste::commands::{dispatch, Exit};
 
 fn main() {
     quiet_on_closed_stdout();
+    // An OCI runtime's command line (runc's): as `kiste-oci` (a symlink that podman or
+    // containerd call by path) or `kiste oci`, parsed by its own parser.
+    let mut argv = std::env::args_os();
+    let program = argv.next().unwrap_or_default();
+    let name = std::path::Path::new(&program).file_name();
+    if name.is_some_and(|n| n == "kiste-oci") {
+        std::process::exit(kiste::oci::main(argv.collect()));
+    }
+    if argv.next().is_some_and(|a| a == "oci") {
+        std::process::exit(kiste::oci::main(argv.collect()));
+    }
     // At tab time the shell runs `COMPLETE=<shell> kiste -- words…`: answer and exit.
     clap_complete::CompleteEnv::with_factory(kiste::cli::command).complete();
     // Each verb's example is attached only when help is asked for: building it into every

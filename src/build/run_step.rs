@@ -145,6 +145,7 @@ impl RunStep<'_> {
                 stderr: out_w.as_raw_fd(),
             },
             init: false,
+            oci: None,
         };
         let started = runtime::spawn(&spec)?;
         drop(out_w);

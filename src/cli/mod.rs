@@ -21,6 +21,7 @@ mod manifest;
 mod mounts;
 mod network;
 mod observe;
+pub mod oci;
 mod ps;
 mod refused_flags;
 mod registry;
@@ -257,6 +258,16 @@ pub enum Command {
     /// Manage multi-platform manifest lists in registries (create, add, annotate, inspect, push, rm)
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Run containers from OCI bundles with runc's command line (see `kiste oci --help`)
+    Oci(OciPassthrough),
+}
+
+/// `kiste oci ...`: the arguments go to `kiste oci`'s own parser (`cli::oci`).
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct OciPassthrough {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

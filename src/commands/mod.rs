@@ -83,6 +83,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Context(c) => {
             return context::context_command(&Paths::resolve(cli.root, cli.runroot), c)
         }
+        Command::Oci(a) => std::process::exit(crate::oci::main(a.args)),
         other => other,
     };
     let paths = Paths::resolve(cli.root, cli.runroot);
@@ -152,7 +153,8 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         | Command::Plugin(_)
         | Command::Trust(_)
         | Command::Events(_)
-        | Command::Context(_) => Ok(()),
+        | Command::Context(_)
+        | Command::Oci(_) => Ok(()),
         Command::Builder(BuilderCommand::Build(a)) => build::build(paths, a),
         Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(paths, a),
         Command::Network(c) => network::network_command(paths, c),

@@ -305,6 +305,7 @@ pub fn container_spec(
         cgroup: Some(cgroup),
         stdio,
         init: rec.config.host.init,
+        oci: None,
     };
     Ok((spec, r.missing_caps))
 }

@@ -10,7 +10,7 @@ use super::mounter::Kernel;
 use super::plan::Plan;
 use super::spec::{ContainerSpec, NsMode, Stdio};
 use super::sync::{Channel, Message};
-use super::{caps, exec, namespaces, rootfs, seccomp, user};
+use super::{caps, exec, namespaces, oci_steps, rootfs, rootfs_oci, seccomp, user};
 
 /// The child process after clone. Never returns.
 pub(crate) fn run(spec: &ContainerSpec, plan: &Plan, chan: &Channel) -> ! {
@@ -74,22 +74,30 @@ fn setup_and_exec(
         }
     }
     reset_signals();
-    // Everything but 0, 1, 2 is closed by the exec (the channel already is CLOEXEC).
+    let oci = spec.oci.as_deref();
+    // Everything but 0, 1, 2 (and an OCI config's preserved fds) is closed by the exec
+    // (the channel already is CLOEXEC).
+    let first = 3 + oci.map_or(0, |x| x.preserve_fds);
     // SAFETY: close_range with the CLOEXEC flag only changes descriptor flags.
     unsafe {
         libc::syscall(
             libc::SYS_close_range,
-            3u32,
+            first,
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         )
+    };
+    let fifo = match oci.and_then(|x| x.exec_fifo.as_deref()) {
+        Some(path) => Some(oci_steps::Fifo::open(path)?),
+        None => None,
     };
 
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
     let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
-    match &ns.mnt {
-        NsMode::Private => rootfs::setup(&mut Kernel, spec, plan, in_cgroup)?,
+    match (&ns.mnt, oci) {
+        (NsMode::Private, Some(x)) => rootfs_oci::setup(&mut Kernel, spec, x, plan, in_cgroup)?,
+        (NsMode::Private, None) => rootfs::setup(&mut Kernel, spec, plan, in_cgroup)?,
         // Joining or sharing a mount namespace: only change root into the rootfs.
         _ => {
             in_cgroup()?;
@@ -99,18 +107,27 @@ fn setup_and_exec(
         }
     }
     // SAFETY: as above.
-    unsafe { libc::umask(0o022) };
+    unsafe { libc::umask(oci.and_then(|x| x.umask).unwrap_or(0o022)) };
     plan.fault.hit("rootfs");
     if ns.uts == NsMode::Private && !spec.hostname.is_empty() {
         nix::unistd::sethostname(&spec.hostname)
             .ctx(|| format!("cannot set hostname {:?}", spec.hostname))?;
+    }
+    if let Some(x) = oci {
+        oci_steps::after_rootfs(x, ns.uts == NsMode::Private)?;
+        if let Some(c) = &x.console {
+            super::console::attach(c)?;
+        }
     }
     if ns.net == NsMode::Private {
         super::loopback::up().ctx(|| "cannot bring up lo in the network namespace".into())?;
     }
 
     plan.fault.hit("hostname");
-    let who = user::resolve(&spec.user)?;
+    let mut who = user::resolve(&spec.user)?;
+    if let Some(x) = oci {
+        who.groups = x.additional_gids.clone();
+    }
     let cwd = if spec.cwd.is_empty() {
         "/"
     } else {
@@ -127,8 +144,11 @@ fn setup_and_exec(
     // monitor, a foreground `run`, a build). Set after the last credential change, which
     // would clear it; a setuid exec clears it too, and the next kiste command then kills
     // the container's cgroup (container::repair).
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // An OCI container outlives `kiste oci create`: its caller's subreaper adopts it.
+    if oci.is_none() {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    }
     // A parent that died before the prctl sends nothing; it held the channel's other end
     // until now, so its death shows as a hangup.
     let mut peer = libc::pollfd {
@@ -137,7 +157,8 @@ fn setup_and_exec(
         revents: 0,
     };
     // SAFETY: poll on one valid pollfd, without waiting.
-    if unsafe { libc::poll(&mut peer, 1, 0) } > 0
+    if oci.is_none()
+        && unsafe { libc::poll(&mut peer, 1, 0) } > 0
         && peer.revents & (libc::POLLRDHUP | libc::POLLHUP) != 0
     {
         return Err(ChildError {
@@ -146,11 +167,11 @@ fn setup_and_exec(
             text: String::new(),
         });
     }
-    set_caps_and_nnp(
-        plan.caps,
-        plan.seccomp.is_some(),
-        spec.security.no_new_privileges,
-    )?;
+    let (seccomp, nnp) = (plan.seccomp.is_some(), spec.security.no_new_privileges);
+    match &plan.oci_caps {
+        Some(sets) => oci_steps::set_caps(sets, seccomp, nnp)?,
+        None => set_caps_and_nnp(plan.caps, seccomp, nnp)?,
+    }
 
     plan.fault.hit("caps");
     let env = exec::environment(&spec.env, &spec.hostname, &who);
@@ -167,9 +188,21 @@ fn setup_and_exec(
             ))
         })?;
     plan.fault.hit("exec");
+    if oci.is_some() {
+        oci_steps::check_program(&spec.args[0], &program)?;
+    }
     // From here the parent takes end-of-file on the channel as a successful execve.
     chan.send(&Message::Exec)
         .ctx(|| "cannot tell the parent the process is about to exec".into())?;
+    if let Some(fifo) = fifo {
+        // The parent's spawn returns at this end-of-file; `start` releases the fifo.
+        // SAFETY: closing our end of the channel; nothing uses it after this.
+        unsafe { libc::close(chan.raw()) };
+        fifo.wait()?;
+    }
+    if let Some(x) = oci {
+        oci_steps::start_container_hooks(x)?;
+    }
     if let Some(prog) = &plan.seccomp {
         seccomp::load(prog)?;
     }

@@ -25,7 +25,7 @@ pub(crate) const STANDARD: &[(&str, u64, u64)] = &[
 
 /// Makes a device node, or binds the host's node over an empty file when mknod fails.
 #[allow(clippy::too_many_arguments)]
-fn make_node(
+pub(crate) fn make_node(
     m: &mut impl Mounter,
     target: &Path,
     host: &Path,

@@ -6,19 +6,23 @@
 
 mod caps;
 mod child;
+mod console;
 mod defaults;
 mod devices;
 mod error;
 mod exec;
 pub mod fault;
+mod hooks;
 mod init;
 mod join;
 mod loopback;
 mod mounter;
 mod namespaces;
+mod oci_steps;
 mod plan;
 mod process;
 mod rootfs;
+mod rootfs_oci;
 mod seccomp;
 mod seccomp_cache;
 mod seccomp_default;
@@ -29,11 +33,13 @@ mod user;
 
 pub use crate::process::process_start_time;
 pub use caps::{all_capabilities, is_capability, privileged_missing_capabilities};
+pub use console::ConsoleSpec;
 pub use defaults::{
     default_capabilities, default_masked_paths, default_readonly_paths, default_security,
 };
 pub use error::RuntimeError;
 pub use exec::DEFAULT_PATH;
+pub use hooks::run_hook;
 pub use join::{spawn_in, ExecSpec};
 pub use process::{spawn, Started};
 pub use seccomp::check_seccomp_profile;

@@ -21,6 +21,8 @@ pub(crate) struct Plan {
     pub(crate) seccomp: Option<Vec<libc::sock_filter>>,
     pub(crate) cgroup_mounts: CgroupMounts,
     pub(crate) fault: Fault,
+    /// An OCI process's effective, permitted, inheritable and ambient sets.
+    pub(crate) oci_caps: Option<super::oci_steps::OciCaps>,
 }
 
 impl Plan {
@@ -41,6 +43,10 @@ impl Plan {
             seccomp,
             cgroup_mounts: CgroupMounts::for_host(),
             fault: Fault::from_env(),
+            oci_caps: match &spec.oci {
+                Some(x) => Some(super::oci_steps::OciCaps::of(x)?),
+                None => None,
+            },
         })
     }
 }
@@ -67,6 +73,7 @@ impl Plan {
             seccomp: None,
             cgroup_mounts,
             fault: Fault::default(),
+            oci_caps: None,
         }
     }
 }

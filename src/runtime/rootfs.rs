@@ -204,7 +204,7 @@ pub(crate) fn setup(
 /// The mount point for `dest` (a container path) made inside the rootfs: missing
 /// directories are created with `crate::fs` (a symlink on the way resolves inside the
 /// rootfs, never on the host), and a file target gets an empty file. Its host path.
-fn make_target(root: &Path, dest: &str, file: bool) -> Result<PathBuf, ChildError> {
+pub(crate) fn make_target(root: &Path, dest: &str, file: bool) -> Result<PathBuf, ChildError> {
     let ctx = || {
         format!(
             "cannot create the mount point {dest} inside {}",
@@ -274,7 +274,7 @@ fn tmpfs_options(options: &str) -> (MsFlags, String) {
     (flags, data.join(","))
 }
 
-fn mount_cgroups(
+pub(crate) fn mount_cgroups(
     m: &mut impl Mounter,
     target: &Path,
     plan: &CgroupMounts,
@@ -340,6 +340,7 @@ mod tests {
                 stderr: 2,
             },
             init: false,
+            oci: None,
         }
     }
 

@@ -164,4 +164,78 @@ pub struct ContainerSpec {
     /// `--init`: the container's first process stays kiste (a tiny init that reaps and
     /// forwards signals) and forks the command (see `init`).
     pub init: bool,
+    /// An OCI bundle's additions (`kiste oci`); None for kiste's own containers.
+    pub oci: Option<Box<OciExtras>>,
+}
+
+/// What an OCI bundle's config.json asks for beyond kiste's own containers (`kiste oci`).
+/// `ContainerSpec::oci` is None for kiste's own containers, whose start is unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct OciExtras {
+    /// The process waits before execve until this fifo is opened for reading (`start`),
+    /// and does not die with the process that created it.
+    pub exec_fifo: Option<PathBuf>,
+    /// The config's mounts, in its order: they replace kiste's /proc, /dev, /sys set.
+    pub mounts: Vec<SpecMount>,
+    /// Propagation flags (MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE with MS_REC)
+    /// for the mount tree; empty: rprivate.
+    pub rootfs_propagation: u64,
+    pub capabilities: CapabilitySets,
+    /// The supplementary groups, exactly (not read from /etc/group).
+    pub additional_gids: Vec<u32>,
+    pub umask: Option<u32>,
+    /// (key as in /proc/sys with dots, value)
+    pub sysctl: Vec<(String, String)>,
+    pub oom_score_adj: Option<i32>,
+    pub domainname: String,
+    /// Fds 3 .. 3+N stay open into the program.
+    pub preserve_fds: u32,
+    /// Run in the container's namespaces before pivot_root.
+    pub create_container_hooks: Vec<Hook>,
+    /// Run in the container after `start`, before the program's execve.
+    pub start_container_hooks: Vec<Hook>,
+    /// The state JSON the hooks get on stdin.
+    pub hook_state: String,
+    /// `process.terminal` with `--console-socket`: the child makes the pty in the
+    /// container's devpts and sends its master (see `runtime::console`).
+    pub console: Option<super::console::ConsoleSpec>,
+}
+
+/// One mount of an OCI config, its options already split into flags and data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpecMount {
+    /// Absolute host path for binds; the filesystem's source name otherwise.
+    pub source: String,
+    pub destination: String,
+    /// "bind" for binds; else the filesystem type ("proc", "tmpfs", "cgroup", ...).
+    pub fstype: String,
+    /// MS_* flags (without MS_BIND/MS_REC for binds: see `recursive`).
+    pub flags: u64,
+    /// MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC), applied after mounting.
+    pub propagation: u64,
+    /// Options the filesystem reads ("mode=755,size=65536k").
+    pub data: String,
+    /// rbind (a bind of the whole tree).
+    pub recursive: bool,
+}
+
+/// The five capability sets of an OCI process, as names ("CAP_CHOWN" or "CHOWN").
+#[derive(Debug, Clone, Default)]
+pub struct CapabilitySets {
+    pub bounding: Vec<String>,
+    pub effective: Vec<String>,
+    pub inheritable: Vec<String>,
+    pub permitted: Vec<String>,
+    pub ambient: Vec<String>,
+}
+
+/// A hook of the OCI config: run with the state JSON on stdin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hook {
+    pub path: PathBuf,
+    /// argv (argv[0] included), as the config gives it; empty: the path alone.
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    /// Seconds; None: wait as long as it takes.
+    pub timeout: Option<u32>,
 }

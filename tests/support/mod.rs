@@ -12,6 +12,8 @@ pub mod build;
 pub mod cgroup;
 pub mod docker;
 pub mod netns;
+pub mod oci;
+pub mod oci_clients;
 pub mod registry;
 pub mod rootless;
 pub mod runtime;

@@ -128,6 +128,7 @@ pub fn spec(sb: &Sandbox, tag: &str, script: &str) -> ContainerSpec {
             stderr: 2,
         },
         init: false,
+        oci: None,
     }
 }
 

@@ -20,6 +20,11 @@ pub struct Term {
 impl Term {
     /// `kiste ARGS` on a new terminal of `rows` x `cols`.
     pub fn spawn(k: &Kiste, args: &[&str], rows: u16, cols: u16) -> Term {
+        Term::spawn_command(k.cmd(args), rows, cols)
+    }
+
+    /// Any command (podman, ctr…) on a new terminal of `rows` x `cols`.
+    pub fn spawn_command(mut cmd: std::process::Command, rows: u16, cols: u16) -> Term {
         let ws = nix::pty::Winsize {
             ws_row: rows,
             ws_col: cols,
@@ -27,7 +32,6 @@ impl Term {
             ws_ypixel: 0,
         };
         let pty = nix::pty::openpty(Some(&ws), None).unwrap();
-        let mut cmd = k.cmd(args);
         cmd.stdin(Stdio::from(pty.slave.try_clone().unwrap()))
             .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
             .stderr(Stdio::from(pty.slave.try_clone().unwrap()));

@@ -1,0 +1,208 @@
+//! `kiste oci create` and `run`. create: read and check the bundle, claim the id, make
+//! the exec fifo, translate the config into a `ContainerSpec` and start it with
+//! `runtime::spawn`; the process stops before execve on the fifo, and this command exits
+//! (the process is adopted by the caller's subreaper: conmon, the containerd shim).
+//! Then the prestart and createRuntime hooks. On any failure nothing is left: the
+//! process is killed, its cgroup and the state directory are removed. `run` is create
+//! and start; in the foreground it waits and exits with the container's status.
+
+use std::path::{Path, PathBuf};
+
+use super::bundle::{self, Bundle};
+use super::lifecycle::{self, release};
+use super::state::{check_id, Record};
+use super::translate::{hook_list, translate};
+use super::{Global, OciError};
+use crate::cli::oci::{CreateArgs, OciRunArgs};
+
+/// What create made, for run.
+pub struct Created {
+    pub rec: Record,
+}
+
+pub fn create(g: &Global, a: &CreateArgs) -> Result<Created, OciError> {
+    make(g, a, true)
+}
+
+/// `run`: create then start; without --detach wait, delete, and return its status.
+pub fn run(g: &Global, a: &OciRunArgs) -> Result<i32, OciError> {
+    let created = make(g, &a.create, true)?;
+    let id = created.rec.id.clone();
+    if let Err(e) = lifecycle::start(g, &id) {
+        let _ = lifecycle::destroy(g, &created.rec);
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let code = wait_for(created.rec.pid);
+    if !a.keep {
+        lifecycle::destroy(g, &created.rec)?;
+    }
+    Ok(code)
+}
+
+/// Waits for our child `pid` and returns its exit status (128+N for signal N).
+fn wait_for(pid: i32) -> i32 {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for a child of this process.
+        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if rc == pid {
+            break;
+        }
+        if rc < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return 255;
+        }
+    }
+    if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        libc::WEXITSTATUS(status)
+    }
+}
+
+fn make(g: &Global, a: &CreateArgs, fifo: bool) -> Result<Created, OciError> {
+    check_id(&a.id)?;
+    let dir = match &a.bundle {
+        Some(b) => b.clone(),
+        None => PathBuf::from("."),
+    };
+    let bundle = bundle::load(&dir)?;
+    // Connected before anything is made; the child inherits it through the spawn.
+    let console =
+        super::console::for_config(bundle.spec.process().as_ref(), a.console_socket.as_deref())?;
+    let state_dir = g.root.claim(&a.id)?;
+    match start_created(g, a, &bundle, &state_dir, fifo, console.as_ref()) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            let _ = super::state::remove_dir(&state_dir);
+            Err(e)
+        }
+    }
+}
+
+fn start_created(
+    g: &Global,
+    a: &CreateArgs,
+    bundle: &Bundle,
+    state_dir: &Path,
+    with_fifo: bool,
+    console: Option<&super::console::CreateConsole>,
+) -> Result<Created, OciError> {
+    // No lock is held here: the container's process would inherit it until its execve.
+    // The directory's creation (`claim`) already made the id this command's.
+    let fifo = if with_fifo {
+        let path = state_dir.join("exec.fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .map_err(|e| OciError::io(format!("cannot make {}", path.display()), e.into()))?;
+        // Writable for the container's user, whoever it is (as runc's 0622): the state
+        // directory (0700) keeps everyone else from reaching it by its path.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o622))
+            .map_err(|e| OciError::io(format!("cannot chmod {}", path.display()), e))?;
+        Some(path)
+    } else {
+        None
+    };
+    let spec = &bundle.spec;
+    let annotations: std::collections::BTreeMap<String, String> = spec
+        .annotations()
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut rec = Record {
+        id: a.id.clone(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        pid: 0,
+        start_time: 0,
+        created: crate::time::now_rfc3339(),
+        annotations,
+        owner: String::new(),
+        oci_version: spec.version().clone(),
+        cgroup: None,
+        hooks: spec
+            .hooks()
+            .as_ref()
+            .and_then(|h| serde_json::to_value(h).ok()),
+        namespaces: Vec::new(),
+    };
+    let mut t = translate(
+        &a.id,
+        bundle,
+        g.systemd_cgroup,
+        fifo,
+        a.preserve_fds,
+        hook_state(&rec, "creating"),
+    )?;
+    if let (Some(c), Some(x)) = (console, t.spec.oci.as_mut()) {
+        x.console = Some(c.spec());
+        t.spec.stdio = c.stdio();
+    }
+    rec.cgroup = Some(t.cgroup.clone());
+    rec.namespaces = t.namespaces.clone();
+    let started = crate::runtime::spawn(&t.spec).map_err(|source| OciError::Runtime {
+        id: a.id.clone(),
+        source,
+    })?;
+    rec.pid = started.pid;
+    rec.start_time = started.start_time;
+    let after = || -> Result<(), OciError> {
+        g.root.save(&rec)?;
+        if let Some(p) = &a.pid_file {
+            write_pid_file(p, rec.pid)?;
+        }
+        let hooks = spec.hooks().clone().unwrap_or_default();
+        let state = hook_state(&rec, "created");
+        for (kind, list) in [
+            ("prestart", hook_list(hooks.prestart())),
+            ("createRuntime", hook_list(hooks.create_runtime())),
+        ] {
+            for h in &list {
+                crate::runtime::run_hook(h, &state).map_err(|reason| OciError::Hook {
+                    id: rec.id.clone(),
+                    kind,
+                    reason,
+                })?;
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = after() {
+        release(&rec);
+        let _ = lifecycle::destroy(g, &rec);
+        return Err(e);
+    }
+    Ok(Created { rec })
+}
+
+/// The state JSON a hook reads on stdin.
+pub fn hook_state(rec: &Record, status: &str) -> String {
+    let mut v = serde_json::json!({
+        "ociVersion": rec.oci_version,
+        "id": rec.id,
+        "status": status,
+        "pid": rec.pid,
+        "bundle": rec.bundle,
+    });
+    if !rec.annotations.is_empty() {
+        v["annotations"] = serde_json::json!(rec.annotations);
+    }
+    v.to_string()
+}
+
+/// Writes the pid file atomically, as runc does.
+fn write_pid_file(path: &Path, pid: i32) -> Result<(), OciError> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| OciError::io(format!("cannot write pid file {}", path.display()), e))
+}

@@ -1,0 +1,301 @@
+//! `kiste oci exec`: a new process in a created, running (or, with --ignore-paused,
+//! paused) container, through kiste's one join path (`runtime::spawn_in`). The process
+//! is `--process FILE` (the spec's process object, as podman and containerd pass it), or
+//! the container's own `process` from its bundle's config.json with the command line's
+//! ARGS, --env, --cwd, --user, --cap, --no-new-privs and --tty laid over it, as runc does.
+//! With a terminal the pty comes from the container's devpts and its master goes to
+//! `--console-socket`. `--pid-file` gets the host pid (written atomically); `--detach`
+//! returns once the process runs (its caller, e.g. conmon, reaps it as subreaper);
+//! otherwise kiste waits and exits with the process's status (128+N for signal N).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType, Process, Spec};
+
+use crate::cli::oci::OciExecArgs;
+use crate::runtime::{ExecSpec, Rlimit, Seccomp, Security, Stdio};
+
+use super::console::{self, ConsoleSocket};
+use super::state::{cgroup_spec, Record, StateRoot, Status};
+use super::OciError;
+
+fn invalid(what: impl Into<String>, reason: impl Into<String>) -> OciError {
+    OciError::Invalid {
+        what: what.into(),
+        reason: reason.into(),
+    }
+}
+
+/// The process to start: `--process FILE`, or the container's with the flags laid over.
+fn process_of(args: &OciExecArgs, config: &Spec) -> Result<Process, OciError> {
+    if let Some(file) = &args.process {
+        let text = std::fs::read(file)
+            .map_err(|e| OciError::io(format!("cannot read process {}", file.display()), e))?;
+        return serde_json::from_slice(&text)
+            .map_err(|e| invalid(format!("process {}", file.display()), e.to_string()));
+    }
+    if args.command.is_empty() {
+        return Err(invalid("exec", "arguments required: the command to run"));
+    }
+    let mut p = config.process().clone().unwrap_or_default();
+    p.set_args(Some(args.command.clone()));
+    let mut env = p.env().clone().unwrap_or_default();
+    env.extend(args.env.iter().cloned());
+    p.set_env(Some(env));
+    if let Some(cwd) = &args.cwd {
+        p.set_cwd(cwd.into());
+    }
+    p.set_terminal(Some(args.tty));
+    if let Some(user) = &args.user {
+        let (uid, gid) = user.split_once(':').unwrap_or((user, "0"));
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| invalid("--user", format!("{user:?} is not UID[:GID]")))
+        };
+        let mut u = p.user().clone();
+        u.set_uid(num(uid)?);
+        u.set_gid(num(gid)?);
+        if !args.additional_gids.is_empty() {
+            u.set_additional_gids(Some(args.additional_gids.clone()));
+        }
+        p.set_user(u);
+    }
+    if args.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if !args.cap.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        let add = |set: Option<Capabilities>| -> Result<Capabilities, OciError> {
+            let mut set = set.unwrap_or_default();
+            for name in &args.cap {
+                set.insert(capability(name)?);
+            }
+            Ok(set)
+        };
+        let (b, e, pe) = (
+            add(caps.bounding().clone())?,
+            add(caps.effective().clone())?,
+            add(caps.permitted().clone())?,
+        );
+        caps.set_bounding(Some(b));
+        caps.set_effective(Some(e));
+        caps.set_permitted(Some(pe));
+        p.set_capabilities(Some(caps));
+    }
+    Ok(p)
+}
+
+/// A capability named as runc's `--cap` takes it ("CAP_NET_ADMIN", "net_admin").
+fn capability(name: &str) -> Result<Capability, OciError> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    serde_json::from_value(serde_json::Value::String(full))
+        .map_err(|_| invalid("--cap", format!("unknown capability {name:?}")))
+}
+
+/// The process's security: its effective capabilities (kiste gives one set to bounding,
+/// permitted, effective and inheritable), no_new_privs, and the container's seccomp
+/// profile (the spec's seccomp object is the JSON profile format kiste compiles).
+fn exec_security(p: &Process, config: &Spec) -> Result<Security, OciError> {
+    let capabilities = p
+        .capabilities()
+        .as_ref()
+        .and_then(|c| c.effective().clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let seccomp = match config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(profile) => Seccomp::Profile(
+            serde_json::to_string(profile).map_err(|e| invalid("linux.seccomp", e.to_string()))?,
+        ),
+        None => Seccomp::Unconfined,
+    };
+    Ok(Security {
+        capabilities,
+        no_new_privileges: p.no_new_privileges().unwrap_or(false),
+        seccomp,
+        masked_paths: Vec::new(),
+        readonly_paths: Vec::new(),
+        readonly_rootfs: false,
+        privileged: false,
+    })
+}
+
+/// The process's rlimits as the runtime applies them.
+fn rlimits(p: &Process) -> Vec<Rlimit> {
+    use PosixRlimitType as T;
+    let resource = |t: T| -> i32 {
+        (match t {
+            T::RlimitCpu => libc::RLIMIT_CPU,
+            T::RlimitFsize => libc::RLIMIT_FSIZE,
+            T::RlimitData => libc::RLIMIT_DATA,
+            T::RlimitStack => libc::RLIMIT_STACK,
+            T::RlimitCore => libc::RLIMIT_CORE,
+            T::RlimitRss => libc::RLIMIT_RSS,
+            T::RlimitNproc => libc::RLIMIT_NPROC,
+            T::RlimitNofile => libc::RLIMIT_NOFILE,
+            T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+            T::RlimitAs => libc::RLIMIT_AS,
+            T::RlimitLocks => libc::RLIMIT_LOCKS,
+            T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+            T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+            T::RlimitNice => libc::RLIMIT_NICE,
+            T::RlimitRtprio => libc::RLIMIT_RTPRIO,
+            T::RlimitRttime => libc::RLIMIT_RTTIME,
+        }) as i32
+    };
+    p.rlimits()
+        .iter()
+        .flatten()
+        .map(|r| Rlimit {
+            resource: resource(r.typ()),
+            soft: r.soft(),
+            hard: r.hard(),
+        })
+        .collect()
+}
+
+/// The bundle's config.json, for the container's process defaults, hostname and seccomp.
+fn config_of(rec: &Record) -> Result<Spec, OciError> {
+    let path = rec.bundle.join("config.json");
+    Spec::load(&path).map_err(|e| invalid(format!("config {}", path.display()), e.to_string()))
+}
+
+/// Writes `pid` to `path` as runc does: a temporary file renamed into place.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<(), OciError> {
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(&tmp, pid.to_string())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| OciError::io(format!("cannot write pid file {}", path.display()), e))
+}
+
+/// Waits for `pid`; its exit status, or 128+N when signal N ended it.
+pub fn wait_status(pid: i32) -> Result<i32, OciError> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(OciError::io(
+                    format!("cannot wait for process {pid}"),
+                    e.into(),
+                ))
+            }
+        }
+    }
+}
+
+pub fn exec(root: &StateRoot, args: &OciExecArgs) -> Result<i32, OciError> {
+    let rec = root.load(&args.id)?;
+    match rec.status(root) {
+        Status::Stopped => return Err(invalid("exec", "cannot exec in a stopped container")),
+        Status::Paused if !args.ignore_paused => {
+            return Err(invalid("exec", "cannot exec in a paused container"))
+        }
+        _ => {}
+    }
+    let config = config_of(&rec)?;
+    let process = process_of(args, &config)?;
+    let terminal = process.terminal().unwrap_or(false);
+    // As runc: a terminal needs somewhere to send it.
+    let socket = match (&args.console_socket, terminal) {
+        (Some(path), true) => Some(ConsoleSocket::connect(path)?),
+        (None, true) => {
+            return Err(invalid(
+                "exec",
+                "cannot allocate a tty without --console-socket",
+            ))
+        }
+        (Some(_), false) => {
+            return Err(invalid(
+                "exec",
+                "--console-socket needs a terminal (--tty or process.terminal)",
+            ))
+        }
+        (None, false) => None,
+    };
+    let slave: Option<OwnedFd> = match &socket {
+        Some(sock) => {
+            let pty = console::container_pty(rec.pid)
+                .map_err(|e| OciError::io("cannot open a terminal in the container", e))?;
+            let size = console::console_size(&process);
+            Some(console::hand_over(sock, pty, size)?)
+        }
+        None => None,
+    };
+    let stdio = match &slave {
+        Some(fd) => Stdio {
+            stdin: fd.as_raw_fd(),
+            stdout: fd.as_raw_fd(),
+            stderr: fd.as_raw_fd(),
+        },
+        None => Stdio {
+            stdin: 0,
+            stdout: 1,
+            stderr: 2,
+        },
+    };
+    let spec = ExecSpec {
+        id: rec.id.clone(),
+        pid: rec.pid,
+        pid_start_time: rec.start_time,
+        cgroup: rec.cgroup.as_deref().map(cgroup_spec),
+        args: process.args().clone().unwrap_or_default(),
+        env: process.env().clone().unwrap_or_default(),
+        hostname: config.hostname().clone().unwrap_or_default(),
+        cwd: process.cwd().display().to_string(),
+        user: format!("{}:{}", process.user().uid(), process.user().gid()),
+        security: exec_security(&process, &config)?,
+        rlimits: rlimits(&process),
+        stdio,
+        tty: terminal,
+    };
+    let started =
+        crate::runtime::spawn_in(&spec).map_err(|e| invalid("exec failed", e.to_string()))?;
+    drop(slave);
+    if let Some(path) = &args.pid_file {
+        write_pid_file(path, started.pid)?;
+    }
+    if args.detach {
+        return Ok(0);
+    }
+    wait_status(started.pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_file_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exec.pid");
+        write_pid_file(&path, 4242).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "4242");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_signal_is_128_plus_its_number() {
+        // SAFETY: fork; the child only raises a signal.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                libc::raise(libc::SIGTERM);
+                libc::_exit(0)
+            }
+        }
+        assert_eq!(wait_status(pid).unwrap(), 128 + libc::SIGTERM);
+    }
+}

@@ -1,0 +1,509 @@
+//! An OCI config translated into kiste's start plan, `runtime::ContainerSpec` (with its
+//! `OciExtras`): the same runtime that starts `kiste run`'s containers starts the
+//! bundle's. Mount options become flags and data, resources become `cgroups::Resources`,
+//! the seccomp object is handed to kiste's compiler as JSON (docker's format, which the
+//! spec's follows). What kiste does not apply is named in a warning.
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Mount, Spec};
+
+use super::bundle::{ns_flag, Bundle};
+use super::{warn, OciError};
+use crate::runtime::{
+    CapabilitySets, CgroupSpec, ContainerSpec, Device, Hook, IdMap, Namespaces, NsMode, OciExtras,
+    Resources, Rlimit, Seccomp, Security, SpecMount, Stdio, UserNsMaps,
+};
+
+/// The start plan and what `kiste oci` keeps about it.
+pub struct Translated {
+    pub spec: ContainerSpec,
+    /// "parent/name" below each hierarchy's root.
+    pub cgroup: String,
+    pub namespaces: Vec<String>,
+}
+
+/// Translates `bundle` for container `id`; `fifo` is the exec fifo create made.
+pub fn translate(
+    id: &str,
+    bundle: &Bundle,
+    systemd_cgroup: bool,
+    fifo: Option<PathBuf>,
+    preserve_fds: u32,
+    hook_state: String,
+) -> Result<Translated, OciError> {
+    let spec = &bundle.spec;
+    let process = spec.process().clone().unwrap_or_default();
+    let linux = spec.linux().clone().unwrap_or_default();
+    let user = process.user();
+    if process
+        .apparmor_profile()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        warn("process.apparmorProfile is ignored: kiste does not apply AppArmor profiles");
+    }
+    if process
+        .selinux_label()
+        .as_deref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        warn("process.selinuxLabel is ignored: kiste does not apply SELinux labels");
+    }
+    let caps = process.capabilities().clone().unwrap_or_default();
+    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        let mut v: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
+        v.sort();
+        v
+    };
+    let capabilities = CapabilitySets {
+        bounding: names(caps.bounding()),
+        effective: names(caps.effective()),
+        inheritable: names(caps.inheritable()),
+        permitted: names(caps.permitted()),
+        ambient: names(caps.ambient()),
+    };
+    let (namespaces, kinds) = namespaces(spec)?;
+    let cgroup = cgroup_path(id, linux.cgroups_path().as_deref(), systemd_cgroup)?;
+    let (devices, cgroup_devices, allow_all) = devices(spec);
+    let security = Security {
+        capabilities: capabilities.bounding.clone(),
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        seccomp: match linux.seccomp() {
+            Some(s) => {
+                Seccomp::Profile(serde_json::to_string(s).map_err(|e| OciError::Invalid {
+                    what: "linux.seccomp".into(),
+                    reason: e.to_string(),
+                })?)
+            }
+            None => Seccomp::Unconfined,
+        },
+        masked_paths: linux.masked_paths().clone().unwrap_or_default(),
+        readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
+        readonly_rootfs: spec
+            .root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false),
+        privileged: false,
+    };
+    let mut mounts = Vec::new();
+    for m in spec.mounts().iter().flatten() {
+        mounts.push(mount(&bundle.dir, m)?);
+    }
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    let extras = OciExtras {
+        exec_fifo: fifo,
+        mounts,
+        rootfs_propagation: propagation_flags(linux.rootfs_propagation().as_deref().unwrap_or(""))
+            .bits(),
+        capabilities,
+        additional_gids: user.additional_gids().clone().unwrap_or_default(),
+        umask: user.umask(),
+        sysctl: linux
+            .sysctl()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        oom_score_adj: process.oom_score_adj(),
+        domainname: spec.domainname().clone().unwrap_or_default(),
+        preserve_fds,
+        create_container_hooks: hook_list(hooks.create_container()),
+        start_container_hooks: hook_list(hooks.start_container()),
+        hook_state,
+        console: None,
+    };
+    let resources = resources(&linux);
+    let spec = ContainerSpec {
+        id: id.to_string(),
+        rootfs: bundle.rootfs.clone(),
+        args: process.args().clone().unwrap_or_default(),
+        env: process.env().clone().unwrap_or_default(),
+        cwd: process.cwd().to_string_lossy().into_owned(),
+        user: format!("{}:{}", user.uid(), user.gid()),
+        hostname: spec.hostname().clone().unwrap_or_default(),
+        namespaces,
+        mounts: Vec::new(),
+        devices,
+        rlimits: rlimits(&process)?,
+        security,
+        cgroup: Some(CgroupSpec {
+            parent: cgroup.rsplit_once('/').map_or("", |(p, _)| p).to_string(),
+            name: cgroup
+                .rsplit_once('/')
+                .map_or(cgroup.as_str(), |(_, n)| n)
+                .to_string(),
+            resources,
+            devices: cgroup_devices,
+            allow_all_devices: allow_all,
+        }),
+        stdio: Stdio {
+            stdin: 0,
+            stdout: 1,
+            stderr: 2,
+        },
+        init: false,
+        oci: Some(Box::new(extras)),
+    };
+    Ok(Translated {
+        spec,
+        cgroup,
+        namespaces: kinds,
+    })
+}
+
+/// The hooks of one kind as the runtime runs them.
+pub fn hook_list(hooks: &Option<Vec<oci_spec::runtime::Hook>>) -> Vec<Hook> {
+    hooks
+        .iter()
+        .flatten()
+        .map(|h| Hook {
+            path: h.path().clone(),
+            args: h.args().clone().unwrap_or_default(),
+            env: h.env().clone().unwrap_or_default(),
+            timeout: h.timeout().and_then(|t| u32::try_from(t).ok()),
+        })
+        .collect()
+}
+
+fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>), OciError> {
+    let host = || NsMode::Host;
+    let mut ns = Namespaces {
+        pid: host(),
+        net: host(),
+        ipc: host(),
+        uts: host(),
+        mnt: host(),
+        cgroup: host(),
+        user: None,
+    };
+    let mut kinds = Vec::new();
+    let linux = spec.linux().clone().unwrap_or_default();
+    for n in linux.namespaces().iter().flatten() {
+        let mode = match n.path() {
+            Some(p) => NsMode::Path(p.clone()),
+            None => NsMode::Private,
+        };
+        let (_, name) = ns_flag(n.typ());
+        if n.path().is_none() {
+            kinds.push(name.to_string());
+        }
+        match n.typ() {
+            LinuxNamespaceType::Pid => ns.pid = mode,
+            LinuxNamespaceType::Network => ns.net = mode,
+            LinuxNamespaceType::Ipc => ns.ipc = mode,
+            LinuxNamespaceType::Uts => ns.uts = mode,
+            LinuxNamespaceType::Mount => ns.mnt = mode,
+            LinuxNamespaceType::Cgroup => ns.cgroup = mode,
+            LinuxNamespaceType::User => {
+                if let Some(p) = n.path() {
+                    return Err(OciError::Invalid {
+                        what: format!("user namespace path {}", p.display()),
+                        reason: "joining a user namespace is not supported by kiste".into(),
+                    });
+                }
+                let maps = |v: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
+                    v.iter()
+                        .flatten()
+                        .map(|m| IdMap {
+                            container_id: m.container_id(),
+                            host_id: m.host_id(),
+                            size: m.size(),
+                        })
+                        .collect()
+                };
+                ns.user = Some(UserNsMaps {
+                    uid: maps(linux.uid_mappings()),
+                    gid: maps(linux.gid_mappings()),
+                });
+            }
+            LinuxNamespaceType::Time => {
+                return Err(OciError::Invalid {
+                    what: "linux.namespaces".into(),
+                    reason: "time namespaces are not supported by kiste".into(),
+                })
+            }
+        }
+    }
+    if ns.mnt != NsMode::Private {
+        return Err(OciError::Invalid {
+            what: "linux.namespaces".into(),
+            reason: "kiste needs a new mount namespace (type \"mount\" without a path)".into(),
+        });
+    }
+    Ok((ns, kinds))
+}
+
+/// cgroupsPath as "parent/name": "/a/b" and "a/b" alike; with --systemd-cgroup,
+/// "slice:prefix:name" is "slice/prefix-name.scope"; none: "kiste/oci/ID".
+fn cgroup_path(id: &str, path: Option<&Path>, systemd: bool) -> Result<String, OciError> {
+    let Some(path) = path.map(|p| p.to_string_lossy().into_owned()) else {
+        return Ok(format!("kiste/oci/{id}"));
+    };
+    let bad = |reason: &str| OciError::Invalid {
+        what: format!("linux.cgroupsPath {path:?}"),
+        reason: reason.to_string(),
+    };
+    let rel = if systemd {
+        let parts: Vec<&str> = path.split(':').collect();
+        let [slice, prefix, name] = parts[..] else {
+            return Err(bad("with --systemd-cgroup it must be slice:prefix:name"));
+        };
+        let slice = if slice.is_empty() {
+            "system.slice"
+        } else {
+            slice
+        };
+        let unit = if name.ends_with(".slice") || prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}-{name}.scope")
+        };
+        format!("{slice}/{unit}")
+    } else {
+        path.trim_matches('/').to_string()
+    };
+    if rel.is_empty()
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(bad("it must name a cgroup below the hierarchy's root"));
+    }
+    Ok(rel)
+}
+
+/// linux.devices as nodes (and their cgroup rules), plus resources.devices' allow rules.
+fn devices(spec: &Spec) -> (Vec<Device>, Vec<Device>, bool) {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let kind = |t: LinuxDeviceType| match t {
+        LinuxDeviceType::B => 'b',
+        _ => 'c',
+    };
+    let nodes: Vec<Device> = linux
+        .devices()
+        .iter()
+        .flatten()
+        .filter(|d| {
+            matches!(
+                d.typ(),
+                LinuxDeviceType::C | LinuxDeviceType::U | LinuxDeviceType::B
+            )
+        })
+        .map(|d| Device {
+            host_path: d.path().clone(),
+            container_path: d.path().to_string_lossy().into_owned(),
+            kind: kind(d.typ()),
+            major: d.major() as u32,
+            minor: d.minor() as u32,
+            permissions: "rwm".into(),
+            mode: d.file_mode().unwrap_or(0o666),
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        })
+        .collect();
+    let mut rules = nodes.clone();
+    let mut allow_all = false;
+    let resources = linux.resources().clone().unwrap_or_default();
+    for r in resources.devices().iter().flatten() {
+        let any_type = matches!(r.typ(), None | Some(LinuxDeviceType::A));
+        match (r.allow(), any_type, r.major(), r.minor()) {
+            (true, true, None, None) => allow_all = true,
+            (false, true, None, None) => allow_all = false,
+            (true, false, Some(major), Some(minor)) if major >= 0 && minor >= 0 => {
+                rules.push(Device {
+                    host_path: PathBuf::new(),
+                    container_path: String::new(),
+                    kind: kind(r.typ().unwrap_or(LinuxDeviceType::C)),
+                    major: major as u32,
+                    minor: minor as u32,
+                    permissions: r.access().clone().unwrap_or_else(|| "rwm".into()),
+                    mode: 0,
+                    uid: 0,
+                    gid: 0,
+                })
+            }
+            _ => warn(&format!(
+                "linux.resources.devices rule {r} is not applied: kiste allows its default \
+                 devices and exact major:minor rules"
+            )),
+        }
+    }
+    (nodes, rules, allow_all)
+}
+
+fn resources(linux: &oci_spec::runtime::Linux) -> Resources {
+    let r = linux.resources().clone().unwrap_or_default();
+    let mut out = Resources::default();
+    if let Some(m) = r.memory() {
+        out.memory = m.limit().filter(|l| *l > 0);
+        out.memory_reservation = m.reservation().filter(|l| *l > 0);
+        out.memory_swap = m.swap().filter(|l| *l != 0);
+        out.oom_kill_disable = m.disable_oom_killer().unwrap_or(false);
+    }
+    if let Some(c) = r.cpu() {
+        out.cpu_shares = c.shares().filter(|s| *s > 0);
+        if let (Some(q), Some(p)) = (c.quota(), c.period()) {
+            if q > 0 && p > 0 {
+                out.cpus = Some(q as f64 / p as f64);
+            }
+        }
+        out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
+        if c.mems().as_deref().is_some_and(|m| !m.is_empty()) {
+            warn("linux.resources.cpu.mems is not applied by kiste");
+        }
+    }
+    if let Some(p) = r.pids() {
+        out.pids_limit = Some(p.limit()).filter(|l| *l > 0);
+    }
+    if let Some(b) = r.block_io() {
+        out.blkio_weight = b.weight();
+    }
+    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        warn("linux.resources.hugepageLimits are not applied by kiste");
+    }
+    out
+}
+
+fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>, OciError> {
+    let mut out = Vec::new();
+    for r in process.rlimits().iter().flatten() {
+        let name = r.typ().to_string();
+        let resource = match name.as_str() {
+            "RLIMIT_CPU" => libc::RLIMIT_CPU,
+            "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+            "RLIMIT_DATA" => libc::RLIMIT_DATA,
+            "RLIMIT_STACK" => libc::RLIMIT_STACK,
+            "RLIMIT_CORE" => libc::RLIMIT_CORE,
+            "RLIMIT_RSS" => libc::RLIMIT_RSS,
+            "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+            "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+            "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+            "RLIMIT_AS" => libc::RLIMIT_AS,
+            "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+            "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+            "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+            "RLIMIT_NICE" => libc::RLIMIT_NICE,
+            "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+            "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+            other => {
+                return Err(OciError::Invalid {
+                    what: "process.rlimits".into(),
+                    reason: format!("unknown rlimit {other}"),
+                })
+            }
+        };
+        out.push(Rlimit {
+            resource: resource as i32,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(out)
+}
+
+/// A mount's options split into flags, propagation and filesystem data (runc's table).
+fn mount(bundle: &Path, m: &Mount) -> Result<SpecMount, OciError> {
+    let destination = m.destination().to_string_lossy().into_owned();
+    if !destination.starts_with('/') {
+        return Err(OciError::Invalid {
+            what: format!("mount destination {destination:?}"),
+            reason: "it must be an absolute path".into(),
+        });
+    }
+    let mut flags = MsFlags::empty();
+    let mut propagation = MsFlags::empty();
+    let mut data = Vec::new();
+    let mut bind = m.typ().as_deref() == Some("bind");
+    let mut recursive = false;
+    for o in m.options().iter().flatten() {
+        let p = propagation_flags(o);
+        if !p.is_empty() {
+            propagation = p;
+            continue;
+        }
+        match o.as_str() {
+            "bind" => bind = true,
+            "rbind" => {
+                bind = true;
+                recursive = true;
+            }
+            "ro" => flags |= MsFlags::MS_RDONLY,
+            "rw" => flags.remove(MsFlags::MS_RDONLY),
+            "nosuid" => flags |= MsFlags::MS_NOSUID,
+            "suid" => flags.remove(MsFlags::MS_NOSUID),
+            "nodev" => flags |= MsFlags::MS_NODEV,
+            "dev" => flags.remove(MsFlags::MS_NODEV),
+            "noexec" => flags |= MsFlags::MS_NOEXEC,
+            "exec" => flags.remove(MsFlags::MS_NOEXEC),
+            "sync" => flags |= MsFlags::MS_SYNCHRONOUS,
+            "async" => flags.remove(MsFlags::MS_SYNCHRONOUS),
+            "dirsync" => flags |= MsFlags::MS_DIRSYNC,
+            "mand" => flags |= MsFlags::MS_MANDLOCK,
+            "nomand" => flags.remove(MsFlags::MS_MANDLOCK),
+            "noatime" => flags |= MsFlags::MS_NOATIME,
+            "atime" => flags.remove(MsFlags::MS_NOATIME),
+            "nodiratime" => flags |= MsFlags::MS_NODIRATIME,
+            "diratime" => flags.remove(MsFlags::MS_NODIRATIME),
+            "relatime" => flags |= MsFlags::MS_RELATIME,
+            "norelatime" => flags.remove(MsFlags::MS_RELATIME),
+            "strictatime" => flags |= MsFlags::MS_STRICTATIME,
+            "nostrictatime" => flags.remove(MsFlags::MS_STRICTATIME),
+            "silent" => flags |= MsFlags::MS_SILENT,
+            "loud" => flags.remove(MsFlags::MS_SILENT),
+            "tmpcopyup" | "idmap" | "ridmap" | "remount" => warn(&format!(
+                "mount option {o} of {destination} is not applied by kiste"
+            )),
+            other => data.push(other.to_string()),
+        }
+    }
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| {
+            if bind && s.is_relative() {
+                bundle.join(s)
+            } else {
+                s.clone()
+            }
+        })
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let fstype = if bind {
+        "bind".to_string()
+    } else {
+        m.typ().clone().unwrap_or_default()
+    };
+    if fstype.is_empty() {
+        return Err(OciError::Invalid {
+            what: format!("mount {destination}"),
+            reason: "it has no type and is not a bind".into(),
+        });
+    }
+    Ok(SpecMount {
+        source,
+        destination,
+        fstype,
+        flags: flags.bits(),
+        propagation: propagation.bits(),
+        data: data.join(","),
+        recursive,
+    })
+}
+
+fn propagation_flags(word: &str) -> MsFlags {
+    match word {
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        _ => MsFlags::empty(),
+    }
+}
