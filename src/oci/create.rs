@@ -142,7 +142,7 @@ fn start_created(
         g.systemd_cgroup,
         fifo,
         a.preserve_fds,
-        hook_state(&rec, "creating"),
+        rec.hook_state("creating"),
     )?;
     rec.cgroup = Some(t.cgroup.clone());
     rec.namespaces = t.namespaces.clone();
@@ -158,7 +158,7 @@ fn start_created(
             write_pid_file(p, rec.pid)?;
         }
         let hooks = spec.hooks().clone().unwrap_or_default();
-        let state = hook_state(&rec, "created");
+        let state = rec.hook_state("created");
         for (kind, list) in [
             ("prestart", hook_list(hooks.prestart())),
             ("createRuntime", hook_list(hooks.create_runtime())),
@@ -179,21 +179,6 @@ fn start_created(
         return Err(e);
     }
     Ok(Created { rec })
-}
-
-/// The state JSON a hook reads on stdin.
-pub fn hook_state(rec: &Record, status: &str) -> String {
-    let mut v = serde_json::json!({
-        "ociVersion": rec.oci_version,
-        "id": rec.id,
-        "status": status,
-        "pid": rec.pid,
-        "bundle": rec.bundle,
-    });
-    if !rec.annotations.is_empty() {
-        v["annotations"] = serde_json::json!(rec.annotations);
-    }
-    v.to_string()
 }
 
 /// Writes the pid file atomically, as runc does.

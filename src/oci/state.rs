@@ -245,6 +245,21 @@ impl Record {
         }
     }
 
+    /// The state JSON a hook reads on stdin.
+    pub fn hook_state(&self, status: &str) -> String {
+        let mut v = serde_json::json!({
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "status": status,
+            "pid": self.pid,
+            "bundle": self.bundle,
+        });
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::json!(self.annotations);
+        }
+        v.to_string()
+    }
+
     /// The state of the OCI runtime spec, with runc's extra fields (rootfs, created,
     /// owner) in runc's order; annotations only when there are some.
     pub fn state_json(&self, root: &StateRoot) -> StateJson {
