@@ -83,6 +83,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("network disconnect", "kiste network disconnect appnet web"),
     ("port", "kiste port web 80/tcp"),
+    ("oci", "kiste oci run --bundle ./bundle web"),
     ("exec", "kiste exec -it web sh"),
     ("attach", "kiste attach --detach-keys ctrl-a,a web"),
     ("volume", "kiste volume ls"),
