@@ -159,3 +159,31 @@ fn state_has_the_keys_runc_prints() {
     assert_eq!(ours["rootfs"], theirs["rootfs"]);
     assert_eq!(ours["ociVersion"], theirs["ociVersion"]);
 }
+
+#[test]
+fn a_foreground_run_forwards_signals_to_the_container() {
+    let _g = serial();
+    let b = bundle(
+        "fwd",
+        "trap 'echo got TERM; exit 9' TERM; echo ready; sleep 30 & wait",
+    );
+    let out = b.dir().join("fwd.out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kiste"))
+        .args(["oci", "--root"])
+        .arg(&b.state)
+        .args(["run", "f"])
+        .current_dir(b.dir())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text(&out).contains("ready") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: signalling the kiste oci run we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(9), "{}", text(&out));
+    assert!(text(&out).contains("got TERM"));
+    assert!(b.cgroup_dirs().is_empty());
+}

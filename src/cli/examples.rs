@@ -128,6 +128,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
         "search",
         "kiste search --limit 5 --filter is-official=true busybox",
     ),
+    ("oci", "kiste oci run --bundle ./bundle web"),
     ("exec", "kiste exec -it web sh"),
     ("attach", "kiste attach --detach-keys ctrl-a,a web"),
     ("volume", "kiste volume ls"),

@@ -17,7 +17,11 @@ pub const OCI_SPEC_VERSION: &str = "1.2.0";
                   (--runtime), containerd (--runc-binary) and CRI-O call it as they call runc. \
                   The bundle's config.json is started by kiste's own runtime.",
     disable_version_flag = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    after_help = "Exit status: 0, or 1 with one line on stderr; a foreground `run` exits with \
+                  the container's status.\n\
+                  Example:\n  kiste oci run --bundle ./bundle web\n  \
+                  podman --runtime /usr/local/bin/kiste-oci run --rm busybox echo hi"
 )]
 pub struct OciCli {
     /// Where container state is kept (default /run/kiste-oci, or $XDG_RUNTIME_DIR/kiste-oci for a non-root user)

@@ -102,7 +102,7 @@ pub fn ns_flag(t: LinuxNamespaceType) -> (i32, &'static str) {
 
 /// `path` must be a namespace (NS_GET_NSTYPE answers) of kind `t`.
 fn check_namespace(path: &Path, t: LinuxNamespaceType) -> Result<(), OciError> {
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    const NS_GET_NSTYPE: libc::Ioctl = 0xb703;
     let (flag, name) = ns_flag(t);
     let what = || format!("namespace path {}", path.display());
     let f = std::fs::File::open(path).map_err(|e| OciError::io(what(), e))?;

@@ -28,6 +28,9 @@ pub fn create(g: &Global, a: &CreateArgs) -> Result<Created, OciError> {
 pub fn run(g: &Global, a: &OciRunArgs) -> Result<i32, OciError> {
     let created = make(g, &a.create, true)?;
     let id = created.rec.id.clone();
+    if !a.detach {
+        forward_signals(created.rec.pid);
+    }
     if let Err(e) = lifecycle::start(g, &id) {
         let _ = lifecycle::destroy(g, &created.rec);
         return Err(e);
@@ -40,6 +43,39 @@ pub fn run(g: &Global, a: &OciRunArgs) -> Result<i32, OciError> {
         lifecycle::destroy(g, &created.rec)?;
     }
     Ok(code)
+}
+
+/// The foreground container's pid, for the signal handler.
+static FORWARD_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = FORWARD_TO.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// From now on, the signals a terminal or a supervisor sends go to the container's
+/// process `pid`, as runc's foreground run forwards them.
+fn forward_signals(pid: i32) {
+    FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
+    for sig in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGWINCH,
+    ] {
+        // SAFETY: installing a handler that only calls kill.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = forward as extern "C" fn(libc::c_int) as usize;
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
 }
 
 /// Waits for our child `pid` and returns its exit status (128+N for signal N).
@@ -135,7 +171,7 @@ fn start_created(
         g.systemd_cgroup,
         fifo,
         a.preserve_fds,
-        hook_state(&rec, "creating"),
+        rec.hook_state("creating"),
     )?;
     if let (Some(c), Some(x)) = (console, t.spec.oci.as_mut()) {
         x.console = Some(c.spec());
@@ -155,7 +191,7 @@ fn start_created(
             write_pid_file(p, rec.pid)?;
         }
         let hooks = spec.hooks().clone().unwrap_or_default();
-        let state = hook_state(&rec, "created");
+        let state = rec.hook_state("created");
         for (kind, list) in [
             ("prestart", hook_list(hooks.prestart())),
             ("createRuntime", hook_list(hooks.create_runtime())),
@@ -176,21 +212,6 @@ fn start_created(
         return Err(e);
     }
     Ok(Created { rec })
-}
-
-/// The state JSON a hook reads on stdin.
-pub fn hook_state(rec: &Record, status: &str) -> String {
-    let mut v = serde_json::json!({
-        "ociVersion": rec.oci_version,
-        "id": rec.id,
-        "status": status,
-        "pid": rec.pid,
-        "bundle": rec.bundle,
-    });
-    if !rec.annotations.is_empty() {
-        v["annotations"] = serde_json::json!(rec.annotations);
-    }
-    v.to_string()
 }
 
 /// Writes the pid file atomically, as runc does.

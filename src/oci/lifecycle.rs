@@ -7,7 +7,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use super::create::hook_state;
 use super::state::{cgroup_spec, check_id, remove_dir, Record, Status};
 use super::translate::hook_list;
 use super::{warn, Global, OciError};
@@ -83,7 +82,7 @@ fn run_host_hooks(rec: &Record, kind: &'static str, status: &str) {
         "poststart" => hook_list(hooks.poststart()),
         _ => hook_list(hooks.poststop()),
     };
-    let state = hook_state(rec, status);
+    let state = rec.hook_state(status);
     for h in &list {
         if let Err(e) = crate::runtime::run_hook(h, &state) {
             warn(&format!("container {}: {kind} {e}", rec.id));

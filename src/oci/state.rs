@@ -4,8 +4,9 @@
 //! ```text
 //! ROOT/ID/                  mode 0700; its creation (mkdir) claims the id
 //! ROOT/ID/state.json        the Record below (serde JSON)
-//! ROOT/ID/exec.fifo         present from create until start: the container's process
-//!                           waits on it before execve (runc's exec.fifo)
+//! ROOT/ID/exec.fifo         mode 0622, present from create until start: the container's
+//!                           process waits before execve until `start` opens it for
+//!                           reading (runc's exec.fifo); start removes it
 //! ```
 //!
 //! `Record` fields: `id`; `bundle` and `rootfs` (absolute); `pid` and `start_time` (field
@@ -16,8 +17,11 @@
 //! object, run by start and delete); `namespaces` (the namespace kinds the container got
 //! new, for exec and the hooks). Fields added later carry `#[serde(default)]`.
 //!
-//! A command that changes a container holds the flock on its directory ([`lock`]). The
-//! status is never stored: it is read from the process and the fifo ([`Record::status`]).
+//! start, delete hold the flock on the container's directory ([`StateRoot::lock`]);
+//! create holds none (its process would inherit the lock until its execve): the mkdir
+//! that claims the id is its exclusion. The status is never stored: it is read from the
+//! process (pid + start time; a zombie is stopped), the fifo and the freezer
+//! ([`Record::status`]); `state` prints [`StateJson`], runc's fields in runc's order.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -239,6 +243,21 @@ impl Record {
             Some(path) => crate::cgroups::freeze::is_frozen(&cgroup_spec(path)),
             None => false,
         }
+    }
+
+    /// The state JSON a hook reads on stdin.
+    pub fn hook_state(&self, status: &str) -> String {
+        let mut v = serde_json::json!({
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "status": status,
+            "pid": self.pid,
+            "bundle": self.bundle,
+        });
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::json!(self.annotations);
+        }
+        v.to_string()
     }
 
     /// The state of the OCI runtime spec, with runc's extra fields (rootfs, created,

@@ -507,3 +507,37 @@ fn propagation_flags(word: &str) -> MsFlags {
         _ => MsFlags::empty(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_options_become_flags_propagation_and_data() {
+        let m: Mount = serde_json::from_str(
+            r#"{"destination": "/data", "type": "bind", "source": "rel",
+                "options": ["rbind", "ro", "nosuid", "rslave", "mode=755"]}"#,
+        )
+        .unwrap();
+        let s = mount(Path::new("/b"), &m).unwrap();
+        assert_eq!(s.fstype, "bind");
+        assert_eq!(s.source, "/b/rel");
+        assert!(s.recursive);
+        assert_eq!(s.flags, (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID).bits());
+        assert_eq!(s.propagation, (MsFlags::MS_SLAVE | MsFlags::MS_REC).bits());
+        assert_eq!(s.data, "mode=755");
+    }
+
+    #[test]
+    fn cgroups_path_forms() {
+        assert_eq!(cgroup_path("c", None, false).unwrap(), "kiste/oci/c");
+        assert_eq!(
+            cgroup_path("c", Some(Path::new("/a/b")), false).unwrap(),
+            "a/b"
+        );
+        let systemd = cgroup_path("c", Some(Path::new("machine.slice:libpod:abc")), true);
+        assert_eq!(systemd.unwrap(), "machine.slice/libpod-abc.scope");
+        assert!(cgroup_path("c", Some(Path::new("/a/../..")), false).is_err());
+        assert!(cgroup_path("c", Some(Path::new("/a/b")), true).is_err());
+    }
+}
