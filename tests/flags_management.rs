@@ -113,7 +113,10 @@ fn management_forms_take_the_short_verbs_flags() {
         let verb = cmd
             .find_subcommand(short)
             .unwrap_or_else(|| panic!("kiste {short} does not exist"));
-        let flags = |c: &clap::Command| -> Vec<String> {
+        // As sets: with each verb's definition deferred, clap propagates the global
+        // flags before or after the verb's own depending on the depth (the help text
+        // lists them in the same order either way).
+        let flags = |c: &clap::Command| -> std::collections::BTreeSet<String> {
             c.get_arguments()
                 .filter_map(|a| a.get_long().map(str::to_string))
                 .collect()
