@@ -403,7 +403,15 @@ fn build_with_args_and_target_and_a_second_network_alias() {
     wait_log(&ns, &k, &dir, "app", "app-1  | final:hello");
     // The alias on the api's second network answers the client on that network only.
     wait_log(&ns, &k, &dir, "backend-client", "api-answer");
-    let nets = inspect(&ns, &k, "proj-api-1")["NetworkSettings"]["Networks"].clone();
+    let api = inspect(&ns, &k, "proj-api-1");
+    let mut exposed: Vec<&String> = api["Config"]["ExposedPorts"]
+        .as_object()
+        .expect("expose is recorded")
+        .keys()
+        .collect();
+    exposed.sort();
+    assert_eq!(exposed, ["80/tcp", "9000/udp", "9001/udp"]);
+    let nets = api["NetworkSettings"]["Networks"].clone();
     let mut joined: Vec<&String> = nets.as_object().unwrap().keys().collect();
     joined.sort();
     assert_eq!(joined, ["proj_back", "proj_front"]);

@@ -71,7 +71,7 @@ pub(super) fn run_args(
         help: None,
         label_file: Vec::new(),
         cidfile: None,
-        expose: Vec::new(),
+        expose: svc.expose.clone(),
         refused: Default::default(),
         detach: true,
         name,
