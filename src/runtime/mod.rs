@@ -29,6 +29,7 @@ mod seccomp_default;
 pub mod spec;
 mod sync;
 mod syscalls;
+mod tuning;
 mod user;
 
 pub use crate::process::process_start_time;
