@@ -421,6 +421,13 @@ impl RunArgs {
         resolve: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<HostConfig, FlagError> {
         let mut host = self.isolation.to_host_config(resolve)?;
+        if let (Some(h), true) = (&self.hostname, host.uts.is_host()) {
+            return Err(FlagError::new(
+                "-h, --hostname",
+                h,
+                "conflicting options: hostname and the UTS mode",
+            ));
+        }
         let mut ports = Vec::new();
         for p in &self.publish {
             ports.extend(PortMapping::parse_many("-p, --publish", p)?);
