@@ -5,6 +5,7 @@
 //! and it leaves reaping the process to its caller.
 
 mod caps;
+mod cgroupns;
 mod child;
 mod console;
 mod defaults;

@@ -119,13 +119,12 @@ pub(crate) fn setup(
         }
     }
     in_cgroup()?;
-    mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
-    if spec.namespaces.cgroup != NsMode::Private {
+    match (&spec.namespaces.cgroup, &spec.cgroup) {
         // `--cgroupns host`: each hierarchy shows the container's own cgroup, as runc's.
-        if let Some(c) = &spec.cgroup {
-            let rel = crate::cgroups::relative_path(c);
-            bind_own_cgroup(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, &rel, ro)?;
+        (NsMode::Host, Some(c)) => {
+            super::cgroupns::bind_own(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, c, ro)?
         }
+        _ => mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?,
     }
 
     // Parents before children (/data before /data/sub), as docker orders them.
@@ -279,32 +278,6 @@ fn tmpfs_options(options: &str) -> (MsFlags, String) {
         }
     }
     (flags, data.join(","))
-}
-
-/// Binds the container's cgroup directory (`rel` below each hierarchy's root) over
-/// the hierarchies mounted at `target`, so that a container without its own cgroup
-/// namespace sees its own cgroup rather than the host's tree.
-pub(crate) fn bind_own_cgroup(
-    m: &mut impl Mounter,
-    target: &Path,
-    plan: &CgroupMounts,
-    rel: &Path,
-    ro: MsFlags,
-) -> Result<(), ChildError> {
-    let dirs = match plan {
-        CgroupMounts::V2 => vec![target.to_path_buf()],
-        CgroupMounts::V1(list) => list.iter().map(|(n, _)| target.join(n)).collect(),
-    };
-    for dir in dirs {
-        let sub = dir.join(rel);
-        if sub.is_dir() {
-            bind(m, &sub, &dir, false)?;
-            if !ro.is_empty() {
-                remount_ro(m, &dir)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn mount_cgroups(
