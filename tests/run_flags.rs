@@ -48,23 +48,6 @@ fn docker_or_skip() -> bool {
     true
 }
 
-const TUNED: &[&str] = &[
-    "--sysctl",
-    "net.ipv4.ip_forward=1",
-    "--sysctl",
-    "kernel.shmmax=123456789",
-    "--oom-score-adj",
-    "345",
-    "--domainname",
-    "example.org",
-    "--group-add",
-    "10",
-    "--group-add",
-    "4711",
-    "--shm-size",
-    "96m",
-];
-
 const SHOW: &str = "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax \
     /proc/self/oom_score_adj /proc/sys/kernel/domainname; id -G; \
     df -k /dev/shm | tail -1 | awk '{print $2}'";
@@ -83,8 +66,24 @@ fn fields(v: &serde_json::Value) -> serde_json::Value {
 fn sysctl_oom_score_adj_domainname_group_add_and_shm_size_act_inside_as_in_docker() {
     let k = Kiste::new();
     k.busybox();
+    let tuned: &[&str] = &[
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--sysctl",
+        "kernel.shmmax=123456789",
+        "--oom-score-adj",
+        "345",
+        "--domainname",
+        "example.org",
+        "--group-add",
+        "10",
+        "--group-add",
+        "4711",
+        "--shm-size",
+        "96m",
+    ];
     let mut args = vec!["run", "--rm"];
-    args.extend(TUNED);
+    args.extend(tuned);
     args.extend(["busybox", "sh", "-c", SHOW]);
     let ours = k.ok(&args);
     assert_eq!(
@@ -102,7 +101,7 @@ fn sysctl_oom_score_adj_domainname_group_add_and_shm_size_act_inside_as_in_docke
     );
 
     let mut create = vec!["create"];
-    create.extend(TUNED);
+    create.extend(tuned);
     create.extend(["busybox", "true"]);
     let id = k.ok(&create);
     let ours_inspect = fields(&k.inspect(id.trim()));
@@ -114,13 +113,13 @@ fn sysctl_oom_score_adj_domainname_group_add_and_shm_size_act_inside_as_in_docke
     }
     to_docker(&k, "busybox", "kiste-runflags-bb:1");
     let mut dargs = vec!["run", "--rm"];
-    dargs.extend(TUNED);
+    dargs.extend(tuned);
     dargs.extend(["kiste-runflags-bb:1", "sh", "-c", SHOW]);
     let (code, theirs, err) = docker(&dargs);
     assert_eq!(code, 0, "{err}");
     assert_eq!(ours, theirs, "the same effect as docker's");
     let mut dcreate = vec!["create"];
-    dcreate.extend(TUNED);
+    dcreate.extend(tuned);
     dcreate.extend(["kiste-runflags-bb:1", "true"]);
     let (code, did, err) = docker(&dcreate);
     assert_eq!(code, 0, "{err}");

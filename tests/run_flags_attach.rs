@@ -139,12 +139,9 @@ fn run_sig_proxy_forwards_sigterm_and_sig_proxy_false_or_t_does_not() {
 const TICKS: &str =
     "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do echo tick; sleep 0.2; done";
 
-/// `kiste attach FLAGS… trap`, returned once it shows the container's output.
-fn attached(k: &Kiste, flags: &[&str]) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut args = vec!["attach"];
-    args.extend(flags);
-    args.push("trap");
-    let mut cmd = k.cmd(&args);
+/// `kiste ARGS…` (an attach), returned once it shows the container's output.
+fn attached(k: &Kiste, args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut cmd = k.cmd(args);
     cmd.stdout(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -161,13 +158,13 @@ fn attach_sig_proxy_forwards_and_sig_proxy_false_leaves_the_container_running() 
     k.ok(&["run", "-d", "--name", "trap", "busybox", "sh", "-c", TICKS]);
     k.wait_for_log("trap", "ready", T);
     // `attach --sig-proxy=false`: the signal ends attach only.
-    let (child, out) = attached(&k, &["--sig-proxy=false"]);
+    let (child, out) = attached(&k, &["attach", "--sig-proxy=false", "trap"]);
     let (code, _) = term_and_wait(child, out);
     assert_eq!(code, None, "attach died of the signal");
     assert_eq!(k.inspect("trap")["State"]["Running"], true);
-    // `attach` (--sig-proxy is on by default) passes SIGTERM on: the trap ends the
+    // `attach --sig-proxy` (docker's default) passes SIGTERM on: the trap ends the
     // container and attach exits with its code.
-    let (child, out) = attached(&k, &[]);
+    let (child, out) = attached(&k, &["attach", "--sig-proxy=true", "trap"]);
     let (code, _) = term_and_wait(child, out);
     assert_eq!(code, Some(3));
     assert_eq!(k.inspect("trap")["State"]["ExitCode"], 3);
