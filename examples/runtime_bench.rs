@@ -47,6 +47,7 @@ fn main() {
             },
             init: false,
             oci: None,
+            tuning: None,
         };
         let mut spec = spec;
         if std::env::var_os("BENCH_NO_CGROUP").is_some() {

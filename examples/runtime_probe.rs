@@ -55,6 +55,7 @@ fn spec(rootfs: &Path, name: &str, script: &str) -> ContainerSpec {
         },
         init: false,
         oci: None,
+        tuning: None,
     }
 }
 

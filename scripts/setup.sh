@@ -13,6 +13,7 @@ lean=(
   apache2-utils       # htpasswd, for the registry Basic auth test
   bash-completion zsh fish hyperfine   # the completion tests and bench-complete.sh
   nftables            # nft: the bridge network loads its rules through `nft -f -`
+  xfsprogs binutils   # mkfs.xfs and objcopy: the --storage-opt size= (XFS project quota) test's VM
   uidmap passt slirp4netns fuse-overlayfs   # rootless: newuidmap/newgidmap, pasta (default network), slirp4netns and fuse-overlayfs (fallbacks)
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).

@@ -147,6 +147,8 @@ fn the_probe_runs_as_the_container_user_in_its_cgroup_and_namespaces() {
         "1000:1000",
         "-h",
         "inside",
+        "--cgroupns",
+        "private",
         "--health-cmd",
         "id -u; hostname; grep CapEff /proc/self/status; cat /proc/self/cgroup",
         "--health-interval",

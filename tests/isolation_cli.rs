@@ -64,7 +64,8 @@ fn namespaces_are_private_unless_host_is_asked_for() {
     );
     let none = sh(&k, &["--network", "none"], "ls /sys/class/net");
     assert_eq!(none.stdout.split_whitespace().collect::<Vec<_>>(), ["lo"]);
-    let cg = sh(&k, &[], "cat /proc/self/cgroup");
+    // Its own cgroup namespace (`--cgroupns private`; docker's default on v2, not v1).
+    let cg = sh(&k, &["--cgroupns", "private"], "cat /proc/self/cgroup");
     assert!(
         cg.stdout.lines().all(|l| l.ends_with(":/")),
         "own cgroup is /: {}",

@@ -146,6 +146,7 @@ impl RunStep<'_> {
             },
             init: false,
             oci: None,
+            tuning: None,
         };
         let started = runtime::spawn(&spec)?;
         drop(out_w);

@@ -10,6 +10,12 @@ pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
     #[arg(short = 'a', long)]
     pub attach: bool,
+    /// Attach container's STDIN (and STDOUT/STDERR, as -a)
+    #[arg(short = 'i', long, conflicts_with = "all")]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
     /// Start all containers that are not running (podman)
     #[arg(long, conflicts_with_all = ["containers", "attach"])]
     pub all: bool,

@@ -25,6 +25,7 @@ pub mod oci;
 mod ps;
 mod refused_flags;
 mod registry;
+mod run_extra;
 mod search;
 mod shell;
 mod system;
@@ -66,6 +67,7 @@ pub use observe::{StatsArgs, TopArgs};
 pub use ps::{PsArgs, PsSort};
 pub use refused_flags::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
+pub use run_extra::RunExtraArgs;
 pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarget};
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
@@ -364,6 +366,8 @@ pub struct RunArgs {
     pub life: LifeArgs,
     #[command(flatten)]
     pub refused: RunRefusedFlags,
+    #[command(flatten)]
+    pub extra: RunExtraArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -417,6 +421,13 @@ impl RunArgs {
         resolve: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<HostConfig, FlagError> {
         let mut host = self.isolation.to_host_config(resolve)?;
+        if let (Some(h), true) = (&self.hostname, host.uts.is_host()) {
+            return Err(FlagError::new(
+                "-h, --hostname",
+                h,
+                "conflicting options: hostname and the UTS mode",
+            ));
+        }
         let mut ports = Vec::new();
         for p in &self.publish {
             ports.extend(PortMapping::parse_many("-p, --publish", p)?);
@@ -446,6 +457,11 @@ impl RunArgs {
             self.detach_keys.as_deref(),
         )?;
         host.log = crate::config::LogConfig::parse(self.log_driver.as_deref(), &self.log_opt)?;
+        let v2 = self.extra.cgroupns.is_none()
+            && crate::cgroups::detect() == crate::cgroups::CgroupLayout::V2;
+        host.run_extra = self.extra.to_config(v2)?;
+        host.run_extra
+            .check_namespaces(host.network, &host.ipc, &host.uts)?;
         Ok(host)
     }
 

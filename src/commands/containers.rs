@@ -64,7 +64,7 @@ pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
             !r.is_running() && super::lifecycle::start_filters(&filters, r)
         })?;
     }
-    if args.attach {
+    if args.attach || args.interactive {
         // docker attaches to one container only and refuses several before starting any.
         if args.containers.len() > 1 {
             return Err(Exit {
@@ -74,11 +74,7 @@ pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
             .into());
         }
         let c = containers.get(&args.containers[0])?;
-        let code = monitor::start(paths, &c.rec.id, Mode::Foreground { interactive: false })
-            .map_err(|e| Exit {
-                code: e.exit_code(),
-                message: e.to_string(),
-            })?;
+        let code = super::lifecycle::start_attached(paths, &c.rec, &args)?;
         if code != 0 {
             return Err(Exit::silent(code).into());
         }

@@ -105,6 +105,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
         "NetworkSettings": super::network::network_settings(paths, rec, port_map(bound, true)),
     });
     super::lifecycle::add_inspect_fields(&mut v, rec);
+    super::run_extra::add_inspect_fields(&mut v, &host.run_extra);
     // docker shows StopTimeout only when --stop-timeout was given (-1: for ever).
     if let Some(t) = rec.config.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t.as_secs());

@@ -11,6 +11,41 @@ use crate::paths::Paths;
 use crate::state::{ContainerRecord, HealthStatus};
 use std::time::Duration;
 
+/// `start -a` / `start -i`: the container in the foreground with its output, and with
+/// `-i` its stdin (when it was created with -i). A terminal container's stdin goes
+/// through its detached monitor, as `run -it` and `attach` do, so that the detach keys
+/// (`--detach-keys`, else its own) leave it running. The container's exit code.
+pub(super) fn start_attached(
+    paths: &Paths,
+    rec: &ContainerRecord,
+    args: &crate::cli::StartArgs,
+) -> anyhow::Result<i32> {
+    let keys = match &args.detach_keys {
+        Some(k) => crate::config::DetachKeys::parse("--detach-keys", k).map_err(|e| Exit {
+            code: 125,
+            message: e.to_string(),
+        })?,
+        None => rec.config.host.terminal.detach_keys.clone(),
+    };
+    let stdin = args.interactive && rec.config.host.interactive;
+    let failed = |e: monitor::MonitorError| Exit {
+        code: e.exit_code(),
+        message: e.to_string(),
+    };
+    if stdin && rec.config.host.terminal.tty {
+        if rec.is_running() {
+            return Err(Exit {
+                code: 1,
+                message: format!("container {} is already running", rec.id),
+            }
+            .into());
+        }
+        monitor::start(paths, &rec.id, Mode::Detached).map_err(failed)?;
+        return super::run::attach_terminal(paths, rec, keys.0);
+    }
+    Ok(monitor::start(paths, &rec.id, Mode::Foreground { interactive: stdin }).map_err(failed)?)
+}
+
 /// `wait`: each container's exit code on its own line, in the order given; a missing
 /// container is an error on stderr and exit 1, the others are still awaited.
 pub fn wait(paths: &Paths, args: WaitArgs) -> anyhow::Result<()> {

@@ -39,6 +39,7 @@ mod push;
 mod refused;
 mod rootless;
 mod run;
+mod run_extra;
 mod search;
 mod system;
 mod template;

@@ -14,6 +14,14 @@ use crate::state::{
 use anyhow::Context;
 
 pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
+    if args.extra.sig_proxy.is_some() {
+        // docker's `create` has no --sig-proxy: nothing is attached to proxy to.
+        return Err(Exit {
+            code: 125,
+            message: "unknown flag: --sig-proxy".into(),
+        }
+        .into());
+    }
     let created = create_record(paths, &args, false)?;
     println!("{}", created.rec.id);
     Ok(())
@@ -25,6 +33,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
     // `run -it`: a detached monitor owns the terminal and this process attaches to it, as
     // docker's CLI does, so that the detach keys leave the container running.
     let attach = !args.detach && args.interactive && rec.config.host.terminal.tty;
+    crate::monitor::set_signal_proxy(args.extra.sig_proxy(rec.config.host.terminal.tty));
     let mode = if args.detach || attach {
         Mode::Detached
     } else {
@@ -43,7 +52,7 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             let code = if attach {
-                attach_terminal(paths, &rec)?
+                attach_terminal(paths, &rec, rec.config.host.terminal.detach_keys.0.clone())?
             } else {
                 code
             };
@@ -72,8 +81,11 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
 /// `run -it`'s side after the start: the user's terminal on the container's until it
 /// exits (its exit code) or the detach keys are typed (0, and the container goes on, as
 /// with docker's `run -it`).
-fn attach_terminal(paths: &Paths, rec: &crate::state::ContainerRecord) -> anyhow::Result<i32> {
-    let keys = rec.config.host.terminal.detach_keys.0.clone();
+pub(super) fn attach_terminal(
+    paths: &Paths,
+    rec: &crate::state::ContainerRecord,
+    keys: Vec<u8>,
+) -> anyhow::Result<i32> {
     let ended = monitor::attach_client(&paths.container_run_dir(&rec.id), true, keys, true)
         .map_err(|e| anyhow::anyhow!("cannot attach to container {}: {e}", rec.id))?;
     if ended == monitor::Ended::Detached {
@@ -185,6 +197,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             .map_err(|e| e.to_string())
     };
     let mut host = args.host_config(&resolve).map_err(|e| flag_err(&e))?;
+    super::run_extra::check_storage(paths, &host.run_extra)?;
     let (mut mounts, volumes_from) = args.mounts.to_mounts().map_err(|e| flag_err(&e))?;
     let life = args.life.to_config(args.rm).map_err(|e| flag_err(&e))?;
     (host.restart, host.init) = (life.restart, life.init);
@@ -347,6 +360,10 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         code: 125,
         message: e.to_string(),
     })?;
+    if let Err(e) = super::run_extra::limit_storage(paths, &rec) {
+        let _ = store.remove(&lock, &rec.id);
+        return Err(e.into());
+    }
     drop(lock);
     if let Err(e) = super::volume::create_volumes(paths, &rec.config.host.mounts) {
         if let Ok(lock) = store.lock() {

@@ -19,6 +19,7 @@ mod namespaces;
 mod ports;
 mod resources;
 mod restart;
+mod run_extra;
 mod security;
 mod stop;
 
@@ -39,6 +40,10 @@ pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};
 pub use resources::{parse_cpus, parse_cpuset, parse_int, parse_size, Resources};
 pub use restart::{RestartPolicy, RestartPolicyError};
+pub use run_extra::{
+    parse_oom_score_adj, parse_runtime, parse_shm_size, parse_storage_opts, parse_sysctl,
+    CgroupnsMode, RunExtra, DEFAULT_SHM_SIZE, STORAGE_OPT_UNSUPPORTED,
+};
 pub use security::{Capability, SeccompMode, SeccompProfile, SecurityOptions};
 pub use stop::StopTimeout;
 

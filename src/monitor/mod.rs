@@ -14,6 +14,7 @@ mod pty;
 mod restart;
 mod spec;
 mod supervise;
+pub use supervise::set_signal_proxy;
 
 pub use attach::{attach_client, Ended, SOCKET as ATTACH_SOCKET};
 use detach::{detach, detach_stdio, start_failed, start_outcome};

@@ -62,7 +62,10 @@ pub fn resolve_host(paths: &Paths, host: &HostConfig) -> Result<Resolved, SpecEr
         ipc: ns(paths, &host.ipc, "ipc")?,
         uts: ns(paths, &host.uts, "uts")?,
         mnt: NsMode::Private,
-        cgroup: NsMode::Private,
+        cgroup: match host.run_extra.cgroupns {
+            crate::config::CgroupnsMode::Private => NsMode::Private,
+            crate::config::CgroupnsMode::Host => NsMode::Host,
+        },
         user: userns(&host.userns),
     };
     let (security, missing_caps) = security(host);
@@ -306,8 +309,29 @@ pub fn container_spec(
         stdio,
         init: rec.config.host.init,
         oci: None,
+        tuning: tuning(&rec.config.host.run_extra),
     };
     Ok((spec, r.missing_caps))
+}
+
+/// The runtime's tuning step, only for a container that asks for it (a plain `run`
+/// allocates nothing here).
+fn tuning(x: &crate::config::RunExtra) -> Option<Box<runtime::Tuning>> {
+    if !x.needs_tuning() {
+        return None;
+    }
+    Some(Box::new(runtime::Tuning {
+        sysctl: x
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        oom_score_adj: (x.oom_score_adj != 0).then_some(x.oom_score_adj),
+        domainname: x.domainname.clone(),
+        group_add: x.group_add.clone(),
+        shm_size: (x.shm_size != 0 && x.shm_size != crate::config::DEFAULT_SHM_SIZE)
+            .then_some(x.shm_size),
+    }))
 }
 
 /// The cgroup a record's container lives in (for cleanup after a crash).

@@ -46,6 +46,16 @@ const FORWARDED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
+/// Whether a foreground monitor forwards the signals it gets to the container (`run
+/// --sig-proxy`, docker's default; off with `--sig-proxy=false` or `-t`). Off, they take
+/// their default action on kiste, whose container dies with it.
+static SIGNAL_PROXY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Set before a foreground start (`run`): see `SIGNAL_PROXY`.
+pub fn set_signal_proxy(on: bool) {
+    SIGNAL_PROXY.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// docker's exit code for a wait status: the code, or 128 + the signal.
 fn exit_code(status: WaitStatus) -> Option<i32> {
     match status {
@@ -81,7 +91,7 @@ fn reap(pid: i32, health: &mut Option<HealthWatch>) -> Option<i32> {
 pub fn supervise(mut w: Watch) -> i32 {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
-    if w.echo {
+    if w.echo && SIGNAL_PROXY.load(std::sync::atomic::Ordering::Relaxed) {
         for s in FORWARDED {
             mask.add(s);
         }

@@ -101,14 +101,6 @@ pub fn translate(
         capabilities,
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask(),
-        sysctl: linux
-            .sysctl()
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        oom_score_adj: process.oom_score_adj(),
-        domainname: spec.domainname().clone().unwrap_or_default(),
         preserve_fds,
         create_container_hooks: hook_list(hooks.create_container()),
         start_container_hooks: hook_list(hooks.start_container()),
@@ -146,6 +138,17 @@ pub fn translate(
         },
         init: false,
         oci: Some(Box::new(extras)),
+        tuning: Some(Box::new(crate::runtime::Tuning {
+            sysctl: linux
+                .sysctl()
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            oom_score_adj: process.oom_score_adj(),
+            domainname: spec.domainname().clone().unwrap_or_default(),
+            ..crate::runtime::Tuning::default()
+        })),
     };
     Ok(Translated {
         spec,

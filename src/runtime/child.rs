@@ -10,7 +10,7 @@ use super::mounter::Kernel;
 use super::plan::Plan;
 use super::spec::{ContainerSpec, NsMode, Stdio};
 use super::sync::{Channel, Message};
-use super::{caps, exec, namespaces, oci_steps, rootfs, rootfs_oci, seccomp, user};
+use super::{caps, exec, namespaces, oci_steps, rootfs, rootfs_oci, seccomp, tuning, user};
 
 /// The child process after clone. Never returns.
 pub(crate) fn run(spec: &ContainerSpec, plan: &Plan, chan: &Channel) -> ! {
@@ -94,6 +94,12 @@ fn setup_and_exec(
 
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0) };
+    let tune = spec.tuning.as_deref();
+    // An OCI bundle's sysctls are written after pivot_root (`rootfs_oci`, runc's order);
+    // kiste's before the rootfs makes /proc/sys read-only.
+    if let (Some(t), None) = (tune, oci) {
+        tuning::write_sysctls(&t.sysctl)?;
+    }
     let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
     match (&ns.mnt, oci) {
         (NsMode::Private, Some(x)) => rootfs_oci::setup(&mut Kernel, spec, x, plan, in_cgroup)?,
@@ -113,11 +119,11 @@ fn setup_and_exec(
         nix::unistd::sethostname(&spec.hostname)
             .ctx(|| format!("cannot set hostname {:?}", spec.hostname))?;
     }
-    if let Some(x) = oci {
-        oci_steps::after_rootfs(x, ns.uts == NsMode::Private)?;
-        if let Some(c) = &x.console {
-            super::console::attach(c)?;
-        }
+    if let Some(t) = tune {
+        tuning::after_rootfs(t, ns.uts == NsMode::Private)?;
+    }
+    if let Some(c) = oci.and_then(|x| x.console.as_ref()) {
+        super::console::attach(c)?;
     }
     if ns.net == NsMode::Private {
         super::loopback::up().ctx(|| "cannot bring up lo in the network namespace".into())?;
@@ -127,6 +133,9 @@ fn setup_and_exec(
     let mut who = user::resolve(&spec.user)?;
     if let Some(x) = oci {
         who.groups = x.additional_gids.clone();
+    }
+    if let Some(t) = tune {
+        tuning::add_groups(&mut who, &t.group_add)?;
     }
     let cwd = if spec.cwd.is_empty() {
         "/"

@@ -110,14 +110,14 @@ pub(crate) fn setup_dev(
     let shm = dev.join("shm");
     ensure(&shm, false)?;
     let locked = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mnt(
-        m,
-        Some("shm"),
-        &shm,
-        Some("tmpfs"),
-        locked,
-        Some("mode=1777,size=65536k"),
-    )?;
+    // docker's 64 MiB unless the container asks for another size (`--shm-size`).
+    let sized = spec
+        .tuning
+        .as_ref()
+        .and_then(|t| t.shm_size)
+        .map(|n| format!("mode=1777,size={n}"));
+    let shm_opts = sized.as_deref().unwrap_or("mode=1777,size=65536k");
+    mnt(m, Some("shm"), &shm, Some("tmpfs"), locked, Some(shm_opts))?;
     let mq = dev.join("mqueue");
     ensure(&mq, false)?;
     mnt(m, Some("mqueue"), &mq, Some("mqueue"), locked, None)?;

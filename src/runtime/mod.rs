@@ -5,6 +5,7 @@
 //! and it leaves reaping the process to its caller.
 
 mod caps;
+mod cgroupns;
 mod child;
 mod console;
 mod defaults;
@@ -29,6 +30,7 @@ mod seccomp_default;
 pub mod spec;
 mod sync;
 mod syscalls;
+mod tuning;
 mod user;
 
 pub use crate::process::process_start_time;

@@ -1,6 +1,7 @@
 //! The child's steps that only an OCI bundle's container takes (`ContainerSpec::oci`):
-//! the exec fifo it waits on between create and start, the domainname and
-//! oom_score_adj, the five capability sets, and the startContainer hooks. Called from
+//! the exec fifo it waits on between create and start, the five capability sets, and
+//! the startContainer hooks (sysctls, domainname and oom_score_adj are `tuning`'s,
+//! shared with kiste's own containers). Called from
 //! `child` at the points the OCI runtime spec names.
 
 use std::ffi::CString;
@@ -67,23 +68,6 @@ impl Fifo {
         unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) };
         Ok(())
     }
-}
-
-/// After the rootfs: the NIS domain name and the OOM score adjustment.
-pub(crate) fn after_rootfs(extras: &OciExtras, private_uts: bool) -> Result<(), ChildError> {
-    if private_uts && !extras.domainname.is_empty() {
-        let name = extras.domainname.as_bytes();
-        // SAFETY: a valid buffer and its length.
-        if unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } != 0 {
-            return Err(std::io::Error::last_os_error())
-                .ctx(|| format!("cannot set domainname {:?}", extras.domainname));
-        }
-    }
-    if let Some(adj) = extras.oom_score_adj {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .ctx(|| format!("cannot set oom_score_adj {adj}"))?;
-    }
-    Ok(())
 }
 
 /// The masks of the permitted, effective, inheritable and ambient sets (computed in

@@ -119,7 +119,13 @@ pub(crate) fn setup(
         }
     }
     in_cgroup()?;
-    mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?;
+    match (&spec.namespaces.cgroup, &spec.cgroup) {
+        // `--cgroupns host`: each hierarchy shows the container's own cgroup, as runc's.
+        (NsMode::Host, Some(c)) => {
+            super::cgroupns::bind_own(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, c, ro)?
+        }
+        _ => mount_cgroups(m, &sys.join("fs/cgroup"), &plan.cgroup_mounts, ro)?,
+    }
 
     // Parents before children (/data before /data/sub), as docker orders them.
     let mut mounts: Vec<_> = spec.mounts.iter().collect();
@@ -341,6 +347,7 @@ mod tests {
             },
             init: false,
             oci: None,
+            tuning: None,
         }
     }
 

@@ -69,9 +69,8 @@ pub(crate) fn setup(
     }
     m.pivot_root(root)
         .ctx(|| format!("cannot pivot_root into {}", root.display()))?;
-    for (key, value) in &extras.sysctl {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        std::fs::write(&path, value).ctx(|| format!("cannot set sysctl {key}={value}"))?;
+    if let Some(t) = spec.tuning.as_deref() {
+        super::tuning::write_sysctls(&t.sysctl)?;
     }
     let inside = Path::new("/");
     for p in &spec.security.readonly_paths {

@@ -166,6 +166,23 @@ pub struct ContainerSpec {
     pub init: bool,
     /// An OCI bundle's additions (`kiste oci`); None for kiste's own containers.
     pub oci: Option<Box<OciExtras>>,
+    /// Sysctls, OOM score, domain name, extra groups, /dev/shm size: None (nothing to
+    /// do) unless the container asks for one of them (`run --sysctl …`, an OCI config).
+    pub tuning: Option<Box<Tuning>>,
+}
+
+/// What a container's process may ask beyond kiste's defaults, for kiste's own
+/// containers and OCI bundles alike (see `runtime::tuning`).
+#[derive(Debug, Clone, Default)]
+pub struct Tuning {
+    /// (key as in /proc/sys with dots, value)
+    pub sysctl: Vec<(String, String)>,
+    pub oom_score_adj: Option<i32>,
+    pub domainname: String,
+    /// Groups added to the user's (names looked up in the container's /etc/group).
+    pub group_add: Vec<String>,
+    /// /dev/shm's size in bytes; None: 64 MiB.
+    pub shm_size: Option<u64>,
 }
 
 /// What an OCI bundle's config.json asks for beyond kiste's own containers (`kiste oci`).
@@ -184,10 +201,6 @@ pub struct OciExtras {
     /// The supplementary groups, exactly (not read from /etc/group).
     pub additional_gids: Vec<u32>,
     pub umask: Option<u32>,
-    /// (key as in /proc/sys with dots, value)
-    pub sysctl: Vec<(String, String)>,
-    pub oom_score_adj: Option<i32>,
-    pub domainname: String,
     /// Fds 3 .. 3+N stay open into the program.
     pub preserve_fds: u32,
     /// Run in the container's namespaces before pivot_root.

@@ -139,6 +139,23 @@ fn resolve_in(
     })
 }
 
+/// The ids of `names` (numbers, or names in `group_file`, an /etc/group's text), as
+/// docker's `--group-add` takes them.
+pub(crate) fn group_ids(names: &[String], group_file: &str) -> Result<Vec<u32>, ChildError> {
+    let groups = parse_group(group_file);
+    names
+        .iter()
+        .map(|n| match groups.iter().find(|g| &g.name == n) {
+            Some(g) => Ok(g.gid),
+            None => n.parse::<u32>().map_err(|_| {
+                ChildError::message(format!(
+                    "unable to find group {n}: no matching entries in group file"
+                ))
+            }),
+        })
+        .collect()
+}
+
 /// setgroups, setresgid, then setresuid with PR_SET_KEEPCAPS so the permitted set
 /// survives a switch away from uid 0.
 pub(crate) fn switch_to(u: &User) -> Result<(), ChildError> {
@@ -193,6 +210,14 @@ mod tests {
         assert_eq!((u.uid, u.gid, u.groups.clone()), (1000, 50, vec![50]));
         let n = r("4242:4343").unwrap();
         assert_eq!((n.uid, n.gid, n.home.as_str()), (4242, 4343, "/"));
+    }
+
+    #[test]
+    fn added_groups_are_names_or_numbers() {
+        let ids = group_ids(&["staff".into(), "4711".into()], GROUP).unwrap();
+        assert_eq!(ids, vec![50, 4711]);
+        let e = group_ids(&["nosuch".into()], GROUP).unwrap_err();
+        assert!(e.text.contains("unable to find group nosuch"), "{}", e.text);
     }
 
     #[test]

@@ -130,6 +130,10 @@ pub struct HostConfig {
     /// container, see `commands::kube_play`); its own network mode is then `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_container: Option<String>,
+    /// `--sysctl`, `--oom-score-adj`, `--domainname`, `--group-add`, `--cgroupns`,
+    /// `--shm-size`, `--storage-opt`, `--runtime`.
+    #[serde(default)]
+    pub run_extra: crate::config::RunExtra,
 }
 
 impl HostConfig {

@@ -5,6 +5,7 @@
 
 mod fuse;
 mod overlay;
+pub mod quota;
 
 #[doc(hidden)]
 pub use overlay::mount_legacy;

@@ -129,6 +129,7 @@ pub fn spec(sb: &Sandbox, tag: &str, script: &str) -> ContainerSpec {
         },
         init: false,
         oci: None,
+        tuning: None,
     }
 }
 
