@@ -93,26 +93,27 @@ fn fail(code: i32, message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
+/// docker's CLI prints a failed `network create` as the daemon (or its own check) said it,
+/// with no "Error: " before it, and exits 1.
+fn create_failed(message: impl std::fmt::Display) -> anyhow::Error {
+    eprintln!("{message}");
+    Exit::silent(1).into()
+}
+
 fn create(paths: &Paths, a: NetworkCreateArgs) -> anyhow::Result<()> {
     if a.driver != "bridge" {
-        return Err(fail(
-            1,
-            format!(
-                "plugin \"{}\" not found: kiste has the bridge driver only",
-                a.driver
-            ),
-        ));
+        return Err(create_failed(format!(
+            "Error response from daemon: plugin \"{}\" not found: kiste has the bridge driver only",
+            a.driver
+        )));
     }
     if !crate::config::valid_name(&a.name) {
-        return Err(fail(
-            1,
-            format!(
-                "invalid network name \"{}\": a name may hold letters, digits, '_', '.' and '-'",
-                a.name
-            ),
-        ));
+        return Err(create_failed(format!(
+            "Error response from daemon: invalid network name \"{}\": a name may hold letters, digits, '_', '.' and '-'",
+            a.name
+        )));
     }
-    let mut req = super::network_create::request(&a).map_err(|e| fail(1, e))?;
+    let mut req = super::network_create::request(&a).map_err(create_failed)?;
     for l in &a.labels {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         req.labels.insert(k.to_string(), v.to_string());

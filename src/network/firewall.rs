@@ -229,6 +229,10 @@ mod tests {
         def.bridge_opts.no_masquerade = true;
         assert!(!add_batch(&def).contains("masquerade"));
         assert!(remove_batch(&def).contains("delete chain ip6 kiste kiste0-fwd"));
-        assert_eq!(docker_user_rules(&def).len(), 1);
+        assert_eq!(
+            docker_user_rules(&def).len(),
+            2,
+            "not internal: out and back"
+        );
     }
 }
