@@ -122,7 +122,7 @@ fn bridge_options_name_the_device_set_its_mtu_and_turn_off_nat_and_icc() {
 }
 
 #[test]
-fn host_binding_ipv4_is_where_published_ports_bind_by_default() {
+fn host_binding_ipv4_is_where_ports_bind_by_default() {
     let Some(ns) = Netns::new("hbind") else {
         return;
     };
@@ -301,7 +301,7 @@ fn network_create_gateway_is_the_bridges_address_and_the_containers_route() {
 }
 
 #[test]
-fn network_ls_no_trunc_shows_whole_ids_and_prune_filter_picks_networks() {
+fn network_ls_no_trunc_shows_whole_ids_and_network_pruning_picks_by_label_and_age() {
     let Some(ns) = Netns::new("lsprune") else {
         return;
     };
@@ -494,7 +494,7 @@ fn bad_network_values_are_refused_in_one_line_naming_flag_and_value() {
 }
 
 #[test]
-fn a_dual_stack_networks_inspect_matches_dockerds() {
+fn a_dual_stack_networks_inspect_and_the_ipam_driver_refusal_match_dockerds() {
     let Some(ns) = Netns::new("v6parity") else {
         return;
     };

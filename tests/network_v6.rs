@@ -56,7 +56,8 @@ fn host_state(ns: &Netns) -> Vec<String> {
 }
 
 #[test]
-fn ipv6_containers_reach_each_other_by_name_and_address_and_teardown_leaves_nothing() {
+fn ipv6_containers_reach_each_other_by_name_and_address_also_without_ipv4_and_teardown_leaves_nothing(
+) {
     let Some(ns) = Netns::new("v6names") else {
         return;
     };

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 /// A network as a listing shows it: the bridge ones, then host and none (no state).
 enum Listed {
-    Bridge(NetworkDef),
+    Bridge(Box<NetworkDef>),
     Builtin(&'static str, &'static str),
 }
 
@@ -54,7 +54,10 @@ impl Listed {
 }
 
 fn all_networks(paths: &Paths) -> Result<Vec<Listed>, net::NetworkError> {
-    let mut out: Vec<Listed> = net::list(paths)?.into_iter().map(Listed::Bridge).collect();
+    let mut out: Vec<Listed> = net::list(paths)?
+        .into_iter()
+        .map(|d| Listed::Bridge(Box::new(d)))
+        .collect();
     out.insert(1, Listed::Builtin("host", "host"));
     out.insert(2, Listed::Builtin("none", "null"));
     Ok(out)
@@ -64,12 +67,15 @@ fn find_listed(paths: &Paths, what: &str) -> Option<Listed> {
     match what {
         "host" => Some(Listed::Builtin("host", "host")),
         "none" => Some(Listed::Builtin("none", "null")),
-        _ => net::find(paths, what).ok().map(Listed::Bridge).or_else(|| {
-            ["host", "none"]
-                .into_iter()
-                .find(|n| net::builtin_id(n).starts_with(what))
-                .and_then(|n| find_listed(paths, n))
-        }),
+        _ => net::find(paths, what)
+            .ok()
+            .map(|d| Listed::Bridge(Box::new(d)))
+            .or_else(|| {
+                ["host", "none"]
+                    .into_iter()
+                    .find(|n| net::builtin_id(n).starts_with(what))
+                    .and_then(|n| find_listed(paths, n))
+            }),
     }
 }
 
@@ -394,7 +400,7 @@ fn users(paths: &Paths, def: &NetworkDef) -> Vec<ContainerRecord> {
 
 fn remove_one(paths: &Paths, what: &str) -> Result<String, String> {
     let def = match find_listed(paths, what) {
-        Some(Listed::Bridge(d)) if !d.is_default() => d,
+        Some(Listed::Bridge(d)) if !d.is_default() => *d,
         Some(n) => {
             return Err(format!(
                 "Error response from daemon: {} is a pre-defined network and cannot be removed",

@@ -125,19 +125,11 @@ pub fn next_free6(
         }
         None => (base, last),
     };
-    let mut ip = from.max(base + 1);
     // Members are few: at most one more step than there are taken addresses.
-    for _ in 0..=taken.len() {
-        if ip > to.min(last) {
-            return None;
-        }
-        let cand = Ipv6Addr::from(ip);
-        if !taken.contains(&IpAddr::V6(cand)) {
-            return Some(cand);
-        }
-        ip += 1;
-    }
-    None
+    (from.max(base + 1)..=to.min(last))
+        .take(taken.len() + 1)
+        .map(Ipv6Addr::from)
+        .find(|ip| !taken.contains(&IpAddr::V6(*ip)))
 }
 
 /// The addresses reserved on a network besides its members': gateways and aux addresses.
