@@ -244,12 +244,42 @@ fn gw_priority_chooses_the_network_of_the_default_route() {
     // The top-level addresses are the gateway network's.
     assert_eq!(v["NetworkSettings"]["Gateway"], "10.93.2.1");
     assert_eq!(v["NetworkSettings"]["GlobalIPv6Address"], "fd00:93::42");
-    // A lower priority (negative is allowed) leaves the default route where it is.
+    // A lower priority (negative is allowed) leaves the default route where it is; the
+    // endpoint options docker 28's bridge knows name the interface and set its sysctls.
     ns.kiste_ok(
         &k,
-        &["network", "connect", "--gw-priority", "-5", "three", "gwc"],
+        &[
+            "network",
+            "connect",
+            "--gw-priority",
+            "-5",
+            "--driver-opt",
+            "com.docker.network.endpoint.ifname=lan3",
+            "--driver-opt",
+            "com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.log_martians=1",
+            "three",
+            "gwc",
+        ],
     );
     assert!(routes().contains("default via 10.93.2.1"), "{}", routes());
+    let lan3 = ns.kiste_ok(
+        &k,
+        &[
+            "exec",
+            "gwc",
+            "sh",
+            "-c",
+            "ip -o -4 addr show lan3; cat /proc/sys/net/ipv4/conf/lan3/log_martians",
+        ],
+    );
+    assert!(lan3.contains("10.93.3.") && lan3.ends_with("1\n"), "{lan3}");
+    // Leaving the gateway network hands the default route to the best one left.
+    ns.kiste_ok(&k, &["network", "disconnect", "two", "gwc"]);
+    assert!(routes().contains("default via 10.93.1.1"), "{}", routes());
+    ns.kiste_ok(
+        &k,
+        &["network", "connect", "--gw-priority", "10", "two", "gwc"],
+    );
     // After a restart the highest priority still wins.
     ns.kiste_ok(&k, &["restart", "-t", "0", "gwc"]);
     let r = routes();
@@ -428,6 +458,12 @@ fn bad_network_values_are_refused_in_one_line_naming_flag_and_value() {
         &["network", "connect", "--gw-priority", "high", "ok6", "x"],
         125,
         &["--gw-priority", "high"],
+    );
+    let sysctl = "com.docker.network.endpoint.sysctls=net.ipv4.conf.eth0.forwarding=1";
+    one_line(
+        &["network", "connect", "--driver-opt", sysctl, "ok6", "x"],
+        125,
+        &["--driver-opt", sysctl, "IFNAME"],
     );
     // network create: docker's messages and exit code 1 (its daemon's answers).
     for (args, want) in [

@@ -558,8 +558,15 @@ fn disconnect(paths: &Paths, a: NetworkDisconnectArgs) -> anyhow::Result<()> {
         ));
     }
     if live {
-        net::disconnect(paths, &rec.id, &rec.name, &def.name)
-            .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
+        net::disconnect(
+            paths,
+            &rec.id,
+            &rec.name,
+            &def.name,
+            rec.state.pid,
+            &endpoints,
+        )
+        .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
     }
     store.update(&rec.id, |r| {
         if endpoints.is_empty() {

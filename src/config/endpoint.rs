@@ -91,12 +91,49 @@ pub fn parse_link_local(flag: &'static str, value: &str) -> Result<IpAddr, FlagE
     Ok(ip)
 }
 
-/// `--driver-opt KEY=VALUE`.
+/// docker 28's endpoint options of its bridge driver that kiste carries out: the
+/// interface's name in the container, and sysctls of that interface.
+pub const ENDPOINT_IFNAME: &str = "com.docker.network.endpoint.ifname";
+pub const ENDPOINT_SYSCTLS: &str = "com.docker.network.endpoint.sysctls";
+
+/// `--driver-opt KEY=VALUE`; the two endpoint options are checked as docker checks them
+/// (other keys are kept and shown, as docker's bridge keeps them).
 pub fn parse_driver_opt(flag: &'static str, value: &str) -> Result<(String, String), FlagError> {
-    match value.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(FlagError::new(flag, value, "expected KEY=VALUE")),
+    let (k, v) = match value.split_once('=') {
+        Some((k, v)) if !k.is_empty() => (k, v),
+        _ => return Err(FlagError::new(flag, value, "expected KEY=VALUE")),
+    };
+    if k == ENDPOINT_IFNAME
+        && (v.is_empty()
+            || v.len() > 15
+            || v.contains(['/', ':'])
+            || v.contains(char::is_whitespace))
+    {
+        return Err(FlagError::new(
+            flag,
+            value,
+            "an interface name has 1 to 15 characters, no '/', ':' or space",
+        ));
     }
+    if k == ENDPOINT_SYSCTLS {
+        for s in v.split(',') {
+            let ok = ["net.ipv4.conf.IFNAME.", "net.ipv6.conf.IFNAME."]
+                .iter()
+                .any(|p| {
+                    s.strip_prefix(p)
+                        .and_then(|r| r.split_once('='))
+                        .is_some_and(|(key, _)| !key.is_empty() && !key.contains(['.', '/']))
+                });
+            if !ok {
+                return Err(FlagError::new(
+                    flag,
+                    value,
+                    format!("unrecognised network interface sysctl '{s}'; represent 'net.X.conf.ethY.Z=V' as 'net.X.conf.IFNAME.Z=V'"),
+                ));
+            }
+        }
+    }
+    Ok((k.to_string(), v.to_string()))
 }
 
 /// `--mac-address`: six colon-separated hex bytes, unicast.
@@ -159,5 +196,9 @@ mod tests {
         assert!(parse_link_local("--link-local-ip", "10.0.0.1").is_err());
         assert!(parse_driver_opt("--driver-opt", "a=b").is_ok());
         assert!(parse_driver_opt("--driver-opt", "=b").is_err());
+        let sysctl = "com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.log_martians=1";
+        assert!(parse_driver_opt("--driver-opt", sysctl).is_ok());
+        let bad = "com.docker.network.endpoint.sysctls=net.ipv4.conf.eth0.log_martians=1";
+        assert!(parse_driver_opt("--driver-opt", bad).is_err());
     }
 }

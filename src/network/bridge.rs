@@ -438,7 +438,11 @@ pub fn attach(
         if let Some(stale) = link_index(&veth) {
             let _ = nl.delete_link(stale);
         }
-        let eth = format!("eth{n}");
+        let eth = ep
+            .driver_opts
+            .get(crate::config::ENDPOINT_IFNAME)
+            .cloned()
+            .unwrap_or_else(|| format!("eth{n}"));
         nl.create_veth(&veth, &eth, mac, netns.as_raw_fd(), def.bridge_opts.mtu)
             .map_err(io(format!("create veth {veth} for {id}")))?;
         let index = link_index(&veth)
@@ -451,7 +455,7 @@ pub fn attach(
         }
         in_netns(netns, |inner| {
             let i = link_index(&eth).ok_or(std::io::ErrorKind::NotFound)?;
-            super::v6::configure_eth(inner, i, def, ip, ip6, &ep.link_local, gateway)
+            super::v6::configure_eth(inner, i, def, (ip, ip6), ep, &eth, gateway)
         })
         .map_err(io(format!("configure {eth} ({ip}) of {id}")))
     })();

@@ -148,14 +148,48 @@ pub fn gateway_endpoint(endpoints: &[Endpoint]) -> usize {
 }
 
 /// `network disconnect`: container `id` leaves network `network` (its eth goes with the
-/// host end of the veth).
-pub fn disconnect(paths: &Paths, id: &str, name: &str, network: &str) -> Result<(), NetworkError> {
+/// host end of the veth). When it held the default routes, the best of the `remaining`
+/// endpoints (by `--gw-priority`) takes them over in the namespace of `pid`.
+pub fn disconnect(
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    network: &str,
+    pid: i32,
+    remaining: &[Endpoint],
+) -> Result<(), NetworkError> {
     let def = find(paths, network)?;
     if !leave(paths, &def.name, id, true)? {
         return Err(NetworkError::NotConnected {
             container: name.to_string(),
             network: def.name,
         });
+    }
+    if let (false, Some(best)) = (
+        remaining.is_empty(),
+        remaining.get(gateway_endpoint(remaining)),
+    ) {
+        let member = super::bridge::memberships(paths, id)
+            .into_iter()
+            .find(|(n, _)| *n == best.network);
+        if let (Some((_, m)), Ok(best_def)) = (member, find(paths, &best.network)) {
+            let ns_path = format!("/proc/{pid}/ns/net");
+            let routed = File::open(&ns_path).and_then(|netns| {
+                super::bridge::in_netns(&netns, |nl| {
+                    super::v6::default_routes(
+                        nl,
+                        &best_def,
+                        m.ipv4().is_some(),
+                        m.ip6.is_some(),
+                        true,
+                    )
+                })
+            });
+            routed.map_err(super::bridge::io(format!(
+                "route {id}'s default traffic through {}",
+                best_def.name
+            )))?;
+        }
     }
     hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
 }

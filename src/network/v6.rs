@@ -1,12 +1,14 @@
 //! The per-interface half of a container's endpoint, both families: its IPv4 and IPv6
-//! addresses, its `--link-local-ip` addresses, the link up and (on the network chosen as
+//! addresses, its `--link-local-ip` addresses, the interface sysctls of `--driver-opt
+//! com.docker.network.endpoint.sysctls`, the link up and (on the network chosen as
 //! the gateway, by `--gw-priority`) the default routes; and the two IPv6 sysctls a bridge
 //! network needs on the host (IPv6 on the bridge, forwarding for NAT66). All netlink, plus
 //! writes under /proc/sys: no `ip` process.
 
 use super::netlink::Netlink;
 use super::store::NetworkDef;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use crate::config::{Endpoint, ENDPOINT_SYSCTLS};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Configure the container's side `index` of its veth on `def` (called inside the
 /// container's network namespace).
@@ -14,11 +16,24 @@ pub(super) fn configure_eth(
     nl: &mut Netlink,
     index: u32,
     def: &NetworkDef,
-    ip: Ipv4Addr,
-    ip6: Option<Ipv6Addr>,
-    link_local: &[IpAddr],
+    (ip, ip6): (Ipv4Addr, Option<Ipv6Addr>),
+    ep: &Endpoint,
+    ifname: &str,
     gateway: bool,
 ) -> std::io::Result<()> {
+    // /proc/sys/net is this (the container's) namespace's: the caller entered it.
+    if let Some(list) = ep.driver_opts.get(ENDPOINT_SYSCTLS) {
+        for s in list.split(',') {
+            let (key, value) = s.split_once('=').unwrap_or((s, ""));
+            let path = format!(
+                "/proc/sys/{}",
+                key.replace('.', "/").replace("IFNAME", ifname)
+            );
+            std::fs::write(&path, value)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("sysctl {key}: {e}")))?;
+        }
+    }
+    let link_local = &ep.link_local;
     if !ip.is_unspecified() {
         nl.add_address(index, ip, def.prefix)?;
     }
