@@ -392,11 +392,13 @@ fn ipv6_networks_are_isolated_from_each_other() {
     assert!(!nc_from(&ns, &k, "right6", "fd00:a1::80").contains("hello"));
     let rules = ns.sh("nft list table ip6 kiste");
     assert!(rules.contains("oifname @bridges"), "{rules}");
-    // It is that rule that stops it: without the right network's forward chain the
-    // packets get through.
-    let right = json(&ns, &k, &["network", "inspect", "right6"]);
-    let bridge = format!("kiste-{}", &right[0]["Id"].as_str().unwrap()[..9]);
-    ns.sh(&format!("nft flush chain ip6 kiste {bridge}-fwd"));
+    // It is those rules that stop it: without the two networks' forward chains (each
+    // drops its side: the request one way, the answer the other) the packets get through.
+    for net in ["left6", "right6"] {
+        let v = json(&ns, &k, &["network", "inspect", net]);
+        let bridge = format!("kiste-{}", &v[0]["Id"].as_str().unwrap()[..9]);
+        ns.sh(&format!("nft flush chain ip6 kiste {bridge}-fwd"));
+    }
     assert!(nc_from(&ns, &k, "right6", "fd00:a1::80").contains("hello"));
     ns.kiste_ok(&k, &["rm", "-f", "srv"]);
     ns.kiste_ok(&k, &["network", "rm", "left6", "right6"]);

@@ -2,8 +2,9 @@
 //! own with `lo` only, whose published ports are forwarded by the monitor from host sockets
 //! into the namespace, as docker-proxy/rootlessport do) and rootful bridge networks: the
 //! default `bridge` (kiste0) and user-defined ones (`store`), each a bridge device with its
-//! own subnet, a veth per container, NAT and isolation rules set up once per network in
-//! kiste's own nftables table (`firewall`), and names resolved through /etc/hosts files
+//! own subnet (and, with `--ipv6`, an IPv6 one: `ipam`, `allocate`, `v6`), a veth per
+//! container, NAT and isolation rules set up once per network in kiste's own nftables
+//! tables (`firewall`), and names resolved through /etc/hosts files
 //! kiste rewrites as members come and go (`hosts`). Published ports of any container are
 //! answered by the monitor's forwarder (`proxy`) on 127.0.0.1 and the host's addresses.
 
