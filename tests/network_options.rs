@@ -139,14 +139,27 @@ fn host_binding_ipv4_is_where_ports_bind_by_default() {
             "local",
             "-p",
             &format!("{port}:80"),
+            "--expose",
+            "81",
+            "-P",
             "busybox",
             "sh",
             "-c",
             "while true; do echo hello | nc -l -p 80; done",
         ],
     );
+    // Both the -p port and the -P one bind the network's address.
     let out = ns.kiste_ok(&k, &["port", "web"]);
-    assert_eq!(out.trim(), format!("80/tcp -> 127.0.0.1:{port}"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines.contains(&format!("80/tcp -> 127.0.0.1:{port}").as_str()),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("81/tcp -> 127.0.0.1:")),
+        "{out}"
+    );
     ns.wait_answer("127.0.0.1", port.parse().unwrap(), "hello");
     ns.kiste_ok(&k, &["rm", "-f", "web"]);
     ns.kiste_ok(&k, &["network", "rm", "local"]);

@@ -5,7 +5,9 @@
 use super::filter::Filters;
 use super::format::table;
 use super::network_settings::endpoint_id;
-pub use super::network_settings::{check_endpoints, network_settings, publish_exposed};
+pub use super::network_settings::{
+    check_endpoints, default_binding, network_settings, publish_exposed,
+};
 use super::ordered;
 use super::template::{Formatter, OutputFormat};
 use super::Exit;

@@ -107,18 +107,28 @@ pub fn check_endpoints(
     paths: &Paths,
     host: &mut crate::state::HostConfig,
 ) -> Result<(), net::NetworkError> {
-    for (i, ep) in host.endpoints.iter_mut().enumerate() {
-        let def = net::find(paths, &ep.network)?;
-        ep.network = def.name.clone();
-        // `com.docker.network.bridge.host_binding_ipv4` of the first network: where `-p`
-        // without an address binds, as docker's.
-        if let (0, Some(ip)) = (i, def.bridge_opts.host_binding_ipv4) {
-            for p in host.ports.iter_mut().filter(|p| p.host_ip.is_none()) {
-                p.host_ip = Some(ip.into());
-            }
+    for ep in &mut host.endpoints {
+        ep.network = net::find(paths, &ep.network)?.name;
+    }
+    default_binding(paths, host);
+    Ok(())
+}
+
+/// `com.docker.network.bridge.host_binding_ipv4` of the container's first network: where
+/// a published port without an address binds, as docker's (`-p` and `-P`).
+pub fn default_binding(paths: &Paths, host: &mut crate::state::HostConfig) {
+    let Some(def) = host
+        .endpoints
+        .first()
+        .and_then(|e| net::find(paths, &e.network).ok())
+    else {
+        return;
+    };
+    if let Some(ip) = def.bridge_opts.host_binding_ipv4 {
+        for p in host.ports.iter_mut().filter(|p| p.host_ip.is_none()) {
+            p.host_ip = Some(ip.into());
         }
     }
-    Ok(())
 }
 
 /// `-P`: every port the image EXPOSEs ("80/tcp") that is not published yet, to a free
