@@ -1,10 +1,10 @@
 //! Network flags: `run`'s endpoint and name-resolution flags (`--ip`, `--network-alias`,
-//! `--mac-address`, `--dns-search`, `--dns-option`, `-P`), the `network` verbs and
-//! `port`. `NetFlags::apply` types them into the record's `HostConfig`.
+//! `--mac-address`, `--ip6`, `--link-local-ip`, `--dns-search`, `--dns-option`, `-P`), the
+//! `network` verbs and `port`. `NetFlags::apply` types them into the record's `HostConfig`.
 
 use crate::config::{
-    parse_alias, parse_dns_word, parse_ip, parse_mac, valid_name, Endpoint, FlagError, NetworkMode,
-    DEFAULT_NETWORK,
+    parse_alias, parse_dns_word, parse_driver_opt, parse_ip, parse_ip6, parse_link_local,
+    parse_mac, valid_name, Endpoint, FlagError, NetworkMode, DEFAULT_NETWORK,
 };
 use crate::state::HostConfig;
 use clap::{Args, Subcommand};
@@ -14,6 +14,12 @@ pub struct NetFlags {
     /// IPv4 address on the container's network (user-defined networks)
     #[arg(long = "ip", value_name = "IP")]
     pub ip: Option<String>,
+    /// IPv6 address on the container's network (user-defined networks with --ipv6)
+    #[arg(long = "ip6", value_name = "IP")]
+    pub ip6: Option<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long = "link-local-ip", value_name = "IP")]
+    pub link_local_ip: Vec<String>,
     /// Add a network-scoped alias for the container
     #[arg(
         long = "network-alias",
@@ -55,11 +61,20 @@ impl NetFlags {
             _ => None,
         };
         let Some(name) = name else {
-            if let Some(ip) = &self.ip {
+            for (flag, v) in [("--ip", &self.ip), ("--ip6", &self.ip6)] {
+                if let Some(ip) = v {
+                    return Err(FlagError::new(
+                        flag,
+                        ip,
+                        "a fixed address needs a user-defined network (--network NAME)",
+                    ));
+                }
+            }
+            if let Some(ip) = self.link_local_ip.first() {
                 return Err(FlagError::new(
-                    "--ip",
+                    "--link-local-ip",
                     ip,
-                    "a fixed address needs a user-defined network (--network NAME)",
+                    "link-local addresses need a bridge network (--network NAME)",
                 ));
             }
             return Ok(());
@@ -77,12 +92,19 @@ impl NetFlags {
             .as_deref()
             .map(|v| parse_ip("--ip", v))
             .transpose()?;
-        if let (Some(v), true) = (&self.ip, name == DEFAULT_NETWORK) {
-            return Err(FlagError::new(
-                "--ip",
-                v,
-                "user specified IP address is supported on user defined networks only",
-            ));
+        let ip6 = self
+            .ip6
+            .as_deref()
+            .map(|v| parse_ip6("--ip6", v))
+            .transpose()?;
+        for (flag, v) in [("--ip", &self.ip), ("--ip6", &self.ip6)] {
+            if let (Some(v), true) = (v, name == DEFAULT_NETWORK) {
+                return Err(FlagError::new(
+                    flag,
+                    v,
+                    "user specified IP address is supported on user defined networks only",
+                ));
+            }
         }
         host.endpoints = vec![Endpoint {
             network: name.to_string(),
@@ -93,6 +115,11 @@ impl NetFlags {
                 .as_deref()
                 .map(|m| parse_mac("--mac-address", m))
                 .transpose()?,
+            ip6,
+            link_local: each(&self.link_local_ip, |v| {
+                parse_link_local("--link-local-ip", v)
+            })?,
+            ..Endpoint::default()
         }];
         Ok(())
     }
@@ -130,12 +157,35 @@ pub struct NetworkCreateArgs {
     /// Driver to manage the network (only "bridge")
     #[arg(short = 'd', long, default_value = "bridge")]
     pub driver: String,
-    /// Subnet in CIDR format (chosen when not given)
+    /// Subnet in CIDR format, IPv4 and/or IPv6 (chosen when not given)
     #[arg(long, value_name = "CIDR")]
-    pub subnet: Option<String>,
-    /// IPv4 gateway for the subnet (its first address when not given)
+    pub subnet: Vec<String>,
+    /// Gateway for a subnet given with --subnet (its first address when not given)
     #[arg(long, value_name = "IP")]
-    pub gateway: Option<String>,
+    pub gateway: Vec<String>,
+    /// Allocate container addresses from a sub-range of a subnet
+    #[arg(long = "ip-range", value_name = "CIDR")]
+    pub ip_range: Vec<String>,
+    /// Auxiliary addresses the allocator must not hand out (NAME=IP)
+    #[arg(long = "aux-address", value_name = "NAME=IP")]
+    pub aux_address: Vec<String>,
+    /// Enable or disable IPv4 address assignment
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub ipv4: Option<bool>,
+    /// Enable or disable IPv6 address assignment
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub ipv6: Option<bool>,
+    /// IP Address Management driver (only "default")
+    #[arg(long = "ipam-driver", value_name = "DRIVER", default_value = "default")]
+    pub ipam_driver: String,
+    /// Set IPAM driver specific options (KEY=VALUE)
+    #[arg(long = "ipam-opt", value_name = "KEY=VALUE")]
+    pub ipam_opt: Vec<String>,
+    /// Set driver specific options (KEY=VALUE; com.docker.network.bridge.name,
+    /// com.docker.network.driver.mtu, ...bridge.enable_ip_masquerade, ...bridge.enable_icc,
+    /// ...bridge.host_binding_ipv4)
+    #[arg(short = 'o', long = "opt", value_name = "KEY=VALUE")]
+    pub opt: Vec<String>,
     /// Restrict external access to the network
     #[arg(long)]
     pub internal: bool,
@@ -188,6 +238,9 @@ pub struct NetworkPruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +248,23 @@ pub struct NetworkConnectArgs {
     /// IPv4 address
     #[arg(long = "ip", value_name = "IP")]
     pub ip: Option<String>,
+    /// IPv6 address
+    #[arg(long = "ip6", value_name = "IP")]
+    pub ip6: Option<String>,
+    /// Add a link-local address for the container
+    #[arg(long = "link-local-ip", value_name = "IP")]
+    pub link_local_ip: Vec<String>,
+    /// Driver options for the endpoint (KEY=VALUE)
+    #[arg(long = "driver-opt", value_name = "KEY=VALUE")]
+    pub driver_opt: Vec<String>,
+    /// Highest gw-priority provides the default gateway; accepts positive and negative values
+    #[arg(
+        long = "gw-priority",
+        value_name = "INT",
+        allow_hyphen_values = true,
+        default_value_t = 0
+    )]
+    pub gw_priority: i64,
     /// Add network-scoped alias for the container
     #[arg(long = "alias", value_name = "NAME")]
     pub alias: Vec<String>,
@@ -218,6 +288,18 @@ impl NetworkConnectArgs {
                 .transpose()?,
             aliases: each(&self.alias, |a| parse_alias("--alias", a))?,
             mac: None,
+            ip6: self
+                .ip6
+                .as_deref()
+                .map(|v| parse_ip6("--ip6", v))
+                .transpose()?,
+            link_local: each(&self.link_local_ip, |v| {
+                parse_link_local("--link-local-ip", v)
+            })?,
+            driver_opts: each(&self.driver_opt, |v| parse_driver_opt("--driver-opt", v))?
+                .into_iter()
+                .collect(),
+            gw_priority: self.gw_priority,
         })
     }
 }

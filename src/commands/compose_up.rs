@@ -238,6 +238,7 @@ pub(super) fn ensure_network(
             gateway: None,
             internal: false,
             labels: l,
+            ..Default::default()
         },
     )
     .map_err(|e| error(format!("cannot create network {name}: {e}")))?;
@@ -447,6 +448,7 @@ pub(super) fn join_other_networks(
             ip: None,
             aliases,
             mac: None,
+            ..Default::default()
         };
         store.update(&rec.id, |r| r.config.host.endpoints.push(ep))?;
     }

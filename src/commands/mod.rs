@@ -28,6 +28,7 @@ mod login;
 mod logs;
 mod manifest;
 mod network;
+mod network_create;
 mod network_settings;
 mod observe;
 mod ordered;

@@ -5,7 +5,9 @@
 use super::filter::Filters;
 use super::format::table;
 use super::network_settings::endpoint_id;
-pub use super::network_settings::{check_endpoints, network_settings, publish_exposed};
+pub use super::network_settings::{
+    check_endpoints, default_binding, network_settings, publish_exposed,
+};
 use super::ordered;
 use super::template::{Formatter, OutputFormat};
 use super::Exit;
@@ -22,7 +24,7 @@ use std::collections::BTreeMap;
 
 /// A network as a listing shows it: the bridge ones, then host and none (no state).
 enum Listed {
-    Bridge(NetworkDef),
+    Bridge(Box<NetworkDef>),
     Builtin(&'static str, &'static str),
 }
 
@@ -54,7 +56,10 @@ impl Listed {
 }
 
 fn all_networks(paths: &Paths) -> Result<Vec<Listed>, net::NetworkError> {
-    let mut out: Vec<Listed> = net::list(paths)?.into_iter().map(Listed::Bridge).collect();
+    let mut out: Vec<Listed> = net::list(paths)?
+        .into_iter()
+        .map(|d| Listed::Bridge(Box::new(d)))
+        .collect();
     out.insert(1, Listed::Builtin("host", "host"));
     out.insert(2, Listed::Builtin("none", "null"));
     Ok(out)
@@ -64,12 +69,15 @@ fn find_listed(paths: &Paths, what: &str) -> Option<Listed> {
     match what {
         "host" => Some(Listed::Builtin("host", "host")),
         "none" => Some(Listed::Builtin("none", "null")),
-        _ => net::find(paths, what).ok().map(Listed::Bridge).or_else(|| {
-            ["host", "none"]
-                .into_iter()
-                .find(|n| net::builtin_id(n).starts_with(what))
-                .and_then(|n| find_listed(paths, n))
-        }),
+        _ => net::find(paths, what)
+            .ok()
+            .map(|d| Listed::Bridge(Box::new(d)))
+            .or_else(|| {
+                ["host", "none"]
+                    .into_iter()
+                    .find(|n| net::builtin_id(n).starts_with(what))
+                    .and_then(|n| find_listed(paths, n))
+            }),
     }
 }
 
@@ -93,60 +101,33 @@ fn fail(code: i32, message: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
+/// docker's CLI prints a failed `network create` as the daemon (or its own check) said it,
+/// with no "Error: " before it, and exits 1.
+fn create_failed(message: impl std::fmt::Display) -> anyhow::Error {
+    eprintln!("{message}");
+    Exit::silent(1).into()
+}
+
 fn create(paths: &Paths, a: NetworkCreateArgs) -> anyhow::Result<()> {
     if a.driver != "bridge" {
-        return Err(fail(
-            1,
-            format!(
-                "plugin \"{}\" not found: kiste has the bridge driver only",
-                a.driver
-            ),
-        ));
+        return Err(create_failed(format!(
+            "Error response from daemon: plugin \"{}\" not found: kiste has the bridge driver only",
+            a.driver
+        )));
     }
     if !crate::config::valid_name(&a.name) {
-        return Err(fail(
-            1,
-            format!(
-                "invalid network name \"{}\": a name may hold letters, digits, '_', '.' and '-'",
-                a.name
-            ),
-        ));
+        return Err(create_failed(format!(
+            "Error response from daemon: invalid network name \"{}\": a name may hold letters, digits, '_', '.' and '-'",
+            a.name
+        )));
     }
-    let subnet = a
-        .subnet
-        .as_deref()
-        .map(|s| {
-            net::parse_cidr(s)
-                .ok_or_else(|| fail(1, format!("invalid subnet {s}: expected an IPv4 CIDR")))
-        })
-        .transpose()?;
-    let gateway = a
-        .gateway
-        .as_deref()
-        .map(|g| {
-            g.parse()
-                .map_err(|_| fail(1, format!("invalid gateway {g}: expected an IPv4 address")))
-        })
-        .transpose()?;
-    if gateway.is_some() && subnet.is_none() {
-        return Err(fail(1, "a gateway needs a --subnet to go with it"));
-    }
-    let mut labels = BTreeMap::new();
+    let mut req = super::network_create::request(&a).map_err(create_failed)?;
     for l in &a.labels {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
-        labels.insert(k.to_string(), v.to_string());
+        req.labels.insert(k.to_string(), v.to_string());
     }
-    let def = net::create(
-        paths,
-        net::CreateRequest {
-            name: a.name,
-            subnet,
-            gateway,
-            internal: a.internal,
-            labels,
-        },
-    )
-    .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
+    let def =
+        net::create(paths, req).map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
     println!("{}", def.id);
     Ok(())
 }
@@ -181,17 +162,17 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
     let rows: Vec<Value> = list
         .iter()
         .map(|n| {
-            let (internal, created) = match n {
-                Listed::Bridge(d) => (d.internal, d.created.clone()),
-                Listed::Builtin(..) => (false, String::new()),
+            let (internal, created, v4, v6) = match n {
+                Listed::Bridge(d) => (d.internal, d.created.clone(), d.ipv4(), d.ipv6.is_some()),
+                Listed::Builtin(..) => (false, String::new(), false, false),
             };
             json!({
                 "ID": short(n.id()),
                 "Name": n.name(),
                 "Driver": n.driver(),
                 "Scope": "local",
-                "IPv4": matches!(n, Listed::Bridge(_)).to_string(),
-                "IPv6": "false",
+                "IPv4": v4.to_string(),
+                "IPv6": v6.to_string(),
                 "Internal": internal.to_string(),
                 "CreatedAt": go_time(&created),
                 "Labels": n.labels().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
@@ -288,7 +269,9 @@ const NETWORK_FIELDS: &[&str] = &[
     "IPv4Address",
     "IPv6Address",
     "Subnet",
+    "IPRange",
     "Gateway",
+    "AuxiliaryAddresses",
 ];
 
 /// An RFC 3339 UTC time as Go prints a `time.Time` (docker's `CreatedAt` columns).
@@ -301,18 +284,25 @@ fn go_time(rfc3339: &str) -> String {
 
 fn network_json(paths: &Paths, n: &Listed) -> Value {
     let mut containers = serde_json::Map::new();
-    let mut config = Vec::new();
+    let mut config: Vec<Value> = Vec::new();
     let mut options = serde_json::Map::new();
-    let (internal, created) = match n {
+    let mut ipam_options = serde_json::Map::new();
+    let (internal, created, v6) = match n {
         Listed::Bridge(d) => {
-            config.push(json!({"Subnet": d.cidr(), "Gateway": d.gateway.to_string()}));
+            config = ipam_config(d);
             // As docker: only the default network names its bridge; created ones carry
-            // the options they were created with (none).
+            // the options they were created with.
             if d.is_default() {
                 options.insert(
                     "com.docker.network.bridge.name".into(),
                     d.bridge.clone().into(),
                 );
+            }
+            for (k, v) in &d.options {
+                options.insert(k.clone(), v.clone().into());
+            }
+            for (k, v) in &d.ipam_options {
+                ipam_options.insert(k.clone(), v.clone().into());
             }
             let store = ContainerStore::open(&paths.containers()).ok();
             for (id, m) in net::members(paths, &d.name) {
@@ -327,14 +317,17 @@ fn network_json(paths: &Paths, n: &Listed) -> Value {
                         "Name": cname,
                         "EndpointID": endpoint_id(&d.id, &id),
                         "MacAddress": m.mac,
-                        "IPv4Address": format!("{}/{}", m.ip, d.prefix),
-                        "IPv6Address": "",
+                        "IPv4Address": m.ipv4().map(|ip| format!("{ip}/{}", d.prefix)).unwrap_or_default(),
+                        "IPv6Address": match (m.ip6, &d.ipv6) {
+                            (Some(ip), Some(s)) => format!("{ip}/{}", s.prefix),
+                            _ => String::new(),
+                        },
                     }),
                 );
             }
-            (d.internal, d.created.clone())
+            (d.internal, d.created.clone(), d.ipv6.is_some())
         }
-        Listed::Builtin(..) => (false, String::new()),
+        Listed::Builtin(..) => (false, String::new(), false),
     };
     json!({
         "Name": n.name(),
@@ -342,8 +335,8 @@ fn network_json(paths: &Paths, n: &Listed) -> Value {
         "Created": created,
         "Scope": "local",
         "Driver": n.driver(),
-        "EnableIPv6": false,
-        "IPAM": { "Driver": "default", "Options": {}, "Config": config },
+        "EnableIPv6": v6,
+        "IPAM": { "Driver": "default", "Options": ipam_options, "Config": config },
         "Internal": internal,
         "Attachable": false,
         "Ingress": false,
@@ -353,6 +346,40 @@ fn network_json(paths: &Paths, n: &Listed) -> Value {
         "Options": options,
         "Labels": n.labels(),
     })
+}
+
+/// docker's IPAM.Config entries: the IPv4 subnet (unless disabled), then the IPv6 one.
+fn ipam_config(d: &NetworkDef) -> Vec<Value> {
+    let aux = |v6: bool| -> serde_json::Map<String, Value> {
+        d.aux
+            .iter()
+            .filter(|(_, ip)| ip.is_ipv6() == v6)
+            .map(|(k, ip)| (k.clone(), ip.to_string().into()))
+            .collect()
+    };
+    let entry = |subnet: String, range: Option<String>, gateway: String, v6: bool| {
+        let mut e = serde_json::Map::new();
+        e.insert("Subnet".into(), subnet.into());
+        if let Some(r) = range {
+            e.insert("IPRange".into(), r.into());
+        }
+        e.insert("Gateway".into(), gateway.into());
+        let aux = aux(v6);
+        if !aux.is_empty() {
+            e.insert("AuxiliaryAddresses".into(), aux.into());
+        }
+        Value::Object(e)
+    };
+    let mut out = Vec::new();
+    if d.ipv4() {
+        let range = d.ip_range.map(|(ip, p)| format!("{ip}/{p}"));
+        out.push(entry(d.cidr(), range, d.gateway.to_string(), false));
+    }
+    if let Some(s) = &d.ipv6 {
+        let range = s.ip_range.map(|(ip, p)| format!("{ip}/{p}"));
+        out.push(entry(s.cidr(), range, s.gateway.to_string(), true));
+    }
+    out
 }
 
 /// The containers (running or not) whose configuration names network `def`.
@@ -375,7 +402,7 @@ fn users(paths: &Paths, def: &NetworkDef) -> Vec<ContainerRecord> {
 
 fn remove_one(paths: &Paths, what: &str) -> Result<String, String> {
     let def = match find_listed(paths, what) {
-        Some(Listed::Bridge(d)) if !d.is_default() => d,
+        Some(Listed::Bridge(d)) if !d.is_default() => *d,
         Some(n) => {
             return Err(format!(
                 "Error response from daemon: {} is a pre-defined network and cannot be removed",
@@ -432,6 +459,8 @@ pub(super) fn prune_unused(
 }
 
 fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
+    // docker checks the filters before it asks.
+    super::prune::parse_filters(&a.filter)?;
     if !a.force {
         use std::io::BufRead;
         eprint!("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
@@ -441,7 +470,12 @@ fn prune(paths: &Paths, a: NetworkPruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let deleted = prune_unused(paths, |_| true)?;
+    let filters = super::prune::parse_filters(&a.filter)?;
+    let options = super::prune::PruneOptions {
+        filters,
+        ..Default::default()
+    };
+    let deleted = super::prune::prune_networks(paths, &options)?.deleted;
     if !deleted.is_empty() {
         println!("Deleted Networks:");
         for d in deleted {
@@ -456,7 +490,7 @@ fn connect(paths: &Paths, a: NetworkConnectArgs) -> anyhow::Result<()> {
     let def = net::find(paths, &a.network)
         .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
     ep.network = def.name.clone();
-    if ep.ip.is_some() && def.is_default() {
+    if (ep.ip.is_some() || ep.ip6.is_some()) && def.is_default() {
         return Err(fail(1, "Error response from daemon: user specified IP address is supported on user defined networks only"));
     }
     let store = ContainerStore::open(&paths.containers())?;
@@ -489,7 +523,7 @@ fn connect(paths: &Paths, a: NetworkConnectArgs) -> anyhow::Result<()> {
         ));
     }
     if rec.is_running() {
-        net::connect_running(paths, &rec.id, &rec.name, rec.state.pid, &ep)
+        net::connect_running(paths, &rec.id, &rec.name, rec.state.pid, &ep, &endpoints)
             .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
     }
     endpoints.push(ep);
@@ -526,8 +560,15 @@ fn disconnect(paths: &Paths, a: NetworkDisconnectArgs) -> anyhow::Result<()> {
         ));
     }
     if live {
-        net::disconnect(paths, &rec.id, &rec.name, &def.name)
-            .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
+        net::disconnect(
+            paths,
+            &rec.id,
+            &rec.name,
+            &def.name,
+            rec.state.pid,
+            &endpoints,
+        )
+        .map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
     }
     store.update(&rec.id, |r| {
         if endpoints.is_empty() {

@@ -79,7 +79,7 @@ const FILTER_KEYS: &[&str] = &["until", "label", "label!"];
 
 /// docker's `--filter` for prune: `until` (a time or a duration back from now), `label`
 /// and `label!` (`label!=KEY` arrives as key "label!").
-fn parse_filters(flags: &[String]) -> anyhow::Result<Filters> {
+pub(super) fn parse_filters(flags: &[String]) -> anyhow::Result<Filters> {
     let f = Filters::parse(flags, FILTER_KEYS).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),

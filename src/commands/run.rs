@@ -252,6 +252,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
     exposed_ports.extend(expose);
     if args.net.publish_all {
         super::network::publish_exposed(&mut host, exposed_ports.iter());
+        super::network::default_binding(paths, &mut host);
     }
     let (entrypoint, cmd) = match &args.entrypoint {
         Some(ep) => (

@@ -27,7 +27,8 @@ pub use attach::{DetachKeys, Terminal};
 pub use devices::{DeviceKind, DeviceMapping, DevicePermissions, DeviceRate};
 pub use dns::{parse_dns, ExtraHost};
 pub use endpoint::{
-    parse_alias, parse_dns_word, parse_ip, parse_mac, valid_name, Endpoint, DEFAULT_NETWORK,
+    parse_alias, parse_dns_word, parse_driver_opt, parse_ip, parse_ip6, parse_link_local,
+    parse_mac, valid_name, Endpoint, DEFAULT_NETWORK, ENDPOINT_IFNAME, ENDPOINT_SYSCTLS,
 };
 pub use health::{HealthConfig, HealthFlagError, HealthFlags};
 pub use limits::{RlimitResource, Ulimit};

@@ -62,7 +62,20 @@ pub enum NetworkError {
         subnet: String,
     },
     #[error("address {ip} on network {network} is already in use")]
-    InUse { ip: Ipv4Addr, network: String },
+    InUse {
+        ip: std::net::IpAddr,
+        network: String,
+    },
+    #[error("bridge name {bridge} is already used by network {other}")]
+    BridgeTaken { bridge: String, other: String },
+    #[error("network {network} has no IPv6 (created without --ipv6): cannot use {ip}")]
+    NoIpv6 { ip: String, network: String },
+    #[error("address {ip} is not in network {network}'s subnet {subnet}")]
+    OutOfSubnet6 {
+        ip: std::net::Ipv6Addr,
+        network: String,
+        subnet: String,
+    },
     #[error("container {container} is already connected to network {network}")]
     AlreadyConnected { container: String, network: String },
     #[error("container {container} is not connected to network {network}")]
@@ -77,7 +90,10 @@ pub(super) fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> Ne
 /// A container on a network: its address, names and host-side veth.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
+    /// 0.0.0.0 on a network without IPv4 (`ipv4()` says None).
     pub ip: Ipv4Addr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<std::net::Ipv6Addr>,
     /// The container's name (what other members resolve).
     #[serde(default)]
     pub name: String,
@@ -97,6 +113,20 @@ pub struct Member {
     pub start_time: u64,
 }
 
+impl Member {
+    pub fn ipv4(&self) -> Option<Ipv4Addr> {
+        (!self.ip.is_unspecified()).then_some(self.ip)
+    }
+
+    /// Its addresses, IPv4 first.
+    pub fn addresses(&self) -> Vec<std::net::IpAddr> {
+        let v4 = self.ipv4().map(std::net::IpAddr::V4);
+        v4.into_iter()
+            .chain(self.ip6.map(std::net::IpAddr::V6))
+            .collect()
+    }
+}
+
 fn is_zero(v: &i32) -> bool {
     *v == 0
 }
@@ -114,6 +144,7 @@ struct State {
 /// What `attach` set up.
 pub struct Attachment {
     pub ip: Ipv4Addr,
+    pub ip6: Option<std::net::Ipv6Addr>,
     pub gateway: Ipv4Addr,
     pub prefix: u8,
     pub mac: String,
@@ -173,7 +204,15 @@ fn nth_veth(id: &str, n: usize) -> String {
     }
 }
 
-/// docker's scheme: 02:42 followed by the IPv4 address.
+/// docker's scheme: 02:42 followed by the IPv4 address (on a network without IPv4, the
+/// last 32 bits of the IPv6 one).
+fn mac_for(ip: Ipv4Addr, ip6: Option<std::net::Ipv6Addr>) -> [u8; 6] {
+    match ip6 {
+        Some(v6) if ip.is_unspecified() => mac_bytes(Ipv4Addr::from(u128::from(v6) as u32)),
+        _ => mac_bytes(ip),
+    }
+}
+
 fn mac_bytes(ip: Ipv4Addr) -> [u8; 6] {
     let o = ip.octets();
     [0x02, 0x42, o[0], o[1], o[2], o[3]]
@@ -258,34 +297,6 @@ impl Locked {
             .and_then(|()| std::fs::rename(&tmp, &self.path))
             .map_err(io(format!("write {}", self.path.display())))
     }
-
-    fn allocate(&self, def: &NetworkDef, want: Option<Ipv4Addr>) -> Result<Ipv4Addr, NetworkError> {
-        let used: std::collections::HashSet<Ipv4Addr> =
-            self.state.members.values().map(|m| m.ip).collect();
-        let base = u32::from(def.subnet);
-        let size = 1u32 << (32 - def.prefix);
-        if let Some(ip) = want {
-            let off = u32::from(ip).wrapping_sub(base);
-            if !def.contains(ip) || off == 0 || off == size - 1 {
-                return Err(NetworkError::OutOfSubnet {
-                    ip,
-                    network: def.name.clone(),
-                    subnet: def.cidr(),
-                });
-            }
-            if ip == def.gateway || used.contains(&ip) {
-                return Err(NetworkError::InUse {
-                    ip,
-                    network: def.name.clone(),
-                });
-            }
-            return Ok(ip);
-        }
-        (1..size - 1)
-            .map(|i| Ipv4Addr::from(base + i))
-            .find(|ip| *ip != def.gateway && !used.contains(ip))
-            .ok_or_else(|| NetworkError::Exhausted(def.cidr()))
-    }
 }
 
 /// A new network namespace with `lo` up, left open; the caller stays in its own.
@@ -304,7 +315,7 @@ pub fn new_netns() -> std::io::Result<File> {
 }
 
 /// Runs `f` inside the namespace `ns` with a netlink socket there, then returns home.
-fn in_netns<T>(
+pub(super) fn in_netns<T>(
     ns: &File,
     f: impl FnOnce(&mut Netlink) -> std::io::Result<T>,
 ) -> std::io::Result<T> {
@@ -336,13 +347,20 @@ fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef, first: bool) -> Result<u32,
     let br = &def.bridge;
     // Rules first: a bridge that exists always has them.
     firewall::install(def).map_err(io(format!("load the rules of network {}", def.name)))?;
-    nl.create_bridge(br)
+    nl.create_bridge(br, def.bridge_opts.mtu)
         .map_err(io(format!("create bridge {br}")))?;
     let made = (|| {
         let index = link_index(br)
             .ok_or_else(|| io(format!("find bridge {br}"))(std::io::ErrorKind::NotFound.into()))?;
-        nl.add_address(index, def.gateway, def.prefix)
-            .map_err(io(format!("add {}/{} to {br}", def.gateway, def.prefix)))?;
+        if def.ipv4() {
+            nl.add_address(index, def.gateway, def.prefix)
+                .map_err(io(format!("add {}/{} to {br}", def.gateway, def.prefix)))?;
+        }
+        if let Some(v6) = &def.ipv6 {
+            super::v6::enable_on(br).map_err(io(format!("enable IPv6 on {br}")))?;
+            nl.add_ip(index, v6.gateway.into(), v6.prefix)
+                .map_err(io(format!("add {}/{} to {br}", v6.gateway, v6.prefix)))?;
+        }
         nl.set_up(index).map_err(io(format!("bring {br} up")))?;
         Ok(index)
     })();
@@ -362,11 +380,15 @@ fn ensure_bridge(nl: &mut Netlink, def: &NetworkDef, first: bool) -> Result<u32,
     {
         std::fs::write(fwd, "1").map_err(io("enable net.ipv4.ip_forward"))?;
     }
+    if def.ipv6.is_some() && !def.internal {
+        super::v6::enable_forwarding().map_err(io("enable net.ipv6.conf.all.forwarding"))?;
+    }
     made
 }
 
-/// Put container `id` (named `name`) on network `def` with a link `eth{n}` in `netns`.
-/// Nothing is left behind when this fails.
+/// Put container `id` (named `name`) on network `def` with a link `eth{n}` in `netns`;
+/// with `gateway`, its default routes go through this network. Nothing is left behind
+/// when this fails.
 #[allow(clippy::too_many_arguments)]
 pub fn attach(
     paths: &Paths,
@@ -377,6 +399,7 @@ pub fn attach(
     netns: &File,
     n: usize,
     holder: i32,
+    gateway: bool,
 ) -> Result<Attachment, NetworkError> {
     if paths.rootless {
         return Err(NetworkError::Rootless);
@@ -389,13 +412,14 @@ pub fn attach(
         });
     }
     let first = locked.state.members.is_empty();
-    let ip = locked.allocate(def, ep.ip)?;
-    let mac = ep.mac.unwrap_or_else(|| mac_bytes(ip));
+    let (ip, ip6) = super::allocate::allocate(def, &locked.state.members, ep)?;
+    let mac = ep.mac.unwrap_or_else(|| mac_for(ip, ip6));
     let veth = nth_veth(id, n);
     locked.state.members.insert(
         id.to_string(),
         Member {
             ip,
+            ip6,
             name: name.to_string(),
             aliases: ep.aliases.clone(),
             mac: format_mac(mac),
@@ -414,21 +438,24 @@ pub fn attach(
         if let Some(stale) = link_index(&veth) {
             let _ = nl.delete_link(stale);
         }
-        let eth = format!("eth{n}");
-        nl.create_veth(&veth, &eth, mac, netns.as_raw_fd())
+        let eth = ep
+            .driver_opts
+            .get(crate::config::ENDPOINT_IFNAME)
+            .cloned()
+            .unwrap_or_else(|| format!("eth{n}"));
+        nl.create_veth(&veth, &eth, mac, netns.as_raw_fd(), def.bridge_opts.mtu)
             .map_err(io(format!("create veth {veth} for {id}")))?;
         let index = link_index(&veth)
             .ok_or_else(|| io(format!("find veth {veth}"))(std::io::ErrorKind::NotFound.into()))?;
         nl.attach_up(index, bridge)
             .map_err(io(format!("attach {veth} to {}", def.bridge)))?;
+        if def.bridge_opts.no_icc {
+            nl.isolate_port(index)
+                .map_err(io(format!("isolate {veth} on {}", def.bridge)))?;
+        }
         in_netns(netns, |inner| {
             let i = link_index(&eth).ok_or(std::io::ErrorKind::NotFound)?;
-            inner.add_address(i, ip, def.prefix)?;
-            inner.set_up(i)?;
-            if n == 0 {
-                inner.add_default_route(def.gateway)?;
-            }
-            Ok(())
+            super::v6::configure_eth(inner, i, def, (ip, ip6), ep, &eth, gateway)
         })
         .map_err(io(format!("configure {eth} ({ip}) of {id}")))
     })();
@@ -443,6 +470,7 @@ pub fn attach(
     }
     Ok(Attachment {
         ip,
+        ip6,
         gateway: def.gateway,
         prefix: def.prefix,
         mac: format_mac(mac),

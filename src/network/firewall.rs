@@ -1,9 +1,11 @@
 //! kiste's packet rules for a network, set up once with its bridge and removed with it,
 //! never per container (a container's start runs no `nft` or `iptables`). All nftables
-//! rules live in kiste's own `table ip kiste`, in two base chains per network named after
-//! its bridge: `BR-nat` masquerades the subnet's traffic leaving it (not for `--internal`),
-//! `BR-fwd` drops forwarding from the bridge to any other kiste bridge (isolation between
-//! networks) and, for `--internal`, any forwarding in or out. Published ports need no rule:
+//! rules live in kiste's own `table ip kiste` (and `table ip6 kiste` for `--ipv6` networks,
+//! the same rules for IPv6: NAT66 masquerade and isolation), in two base chains per network
+//! named after its bridge: `BR-nat` masquerades the subnet's traffic leaving it (not for
+//! `--internal` or `enable_ip_masquerade=false`), `BR-fwd` drops forwarding from the bridge
+//! to any other kiste bridge (isolation between networks) and, for `--internal`, any
+//! forwarding in or out. `enable_icc=false` needs no rule: the bridge isolates its ports. Published ports need no rule:
 //! the monitor's forwarder answers them on the host's addresses.
 //! When docker runs, its iptables FORWARD policy is DROP, and with br_netfilter that drops
 //! even traffic inside a bridge; docker documents the DOCKER-USER chain as the place for
@@ -18,42 +20,66 @@ use std::process::{Command, Stdio};
 
 pub const TABLE: &str = "kiste";
 
+/// The nft families kiste has a table in for `def`: `ip` always (isolation holds even on
+/// a network without IPv4), `ip6` for an `--ipv6` network.
+fn families(def: &NetworkDef) -> Vec<(&'static str, Option<String>)> {
+    let mut out = vec![("ip", def.ipv4().then(|| def.cidr()))];
+    if let Some(v6) = &def.ipv6 {
+        out.push(("ip6", Some(v6.cidr())));
+    }
+    out
+}
+
 /// The nft batch that adds network `def`'s chains (idempotent: an existing chain is kept
-/// and emptied, so the rules are never doubled).
+/// and emptied, so the rules are never doubled). Every kiste bridge is an element of the
+/// table's `bridges` set, which each network's forward chain drops towards: isolation
+/// holds for bridges named with `com.docker.network.bridge.name` too.
 fn add_batch(def: &NetworkDef) -> String {
     let br = &def.bridge;
-    let cidr = def.cidr();
-    let mut s = format!(
-        "add table ip {TABLE}\n\
-         add chain ip {TABLE} {br}-nat {{ type nat hook postrouting priority 100; }}\n\
-         flush chain ip {TABLE} {br}-nat\n\
-         add chain ip {TABLE} {br}-fwd {{ type filter hook forward priority 0; }}\n\
-         flush chain ip {TABLE} {br}-fwd\n\
-         add rule ip {TABLE} {br}-fwd iifname \"{br}\" oifname \"kiste*\" oifname != \"{br}\" drop\n"
-    );
-    if def.internal {
+    let mut s = String::new();
+    for (fam, cidr) in families(def) {
         s.push_str(&format!(
-            "add rule ip {TABLE} {br}-fwd iifname \"{br}\" oifname != \"{br}\" drop\n\
-             add rule ip {TABLE} {br}-fwd oifname \"{br}\" iifname != \"{br}\" drop\n"
+            "add table {fam} {TABLE}\n\
+             add set {fam} {TABLE} bridges {{ type ifname; }}\n\
+             add element {fam} {TABLE} bridges {{ \"{br}\" }}\n\
+             add chain {fam} {TABLE} {br}-nat {{ type nat hook postrouting priority 100; }}\n\
+             flush chain {fam} {TABLE} {br}-nat\n\
+             add chain {fam} {TABLE} {br}-fwd {{ type filter hook forward priority 0; }}\n\
+             flush chain {fam} {TABLE} {br}-fwd\n\
+             add rule {fam} {TABLE} {br}-fwd iifname \"{br}\" oifname @bridges oifname != \"{br}\" drop\n"
         ));
-    } else {
-        s.push_str(&format!(
-            "add rule ip {TABLE} {br}-nat ip saddr {cidr} ip daddr != {cidr} masquerade\n"
-        ));
+        if def.internal {
+            s.push_str(&format!(
+                "add rule {fam} {TABLE} {br}-fwd iifname \"{br}\" oifname != \"{br}\" drop\n\
+                 add rule {fam} {TABLE} {br}-fwd oifname \"{br}\" iifname != \"{br}\" drop\n"
+            ));
+        } else if let (Some(cidr), false) = (cidr, def.bridge_opts.no_masquerade) {
+            s.push_str(&format!(
+                "add rule {fam} {TABLE} {br}-nat {fam} saddr {cidr} {fam} daddr != {cidr} masquerade\n"
+            ));
+        }
     }
     s
 }
 
-/// The batch that removes `def`'s chains (declared first, so a missing one is no error).
+/// The batch that removes `def`'s chains and set element (each declared first, so a
+/// missing one is no error).
 fn remove_batch(def: &NetworkDef) -> String {
     let br = &def.bridge;
-    format!(
-        "add table ip {TABLE}\n\
-         add chain ip {TABLE} {br}-nat {{ type nat hook postrouting priority 100; }}\n\
-         delete chain ip {TABLE} {br}-nat\n\
-         add chain ip {TABLE} {br}-fwd {{ type filter hook forward priority 0; }}\n\
-         delete chain ip {TABLE} {br}-fwd\n"
-    )
+    let mut s = String::new();
+    for (fam, _) in families(def) {
+        s.push_str(&format!(
+            "add table {fam} {TABLE}\n\
+             add set {fam} {TABLE} bridges {{ type ifname; }}\n\
+             add element {fam} {TABLE} bridges {{ \"{br}\" }}\n\
+             delete element {fam} {TABLE} bridges {{ \"{br}\" }}\n\
+             add chain {fam} {TABLE} {br}-nat {{ type nat hook postrouting priority 100; }}\n\
+             delete chain {fam} {TABLE} {br}-nat\n\
+             add chain {fam} {TABLE} {br}-fwd {{ type filter hook forward priority 0; }}\n\
+             delete chain {fam} {TABLE} {br}-fwd\n"
+        ));
+    }
+    s
 }
 
 /// DOCKER-USER accepts for `def`: traffic from its bridge, and answers back to it.
@@ -92,9 +118,21 @@ fn iptables(args: &[&str], rule: &[String]) -> bool {
 
 /// Whether `def`'s chains are all in place (one netlink request each, no process).
 pub fn present(def: &NetworkDef) -> std::io::Result<bool> {
+    use super::netlink::{Netlink, NFPROTO_IPV4, NFPROTO_IPV6};
     let br = &def.bridge;
-    let nat = def.internal || super::netlink::Netlink::chain_exists(TABLE, &format!("{br}-nat"))?;
-    Ok(nat && super::netlink::Netlink::chain_exists(TABLE, &format!("{br}-fwd"))?)
+    for (fam, _) in families(def) {
+        let fam = if fam == "ip" {
+            NFPROTO_IPV4
+        } else {
+            NFPROTO_IPV6
+        };
+        for chain in ["nat", "fwd"] {
+            if !Netlink::chain_exists(fam, TABLE, &format!("{br}-{chain}"))? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Install `def`'s rules (called under the host lock when its bridge is made, or when
@@ -114,11 +152,13 @@ pub fn install(def: &NetworkDef) -> std::io::Result<()> {
 /// Remove `def`'s rules, and kiste's table once no network has chains in it.
 pub fn uninstall(def: &NetworkDef) -> std::io::Result<()> {
     nft(&remove_batch(def))?;
-    let left = Command::new("nft")
-        .args(["list", "table", "ip", TABLE])
-        .output()?;
-    if left.status.success() && !String::from_utf8_lossy(&left.stdout).contains("chain ") {
-        nft(&format!("delete table ip {TABLE}\n"))?;
+    for (fam, _) in families(def) {
+        let left = Command::new("nft")
+            .args(["list", "table", fam, TABLE])
+            .output()?;
+        if left.status.success() && !String::from_utf8_lossy(&left.stdout).contains("chain ") {
+            nft(&format!("delete table {fam} {TABLE}\n"))?;
+        }
     }
     for rule in docker_user_rules(def) {
         while iptables(&["-D", "DOCKER-USER"], &rule) {}
@@ -167,12 +207,32 @@ mod tests {
             b.contains("ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 masquerade"),
             "{b}"
         );
-        assert!(b.contains("iifname \"kiste0\" oifname \"kiste*\" oifname != \"kiste0\" drop"));
+        assert!(b.contains("iifname \"kiste0\" oifname @bridges oifname != \"kiste0\" drop"));
+        assert!(!b.contains("ip6"), "{b}");
         assert!(!b.contains("flush ruleset") && !b.contains("flush table"));
         def.internal = true;
         let b = add_batch(&def);
         assert!(!b.contains("masquerade"), "{b}");
         assert!(remove_batch(&def).contains("delete chain ip kiste kiste0-fwd"));
-        assert_eq!(docker_user_rules(&def).len(), 1);
+        def.internal = false;
+        def.ipv6 = Some(crate::network::Subnet6 {
+            subnet: "fd00:5::".parse().unwrap(),
+            prefix: 64,
+            gateway: "fd00:5::1".parse().unwrap(),
+            ip_range: None,
+        });
+        let b = add_batch(&def);
+        assert!(
+            b.contains("add rule ip6 kiste kiste0-nat ip6 saddr fd00:5::/64 ip6 daddr != fd00:5::/64 masquerade"),
+            "{b}"
+        );
+        def.bridge_opts.no_masquerade = true;
+        assert!(!add_batch(&def).contains("masquerade"));
+        assert!(remove_batch(&def).contains("delete chain ip6 kiste kiste0-fwd"));
+        assert_eq!(
+            docker_user_rules(&def).len(),
+            2,
+            "not internal: out and back"
+        );
     }
 }

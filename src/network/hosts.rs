@@ -92,13 +92,19 @@ pub fn resolv_conf_for(
     out
 }
 
-/// The container now has `ip`: its own line in /etc/hosts says so, and that text becomes
-/// the base that `refresh` adds the networks' members to.
-pub fn set_own_address(run_dir: &Path, hostname: &str, ip: Ipv4Addr) -> std::io::Result<()> {
+/// The container now has addresses `own` (IPv4 first, then IPv6): its own lines in
+/// /etc/hosts say so, and that text becomes the base that `refresh` adds the networks'
+/// members to.
+pub fn set_own_address(run_dir: &Path, hostname: &str, own: &[IpAddr]) -> std::io::Result<()> {
     let hosts = run_dir.join("hosts");
     let text = std::fs::read_to_string(&hosts)?;
-    let own = format!("127.0.0.1\t{hostname}\n");
-    let text = text.replacen(&own, &format!("{ip}\t{hostname}\n"), 1);
+    let line = format!("127.0.0.1\t{hostname}\n");
+    let lines: String = own.iter().map(|ip| format!("{ip}\t{hostname}\n")).collect();
+    let text = if own.is_empty() {
+        text
+    } else {
+        text.replacen(&line, &lines, 1)
+    };
     std::fs::write(run_dir.join("hosts.base"), &text)?;
     std::fs::write(&hosts, text)
 }
@@ -119,7 +125,9 @@ pub fn refresh(paths: &Paths, id: &str) -> std::io::Result<()> {
             names.extend(m.aliases.iter().cloned());
             names.push(mid[..mid.len().min(12)].to_string());
             names.retain(|n| !n.is_empty());
-            text.push_str(&format!("{}\t{}\n", m.ip, names.join(" ")));
+            for ip in m.addresses() {
+                text.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+            }
         }
     }
     let file = std::fs::OpenOptions::new()
@@ -155,17 +163,18 @@ mod tests {
         std::fs::create_dir_all(paths.runroot.join("networks")).unwrap();
         std::fs::write(run_dir.join("hosts"), hosts_file("box", None)).unwrap();
         let inode = std::fs::metadata(run_dir.join("hosts")).unwrap().ino();
-        set_own_address(&run_dir, "box", Ipv4Addr::new(10, 89, 0, 2)).unwrap();
+        set_own_address(&run_dir, "box", &[Ipv4Addr::new(10, 89, 0, 2).into()]).unwrap();
         std::fs::write(
             paths.runroot.join("networks/app.json"),
             r#"{"members":{"aaaaaaaaaaaaaaaa":{"ip":"10.89.0.2","name":"web"},
-               "bbbbbbbbbbbbbbbb":{"ip":"10.89.0.3","name":"db","aliases":["pg"]}}}"#,
+               "bbbbbbbbbbbbbbbb":{"ip":"10.89.0.3","ip6":"fd00:9::3","name":"db","aliases":["pg"]}}}"#,
         )
         .unwrap();
         refresh(&paths, "aaaaaaaaaaaaaaaa").unwrap();
         let text = std::fs::read_to_string(run_dir.join("hosts")).unwrap();
         assert!(text.contains("10.89.0.2\tbox\n"), "{text}");
         assert!(text.contains("10.89.0.3\tdb pg bbbbbbbbbbbb\n"), "{text}");
+        assert!(text.contains("fd00:9::3\tdb pg bbbbbbbbbbbb\n"), "{text}");
         assert!(text.contains("10.89.0.2\tweb aaaaaaaaaaaa\n"), "{text}");
         assert_eq!(
             std::fs::metadata(run_dir.join("hosts")).unwrap().ino(),

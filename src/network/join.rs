@@ -1,7 +1,9 @@
 //! A container joining and leaving networks as a whole: at start, a new network namespace
 //! with one veth per endpoint (eth0 on the primary network carries the default route);
 //! `network connect`/`disconnect` on a running container add or remove one in its
-//! namespace. Names are resolved to network definitions here, so an unknown network is
+//! namespace. The default routes go through the endpoint with the highest `--gw-priority`
+//! (docker 28's rule; on a tie the earlier endpoint keeps them), also when a running
+//! container is connected to a network that outranks its current gateway. Names are resolved to network definitions here, so an unknown network is
 //! an error before anything is made.
 
 use super::bridge::{attach, leave, release, NetworkError};
@@ -10,7 +12,7 @@ use super::store::find;
 use crate::config::{Endpoint, DEFAULT_NETWORK};
 use crate::paths::Paths;
 use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// What a starting container got: the namespace to join (kept open by this handle) and
 /// its primary address.
@@ -52,6 +54,7 @@ pub fn join(
     let netns = super::bridge::new_netns().map_err(super::bridge::io(format!(
         "create a network namespace for {id}"
     )))?;
+    let gw = gateway_endpoint(&endpoints);
     let mut primary = None;
     for (n, (ep, def)) in endpoints.iter().zip(&defs).enumerate() {
         match attach(
@@ -63,9 +66,15 @@ pub fn join(
             &netns,
             n,
             std::process::id() as i32,
+            n == gw,
         ) {
             Ok(a) => {
-                primary.get_or_insert(a.ip);
+                let mut own: Vec<IpAddr> = Vec::new();
+                if !a.ip.is_unspecified() {
+                    own.push(a.ip.into());
+                }
+                own.extend(a.ip6.map(IpAddr::V6));
+                primary.get_or_insert((a.ip, own));
             }
             Err(e) => {
                 let _ = release(paths, id);
@@ -73,10 +82,10 @@ pub fn join(
             }
         }
     }
-    let ip = primary.expect("at least one endpoint");
+    let (ip, own) = primary.expect("at least one endpoint");
     let run_dir = paths.container_run_dir(id);
     let named = defs.iter().any(|d| !d.is_default());
-    let hosts_ready = hosts::set_own_address(&run_dir, hostname, ip)
+    let hosts_ready = hosts::set_own_address(&run_dir, hostname, &own)
         .and_then(|()| {
             if named {
                 hosts::refresh(paths, id)
@@ -92,33 +101,95 @@ pub fn join(
     Ok(Joined { netns, ip })
 }
 
-/// `network connect` of running container `id` (pid `pid`): one more eth in its namespace.
+/// `network connect` of running container `id` (pid `pid`, on the networks of `current`):
+/// one more eth in its namespace.
 pub fn connect_running(
     paths: &Paths,
     id: &str,
     name: &str,
     pid: i32,
     ep: &Endpoint,
+    current: &[Endpoint],
 ) -> Result<(), NetworkError> {
     let def = find(paths, &ep.network)?;
     let ns_path = format!("/proc/{pid}/ns/net");
     let netns =
         File::open(&ns_path).map_err(super::bridge::io(format!("open {ns_path} of {id}")))?;
     let n = super::bridge::memberships(paths, id).len();
+    // The new network takes the default routes when it outranks every current endpoint.
+    let outranks = current.iter().all(|e| ep.gw_priority > e.gw_priority);
     // The address follows the container's life (it dies with its monitor).
-    attach(paths, &def, id, name, ep, &netns, n, pid)?;
+    let a = attach(paths, &def, id, name, ep, &netns, n, pid, false)?;
+    if outranks {
+        let routed = super::bridge::in_netns(&netns, |nl| {
+            super::v6::default_routes(nl, &def, !a.ip.is_unspecified(), a.ip6.is_some(), true)
+        });
+        if let Err(e) = routed {
+            let _ = leave(paths, &def.name, id, true);
+            return Err(super::bridge::io(format!(
+                "route {id}'s default traffic through {}",
+                def.name
+            ))(e));
+        }
+    }
     hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
 }
 
+/// The index of the endpoint whose network gives the default routes: the highest
+/// `--gw-priority`, the first one on a tie.
+pub fn gateway_endpoint(endpoints: &[Endpoint]) -> usize {
+    let mut best = 0;
+    for (i, e) in endpoints.iter().enumerate() {
+        if e.gw_priority > endpoints[best].gw_priority {
+            best = i;
+        }
+    }
+    best
+}
+
 /// `network disconnect`: container `id` leaves network `network` (its eth goes with the
-/// host end of the veth).
-pub fn disconnect(paths: &Paths, id: &str, name: &str, network: &str) -> Result<(), NetworkError> {
+/// host end of the veth). When it held the default routes, the best of the `remaining`
+/// endpoints (by `--gw-priority`) takes them over in the namespace of `pid`.
+pub fn disconnect(
+    paths: &Paths,
+    id: &str,
+    name: &str,
+    network: &str,
+    pid: i32,
+    remaining: &[Endpoint],
+) -> Result<(), NetworkError> {
     let def = find(paths, network)?;
     if !leave(paths, &def.name, id, true)? {
         return Err(NetworkError::NotConnected {
             container: name.to_string(),
             network: def.name,
         });
+    }
+    if let (false, Some(best)) = (
+        remaining.is_empty(),
+        remaining.get(gateway_endpoint(remaining)),
+    ) {
+        let member = super::bridge::memberships(paths, id)
+            .into_iter()
+            .find(|(n, _)| *n == best.network);
+        if let (Some((_, m)), Ok(best_def)) = (member, find(paths, &best.network)) {
+            let ns_path = format!("/proc/{pid}/ns/net");
+            let routed = File::open(&ns_path).and_then(|netns| {
+                super::bridge::in_netns(&netns, |nl| {
+                    super::v6::default_routes(
+                        nl,
+                        &best_def,
+                        m.ipv4().is_some(),
+                        m.ip6.is_some(),
+                        true,
+                    )
+                })
+            });
+            routed.map_err(super::bridge::io(format!(
+                "route {id}'s default traffic through {}",
+                best_def.name
+            )))?;
+        }
     }
     hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
 }

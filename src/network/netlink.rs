@@ -3,16 +3,23 @@
 //! to a bridge, bring it up, add an address and a default route, delete a link. Each
 //! request waits for the kernel's ack, so an error names the request that failed. A socket
 //! stays in the network namespace it was opened in, which is how the container's side is
-//! configured without entering it again. One nftables request too (`chain_exists`): asking
+//! configured without entering it again. IPv6 addresses are added without duplicate
+//! address detection (as docker does): the subnet is kiste's, and DAD would leave the
+//! address unusable for a second after start. One nftables request too (`chain_exists`): asking
 //! the kernel over netlink whether a chain is there costs microseconds, where `nft` would
 //! cost a process.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_INFO_SLAVE_KIND: u16 = 4;
+const IFLA_INFO_SLAVE_DATA: u16 = 5;
+const IFLA_BRPORT_ISOLATED: u16 = 33;
+const IFA_F_NODAD: u8 = 0x02;
 const IFLA_MASTER: u16 = 10;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_NET_NS_FD: u16 = 28;
@@ -27,7 +34,8 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_GETCHAIN: u16 = 4;
 const NFTA_CHAIN_TABLE: u16 = 1;
 const NFTA_CHAIN_NAME: u16 = 3;
-const NFPROTO_IPV4: u8 = 2;
+pub const NFPROTO_IPV4: u8 = 2;
+pub const NFPROTO_IPV6: u8 = 10;
 
 /// A netlink message under construction: header, fixed part, attributes.
 struct Msg {
@@ -164,12 +172,13 @@ impl Netlink {
         }
     }
 
-    /// Whether nftables chain `chain` of `table ip TABLE` exists (in this namespace).
-    pub fn chain_exists(table: &str, chain: &str) -> io::Result<bool> {
+    /// Whether nftables chain `chain` of table `table` of `family` (`NFPROTO_IPV4`/`6`)
+    /// exists (in this namespace).
+    pub fn chain_exists(family: u8, table: &str, chain: &str) -> io::Result<bool> {
         let mut nl = Netlink::open_protocol(libc::NETLINK_NETFILTER)?;
         let kind = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
         // struct nfgenmsg: family, version, resource id.
-        let mut m = Msg::new(kind, 0, &[NFPROTO_IPV4, 0, 0, 0]);
+        let mut m = Msg::new(kind, 0, &[family, 0, 0, 0]);
         m.str_attr(NFTA_CHAIN_TABLE, table);
         m.str_attr(NFTA_CHAIN_NAME, chain);
         match nl.request(m) {
@@ -179,11 +188,14 @@ impl Netlink {
         }
     }
 
-    /// A new bridge device `name` (down).
-    pub fn create_bridge(&mut self, name: &str) -> io::Result<()> {
+    /// A new bridge device `name` (down), with `mtu` when given.
+    pub fn create_bridge(&mut self, name: &str, mtu: Option<u32>) -> io::Result<()> {
         let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
         let mut m = Msg::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
         m.str_attr(IFLA_IFNAME, name);
+        if let Some(mtu) = mtu {
+            m.attr(IFLA_MTU, &mtu.to_ne_bytes());
+        }
         let info = m.begin(IFLA_LINKINFO);
         m.str_attr(IFLA_INFO_KIND, "bridge");
         m.end(info);
@@ -198,10 +210,14 @@ impl Netlink {
         peer: &str,
         mac: [u8; 6],
         peer_ns: RawFd,
+        mtu: Option<u32>,
     ) -> io::Result<()> {
         let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
         let mut m = Msg::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
         m.str_attr(IFLA_IFNAME, host);
+        if let Some(mtu) = mtu {
+            m.attr(IFLA_MTU, &mtu.to_ne_bytes());
+        }
         let info = m.begin(IFLA_LINKINFO);
         m.str_attr(IFLA_INFO_KIND, "veth");
         let data = m.begin(IFLA_INFO_DATA);
@@ -210,6 +226,9 @@ impl Netlink {
         m.str_attr(IFLA_IFNAME, peer);
         m.attr(IFLA_ADDRESS, &mac);
         m.attr(IFLA_NET_NS_FD, &(peer_ns as u32).to_ne_bytes());
+        if let Some(mtu) = mtu {
+            m.attr(IFLA_MTU, &mtu.to_ne_bytes());
+        }
         m.end(p);
         m.end(data);
         m.end(info);
@@ -221,6 +240,19 @@ impl Netlink {
         let up = libc::IFF_UP as u32;
         let mut m = Msg::new(libc::RTM_NEWLINK, 0, &ifinfo(index as i32, up, up));
         m.attr(IFLA_MASTER, &master.to_ne_bytes());
+        self.request(m)
+    }
+
+    /// Make bridge port `index` isolated: it reaches the bridge but no other isolated
+    /// port (`enable_icc=false`).
+    pub fn isolate_port(&mut self, index: u32) -> io::Result<()> {
+        let mut m = Msg::new(libc::RTM_NEWLINK, 0, &ifinfo(index as i32, 0, 0));
+        let info = m.begin(IFLA_LINKINFO);
+        m.str_attr(IFLA_INFO_SLAVE_KIND, "bridge");
+        let data = m.begin(IFLA_INFO_SLAVE_DATA);
+        m.attr(IFLA_BRPORT_ISOLATED, &[1]);
+        m.end(data);
+        m.end(info);
         self.request(m)
     }
 
@@ -238,27 +270,59 @@ impl Netlink {
     }
 
     pub fn add_address(&mut self, index: u32, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
+        self.add_ip(index, IpAddr::V4(ip), prefix)
+    }
+
+    /// Add `ip/prefix` to link `index` (IPv6 without duplicate address detection).
+    pub fn add_ip(&mut self, index: u32, ip: IpAddr, prefix: u8) -> io::Result<()> {
         let flags = (libc::NLM_F_CREATE | libc::NLM_F_REPLACE) as u16;
         let mut fixed = [0u8; 8];
-        fixed[0] = libc::AF_INET as u8;
         fixed[1] = prefix;
         fixed[4..8].copy_from_slice(&index.to_ne_bytes());
+        let octets = match ip {
+            IpAddr::V4(v4) => {
+                fixed[0] = libc::AF_INET as u8;
+                v4.octets().to_vec()
+            }
+            IpAddr::V6(v6) => {
+                fixed[0] = libc::AF_INET6 as u8;
+                fixed[2] = IFA_F_NODAD;
+                v6.octets().to_vec()
+            }
+        };
         let mut m = Msg::new(libc::RTM_NEWADDR, flags, &fixed);
-        m.attr(IFA_LOCAL, &ip.octets())
-            .attr(IFA_ADDRESS, &ip.octets());
+        if ip.is_ipv4() {
+            m.attr(IFA_LOCAL, &octets);
+        }
+        m.attr(IFA_ADDRESS, &octets);
         self.request(m)
     }
 
-    pub fn add_default_route(&mut self, gateway: Ipv4Addr) -> io::Result<()> {
-        let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
+    /// The default route of `gateway`'s family through it; `replace` swaps an existing
+    /// one (a network with a higher `--gw-priority` joined).
+    pub fn default_route(&mut self, gateway: IpAddr, replace: bool) -> io::Result<()> {
+        let flags = if replace {
+            libc::NLM_F_CREATE | libc::NLM_F_REPLACE
+        } else {
+            libc::NLM_F_CREATE | libc::NLM_F_EXCL
+        } as u16;
         let mut fixed = [0u8; 12];
-        fixed[0] = libc::AF_INET as u8;
+        let octets = match gateway {
+            IpAddr::V4(v4) => {
+                fixed[0] = libc::AF_INET as u8;
+                v4.octets().to_vec()
+            }
+            IpAddr::V6(v6) => {
+                fixed[0] = libc::AF_INET6 as u8;
+                v6.octets().to_vec()
+            }
+        };
         fixed[4] = libc::RT_TABLE_MAIN;
         fixed[5] = libc::RTPROT_BOOT;
         fixed[6] = libc::RT_SCOPE_UNIVERSE;
         fixed[7] = libc::RTN_UNICAST;
         let mut m = Msg::new(libc::RTM_NEWROUTE, flags, &fixed);
-        m.attr(RTA_GATEWAY, &gateway.octets());
+        m.attr(RTA_GATEWAY, &octets);
         self.request(m)
     }
 }
