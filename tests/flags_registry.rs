@@ -1,0 +1,359 @@
+//! docker's registry flags that had no behaviour test, each against Debian's docker-registry
+//! on loopback and compared with docker (the 28.2 CLI; pulls through the 20.10 daemon):
+//! `--disable-content-trust` (true is kiste's way; asking for Notary v1 verification, by
+//! `=false` or DOCKER_CONTENT_TRUST, is refused), `images --digests`, `login --password`,
+//! `manifest annotate --os/--os-features/--os-version`.
+
+mod support;
+use std::path::Path;
+use std::process::Command;
+use support::registry::{busybox_as, Registry};
+use support::*;
+
+fn registry(k: &Kiste, auth: &str) -> Option<Registry> {
+    let reg = Registry::start(&k.dir.path().join("registry"), "", auth);
+    if reg.is_none() {
+        skip("docker-registry is not installed (apt-get install docker-registry)");
+    }
+    reg
+}
+
+/// `docker ARGS` with its client configuration (credentials, manifest lists) in `config`.
+fn docker(config: &Path, args: &[&str]) -> Run {
+    docker::ensure_docker();
+    Command::new("docker")
+        .env("DOCKER_CONFIG", config)
+        .env_remove("DOCKER_CONTENT_TRUST")
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn disable_content_trust_true_works_and_asking_for_notary_verification_is_refused() {
+    let k = Kiste::new();
+    let Some(reg) = registry(&k, "") else {
+        return;
+    };
+    let name = format!("{}/trust/bb:1", reg.host());
+    busybox_as(&k, &name);
+    // docker's default is true (no verification): kiste never verifies, so true works
+    // in every spelling, on every verb that has the flag.
+    k.ok(&["push", "-q", "--disable-content-trust", &name]);
+    k.ok(&["image", "push", "-q", "--disable-content-trust=true", &name]);
+    let k2 = Kiste::new();
+    k2.ok(&["pull", "-q", "--disable-content-trust", &name]);
+    k2.ok(&["image", "pull", "-q", "--disable-content-trust=1", &name]);
+    for verb in [&["run", "--rm"][..], &["container", "run", "--rm"]] {
+        let args = [
+            verb,
+            &["--disable-content-trust=true", &name, "echo", "ran"],
+        ]
+        .concat();
+        assert_eq!(k2.ok(&args), "ran\n");
+    }
+    for verb in [&["create"][..], &["container", "create"]] {
+        let args = [verb, &["--disable-content-trust", &name, "true"]].concat();
+        let id = k2.ok(&args);
+        k2.ok(&["rm", id.trim()]);
+    }
+    // =false asks for Docker Content Trust (Notary v1), which docker deprecated: docker
+    // cannot pull or push without a notary server either, and kiste says why at once.
+    let config = k.dir.path().join("docker-config");
+    let d = docker(&config, &["pull", "--disable-content-trust=false", &name]);
+    assert_ne!(d.code, 0, "{}", d.stdout);
+    assert!(d.stderr.contains("notary"), "{}", d.stderr);
+    let k3 = Kiste::new();
+    for args in [
+        &["pull", "--disable-content-trust=false", &name][..],
+        &["image", "push", "--disable-content-trust=false", &name],
+        &["run", "--disable-content-trust=false", &name, "true"],
+        &[
+            "container",
+            "create",
+            "--disable-content-trust=false",
+            &name,
+        ],
+    ] {
+        let r = k3.run(args);
+        assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("refused (legacy-removed)")
+                && r.stderr
+                    .contains("Docker Content Trust (Notary v1) is deprecated"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // DOCKER_CONTENT_TRUST=1 asks for it too (docker: the flag's default turns false);
+    // an explicit --disable-content-trust wins over it, as in docker.
+    let trusting = |args: &[&str]| -> Run {
+        k3.cmd(args)
+            .env("DOCKER_CONTENT_TRUST", "1")
+            .output()
+            .unwrap()
+            .into()
+    };
+    let r = trusting(&["pull", "-q", &name]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("DOCKER_CONTENT_TRUST"), "{}", r.stderr);
+    assert!(k3.run(&["image", "inspect", &name]).code != 0);
+    let r = trusting(&["run", "--rm", &name, "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let r = trusting(&["pull", "-q", "--disable-content-trust", &name]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = trusting(&["run", "--rm", "--disable-content-trust", &name, "true"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // DOCKER_CONTENT_TRUST=0 (or empty) leaves verification off.
+    let r: Run = k3
+        .cmd(&["pull", "-q", &name])
+        .env("DOCKER_CONTENT_TRUST", "0")
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// The `images --digests` rows of `repo` (repository, tag, digest, id) and the table's
+/// header, from `out` of `--format` and of the plain table.
+fn digest_rows(format_out: &str) -> Vec<String> {
+    let mut rows: Vec<String> = format_out.lines().map(str::to_string).collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn images_digests_show_each_tags_repository_digest_as_docker_does() {
+    let k = Kiste::new();
+    let Some(reg) = registry(&k, "") else {
+        return;
+    };
+    let name = format!("{}/digests/bb:1", reg.host());
+    let repo = format!("{}/digests/bb", reg.host());
+    busybox_as(&k, &name);
+    // Never pushed or pulled: no digest.
+    let local = k.ok(&["images", "--digests", "--format", "{{.Digest}}", "busybox"]);
+    assert_eq!(local, "<none>\n");
+    k.ok(&["push", "-q", &name]);
+    let (_, pushed) = reg.get_json(
+        "/v2/digests/bb/manifests/1",
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    // After a push, the pushed tag carries the registry's digest, as in docker.
+    let after_push = k.ok(&["images", "--digests", "--format", "{{.Digest}}", &repo]);
+    assert_eq!(after_push.trim(), pushed);
+
+    let puller = Kiste::new();
+    puller.ok(&["pull", "-q", &name]);
+    let format = "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}";
+    let kiste_rows = digest_rows(&puller.ok(&["images", "--digests", "--format", format, &repo]));
+    assert_eq!(
+        kiste_rows,
+        [format!(
+            "{repo} 1 {pushed} {}",
+            &puller.ok(&["image", "inspect", "-f", "{{.Id}}", &name])[7..19]
+        )]
+    );
+    let image_ls = puller.ok(&["image", "ls", "--digests", &repo]);
+    let header: Vec<&str> = image_ls
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+
+    let config = k.dir.path().join("docker-config");
+    let d = docker(&config, &["pull", "-q", &name]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let docker_rows = docker(&config, &["images", "--digests", "--format", format, &repo]);
+    let docker_ls = docker(&config, &["image", "ls", "--digests", &repo]);
+    docker(&config, &["rmi", &name]);
+    assert_eq!(digest_rows(&docker_rows.stdout), kiste_rows);
+    let docker_header: Vec<&str> = docker_ls
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(header, docker_header, "{image_ls}");
+    assert_eq!(
+        image_ls
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>(),
+        docker_ls
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn login_password_flag_saves_the_credentials_docker_saves_and_warns_as_docker() {
+    if !have("htpasswd") {
+        return skip("htpasswd is not installed (apt-get install apache2-utils)");
+    }
+    let k = Kiste::new();
+    let dir = k.dir.path().join("registry");
+    std::fs::create_dir_all(&dir).unwrap();
+    let hash = checked_output(Command::new("htpasswd").args(["-Bbn", "kiste", "s3cret"]));
+    std::fs::write(dir.join("htpasswd"), hash).unwrap();
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: kiste-test\n    path: {}/htpasswd\n",
+        dir.display()
+    );
+    let Some(reg) = registry(&k, &auth) else {
+        return;
+    };
+    let host = reg.host();
+    let login = |config: &Path, password: &str| -> Run {
+        k.cmd(&["login", "-u", "kiste", "--password", password, &host])
+            .env("DOCKER_CONFIG", config)
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .output()
+            .unwrap()
+            .into()
+    };
+    let kiste_config = k.dir.path().join("kiste-config");
+    let r = login(&kiste_config, "wrong");
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
+    assert!(!kiste_config.join("config.json").exists());
+    let r = login(&kiste_config, "s3cret");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let docker_config = k.dir.path().join("docker-config");
+    let d = docker(
+        &docker_config,
+        &["login", "-u", "kiste", "--password", "s3cret", &host],
+    );
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert_eq!(r.stdout, d.stdout);
+    let warning = "WARNING! Using --password via the CLI is insecure. Use --password-stdin.";
+    assert!(
+        r.stderr.contains(warning) && d.stderr.contains(warning),
+        "{}\n{}",
+        r.stderr,
+        d.stderr
+    );
+    let saved = |config: &Path| -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(config.join("config.json")).unwrap()).unwrap();
+        v["auths"][&host]["auth"].clone()
+    };
+    assert_eq!(saved(&kiste_config), saved(&docker_config));
+    docker(&docker_config, &["logout", &host]);
+    // The saved credentials push.
+    let name = format!("{host}/login/bb:1");
+    busybox_as(&k, &name);
+    let r: Run = k
+        .cmd(&["push", "-q", &name])
+        .env("DOCKER_CONFIG", &kiste_config)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// The platform of the entry for `image_digest` in a list as `manifest inspect` prints it.
+fn platform_of(inspect: &str, image_digest: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(inspect).unwrap();
+    v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["digest"] == image_digest)
+        .unwrap_or_else(|| panic!("no {image_digest} in {v}"))["platform"]
+        .clone()
+}
+
+#[test]
+fn manifest_annotate_sets_os_features_and_os_version_as_docker_does() {
+    let k = Kiste::new();
+    let Some(reg) = registry(&k, "") else {
+        return;
+    };
+    let amd = format!("{}/ann/bb:amd", reg.host());
+    let other = format!("{}/ann/bb:other", reg.host());
+    busybox_as(&k, &amd);
+    let ctx = k.context("other", &[("Dockerfile", "FROM busybox\nLABEL other=1\n")]);
+    k.ok(&["build", "-q", "-t", &other, ctx.to_str().unwrap()]);
+    k.ok(&["push", "-q", &amd]);
+    k.ok(&["push", "-q", &other]);
+    let list = format!("{}/ann/multi:1", reg.host());
+    let annotate = [
+        "--os",
+        "linux",
+        "--arch",
+        "arm64",
+        "--os-version",
+        "10.0.17763.1879",
+        "--os-features",
+        "win32k,sse4",
+    ];
+    k.ok(&["manifest", "create", &list, &amd, &other]);
+    k.ok(&[&["manifest", "annotate"][..], &annotate, &[&list, &other]].concat());
+    let digest = k
+        .ok(&["manifest", "inspect", "-v", &list, &other])
+        .parse::<serde_json::Value>()
+        .unwrap()["Descriptor"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ours = platform_of(&k.ok(&["manifest", "inspect", &list]), &digest);
+    assert_eq!(ours["os.version"], "10.0.17763.1879", "{ours}");
+    assert_eq!(ours["os.features"], serde_json::json!(["win32k", "sse4"]));
+
+    let config = k.dir.path().join("docker-config");
+    let d = docker(
+        &config,
+        &["manifest", "create", "--insecure", &list, &amd, &other],
+    );
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let d = docker(
+        &config,
+        &[&["manifest", "annotate"][..], &annotate, &[&list, &other]].concat(),
+    );
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let d = docker(&config, &["manifest", "inspect", &list]);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert_eq!(ours, platform_of(&d.stdout, &digest));
+    // Annotating again replaces the features, as docker's does.
+    k.ok(&[
+        "manifest",
+        "annotate",
+        "--os-features",
+        "one",
+        &list,
+        &other,
+    ]);
+    let again = platform_of(&k.ok(&["manifest", "inspect", &list]), &digest);
+    docker(
+        &config,
+        &[
+            "manifest",
+            "annotate",
+            "--os-features",
+            "one",
+            &list,
+            &other,
+        ],
+    );
+    let d = docker(&config, &["manifest", "inspect", &list]);
+    assert_eq!(again, platform_of(&d.stdout, &digest));
+    assert_eq!(again["os.features"], serde_json::json!(["one"]));
+}
