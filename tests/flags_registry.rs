@@ -332,7 +332,7 @@ fn manifest_annotate_sets_os_features_and_os_version_as_docker_does() {
     let d = docker(&config, &["manifest", "inspect", &list]);
     assert_eq!(d.code, 0, "{}", d.stderr);
     assert_eq!(ours, platform_of(&d.stdout, &digest));
-    // Annotating again replaces the features, as docker's does.
+    // Annotating again adds the features not there yet, as docker's does.
     k.ok(&[
         "manifest",
         "annotate",
@@ -355,5 +355,78 @@ fn manifest_annotate_sets_os_features_and_os_version_as_docker_does() {
     );
     let d = docker(&config, &["manifest", "inspect", &list]);
     assert_eq!(again, platform_of(&d.stdout, &digest));
-    assert_eq!(again["os.features"], serde_json::json!(["one"]));
+    assert_eq!(
+        again["os.features"],
+        serde_json::json!(["win32k", "sse4", "one"])
+    );
+}
+
+/// A registry's search API on loopback (what docker's daemon asks for `search
+/// REGISTRY/TERM`): `/v1/search` answers two repositories, one with a description longer
+/// than docker's 45-character cut; anything else gets 404, and what is not plain HTTP
+/// (a TLS attempt first) 400. Serves until the test process ends.
+fn serve_v1_search() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = conn.read(&mut buf) {
+                req.extend_from_slice(&buf[..n]);
+                if n == 0 || !req.starts_with(b"GET ") || req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            let line = String::from_utf8_lossy(&req);
+            let body = serde_json::json!({"num_results": 2, "query": "app", "results": [
+                {"name": "team/app", "description": "An application image whose description is much longer than forty-five characters",
+                 "star_count": 12, "is_official": false, "is_automated": true},
+                {"name": "short", "description": "short one", "star_count": 3,
+                 "is_official": true, "is_automated": false}]})
+            .to_string();
+            let resp = if !line.starts_with("GET ") {
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
+            } else if line.starts_with("GET /v1/search?") {
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
+            };
+            let _ = conn.write_all(resp.as_bytes());
+        }
+    });
+    port
+}
+
+#[test]
+fn search_no_trunc_shows_whole_descriptions_from_a_registrys_search_api_as_docker_does() {
+    let k = Kiste::new();
+    let term = format!("127.0.0.1:{}/app", serve_v1_search());
+    let config = k.dir.path().join("docker-config");
+    let cut = k.ok(&["search", &term]);
+    assert!(
+        cut.contains("An application image whose description is mu…"),
+        "{cut}"
+    );
+    let whole = k.ok(&["search", "--no-trunc", &term]);
+    assert!(
+        whole.contains(
+            "An application image whose description is much longer than forty-five characters"
+        ),
+        "{whole}"
+    );
+    assert_eq!(cut, docker(&config, &["search", &term]).stdout);
+    assert_eq!(
+        whole,
+        docker(&config, &["search", "--no-trunc", &term]).stdout
+    );
+    let format = "{{.Name}}|{{.Description}}|{{.StarCount}}|{{.IsOfficial}}";
+    for flags in [&[][..], &["--no-trunc"]] {
+        let args = [&["search", "--format", format][..], flags, &[&term]].concat();
+        assert_eq!(k.ok(&args), docker(&config, &args).stdout, "{flags:?}");
+    }
 }
