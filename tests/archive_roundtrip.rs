@@ -17,14 +17,8 @@ fn id_of(k: &Kiste, name: &str) -> String {
 /// (`images --digests` shows only registry digests, as docker's.)
 fn digest_of(k: &Kiste, image: &str) -> String {
     let file = k.dir.path().join("digest-of.tar");
-    k.ok(&[
-        "save",
-        "--format",
-        "oci-archive",
-        "-o",
-        file.to_str().unwrap(),
-        image,
-    ]);
+    let output = format!("--output={}", file.display());
+    k.ok(&["save", "--format=oci-archive", &output, image]);
     let index = checked_output(
         std::process::Command::new("tar")
             .arg("-xOf")

@@ -14,15 +14,32 @@ fn docker(args: &[&str]) -> Run {
     Command::new("docker").args(args).output().unwrap().into()
 }
 
-/// docker's busybox: kiste's own, loaded into docker, when docker has none.
-fn docker_busybox(k: &Kiste) {
-    if docker(&["image", "inspect", "busybox"]).code == 0 {
-        return;
+/// A kiste store with busybox, and busybox in docker (kiste's, loaded) if it has none.
+fn kiste_and_docker_busybox() -> Kiste {
+    let k = Kiste::new();
+    k.busybox();
+    if docker(&["image", "inspect", "busybox"]).code != 0 {
+        let tar = k.dir.path().join("busybox.tar");
+        k.ok(&["save", "-o", tar.to_str().unwrap(), "busybox"]);
+        let r = docker(&["load", "-i", tar.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    let tar = k.dir.path().join("busybox.tar");
-    k.ok(&["save", "-o", tar.to_str().unwrap(), "busybox"]);
-    let r = docker(&["load", "-i", tar.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    k
+}
+
+/// `volume create OPTS NAME` in kiste and in docker; both `volume inspect`s show the
+/// same Options.
+fn create_in_both(k: &Kiste, opts: &[&str], name: &str) {
+    let create = [&["volume", "create"][..], opts, &[name]].concat();
+    assert_eq!(k.ok(&create), format!("{name}\n"));
+    let d = docker(&create);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let options = |inspect: &str| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(inspect).unwrap()[0]["Options"].clone()
+    };
+    let ours = k.ok(&["volume", "inspect", name]);
+    let theirs = docker(&["volume", "inspect", name]);
+    assert_eq!(options(&ours), options(&theirs.stdout));
 }
 
 /// The /proc/mounts line of `/v` in a container, without the source's name.
@@ -30,28 +47,14 @@ const SHOW_V: &str = "grep ' /v ' /proc/mounts | cut -d' ' -f2-";
 
 #[test]
 fn a_tmpfs_volume_is_mounted_with_its_options_shared_while_used_and_empty_after() {
-    let k = Kiste::new();
-    k.busybox();
-    docker_busybox(&k);
+    let k = kiste_and_docker_busybox();
     let name = format!("kiste-tmpfs-{}", std::process::id());
     let opts = [
-        "--opt",
-        "type=tmpfs",
-        "--opt",
-        "device=tmpfs",
-        "--opt",
-        "o=size=10m,uid=1000,nosuid",
+        "--opt=type=tmpfs",
+        "--opt=device=tmpfs",
+        "--opt=o=size=10m,uid=1000,nosuid",
     ];
-    let create = [&["volume", "create"][..], &opts, &[&name]].concat();
-    assert_eq!(k.ok(&create), format!("{name}\n"));
-    let d = docker(&create);
-    assert_eq!(d.code, 0, "{}", d.stderr);
-    let options = |inspect: &str| -> serde_json::Value {
-        serde_json::from_str::<serde_json::Value>(inspect).unwrap()[0]["Options"].clone()
-    };
-    let ours = k.ok(&["volume", "inspect", &name]);
-    let theirs = docker(&["volume", "inspect", &name]);
-    assert_eq!(options(&ours), options(&theirs.stdout));
+    create_in_both(&k, &opts, &name);
 
     let vol = format!("{name}:/v");
     let mount_line = k.ok(&["run", "--rm", "-v", &vol, "busybox", "sh", "-c", SHOW_V]);
@@ -109,35 +112,13 @@ fn a_tmpfs_volume_is_mounted_with_its_options_shared_while_used_and_empty_after(
 
 #[test]
 fn a_bind_volume_shows_its_host_directory_and_a_missing_one_fails_to_mount_as_in_docker() {
-    let k = Kiste::new();
-    k.busybox();
-    docker_busybox(&k);
+    let k = kiste_and_docker_busybox();
     let host = k.dir.path().join("shared");
     std::fs::create_dir(&host).unwrap();
     std::fs::write(host.join("from-host"), "hello\n").unwrap();
-    let device = format!("device={}", host.display());
+    let device = format!("--opt=device={}", host.display());
     let name = format!("kiste-bind-{}", std::process::id());
-    let create = [
-        "volume",
-        "create",
-        "--opt",
-        "type=none",
-        "--opt",
-        &device,
-        "--opt",
-        "o=bind",
-        &name,
-    ];
-    k.ok(&create);
-    let d = docker(&create);
-    assert_eq!(d.code, 0, "{}", d.stderr);
-    let options = |inspect: &str| -> serde_json::Value {
-        serde_json::from_str::<serde_json::Value>(inspect).unwrap()[0]["Options"].clone()
-    };
-    assert_eq!(
-        options(&k.ok(&["volume", "inspect", &name])),
-        options(&docker(&["volume", "inspect", &name]).stdout)
-    );
+    create_in_both(&k, &["--opt=type=none", &device, "--opt=o=bind"], &name);
     let vol = format!("{name}:/v");
     let script = "cat /v/from-host; echo back > /v/from-kiste";
     assert_eq!(
@@ -156,20 +137,8 @@ fn a_bind_volume_shows_its_host_directory_and_a_missing_one_fails_to_mount_as_in
     assert!(host.join("from-host").exists() && host.join("from-kiste").exists());
 
     // A device that does not exist: made, then refused at run with docker's words.
-    let gone = format!("device={}", k.dir.path().join("missing").display());
-    let create = [
-        "volume",
-        "create",
-        "--opt",
-        "type=none",
-        "--opt",
-        &gone,
-        "--opt",
-        "o=bind",
-        &name,
-    ];
-    k.ok(&create);
-    docker(&create);
+    let gone = format!("--opt=device={}", k.dir.path().join("missing").display());
+    create_in_both(&k, &["--opt=type=none", &gone, "--opt=o=bind"], &name);
     let r = k.run(&["run", "--rm", "-v", &vol, "busybox", "true"]);
     let d = docker(&["run", "--rm", "-v", &vol, "busybox", "true"]);
     docker(&["volume", "rm", &name]);

@@ -69,16 +69,7 @@ pub fn registry_search(
         if !(200..300).contains(&resp.status().as_u16()) {
             return Ok(None);
         }
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_PAGE)
-            .read_to_vec()
-            .map_err(|e| RegistryError::Transport {
-                url,
-                reason: e.to_string(),
-            })?;
-        return parse_hub_search(&bytes).map(Some);
+        return parse_hub_search(&read_page(&mut resp, &url)?).map(Some);
     }
     Ok(None)
 }
@@ -144,16 +135,22 @@ fn get_page(
         });
     }
     let link = header(&resp, "link");
-    let bytes = resp
-        .body_mut()
+    Ok((read_page(&mut resp, &client.url(path))?, link))
+}
+
+/// A response's body, at most `MAX_PAGE` bytes.
+fn read_page(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    resp.body_mut()
         .with_config()
         .limit(MAX_PAGE)
         .read_to_vec()
         .map_err(|e| RegistryError::Transport {
-            url: client.url(path),
+            url: url.to_string(),
             reason: e.to_string(),
-        })?;
-    Ok((bytes, link))
+        })
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(
@@ -197,13 +194,7 @@ pub fn hub_search(term: &str, limit: usize) -> Result<Vec<SearchResult>, Registr
             message: error_message(&mut resp),
         });
     }
-    let bytes = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_PAGE)
-        .read_to_vec()
-        .map_err(|e| transport(e.to_string()))?;
-    parse_hub_search(&bytes)
+    parse_hub_search(&read_page(&mut resp, &url)?)
 }
 
 /// The results of a Docker Hub search response (`{"num_results":…,"results":[…]}`).
