@@ -22,7 +22,7 @@ fn registry_with_busybox(k: &Kiste, repo: &str) -> Option<(Registry, String)> {
 }
 
 /// `docker ARGS` with its client configuration (credentials, manifest lists) in `config`.
-fn docker(config: &Path, args: &[&str]) -> Run {
+fn docker<S: AsRef<std::ffi::OsStr>>(config: &Path, args: &[S]) -> Run {
     docker::ensure_docker();
     Command::new("docker")
         .env("DOCKER_CONFIG", config)
@@ -148,7 +148,7 @@ fn images_digests_show_each_tags_repository_digest_as_docker_does() {
     // Never pushed or pulled: no digest.
     let local = k.ok(&["images", "--digests", "--format", "{{.Digest}}", "busybox"]);
     assert_eq!(local, "<none>\n");
-    k.ok(&["push", "-q", &name]);
+    k.ok(&["push", &name]);
     let (_, pushed) = reg.get_json(
         "/v2/digests/bb/manifests/1",
         "application/vnd.oci.image.manifest.v1+json",
@@ -157,7 +157,7 @@ fn images_digests_show_each_tags_repository_digest_as_docker_does() {
     let after_push = k.ok(&["images", "--digests", "--format", "{{.Digest}}", &repo]);
     assert_eq!(after_push.trim(), pushed);
 
-    puller.ok(&["pull", "-q", &name]);
+    puller.ok(&["pull", &name]);
     let format = "{{.Repository}} {{.Tag}} {{.Digest}} {{.ID}}";
     let kiste_rows = digest_rows(&puller.ok(&["images", "--digests", "--format", format, &repo]));
     assert_eq!(
@@ -169,7 +169,7 @@ fn images_digests_show_each_tags_repository_digest_as_docker_does() {
     );
     let image_ls = puller.ok(&["image", "ls", "--digests", &repo]);
     let config = k.dir.path().join("docker-config");
-    let d = docker(&config, &["pull", "-q", &name]);
+    let d = docker(&config, &["pull", &name]);
     assert_eq!(d.code, 0, "{}", d.stderr);
     let docker_rows = docker(&config, &["images", "--digests", "--format", format, &repo]);
     let docker_ls = docker(&config, &["image", "ls", "--digests", &repo]).stdout;
@@ -237,6 +237,14 @@ fn login_password_flag_saves_the_credentials_docker_saves_and_warns_as_docker() 
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
+/// docker's `manifest create` of `list` from `images` in the loopback registry (plain
+/// http: its CLI reads the registry itself and needs --insecure for that).
+fn docker_manifest_create(list: &str, images: &[&str]) -> Vec<String> {
+    let mut args = vec!["manifest", "create", "--insecure", list];
+    args.extend(images);
+    args.into_iter().map(String::from).collect()
+}
+
 /// The platform of the entry for `image_digest` in a list as `manifest inspect` prints it.
 fn platform_of(inspect: &str, image_digest: &str) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(inspect).unwrap();
@@ -288,10 +296,7 @@ fn manifest_annotate_sets_os_features_and_os_version_as_docker_does() {
     assert_eq!(ours["os.features"], serde_json::json!(["win32k", "sse4"]));
 
     let config = k.dir.path().join("docker-config");
-    let d = docker(
-        &config,
-        &["manifest", "create", "--insecure", &list, &amd, &other],
-    );
+    let d = docker(&config, &docker_manifest_create(&list, &[&amd, &other]));
     assert_eq!(d.code, 0, "{}", d.stderr);
     let d = docker(
         &config,

@@ -83,7 +83,8 @@ fn a_tmpfs_volume_is_mounted_with_its_options_shared_while_used_and_empty_after(
         "kept\n"
     );
     // Once the last one is gone it is unmounted: the next container starts empty, as in docker.
-    k.ok(&["rm", "-f", "holder"]);
+    k.ok(&["stop", "-t", "0", "holder"]);
+    k.ok(&["rm", "holder"]);
     assert_eq!(
         k.ok(&["run", "--rm", "-v", &vol, "busybox", "ls", "-A", "/v"]),
         ""

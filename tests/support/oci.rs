@@ -38,7 +38,8 @@ pub struct Options<'a> {
     pub cgroups_path: String,
 }
 
-/// A config.json running `args`, as `runc spec` writes it with `o`'s changes.
+/// A config.json running `args`, as `runc spec` writes it (its ociVersion too: `kiste oci
+/// state` reports the bundle's, runc its own) with `o`'s changes.
 pub fn config(args: &[&str], o: &Options) -> serde_json::Value {
     let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
     let mut capabilities =
@@ -85,7 +86,7 @@ pub fn config(args: &[&str], o: &Options) -> serde_json::Value {
         namespaces.push(serde_json::json!({"type": "cgroup"}));
     }
     serde_json::json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": "1.0.2-dev",
         "process": {
             "terminal": o.terminal,
             "user": {"uid": 0, "gid": 0},
