@@ -4,6 +4,9 @@
 //! the store is spelled here. Computes paths; creates nothing except through `ensure` and
 //! `make_dir`, which give the store docker's private modes.
 
+mod atomic;
+pub use atomic::{sync_dir, write_atomic, Atomic};
+
 use std::path::PathBuf;
 
 /// Names inside a container's (or a RUN step's) directory.

@@ -13,14 +13,23 @@ fn id_of(k: &Kiste, name: &str) -> String {
         .to_string()
 }
 
-/// The manifest digest `images --digests` shows for `repo`.
-fn digest_of(k: &Kiste, repo: &str) -> String {
-    let out = k.ok(&["images", "--digests", repo]);
-    let row = out
-        .lines()
-        .nth(1)
-        .unwrap_or_else(|| panic!("no {repo}: {out}"));
-    row.split_whitespace().nth(2).unwrap().to_string()
+/// The manifest digest of `image` in `k`'s store: the one its oci-archive's index names.
+/// (`images --digests` shows only registry digests, as docker's.)
+fn digest_of(k: &Kiste, image: &str) -> String {
+    let file = k.dir.path().join("digest-of.tar");
+    let output = format!("--output={}", file.display());
+    k.ok(&["save", "--format=oci-archive", &output, image]);
+    let index = checked_output(
+        std::process::Command::new("tar")
+            .arg("-xOf")
+            .arg(&file)
+            .arg("index.json"),
+    );
+    let index: serde_json::Value = serde_json::from_slice(&index).unwrap();
+    index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]

@@ -10,14 +10,6 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Gone or a zombie nobody reaps (PID 1 here need not reap orphans).
 fn dead(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -60,7 +52,7 @@ fn build_in_run_step(k: &Kiste, seconds: &str) -> (Child, i32, Vec<String>) {
         .spawn()
         .unwrap();
     let mut pid = None;
-    wait_until("the RUN step to run", || {
+    wait_until("the RUN step to run", Duration::from_secs(20), || {
         pid = find_process(&["sleep", seconds]);
         pid.is_some()
     });
@@ -96,7 +88,11 @@ fn a_killed_build_takes_its_run_step_along_and_any_command_cleans_up() {
     let (mut build, step, cgroups) = build_in_run_step(&k, "3101");
     unsafe { libc::kill(build.id() as i32, libc::SIGKILL) };
     build.wait().unwrap();
-    wait_until("the RUN step to die with its build", || dead(step));
+    wait_until(
+        "the RUN step to die with its build",
+        Duration::from_secs(20),
+        || dead(step),
+    );
     assert!(
         !scratch_dirs(&k).is_empty(),
         "the killed build left its dir"

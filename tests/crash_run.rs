@@ -7,14 +7,6 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Live processes (zombies aside) whose command line is exactly `argv`.
 fn processes(argv: &[&str]) -> Vec<i32> {
     let want = argv.join("\0") + "\0";
@@ -58,9 +50,11 @@ fn a_run_rm_killed_at_any_stage_of_its_start_leaves_nothing_behind() {
         std::thread::sleep(Duration::from_micros(delay_us));
         unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
         run.wait().unwrap();
-        wait_until("the container to die with its kiste run", || {
-            processes(&argv).is_empty()
-        });
+        wait_until(
+            "the container to die with its kiste run",
+            Duration::from_secs(10),
+            || processes(&argv).is_empty(),
+        );
         let ids = record_ids(&k);
         assert_eq!(
             k.ok(&["ps", "-a", "-q"]),

@@ -6,15 +6,7 @@
 mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::Kiste;
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::{wait_until, Kiste};
 
 /// The container's root file system as mounted on the host while it runs.
 fn rootfs(k: &Kiste, id: &str) -> PathBuf {

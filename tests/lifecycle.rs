@@ -3,16 +3,7 @@
 
 mod support;
 use std::time::{Duration, Instant};
-use support::Kiste;
-
-/// Poll `cond` until it holds, or fail after `timeout` naming `what`.
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::{wait_until, Kiste};
 
 fn state(k: &Kiste, name: &str, field: &str) -> String {
     k.ok(&["inspect", "-f", &format!("{{{{{field}}}}}"), name])

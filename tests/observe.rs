@@ -4,19 +4,11 @@
 
 mod support;
 use std::time::{Duration, Instant};
-use support::Kiste;
+use support::{wait_until, Kiste};
 
 fn stats_json(k: &Kiste, name: &str) -> serde_json::Value {
     let out = k.ok(&["stats", "--no-stream", "--format", "{{json .}}", name]);
     serde_json::from_str(out.trim()).unwrap()
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

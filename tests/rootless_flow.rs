@@ -9,6 +9,8 @@ use std::os::unix::fs::MetadataExt;
 use support::rootless::{unsupported, User};
 use support::*;
 
+const T: std::time::Duration = std::time::Duration::from_secs(10);
+
 const OWNERS: &str = "FROM busybox\nRUN mkdir -p /data /home/u && touch /data/root /data/www /data/user && chown 33:33 /data/www && chown 1000:1000 /data/user /home/u\nUSER 1000\nWORKDIR /home/u\nCMD [\"sh\", \"-c\", \"trap 'echo bye; exit 0' TERM; echo started; while true; do sleep 0.1; done\"]\n";
 
 /// `busybox` and `owners` (files of uid 0, 33 and 1000; USER 1000) in the user's store.
@@ -73,10 +75,9 @@ fn a_user_runs_stops_starts_and_removes_a_container_running_as_user_1000() {
     assert!(u
         .ok(&["ps", "--format", "{{.Names}} {{.Status}}"])
         .starts_with("web Up"));
-    wait_for(
-        || u.ok(&["logs", "web"]).contains("started"),
-        "the container's log",
-    );
+    wait_until("the container's log", T, || {
+        u.ok(&["logs", "web"]).contains("started")
+    });
     // Its process runs on the host as the mapped id of 1000.
     let sub = u.subuid.unwrap();
     let pid: i32 = u
@@ -118,10 +119,9 @@ fn a_user_runs_stops_starts_and_removes_a_container_running_as_user_1000() {
         .ok(&["run", "-d", "owners", "sh", "-c", "echo x > /home/u/made"])
         .trim()
         .to_string();
-    wait_for(
-        || u.ok(&["inspect", "-f", "{{.State.Status}}", &w]) == "exited\n",
-        "the writer to exit",
-    );
+    wait_until("the writer to exit", T, || {
+        u.ok(&["inspect", "-f", "{{.State.Status}}", &w]) == "exited\n"
+    });
     let made = u
         .store()
         .join("containers")
@@ -135,17 +135,6 @@ fn a_user_runs_stops_starts_and_removes_a_container_running_as_user_1000() {
 }
 
 /// Poll `cond` for up to 10 s.
-fn wait_for(cond: impl Fn() -> bool, what: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// fuse-overlayfs chosen for a RUN step (deleting a file, replacing a directory) and for
 /// the container: owners and deletions come out as with the kernel's overlay.
 #[test]

@@ -50,7 +50,11 @@ fn a_user_publishes_a_port_that_answers_on_the_host() {
     );
     // The port is held by the user's helper, and given back when the container goes.
     u.ok(&["rm", "-f", "web"]);
-    wait_until(|| !port_in_use(port), "the port to be released");
+    wait_until(
+        "the port to be released",
+        std::time::Duration::from_secs(10),
+        || !port_in_use(port),
+    );
     assert!(
         u.processes().iter().all(|pid| {
             // (name) state …: a zombie left for a non-reaping init does not count.
@@ -128,15 +132,4 @@ fn network_none_has_only_loopback_and_host_shares_the_hosts_interfaces() {
     inside.sort_unstable();
     host.sort_unstable();
     assert_eq!(inside, host);
-}
-
-fn wait_until(cond: impl Fn() -> bool, what: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }

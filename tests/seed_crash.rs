@@ -9,14 +9,6 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Gone or a zombie nobody reaps (PID 1 here need not reap orphans).
 fn dead(pid: i64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -65,7 +57,7 @@ fn assert_one_exit_state(k: &Kiste, name: &str) -> i64 {
 /// Start `args` with kiste in the foreground; wait until container `name` runs; its pid.
 fn run_foreground(k: &Kiste, args: &[&str], name: &str) -> (std::process::Child, String, i64) {
     let child = k.cmd(args).spawn().unwrap();
-    wait_until("the container to run", || {
+    wait_until("the container to run", Duration::from_secs(10), || {
         k.run(&["ps"]).stdout.contains(name)
     });
     let st = k.inspect(name);
@@ -87,7 +79,11 @@ fn a_killed_foreground_run_takes_its_container_along() {
     );
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
-    wait_until("the container to die with its kiste run", || dead(pid));
+    wait_until(
+        "the container to die with its kiste run",
+        Duration::from_secs(10),
+        || dead(pid),
+    );
     // The next command records the exit and releases what the container held.
     assert!(!k.ok(&["ps"]).contains("orphan"), "not shown as running");
     assert!(k.mounts().is_empty(), "mounts left: {:?}", k.mounts());
@@ -112,7 +108,11 @@ fn a_killed_foreground_run_rm_leaves_no_container_behind() {
     );
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
-    wait_until("the container to die with its kiste run", || dead(pid));
+    wait_until(
+        "the container to die with its kiste run",
+        Duration::from_secs(10),
+        || dead(pid),
+    );
     assert_eq!(k.ok(&["ps", "-a", "-q"]), "", "the --rm record is removed");
     assert_nothing_left(&k, &id, pid);
 }
@@ -134,8 +134,14 @@ fn a_killed_monitor_takes_its_container_along_and_the_next_command_records_the_e
     assert!(monitor > 0 && process_alive(monitor));
     assert!(port_in_use(port), "the monitor forwards the port");
     unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
-    wait_until("the monitor to die", || dead(monitor));
-    wait_until("the container to die with its monitor", || dead(pid));
+    wait_until("the monitor to die", Duration::from_secs(10), || {
+        dead(monitor)
+    });
+    wait_until(
+        "the container to die with its monitor",
+        Duration::from_secs(10),
+        || dead(pid),
+    );
     assert!(!k.ok(&["ps"]).contains("lonely"), "not shown as running");
     assert!(!port_in_use(port), "the port is released");
     assert_eq!(
@@ -181,7 +187,9 @@ fn a_container_that_outlives_its_monitor_is_killed_by_the_next_command() {
     let pid = k.inspect(&id)["State"]["Pid"].as_i64().unwrap();
     let monitor = k.monitor_pid(&id);
     unsafe { libc::kill(monitor as i32, libc::SIGKILL) };
-    wait_until("the monitor to die", || dead(monitor));
+    wait_until("the monitor to die", Duration::from_secs(10), || {
+        dead(monitor)
+    });
     assert!(
         !dead(pid),
         "the setuid exec cleared the container's pdeathsig"

@@ -121,14 +121,9 @@ fn attach_without_a_terminal_streams_output_and_a_stopped_one_is_refused() {
         .spawn()
         .unwrap();
     // attach is following before the container writes anything.
-    let deadline = std::time::Instant::now() + T;
-    while !std::fs::read_dir(k.runroot().join("containers"))
-        .map(|d| d.count() > 0)
-        .unwrap_or(false)
-    {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the container's runroot directory", T, || {
+        std::fs::read_dir(k.runroot().join("containers")).is_ok_and(|mut d| d.next().is_some())
+    });
     std::thread::sleep(Duration::from_millis(300));
     k.ok(&["exec", "plain", "touch", "/go"]);
     let out = child.wait_with_output().unwrap();
@@ -166,19 +161,15 @@ fn attach_proxies_signals_to_a_container_without_a_terminal() {
         .unwrap();
     // Signal once attach has blocked the signals it proxies.
     let status = format!("/proc/{}/status", child.id());
-    let deadline = std::time::Instant::now() + T;
-    while !std::fs::read_to_string(&status)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_prefix("SigBlk:"))
-        .any(|m| u64::from_str_radix(m.trim(), 16).unwrap_or(0) & (1 << (libc::SIGTERM - 1)) != 0)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "attach never blocked its signals"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("attach to block the signals it proxies", T, || {
+        std::fs::read_to_string(&status)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("SigBlk:"))
+            .any(|m| {
+                u64::from_str_radix(m.trim(), 16).unwrap_or(0) & (1 << (libc::SIGTERM - 1)) != 0
+            })
+    });
     // SAFETY: signalling the attach process this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let out = child.wait_with_output().unwrap();
@@ -219,14 +210,9 @@ fn a_foreground_run_it_detaches_with_ctrl_p_ctrl_q_and_the_container_goes_on() {
     t.write(b"exit 5\r");
     assert_eq!(t.wait(T), 5, "{}", t.screen);
     // --rm: gone after its exit.
-    let deadline = std::time::Instant::now() + T;
-    while !k.ok(&["ps", "-aq"]).trim().is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the --rm container stayed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("the --rm container to go", T, || {
+        k.ok(&["ps", "-aq"]).trim().is_empty()
+    });
 }
 
 #[test]

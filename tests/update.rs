@@ -6,15 +6,7 @@
 mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::Kiste;
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(Instant::now() < deadline, "{what} within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::{wait_until, Kiste};
 
 fn field(k: &Kiste, name: &str, field: &str) -> String {
     k.ok(&["inspect", "-f", &format!("{{{{{field}}}}}"), name])

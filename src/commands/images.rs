@@ -65,10 +65,17 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
     let filters = Filters::parse(&args.filters, FILTER_KEYS)?;
     filters.check_values("dangling", &["true", "false", "1", "0"])?;
     let format = OutputFormat::parse(args.format.as_deref());
+    // `images REPO` lists every tag of REPO, as docker's; `images REPO:TAG` that one.
     let reference = args
         .reference
         .as_deref()
-        .map(Reference::parse)
+        .map(|r| {
+            let tagged = r.rsplit('/').next().is_some_and(|last| last.contains(':'));
+            Reference::parse(r).map(|p| Reference {
+                tag: p.tag.filter(|_| tagged),
+                ..p
+            })
+        })
         .transpose()?;
     let created_of = |what: &String| -> anyhow::Result<f64> {
         let img = store.resolve(what)?;
@@ -137,11 +144,13 @@ pub fn images(paths: &Paths, args: ImagesArgs) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|c| format!("{} ago", human_duration(since(c))))
                 .unwrap_or_else(|| "N/A".into());
-            let digest = if img.manifest_digest.is_empty() {
-                "<none>".to_string()
-            } else {
-                img.manifest_digest.clone()
-            };
+            // docker's DIGEST: the digest this repository was pulled or pushed as.
+            let digest = img
+                .repo_digests
+                .iter()
+                .find_map(|rd| rd.strip_prefix(&format!("{repo}@")))
+                .unwrap_or("<none>")
+                .to_string();
             rows.push(json!({
                 "ID": id,
                 "Repository": repo,

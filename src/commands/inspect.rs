@@ -155,7 +155,7 @@ pub(super) fn image_json(img: &crate::image::Image) -> Value {
     json!({
         "Id": img.id,
         "RepoTags": img.tags,
-        "RepoDigests": Vec::<String>::new(),
+        "RepoDigests": img.repo_digests,
         "Created": img.created,
         "Architecture": img.config.architecture,
         "Os": img.config.os,

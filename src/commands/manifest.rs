@@ -98,8 +98,11 @@ fn change_platform(entry: &mut ListEntry, change: &PlatformChange) -> anyhow::Re
     set(&change.arch, &mut p.architecture);
     set(&change.variant, &mut p.variant);
     set(&change.os_version, &mut p.os_version);
-    if let Some(f) = &change.os_features {
-        p.os_features = f.clone();
+    // docker's annotate adds each feature that is not there yet (it never removes one).
+    for f in change.os_features.iter().flatten() {
+        if !p.os_features.contains(f) {
+            p.os_features.push(f.clone());
+        }
     }
     if let Some(f) = &change.features {
         p.features = f.clone();

@@ -10,6 +10,7 @@ use crate::registry::{self, Platform, PullOptions, PullPolicy};
 use anyhow::Context;
 
 pub fn pull(paths: &Paths, args: PullArgs) -> anyhow::Result<()> {
+    super::refused::content_trust("pull", args.trust.disable_content_trust)?;
     if args.all_tags {
         anyhow::bail!("--all-tags is not supported by kiste");
     }

@@ -9,6 +9,7 @@ use crate::registry::{self, PushOptions};
 use anyhow::Context;
 
 pub fn push(paths: &Paths, args: PushArgs) -> anyhow::Result<()> {
+    super::refused::content_trust("push", args.trust.disable_content_trust)?;
     let store = ImageStore::open(&paths.images())?;
     let image = store
         .resolve(&args.image)
@@ -21,6 +22,8 @@ pub fn push(paths: &Paths, args: PushArgs) -> anyhow::Result<()> {
     };
     let digest = registry::push(&store, &image, &layers, &dest, &opts, &progress)
         .map_err(|e| anyhow::anyhow!("cannot push {dest}: {e}"))?;
+    // As docker: the pushed repository's digest is the image's from now on.
+    store.add_repo_digest(&image.id, &format!("{}@{digest}", dest.name))?;
     if let Some(file) = &args.digestfile {
         std::fs::write(file, &digest)
             .with_context(|| format!("cannot write digest file {}", file.display()))?;

@@ -185,6 +185,8 @@ struct Created {
 /// takes over, so that if it is killed before the container runs, the next command
 /// finds the start abandoned (see `container::repair`) and removes an `--rm` record.
 fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Result<Created> {
+    let verb = if starting { "run" } else { "create" };
+    super::refused::content_trust(verb, args.refused.disable_content_trust)?;
     let flag_err = |e: &dyn std::fmt::Display| Exit {
         code: 125,
         message: e.to_string(),

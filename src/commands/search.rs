@@ -1,5 +1,6 @@
-//! `search TERM`: Docker Hub's search API, or for `REGISTRY/TERM` that registry's catalog
-//! (the repositories whose name contains TERM); `--list-tags` lists a repository's tags
+//! `search TERM`: Docker Hub's search API, or for `REGISTRY/TERM` that registry's search
+//! API (docker's) or, when it has none, its catalog (the repositories whose name
+//! contains TERM); `--list-tags` lists a repository's tags
 //! (podman). Prints docker's table (NAME DESCRIPTION STARS OFFICIAL) or `--format` over
 //! docker's fields; bad flags exit 125, a registry that fails exits 1 as docker's does.
 
@@ -64,6 +65,13 @@ fn find(
     match &config.target {
         SearchTarget::DockerHub => catalog::hub_search(&config.term, config.limit),
         SearchTarget::Registry(host) => {
+            // docker asks the registry's search API; a registry without one (the
+            // distribution API) is searched through its catalog, as podman does.
+            if let Some(found) =
+                catalog::registry_search(host, tls_verify, &config.term, config.limit)?
+            {
+                return Ok(found);
+            }
             let client = catalog::connect(host, tls_verify)?;
             let term = config.term.to_lowercase();
             let matches = |repo: &String| repo.to_lowercase().contains(&term);

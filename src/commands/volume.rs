@@ -63,16 +63,6 @@ fn create(paths: &Paths, a: VolumeCreateArgs) -> anyhow::Result<()> {
         }
         .into());
     }
-    for o in &a.opts {
-        let key = o.split_once('=').map_or(o.as_str(), |(k, _)| k);
-        if !["type", "device", "o", "size"].contains(&key) {
-            return Err(Exit {
-                code: 1,
-                message: format!("invalid option key: {key:?}"),
-            }
-            .into());
-        }
-    }
     let store = VolumeStore::open(paths)?;
     let name = a.name.clone().unwrap_or_else(anonymous_volume_name);
     let options = (!a.opts.is_empty()).then(|| pairs(&a.opts));

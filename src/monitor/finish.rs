@@ -14,6 +14,7 @@ pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, c
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    crate::volume::release_devices(paths, &running.id, &running.mounts);
     if running.auto_remove {
         // A `wait` that saw the container running answers with this code (docker's too).
         crate::state::write_exit(&paths.exits(), &running.id, code);
@@ -58,6 +59,7 @@ pub(super) fn finish_failed_start(
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    crate::volume::release_devices(paths, &running.id, &running.mounts);
     let _ = store.update(&running.id, |r| {
         r.state.error = e.to_string();
         if r.state.status == Status::Running {
@@ -80,6 +82,7 @@ pub fn release(paths: &Paths, rec: &ContainerRecord) {
     let _ = crate::cgroups::remove(&super::cgroup_of(rec));
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&rec.id));
     release_network(paths, &rec.id);
+    crate::volume::release_devices(paths, &rec.id, &rec.config.host.mounts);
 }
 
 /// Give back the container's address, rules and veth (nothing when it holds none).

@@ -1,7 +1,8 @@
 //! What a registry holds, for `search`: a private registry's repositories from
 //! `/v2/_catalog` and a repository's tags from `/v2/NAME/tags/list`, both followed page by
 //! page through their `Link: <…>; rel="next"` headers (the registry picks the page size);
-//! and Docker Hub's own search API (`/v1/search`), which the distribution API lacks.
+//! and the search API (`/v1/search`) of Docker Hub and of registries that have one (the
+//! distribution API lacks it).
 //! It connects as pull and push do (registries.conf, credentials, certs.d); it prints
 //! nothing.
 
@@ -38,6 +39,39 @@ pub fn connect(host: &str, tls_verify: bool) -> Result<Client, RegistryError> {
         insecure: conf.is_insecure(host) || !tls_verify,
     };
     Client::connect(&endpoint, creds, &crate::paths::certs_d_dirs())
+}
+
+/// A registry's own search API, `/v1/search?q=TERM&n=LIMIT` (what docker's daemon asks
+/// for `search REGISTRY/TERM`): None when the registry has none (the distribution API
+/// answers 404), so the caller reads the catalog instead.
+///
+/// Like docker's daemon, it tries https and, for an insecure registry (a loopback
+/// address, registries.conf, `--tls-verify=false`), plain http after it.
+pub fn registry_search(
+    host: &str,
+    tls_verify: bool,
+    term: &str,
+    limit: usize,
+) -> Result<Option<Vec<SearchResult>>, RegistryError> {
+    let conf = RegistriesConf::load(&crate::paths::registries_conf_files())?;
+    let insecure = conf.is_insecure(host) || !tls_verify;
+    let path = format!("/v1/search?q={}&n={limit}", query_escape(term));
+    let schemes: &[&str] = if insecure {
+        &["https", "http"]
+    } else {
+        &["https"]
+    };
+    for scheme in schemes {
+        let url = format!("{scheme}://{host}{path}");
+        let Ok(mut resp) = crate::http::agent().get(&url).call() else {
+            continue;
+        };
+        if !(200..300).contains(&resp.status().as_u16()) {
+            return Ok(None);
+        }
+        return parse_hub_search(&read_page(&mut resp, &url)?).map(Some);
+    }
+    Ok(None)
 }
 
 /// Every repository of the registry, in its order, page after page; stops once `enough`
@@ -101,16 +135,22 @@ fn get_page(
         });
     }
     let link = header(&resp, "link");
-    let bytes = resp
-        .body_mut()
+    Ok((read_page(&mut resp, &client.url(path))?, link))
+}
+
+/// A response's body, at most `MAX_PAGE` bytes.
+fn read_page(
+    resp: &mut ureq::http::Response<ureq::Body>,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    resp.body_mut()
         .with_config()
         .limit(MAX_PAGE)
         .read_to_vec()
         .map_err(|e| RegistryError::Transport {
-            url: client.url(path),
+            url: url.to_string(),
             reason: e.to_string(),
-        })?;
-    Ok((bytes, link))
+        })
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(
@@ -154,13 +194,7 @@ pub fn hub_search(term: &str, limit: usize) -> Result<Vec<SearchResult>, Registr
             message: error_message(&mut resp),
         });
     }
-    let bytes = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_PAGE)
-        .read_to_vec()
-        .map_err(|e| transport(e.to_string()))?;
-    parse_hub_search(&bytes)
+    parse_hub_search(&read_page(&mut resp, &url)?)
 }
 
 /// The results of a Docker Hub search response (`{"num_results":…,"results":[…]}`).

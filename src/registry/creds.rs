@@ -10,7 +10,6 @@
 use super::RegistryError;
 use serde_json::{Map, Value};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -205,22 +204,13 @@ fn write_json(file: &Path, doc: &Value) -> Result<(), RegistryError> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    let tmp = file.with_extension(format!("json.{}.tmp", std::process::id()));
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(fail)?;
     let mut bytes = serde_json::to_vec_pretty(doc).expect("JSON value serializes");
     bytes.push(b'\n');
-    let written = out.write_all(&bytes).and_then(|()| out.sync_all());
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, file)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
-    }
-    Ok(())
+    let how = crate::paths::Atomic {
+        mode: 0o600,
+        ..Default::default()
+    };
+    crate::paths::write_atomic(file, &bytes, &how).map_err(fail)
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -7,7 +7,6 @@ use super::lists::ListEntry;
 use super::RegistryError;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A list being made: its reference and its images in order.
@@ -60,12 +59,9 @@ impl ListStore {
 
     pub fn save(&self, _lock: &ListLock, list: &LocalList) -> Result<(), RegistryError> {
         let path = self.file(&list.name);
-        let tmp = path.with_extension("tmp");
         let data = serde_json::to_vec_pretty(list).expect("lists serialize");
-        let mut f = File::create(&tmp).map_err(|e| file_err(&tmp, e))?;
-        f.write_all(&data).map_err(|e| file_err(&tmp, e))?;
-        f.sync_all().map_err(|e| file_err(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| file_err(&path, e))
+        crate::paths::write_atomic(&path, &data, &Default::default())
+            .map_err(|e| file_err(&path, e))
     }
 
     /// Removes the list; false when there was none.

@@ -6,7 +6,6 @@
 //! written atomically. An unreadable or malformed entry is compiled again; without a
 //! cache directory every start compiles.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -82,26 +81,18 @@ fn decode(bytes: &[u8]) -> Option<Vec<libc::sock_filter>> {
 }
 
 fn store(dir: &Path, path: &Path, prog: &[libc::sock_filter]) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    let written = f.write_all(&encode(prog)).and_then(|()| f.sync_all());
-    drop(f);
-    match written.and_then(|()| std::fs::rename(&tmp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    // A cache: a lost entry is compiled again, so the directory is not synced.
+    let how = crate::paths::Atomic {
+        mode: 0o600,
+        sync_dir: false,
+        ..Default::default()
+    };
+    crate::paths::write_atomic(path, &encode(prog), &how)
 }
 
 #[cfg(test)]

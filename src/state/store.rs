@@ -5,7 +5,6 @@
 use super::record::{ContainerRecord, Status};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -116,11 +115,14 @@ impl ContainerStore {
         let path = dir.join(RECORD);
         let tmp = dir.join(RECORD_TMP);
         let data = serde_json::to_vec_pretty(record).expect("records serialize");
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(&data).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(())
+        // On `run`'s path: the record is synced, its directory is not (a crash before
+        // the rename reached the disk leaves the previous record, which repair handles).
+        let how = crate::paths::Atomic {
+            tmp: Some(tmp),
+            sync_dir: false,
+            ..Default::default()
+        };
+        crate::paths::write_atomic(&path, &data, &how).map_err(io(&path))
     }
 
     /// Load, change and save one record under the lock.

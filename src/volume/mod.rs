@@ -7,9 +7,11 @@
 //! image.
 
 mod copy;
+mod device;
 mod start;
 
 pub use copy::{copy_children, copy_entry, fill_from_image, Ownership};
+pub use device::{check_options, release_devices, DeviceMount};
 pub use start::runtime_mounts;
 
 use crate::paths::Paths;
@@ -17,7 +19,6 @@ use crate::state::{ContainerRecord, ContainerStore, StateError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const RECORD: &str = "volume.json";
@@ -47,6 +48,12 @@ pub enum VolumeError {
     },
     #[error(transparent)]
     State(#[from] StateError),
+    /// `--opt`s docker's local driver refuses.
+    #[error("create {name}: {reason}")]
+    Options { name: String, reason: String },
+    /// The volume's file system could not be mounted at start.
+    #[error("error while mounting volume '{}': failed to mount local volume: {reason}", path.display())]
+    Mount { path: PathBuf, reason: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VolumeError + '_ {
@@ -162,6 +169,9 @@ impl VolumeStore {
         if !crate::config::valid_volume_name(name) {
             return Err(VolumeError::InvalidName(name.to_string()));
         }
+        if let Some(opts) = &options {
+            check_options(name, opts)?;
+        }
         match self.get(name) {
             Ok(v) => return Ok(v),
             Err(VolumeError::NotFound(_)) => {}
@@ -189,10 +199,10 @@ impl VolumeStore {
             fs::create_dir(tmp.join(DATA))?;
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(tmp.join(DATA), fs::Permissions::from_mode(0o755))?;
-            let mut f = File::create(tmp.join(RECORD))?;
-            f.write_all(&serde_json::to_vec_pretty(&vol).map_err(std::io::Error::other)?)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &final_dir)
+            let record = serde_json::to_vec_pretty(&vol).map_err(std::io::Error::other)?;
+            crate::paths::write_atomic(&tmp.join(RECORD), &record, &Default::default())?;
+            fs::rename(&tmp, &final_dir)?;
+            crate::paths::sync_dir(&self.dir)
         })()
         .map_err(io(&final_dir))?;
         Ok(vol)
@@ -227,6 +237,9 @@ impl VolumeStore {
     }
 
     fn remove_unchecked(&self, _lock: &VolumeLock, name: &str) -> Result<(), VolumeError> {
+        // A device left mounted (its last container's kiste was killed) is unmounted
+        // first: deleting the content must never reach a bound host directory.
+        self.unmount_device(name)?;
         let dir = self.dir.join(name);
         // Renamed away first: the volume is gone at once, even if deleting its content is
         // interrupted (the next prune of leftovers finds a dot name nobody lists).

@@ -1,6 +1,7 @@
 //! A container's typed mounts turned into the runtime's mounts at start: a `-v` host
 //! directory that is missing is made (as docker does), a volume is made if it went
-//! missing and, on its first use, filled from the image (unless `nocopy`).
+//! missing, a volume with `--opt`s gets its file system mounted, and on its first use a
+//! volume is filled from the image (unless `nocopy`).
 
 use super::{VolumeError, VolumeStore};
 use crate::config::{MountConfig, MountSource, Propagation};
@@ -53,9 +54,21 @@ pub fn runtime_mounts(
                 anonymous,
                 nocopy,
             } => {
-                if volumes.get(name).is_err() {
+                let volume = match volumes.get(name) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        let lock = volumes.lock()?;
+                        volumes.create(&lock, name, Default::default(), None, *anonymous)?
+                    }
+                };
+                // `--opt type=… device=…`: its file system goes on `_data` first.
+                if volume
+                    .options
+                    .as_ref()
+                    .is_some_and(|o| o.contains_key("device"))
+                {
                     let lock = volumes.lock()?;
-                    volumes.create(&lock, name, Default::default(), None, *anonymous)?;
+                    volumes.mount_device(&lock, &volume)?;
                 }
                 let data = volumes.data_dir(name);
                 let io = |e| VolumeError::Io {

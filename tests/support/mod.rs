@@ -25,6 +25,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Polls `cond` every 20 ms until it holds; fails the test, naming `what`, when it still
+/// does not after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what} ({timeout:?})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub struct Kiste {
     pub dir: tempfile::TempDir,
 }
@@ -144,31 +157,21 @@ impl Kiste {
 
     /// Wait until `ps -a` shows the container as exited.
     pub fn wait_exited(&self, what: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            let st = self.inspect(what);
-            if st["State"]["Status"] == "exited" {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("container {what} did not exit in {timeout:?}");
+        wait_until(&format!("container {what} to exit"), timeout, || {
+            self.inspect(what)["State"]["Status"] == "exited"
+        });
     }
 
     /// Wait until the container's log (stdout and stderr) shows `text`.
     pub fn wait_for_log(&self, what: &str, text: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let logs = self.run(&["logs", what]);
-            if logs.stdout.contains(text) || logs.stderr.contains(text) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "container {what} did not log {text:?} in {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(
+            &format!("container {what} to log {text:?}"),
+            timeout,
+            || {
+                let logs = self.run(&["logs", what]);
+                logs.stdout.contains(text) || logs.stderr.contains(text)
+            },
+        );
     }
 
     /// Mount points under this test's store.

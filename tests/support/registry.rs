@@ -88,6 +88,27 @@ impl Registry {
     }
 }
 
+/// A registry under `dir` that asks for `user`/`password` (htpasswd Basic auth). None,
+/// after saying why, when htpasswd or docker-registry is not installed.
+pub fn start_with_password(dir: &Path, user: &str, password: &str) -> Option<Registry> {
+    if !have("htpasswd") {
+        super::skip("htpasswd is not installed (apt-get install apache2-utils)");
+        return None;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let hash = super::checked_output(Command::new("htpasswd").args(["-Bbn", user, password]));
+    std::fs::write(dir.join("htpasswd"), hash).unwrap();
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: kiste-test\n    path: {}/htpasswd\n",
+        dir.display()
+    );
+    let reg = Registry::start(dir, "", &auth);
+    if reg.is_none() {
+        super::skip("docker-registry is not installed (apt-get install docker-registry)");
+    }
+    reg
+}
+
 impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -5,7 +5,7 @@
 use std::fs;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -40,27 +40,10 @@ impl Sandbox {
     }
 }
 
-/// A rootfs holding busybox with every applet linked in /bin, /etc/passwd with root and
-/// user 1000, /etc/group, /tmp.
-pub fn sandbox() -> Sandbox {
-    require_root();
-    let dir = tempfile::Builder::new()
-        .prefix("kiste-rt-")
-        .tempdir_in("/var/tmp")
-        .unwrap();
-    let root = dir.path().join("root");
-    for d in [
-        "bin",
-        "etc",
-        "tmp",
-        "proc",
-        "sys",
-        "dev",
-        "root",
-        "home/user",
-    ] {
-        fs::create_dir_all(root.join(d)).unwrap();
-    }
+/// `root/bin` with busybox-static and a symlink for each of its applets, and `root/tmp`.
+pub fn busybox_tree(root: &Path) {
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::create_dir_all(root.join("tmp")).unwrap();
     fs::copy("/bin/busybox", root.join("bin/busybox"))
         .expect("busybox-static must be installed (/bin/busybox)");
     let list = std::process::Command::new("/bin/busybox")
@@ -71,6 +54,21 @@ pub fn sandbox() -> Sandbox {
         if applet != "busybox" {
             let _ = symlink("busybox", root.join("bin").join(applet));
         }
+    }
+}
+
+/// A rootfs holding busybox with every applet linked in /bin, /etc/passwd with root and
+/// user 1000, /etc/group, /tmp.
+pub fn sandbox() -> Sandbox {
+    require_root();
+    let dir = tempfile::Builder::new()
+        .prefix("kiste-rt-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let root = dir.path().join("root");
+    busybox_tree(&root);
+    for d in ["etc", "proc", "sys", "dev", "root", "home/user"] {
+        fs::create_dir_all(root.join(d)).unwrap();
     }
     fs::write(
         root.join("etc/passwd"),

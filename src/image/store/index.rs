@@ -8,7 +8,7 @@ use crate::image::{hex, io_ctx, now_rfc3339, ImageError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -130,16 +130,12 @@ impl ImageStore {
 
     /// Writes `bytes` to `dest` via a synced temp file and a rename.
     pub(super) fn write_atomic(&self, dest: &Path, bytes: &[u8]) -> Result<(), ImageError> {
-        let tmp = TempPath::new(self.temp_path("file"));
-        let mut f = File::create(tmp.path())
-            .map_err(io_ctx(|| format!("create {}", tmp.path().display())))?;
-        f.write_all(bytes)
-            .and_then(|_| f.sync_all())
-            .map_err(io_ctx(|| format!("write {}", dest.display())))?;
-        fs::rename(tmp.path(), dest)
-            .map_err(io_ctx(|| format!("rename into {}", dest.display())))?;
-        tmp.keep();
-        Ok(())
+        let how = crate::paths::Atomic {
+            tmp: Some(self.temp_path("file")),
+            ..Default::default()
+        };
+        crate::paths::write_atomic(dest, bytes, &how)
+            .map_err(io_ctx(|| format!("write {}", dest.display())))
     }
 
     /// Stores a small blob (config, manifest) and returns its digest.

@@ -46,6 +46,9 @@ pub struct Image {
     pub manifest: Manifest,
     /// `name:tag` strings such as `web:latest`; empty for a dangling image.
     pub tags: Vec<String>,
+    /// `name@sha256:…`: the manifest digests it was pulled or pushed as (docker's
+    /// RepoDigests, familiar names).
+    pub repo_digests: Vec<String>,
     /// Sum of the uncompressed layer sizes.
     pub size: u64,
     pub created: Option<String>,
@@ -314,6 +317,7 @@ impl ImageStore {
             config: self.read_json_blob(&record.id)?,
             manifest: self.read_json_blob(&record.manifest_digest)?,
             tags: record.tags.clone(),
+            repo_digests: record.repo_digests.clone(),
             size: record.layers.iter().map(|l| l.uncompressed_size).sum(),
             created: record.created.clone(),
         })
