@@ -166,7 +166,7 @@ fn host_binding_ipv4_is_where_ports_bind_by_default() {
 }
 
 #[test]
-fn gw_priority_chooses_the_network_of_the_default_route() {
+fn gw_priority_chooses_which_bridge_gives_the_default_route() {
     let Some(ns) = Netns::new("gwprio") else {
         return;
     };
@@ -333,7 +333,7 @@ fn network_create_gateway_is_the_bridges_address_and_the_containers_route() {
 }
 
 #[test]
-fn network_ls_no_trunc_shows_whole_ids_and_network_pruning_picks_by_label_and_age() {
+fn ls_no_trunc_shows_whole_ids_and_filter_until_and_labels_pick_what_goes() {
     let Some(ns) = Netns::new("lsprune") else {
         return;
     };
@@ -386,7 +386,7 @@ fn network_ls_no_trunc_shows_whole_ids_and_network_pruning_picks_by_label_and_ag
 }
 
 #[test]
-fn bad_network_values_are_refused_in_one_line_naming_flag_and_value() {
+fn bad_values_are_refused_in_one_line_naming_flag_and_value() {
     let Some(ns) = Netns::new("v6bad") else {
         return;
     };

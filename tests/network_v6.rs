@@ -56,8 +56,7 @@ fn host_state(ns: &Netns) -> Vec<String> {
 }
 
 #[test]
-fn ipv6_containers_reach_each_other_by_name_and_address_also_without_ipv4_and_teardown_leaves_nothing(
-) {
+fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leave_nothing() {
     let Some(ns) = Netns::new("v6names") else {
         return;
     };
