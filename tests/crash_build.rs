@@ -7,7 +7,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 /// Gone or a zombie nobody reaps (PID 1 here need not reap orphans).

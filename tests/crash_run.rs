@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 /// Live processes (zombies aside) whose command line is exactly `argv`.

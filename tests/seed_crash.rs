@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::*;
 
 /// Gone or a zombie nobody reaps (PID 1 here need not reap orphans).

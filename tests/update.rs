@@ -5,7 +5,7 @@
 
 mod support;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{wait_until, Kiste};
 
 fn field(k: &Kiste, name: &str, field: &str) -> String {
