@@ -364,7 +364,14 @@ fn update_writes_new_limits_to_the_containers_cgroup() {
     assert_eq!(read("memory", "memory.limit_in_bytes"), "50331648");
     assert_eq!(read("pids", "pids.max"), "30");
     // cpuset mems are written too; a node the host lacks is the kernel's refusal, by file.
-    b.ok(&["update", "--cpuset-mems", "0", "--cpu-quota", "20000", &b.id]);
+    b.ok(&[
+        "update",
+        "--cpuset-mems",
+        "0",
+        "--cpu-quota",
+        "20000",
+        &b.id,
+    ]);
     assert_eq!(read("cpuset", "cpuset.mems"), "0");
     assert_eq!(read("cpu", "cpu.cfs_quota_us"), "20000");
     let r = out(&mut b.cmd(&["update", "--cpuset-mems", "63", &b.id]));

@@ -427,3 +427,22 @@ pub(crate) fn write_file(dir: &Path, name: &str, value: &str) -> Result<(), Cgro
     let path = dir.join(name);
     fs::write(&path, value).map_err(|e| CgroupError::io("write", &path, e))
 }
+
+/// Writes one device's I/O weight; a device whose I/O scheduler does not weigh cgroups
+/// (anything but BFQ/CFQ) makes the kernel answer EOPNOTSUPP, said as such.
+pub(crate) fn write_weight_device(
+    dir: &Path,
+    file: &str,
+    w: &WeightDevice,
+    value: u64,
+) -> Result<(), CgroupError> {
+    let path = dir.join(file);
+    match fs::write(&path, format!("{}:{} {value}", w.major, w.minor)) {
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Err(CgroupError::Unsupported {
+            what: format!("--blkio-weight-device {}:{}", w.major, w.minor),
+            reason: "the device's I/O scheduler does not weigh cgroups (only BFQ does: \
+                     /sys/block/DEVICE/queue/scheduler)",
+        }),
+        r => r.map_err(|e| CgroupError::io("write", &path, e)),
+    }
+}

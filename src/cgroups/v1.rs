@@ -227,7 +227,7 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
                              blkio.bfq.weight_device (no CFQ/BFQ I/O scheduler)",
                 })?;
             for w in &r.blkio_weight_device {
-                write_file(&dir, file, &format!("{}:{} {}", w.major, w.minor, w.weight))?;
+                super::write_weight_device(&dir, file, w, u64::from(w.weight))?;
             }
         }
         for (rates, file) in throttles {

@@ -210,8 +210,7 @@ fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     }
     for d in &r.blkio_weight_device {
         let file = weight_file("--blkio-weight-device")?;
-        let line = format!("{}:{} {}", d.major, d.minor, scaled(file, d.weight));
-        write_file(dir, file, &line)?;
+        super::write_weight_device(dir, file, d, scaled(file, d.weight))?;
     }
     for line in io_max_lines(r) {
         need(dir, "io.max", "block I/O throttling")?;
