@@ -384,19 +384,20 @@ impl LimitValues {
             FlagError::new(flag, &v.unwrap_or_default().to_string(), reason)
         };
         let given = |v: Option<i64>| v.is_some_and(|v| v > 0);
-        if given(self.nano_cpus) && (recorded.cpu_period > 0 || recorded.cpu_quota > 0) {
-            let what = if recorded.cpu_period > 0 {
-                "Period"
-            } else {
-                "Quota"
-            };
-            return Err(conflict(
-                "--cpus",
-                self.nano_cpus,
-                &format!(
-                    "Conflicting options: CPU {what} cannot be updated as NanoCPUs has already been set"
-                ),
-            ));
+        for (recorded_value, what) in [
+            (recorded.cpu_period, "Period"),
+            (recorded.cpu_quota, "Quota"),
+        ] {
+            if given(self.nano_cpus) && recorded_value > 0 {
+                let cpus = self.nano_cpus.unwrap_or_default() as f64 / 1e9;
+                return Err(FlagError::new(
+                    "--cpus",
+                    &cpus.to_string(),
+                    &format!(
+                        "Conflicting options: Nano CPUs cannot be updated as CPU {what} has already been set"
+                    ),
+                ));
+            }
         }
         for (flag, v, what) in [
             ("--cpu-period", self.cpu_period, "Period"),
@@ -495,7 +496,11 @@ mod tests {
             ..LimitValues::default()
         };
         let e = v.apply_update(&recorded).unwrap_err();
-        assert!(e.reason.contains("CPU Period cannot be updated"), "{e}");
+        assert!(
+            e.reason
+                .contains("Nano CPUs cannot be updated as CPU Period"),
+            "{e}"
+        );
         let v = LimitValues {
             cpu_quota: Some(20_000),
             ..LimitValues::default()
