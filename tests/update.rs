@@ -355,7 +355,7 @@ fn docker_file(id: &str, controller: &str, file: &str) -> String {
 }
 
 #[test]
-fn update_raises_and_lowers_cpu_period_quota_cpuset_mems_and_rt_as_docker_does() {
+fn update_raises_and_lowers_cpu_period_cpu_quota_cpuset_mems_and_cpu_rt_as_docker_does() {
     if !support::cgroup_v1_or_skip() {
         return;
     }
