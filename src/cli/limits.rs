@@ -393,7 +393,7 @@ impl LimitValues {
                 return Err(FlagError::new(
                     "--cpus",
                     &cpus.to_string(),
-                    &format!(
+                    format!(
                         "Conflicting options: Nano CPUs cannot be updated as CPU {what} has already been set"
                     ),
                 ));
