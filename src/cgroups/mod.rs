@@ -446,3 +446,23 @@ pub(crate) fn write_weight_device(
         r => r.map_err(|e| CgroupError::io("write", &path, e)),
     }
 }
+
+/// Writes a period and its quota (or runtime). The kernel checks each write against the
+/// other's current value, so when the first write is refused the second goes first.
+pub(crate) fn write_pair(
+    dir: &Path,
+    period: (&str, Option<u64>),
+    quota: (&str, Option<i64>),
+) -> Result<(), CgroupError> {
+    let write_quota = || match quota.1 {
+        Some(q) => write_file(dir, quota.0, &q.to_string()),
+        None => Ok(()),
+    };
+    if let Some(p) = period.1 {
+        if let Err(e) = write_file(dir, period.0, &p.to_string()) {
+            write_quota().map_err(|_| e)?;
+            return write_file(dir, period.0, &p.to_string());
+        }
+    }
+    write_quota()
+}

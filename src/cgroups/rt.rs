@@ -7,8 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::v1::{controller_root, write_pair};
-use super::{write_file, CgroupError};
+use super::{write_file, write_pair, CgroupError};
 
 fn read_num(dir: &Path, file: &str) -> Option<i64> {
     fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
@@ -38,9 +37,10 @@ fn siblings_ratio(parent: &Path, skip: &Path) -> f64 {
 }
 
 /// Writes the container's real-time period and runtime into `dir` (the cgroup at `rel`
-/// below the cpu hierarchy's root), first raising kiste's ancestors as far as needed.
+/// below the cpu hierarchy's `root`), first raising kiste's ancestors as far as needed.
 pub(super) fn apply(
     dir: &Path,
+    root: Option<&Path>,
     rel: &Path,
     period: Option<u64>,
     runtime: Option<i64>,
@@ -51,7 +51,7 @@ pub(super) fn apply(
             reason: "this kernel has no real-time group scheduling (CONFIG_RT_GROUP_SCHED)",
         });
     }
-    if let (Some(rt), Some(root)) = (runtime.filter(|r| *r > 0), controller_root("cpu")) {
+    if let (Some(rt), Some(root)) = (runtime.filter(|r| *r > 0), root) {
         let own_period = period
             .map(|p| p as i64)
             .or_else(|| read_num(dir, "cpu.rt_period_us"))

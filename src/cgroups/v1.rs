@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::resources::{CgroupSpec, DeviceRate, Resources};
-use super::{device_rules, relative_path, write_file, CgroupError, CGROUP_ROOT};
+use super::{device_rules, relative_path, write_file, write_pair, CgroupError, CGROUP_ROOT};
 
 /// Controllers kiste creates a directory in, when the host mounts them.
 const CONTROLLERS: &[&str] = &[
@@ -159,7 +159,13 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
             write_file(&dir, "cpu.shares", &shares.to_string())?;
         }
         if r.cpu_rt_period.is_some() || r.cpu_rt_runtime.is_some() {
-            super::rt::apply(&dir, rel, r.cpu_rt_period, r.cpu_rt_runtime)?;
+            super::rt::apply(
+                &dir,
+                controller_root("cpu"),
+                rel,
+                r.cpu_rt_period,
+                r.cpu_rt_runtime,
+            )?;
         }
     }
     if let Some(set) = &r.cpuset_cpus {
@@ -284,26 +290,6 @@ fn cfs_of(r: &Resources) -> Option<(Option<u64>, Option<i64>)> {
     }
     (r.cpu_period.is_some() || r.cpu_quota.is_some())
         .then_some((r.cpu_period, r.cpu_quota.map(|q| q.max(-1))))
-}
-
-/// Writes a period and its quota (or runtime). The kernel checks each write against the
-/// other's current value, so when the first write is refused the second goes first.
-pub(super) fn write_pair(
-    dir: &Path,
-    period: (&str, Option<u64>),
-    quota: (&str, Option<i64>),
-) -> Result<(), CgroupError> {
-    let write_quota = || match quota.1 {
-        Some(q) => write_file(dir, quota.0, &q.to_string()),
-        None => Ok(()),
-    };
-    if let Some(p) = period.1 {
-        if let Err(e) = write_file(dir, period.0, &p.to_string()) {
-            write_quota().map_err(|_| e)?;
-            return write_file(dir, period.0, &p.to_string());
-        }
-    }
-    write_quota()
 }
 
 fn apply_memory(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
