@@ -440,8 +440,9 @@ pub(crate) fn write_weight_device(
     match fs::write(&path, format!("{}:{} {value}", w.major, w.minor)) {
         Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Err(CgroupError::Unsupported {
             what: format!("--blkio-weight-device {}:{}", w.major, w.minor),
-            reason: "the device's I/O scheduler does not weigh cgroups (only BFQ does: \
-                     /sys/block/DEVICE/queue/scheduler)",
+            reason: "the device's I/O scheduler does not weigh cgroups (BFQ in \
+                     /sys/block/DEVICE/queue/scheduler does; on cgroup v2 so does the I/O cost \
+                     controller once enabled for the device in io.cost.qos)",
         }),
         r => r.map_err(|e| CgroupError::io("write", &path, e)),
     }
