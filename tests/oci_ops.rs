@@ -363,8 +363,18 @@ fn update_writes_new_limits_to_the_containers_cgroup() {
     assert!(child.wait().unwrap().success());
     assert_eq!(read("memory", "memory.limit_in_bytes"), "50331648");
     assert_eq!(read("pids", "pids.max"), "30");
-    // What kiste cannot write is refused by name.
-    let r = out(&mut b.cmd(&["update", "--cpuset-mems", "0", &b.id]));
+    // cpuset mems are written too; a node the host lacks is the kernel's refusal, by file.
+    b.ok(&[
+        "update",
+        "--cpuset-mems",
+        "0",
+        "--cpu-quota",
+        "20000",
+        &b.id,
+    ]);
+    assert_eq!(read("cpuset", "cpuset.mems"), "0");
+    assert_eq!(read("cpu", "cpu.cfs_quota_us"), "20000");
+    let r = out(&mut b.cmd(&["update", "--cpuset-mems", "63", &b.id]));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("cpuset-mems"), "{}", r.stderr);
+    assert!(r.stderr.contains("cpuset.mems"), "{}", r.stderr);
 }

@@ -306,3 +306,208 @@ fn a_rootless_update_of_a_limit_without_a_cgroup_is_refused_as_at_run() {
         "always"
     );
 }
+
+/// kiste's busybox, loaded into docker under a name no other test uses.
+fn docker_busybox(k: &Kiste) -> &'static str {
+    const NAME: &str = "kiste-update-bb:1";
+    k.ok(&["tag", "busybox", NAME]);
+    let tar = k.dir.path().join("bb.tar");
+    k.ok(&["save", "-o", tar.to_str().unwrap(), NAME]);
+    let st = std::process::Command::new("docker")
+        .args(["load", "-q", "-i", tar.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    NAME
+}
+
+fn docker(args: &[&str]) -> support::Run {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// A file of a docker container's v1 cgroup on the host.
+fn docker_file(id: &str, controller: &str, file: &str) -> String {
+    let p = PathBuf::from("/sys/fs/cgroup")
+        .join(controller)
+        .join("docker")
+        .join(id)
+        .join(file);
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn update_raises_and_lowers_cpu_period_cpu_quota_cpuset_mems_and_cpu_rt_as_docker_does() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    support::docker::ensure_docker();
+    let k = Kiste::new();
+    k.busybox();
+    let img = docker_busybox(&k);
+    let start = [
+        "--cpu-period",
+        "100000",
+        "--cpu-quota",
+        "50000",
+        "busybox",
+        "sleep",
+        "1000",
+    ];
+    k.ok(&[
+        &["run", "-d", "--name", "cfs", "--network", "none"][..],
+        &start,
+    ]
+    .concat());
+    let mut d = vec![
+        "run",
+        "-d",
+        "--cpu-period",
+        "100000",
+        "--cpu-quota",
+        "50000",
+    ];
+    d.extend([img, "sleep", "1000"]);
+    let r = docker(&d);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let did = r.stdout.trim().to_string();
+    let cpu = |f| {
+        (
+            host_file(&k, "cfs", "cpu", f),
+            inside_file(&k, "cfs", "cpu", f),
+        )
+    };
+    // Raise, then lower, the same steps for both engines.
+    for step in [
+        vec!["--cpu-period", "50000", "--cpu-quota", "40000"],
+        vec!["--cpu-quota", "10000"],
+        vec!["--cpu-quota", "-1"],
+        vec!["--cpuset-mems", "0", "--cpu-quota", "20000"],
+    ] {
+        k.ok(&[&["update"][..], &step, &["cfs"]].concat());
+        let r = docker(&[&["update"][..], &step, &[did.as_str()]].concat());
+        assert_eq!(r.code, 0, "docker update {step:?}: {}", r.stderr);
+        for f in ["cpu.cfs_period_us", "cpu.cfs_quota_us"] {
+            let (host, inside) = cpu(f);
+            assert_eq!(host, inside, "{f}");
+            assert_eq!(host, docker_file(&did, "cpu", f), "{f} after {step:?}");
+        }
+    }
+    assert_eq!(cpu("cpu.cfs_quota_us").0, "20000");
+    assert_eq!(host_file(&k, "cfs", "cpuset", "cpuset.mems"), "0");
+    assert_eq!(field(&k, "cfs", ".HostConfig.CpuPeriod"), "50000");
+    assert_eq!(field(&k, "cfs", ".HostConfig.CpuQuota"), "20000");
+    assert_eq!(field(&k, "cfs", ".HostConfig.CpusetMems"), "0");
+    // --cpus on a container with a CFS period: refused by both, in docker's words.
+    let r = k.run(&["update", "--cpus", "1", "cfs"]);
+    let theirs = docker(&["update", "--cpus", "1", &did]);
+    docker(&["rm", "-f", &did]);
+    let reason =
+        "Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set";
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(reason), "{}", r.stderr);
+    assert!(theirs.stderr.contains(reason), "{}", theirs.stderr);
+    assert_eq!(cpu("cpu.cfs_quota_us").0, "20000");
+    // Real-time runtime, where the kernel schedules real-time tasks per cgroup.
+    if std::path::Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
+        for rt in ["30000", "10000"] {
+            k.ok(&[
+                "update",
+                "--cpu-rt-period",
+                "1000000",
+                "--cpu-rt-runtime",
+                rt,
+                "cfs",
+            ]);
+            assert_eq!(cpu("cpu.rt_runtime_us"), (rt.to_string(), rt.to_string()));
+        }
+        assert_eq!(field(&k, "cfs", ".HostConfig.CpuRealtimeRuntime"), "10000");
+    }
+    // A bad value changes nothing and names the flag.
+    let r = k.run(&["update", "--cpu-period", "10", "cfs"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("\"--cpu-period\""), "{}", r.stderr);
+    assert_eq!(cpu("cpu.cfs_period_us").0, "50000");
+    k.ok(&["rm", "-f", "cfs"]);
+}
+
+#[test]
+fn update_memory_reservation_raises_and_lowers_the_soft_limit_as_docker_does() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    support::docker::ensure_docker();
+    let k = Kiste::new();
+    k.busybox();
+    let img = docker_busybox(&k);
+    k.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "soft",
+        "--network",
+        "none",
+        "-m",
+        "64m",
+        "--memory-reservation",
+        "16m",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let r = docker(&[
+        "run",
+        "-d",
+        "-m",
+        "64m",
+        "--memory-reservation",
+        "16m",
+        img,
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let did = r.stdout.trim().to_string();
+    let file = "memory.soft_limit_in_bytes";
+    for (value, bytes) in [("32m", 32u64 << 20), ("8m", 8 << 20)] {
+        k.ok(&["update", "--memory-reservation", value, "soft"]);
+        let r = docker(&["update", "--memory-reservation", value, &did]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let ours = host_file(&k, "soft", "memory", file);
+        assert_eq!(ours, bytes.to_string());
+        assert_eq!(inside_file(&k, "soft", "memory", file), ours);
+        assert_eq!(docker_file(&did, "memory", file), ours);
+        assert_eq!(
+            field(&k, "soft", ".HostConfig.MemoryReservation"),
+            bytes.to_string()
+        );
+    }
+    // Above the memory limit: kiste checks the update against the recorded limit, as
+    // `run` checks the pair, and changes nothing. docker's engine checks only the values
+    // in the request and writes a soft limit above the hard one.
+    let r = k.run(&["update", "--memory-reservation", "128m", "soft"]);
+    let theirs = docker(&["update", "--memory-reservation", "128m", &did]);
+    docker(&["rm", "-f", &did]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("invalid argument \"134217728\" for \"--memory-reservation\" flag: minimum memory limit can not be less than memory reservation limit"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+    assert_eq!(
+        host_file(&k, "soft", "memory", file),
+        (8u64 << 20).to_string()
+    );
+    k.ok(&["rm", "-f", "soft"]);
+}

@@ -8,11 +8,14 @@ mod bpf;
 pub mod delegated;
 pub mod freeze;
 mod resources;
+mod rt;
 pub mod stats;
 mod v1;
 mod v2;
 
-pub use resources::{CgroupSpec, Device, DeviceRate, Resources};
+pub use resources::{
+    CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice,
+};
 
 use std::fs;
 use std::io;
@@ -384,36 +387,83 @@ pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
     all
 }
 
-/// The device rules every container gets: the standard nodes, mknod of anything, and the
-/// spec's devices. `(kind, major, minor, access)`; `None` is a wildcard.
-pub(crate) fn device_allowlist(
-    devices: &[Device],
-) -> Vec<(char, Option<u32>, Option<u32>, String)> {
-    let mut rules: Vec<(char, Option<u32>, Option<u32>, String)> = vec![
-        ('c', None, None, "m".into()),
-        ('b', None, None, "m".into()),
-        ('c', Some(1), Some(3), "rwm".into()),
-        ('c', Some(1), Some(5), "rwm".into()),
-        ('c', Some(1), Some(7), "rwm".into()),
-        ('c', Some(1), Some(8), "rwm".into()),
-        ('c', Some(1), Some(9), "rwm".into()),
-        ('c', Some(5), Some(0), "rwm".into()),
-        ('c', Some(5), Some(1), "rwm".into()),
-        ('c', Some(5), Some(2), "rwm".into()),
-        ('c', Some(136), None, "rwm".into()),
+/// The device rules of a container, in order (the last that matches decides): the
+/// standard nodes, mknod of anything, the spec's devices, then the extra rules
+/// (`--device-cgroup-rule`, the OCI spec's linux.resources.devices).
+pub(crate) fn device_rules(devices: &[Device], extra: &[DeviceRule]) -> Vec<DeviceRule> {
+    let allow = |kind, major, minor, access: &str| DeviceRule {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access: access.to_string(),
+    };
+    let mut rules = vec![
+        allow('c', None, None, "m"),
+        allow('b', None, None, "m"),
+        allow('c', Some(1), Some(3), "rwm"),
+        allow('c', Some(1), Some(5), "rwm"),
+        allow('c', Some(1), Some(7), "rwm"),
+        allow('c', Some(1), Some(8), "rwm"),
+        allow('c', Some(1), Some(9), "rwm"),
+        allow('c', Some(5), Some(0), "rwm"),
+        allow('c', Some(5), Some(1), "rwm"),
+        allow('c', Some(5), Some(2), "rwm"),
+        allow('c', Some(136), None, "rwm"),
     ];
     for d in devices {
         let access = if d.permissions.is_empty() {
-            "rwm".to_string()
+            "rwm"
         } else {
-            d.permissions.clone()
+            d.permissions.as_str()
         };
-        rules.push((d.kind, Some(d.major), Some(d.minor), access));
+        rules.push(allow(d.kind, Some(d.major), Some(d.minor), access));
     }
+    rules.extend(extra.iter().cloned());
     rules
 }
 
 pub(crate) fn write_file(dir: &Path, name: &str, value: &str) -> Result<(), CgroupError> {
     let path = dir.join(name);
     fs::write(&path, value).map_err(|e| CgroupError::io("write", &path, e))
+}
+
+/// Writes one device's I/O weight; a device whose I/O scheduler does not weigh cgroups
+/// (anything but BFQ/CFQ) makes the kernel answer EOPNOTSUPP, said as such.
+pub(crate) fn write_weight_device(
+    dir: &Path,
+    file: &str,
+    w: &WeightDevice,
+    value: u64,
+) -> Result<(), CgroupError> {
+    let path = dir.join(file);
+    match fs::write(&path, format!("{}:{} {value}", w.major, w.minor)) {
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Err(CgroupError::Unsupported {
+            what: format!("--blkio-weight-device {}:{}", w.major, w.minor),
+            reason: "the device's I/O scheduler does not weigh cgroups (BFQ in \
+                     /sys/block/DEVICE/queue/scheduler does; on cgroup v2 so does the I/O cost \
+                     controller once enabled for the device in io.cost.qos)",
+        }),
+        r => r.map_err(|e| CgroupError::io("write", &path, e)),
+    }
+}
+
+/// Writes a period and its quota (or runtime). The kernel checks each write against the
+/// other's current value, so when the first write is refused the second goes first.
+pub(crate) fn write_pair(
+    dir: &Path,
+    period: (&str, Option<u64>),
+    quota: (&str, Option<i64>),
+) -> Result<(), CgroupError> {
+    let write_quota = || match quota.1 {
+        Some(q) => write_file(dir, quota.0, &q.to_string()),
+        None => Ok(()),
+    };
+    if let Some(p) = period.1 {
+        if let Err(e) = write_file(dir, period.0, &p.to_string()) {
+            write_quota().map_err(|_| e)?;
+            return write_file(dir, period.0, &p.to_string());
+        }
+    }
+    write_quota()
 }

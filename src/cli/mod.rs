@@ -16,6 +16,7 @@ mod image_verbs;
 mod isolation;
 mod kube;
 mod lifecycle;
+pub mod limits;
 mod management;
 mod manifest;
 mod mounts;
@@ -55,6 +56,7 @@ pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
+pub use limits::{LimitFlags, LimitValues, RunLimitFlags};
 pub use management::*;
 pub use manifest::{
     check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,

@@ -106,6 +106,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
     });
     super::lifecycle::add_inspect_fields(&mut v, rec);
     super::run_extra::add_inspect_fields(&mut v, &host.run_extra);
+    cgroup_knobs(&mut v["HostConfig"], r);
     // docker shows StopTimeout only when --stop-timeout was given (-1: for ever).
     if let Some(t) = rec.config.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t.as_secs());
@@ -243,4 +244,31 @@ fn log_config(log: &crate::config::LogConfig) -> serde_json::Value {
         config.insert("max-file".into(), log.max_file.to_string().into());
     }
     serde_json::json!({ "Type": log.driver.name(), "Config": config })
+}
+
+/// The finer cgroup knobs of HostConfig, by docker's names (null where docker shows null).
+fn cgroup_knobs(host: &mut Value, r: &crate::config::Resources) {
+    let rules = (!r.device_cgroup_rules.is_empty()).then(|| {
+        r.device_cgroup_rules
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+    });
+    let weights: Vec<Value> = r
+        .blkio_weight_device
+        .iter()
+        .map(|w| json!({"Path": w.path, "Weight": w.weight}))
+        .collect();
+    for (k, v) in [
+        ("BlkioWeightDevice", json!(weights)),
+        ("CpuPeriod", json!(r.cpu_period)),
+        ("CpuQuota", json!(r.cpu_quota)),
+        ("CpuRealtimePeriod", json!(r.cpu_realtime_period)),
+        ("CpuRealtimeRuntime", json!(r.cpu_realtime_runtime)),
+        ("CpusetMems", json!(r.cpuset_mems)),
+        ("MemorySwappiness", json!(r.memory_swappiness)),
+        ("DeviceCgroupRules", json!(rules)),
+    ] {
+        host[k] = v;
+    }
 }

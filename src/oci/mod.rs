@@ -15,6 +15,7 @@ pub mod log;
 pub mod pause;
 pub mod ps;
 mod query;
+mod resources;
 pub mod state;
 pub mod translate;
 pub mod update;

@@ -13,7 +13,7 @@ use super::bundle::{ns_flag, Bundle};
 use super::{warn, OciError};
 use crate::runtime::{
     CapabilitySets, CgroupSpec, ContainerSpec, Device, Hook, IdMap, Namespaces, NsMode, OciExtras,
-    Resources, Rlimit, Seccomp, Security, SpecMount, Stdio, UserNsMaps,
+    Rlimit, Seccomp, Security, SpecMount, Stdio, UserNsMaps,
 };
 
 /// The start plan and what `kiste oci` keeps about it.
@@ -66,7 +66,7 @@ pub fn translate(
     };
     let (namespaces, kinds) = namespaces(spec)?;
     let cgroup = cgroup_path(id, linux.cgroups_path().as_deref(), systemd_cgroup)?;
-    let (devices, cgroup_devices, allow_all) = devices(spec);
+    let (devices, cgroup_devices) = devices(spec);
     let security = Security {
         capabilities: capabilities.bounding.clone(),
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
@@ -107,7 +107,7 @@ pub fn translate(
         hook_state,
         console: None,
     };
-    let resources = resources(&linux);
+    let resources = super::resources::from_spec(&linux.resources().clone().unwrap_or_default())?;
     let spec = ContainerSpec {
         id: id.to_string(),
         rootfs: bundle.rootfs.clone(),
@@ -129,7 +129,7 @@ pub fn translate(
                 .to_string(),
             resources,
             devices: cgroup_devices,
-            allow_all_devices: allow_all,
+            allow_all_devices: false,
         }),
         stdio: Stdio {
             stdin: 0,
@@ -278,8 +278,9 @@ fn cgroup_path(id: &str, path: Option<&Path>, systemd: bool) -> Result<String, O
     Ok(rel)
 }
 
-/// linux.devices as nodes (and their cgroup rules), plus resources.devices' allow rules.
-fn devices(spec: &Spec) -> (Vec<Device>, Vec<Device>, bool) {
+/// linux.devices as nodes, and the same as the cgroup rules that allow them (the
+/// resources' own device rules come with the other resources, `resources::from_spec`).
+fn devices(spec: &Spec) -> (Vec<Device>, Vec<Device>) {
     let linux = spec.linux().clone().unwrap_or_default();
     let kind = |t: LinuxDeviceType| match t {
         LinuxDeviceType::B => 'b',
@@ -307,67 +308,8 @@ fn devices(spec: &Spec) -> (Vec<Device>, Vec<Device>, bool) {
             gid: d.gid().unwrap_or(0),
         })
         .collect();
-    let mut rules = nodes.clone();
-    let mut allow_all = false;
-    let resources = linux.resources().clone().unwrap_or_default();
-    for r in resources.devices().iter().flatten() {
-        let any_type = matches!(r.typ(), None | Some(LinuxDeviceType::A));
-        match (r.allow(), any_type, r.major(), r.minor()) {
-            (true, true, None, None) => allow_all = true,
-            (false, true, None, None) => allow_all = false,
-            (true, false, Some(major), Some(minor)) if major >= 0 && minor >= 0 => {
-                rules.push(Device {
-                    host_path: PathBuf::new(),
-                    container_path: String::new(),
-                    kind: kind(r.typ().unwrap_or(LinuxDeviceType::C)),
-                    major: major as u32,
-                    minor: minor as u32,
-                    permissions: r.access().clone().unwrap_or_else(|| "rwm".into()),
-                    mode: 0,
-                    uid: 0,
-                    gid: 0,
-                })
-            }
-            _ => warn(&format!(
-                "linux.resources.devices rule {r} is not applied: kiste allows its default \
-                 devices and exact major:minor rules"
-            )),
-        }
-    }
-    (nodes, rules, allow_all)
-}
-
-fn resources(linux: &oci_spec::runtime::Linux) -> Resources {
-    let r = linux.resources().clone().unwrap_or_default();
-    let mut out = Resources::default();
-    if let Some(m) = r.memory() {
-        out.memory = m.limit().filter(|l| *l > 0);
-        out.memory_reservation = m.reservation().filter(|l| *l > 0);
-        out.memory_swap = m.swap().filter(|l| *l != 0);
-        out.oom_kill_disable = m.disable_oom_killer().unwrap_or(false);
-    }
-    if let Some(c) = r.cpu() {
-        out.cpu_shares = c.shares().filter(|s| *s > 0);
-        if let (Some(q), Some(p)) = (c.quota(), c.period()) {
-            if q > 0 && p > 0 {
-                out.cpus = Some(q as f64 / p as f64);
-            }
-        }
-        out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
-        if c.mems().as_deref().is_some_and(|m| !m.is_empty()) {
-            warn("linux.resources.cpu.mems is not applied by kiste");
-        }
-    }
-    if let Some(p) = r.pids() {
-        out.pids_limit = Some(p.limit()).filter(|l| *l > 0);
-    }
-    if let Some(b) = r.block_io() {
-        out.blkio_weight = b.weight();
-    }
-    if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
-        warn("linux.resources.hugepageLimits are not applied by kiste");
-    }
-    out
+    let rules = nodes.clone();
+    (nodes, rules)
 }
 
 fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>, OciError> {
