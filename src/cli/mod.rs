@@ -9,6 +9,7 @@ mod compose;
 mod container_verbs;
 mod context;
 mod data;
+mod events;
 mod examples;
 mod exec;
 mod generate;
@@ -36,12 +37,13 @@ pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use context::{
     BuilderCommand, BuilderPruneArgs, ContextCommand, ContextInspectArgs, ContextLsArgs,
-    ContextUseArgs, EventsArgs, RefusedArgs,
+    ContextUseArgs, RefusedArgs,
 };
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
 };
+pub use events::{EventsArgs, EventsArgsError};
 pub use examples::{example, EXAMPLES};
 pub use exec::{ExecArgs, ExecOptions};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
@@ -196,7 +198,7 @@ pub enum Command {
     /// Manage contexts (kiste has one, "default": the local store)
     #[command(subcommand)]
     Context(ContextCommand),
-    /// Get real time events (refused: kiste keeps no event log)
+    /// Get real time events from the store's events journal
     Events(EventsArgs),
     /// Manage checkpoints (refused: kiste cannot checkpoint containers)
     Checkpoint(RefusedArgs),

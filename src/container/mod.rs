@@ -138,6 +138,7 @@ impl<'a> Container<'a> {
                 });
             }
         }
+        crate::events::killed(self.paths, &self.rec, signal);
         if self.rec.config.host.pid.is_host() {
             for pid in crate::cgroups::pids(&monitor::cgroup_of(&self.rec)) {
                 // SAFETY: as above, for the processes of the container's cgroup.
@@ -265,7 +266,8 @@ impl<'a> Container<'a> {
         monitor::release(self.paths, &self.rec);
         let lock = self.store.lock()?;
         match self.store.remove(&lock, &self.rec.id) {
-            Ok(()) | Err(StateError::NotFound(_)) => Ok(()),
+            Ok(()) => Ok(crate::events::container(self.paths, &self.rec, "destroy")),
+            Err(StateError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -289,6 +291,8 @@ impl Stopping<'_> {
                 p.wait(Some(KILL_GRACE));
             }
         }
-        self.container.wait(KILL_GRACE)
+        let waited = self.container.wait(KILL_GRACE);
+        crate::events::stopped(self.container.paths, &self.container.rec, self.process.is_some());
+        waited
     }
 }

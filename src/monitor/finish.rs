@@ -8,8 +8,15 @@ use crate::state::{ContainerRecord, ContainerStore, Status};
 use crate::storage;
 
 /// The container ended: release what it held and record how it ended.
-pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
+pub(super) fn finish(
+    paths: &Paths,
+    store: &ContainerStore,
+    running: &Running,
+    rec: &ContainerRecord,
+    code: i32,
+) {
     let oom = crate::cgroups::oom_killed(&running.cgroup);
+    crate::events::died(paths, rec, code, oom);
     release_network(paths, &running.id);
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
@@ -20,6 +27,7 @@ pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, c
         if let Ok(lock) = store.lock() {
             let _ = store.remove(&lock, &running.id);
         }
+        crate::events::container(paths, rec, "destroy");
         remove_anonymous_volumes(paths, &running.mounts);
         return;
     }

@@ -397,6 +397,7 @@ fn run_monitored(
         }
         r.state.ports = mappings;
     })?;
+    crate::events::container(paths, &rec, "start");
     if !echo {
         // For service managers (`generate systemd`: Type=forking with a PIDFile).
         let _ = std::fs::write(
@@ -442,7 +443,7 @@ fn run_monitored(
         health: health::HealthWatch::new(paths, &rec),
         attach,
     });
-    finish(paths, store, running, code);
+    finish(paths, store, running, &rec, code);
     Ok(code)
 }
 
