@@ -178,7 +178,12 @@ fn go_rfc3339_nano(ns: i64) -> String {
 /// Append `event` to the store's journal. Events are a record of what happened, not a
 /// part of it: a journal that cannot be written never fails the action (it is logged).
 pub fn emit(paths: &Paths, event: Event) {
-    if let Err(e) = append(&Journal::of(paths), &event) {
+    emit_to(&Journal::of(paths), event);
+}
+
+/// As [`emit`], for code that holds the journal rather than the store's paths.
+pub fn emit_to(journal: &Journal, event: Event) {
+    if let Err(e) = append(journal, &event) {
         crate::log_debug!("cannot record the {} event: {e}", event.action);
     }
 }
@@ -208,6 +213,112 @@ pub fn attached(paths: &Paths, rec: &ContainerRecord, attached: bool) {
 /// A signal sent to the container's process (docker's `kill`, also for `stop`'s).
 pub fn killed(paths: &Paths, rec: &ContainerRecord, signal: i32) {
     emit(paths, Event::container(rec, "kill").with("signal", signal));
+}
+
+/// `rename`: docker names the old name with its leading slash.
+pub fn renamed(paths: &Paths, rec: &ContainerRecord, new_name: &str) {
+    let old = format!("/{}", rec.name);
+    let mut e = Event::container(rec, "rename").with("oldName", old);
+    e.actor.attributes.insert("name".into(), new_name.into());
+    emit(paths, e);
+}
+
+/// `exec`: docker's `exec_create` and `exec_start`, whose actions carry the command
+/// (`exec_create: sh -c true`); the new exec's id, for `exec_ended`.
+pub fn exec_began(paths: &Paths, rec: &ContainerRecord, command: &[String]) -> String {
+    let exec_id = crate::state::new_id();
+    let (first, rest) = command.split_first().map_or(("", &[][..]), |(f, r)| (f, r));
+    let cmd = format!("{first} {}", rest.join(" "));
+    for action in ["exec_create", "exec_start"] {
+        let e = Event::container(rec, &format!("{action}: {cmd}"));
+        emit(paths, e.with("execID", &exec_id));
+    }
+    exec_id
+}
+
+/// The exec's process ended with `code` (None: detached, its end is not seen).
+pub fn exec_ended(paths: &Paths, rec: &ContainerRecord, exec_id: &str, code: Option<i32>) {
+    if let Some(code) = code {
+        let e = Event::container(rec, "exec_die").with("execID", exec_id);
+        emit(paths, e.with("exitCode", code));
+    }
+}
+
+/// A probe changed the container's health: docker's `health_status: STATUS`.
+pub fn health_changed(
+    paths: &Paths,
+    rec: &ContainerRecord,
+    before: Option<crate::state::HealthStatus>,
+) {
+    if let Some(h) = rec.state.health.as_ref().filter(|h| Some(h.status) != before) {
+        let action = format!("health_status: {}", h.status.as_str());
+        container(paths, rec, &action);
+    }
+}
+
+/// An image event with docker's `name` attribute.
+pub fn image(paths: &Paths, action: &str, id: &str, name: &str) {
+    emit(paths, Event::image(action, id, name));
+}
+
+/// A new image's names: docker's `tag` for each.
+pub fn tagged(paths: &Paths, image_id: &str, tags: &[crate::image::Reference]) {
+    for t in tags {
+        image(paths, "tag", image_id, &t.to_string());
+    }
+}
+
+/// `pull` and `push`: docker names the reference (`busybox:latest`) and its name.
+pub fn pushed_or_pulled(paths: &Paths, action: &str, reference: &str) {
+    match crate::image::Reference::parse(reference) {
+        Ok(r) => image(paths, action, &r.to_string(), &r.name),
+        Err(_) => image(paths, action, reference, reference),
+    }
+}
+
+/// A network event (kiste's networks are bridges); `container` for connect/disconnect.
+pub fn network(paths: &Paths, action: &str, id: &str, name: &str, container: Option<&str>) {
+    let e = Event::network(action, id, name, "bridge");
+    emit(paths, container.map_or(e.clone(), |c| e.with("container", c)));
+}
+
+/// A volume event (kiste's volumes use the built-in `local` driver).
+pub fn volume(paths: &Paths, action: &str, name: &str) {
+    emit(paths, Event::volume(action, name, "local"));
+}
+
+/// The container's volumes, at its start (`mount`) and end (`unmount`), with docker's
+/// attributes; nothing for a container without volumes.
+pub fn volumes(paths: &Paths, rec: &ContainerRecord, action: &str) {
+    for m in &rec.config.host.mounts {
+        let crate::config::MountSource::Volume { name, .. } = &m.source else {
+            continue;
+        };
+        let mut e = Event::volume(action, name, "local").with("container", &rec.id);
+        if action == "mount" {
+            e = e
+                .with("destination", &m.target)
+                .with("propagation", "")
+                .with("read/write", !m.readonly);
+        }
+        emit(paths, e);
+    }
+}
+
+/// `commit`: the new image's tags, then docker's container `commit` event.
+pub fn committed(
+    paths: &Paths,
+    rec: &ContainerRecord,
+    image_id: &str,
+    tags: &[crate::image::Reference],
+    comment: Option<&str>,
+) {
+    tagged(paths, image_id, tags);
+    let e = Event::container(rec, "commit")
+        .with("comment", comment.unwrap_or(""))
+        .with("imageID", image_id)
+        .with("imageRef", tags.first().map(|t| t.to_string()).unwrap_or_default());
+    emit(paths, e);
 }
 
 /// `stop` is recorded once the exit is, and only for a container that was running.

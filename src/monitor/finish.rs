@@ -18,6 +18,7 @@ pub(super) fn finish(
     let oom = crate::cgroups::oom_killed(&running.cgroup);
     crate::events::died(paths, rec, code, oom);
     release_network(paths, &running.id);
+    crate::events::volumes(paths, rec, "unmount");
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));

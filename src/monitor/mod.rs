@@ -397,6 +397,7 @@ fn run_monitored(
         }
         r.state.ports = mappings;
     })?;
+    crate::events::volumes(paths, &rec, "mount");
     crate::events::container(paths, &rec, "start");
     if !echo {
         // For service managers (`generate systemd`: Type=forking with a PIDFile).

@@ -84,6 +84,7 @@ impl Volume {
 pub struct VolumeStore {
     dir: PathBuf,
     containers: PathBuf,
+    events: crate::events::Journal,
 }
 
 /// Held while volumes are created or removed.
@@ -100,6 +101,7 @@ impl VolumeStore {
         Ok(VolumeStore {
             dir,
             containers: paths.containers(),
+            events: crate::events::Journal::of(paths),
         })
     }
 
@@ -195,6 +197,7 @@ impl VolumeStore {
             fs::rename(&tmp, &final_dir)
         })()
         .map_err(io(&final_dir))?;
+        crate::events::emit_to(&self.events, crate::events::Event::volume("create", name, "local"));
         Ok(vol)
     }
 
@@ -233,6 +236,7 @@ impl VolumeStore {
         let gone = self.dir.join(format!(".rm-{name}"));
         let _ = fs::remove_dir_all(&gone);
         fs::rename(&dir, &gone).map_err(io(&dir))?;
+        crate::events::emit_to(&self.events, crate::events::Event::volume("destroy", name, "local"));
         fs::remove_dir_all(&gone).map_err(io(&gone))
     }
 
