@@ -44,7 +44,9 @@ pub fn save(paths: &Paths, args: SaveArgs) -> anyhow::Result<()> {
     write_output(args.output.as_deref(), |out, target| {
         archive::save(&store, &items, format, out, target).map(drop)
     })?;
-    items.iter().for_each(|i| crate::events::image(paths, "save", &i.image.id, &i.image.id));
+    items
+        .iter()
+        .for_each(|i| crate::events::image(paths, "save", &i.image.id, &i.image.id));
     Ok(())
 }
 

@@ -38,7 +38,8 @@ pub fn events(paths: &Paths, args: EventsArgs) -> anyhow::Result<()> {
         OutputFormat::Json => Shape::Json,
         OutputFormat::Template { source, .. } if is_json_of_dot(&source) => Shape::Json,
         OutputFormat::Template { source, .. } => Shape::Template(
-            Formatter::new(&source, false, true).map_err(|e| bad(e.to_string()))?,
+            // A missing attribute is Go's `<no value>` (Attributes is a map in docker's).
+            Formatter::new(&source, false, false).map_err(|e| bad(e.to_string()))?,
         ),
     };
     let stdout = std::io::stdout();
@@ -57,7 +58,9 @@ pub fn events(paths: &Paths, args: EventsArgs) -> anyhow::Result<()> {
     match follow(&Journal::of(paths), &query, &mut print) {
         Ok(()) => Ok(()),
         // The reader went away (`kiste events | head -3`): the stream is over.
-        Err(crate::events::FollowError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+        Err(crate::events::FollowError::Output(e))
+            if e.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
             Ok(())
         }
         Err(e) => Err(e.into()),

@@ -292,7 +292,11 @@ impl Stopping<'_> {
             }
         }
         let waited = self.container.wait(KILL_GRACE);
-        crate::events::stopped(self.container.paths, &self.container.rec, self.process.is_some());
+        crate::events::stopped(
+            self.container.paths,
+            &self.container.rec,
+            self.process.is_some(),
+        );
         waited
     }
 }

@@ -153,7 +153,10 @@ fn go_rfc3339_nano(ns: i64) -> String {
         return ns.to_string();
     };
     let offset = jiff::tz::TimeZone::system().to_offset(t);
-    let mut s = offset.to_datetime(t).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut s = offset
+        .to_datetime(t)
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
     let frac = format!("{:09}", t.subsec_nanosecond());
     let frac = frac.trim_end_matches('0');
     if !frac.is_empty() {
@@ -250,7 +253,12 @@ pub fn health_changed(
     rec: &ContainerRecord,
     before: Option<crate::state::HealthStatus>,
 ) {
-    if let Some(h) = rec.state.health.as_ref().filter(|h| Some(h.status) != before) {
+    if let Some(h) = rec
+        .state
+        .health
+        .as_ref()
+        .filter(|h| Some(h.status) != before)
+    {
         let action = format!("health_status: {}", h.status.as_str());
         container(paths, rec, &action);
     }
@@ -279,7 +287,10 @@ pub fn pushed_or_pulled(paths: &Paths, action: &str, reference: &str) {
 /// A network event (kiste's networks are bridges); `container` for connect/disconnect.
 pub fn network(paths: &Paths, action: &str, id: &str, name: &str, container: Option<&str>) {
     let e = Event::network(action, id, name, "bridge");
-    emit(paths, container.map_or(e.clone(), |c| e.with("container", c)));
+    emit(
+        paths,
+        container.map_or(e.clone(), |c| e.with("container", c)),
+    );
 }
 
 /// A volume event (kiste's volumes use the built-in `local` driver).
@@ -317,7 +328,10 @@ pub fn committed(
     let e = Event::container(rec, "commit")
         .with("comment", comment.unwrap_or(""))
         .with("imageID", image_id)
-        .with("imageRef", tags.first().map(|t| t.to_string()).unwrap_or_default());
+        .with(
+            "imageRef",
+            tags.first().map(|t| t.to_string()).unwrap_or_default(),
+        );
     emit(paths, e);
 }
 

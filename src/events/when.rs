@@ -48,7 +48,12 @@ fn civil(value: &str) -> Option<i128> {
         Some(off) => TimeZone::fixed(off),
         None => TimeZone::system(),
     };
-    Some(tz.to_ambiguous_timestamp(dt).compatible().ok()?.as_nanosecond())
+    Some(
+        tz.to_ambiguous_timestamp(dt)
+            .compatible()
+            .ok()?
+            .as_nanosecond(),
+    )
 }
 
 /// `Z` or `±hh:mm` at the end of a value with a date part.

@@ -480,7 +480,9 @@ pub fn leave(paths: &Paths, network: &str, id: &str, unlink: bool) -> Result<boo
     if network != crate::config::DEFAULT_NETWORK {
         hosts::refresh_all(paths, locked.state.members.keys());
     }
-    let net_id = super::store::find(paths, network).map(|d| d.id).unwrap_or_default();
+    let net_id = super::store::find(paths, network)
+        .map(|d| d.id)
+        .unwrap_or_default();
     crate::events::network(paths, "disconnect", &net_id, network, Some(id));
     Ok(true)
 }

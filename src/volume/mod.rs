@@ -197,7 +197,10 @@ impl VolumeStore {
             fs::rename(&tmp, &final_dir)
         })()
         .map_err(io(&final_dir))?;
-        crate::events::emit_to(&self.events, crate::events::Event::volume("create", name, "local"));
+        crate::events::emit_to(
+            &self.events,
+            crate::events::Event::volume("create", name, "local"),
+        );
         Ok(vol)
     }
 
@@ -236,7 +239,10 @@ impl VolumeStore {
         let gone = self.dir.join(format!(".rm-{name}"));
         let _ = fs::remove_dir_all(&gone);
         fs::rename(&dir, &gone).map_err(io(&dir))?;
-        crate::events::emit_to(&self.events, crate::events::Event::volume("destroy", name, "local"));
+        crate::events::emit_to(
+            &self.events,
+            crate::events::Event::volume("destroy", name, "local"),
+        );
         fs::remove_dir_all(&gone).map_err(io(&gone))
     }
 
