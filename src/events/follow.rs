@@ -134,9 +134,16 @@ pub fn follow(
         // and the old one to its end, where a writer that opened it late may still add.
         let now_ino = std::fs::metadata(journal.current()).ok().map(|m| m.ino());
         if now_ino.is_some() && now_ino != cur.as_ref().map(|t| t.ino) {
-            if let Some(t) = cur.take() {
-                prev = Some(t);
-            }
+            let held = cur.take();
+            // Rotated more than once since the last look: the generation in between
+            // (now the previous one) was never read; read it whole.
+            let between = match &held {
+                Some(t) => Tail::open(&journal.previous(), false)
+                    .map_err(read_err)?
+                    .filter(|p| p.ino != t.ino && Some(p.ino) != now_ino),
+                None => None,
+            };
+            prev = between.or(held);
             cur = Tail::open(&journal.current(), false).map_err(read_err)?;
             continue;
         }
