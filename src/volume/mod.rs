@@ -165,7 +165,8 @@ impl VolumeStore {
             return Err(VolumeError::InvalidName(name.to_string()));
         }
         match self.get(name) {
-            Ok(v) => return Ok(v),
+            // docker records a `create` for every create, of a volume that exists too.
+            Ok(v) => return Ok(self.created(v)),
             Err(VolumeError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -197,11 +198,13 @@ impl VolumeStore {
             fs::rename(&tmp, &final_dir)
         })()
         .map_err(io(&final_dir))?;
-        crate::events::emit_to(
-            &self.events,
-            crate::events::Event::volume("create", name, "local"),
-        );
-        Ok(vol)
+        Ok(self.created(vol))
+    }
+
+    fn created(&self, vol: Volume) -> Volume {
+        let event = crate::events::Event::volume("create", &vol.name, &vol.driver);
+        crate::events::emit_to(&self.events, event);
+        vol
     }
 
     /// The containers (any state) whose mounts name the volume: their ids.
