@@ -271,6 +271,20 @@ fn filters_and_within_a_key_or_across_keys() {
     assert!(q(&["image=other"]).is_empty());
     assert!(q(&["network=nothing"]).is_empty());
     assert!(q(&["daemon=nothing"]).is_empty());
+    // `system events` takes the same filters and formats.
+    let sys = k.ok(&[
+        "system",
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Action}} {{.Actor.ID}}",
+    ]);
+    assert_eq!(sys, "create ev-vol\n");
 }
 
 #[test]

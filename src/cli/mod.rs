@@ -30,6 +30,7 @@ mod search;
 mod shell;
 mod system;
 mod update;
+mod volume_driver;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
@@ -72,6 +73,7 @@ pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarg
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
 pub use update::{UpdateArgs, UpdateConfig, UpdateError};
+pub use volume_driver::{check_volume_driver, VolumeDriverArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -366,6 +368,8 @@ pub struct RunArgs {
     pub life: LifeArgs,
     #[command(flatten)]
     pub refused: RunRefusedFlags,
+    #[command(flatten)]
+    pub volume_driver: VolumeDriverArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -419,6 +423,7 @@ impl RunArgs {
         resolve: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<HostConfig, FlagError> {
         let mut host = self.isolation.to_host_config(resolve)?;
+        host.volume_driver = self.volume_driver.volume_driver.clone().unwrap_or_default();
         let mut ports = Vec::new();
         for p in &self.publish {
             ports.extend(PortMapping::parse_many("-p, --publish", p)?);

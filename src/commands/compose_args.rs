@@ -73,6 +73,7 @@ pub(super) fn run_args(
         cidfile: None,
         expose: svc.expose.clone(),
         refused: Default::default(),
+        volume_driver: Default::default(),
         detach: true,
         name,
         publish: svc.ports.iter().map(|p| p.publish_flag()).collect(),

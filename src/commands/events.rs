@@ -14,7 +14,7 @@ use std::io::Write;
 enum Shape {
     Text,
     Json,
-    Template(Formatter),
+    Template(Box<Formatter>),
 }
 
 /// `{{json .}}` (spacing and trim markers aside) prints the message as JSON, like
@@ -37,10 +37,10 @@ pub fn events(paths: &Paths, args: EventsArgs) -> anyhow::Result<()> {
         OutputFormat::Default => Shape::Text,
         OutputFormat::Json => Shape::Json,
         OutputFormat::Template { source, .. } if is_json_of_dot(&source) => Shape::Json,
-        OutputFormat::Template { source, .. } => Shape::Template(
-            // A missing attribute is Go's `<no value>` (Attributes is a map in docker's).
+        // A missing attribute is Go's `<no value>` (Attributes is a map in docker's).
+        OutputFormat::Template { source, .. } => Shape::Template(Box::new(
             Formatter::new(&source, false, false).map_err(|e| bad(e.to_string()))?,
-        ),
+        )),
     };
     let stdout = std::io::stdout();
     let mut print = |ev: &Event| -> std::io::Result<()> {

@@ -344,6 +344,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             ContainerStatus::default()
         },
     };
+    crate::cli::check_volume_driver(&rec.config.host)
+        .map_err(|message| Exit { code: 125, message })?;
     store.create(&lock, &mut rec).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),

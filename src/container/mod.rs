@@ -266,7 +266,7 @@ impl<'a> Container<'a> {
         monitor::release(self.paths, &self.rec);
         let lock = self.store.lock()?;
         match self.store.remove(&lock, &self.rec.id) {
-            Ok(()) => Ok(crate::events::container(self.paths, &self.rec, "destroy")),
+            Ok(()) => crate::events::destroyed(self.paths, &self.rec),
             Err(StateError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }

@@ -335,6 +335,12 @@ pub fn committed(
     emit(paths, e);
 }
 
+/// `rm`: the record is gone (for the caller's `Ok`).
+pub fn destroyed<E>(paths: &Paths, rec: &ContainerRecord) -> Result<(), E> {
+    container(paths, rec, "destroy");
+    Ok(())
+}
+
 /// `stop` is recorded once the exit is, and only for a container that was running.
 pub fn stopped(paths: &Paths, rec: &ContainerRecord, was_running: bool) {
     if was_running {
