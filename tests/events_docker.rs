@@ -61,6 +61,19 @@ fn act(tool: &dyn Fn(&[&str]) -> String, image: &str, tag: &str, sfx: &str) {
     tool(&["kill", "-s", "USR1", &renamed]);
     tool(&["stop", "-t", "1", &renamed]);
     tool(&["rm", &renamed]);
+    let forced = format!("evforce{sfx}");
+    tool(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        &forced,
+        image,
+        "sleep",
+        "30",
+    ]);
+    tool(&["rm", "-f", &forced]);
     tool(&["volume", "rm", &vol]);
     tool(&["tag", image, tag]);
     tool(&["rmi", tag]);
