@@ -68,7 +68,7 @@ out=[]
 stats=collections.Counter()
 WHOLE={'plugin':('no-daemon','PLUGIN'),'trust':('legacy-removed','TRUST'),'context create':('no-daemon','CONTEXT'),
  'context update':('no-daemon','CONTEXT'),'context export':('no-daemon','CONTEXT'),'context import':('no-daemon','CONTEXT'),
- 'context rm':('no-daemon','CONTEXT'),'events':('no-daemon','EVENTS'),'system events':('no-daemon','EVENTS')}
+ 'context rm':('no-daemon','CONTEXT')}
 for cmd,flag,kind in rows:
     whole=[v for k,v in WHOLE.items() if cmd==k or cmd.startswith(k+' ')]
     if whole:

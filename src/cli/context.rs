@@ -1,6 +1,6 @@
 //! Flags of docker's commands that kiste answers in its own terms: `context` (one
 //! "default" context: the local store), `builder` (kiste's builder and its cache), and the
-//! commands kiste refuses with a reason (`checkpoint`, `plugin`, `trust`, `events`): these
+//! commands kiste refuses with a reason (`checkpoint`, `plugin`, `trust`): these
 //! take any arguments so that every use gets the reason rather than a usage error.
 
 use super::BuildArgs;
@@ -91,22 +91,4 @@ pub struct RefusedArgs {
         allow_hyphen_values = true
     )]
     pub args: Vec<String>,
-}
-
-/// `events`: refused (see `commands::refused::EVENTS`); its flags are docker's so that
-/// each use gets the reason.
-#[derive(Debug, Args)]
-pub struct EventsArgs {
-    /// Filter output based on conditions provided
-    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
-    pub filters: Vec<String>,
-    /// Format output using a custom template
-    #[arg(long, value_name = "FORMAT")]
-    pub format: Option<String>,
-    /// Show all events created since timestamp
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Stream events until this timestamp
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
 }

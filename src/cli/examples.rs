@@ -169,9 +169,12 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("system prune", "kiste system prune -a -f"),
     (
         "system events",
-        "kiste system events (refused: see the error for why)",
+        "kiste system events --since 10m --filter type=container",
     ),
-    ("events", "kiste events (refused: see the error for why)"),
+    (
+        "events",
+        "kiste events --filter container=web --format '{{json .}}'",
+    ),
     ("builder", "kiste builder prune -f"),
     ("builder prune", "kiste builder prune -a -f"),
     ("context", "kiste context ls"),

@@ -9,6 +9,7 @@ mod compose;
 mod container_verbs;
 mod context;
 mod data;
+mod events;
 mod examples;
 mod exec;
 mod generate;
@@ -31,6 +32,7 @@ mod search;
 mod shell;
 mod system;
 mod update;
+mod volume_driver;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
@@ -38,12 +40,13 @@ pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use context::{
     BuilderCommand, BuilderPruneArgs, ContextCommand, ContextInspectArgs, ContextLsArgs,
-    ContextUseArgs, EventsArgs, RefusedArgs,
+    ContextUseArgs, RefusedArgs,
 };
 pub use data::{
     CommitArgs, CpArgs, DiffArgs, VolumeCommand, VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs,
     VolumePruneArgs, VolumeRmArgs,
 };
+pub use events::{EventsArgs, EventsArgsError};
 pub use examples::{example, EXAMPLES};
 pub use exec::{ExecArgs, ExecOptions};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
@@ -74,6 +77,7 @@ pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarg
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
 pub use update::{UpdateArgs, UpdateConfig, UpdateError};
+pub use volume_driver::{check_volume_driver, VolumeDriverArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;
@@ -200,7 +204,7 @@ pub enum Command {
     /// Manage contexts (kiste has one, "default": the local store)
     #[command(subcommand)]
     Context(ContextCommand),
-    /// Get real time events (refused: kiste keeps no event log)
+    /// Get real time events from the store's events journal
     Events(EventsArgs),
     /// Manage checkpoints (refused: kiste cannot checkpoint containers)
     Checkpoint(RefusedArgs),
@@ -370,6 +374,7 @@ pub struct RunArgs {
     pub refused: RunRefusedFlags,
     #[command(flatten)]
     pub extra: RunExtraArgs,
+    pub volume_driver: VolumeDriverArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -430,6 +435,7 @@ impl RunArgs {
                 "conflicting options: hostname and the UTS mode",
             ));
         }
+        host.volume_driver = self.volume_driver.volume_driver.clone().unwrap_or_default();
         let mut ports = Vec::new();
         for p in &self.publish {
             ports.extend(PortMapping::parse_many("-p, --publish", p)?);

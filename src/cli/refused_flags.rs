@@ -62,10 +62,6 @@ pub struct RunRefusedFlags {
     #[arg(long, num_args = 0, default_missing_value = "true", value_parser = refuse("no-daemon",
         "kiste has no daemon and no API socket to mount"))]
     pub use_api_socket: Option<Refused>,
-    /// Optional volume driver for the container (refused: kiste has only the local driver)
-    #[arg(long, value_name = "STRING", value_parser = refuse("no-daemon",
-        "kiste has no volume plugins; its one driver, local, is the default"))]
-    pub volume_driver: Option<Refused>,
     /// Skip image verification (default true, as kiste never verifies; false is refused: Docker Content Trust is deprecated)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,
         value_name = "BOOL", value_parser = content_trust_off)]

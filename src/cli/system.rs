@@ -16,7 +16,7 @@ pub struct InfoArgs {
 pub enum SystemCommand {
     /// Show kiste disk usage
     Df(DfArgs),
-    /// Get real time events (refused: kiste keeps no event log)
+    /// Get real time events from the store's events journal
     Events(super::EventsArgs),
     /// Display system-wide information
     Info(InfoArgs),

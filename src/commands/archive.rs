@@ -43,7 +43,11 @@ pub fn save(paths: &Paths, args: SaveArgs) -> anyhow::Result<()> {
     };
     write_output(args.output.as_deref(), |out, target| {
         archive::save(&store, &items, format, out, target).map(drop)
-    })
+    })?;
+    items
+        .iter()
+        .for_each(|i| crate::events::image(paths, "save", &i.image.id, &i.image.id));
+    Ok(())
 }
 
 pub fn load(paths: &Paths, args: LoadArgs) -> anyhow::Result<()> {
@@ -72,6 +76,7 @@ pub fn load(paths: &Paths, args: LoadArgs) -> anyhow::Result<()> {
     // `-q` only hides progress, which kiste does not print: the result lines stay.
     let _ = args.quiet;
     for image in loaded {
+        crate::events::image(paths, "load", &image.id, &image.id);
         for (tag, old) in &image.moved {
             println!(
                 "The image {tag} already exists, renaming the old one with ID {old} to empty string"
@@ -228,6 +233,8 @@ pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
         }],
     };
     let img = store.commit_image(&image_config, &[layer], &tags)?;
+    crate::events::tagged(paths, &img.id, &tags);
+    crate::events::image(paths, "import", &img.id, &img.id);
     println!("{}", img.id);
     Ok(())
 }

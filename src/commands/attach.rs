@@ -35,6 +35,7 @@ pub fn attach(paths: &Paths, args: AttachArgs) -> anyhow::Result<()> {
         }
         .into());
     }
+    crate::events::container(paths, &c.rec, "attach");
     let term = &c.rec.config.host.terminal;
     if opts.sig_proxy && !term.tty {
         proxy_signals(c.rec.state.pid, c.rec.state.pid_start_time);

@@ -249,6 +249,7 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         .into());
     }
     let image = result.map_err(|e| fail(e.to_string()))?;
+    crate::events::tagged(paths, &image.id, &opts.tags);
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &image.id)?;
     }

@@ -74,6 +74,7 @@ pub(super) fn run_args(
         expose: svc.expose.clone(),
         refused: Default::default(),
         extra: Default::default(),
+        volume_driver: Default::default(),
         detach: true,
         name,
         publish: svc.ports.iter().map(|p| p.publish_flag()).collect(),

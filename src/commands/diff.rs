@@ -168,6 +168,7 @@ pub fn commit(paths: &Paths, args: CommitArgs) -> anyhow::Result<()> {
         history,
     };
     let img = images.commit_image(&image_config, &layers, &tags)?;
+    crate::events::committed(paths, &rec, &img.id, &tags, args.message.as_deref());
     println!("{}", img.id);
     Ok(())
 }

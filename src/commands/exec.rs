@@ -49,7 +49,11 @@ pub fn exec(paths: &Paths, args: ExecArgs) -> anyhow::Result<()> {
         detach: opts.detach,
         detach_keys: opts.detach_keys.0,
     };
-    let code = monitor::exec(&c.rec, &req).map_err(|e| Exit {
+    let exec_id = crate::events::exec_began(paths, &c.rec, &req.command);
+    let result = monitor::exec(&c.rec, &req);
+    let ended = result.as_ref().map_or_else(|e| e.exit_code(), |code| *code);
+    crate::events::exec_ended(paths, &c.rec, &exec_id, (!req.detach).then_some(ended));
+    let code = result.map_err(|e| Exit {
         code: e.exit_code(),
         message: e.to_string(),
     })?;

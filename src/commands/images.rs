@@ -231,6 +231,7 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
                 if let Some(tag) = &by_tag {
                     if img.tags.len() > 1 {
                         store.untag(&Reference::parse(tag)?)?;
+                        crate::events::image(paths, "untag", &img.id, &img.id);
                         println!("Untagged: {tag}");
                         return Ok(());
                     }
@@ -248,10 +249,12 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
                 }
                 for t in &img.tags {
                     store.untag(&Reference::parse(t)?)?;
+                    crate::events::image(paths, "untag", &img.id, &img.id);
                     println!("Untagged: {t}");
                 }
                 if users.is_empty() {
                     store.remove(&img.id)?;
+                    crate::events::image(paths, "delete", &img.id, &img.id);
                     println!("Deleted: {}", img.id);
                 }
                 Ok(())
@@ -270,7 +273,9 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
 pub fn tag(paths: &Paths, args: TagArgs) -> anyhow::Result<()> {
     let store = ImageStore::open(&paths.images())?;
     let img = store.resolve(&args.source)?;
-    store.tag(&img.id, &Reference::parse(&args.target)?)?;
+    let target = Reference::parse(&args.target)?;
+    store.tag(&img.id, &target)?;
+    crate::events::image(paths, "tag", &img.id, &target.to_string());
     Ok(())
 }
 
@@ -286,7 +291,10 @@ pub fn untag(paths: &Paths, args: UntagArgs) -> anyhow::Result<()> {
     for name in &names {
         let reference = Reference::parse(name)?;
         match store.resolve(name) {
-            Ok(other) if other.id == img.id => store.untag(&reference)?,
+            Ok(other) if other.id == img.id => {
+                store.untag(&reference)?;
+                crate::events::image(paths, "untag", &img.id, &img.id);
+            }
             _ => anyhow::bail!("image {}: it has no name {name:?}", args.image),
         }
     }

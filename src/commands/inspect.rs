@@ -123,6 +123,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
     }
     super::volume::add_mounts_json(paths, &mut v, &host.mounts);
     v["HostConfig"]["VolumesFrom"] = json!(host.volumes_from);
+    v["HostConfig"]["VolumeDriver"] = json!(host.volume_driver);
     v
 }
 

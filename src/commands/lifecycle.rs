@@ -90,6 +90,7 @@ pub fn restart(paths: &Paths, args: RestartArgs) -> anyhow::Result<()> {
         let sig = stop_signal(&c, args.signal.as_deref())?;
         c.stop(sig, timeout)?;
         monitor::start(paths, &id, Mode::Detached)?;
+        crate::events::container(paths, &containers.get(&id)?.rec, "restart");
         Ok(())
     })
 }
@@ -100,7 +101,8 @@ pub fn rename(paths: &Paths, args: RenameArgs) -> anyhow::Result<()> {
     let renamed = containers
         .get(&args.container)
         .map_err(anyhow::Error::from)
-        .and_then(|c| Ok(containers.store().rename(&c.rec.id, &args.new_name)?));
+        .and_then(|c| Ok(containers.store().rename(&c.rec.id, &args.new_name)?).map(|_| c))
+        .map(|c| crate::events::renamed(paths, &c.rec, &args.new_name));
     if let Err(e) = renamed {
         return Err(Exit {
             code: 1,
@@ -217,7 +219,7 @@ pub fn healthcheck_run(paths: &Paths, args: HealthcheckRunArgs) -> anyhow::Resul
     })?;
     let probe = monitor::start_probe(&spec, cfg.timeout())?.wait();
     let passed = probe.exit_code == 0;
-    monitor::record_probe(containers.store(), &rec.id, probe, &cfg);
+    monitor::record_probe(paths, containers.store(), &rec.id, probe, &cfg);
     if !passed {
         println!("unhealthy");
         return Err(Exit::silent(1).into());

@@ -14,6 +14,7 @@ mod containers;
 mod context;
 mod cp;
 mod diff;
+mod events;
 mod exec;
 mod filter;
 mod format;
@@ -79,9 +80,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
         Command::Plugin(_) => return Err(refused::refuse("plugin", refused::PLUGIN)),
         Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
-        Command::Events(_) | Command::System(crate::cli::SystemCommand::Events(_)) => {
-            return Err(refused::refuse("events", refused::EVENTS))
-        }
         Command::Context(c) => {
             return context::context_command(&Paths::resolve(cli.root, cli.runroot), c)
         }
@@ -149,12 +147,12 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Save(a) => archive::save(paths, a),
         Command::Load(a) => archive::load(paths, a),
         Command::Export(a) => archive::export(paths, a),
+        Command::Events(a) => events::events(paths, a),
         Command::Version(_)
         | Command::Completion(_)
         | Command::Checkpoint(_)
         | Command::Plugin(_)
         | Command::Trust(_)
-        | Command::Events(_)
         | Command::Context(_)
         | Command::Oci(_) => Ok(()),
         Command::Builder(BuilderCommand::Build(a)) => build::build(paths, a),

@@ -128,6 +128,7 @@ fn create(paths: &Paths, a: NetworkCreateArgs) -> anyhow::Result<()> {
     }
     let def =
         net::create(paths, req).map_err(|e| fail(1, format!("Error response from daemon: {e}")))?;
+    crate::events::network(paths, "create", &def.id, &def.name, None);
     println!("{}", def.id);
     Ok(())
 }
@@ -420,6 +421,7 @@ fn remove_one(paths: &Paths, what: &str) -> Result<String, String> {
     net::teardown(paths, &def)
         .and_then(|()| net::forget(paths, &def))
         .map_err(|e| format!("Error response from daemon: {e}"))?;
+    crate::events::network(paths, "destroy", &def.id, &def.name, None);
     Ok(def.name)
 }
 

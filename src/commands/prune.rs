@@ -239,9 +239,11 @@ pub fn prune_images(paths: &Paths, o: &PruneOptions) -> anyhow::Result<Pruned> {
         }
         for t in &img.tags {
             store.untag(&Reference::parse(t)?)?;
+            crate::events::image(paths, "untag", &img.id, &img.id);
             pruned.deleted.push(format!("untagged: {t}"));
         }
         store.remove(&img.id)?;
+        crate::events::image(paths, "delete", &img.id, &img.id);
         crate::log_debug!("pruned image {}", img.id);
         pruned.deleted.push(format!("deleted: {}", img.id));
     }

@@ -26,6 +26,7 @@ pub fn pull(paths: &Paths, args: PullArgs) -> anyhow::Result<()> {
     // The registry errors carry their causes in their text; one line, no repeated chain.
     let outcome = registry::pull(&store, &args.image, &opts, &progress)
         .map_err(|e| anyhow::anyhow!("cannot pull {}: {e}", args.image))?;
+    crate::events::pushed_or_pulled(paths, "pull", &args.image);
     println!("{}", outcome.canonical);
     Ok(())
 }

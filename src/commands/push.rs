@@ -28,5 +28,6 @@ pub fn push(paths: &Paths, args: PushArgs) -> anyhow::Result<()> {
         std::fs::write(file, &digest)
             .with_context(|| format!("cannot write digest file {}", file.display()))?;
     }
+    crate::events::pushed_or_pulled(paths, "push", &dest.to_string());
     Ok(())
 }

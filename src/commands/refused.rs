@@ -10,8 +10,6 @@ pub const PLUGIN: &str = "kiste has no plugin system: volumes (local), networks 
     host and use --mount type=bind";
 pub const TRUST: &str = "Docker Content Trust (Notary v1) is deprecated by docker; pin images by \
     digest (IMAGE@sha256:...) or verify signatures with cosign or notation";
-pub const EVENTS: &str = "kiste has no daemon and keeps no event log; follow a container with \
-    `kiste wait`, `kiste logs -f` or `kiste inspect`";
 pub const CONTEXT: &str = "kiste has no daemon to point a context at: its one context, \
     \"default\", is the local store; choose another store with --root and --runroot";
 

@@ -30,6 +30,7 @@ pub fn create(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
 pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
     let Created { rec, image, images } = create_record(paths, &args, true)?;
     let store = ContainerStore::open(&paths.containers())?;
+    crate::events::attached(paths, &rec, !args.detach);
     // `run -it`: a detached monitor owns the terminal and this process attaches to it, as
     // docker's CLI does, so that the detach keys leave the container running.
     let attach = !args.detach && args.interactive && rec.config.host.terminal.tty;
@@ -359,6 +360,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             ContainerStatus::default()
         },
     };
+    crate::cli::check_volume_driver(&rec.config.host)
+        .map_err(|message| Exit { code: 125, message })?;
     store.create(&lock, &mut rec).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
@@ -382,6 +385,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             return Err(e);
         }
     }
+    crate::events::container(paths, &rec, "create");
     Ok(Created { rec, image, images })
 }
 

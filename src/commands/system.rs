@@ -19,8 +19,7 @@ pub fn system_command(paths: &Paths, cmd: SystemCommand) -> anyhow::Result<()> {
     match cmd {
         SystemCommand::Df(a) => df(paths, a),
         SystemCommand::Info(a) => super::info::info(paths, a),
-        // Refused before the store is opened (commands::dispatch).
-        SystemCommand::Events(_) => Err(super::refused::refuse("events", super::refused::EVENTS)),
+        SystemCommand::Events(a) => super::events::events(paths, a),
         SystemCommand::Prune(a) => super::prune::system_prune(paths, a),
     }
 }

@@ -22,6 +22,7 @@ impl Container<'_> {
         }
         self.set_frozen(true)?;
         self.store.update(&self.rec.id, |r| r.state.paused = true)?;
+        crate::events::container(self.paths, &self.rec, "pause");
         Ok(())
     }
 
@@ -33,6 +34,7 @@ impl Container<'_> {
         self.set_frozen(false)?;
         self.store
             .update(&self.rec.id, |r| r.state.paused = false)?;
+        crate::events::container(self.paths, &self.rec, "unpause");
         Ok(())
     }
 

@@ -112,6 +112,8 @@ pub struct Stopping<'a> {
     process: Option<PidFd>,
     /// None: wait as long as it takes (`stop -t -1`).
     deadline: Option<Instant>,
+    /// The stop signal sent; SIGKILL is not sent twice (one `kill` event, as docker's).
+    signal: i32,
 }
 
 /// How long `stop` and `kill` wait for a SIGKILLed container and its monitor.
@@ -138,6 +140,7 @@ impl<'a> Container<'a> {
                 });
             }
         }
+        crate::events::killed(self.paths, &self.rec, signal);
         if self.rec.config.host.pid.is_host() {
             for pid in crate::cgroups::pids(&monitor::cgroup_of(&self.rec)) {
                 // SAFETY: as above, for the processes of the container's cgroup.
@@ -195,6 +198,7 @@ impl<'a> Container<'a> {
             container: self,
             process,
             deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
+            signal,
         })
     }
 
@@ -255,7 +259,9 @@ impl<'a> Container<'a> {
                 return Err(ContainerError::RemoveRunning(self.rec.name.clone()));
             }
             let (paths, store, rec) = (self.paths, self.store, self.rec.clone());
-            self.stop(libc::SIGKILL, Some(Duration::ZERO))?;
+            // docker's `rm -f`: kill, die and destroy, without a `stop`.
+            self.begin_stop(libc::SIGKILL, Some(Duration::ZERO))?
+                .finish_as(false)?;
             return Container { paths, store, rec }.remove_stopped();
         }
         self.remove_stopped()
@@ -265,7 +271,8 @@ impl<'a> Container<'a> {
         monitor::release(self.paths, &self.rec);
         let lock = self.store.lock()?;
         match self.store.remove(&lock, &self.rec.id) {
-            Ok(()) | Err(StateError::NotFound(_)) => Ok(()),
+            Ok(()) => crate::events::destroyed(self.paths, &self.rec),
+            Err(StateError::NotFound(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -280,15 +287,26 @@ impl<'a> Container<'a> {
 impl Stopping<'_> {
     /// Wait for the exit until the deadline, then SIGKILL; return once it is recorded.
     pub fn finish(self) -> Result<(), ContainerError> {
+        self.finish_as(true)
+    }
+
+    /// As `finish`; `stop_event`: the stop is the user's `stop`/`restart` (docker's
+    /// `stop` event), not a step of `rm -f`.
+    fn finish_as(self, stop_event: bool) -> Result<(), ContainerError> {
         if let Some(p) = &self.process {
             let left = self
                 .deadline
                 .map(|d| d.saturating_duration_since(Instant::now()));
             if !p.wait(left) {
-                self.container.signal(libc::SIGKILL)?;
+                if self.signal != libc::SIGKILL {
+                    self.container.signal(libc::SIGKILL)?;
+                }
                 p.wait(Some(KILL_GRACE));
             }
         }
-        self.container.wait(KILL_GRACE)
+        let waited = self.container.wait(KILL_GRACE);
+        let was_running = stop_event && self.process.is_some();
+        crate::events::stopped(self.container.paths, &self.container.rec, was_running);
+        waited
     }
 }

@@ -8,9 +8,17 @@ use crate::state::{ContainerRecord, ContainerStore, Status};
 use crate::storage;
 
 /// The container ended: release what it held and record how it ended.
-pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, code: i32) {
+pub(super) fn finish(
+    paths: &Paths,
+    store: &ContainerStore,
+    running: &Running,
+    rec: &ContainerRecord,
+    code: i32,
+) {
     let oom = crate::cgroups::oom_killed(&running.cgroup);
+    crate::events::died(paths, rec, code, oom);
     release_network(paths, &running.id);
+    crate::events::volumes(paths, rec, "unmount");
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
@@ -21,6 +29,7 @@ pub(super) fn finish(paths: &Paths, store: &ContainerStore, running: &Running, c
         if let Ok(lock) = store.lock() {
             let _ = store.remove(&lock, &running.id);
         }
+        crate::events::container(paths, rec, "destroy");
         remove_anonymous_volumes(paths, &running.mounts);
         return;
     }

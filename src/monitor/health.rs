@@ -226,13 +226,16 @@ fn go_duration(d: Duration) -> String {
 
 /// Add a probe's result to the record.
 pub fn record_probe(
+    paths: &Paths,
     store: &ContainerStore,
     id: &str,
     probe: HealthProbe,
     cfg: &HealthConfig,
 ) -> Option<HealthState> {
+    let mut before = None;
     store
         .update(id, |r| {
+            before = r.state.health.as_ref().map(|h| h.status);
             let in_start = r
                 .state
                 .started_at
@@ -248,11 +251,13 @@ pub fn record_probe(
                 .record(probe, cfg.retries(), in_start);
         })
         .ok()
+        .inspect(|r| crate::events::health_changed(paths, r, before))
         .and_then(|r| r.state.health)
 }
 
 /// The monitor's side: when to probe, the probe under way, and its result.
 pub struct HealthWatch {
+    paths: Paths,
     store: ContainerStore,
     id: String,
     config: HealthConfig,
@@ -275,6 +280,7 @@ impl HealthWatch {
             config.start_interval()
         };
         Some(HealthWatch {
+            paths: paths.clone(),
             store,
             id: rec.id.clone(),
             spec: probe_spec(paths, rec, args),
@@ -348,7 +354,7 @@ impl HealthWatch {
             exit_code: -1,
             output,
         };
-        record_probe(&self.store, &self.id, probe, &self.config);
+        record_probe(&self.paths, &self.store, &self.id, probe, &self.config);
     }
 
     /// A child of the monitor ended: if it was the probe, record its result. Whether it was.
@@ -358,7 +364,7 @@ impl HealthWatch {
         }
         if let Some(p) = self.probe.take() {
             let result = p.result(code);
-            record_probe(&self.store, &self.id, result, &self.config);
+            record_probe(&self.paths, &self.store, &self.id, result, &self.config);
         }
         true
     }

@@ -398,6 +398,8 @@ fn run_monitored(
         }
         r.state.ports = mappings;
     })?;
+    crate::events::volumes(paths, &rec, "mount");
+    crate::events::container(paths, &rec, "start");
     if !echo {
         // For service managers (`generate systemd`: Type=forking with a PIDFile).
         let _ = std::fs::write(
@@ -443,7 +445,7 @@ fn run_monitored(
         health: health::HealthWatch::new(paths, &rec),
         attach,
     });
-    finish(paths, store, running, code);
+    finish(paths, store, running, &rec, code);
     Ok(code)
 }
 

@@ -468,6 +468,7 @@ pub fn attach(
     if !def.is_default() {
         hosts::refresh_all(paths, locked.state.members.keys());
     }
+    crate::events::network(paths, "connect", &def.id, &def.name, Some(id));
     Ok(Attachment {
         ip,
         ip6,
@@ -507,6 +508,10 @@ pub fn leave(paths: &Paths, network: &str, id: &str, unlink: bool) -> Result<boo
     if network != crate::config::DEFAULT_NETWORK {
         hosts::refresh_all(paths, locked.state.members.keys());
     }
+    let net_id = super::store::find(paths, network)
+        .map(|d| d.id)
+        .unwrap_or_default();
+    crate::events::network(paths, "disconnect", &net_id, network, Some(id));
     Ok(true)
 }
 

@@ -60,6 +60,9 @@ pub struct ContainerConfig {
 /// through `config::legacy_serde`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HostConfig {
+    /// `--volume-driver` (docker's HostConfig.VolumeDriver; only "local" makes volumes).
+    #[serde(default)]
+    pub volume_driver: String,
     pub ports: Vec<PortMapping>,
     pub network: NetworkMode,
     /// `--add-host`

@@ -91,6 +91,7 @@ impl Volume {
 pub struct VolumeStore {
     dir: PathBuf,
     containers: PathBuf,
+    events: crate::events::Journal,
 }
 
 /// Held while volumes are created or removed.
@@ -107,6 +108,7 @@ impl VolumeStore {
         Ok(VolumeStore {
             dir,
             containers: paths.containers(),
+            events: crate::events::Journal::of(paths),
         })
     }
 
@@ -173,7 +175,8 @@ impl VolumeStore {
             check_options(name, opts)?;
         }
         match self.get(name) {
-            Ok(v) => return Ok(v),
+            // docker records a `create` for every create, of a volume that exists too.
+            Ok(v) => return Ok(self.created(v)),
             Err(VolumeError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -205,7 +208,13 @@ impl VolumeStore {
             crate::paths::sync_dir(&self.dir)
         })()
         .map_err(io(&final_dir))?;
-        Ok(vol)
+        Ok(self.created(vol))
+    }
+
+    fn created(&self, vol: Volume) -> Volume {
+        let event = crate::events::Event::volume("create", &vol.name, &vol.driver);
+        crate::events::emit_to(&self.events, event);
+        vol
     }
 
     /// The containers (any state) whose mounts name the volume: their ids.
@@ -246,6 +255,10 @@ impl VolumeStore {
         let gone = self.dir.join(format!(".rm-{name}"));
         let _ = fs::remove_dir_all(&gone);
         fs::rename(&dir, &gone).map_err(io(&dir))?;
+        crate::events::emit_to(
+            &self.events,
+            crate::events::Event::volume("destroy", name, "local"),
+        );
         fs::remove_dir_all(&gone).map_err(io(&gone))
     }
 
