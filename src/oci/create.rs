@@ -56,19 +56,41 @@ extern "C" fn forward(sig: libc::c_int) {
     }
 }
 
-/// From now on, the signals a terminal or a supervisor sends go to the container's
-/// process `pid`, as runc's foreground run forwards them.
-fn forward_signals(pid: i32) {
+/// The signals a foreground `run` or `exec` passes on, as runc's do.
+const FORWARDED: [libc::c_int; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Blocks (or unblocks) the forwarded signals: a signal that comes while a process is
+/// being started waits for its handler instead of ending kiste.
+pub(super) fn block_forwarded(block: bool) {
+    // SAFETY: sigprocmask on a set built with sigemptyset/sigaddset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in FORWARDED {
+            libc::sigaddset(&mut set, sig);
+        }
+        let how = if block {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        libc::sigprocmask(how, &set, std::ptr::null_mut());
+    }
+}
+
+/// From now on, the signals a terminal or a supervisor sends go to the process `pid`
+/// (a foreground container's or exec's), as runc forwards them.
+pub(super) fn forward_signals(pid: i32) {
     FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
-    for sig in [
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGWINCH,
-    ] {
+    for sig in FORWARDED {
         // SAFETY: installing a handler that only calls kill.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();

@@ -51,19 +51,7 @@ pub fn translate(
     {
         warn("process.selinuxLabel is ignored: kiste does not apply SELinux labels");
     }
-    let caps = process.capabilities().clone().unwrap_or_default();
-    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        let mut v: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
-        v.sort();
-        v
-    };
-    let capabilities = CapabilitySets {
-        bounding: names(caps.bounding()),
-        effective: names(caps.effective()),
-        inheritable: names(caps.inheritable()),
-        permitted: names(caps.permitted()),
-        ambient: names(caps.ambient()),
-    };
+    let capabilities = capability_sets(&process);
     let (namespaces, kinds) = namespaces(spec)?;
     let cgroup = cgroup_path(id, linux.cgroups_path().as_deref(), systemd_cgroup)?;
     let (devices, cgroup_devices, allow_all) = devices(spec);
@@ -154,6 +142,23 @@ pub fn translate(
         cgroup,
         namespaces: kinds,
     })
+}
+
+/// The five capability sets of a process, as names.
+pub fn capability_sets(process: &oci_spec::runtime::Process) -> CapabilitySets {
+    let caps = process.capabilities().clone().unwrap_or_default();
+    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        let mut v: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
+        v.sort();
+        v
+    };
+    CapabilitySets {
+        bounding: names(caps.bounding()),
+        effective: names(caps.effective()),
+        inheritable: names(caps.inheritable()),
+        permitted: names(caps.permitted()),
+        ambient: names(caps.ambient()),
+    }
 }
 
 /// The hooks of one kind as the runtime runs them.

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::caps;
 use super::error::{ChildError, Ctx};
-use super::spec::OciExtras;
+use super::spec::{CapabilitySets, OciExtras};
 
 /// The exec fifo, held open (O_PATH) with this process's fd directory from the host's
 /// /proc, so that it can be opened for writing after pivot_root took the host's paths away.
@@ -143,7 +143,10 @@ pub(crate) struct OciCaps {
 
 impl OciCaps {
     pub(crate) fn of(extras: &OciExtras) -> Result<OciCaps, super::error::RuntimeError> {
-        let c = &extras.capabilities;
+        OciCaps::of_sets(&extras.capabilities)
+    }
+
+    pub(crate) fn of_sets(c: &CapabilitySets) -> Result<OciCaps, super::error::RuntimeError> {
         Ok(OciCaps {
             effective: caps::mask_of(&c.effective)?,
             permitted: caps::mask_of(&c.permitted)?,
