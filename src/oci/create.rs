@@ -2,7 +2,8 @@
 //! the exec fifo, translate the config into a `ContainerSpec` and start it with
 //! `runtime::spawn`; the process stops before execve on the fifo, and this command exits
 //! (the process is adopted by the caller's subreaper: conmon, the containerd shim).
-//! Then the prestart and createRuntime hooks. On any failure nothing is left: the
+//! The prestart and createRuntime hooks run during the spawn, before the container's
+//! pivot_root (`runtime::hooks`). On any failure nothing is left: the
 //! process is killed, its cgroup and the state directory are removed. `run` is create
 //! and start; in the foreground it waits and exits with the container's status.
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::bundle::{self, Bundle};
 use super::lifecycle::{self, release};
 use super::state::{check_id, Record};
-use super::translate::{hook_list, translate};
+use super::translate::translate;
 use super::{Global, OciError};
 use crate::cli::oci::{CreateArgs, OciRunArgs};
 
@@ -193,7 +194,7 @@ fn start_created(
         g.systemd_cgroup,
         fifo,
         a.preserve_fds,
-        rec.hook_state("creating"),
+        rec.hook_state_value("creating"),
     )?;
     if let (Some(c), Some(x)) = (console, t.spec.oci.as_mut()) {
         x.console = Some(c.spec());
@@ -211,20 +212,6 @@ fn start_created(
         g.root.save(&rec)?;
         if let Some(p) = &a.pid_file {
             write_pid_file(p, rec.pid)?;
-        }
-        let hooks = spec.hooks().clone().unwrap_or_default();
-        let state = rec.hook_state("created");
-        for (kind, list) in [
-            ("prestart", hook_list(hooks.prestart())),
-            ("createRuntime", hook_list(hooks.create_runtime())),
-        ] {
-            for h in &list {
-                crate::runtime::run_hook(h, &state).map_err(|reason| OciError::Hook {
-                    id: rec.id.clone(),
-                    kind,
-                    reason,
-                })?;
-            }
         }
         Ok(())
     };

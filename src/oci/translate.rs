@@ -31,7 +31,7 @@ pub fn translate(
     systemd_cgroup: bool,
     fifo: Option<PathBuf>,
     preserve_fds: u32,
-    hook_state: String,
+    hook_state: serde_json::Value,
 ) -> Result<Translated, OciError> {
     let spec = &bundle.spec;
     let process = spec.process().clone().unwrap_or_default();
@@ -100,6 +100,8 @@ pub fn translate(
         oom_score_adj: process.oom_score_adj(),
         domainname: spec.domainname().clone().unwrap_or_default(),
         preserve_fds,
+        prestart_hooks: hook_list(hooks.prestart()),
+        create_runtime_hooks: hook_list(hooks.create_runtime()),
         create_container_hooks: hook_list(hooks.create_container()),
         start_container_hooks: hook_list(hooks.start_container()),
         hook_state,

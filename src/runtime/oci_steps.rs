@@ -42,8 +42,9 @@ impl Fifo {
         Ok(Fifo { fd_dir, fifo })
     }
 
-    /// Blocks until `start` opens the fifo for reading, then tells it "0".
-    pub(crate) fn wait(self) -> Result<(), ChildError> {
+    /// Blocks until `start` opens the fifo for reading, then tells it "0". The open
+    /// write end is returned: its close at execve tells `start` the program runs.
+    pub(crate) fn wait(self) -> Result<OwnedFd, ChildError> {
         let name = CString::new(self.fifo.as_raw_fd().to_string()).unwrap_or_default();
         let fd = loop {
             // SAFETY: openat relative to our fd directory; reopening the O_PATH fd.
@@ -65,7 +66,7 @@ impl Fifo {
         };
         // SAFETY: writing one byte from a static buffer.
         unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) };
-        Ok(())
+        Ok(fd)
     }
 }
 
@@ -157,9 +158,9 @@ impl OciCaps {
 }
 
 /// The startContainer hooks, inside the container just before the program's execve.
-pub(crate) fn start_container_hooks(extras: &OciExtras) -> Result<(), ChildError> {
+pub(crate) fn start_container_hooks(extras: &OciExtras, state: &str) -> Result<(), ChildError> {
     for hook in &extras.start_container_hooks {
-        super::hooks::run_hook(hook, &extras.hook_state)
+        super::hooks::run_hook(hook, state)
             .map_err(|e| ChildError::message(format!("startContainer {e}")))?;
     }
     Ok(())
