@@ -62,6 +62,7 @@ pub(super) fn exec_spec(rec: &ContainerRecord, req: &ExecRequest, stdio: Stdio) 
         rlimits: super::spec::rlimits(host),
         stdio,
         tty: req.tty,
+        oci: None,
     }
 }
 

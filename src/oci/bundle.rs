@@ -80,8 +80,13 @@ pub fn load(dir: &Path) -> Result<Bundle, OciError> {
             }
         }
     }
-    for m in spec.mounts().iter().flatten() {
-        check_destination(&rootfs, &m.destination().to_string_lossy())?;
+    if let Some(mounts) = spec.mounts().as_ref().filter(|m| !m.is_empty()) {
+        // One confined root for every destination.
+        let root = crate::fs::Root::open(&rootfs)
+            .map_err(|e| OciError::io(format!("rootfs {}", rootfs.display()), e))?;
+        for m in mounts {
+            check_destination(&root, &m.destination().to_string_lossy())?;
+        }
     }
     Ok(Bundle { dir, spec, rootfs })
 }
@@ -122,11 +127,7 @@ fn check_namespace(path: &Path, t: LinuxNamespaceType) -> Result<(), OciError> {
 
 /// A mount destination must not pass a symlink whose relative target climbs out of the
 /// rootfs (absolute targets are resolved inside the rootfs when mounting).
-fn check_destination(rootfs: &Path, dest: &str) -> Result<(), OciError> {
-    let root = match crate::fs::Root::open(rootfs) {
-        Ok(r) => r,
-        Err(e) => return Err(OciError::io(format!("rootfs {}", rootfs.display()), e)),
-    };
+fn check_destination(root: &crate::fs::Root, dest: &str) -> Result<(), OciError> {
     let mut walked: Vec<String> = Vec::new();
     for part in dest.split('/').filter(|p| !p.is_empty() && *p != ".") {
         if part == ".." {

@@ -2,7 +2,8 @@
 //! the exec fifo, translate the config into a `ContainerSpec` and start it with
 //! `runtime::spawn`; the process stops before execve on the fifo, and this command exits
 //! (the process is adopted by the caller's subreaper: conmon, the containerd shim).
-//! Then the prestart and createRuntime hooks. On any failure nothing is left: the
+//! The prestart and createRuntime hooks run during the spawn, before the container's
+//! pivot_root (`runtime::hooks`). On any failure nothing is left: the
 //! process is killed, its cgroup and the state directory are removed. `run` is create
 //! and start; in the foreground it waits and exits with the container's status.
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::bundle::{self, Bundle};
 use super::lifecycle::{self, release};
 use super::state::{check_id, Record};
-use super::translate::{hook_list, translate};
+use super::translate::translate;
 use super::{Global, OciError};
 use crate::cli::oci::{CreateArgs, OciRunArgs};
 
@@ -56,19 +57,41 @@ extern "C" fn forward(sig: libc::c_int) {
     }
 }
 
-/// From now on, the signals a terminal or a supervisor sends go to the container's
-/// process `pid`, as runc's foreground run forwards them.
-fn forward_signals(pid: i32) {
+/// The signals a foreground `run` or `exec` passes on, as runc's do.
+const FORWARDED: [libc::c_int; 7] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Blocks (or unblocks) the forwarded signals: a signal that comes while a process is
+/// being started waits for its handler instead of ending kiste.
+pub(super) fn block_forwarded(block: bool) {
+    // SAFETY: sigprocmask on a set built with sigemptyset/sigaddset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in FORWARDED {
+            libc::sigaddset(&mut set, sig);
+        }
+        let how = if block {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        libc::sigprocmask(how, &set, std::ptr::null_mut());
+    }
+}
+
+/// From now on, the signals a terminal or a supervisor sends go to the process `pid`
+/// (a foreground container's or exec's), as runc forwards them.
+pub(super) fn forward_signals(pid: i32) {
     FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
-    for sig in [
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGWINCH,
-    ] {
+    for sig in FORWARDED {
         // SAFETY: installing a handler that only calls kill.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
@@ -171,7 +194,7 @@ fn start_created(
         g.systemd_cgroup,
         fifo,
         a.preserve_fds,
-        rec.hook_state("creating"),
+        rec.hook_state_value("creating"),
     )?;
     if let (Some(c), Some(x)) = (console, t.spec.oci.as_mut()) {
         x.console = Some(c.spec());
@@ -189,20 +212,6 @@ fn start_created(
         g.root.save(&rec)?;
         if let Some(p) = &a.pid_file {
             write_pid_file(p, rec.pid)?;
-        }
-        let hooks = spec.hooks().clone().unwrap_or_default();
-        let state = rec.hook_state("created");
-        for (kind, list) in [
-            ("prestart", hook_list(hooks.prestart())),
-            ("createRuntime", hook_list(hooks.create_runtime())),
-        ] {
-            for h in &list {
-                crate::runtime::run_hook(h, &state).map_err(|reason| OciError::Hook {
-                    id: rec.id.clone(),
-                    kind,
-                    reason,
-                })?;
-            }
         }
         Ok(())
     };

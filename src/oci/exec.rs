@@ -14,10 +14,11 @@ use std::path::Path;
 use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType, Process, Spec};
 
 use crate::cli::oci::OciExecArgs;
-use crate::runtime::{ExecSpec, Rlimit, Seccomp, Security, Stdio};
+use crate::runtime::{ExecOci, ExecSpec, Rlimit, Seccomp, Security, Stdio};
 
 use super::console::{self, ConsoleSocket};
 use super::state::{cgroup_spec, Record, StateRoot, Status};
+use super::translate::capability_sets;
 use super::OciError;
 
 fn invalid(what: impl Into<String>, reason: impl Into<String>) -> OciError {
@@ -47,24 +48,34 @@ fn process_of(args: &OciExecArgs, config: &Spec) -> Result<Process, OciError> {
         p.set_cwd(cwd.into());
     }
     p.set_terminal(Some(args.tty));
+    let mut u = p.user().clone();
     if let Some(user) = &args.user {
-        let (uid, gid) = user.split_once(':').unwrap_or((user, "0"));
+        // As runc: UID alone keeps the config's gid.
+        let (uid, gid) = match user.split_once(':') {
+            Some((uid, gid)) => (uid, Some(gid)),
+            None => (user.as_str(), None),
+        };
         let num = |s: &str| {
             s.parse::<u32>()
                 .map_err(|_| invalid("--user", format!("{user:?} is not UID[:GID]")))
         };
-        let mut u = p.user().clone();
         u.set_uid(num(uid)?);
-        u.set_gid(num(gid)?);
-        if !args.additional_gids.is_empty() {
-            u.set_additional_gids(Some(args.additional_gids.clone()));
+        if let Some(gid) = gid {
+            u.set_gid(num(gid)?);
         }
-        p.set_user(u);
     }
+    if !args.additional_gids.is_empty() {
+        let mut gids = u.additional_gids().clone().unwrap_or_default();
+        gids.extend(&args.additional_gids);
+        u.set_additional_gids(Some(gids));
+    }
+    p.set_user(u);
     if args.no_new_privs {
         p.set_no_new_privileges(Some(true));
     }
     if !args.cap.is_empty() {
+        // As runc: each --cap joins the bounding, effective and permitted sets, and the
+        // ambient set when the process has an inheritable set (ambient needs both).
         let mut caps = p.capabilities().clone().unwrap_or_default();
         let add = |set: Option<Capabilities>| -> Result<Capabilities, OciError> {
             let mut set = set.unwrap_or_default();
@@ -73,14 +84,12 @@ fn process_of(args: &OciExecArgs, config: &Spec) -> Result<Process, OciError> {
             }
             Ok(set)
         };
-        let (b, e, pe) = (
-            add(caps.bounding().clone())?,
-            add(caps.effective().clone())?,
-            add(caps.permitted().clone())?,
-        );
-        caps.set_bounding(Some(b));
-        caps.set_effective(Some(e));
-        caps.set_permitted(Some(pe));
+        caps.set_bounding(Some(add(caps.bounding().clone())?));
+        caps.set_effective(Some(add(caps.effective().clone())?));
+        caps.set_permitted(Some(add(caps.permitted().clone())?));
+        if caps.inheritable().is_some() {
+            caps.set_ambient(Some(add(caps.ambient().clone())?));
+        }
         p.set_capabilities(Some(caps));
     }
     Ok(p)
@@ -98,18 +107,11 @@ fn capability(name: &str) -> Result<Capability, OciError> {
         .map_err(|_| invalid("--cap", format!("unknown capability {name:?}")))
 }
 
-/// The process's security: its effective capabilities (kiste gives one set to bounding,
-/// permitted, effective and inheritable), no_new_privs, and the container's seccomp
-/// profile (the spec's seccomp object is the JSON profile format kiste compiles).
+/// The process's security: its bounding set (the other four sets are in `ExecOci`),
+/// no_new_privs, and the container's seccomp profile (the spec's seccomp object is the
+/// JSON profile format kiste compiles).
 fn exec_security(p: &Process, config: &Spec) -> Result<Security, OciError> {
-    let capabilities = p
-        .capabilities()
-        .as_ref()
-        .and_then(|c| c.effective().clone())
-        .unwrap_or_default()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    let capabilities = capability_sets(p).bounding;
     let seccomp = match config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(profile) => Seccomp::Profile(
             serde_json::to_string(profile).map_err(|e| invalid("linux.seccomp", e.to_string()))?,
@@ -260,9 +262,25 @@ pub fn exec(root: &StateRoot, args: &OciExecArgs) -> Result<i32, OciError> {
         rlimits: rlimits(&process),
         stdio,
         tty: terminal,
+        oci: Some(ExecOci {
+            capabilities: capability_sets(&process),
+            additional_gids: process.user().additional_gids().clone().unwrap_or_default(),
+        }),
     };
-    let started =
-        crate::runtime::spawn_in(&spec).map_err(|e| invalid("exec failed", e.to_string()))?;
+    // Signals for the process are held from before its fork until the handlers that
+    // forward them are in place (the child unblocks them before its execve).
+    let forwarded = !args.detach;
+    if forwarded {
+        super::create::block_forwarded(true);
+    }
+    let started = crate::runtime::spawn_in(&spec);
+    if forwarded {
+        if let Ok(s) = &started {
+            super::create::forward_signals(s.pid);
+        }
+        super::create::block_forwarded(false);
+    }
+    let started = started.map_err(|e| invalid("exec failed", e.to_string()))?;
     drop(slave);
     if let Some(path) = &args.pid_file {
         write_pid_file(path, started.pid)?;

@@ -68,48 +68,6 @@ const SECCOMP_ARCHS: [&str; 17] = [
     "SCMP_ARCH_X86_64",
 ];
 
-/// The mount options the runtime's mount code understands (flags and propagation).
-const MOUNT_OPTIONS: [&str; 38] = [
-    "async",
-    "atime",
-    "bind",
-    "defaults",
-    "dev",
-    "diratime",
-    "dirsync",
-    "exec",
-    "mand",
-    "noatime",
-    "nodev",
-    "nodiratime",
-    "noexec",
-    "nomand",
-    "norelatime",
-    "nostrictatime",
-    "nosuid",
-    "private",
-    "rbind",
-    "relatime",
-    "remount",
-    "ro",
-    "rprivate",
-    "rshared",
-    "rslave",
-    "runbindable",
-    "rw",
-    "shared",
-    "slave",
-    "strictatime",
-    "suid",
-    "sync",
-    "unbindable",
-    "tmpcopyup",
-    "lazytime",
-    "nolazytime",
-    "iversion",
-    "noiversion",
-];
-
 /// The document, with its fields in the spec's order (as runc prints it).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -194,13 +152,11 @@ fn seccomp() -> SeccompFeatures {
 
 /// The whole document, as runc's `features` prints it.
 pub fn document() -> Features {
-    let mut mount_options = MOUNT_OPTIONS.to_vec();
-    mount_options.sort_unstable();
     Features {
         oci_version_min: "1.0.0",
         oci_version_max: OCI_SPEC_VERSION,
         hooks: HOOKS.to_vec(),
-        mount_options,
+        mount_options: super::mount_options::words(),
         linux: Linux {
             namespaces: vec!["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             capabilities: crate::runtime::all_capabilities()

@@ -63,6 +63,12 @@ pub fn start(g: &Global, id: &str) -> Result<(), OciError> {
     }
     let mut byte = [0u8; 1];
     let _ = f.read(&mut byte);
+    // The process holds its end until its execve (after the startContainer hooks):
+    // the hang-up says the program runs, and the poststart hooks come after it.
+    while p.revents & libc::POLLHUP == 0 && rec.alive() {
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, 100) };
+    }
     std::fs::remove_file(&fifo)
         .map_err(|e| OciError::io(format!("cannot remove {}", fifo.display()), e))?;
     run_host_hooks(&rec, "poststart", "running");

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod features;
 mod lifecycle;
 pub mod log;
+pub mod mount_options;
 pub mod pause;
 pub mod ps;
 mod query;

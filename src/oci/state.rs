@@ -247,6 +247,11 @@ impl Record {
 
     /// The state JSON a hook reads on stdin.
     pub fn hook_state(&self, status: &str) -> String {
+        self.hook_state_value(status).to_string()
+    }
+
+    /// The state hooks read, as JSON.
+    pub fn hook_state_value(&self, status: &str) -> serde_json::Value {
         let mut v = serde_json::json!({
             "ociVersion": self.oci_version,
             "id": self.id,
@@ -257,7 +262,7 @@ impl Record {
         if !self.annotations.is_empty() {
             v["annotations"] = serde_json::json!(self.annotations);
         }
-        v.to_string()
+        v
     }
 
     /// The state of the OCI runtime spec, with runc's extra fields (rootfs, created,

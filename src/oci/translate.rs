@@ -6,14 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::mount::MsFlags;
-use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Mount, Spec};
+use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Spec};
 
 use super::bundle::{ns_flag, Bundle};
+use super::mount_options;
 use super::{warn, OciError};
 use crate::runtime::{
     CapabilitySets, CgroupSpec, ContainerSpec, Device, Hook, IdMap, Namespaces, NsMode, OciExtras,
-    Rlimit, Seccomp, Security, SpecMount, Stdio, UserNsMaps,
+    Resources, Rlimit, Seccomp, Security, SpecMount, Stdio, UserNsMaps,
 };
 
 /// The start plan and what `kiste oci` keeps about it.
@@ -31,7 +31,7 @@ pub fn translate(
     systemd_cgroup: bool,
     fifo: Option<PathBuf>,
     preserve_fds: u32,
-    hook_state: String,
+    hook_state: serde_json::Value,
 ) -> Result<Translated, OciError> {
     let spec = &bundle.spec;
     let process = spec.process().clone().unwrap_or_default();
@@ -51,19 +51,7 @@ pub fn translate(
     {
         warn("process.selinuxLabel is ignored: kiste does not apply SELinux labels");
     }
-    let caps = process.capabilities().clone().unwrap_or_default();
-    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        let mut v: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
-        v.sort();
-        v
-    };
-    let capabilities = CapabilitySets {
-        bounding: names(caps.bounding()),
-        effective: names(caps.effective()),
-        inheritable: names(caps.inheritable()),
-        permitted: names(caps.permitted()),
-        ambient: names(caps.ambient()),
-    };
+    let capabilities = capability_sets(&process);
     let (namespaces, kinds) = namespaces(spec)?;
     let cgroup = cgroup_path(id, linux.cgroups_path().as_deref(), systemd_cgroup)?;
     let (devices, cgroup_devices) = devices(spec);
@@ -90,18 +78,22 @@ pub fn translate(
     };
     let mut mounts = Vec::new();
     for m in spec.mounts().iter().flatten() {
-        mounts.push(mount(&bundle.dir, m)?);
+        mounts.push(mount_options::mount(&bundle.dir, m)?);
     }
     let hooks = spec.hooks().clone().unwrap_or_default();
     let extras = OciExtras {
         exec_fifo: fifo,
         mounts,
-        rootfs_propagation: propagation_flags(linux.rootfs_propagation().as_deref().unwrap_or(""))
-            .bits(),
+        rootfs_propagation: mount_options::propagation_flags(
+            linux.rootfs_propagation().as_deref().unwrap_or(""),
+        )
+        .bits(),
         capabilities,
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask(),
         preserve_fds,
+        prestart_hooks: hook_list(hooks.prestart()),
+        create_runtime_hooks: hook_list(hooks.create_runtime()),
         create_container_hooks: hook_list(hooks.create_container()),
         start_container_hooks: hook_list(hooks.start_container()),
         hook_state,
@@ -155,6 +147,23 @@ pub fn translate(
         cgroup,
         namespaces: kinds,
     })
+}
+
+/// The five capability sets of a process, as names.
+pub fn capability_sets(process: &oci_spec::runtime::Process) -> CapabilitySets {
+    let caps = process.capabilities().clone().unwrap_or_default();
+    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
+        let mut v: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
+        v.sort();
+        v
+    };
+    CapabilitySets {
+        bounding: names(caps.bounding()),
+        effective: names(caps.effective()),
+        inheritable: names(caps.inheritable()),
+        permitted: names(caps.permitted()),
+        ambient: names(caps.ambient()),
+    }
 }
 
 /// The hooks of one kind as the runtime runs them.
@@ -349,129 +358,9 @@ fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>, OciError
     Ok(out)
 }
 
-/// A mount's options split into flags, propagation and filesystem data (runc's table).
-fn mount(bundle: &Path, m: &Mount) -> Result<SpecMount, OciError> {
-    let destination = m.destination().to_string_lossy().into_owned();
-    if !destination.starts_with('/') {
-        return Err(OciError::Invalid {
-            what: format!("mount destination {destination:?}"),
-            reason: "it must be an absolute path".into(),
-        });
-    }
-    let mut flags = MsFlags::empty();
-    let mut propagation = MsFlags::empty();
-    let mut data = Vec::new();
-    let mut bind = m.typ().as_deref() == Some("bind");
-    let mut recursive = false;
-    for o in m.options().iter().flatten() {
-        let p = propagation_flags(o);
-        if !p.is_empty() {
-            propagation = p;
-            continue;
-        }
-        match o.as_str() {
-            "bind" => bind = true,
-            "rbind" => {
-                bind = true;
-                recursive = true;
-            }
-            "ro" => flags |= MsFlags::MS_RDONLY,
-            "rw" => flags.remove(MsFlags::MS_RDONLY),
-            "nosuid" => flags |= MsFlags::MS_NOSUID,
-            "suid" => flags.remove(MsFlags::MS_NOSUID),
-            "nodev" => flags |= MsFlags::MS_NODEV,
-            "dev" => flags.remove(MsFlags::MS_NODEV),
-            "noexec" => flags |= MsFlags::MS_NOEXEC,
-            "exec" => flags.remove(MsFlags::MS_NOEXEC),
-            "sync" => flags |= MsFlags::MS_SYNCHRONOUS,
-            "async" => flags.remove(MsFlags::MS_SYNCHRONOUS),
-            "dirsync" => flags |= MsFlags::MS_DIRSYNC,
-            "mand" => flags |= MsFlags::MS_MANDLOCK,
-            "nomand" => flags.remove(MsFlags::MS_MANDLOCK),
-            "noatime" => flags |= MsFlags::MS_NOATIME,
-            "atime" => flags.remove(MsFlags::MS_NOATIME),
-            "nodiratime" => flags |= MsFlags::MS_NODIRATIME,
-            "diratime" => flags.remove(MsFlags::MS_NODIRATIME),
-            "relatime" => flags |= MsFlags::MS_RELATIME,
-            "norelatime" => flags.remove(MsFlags::MS_RELATIME),
-            "strictatime" => flags |= MsFlags::MS_STRICTATIME,
-            "nostrictatime" => flags.remove(MsFlags::MS_STRICTATIME),
-            "silent" => flags |= MsFlags::MS_SILENT,
-            "loud" => flags.remove(MsFlags::MS_SILENT),
-            "tmpcopyup" | "idmap" | "ridmap" | "remount" => warn(&format!(
-                "mount option {o} of {destination} is not applied by kiste"
-            )),
-            other => data.push(other.to_string()),
-        }
-    }
-    let source = m
-        .source()
-        .as_ref()
-        .map(|s| {
-            if bind && s.is_relative() {
-                bundle.join(s)
-            } else {
-                s.clone()
-            }
-        })
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    let fstype = if bind {
-        "bind".to_string()
-    } else {
-        m.typ().clone().unwrap_or_default()
-    };
-    if fstype.is_empty() {
-        return Err(OciError::Invalid {
-            what: format!("mount {destination}"),
-            reason: "it has no type and is not a bind".into(),
-        });
-    }
-    Ok(SpecMount {
-        source,
-        destination,
-        fstype,
-        flags: flags.bits(),
-        propagation: propagation.bits(),
-        data: data.join(","),
-        recursive,
-    })
-}
-
-fn propagation_flags(word: &str) -> MsFlags {
-    match word {
-        "private" => MsFlags::MS_PRIVATE,
-        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-        "shared" => MsFlags::MS_SHARED,
-        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-        "slave" => MsFlags::MS_SLAVE,
-        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
-        _ => MsFlags::empty(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mount_options_become_flags_propagation_and_data() {
-        let m: Mount = serde_json::from_str(
-            r#"{"destination": "/data", "type": "bind", "source": "rel",
-                "options": ["rbind", "ro", "nosuid", "rslave", "mode=755"]}"#,
-        )
-        .unwrap();
-        let s = mount(Path::new("/b"), &m).unwrap();
-        assert_eq!(s.fstype, "bind");
-        assert_eq!(s.source, "/b/rel");
-        assert!(s.recursive);
-        assert_eq!(s.flags, (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID).bits());
-        assert_eq!(s.propagation, (MsFlags::MS_SLAVE | MsFlags::MS_REC).bits());
-        assert_eq!(s.data, "mode=755");
-    }
 
     #[test]
     fn cgroups_path_forms() {

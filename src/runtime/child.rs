@@ -101,12 +101,23 @@ fn setup_and_exec(
         tuning::write_sysctls(&t.sysctl)?;
     }
     let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
+    // An OCI config's hooks before pivot_root; their state has this process's host pid.
+    let mut hook_state = None;
+    let mut before_pivot = || -> Result<(), ChildError> {
+        if let Some(x) = oci.filter(|x| x.has_early_hooks()) {
+            hook_state = Some(super::hooks::sync_before_pivot(x, chan)?);
+        }
+        Ok(())
+    };
     match (&ns.mnt, oci) {
-        (NsMode::Private, Some(x)) => rootfs_oci::setup(&mut Kernel, spec, x, plan, in_cgroup)?,
+        (NsMode::Private, Some(x)) => {
+            rootfs_oci::setup(&mut Kernel, spec, x, plan, in_cgroup, &mut before_pivot)?
+        }
         (NsMode::Private, None) => rootfs::setup(&mut Kernel, spec, plan, in_cgroup)?,
         // Joining or sharing a mount namespace: only change root into the rootfs.
         _ => {
             in_cgroup()?;
+            before_pivot()?;
             nix::unistd::chroot(&plan.root)
                 .ctx(|| format!("cannot chroot into {}", plan.root.display()))?;
             nix::unistd::chdir("/").ctx(|| "cannot chdir to /".into())?;
@@ -203,14 +214,18 @@ fn setup_and_exec(
     // From here the parent takes end-of-file on the channel as a successful execve.
     chan.send(&Message::Exec)
         .ctx(|| "cannot tell the parent the process is about to exec".into())?;
+    // Held open (close-on-exec) until the execve: `start` waits for its end-of-file, so
+    // the poststart hooks run after the program has started, as the spec orders them.
+    let mut _released = None;
     if let Some(fifo) = fifo {
         // The parent's spawn returns at this end-of-file; `start` releases the fifo.
         // SAFETY: closing our end of the channel; nothing uses it after this.
         unsafe { libc::close(chan.raw()) };
-        fifo.wait()?;
+        _released = Some(fifo.wait()?);
     }
-    if let Some(x) = oci {
-        oci_steps::start_container_hooks(x)?;
+    if let (Some(x), Some(pid)) = (oci, hook_state) {
+        // The container is "created" until its program runs.
+        oci_steps::start_container_hooks(x, &x.state_for(pid, "created"))?;
     }
     if let Some(prog) = &plan.seccomp {
         seccomp::load(prog)?;

@@ -3,12 +3,72 @@
 //! (prestart, createRuntime, poststart, poststop) and by the container's process in its
 //! namespaces (createContainer, startContainer). It forks: call it from a process without
 //! threads (as kiste oci and the container's child are).
+//!
+//! The order is the runtime spec's: the child makes the container's namespaces and
+//! mounts, then stops before pivot_root and sends `Hooks`; the parent runs the prestart
+//! and createRuntime hooks (they see the container's mounts through /proc/PID) and
+//! answers `HooksDone` with the child's host pid; the child runs the createContainer
+//! hooks in its namespaces and pivots. This happens only for a config with hooks.
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 
-use super::spec::Hook;
+use super::error::{ChildError, FailKind, RuntimeError};
+use super::spec::{Hook, OciExtras};
+use super::sync::{Channel, Message};
+
+/// Parent side, at the child's `Hooks` message: the prestart and createRuntime hooks,
+/// then `HooksDone` with the child's pid. A failed hook is the start's error.
+pub(crate) fn before_pivot(
+    extras: &OciExtras,
+    id: &str,
+    pid: i32,
+    chan: &Channel,
+) -> Result<(), RuntimeError> {
+    let state = extras.state_for(pid, "creating");
+    for (kind, list) in [
+        ("prestart", &extras.prestart_hooks),
+        ("createRuntime", &extras.create_runtime_hooks),
+    ] {
+        for h in list {
+            run_hook(h, &state).map_err(|reason| RuntimeError::Child {
+                text: format!("{kind} {reason}"),
+            })?;
+        }
+    }
+    chan.send(&Message::HooksDone { pid })
+        .map_err(|source| RuntimeError::Send {
+            id: id.to_string(),
+            message: "HooksDone".into(),
+            source,
+        })
+}
+
+/// Child side, just before pivot_root: waits for the runtime's hooks, then runs the
+/// createContainer hooks here, in the container's namespaces. Returns the host pid for
+/// the startContainer hooks' state.
+pub(crate) fn sync_before_pivot(extras: &OciExtras, chan: &Channel) -> Result<i32, ChildError> {
+    use super::error::Ctx;
+    chan.send(&Message::Hooks)
+        .ctx(|| "cannot ask the runtime to run its hooks".into())?;
+    let pid = match chan.recv() {
+        Ok(Some(Message::HooksDone { pid })) => pid,
+        // The parent's hook failed; its error is on its way to the user.
+        _ => {
+            return Err(ChildError {
+                kind: FailKind::Setup,
+                errno: -1,
+                text: String::new(),
+            })
+        }
+    };
+    let state = extras.state_for(pid, "creating");
+    for hook in &extras.create_container_hooks {
+        run_hook(hook, &state).map_err(|e| ChildError::message(format!("createContainer {e}")))?;
+    }
+    Ok(pid)
+}
 
 /// Runs `hook` with `state` on stdin; Err(reason) when it cannot start, fails or times out.
 pub fn run_hook(hook: &Hook, state: &str) -> Result<(), String> {

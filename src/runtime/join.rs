@@ -12,10 +12,11 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use super::error::{ChildError, Ctx, FailKind, RuntimeError};
+use super::oci_steps::OciCaps;
 use super::process::{died_in_setup, failure, kill_and_reap, reap, Started};
-use super::spec::{CgroupSpec, Rlimit, Security, Stdio};
+use super::spec::{CapabilitySets, CgroupSpec, Rlimit, Security, Stdio};
 use super::sync::{channel_pair, Channel, Message};
-use super::{caps, child, exec, plan, seccomp, user};
+use super::{caps, child, exec, oci_steps, plan, seccomp, user};
 
 /// What to run in a running container, and as whom.
 #[derive(Debug, Clone)]
@@ -40,6 +41,18 @@ pub struct ExecSpec {
     pub stdio: Stdio,
     /// stdin is a terminal: the process gets a new session with it as controlling tty.
     pub tty: bool,
+    /// `kiste oci exec`'s process: its five capability sets and exact groups; None for
+    /// `kiste exec` (one set, groups from the container's /etc/group).
+    pub oci: Option<ExecOci>,
+}
+
+/// What an OCI process adds to an exec, as runc applies it.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOci {
+    /// `security.capabilities` is the bounding set; these give the other four.
+    pub capabilities: CapabilitySets,
+    /// The supplementary groups, exactly (process.user.additionalGids).
+    pub additional_gids: Vec<u32>,
 }
 
 /// The namespaces an exec can join, with their /proc/PID/ns names.
@@ -61,6 +74,7 @@ struct Prepared {
     joins_pid: bool,
     who: user::User,
     caps: u64,
+    oci_caps: Option<OciCaps>,
     last_cap: u32,
     seccomp: Option<Vec<libc::sock_filter>>,
     env: Vec<CString>,
@@ -199,7 +213,14 @@ fn prepare(spec: &ExecSpec) -> Result<Prepared, RuntimeError> {
             flags |= flag;
         }
     }
-    let who = lookup_user(spec)?;
+    let mut who = lookup_user(spec)?;
+    let oci_caps = match &spec.oci {
+        Some(x) => {
+            who.groups = x.additional_gids.clone();
+            Some(OciCaps::of_sets(&x.capabilities)?)
+        }
+        None => None,
+    };
     let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
     let seccomp = plan::seccomp_program(&spec.security.seccomp, caps)?;
     let env = exec::environment(&spec.env, &spec.hostname, &who);
@@ -223,6 +244,7 @@ fn prepare(spec: &ExecSpec) -> Result<Prepared, RuntimeError> {
         joins_pid,
         who,
         caps,
+        oci_caps,
         last_cap: caps::last_cap(),
         seccomp,
         env,
@@ -322,11 +344,11 @@ fn join_and_exec(
     exec::apply_rlimits(&spec.rlimits)?;
     caps::drop_bounding(prep.caps, prep.last_cap)?;
     user::switch_to(&prep.who)?;
-    child::set_caps_and_nnp(
-        prep.caps,
-        prep.seccomp.is_some(),
-        spec.security.no_new_privileges,
-    )?;
+    let (seccomp, nnp) = (prep.seccomp.is_some(), spec.security.no_new_privileges);
+    match &prep.oci_caps {
+        Some(sets) => oci_steps::set_caps(sets, seccomp, nnp)?,
+        None => child::set_caps_and_nnp(prep.caps, seccomp, nnp)?,
+    }
     let program = if spec.args[0].contains('/') {
         prep.program.clone()
     } else {

@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::caps;
 use super::error::{ChildError, Ctx};
-use super::spec::OciExtras;
+use super::spec::{CapabilitySets, OciExtras};
 
 /// The exec fifo, held open (O_PATH) with this process's fd directory from the host's
 /// /proc, so that it can be opened for writing after pivot_root took the host's paths away.
@@ -43,8 +43,9 @@ impl Fifo {
         Ok(Fifo { fd_dir, fifo })
     }
 
-    /// Blocks until `start` opens the fifo for reading, then tells it "0".
-    pub(crate) fn wait(self) -> Result<(), ChildError> {
+    /// Blocks until `start` opens the fifo for reading, then tells it "0". The open
+    /// write end is returned: its close at execve tells `start` the program runs.
+    pub(crate) fn wait(self) -> Result<OwnedFd, ChildError> {
         let name = CString::new(self.fifo.as_raw_fd().to_string()).unwrap_or_default();
         let fd = loop {
             // SAFETY: openat relative to our fd directory; reopening the O_PATH fd.
@@ -66,7 +67,7 @@ impl Fifo {
         };
         // SAFETY: writing one byte from a static buffer.
         unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) };
-        Ok(())
+        Ok(fd)
     }
 }
 
@@ -127,7 +128,10 @@ pub(crate) struct OciCaps {
 
 impl OciCaps {
     pub(crate) fn of(extras: &OciExtras) -> Result<OciCaps, super::error::RuntimeError> {
-        let c = &extras.capabilities;
+        OciCaps::of_sets(&extras.capabilities)
+    }
+
+    pub(crate) fn of_sets(c: &CapabilitySets) -> Result<OciCaps, super::error::RuntimeError> {
         Ok(OciCaps {
             effective: caps::mask_of(&c.effective)?,
             permitted: caps::mask_of(&c.permitted)?,
@@ -138,9 +142,9 @@ impl OciCaps {
 }
 
 /// The startContainer hooks, inside the container just before the program's execve.
-pub(crate) fn start_container_hooks(extras: &OciExtras) -> Result<(), ChildError> {
+pub(crate) fn start_container_hooks(extras: &OciExtras, state: &str) -> Result<(), ChildError> {
     for hook in &extras.start_container_hooks {
-        super::hooks::run_hook(hook, &extras.hook_state)
+        super::hooks::run_hook(hook, state)
             .map_err(|e| ChildError::message(format!("startContainer {e}")))?;
     }
     Ok(())

@@ -126,7 +126,16 @@ fn start(
         });
     }
 
-    match parent_end.recv() {
+    let mut msg = parent_end.recv();
+    if let (Ok(Some(Message::Hooks)), Some(x)) = (&msg, &spec.oci) {
+        // An OCI container's prestart and createRuntime hooks, before its pivot_root.
+        if let Err(e) = super::hooks::before_pivot(x, &spec.id, pid, &parent_end) {
+            kill_and_reap(pid);
+            return Err(e);
+        }
+        msg = parent_end.recv();
+    }
+    match msg {
         Ok(Some(Message::Exec)) => {}
         Ok(None) => return Err(died_in_setup(&spec.id, &spec.args[0], pid)),
         Ok(Some(failed @ Message::Failed { .. })) => {

@@ -1,7 +1,7 @@
 //! The root filesystem of an OCI bundle's container (`ContainerSpec::oci`): the
 //! config's mounts in its order instead of kiste's /proc, /dev, /sys set, each with its
 //! flags, data and propagation; the standard device nodes and the config's devices in
-//! /dev; the createContainer hooks; pivot_root; then, inside, the sysctls, the read-only
+//! /dev; the hooks (see `hooks`); pivot_root; then, inside, the sysctls, the read-only
 //! and masked paths, and the read-only root, in runc's order. Destinations resolve inside
 //! the rootfs (`rootfs::make_target`), so no symlink of the image points a mount at the host.
 
@@ -24,6 +24,7 @@ pub(crate) fn setup(
     extras: &OciExtras,
     plan: &Plan,
     in_cgroup: impl FnOnce() -> Result<(), ChildError>,
+    before_pivot: impl FnOnce() -> Result<(), ChildError>,
 ) -> Result<(), ChildError> {
     let root = plan.root.as_path();
     let tree = if extras.rootfs_propagation == 0 {
@@ -63,10 +64,8 @@ pub(crate) fn setup(
         m.mount(None, root, None, tree, None)
             .ctx(|| "cannot set the rootfs propagation".into())?;
     }
-    for hook in &extras.create_container_hooks {
-        super::hooks::run_hook(hook, &extras.hook_state)
-            .map_err(|e| ChildError::message(format!("createContainer {e}")))?;
-    }
+    // The runtime's hooks, then the createContainer hooks (`hooks::sync_before_pivot`).
+    before_pivot()?;
     m.pivot_root(root)
         .ctx(|| format!("cannot pivot_root into {}", root.display()))?;
     if let Some(t) = spec.tuning.as_deref() {

@@ -203,15 +203,39 @@ pub struct OciExtras {
     pub umask: Option<u32>,
     /// Fds 3 .. 3+N stay open into the program.
     pub preserve_fds: u32,
+    /// Run by the runtime (in its namespaces) once the container's mounts are made,
+    /// before its pivot_root: prestart, then createRuntime.
+    pub prestart_hooks: Vec<Hook>,
+    pub create_runtime_hooks: Vec<Hook>,
     /// Run in the container's namespaces before pivot_root.
     pub create_container_hooks: Vec<Hook>,
     /// Run in the container after `start`, before the program's execve.
     pub start_container_hooks: Vec<Hook>,
-    /// The state JSON the hooks get on stdin.
-    pub hook_state: String,
+    /// The state the hooks get on stdin (status "creating"); its pid is set to the
+    /// container's host pid when they run.
+    pub hook_state: serde_json::Value,
     /// `process.terminal` with `--console-socket`: the child makes the pty in the
     /// container's devpts and sends its master (see `runtime::console`).
     pub console: Option<super::console::ConsoleSpec>,
+}
+
+impl OciExtras {
+    /// Whether any hook runs before the program (so the child stops before pivot_root
+    /// for the runtime's hooks and learns its host pid for the state).
+    pub fn has_early_hooks(&self) -> bool {
+        !(self.prestart_hooks.is_empty()
+            && self.create_runtime_hooks.is_empty()
+            && self.create_container_hooks.is_empty()
+            && self.start_container_hooks.is_empty())
+    }
+
+    /// The hooks' state JSON with the container's host pid and `status`.
+    pub fn state_for(&self, pid: i32, status: &str) -> String {
+        let mut v = self.hook_state.clone();
+        v["pid"] = serde_json::json!(pid);
+        v["status"] = serde_json::json!(status);
+        v.to_string()
+    }
 }
 
 /// One mount of an OCI config, its options already split into flags and data.

@@ -25,6 +25,12 @@ pub(crate) enum Message {
     Exec,
     /// Detached monitor -> `kiste run -d`: the container's command is running.
     Started,
+    /// Child -> parent (an OCI container with hooks): the mounts are made, pivot_root
+    /// is next; run the prestart and createRuntime hooks.
+    Hooks,
+    /// Parent -> child: the hooks ran; `pid` is the child's pid in the host's pid
+    /// namespace, for the state the container's own hooks read.
+    HooksDone { pid: i32 },
     /// Child -> parent: setup or exec failed.
     Failed {
         kind: FailKind,
@@ -40,6 +46,12 @@ impl Message {
             Message::Joined => vec![b'J'],
             Message::Exec => vec![b'E'],
             Message::Started => vec![b'S'],
+            Message::Hooks => vec![b'H'],
+            Message::HooksDone { pid } => {
+                let mut v = vec![b'D'];
+                v.extend_from_slice(&pid.to_le_bytes());
+                v
+            }
             Message::Failed { kind, errno, text } => {
                 let mut v = vec![b'F', *kind as u8];
                 v.extend_from_slice(&errno.to_le_bytes());
@@ -55,6 +67,10 @@ impl Message {
             b'J' => Some(Message::Joined),
             b'E' => Some(Message::Exec),
             b'S' => Some(Message::Started),
+            b'H' => Some(Message::Hooks),
+            b'D' if buf.len() == 5 => Some(Message::HooksDone {
+                pid: i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]),
+            }),
             b'F' if buf.len() >= 6 => {
                 let kind = match buf[1] {
                     2 => FailKind::NotFound,
