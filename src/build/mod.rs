@@ -9,13 +9,16 @@ mod context;
 mod copy;
 #[doc(hidden)]
 pub mod fuzzing;
+mod host;
 pub mod interrupt;
 mod layers;
+mod platform;
 mod progress;
 mod run_step;
 mod scratch;
 
 pub use context::Ignore;
+pub use host::{StepHost, StepNetwork};
 pub use scratch::Scratch;
 
 use crate::image::config::{ImageConfig, RootFs};
@@ -90,6 +93,13 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, PathBuf>,
     /// When FROM images are pulled from their registry.
     pub pull: crate::registry::PullPolicy,
+    /// How the RUN steps' containers are made (`--network`, `--add-host`, limits…).
+    pub host: StepHost,
+    /// `--platform`: the platform FROM picks from a multi-platform image (None: this
+    /// machine's).
+    pub platform: Option<crate::registry::Platform>,
+    /// `--cache-from`: images whose history and layers seed the cache.
+    pub cache_from: Vec<String>,
 }
 
 /// One stage's image as it is built.
@@ -262,14 +272,18 @@ impl Builder<'_> {
         target: usize,
     ) -> Result<crate::image::Image, BuildError> {
         // BuildKit's automatic platform args: usable in FROM, and in a stage after `ARG NAME`.
-        let (os, arch) = stage::NATIVE_PLATFORM.split_once('/').expect("os/arch");
-        for prefix in ["TARGET", "BUILD"] {
+        let native = crate::registry::Platform::host();
+        let target_platform = self.opts.platform.clone().unwrap_or_else(|| native.clone());
+        for (prefix, p) in [("TARGET", &target_platform), ("BUILD", &native)] {
             self.meta_args
-                .insert(format!("{prefix}PLATFORM"), stage::NATIVE_PLATFORM.into());
-            self.meta_args.insert(format!("{prefix}OS"), os.into());
-            self.meta_args.insert(format!("{prefix}ARCH"), arch.into());
+                .insert(format!("{prefix}PLATFORM"), platform::show(p));
+            self.meta_args.insert(format!("{prefix}OS"), p.os.clone());
             self.meta_args
-                .insert(format!("{prefix}VARIANT"), String::new());
+                .insert(format!("{prefix}ARCH"), p.architecture.clone());
+            self.meta_args.insert(
+                format!("{prefix}VARIANT"),
+                p.variant.clone().unwrap_or_default(),
+            );
         }
         for a in &df.meta_args {
             for (k, default) in &a.node.args {
@@ -323,14 +337,16 @@ impl Builder<'_> {
         from: &dockerfile_parser::From,
         line: usize,
         done: &[StageImage],
+        wanted: Option<&crate::registry::Platform>,
     ) -> Result<StageImage, BuildError> {
         if from.image == "scratch" {
+            let arch = wanted.map_or(crate::image::oci_architecture(), |p| &p.architecture);
             return Ok(StageImage {
                 name: None,
                 key: KeyBuilder::new("").field("scratch").finish(),
                 layers: Vec::new(),
                 config: ImageConfig {
-                    architecture: crate::image::oci_architecture().into(),
+                    architecture: arch.into(),
                     os: "linux".into(),
                     rootfs: RootFs {
                         kind: "layers".into(),
@@ -350,15 +366,49 @@ impl Builder<'_> {
         }
         let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
         let progress = crate::registry::progress::Progress::new(out, self.opts.quiet);
-        let img = crate::registry::image_for_use(
+        let pull_opts = crate::registry::PullOptions {
+            platform: wanted.cloned(),
+            ..Default::default()
+        };
+        let base_err = |e: &dyn std::fmt::Display| {
+            self.at(line, format!("base image \"{}\": {e}", from.image))
+        };
+        let mut img = crate::registry::image_for_use(
             &self.images,
             &from.image,
             self.opts.pull,
-            &crate::registry::PullOptions::default(),
+            &pull_opts,
             &progress,
             &mut || {},
         )
-        .map_err(|e| self.at(line, format!("base image \"{}\": {e}", from.image)))?;
+        .map_err(|e| base_err(&e))?;
+        // A local image of another platform: BuildKit pulls the requested one.
+        if let Some(w) = wanted.filter(|w| !platform::matches(&img.config, w)) {
+            let mismatch = |c: &ImageConfig| {
+                base_err(&format!(
+                    "the image is {}/{}, not {} (--platform)",
+                    c.os,
+                    c.architecture,
+                    platform::show(w)
+                ))
+            };
+            if self.opts.pull == crate::registry::PullPolicy::Never {
+                return Err(mismatch(&img.config));
+            }
+            let pulled = crate::registry::pull(&self.images, &from.image, &pull_opts, &progress)
+                .map_err(|e| {
+                    base_err(&format!(
+                        "the local image is {}/{}, and {} cannot be pulled: {e}",
+                        img.config.os,
+                        img.config.architecture,
+                        platform::show(w)
+                    ))
+                })?;
+            img = pulled.image;
+            if !platform::matches(&img.config, w) {
+                return Err(mismatch(&img.config));
+            }
+        }
         let layers = self
             .images
             .layers_of(&img)

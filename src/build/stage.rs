@@ -5,26 +5,6 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::{has_env, set_env, History};
 
-/// The one platform kiste builds for (no emulation).
-pub(super) const NATIVE_PLATFORM: &str = "linux/amd64";
-
-/// Whether `p` names the native platform ("linux/amd64", "linux/x86_64", "linux/amd64/v1").
-fn is_native_platform(p: &str) -> bool {
-    let parts: Vec<String> = p
-        .to_ascii_lowercase()
-        .split('/')
-        .map(str::to_string)
-        .collect();
-    matches!(
-        parts
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ["linux", "amd64" | "x86_64"] | ["linux", "amd64" | "x86_64", "v1"]
-    )
-}
-
 /// Stage-scoped build args: declared names and their values (None when unset).
 type Args = BTreeMap<String, Option<String>>;
 
@@ -47,15 +27,16 @@ impl Builder<'_> {
                 self.used_args.insert(k.clone());
             }
         }
-        if let Some(p) = &from.platform {
-            if !is_native_platform(p) {
-                return Err(self.at(
-                    stage.from.span.line,
-                    format!("FROM --platform={p}: kiste builds for {NATIVE_PLATFORM} only (no emulation)"),
-                ));
-            }
-        }
-        let mut img = self.base_image(&from, stage.from.span.line, done)?;
+        // FROM --platform, else --platform, else this machine's (where the image's own
+        // platform is taken as it is).
+        let wanted =
+            match &from.platform {
+                Some(p) => Some(crate::registry::Platform::parse(p).map_err(|e| {
+                    self.at(stage.from.span.line, format!("FROM --platform={p}: {e}"))
+                })?),
+                None => self.opts.platform.clone(),
+            };
+        let mut img = self.base_image(&from, stage.from.span.line, done, wanted.as_ref())?;
         img.name = stage.name.clone();
         // Both of docker's builders give an image without PATH the default one.
         let env = &mut img.config.config.env;
@@ -443,8 +424,16 @@ impl Builder<'_> {
         let key = KeyBuilder::new(key)
             .field(argv.join("\0"))
             .field(env.join("\0"))
-            .field(&prepared.key)
-            .finish();
+            .field(&prepared.key);
+        // The build's --network/--add-host/--ulimit/--shm-size/--cgroup-parent are in the
+        // key as BuildKit's exec op carries them; without them the key is as before.
+        let host_key = self.opts.host.key_material();
+        let key = if host_key.is_empty() {
+            key
+        } else {
+            key.field(host_key)
+        }
+        .finish();
         env.extend(prepared.env.iter().cloned());
         // The predefined proxy args reach RUN without an ARG, and stay out of the cache
         // key and the history (as in docker), so a proxy change does not rebuild.
@@ -456,8 +445,15 @@ impl Builder<'_> {
         if let Some(entry) = self.cache_lookup(&key) {
             return self.layer_step(img, &key, Some(entry), None, line, created_by);
         }
+        if let Some(why) = super::platform::cannot_run(&img.config.architecture) {
+            return Err(self.at(line, why));
+        }
         let lowers = self.layer_dirs(&img.layers)?;
-        let cgroup_name = format!("build-{}", &crate::state::new_id()[..16]);
+        let cgroup_name = format!(
+            "{}/build-{}",
+            self.opts.host.cgroup_parent(),
+            &crate::state::new_id()[..16]
+        );
         self.scratch_guard.record_cgroup(&cgroup_name);
         let step = RunStep {
             paths: self.paths,
@@ -472,11 +468,13 @@ impl Builder<'_> {
             user: c.user.clone(),
             network: run
                 .network
+                .or(self.opts.host.network)
                 .unwrap_or(dockerfile_parser::RunNetwork::Default),
             work: &work,
             progress: &self.progress,
             cgroup_name: cgroup_name.clone(),
             mounts: prepared.mounts,
+            host: &self.opts.host,
         };
         let upper = match step.execute() {
             Ok(u) => u,
