@@ -10,7 +10,9 @@ mod copy;
 #[doc(hidden)]
 pub mod fuzzing;
 mod host;
+mod inline_cache;
 pub mod interrupt;
+mod keep;
 mod layers;
 mod platform;
 mod progress;
@@ -110,6 +112,8 @@ struct StageImage {
     config: ImageConfig,
     /// The cache key of the state so far.
     key: String,
+    /// The steps' keys, for `BUILDKIT_INLINE_CACHE=1` (see `inline_cache`).
+    inline: inline_cache::InlineCache,
 }
 
 struct Builder<'a> {
@@ -126,6 +130,8 @@ struct Builder<'a> {
     scratch: PathBuf,
     scratch_guard: scratch::Scratch,
     cache: BuildCache,
+    /// `--cache-from` images.
+    cache_from: inline_cache::CacheSources,
     /// A stage or image mounted for COPY --from, unmounted after the step.
     from_mounts: Vec<PathBuf>,
     /// Every stage name in the Dockerfile, in order (for "defined later" errors).
@@ -191,10 +197,28 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         scratch,
         scratch_guard,
         cache: BuildCache::open(paths.build_cache()),
+        cache_from: Default::default(),
         from_mounts: Vec::new(),
         stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         progress: progress::Progress::new(opts.quiet),
     };
+    if !opts.cache_from.is_empty() {
+        let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+        let pulling = crate::registry::progress::Progress::new(out, opts.quiet);
+        let fetch = |r: &str| {
+            crate::registry::image_for_use(
+                &b.images,
+                r,
+                crate::registry::PullPolicy::Missing,
+                &crate::registry::PullOptions::default(),
+                &pulling,
+                &mut || {},
+            )
+            .map_err(|e| e.to_string())
+        };
+        let warn = |m: String| b.progress.line(format_args!("[Warning] {m}"));
+        b.cache_from = inline_cache::CacheSources::load(&b.images, &opts.cache_from, &fetch, &warn);
+    }
     let image = b.run(&df, target)?;
     let unused: Vec<_> = opts
         .build_args
@@ -243,7 +267,7 @@ fn is_predefined_arg(k: &str) -> bool {
     matches!(
         k.to_ascii_uppercase().as_str(),
         "HTTP_PROXY" | "HTTPS_PROXY" | "FTP_PROXY" | "NO_PROXY" | "ALL_PROXY"
-    )
+    ) || k == "BUILDKIT_INLINE_CACHE"
 }
 
 impl Builder<'_> {
@@ -321,6 +345,13 @@ impl Builder<'_> {
         for (k, v) in &self.opts.labels {
             fin.config.config.labels.insert(k.clone(), v.clone());
         }
+        if inline_cache::wanted(&self.opts.build_args) {
+            let text = serde_json::to_string(&fin.inline).expect("the inline cache serializes");
+            fin.config
+                .config
+                .labels
+                .insert(inline_cache::LABEL.into(), text);
+        }
         let image = self
             .images
             .commit_image(&fin.config, &fin.layers, &self.opts.tags)?;
@@ -344,6 +375,7 @@ impl Builder<'_> {
             return Ok(StageImage {
                 name: None,
                 key: KeyBuilder::new("").field("scratch").finish(),
+                inline: Default::default(),
                 layers: Vec::new(),
                 config: ImageConfig {
                     architecture: arch.into(),
@@ -413,11 +445,15 @@ impl Builder<'_> {
             .images
             .layers_of(&img)
             .map_err(|e| self.at(line, e.to_string()))?;
+        let mut config = img.config.clone();
+        // A base image's inline cache is its own: the new image gets its own or none.
+        config.config.labels.remove(inline_cache::LABEL);
         Ok(StageImage {
             name: None,
             key: KeyBuilder::new("").field(&img.id).finish(),
+            inline: Default::default(),
             layers,
-            config: img.config.clone(),
+            config,
         })
     }
 

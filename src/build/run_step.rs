@@ -13,6 +13,8 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 pub struct RunStep<'a> {
+    /// The step's container id.
+    pub id: String,
     pub paths: &'a Paths,
     pub lowers: &'a [PathBuf],
     pub args: Vec<String>,

@@ -275,12 +275,15 @@ impl Builder<'_> {
                 e
             }
         };
-        self.history(
-            img,
-            entry.created.unwrap_or_else(|| self.now()),
-            ins.original.clone(),
-            true,
+        let created = entry.created.unwrap_or_else(|| self.now());
+        img.inline.insert(
+            key.clone(),
+            super::inline_cache::InlineEntry {
+                layer: None,
+                created: Some(created.clone()),
+            },
         );
+        self.history(img, created, ins.original.clone(), true);
         img.key = key;
         Ok(())
     }
@@ -329,9 +332,16 @@ impl Builder<'_> {
         if self.opts.no_cache {
             return None;
         }
-        let entry = self.cache.lookup(key, |l| {
-            self.images.blob_path(&l.digest).is_ok_and(|p| p.exists())
-        })?;
+        let exists = |l: &LayerInfo| self.images.blob_path(&l.digest).is_ok_and(|p| p.exists());
+        let entry = match self.cache.lookup(key, exists) {
+            Some(e) => e,
+            None => {
+                // --cache-from: a hit seeds the local cache too.
+                let e = self.cache_from.lookup(key, exists)?;
+                let _ = self.cache.store(key, &e);
+                e
+            }
+        };
         self.say(format_args!(" ---> Using cache"));
         Some(entry)
     }
@@ -382,12 +392,15 @@ impl Builder<'_> {
         img.config.rootfs.kind = "layers".into();
         img.key = KeyBuilder::new(key).field(&layer.diff_id).finish();
         img.layers.push(layer);
-        self.history(
-            img,
-            entry.created.unwrap_or_else(|| self.now()),
-            created_by,
-            false,
+        let created = entry.created.unwrap_or_else(|| self.now());
+        img.inline.insert(
+            key.to_string(),
+            super::inline_cache::InlineEntry {
+                layer: Some(img.layers.len() - 1),
+                created: Some(created.clone()),
+            },
         );
+        self.history(img, created, created_by, false);
         Ok(())
     }
 
@@ -456,6 +469,7 @@ impl Builder<'_> {
         );
         self.scratch_guard.record_cgroup(&cgroup_name);
         let step = RunStep {
+            id: crate::state::new_id(),
             paths: self.paths,
             lowers: &lowers,
             args: argv.clone(),
@@ -476,9 +490,28 @@ impl Builder<'_> {
             mounts: prepared.mounts,
             host: &self.opts.host,
         };
+        // --rm=false keeps the step's container with the image before it.
+        let kept = self
+            .opts
+            .host
+            .keep_containers
+            .then(|| super::keep::KeptStep {
+                parent: (img.config.clone(), img.layers.clone()),
+                id: step.id.clone(),
+                argv: step.args.clone(),
+                env: step.env.clone(),
+                cwd: step.cwd.clone(),
+                user: step.user.clone(),
+                started: crate::image::now_rfc3339(),
+            });
         let upper = match step.execute() {
             Ok(u) => u,
             Err(RunFailure::Exit { code, tail }) => {
+                if let Some(k) = &kept {
+                    let upper = work.join(crate::paths::UPPER);
+                    let changes = super::keep::Changes::Upper(&upper);
+                    self.keep_step(k, code, changes, line)?;
+                }
                 let _ = std::fs::remove_dir_all(&work);
                 let mut msg = format!(
                     "The command '{}' returned a non-zero code: {code}",
@@ -500,6 +533,9 @@ impl Builder<'_> {
         };
         let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);
         let _ = std::fs::remove_dir_all(&work);
+        if let (Ok(()), Some(k), Some(layer)) = (&result, &kept, img.layers.last()) {
+            self.keep_step(k, 0, super::keep::Changes::Layer(layer), line)?;
+        }
         result
     }
 }
