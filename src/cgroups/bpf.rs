@@ -6,8 +6,8 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use super::resources::Device;
-use super::{device_allowlist, CgroupError};
+use super::resources::DeviceRule;
+use super::CgroupError;
 
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
@@ -28,6 +28,7 @@ const MOV64_K: u8 = 0xb7;
 const AND64_K: u8 = 0x57;
 const RSH64_K: u8 = 0x77;
 const JNE_K: u8 = 0x55;
+const JEQ_K: u8 = 0x15;
 const EXIT: u8 = 0x95;
 
 /// One eBPF instruction, as `struct bpf_insn`.
@@ -49,9 +50,12 @@ fn ins(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     }
 }
 
-/// The program for a rule list. Registers: r2 device type, r3 requested access, r4
-/// major, r5 minor (all loaded from `struct bpf_cgroup_dev_ctx` in r1), r6 scratch.
-pub(crate) fn device_program(devices: &[Device]) -> Vec<Insn> {
+/// The program for a rule list, in which the last rule that matches an access decides
+/// (so the rules are emitted last first, and the first match returns). An allow rule
+/// matches when every access asked for is among its own; a deny rule when any is.
+/// Registers: r2 device type, r3 requested access, r4 major, r5 minor (all loaded from
+/// `struct bpf_cgroup_dev_ctx` in r1), r6 scratch.
+pub(crate) fn device_program(rules: &[DeviceRule]) -> Vec<Insn> {
     let mut p = vec![
         ins(LDX_MEM_W, 2, 1, 0, 0),    // r2 = ctx->access_type
         ins(MOV64_X, 3, 2, 0, 0),      // r3 = r2
@@ -60,35 +64,42 @@ pub(crate) fn device_program(devices: &[Device]) -> Vec<Insn> {
         ins(LDX_MEM_W, 4, 1, 4, 0),    // r4 = ctx->major
         ins(LDX_MEM_W, 5, 1, 8, 0),    // r5 = ctx->minor
     ];
-    for (kind, major, minor, access) in device_allowlist(devices) {
-        let mut allowed = 0;
-        for c in access.chars() {
-            allowed |= match c {
+    for r in rules.iter().rev() {
+        let mut bits = 0;
+        for c in r.access.chars() {
+            bits |= match c {
                 'r' => ACC_READ,
                 'w' => ACC_WRITE,
                 'm' => ACC_MKNOD,
                 _ => 0,
             };
         }
-        let ty = if kind == 'b' { DEV_BLOCK } else { DEV_CHAR };
-        // Each check jumps to the next rule on mismatch; `skip` is patched below.
-        let mut rule = vec![
-            ins(JNE_K, 2, 0, 0, ty),
-            ins(MOV64_X, 6, 3, 0, 0),
-            ins(AND64_K, 6, 0, 0, !allowed & 0x7),
-            ins(JNE_K, 6, 0, 0, 0),
-        ];
-        if let Some(m) = major {
+        // Each check jumps to the next rule on mismatch; the offsets are patched below.
+        let mut rule = Vec::new();
+        match r.kind {
+            'b' => rule.push(ins(JNE_K, 2, 0, 0, DEV_BLOCK)),
+            'c' => rule.push(ins(JNE_K, 2, 0, 0, DEV_CHAR)),
+            _ => {}
+        }
+        rule.push(ins(MOV64_X, 6, 3, 0, 0));
+        if r.allow {
+            rule.push(ins(AND64_K, 6, 0, 0, !bits & 0x7));
+            rule.push(ins(JNE_K, 6, 0, 0, 0));
+        } else {
+            rule.push(ins(AND64_K, 6, 0, 0, bits));
+            rule.push(ins(JEQ_K, 6, 0, 0, 0));
+        }
+        if let Some(m) = r.major {
             rule.push(ins(JNE_K, 4, 0, 0, m as i32));
         }
-        if let Some(m) = minor {
+        if let Some(m) = r.minor {
             rule.push(ins(JNE_K, 5, 0, 0, m as i32));
         }
-        rule.push(ins(MOV64_K, 0, 0, 0, 1));
+        rule.push(ins(MOV64_K, 0, 0, 0, i32::from(r.allow)));
         rule.push(ins(EXIT, 0, 0, 0, 0));
         let len = rule.len();
         for (i, insn) in rule.iter_mut().enumerate() {
-            if insn.code == JNE_K {
+            if insn.code == JNE_K || insn.code == JEQ_K {
                 insn.off = (len - i - 1) as i16;
             }
         }
@@ -163,9 +174,12 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<i64> {
     }
 }
 
-/// Loads the allowlist program and attaches it to the cgroup directory `dir`.
-pub(crate) fn attach_device_filter(dir: &Path, devices: &[Device]) -> Result<OwnedFd, CgroupError> {
-    let prog = device_program(devices);
+/// Loads the program for `rules` and attaches it to the cgroup directory `dir`.
+pub(crate) fn attach_device_filter(
+    dir: &Path,
+    rules: &[DeviceRule],
+) -> Result<OwnedFd, CgroupError> {
+    let prog = device_program(rules);
     let fd = match load(&prog, None) {
         Ok(fd) => fd,
         Err(e) => {
@@ -199,6 +213,7 @@ pub(crate) fn attach_device_filter(dir: &Path, devices: &[Device]) -> Result<Own
 
 #[cfg(test)]
 mod tests {
+    use super::super::{device_rules, Device};
     use super::*;
 
     /// Runs the program's subset of eBPF on a device access.
@@ -221,6 +236,11 @@ mod tests {
                         pc = (pc as i64 + i.off as i64) as usize;
                     }
                 }
+                JEQ_K => {
+                    if r[dst] == i.imm as i64 as u64 {
+                        pc = (pc as i64 + i.off as i64) as usize;
+                    }
+                }
                 EXIT => return r[0] == 1,
                 c => panic!("opcode {c:#x}"),
             }
@@ -240,7 +260,7 @@ mod tests {
             uid: 0,
             gid: 0,
         };
-        let p = device_program(&[loop0]);
+        let p = device_program(&device_rules(&[loop0], &[]));
         let rw = ACC_READ | ACC_WRITE;
         assert!(allows(&p, DEV_CHAR, rw, 1, 3)); // null
         assert!(allows(&p, DEV_CHAR, rw, 136, 4)); // a pty
@@ -250,6 +270,31 @@ mod tests {
         assert!(allows(&p, DEV_BLOCK, rw, 7, 0));
         assert!(!allows(&p, DEV_BLOCK, rw, 7, 1));
         assert!(!allows(&p, DEV_CHAR, rw, 7, 0)); // right numbers, wrong type
+    }
+
+    #[test]
+    fn later_rules_win_and_wildcards_and_denies_apply() {
+        let rule = |allow, kind, major, minor, access: &str| DeviceRule {
+            allow,
+            kind,
+            major,
+            minor,
+            access: access.into(),
+        };
+        let extra = [
+            rule(true, 'c', Some(10), None, "rw"),
+            rule(false, 'c', Some(1), Some(3), "w"),
+        ];
+        let p = device_program(&device_rules(&[], &extra));
+        assert!(allows(&p, DEV_CHAR, ACC_READ, 10, 200)); // wildcard minor
+        assert!(!allows(&p, DEV_CHAR, ACC_MKNOD | ACC_READ, 10, 200));
+        assert!(allows(&p, DEV_CHAR, ACC_READ, 1, 3)); // /dev/null still readable
+        assert!(!allows(&p, DEV_CHAR, ACC_WRITE, 1, 3)); // but no longer writable
+        assert!(!allows(&p, DEV_CHAR, ACC_READ | ACC_WRITE, 1, 3));
+        let all = device_program(&device_rules(&[], &[rule(true, 'a', None, None, "rwm")]));
+        assert!(allows(&all, DEV_BLOCK, ACC_READ | ACC_WRITE, 8, 0));
+        let none = device_program(&device_rules(&[], &[rule(false, 'a', None, None, "rwm")]));
+        assert!(!allows(&none, DEV_CHAR, ACC_READ, 1, 3));
     }
 
     /// On a hybrid host the unified hierarchy takes device programs too: load and attach
@@ -276,7 +321,7 @@ mod tests {
             .join("kiste")
             .join(format!("bpf-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let fd = attach_device_filter(&dir, &[]).unwrap();
+        let fd = attach_device_filter(&dir, &device_rules(&[], &[])).unwrap();
         drop(fd); // the attachment keeps the program alive
         let script = format!(
             "echo $$ > {}/cgroup.procs; (: < /dev/kmsg); echo kmsg=$?; (: < /dev/null); echo null=$?",

@@ -8,11 +8,14 @@ mod bpf;
 pub mod delegated;
 pub mod freeze;
 mod resources;
+mod rt;
 pub mod stats;
 mod v1;
 mod v2;
 
-pub use resources::{CgroupSpec, Device, DeviceRate, Resources};
+pub use resources::{
+    CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice,
+};
 
 use std::fs;
 use std::io;
@@ -384,32 +387,39 @@ pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
     all
 }
 
-/// The device rules every container gets: the standard nodes, mknod of anything, and the
-/// spec's devices. `(kind, major, minor, access)`; `None` is a wildcard.
-pub(crate) fn device_allowlist(
-    devices: &[Device],
-) -> Vec<(char, Option<u32>, Option<u32>, String)> {
-    let mut rules: Vec<(char, Option<u32>, Option<u32>, String)> = vec![
-        ('c', None, None, "m".into()),
-        ('b', None, None, "m".into()),
-        ('c', Some(1), Some(3), "rwm".into()),
-        ('c', Some(1), Some(5), "rwm".into()),
-        ('c', Some(1), Some(7), "rwm".into()),
-        ('c', Some(1), Some(8), "rwm".into()),
-        ('c', Some(1), Some(9), "rwm".into()),
-        ('c', Some(5), Some(0), "rwm".into()),
-        ('c', Some(5), Some(1), "rwm".into()),
-        ('c', Some(5), Some(2), "rwm".into()),
-        ('c', Some(136), None, "rwm".into()),
+/// The device rules of a container, in order (the last that matches decides): the
+/// standard nodes, mknod of anything, the spec's devices, then the extra rules
+/// (`--device-cgroup-rule`, the OCI spec's linux.resources.devices).
+pub(crate) fn device_rules(devices: &[Device], extra: &[DeviceRule]) -> Vec<DeviceRule> {
+    let allow = |kind, major, minor, access: &str| DeviceRule {
+        allow: true,
+        kind,
+        major,
+        minor,
+        access: access.to_string(),
+    };
+    let mut rules = vec![
+        allow('c', None, None, "m"),
+        allow('b', None, None, "m"),
+        allow('c', Some(1), Some(3), "rwm"),
+        allow('c', Some(1), Some(5), "rwm"),
+        allow('c', Some(1), Some(7), "rwm"),
+        allow('c', Some(1), Some(8), "rwm"),
+        allow('c', Some(1), Some(9), "rwm"),
+        allow('c', Some(5), Some(0), "rwm"),
+        allow('c', Some(5), Some(1), "rwm"),
+        allow('c', Some(5), Some(2), "rwm"),
+        allow('c', Some(136), None, "rwm"),
     ];
     for d in devices {
         let access = if d.permissions.is_empty() {
-            "rwm".to_string()
+            "rwm"
         } else {
-            d.permissions.clone()
+            d.permissions.as_str()
         };
-        rules.push((d.kind, Some(d.major), Some(d.minor), access));
+        rules.push(allow(d.kind, Some(d.major), Some(d.minor), access));
     }
+    rules.extend(extra.iter().cloned());
     rules
 }
 

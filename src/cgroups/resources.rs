@@ -21,6 +21,48 @@ pub struct Resources {
     pub device_write_bps: Vec<DeviceRate>,
     pub device_read_iops: Vec<DeviceRate>,
     pub device_write_iops: Vec<DeviceRate>,
+    /// CFS period and quota in µs (`--cpu-period`/`--cpu-quota`, the spec's cpu.period
+    /// and cpu.quota); `cpus` wins when both are given (callers refuse the pair). A
+    /// negative quota is no limit.
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    /// Real-time period and runtime in µs (v1 cpu.rt_*; v2 has none).
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    pub cpuset_mems: Option<String>,
+    /// 0..=100 (v1 memory.swappiness; v2 has none).
+    pub memory_swappiness: Option<u64>,
+    /// Device rules after the default allowlist and the devices, in order: the last
+    /// rule that matches an access decides.
+    pub device_rules: Vec<DeviceRule>,
+    pub blkio_weight_device: Vec<WeightDevice>,
+    pub hugepage_limits: Vec<HugepageLimit>,
+}
+
+/// One device cgroup rule: allow or deny `access` (some of "rwm") on devices of `kind`
+/// ('a' any, 'c', 'b') with these numbers (None: any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRule {
+    pub allow: bool,
+    pub kind: char,
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+    pub access: String,
+}
+
+/// A block device's relative I/O weight (10..1000, as v1's blkio.weight_device).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightDevice {
+    pub major: u32,
+    pub minor: u32,
+    pub weight: u16,
+}
+
+/// A hugetlb limit: the page size as the kernel names it ("2MB", "1GB") and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HugepageLimit {
+    pub page_size: String,
+    pub limit: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::resources::{CgroupSpec, DeviceRate, Resources};
-use super::{device_allowlist, relative_path, write_file, CgroupError, CGROUP_ROOT};
+use super::{device_rules, relative_path, write_file, CgroupError, CGROUP_ROOT};
 
 /// Controllers kiste creates a directory in, when the host mounts them.
 const CONTROLLERS: &[&str] = &[
@@ -141,21 +141,52 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
         let dir = need("memory", rel, "memory limits")?;
         apply_memory(&dir, r)?;
     }
-    if r.cpus.is_some() || r.cpu_shares.is_some() {
+    let cfs = cfs_of(r);
+    if cfs.is_some()
+        || r.cpu_shares.is_some()
+        || r.cpu_rt_period.is_some()
+        || r.cpu_rt_runtime.is_some()
+    {
         let dir = need("cpu", rel, "cpu limits")?;
-        if let Some(cpus) = r.cpus {
-            let period: u64 = 100_000;
-            let quota = (cpus * period as f64).round() as u64;
-            write_file(&dir, "cpu.cfs_period_us", &period.to_string())?;
-            write_file(&dir, "cpu.cfs_quota_us", &quota.to_string())?;
+        if let Some((period, quota)) = cfs {
+            write_pair(
+                &dir,
+                ("cpu.cfs_period_us", period),
+                ("cpu.cfs_quota_us", quota),
+            )?;
         }
         if let Some(shares) = r.cpu_shares.filter(|s| *s > 0) {
             write_file(&dir, "cpu.shares", &shares.to_string())?;
+        }
+        if r.cpu_rt_period.is_some() || r.cpu_rt_runtime.is_some() {
+            super::rt::apply(&dir, rel, r.cpu_rt_period, r.cpu_rt_runtime)?;
         }
     }
     if let Some(set) = &r.cpuset_cpus {
         let dir = need("cpuset", rel, "--cpuset-cpus")?;
         write_file(&dir, "cpuset.cpus", set)?;
+    }
+    if let Some(set) = &r.cpuset_mems {
+        let dir = need("cpuset", rel, "--cpuset-mems")?;
+        write_file(&dir, "cpuset.mems", set)?;
+    }
+    if let Some(s) = r.memory_swappiness {
+        let dir = need("memory", rel, "--memory-swappiness")?;
+        write_file(&dir, "memory.swappiness", &s.to_string())?;
+    }
+    if !r.hugepage_limits.is_empty() {
+        let dir = need("hugetlb", rel, "hugepage limits")?;
+        for h in &r.hugepage_limits {
+            let file = format!("hugetlb.{}.limit_in_bytes", h.page_size);
+            if !dir.join(&file).exists() {
+                return Err(CgroupError::NotDelegated {
+                    what: format!("the {} hugepage limit", h.page_size),
+                    file,
+                    dir,
+                });
+            }
+            write_file(&dir, &file, &h.limit.to_string())?;
+        }
     }
     if let Some(p) = r.pids_limit {
         let dir = need("pids", rel, "--pids-limit")?;
@@ -173,7 +204,7 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
         (&r.device_write_iops, "blkio.throttle.write_iops_device"),
     ];
     let any_throttle = throttles.iter().any(|(v, _)| !v.is_empty());
-    if r.blkio_weight.is_some_and(|w| w > 0) || any_throttle {
+    if r.blkio_weight.is_some_and(|w| w > 0) || any_throttle || !r.blkio_weight_device.is_empty() {
         let dir = need("blkio", rel, "block I/O limits")?;
         if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
             let file = ["blkio.weight", "blkio.bfq.weight"]
@@ -185,6 +216,19 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
                              (no CFQ/BFQ I/O scheduler)",
                 })?;
             write_file(&dir, file, &w.to_string())?;
+        }
+        if !r.blkio_weight_device.is_empty() {
+            let file = ["blkio.weight_device", "blkio.bfq.weight_device"]
+                .into_iter()
+                .find(|f| dir.join(f).exists())
+                .ok_or_else(|| CgroupError::Unsupported {
+                    what: "--blkio-weight-device".into(),
+                    reason: "this kernel has neither blkio.weight_device nor \
+                             blkio.bfq.weight_device (no CFQ/BFQ I/O scheduler)",
+                })?;
+            for w in &r.blkio_weight_device {
+                write_file(&dir, file, &format!("{}:{} {}", w.major, w.minor, w.weight))?;
+            }
         }
         for (rates, file) in throttles {
             for d in rates {
@@ -231,6 +275,37 @@ pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
     apply(&rel, &rest)
 }
 
+/// The CFS period and quota to write: `--cpus` as docker converts it (a 100 ms period),
+/// else the period and quota given (-1: no quota).
+fn cfs_of(r: &Resources) -> Option<(Option<u64>, Option<i64>)> {
+    if let Some(cpus) = r.cpus {
+        let period: u64 = 100_000;
+        return Some((Some(period), Some((cpus * period as f64).round() as i64)));
+    }
+    (r.cpu_period.is_some() || r.cpu_quota.is_some())
+        .then_some((r.cpu_period, r.cpu_quota.map(|q| q.max(-1))))
+}
+
+/// Writes a period and its quota (or runtime). The kernel checks each write against the
+/// other's current value, so when the first write is refused the second goes first.
+pub(super) fn write_pair(
+    dir: &Path,
+    period: (&str, Option<u64>),
+    quota: (&str, Option<i64>),
+) -> Result<(), CgroupError> {
+    let write_quota = || match quota.1 {
+        Some(q) => write_file(dir, quota.0, &q.to_string()),
+        None => Ok(()),
+    };
+    if let Some(p) = period.1 {
+        if let Err(e) = write_file(dir, period.0, &p.to_string()) {
+            write_quota().map_err(|_| e)?;
+            return write_file(dir, period.0, &p.to_string());
+        }
+    }
+    write_quota()
+}
+
 fn apply_memory(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     let has_memsw = dir.join("memory.memsw.limit_in_bytes").exists();
     if let Some(m) = r.memory.filter(|m| *m != 0) {
@@ -265,9 +340,19 @@ fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
     }
     write_file(dir, "devices.deny", "a")?;
     let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
-    for (kind, major, minor, access) in device_allowlist(&spec.devices) {
-        let rule = format!("{kind} {}:{} {access}", num(major), num(minor));
-        write_file(dir, "devices.allow", &rule)?;
+    for r in device_rules(&spec.devices, &spec.resources.device_rules) {
+        // The kernel reads a rule of type "a" as every device, whatever follows.
+        let line = if r.kind == 'a' && r.major.is_none() && r.minor.is_none() {
+            "a".to_string()
+        } else {
+            format!("{} {}:{} {}", r.kind, num(r.major), num(r.minor), r.access)
+        };
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
+        write_file(dir, file, &line)?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::resources::{CgroupSpec, DeviceRate, Resources};
 use super::{bpf, relative_path, write_file, CgroupError};
 
-const WANTED: &[&str] = &["cpuset", "cpu", "io", "memory", "pids"];
+const WANTED: &[&str] = &["cpuset", "cpu", "io", "memory", "pids", "hugetlb"];
 
 /// Creates `<base>/<parent>/<name>` (base: the hierarchy's root, or rootless the user's
 /// delegated subtree) with the limits, and the device program when `device_filter`.
@@ -34,7 +34,10 @@ pub(crate) fn create(
     let prog = if spec.allow_all_devices || !device_filter {
         None
     } else {
-        Some(bpf::attach_device_filter(&cur, &spec.devices)?)
+        Some(bpf::attach_device_filter(
+            &cur,
+            &super::device_rules(&spec.devices, &spec.resources.device_rules),
+        )?)
     };
     Ok((cur, prog))
 }
@@ -129,6 +132,38 @@ fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
         let period: u64 = 100_000;
         let quota = (cpus * period as f64).round() as u64;
         write_file(dir, "cpu.max", &format!("{quota} {period}"))?;
+    } else if r.cpu_period.is_some() || r.cpu_quota.is_some() {
+        need(dir, "cpu.max", "--cpu-period/--cpu-quota")?;
+        // As runc: "max" without a positive quota; the period only when given.
+        let mut v = match r.cpu_quota.filter(|q| *q > 0) {
+            Some(q) => q.to_string(),
+            None => "max".to_string(),
+        };
+        if let Some(p) = r.cpu_period {
+            v.push_str(&format!(" {p}"));
+        }
+        write_file(dir, "cpu.max", &v)?;
+    }
+    if r.cpu_rt_period.is_some() || r.cpu_rt_runtime.is_some() {
+        return Err(CgroupError::Unsupported {
+            what: "--cpu-rt-period/--cpu-rt-runtime".into(),
+            reason: "cgroup v2 has no real-time CPU bandwidth",
+        });
+    }
+    if r.memory_swappiness.is_some() {
+        return Err(CgroupError::Unsupported {
+            what: "memory swappiness".into(),
+            reason: "cgroup v2 has no memory.swappiness",
+        });
+    }
+    if let Some(set) = &r.cpuset_mems {
+        need(dir, "cpuset.mems", "--cpuset-mems")?;
+        write_file(dir, "cpuset.mems", set)?;
+    }
+    for h in &r.hugepage_limits {
+        let file = format!("hugetlb.{}.max", h.page_size);
+        need(dir, &file, &format!("the {} hugepage limit", h.page_size))?;
+        write_file(dir, &file, &h.limit.to_string())?;
     }
     if let Some(shares) = r.cpu_shares.filter(|s| *s > 0) {
         need(dir, "cpu.weight", "--cpu-shares")?;
@@ -147,21 +182,36 @@ fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
         };
         write_file(dir, "pids.max", &v)?;
     }
-    if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
-        let file = ["io.bfq.weight", "io.weight"]
+    let weight_file = |what: &str| {
+        ["io.bfq.weight", "io.weight"]
             .into_iter()
             .find(|f| dir.join(f).exists())
             .ok_or_else(|| CgroupError::Unsupported {
-                what: "--blkio-weight".into(),
+                what: what.into(),
                 reason: "neither io.weight nor io.bfq.weight exists",
-            })?;
-        // io.weight is 1..10000 with default 100; blkio weight is 10..1000 with default 500.
+            })
+    };
+    // io.weight is 1..10000 with default 100; blkio weight is 10..1000 with default 500.
+    let scaled = |file: &str, w: u16| {
+        if file == "io.weight" {
+            (1 + (w as u64 - 10) * 9999 / 990).max(1)
+        } else {
+            w as u64
+        }
+    };
+    if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
+        let file = weight_file("--blkio-weight")?;
         let v = if file == "io.weight" {
-            format!("default {}", (1 + (w as u64 - 10) * 9999 / 990).max(1))
+            format!("default {}", scaled(file, w))
         } else {
             w.to_string()
         };
         write_file(dir, file, &v)?;
+    }
+    for d in &r.blkio_weight_device {
+        let file = weight_file("--blkio-weight-device")?;
+        let line = format!("{}:{} {}", d.major, d.minor, scaled(file, d.weight));
+        write_file(dir, file, &line)?;
     }
     for line in io_max_lines(r) {
         need(dir, "io.max", "block I/O throttling")?;

@@ -17,6 +17,7 @@ mod image_verbs;
 mod isolation;
 mod kube;
 mod lifecycle;
+pub mod limits;
 mod management;
 mod manifest;
 mod mounts;
@@ -56,6 +57,7 @@ pub use lifecycle::{
     parse_start_filter, HealthcheckCommand, HealthcheckRunArgs, LifeArgs, LifeConfig, LifeError,
     PauseArgs, RenameArgs, RestartArgs, StartFilter, UnpauseArgs, WaitArgs,
 };
+pub use limits::{LimitFlags, LimitValues, RunLimitFlags};
 pub use management::*;
 pub use manifest::{
     check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,

@@ -115,9 +115,12 @@ pub(super) fn run_args(
             read_only: svc.read_only,
             cap_add: svc.cap_add.clone(),
             cap_drop: svc.cap_drop.clone(),
-            memory: svc.mem_limit.clone(),
-            cpus: svc.cpus.clone(),
-            pids_limit: svc.pids_limit.map(|n| n.to_string()),
+            limits: crate::cli::LimitFlags {
+                memory: svc.mem_limit.clone(),
+                cpus: svc.cpus.clone(),
+                pids_limit: svc.pids_limit.map(|n| n.to_string()),
+                ..Default::default()
+            },
             ..IsolationArgs::default()
         },
         mounts: MountArgs {
@@ -204,7 +207,7 @@ mod tests {
         assert_eq!(a.net.network_alias, ["web", "www"]);
         assert_eq!(a.life.health_cmd.as_deref(), Some("cat '/a b'"));
         assert_eq!(a.life.health_retries, Some(3));
-        assert_eq!(a.isolation.memory.as_deref(), Some("64m"));
+        assert_eq!(a.isolation.limits.memory.as_deref(), Some("64m"));
         // A one-off's own command replaces the service's, after the entrypoint's words.
         let one = run_args(
             &p,

@@ -105,6 +105,7 @@ fn container_json(paths: &Paths, rec: &ContainerRecord) -> Value {
         "NetworkSettings": super::network::network_settings(paths, rec, port_map(bound, true)),
     });
     super::lifecycle::add_inspect_fields(&mut v, rec);
+    cgroup_knobs(&mut v["HostConfig"], r);
     // docker shows StopTimeout only when --stop-timeout was given (-1: for ever).
     if let Some(t) = rec.config.stop_timeout {
         v["Config"]["StopTimeout"] = json!(t.as_secs());
@@ -242,4 +243,31 @@ fn log_config(log: &crate::config::LogConfig) -> serde_json::Value {
         config.insert("max-file".into(), log.max_file.to_string().into());
     }
     serde_json::json!({ "Type": log.driver.name(), "Config": config })
+}
+
+/// The finer cgroup knobs of HostConfig, by docker's names (null where docker shows null).
+fn cgroup_knobs(host: &mut Value, r: &crate::config::Resources) {
+    let rules = (!r.device_cgroup_rules.is_empty()).then(|| {
+        r.device_cgroup_rules
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+    });
+    let weights: Vec<Value> = r
+        .blkio_weight_device
+        .iter()
+        .map(|w| json!({"Path": w.path, "Weight": w.weight}))
+        .collect();
+    for (k, v) in [
+        ("BlkioWeightDevice", json!(weights)),
+        ("CpuPeriod", json!(r.cpu_period)),
+        ("CpuQuota", json!(r.cpu_quota)),
+        ("CpuRealtimePeriod", json!(r.cpu_realtime_period)),
+        ("CpuRealtimeRuntime", json!(r.cpu_realtime_runtime)),
+        ("CpusetMems", json!(r.cpuset_mems)),
+        ("MemorySwappiness", json!(r.memory_swappiness)),
+        ("DeviceCgroupRules", json!(rules)),
+    ] {
+        host[k] = v;
+    }
 }

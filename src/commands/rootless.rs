@@ -24,6 +24,26 @@ pub(crate) fn limit_flags(r: &Resources) -> Vec<(&'static str, &'static str)> {
         ("--device-write-bps", "io", !r.device_write_bps.is_empty()),
         ("--device-read-iops", "io", !r.device_read_iops.is_empty()),
         ("--device-write-iops", "io", !r.device_write_iops.is_empty()),
+        ("--cpu-period", "cpu", r.cpu_period > 0),
+        ("--cpu-quota", "cpu", r.cpu_quota > 0),
+        ("--cpu-rt-period", "cpu", r.cpu_realtime_period > 0),
+        ("--cpu-rt-runtime", "cpu", r.cpu_realtime_runtime > 0),
+        ("--cpuset-mems", "cpuset", !r.cpuset_mems.is_empty()),
+        (
+            "--memory-swappiness",
+            "memory",
+            r.memory_swappiness.is_some(),
+        ),
+        (
+            "--blkio-weight-device",
+            "io",
+            !r.blkio_weight_device.is_empty(),
+        ),
+        (
+            "--device-cgroup-rule",
+            "devices",
+            !r.device_cgroup_rules.is_empty(),
+        ),
     ]
     .into_iter()
     .filter_map(|(flag, controller, set)| set.then_some((flag, controller)))

@@ -11,6 +11,7 @@ mod devices;
 mod dns;
 mod endpoint;
 mod health;
+mod knobs;
 mod legacy;
 mod limits;
 mod logging;
@@ -29,6 +30,10 @@ pub use endpoint::{
     parse_alias, parse_dns_word, parse_ip, parse_mac, valid_name, Endpoint, DEFAULT_NETWORK,
 };
 pub use health::{HealthConfig, HealthFlagError, HealthFlags};
+pub use knobs::{
+    check_cpu_period, check_cpu_quota, check_cpu_rt, kernel_has_rt_groups, parse_cpuset_mems,
+    parse_swappiness, DeviceCgroupRule, WeightDevice,
+};
 pub use limits::{RlimitResource, Ulimit};
 pub use logging::{LogConfig, LogDriver};
 pub use mounts::{

@@ -1,7 +1,7 @@
 //! Resource limits as docker records them (bytes, nano-CPUs, shares, weights; 0 is unset),
 //! and the parsers for their flags: docker's size units, decimal CPU counts, CPU lists.
 
-use super::{DeviceRate, FlagError};
+use super::{DeviceCgroupRule, DeviceRate, FlagError, WeightDevice};
 use serde::{Deserialize, Serialize};
 
 /// docker's HostConfig resources. 0 (or empty) leaves the kernel's default.
@@ -27,6 +27,26 @@ pub struct Resources {
     pub device_read_iops: Vec<DeviceRate>,
     #[serde(deserialize_with = "super::legacy::rates", default)]
     pub device_write_iops: Vec<DeviceRate>,
+    /// CFS period in µs (`--cpu-period`); 0 leaves the kernel's.
+    #[serde(default)]
+    pub cpu_period: i64,
+    /// CFS quota in µs (`--cpu-quota`); 0 leaves it, negative is no limit.
+    #[serde(default)]
+    pub cpu_quota: i64,
+    #[serde(default)]
+    pub cpu_realtime_period: i64,
+    #[serde(default)]
+    pub cpu_realtime_runtime: i64,
+    /// A checked memory node list such as "0".
+    #[serde(default)]
+    pub cpuset_mems: String,
+    /// 0..=100; None is docker's unset (-1 on the command line).
+    #[serde(default)]
+    pub memory_swappiness: Option<i64>,
+    #[serde(default)]
+    pub device_cgroup_rules: Vec<DeviceCgroupRule>,
+    #[serde(default)]
+    pub blkio_weight_device: Vec<WeightDevice>,
 }
 
 /// docker's RAMInBytes ("512", "512k", "1.5g", "32MiB", "64mb") as a byte count, or why not.

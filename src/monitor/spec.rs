@@ -93,6 +93,34 @@ pub fn cgroup_resources(r: &crate::config::Resources) -> Resources {
         device_write_bps: rates(&r.device_write_bps),
         device_read_iops: rates(&r.device_read_iops),
         device_write_iops: rates(&r.device_write_iops),
+        cpu_period: (r.cpu_period > 0).then_some(r.cpu_period as u64),
+        cpu_quota: (r.cpu_quota != 0).then_some(r.cpu_quota),
+        cpu_rt_period: (r.cpu_realtime_period > 0).then_some(r.cpu_realtime_period as u64),
+        cpu_rt_runtime: (r.cpu_realtime_runtime != 0).then_some(r.cpu_realtime_runtime),
+        cpuset_mems: (!r.cpuset_mems.is_empty()).then(|| r.cpuset_mems.clone()),
+        memory_swappiness: r.memory_swappiness.map(|s| s as u64),
+        device_rules: r
+            .device_cgroup_rules
+            .iter()
+            .map(|d| crate::cgroups::DeviceRule {
+                allow: true,
+                kind: d.kind,
+                major: d.major,
+                minor: d.minor,
+                access: d.access.clone(),
+            })
+            .collect(),
+        blkio_weight_device: r
+            .blkio_weight_device
+            .iter()
+            .filter(|w| w.weight > 0)
+            .map(|w| crate::cgroups::WeightDevice {
+                major: w.major,
+                minor: w.minor,
+                weight: w.weight,
+            })
+            .collect(),
+        hugepage_limits: Vec::new(),
     }
 }
 
