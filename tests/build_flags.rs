@@ -16,6 +16,8 @@ echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); \
 echo memsw=$(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo none); \
 echo shares=$(cat /sys/fs/cgroup/cpu/cpu.shares); \
 echo cpus=$(cat /sys/fs/cgroup/cpuset/cpuset.cpus); \
+echo mems=$(cat /sys/fs/cgroup/cpuset/cpuset.mems); \
+echo cfs=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us):$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); \
 echo nofile=$(ulimit -n):$(ulimit -Hn); \
 echo shm=$(df -k /dev/shm | tail -1 | awk '{print $2}'); \
 echo foo=$(grep -w foo /etc/hosts | cut -f1); \
@@ -30,6 +32,12 @@ const FLAGS: &[&str] = &[
     "512",
     "--cpuset-cpus",
     "0",
+    "--cpuset-mems",
+    "0",
+    "--cpu-period",
+    "50000",
+    "--cpu-quota",
+    "25000",
     "--shm-size",
     "16m",
     "--ulimit",
@@ -93,6 +101,8 @@ fn run_step_limits_ulimits_shm_and_hosts_are_seen_inside_a_run_as_with_docker() 
         "memsw=134217728",
         "shares=512",
         "cpus=0",
+        "mems=0",
+        "cfs=50000:25000",
         "nofile=512:1024",
         "shm=16384",
         "foo=1.2.3.4",
@@ -241,6 +251,9 @@ fn bad_values_exit_125_with_one_line_and_leave_nothing() {
         ("--cpu-shares", "1"),
         ("--cpu-shares", "x"),
         ("--cpuset-cpus", "a-b"),
+        ("--cpuset-mems", "9"),
+        ("--cpu-period", "10"),
+        ("--cpu-quota", "10"),
         ("--shm-size", "big"),
         ("--ulimit", "nofile=x"),
         ("--ulimit", "nosuch=1"),

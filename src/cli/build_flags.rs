@@ -5,7 +5,10 @@
 //! argument "X" for "--flag" flag: reason`) before anything is made.
 
 use crate::build::{StepHost, StepNetwork};
-use crate::config::{parse_cpuset, parse_int, parse_size, ExtraHost, FlagError, Ulimit};
+use crate::config::{
+    check_cpu_period, check_cpu_quota, parse_cpuset, parse_cpuset_mems, parse_int, parse_size,
+    ExtraHost, FlagError, Ulimit,
+};
 use crate::runtime::Resources;
 use clap::Args;
 
@@ -28,6 +31,15 @@ pub struct BuildHostFlags {
         allow_hyphen_values = true
     )]
     pub cpu_shares: Option<String>,
+    /// Limit the RUN steps' CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period", value_name = "INT", allow_hyphen_values = true)]
+    pub cpu_period: Option<String>,
+    /// Limit the RUN steps' CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", value_name = "INT", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// MEMs in which to allow the RUN steps' execution (0-3, 0,1)
+    #[arg(long = "cpuset-mems", value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
     /// CPUs in which to allow the RUN steps' execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus", value_name = "LIST")]
     pub cpuset_cpus: Option<String>,
@@ -76,6 +88,9 @@ impl Default for BuildHostFlags {
             cache_from: Vec::new(),
             cgroup_parent: None,
             cpu_shares: None,
+            cpu_period: None,
+            cpu_quota: None,
+            cpuset_mems: None,
             cpuset_cpus: None,
             memory: None,
             memory_swap: None,
@@ -208,6 +223,20 @@ impl BuildHostFlags {
         if let Some(set) = &self.cpuset_cpus {
             let set = parse_cpuset("--cpuset-cpus", set)?;
             r.cpuset_cpus = (!set.is_empty()).then_some(set);
+        }
+        if let Some(p) = &self.cpu_period {
+            let n: i64 = parse_int("--cpu-period", p)?;
+            check_cpu_period("--cpu-period", p, n)?;
+            r.cpu_period = (n > 0).then_some(n as u64);
+        }
+        if let Some(q) = &self.cpu_quota {
+            let n: i64 = parse_int("--cpu-quota", q)?;
+            check_cpu_quota("--cpu-quota", q, n)?;
+            r.cpu_quota = (n != 0).then_some(n);
+        }
+        if let Some(set) = &self.cpuset_mems {
+            let set = parse_cpuset_mems("--cpuset-mems", set)?;
+            r.cpuset_mems = (!set.is_empty()).then_some(set);
         }
         Ok(r)
     }
