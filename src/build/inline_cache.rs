@@ -93,6 +93,7 @@ impl CacheSources {
             Some(CacheEntry {
                 layer,
                 created: e.created.clone(),
+                ..Default::default()
             })
         })
     }

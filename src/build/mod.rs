@@ -5,6 +5,7 @@
 
 mod archive;
 mod cache;
+mod cache_prune;
 mod context;
 mod copy;
 #[doc(hidden)]
@@ -19,6 +20,7 @@ mod progress;
 mod run_step;
 mod scratch;
 
+pub use cache_prune::{prune as prune_cache_by, CacheFilter, CacheKind};
 pub use context::Ignore;
 pub use host::{StepHost, StepNetwork};
 pub use scratch::Scratch;

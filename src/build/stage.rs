@@ -270,8 +270,11 @@ impl Builder<'_> {
                 let e = CacheEntry {
                     layer: None,
                     created: Some(self.now()),
+                    ..Default::default()
                 };
-                let _ = self.cache.store(&key, &e);
+                let _ = self
+                    .cache
+                    .record_use(&key, &e, &ins.original, &self.opts.labels);
                 e
             }
         };
@@ -333,15 +336,13 @@ impl Builder<'_> {
             return None;
         }
         let exists = |l: &LayerInfo| self.images.blob_path(&l.digest).is_ok_and(|p| p.exists());
-        let entry = match self.cache.lookup(key, exists) {
-            Some(e) => e,
-            None => {
-                // --cache-from: a hit seeds the local cache too.
-                let e = self.cache_from.lookup(key, exists)?;
-                let _ = self.cache.store(key, &e);
-                e
-            }
-        };
+        // --cache-from: a hit seeds the local cache too. Either way the entry's last use
+        // is now (for `builder prune --filter until=…/--keep-storage`).
+        let entry = self
+            .cache
+            .lookup(key, exists)
+            .or_else(|| self.cache_from.lookup(key, exists))?;
+        let _ = self.cache.record_use(key, &entry, "", &self.opts.labels);
         self.say(format_args!(" ---> Using cache"));
         Some(entry)
     }
@@ -372,8 +373,11 @@ impl Builder<'_> {
                 let e = CacheEntry {
                     layer: Some(layer),
                     created: Some(self.now()),
+                    ..Default::default()
                 };
-                let _ = self.cache.store(key, &e);
+                let _ = self
+                    .cache
+                    .record_use(key, &e, &created_by, &self.opts.labels);
                 e
             }
             (None, None) => {

@@ -106,6 +106,49 @@ impl Default for BuildHostFlags {
     }
 }
 
+/// One `builder prune --filter KEY=VALUE`, in the keys docker's daemon takes.
+pub fn cache_filter(s: &str) -> Result<crate::build::CacheFilter, String> {
+    use crate::build::{CacheFilter, CacheKind};
+    let (key, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("bad format of filter (expected name=value): {s}"))?;
+    let boolean = |v: &str| match v {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!(
+            "invalid filter '{key}={v}': expected true or false"
+        )),
+    };
+    Ok(match key {
+        "until" | "unused-for" => {
+            let d = dockerfile_parser::parse_go_duration(value).map_err(|_| {
+                format!("\"{key}\" filter expects a duration (e.g., '24h'): {value}")
+            })?;
+            CacheFilter::Until(crate::time::now_unix() - d.as_secs_f64())
+        }
+        "id" | "parent" => CacheFilter::Id(value.to_string()),
+        "type" => CacheFilter::Type(
+            CacheKind::parse(value).ok_or_else(|| format!("invalid filter 'type={value}'"))?,
+        ),
+        "description" => CacheFilter::Description(value.to_string()),
+        "label" => match value.split_once('=') {
+            Some((k, v)) => CacheFilter::Label(k.to_string(), Some(v.to_string())),
+            None => CacheFilter::Label(value.to_string(), None),
+        },
+        "inuse" => CacheFilter::InUse(boolean(value)?),
+        "shared" => CacheFilter::Shared(boolean(value)?),
+        "private" => CacheFilter::Private(boolean(value)?),
+        _ => return Err(format!("Invalid filter '{key}'")),
+    })
+}
+
+/// `builder prune --keep-storage BYTES` (docker's units).
+pub fn keep_storage(s: &str) -> Result<u64, String> {
+    parse_size("--keep-storage", s)
+        .map(|n| n.max(0) as u64)
+        .map_err(|e| e.reason)
+}
+
 /// The message of docker's daemon (20.10, both builders) for `build --security-opt`.
 pub const SECURITY_OPT_ON_BUILD: &str =
     "The daemon on this platform does not support setting security options on build";
