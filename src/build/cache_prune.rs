@@ -150,14 +150,17 @@ struct Record {
 }
 
 fn records(paths: &Paths) -> Vec<Record> {
-    let mut out: Vec<Record> = BuildCache::open(paths.build_cache())
+    let dir = paths.build_cache();
+    let mut out: Vec<Record> = BuildCache::open(dir.clone())
         .entries()
         .into_iter()
         .map(|(key, e, mtime)| Record {
+            // What it holds: its file, and the layer blob it keeps.
+            size: e.layer.as_ref().map_or(0, |l| l.size)
+                + std::fs::metadata(dir.join(&key)).map_or(0, |m| m.len()),
             id: key,
             kind: CacheKind::Regular,
             last_used: e.meta.last_used.unwrap_or(mtime),
-            size: e.layer.as_ref().map_or(0, |l| l.size),
             description: e.meta.description,
             labels: e.meta.labels,
             dir: None,
