@@ -23,29 +23,6 @@ echo shm=$(df -k /dev/shm | tail -1 | awk '{print $2}'); \
 echo foo=$(grep -w foo /etc/hosts | cut -f1); \
 } > /probe\n";
 
-const FLAGS: &[&str] = &[
-    "--memory",
-    "64m",
-    "--memory-swap",
-    "128m",
-    "--cpu-shares",
-    "512",
-    "--cpuset-cpus",
-    "0",
-    "--cpuset-mems",
-    "0",
-    "--cpu-period",
-    "50000",
-    "--cpu-quota",
-    "25000",
-    "--shm-size",
-    "16m",
-    "--ulimit",
-    "nofile=512:1024",
-    "--add-host",
-    "foo:1.2.3.4",
-];
-
 /// docker's classic builder with the same flags, on the same busybox, and the probe it wrote.
 fn docker_probe(k: &Kiste, flags: &[&str]) -> String {
     docker::ensure_docker();
@@ -91,8 +68,30 @@ fn run_step_limits_ulimits_shm_and_hosts_are_seen_inside_a_run_as_with_docker() 
         "probe",
         &[("Dockerfile", &format!("FROM busybox\n{PROBE}"))],
     );
+    let flags: &[&str] = &[
+        "--memory",
+        "64m",
+        "--memory-swap",
+        "128m",
+        "--cpu-shares",
+        "512",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "--shm-size",
+        "16m",
+        "--ulimit",
+        "nofile=512:1024",
+        "--add-host",
+        "foo:1.2.3.4",
+    ];
     let mut args = vec!["build", "-q", "-t", "probe"];
-    args.extend_from_slice(FLAGS);
+    args.extend_from_slice(flags);
     args.push(ctx.to_str().unwrap());
     k.ok(&args);
     let ours = k.sh("probe", "cat /probe");
@@ -111,7 +110,7 @@ fn run_step_limits_ulimits_shm_and_hosts_are_seen_inside_a_run_as_with_docker() 
     }
     // The same lines from docker's classic builder (it applies each of these flags to
     // its RUN containers).
-    let theirs = docker_probe(&k, FLAGS);
+    let theirs = docker_probe(&k, flags);
     assert_eq!(ours, theirs, "kiste:\n{ours}\ndocker:\n{theirs}");
     // Without the flags the step gets the defaults (docker's 64 MiB /dev/shm).
     let plain = k.context(

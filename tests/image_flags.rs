@@ -167,7 +167,7 @@ fn push_all_tags_pushes_every_tag_of_the_repository() {
     k.ok(&["tag", "busybox", &format!("{repo}:1")]);
     k.ok(&["tag", "busybox", &format!("{repo}:2")]);
     k.ok(&["tag", "busybox", &format!("{}/other:1", reg.host())]);
-    k.ok(&["push", "--all-tags", &repo]);
+    k.ok(&["push", "--all-tags", "--disable-content-trust", &repo]);
     let (tags, _) = reg.get_json("/v2/app/tags/list", "application/json");
     let mut got: Vec<String> = tags["tags"]
         .as_array()
