@@ -75,7 +75,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
     pub pull: crate::registry::PullPolicy,
     #[command(flatten)]
-    pub host: super::BuildHostFlags,
+    pub host: Box<super::BuildHostFlags>,
     #[command(flatten)]
     pub refused: BuildRefusedFlags,
     /// Build context directory, or "-" to read a tar archive from stdin
