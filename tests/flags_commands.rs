@@ -143,12 +143,12 @@ fn builder_prune_empties_the_build_cache_and_builder_build_builds() {
     let df = |k: &Kiste| k.ok(&["system", "df", "--format", "{{.Type}} {{.Size}}"]);
     let before = df(&k);
     assert!(!before.contains("Build Cache 0B"), "{before}");
-    // Refused flags change nothing.
+    // Records used just now are not older than an hour, and all fit in 1 GB: nothing goes
+    // (tests/image_flags.rs checks what these flags remove).
     let r = k.run(&["builder", "prune", "-f", "--filter", "until=1h"]);
-    assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("--filter"), "{}", r.stderr);
+    assert_eq!(r.stdout, "Total reclaimed space: 0B\n", "{}", r.stderr);
     let r = k.run(&["builder", "prune", "-f", "--keep-storage", "1g"]);
-    assert_eq!(r.code, 125);
+    assert_eq!(r.stdout, "Total reclaimed space: 0B\n", "{}", r.stderr);
     assert_eq!(df(&k), before);
     // Without -f it asks, and "n" keeps the cache.
     let mut c = k.cmd(&["builder", "prune"]);

@@ -17,10 +17,30 @@ use std::path::{Path, PathBuf};
 /// Bumped whenever the key material changes meaning.
 const VERSION: &str = "kiste-build-cache-v2";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CacheEntry {
     pub layer: Option<LayerInfo>,
     pub created: Option<String>,
+    /// What `builder prune --filter/--keep-storage` chooses by (absent in entries older
+    /// builds wrote: their file's mtime stands in for the last use).
+    #[serde(default, flatten)]
+    pub meta: EntryMeta,
+}
+
+/// An entry's use, as BuildKit keeps it for its cache records.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EntryMeta {
+    /// Unix seconds of the last build that made or took the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<i64>,
+    #[serde(default)]
+    pub usage_count: u64,
+    /// The step, as its history says it (`RUN make # buildkit`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The `--label`s of the build that made it.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 pub struct BuildCache {
@@ -86,14 +106,59 @@ impl BuildCache {
         }
     }
 
+    /// Write `key`'s entry (temp file, fsync, rename: a reader sees the old or the new).
     pub fn store(&self, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         let tmp = self.dir.join(format!(".tmp-{key}-{}", std::process::id()));
-        fs::write(
-            &tmp,
-            serde_json::to_vec(entry).map_err(std::io::Error::other)?,
+        let mut f = fs::File::create(&tmp)?;
+        std::io::Write::write_all(
+            &mut f,
+            &serde_json::to_vec(entry).map_err(std::io::Error::other)?,
         )?;
+        f.sync_all()?;
         fs::rename(&tmp, self.dir.join(key))
+    }
+
+    /// Note a use of `key`'s entry now (a build made or took it), with what it was.
+    pub fn record_use(
+        &self,
+        key: &str,
+        entry: &CacheEntry,
+        description: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> std::io::Result<()> {
+        let mut e = entry.clone();
+        e.meta.last_used = Some(crate::time::now_unix() as i64);
+        e.meta.usage_count += 1;
+        if e.meta.description.is_empty() {
+            e.meta.description = description.to_string();
+        }
+        if e.meta.labels.is_empty() {
+            e.meta.labels = labels.clone();
+        }
+        self.store(key, &e)
+    }
+
+    /// Every entry with its key and the mtime of its file (for entries without
+    /// `last_used`).
+    pub fn entries(&self) -> Vec<(String, CacheEntry, i64)> {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|e| {
+                let key = e.file_name().to_string_lossy().into_owned();
+                let mtime = e.metadata().ok()?.mtime();
+                let entry = serde_json::from_slice(&fs::read(e.path()).ok()?).ok()?;
+                Some((key, entry, mtime))
+            })
+            .collect()
+    }
+
+    /// Forget one entry.
+    pub fn remove(&self, key: &str) -> std::io::Result<()> {
+        fs::remove_file(self.dir.join(key))
     }
 
     /// The layers cache entries refer to (kept by `image prune` unless the cache goes).

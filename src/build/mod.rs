@@ -5,17 +5,24 @@
 
 mod archive;
 mod cache;
+mod cache_prune;
 mod context;
 mod copy;
 #[doc(hidden)]
 pub mod fuzzing;
+mod host;
+mod inline_cache;
 pub mod interrupt;
+mod keep;
 mod layers;
+mod platform;
 mod progress;
 mod run_step;
 mod scratch;
 
+pub use cache_prune::{prune as prune_cache_by, CacheFilter, CacheKind};
 pub use context::Ignore;
+pub use host::{StepHost, StepNetwork};
 pub use scratch::Scratch;
 
 use crate::image::config::{ImageConfig, RootFs};
@@ -90,6 +97,13 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, PathBuf>,
     /// When FROM images are pulled from their registry.
     pub pull: crate::registry::PullPolicy,
+    /// How the RUN steps' containers are made (`--network`, `--add-host`, limits…).
+    pub host: StepHost,
+    /// `--platform`: the platform FROM picks from a multi-platform image (None: this
+    /// machine's).
+    pub platform: Option<crate::registry::Platform>,
+    /// `--cache-from`: images whose history and layers seed the cache.
+    pub cache_from: Vec<String>,
 }
 
 /// One stage's image as it is built.
@@ -100,6 +114,8 @@ struct StageImage {
     config: ImageConfig,
     /// The cache key of the state so far.
     key: String,
+    /// The steps' keys, for `BUILDKIT_INLINE_CACHE=1` (see `inline_cache`).
+    inline: inline_cache::InlineCache,
 }
 
 struct Builder<'a> {
@@ -116,6 +132,8 @@ struct Builder<'a> {
     scratch: PathBuf,
     scratch_guard: scratch::Scratch,
     cache: BuildCache,
+    /// `--cache-from` images.
+    cache_from: inline_cache::CacheSources,
     /// A stage or image mounted for COPY --from, unmounted after the step.
     from_mounts: Vec<PathBuf>,
     /// Every stage name in the Dockerfile, in order (for "defined later" errors).
@@ -181,10 +199,28 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         scratch,
         scratch_guard,
         cache: BuildCache::open(paths.build_cache()),
+        cache_from: Default::default(),
         from_mounts: Vec::new(),
         stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         progress: progress::Progress::new(opts.quiet),
     };
+    if !opts.cache_from.is_empty() {
+        let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
+        let pulling = crate::registry::progress::Progress::new(out, opts.quiet);
+        let fetch = |r: &str| {
+            crate::registry::image_for_use(
+                &b.images,
+                r,
+                crate::registry::PullPolicy::Missing,
+                &crate::registry::PullOptions::default(),
+                &pulling,
+                &mut || {},
+            )
+            .map_err(|e| e.to_string())
+        };
+        let warn = |m: String| b.progress.line(format_args!("[Warning] {m}"));
+        b.cache_from = inline_cache::CacheSources::load(&b.images, &opts.cache_from, &fetch, &warn);
+    }
     let image = b.run(&df, target)?;
     let unused: Vec<_> = opts
         .build_args
@@ -233,7 +269,7 @@ fn is_predefined_arg(k: &str) -> bool {
     matches!(
         k.to_ascii_uppercase().as_str(),
         "HTTP_PROXY" | "HTTPS_PROXY" | "FTP_PROXY" | "NO_PROXY" | "ALL_PROXY"
-    )
+    ) || k == "BUILDKIT_INLINE_CACHE"
 }
 
 impl Builder<'_> {
@@ -262,14 +298,18 @@ impl Builder<'_> {
         target: usize,
     ) -> Result<crate::image::Image, BuildError> {
         // BuildKit's automatic platform args: usable in FROM, and in a stage after `ARG NAME`.
-        let (os, arch) = stage::NATIVE_PLATFORM.split_once('/').expect("os/arch");
-        for prefix in ["TARGET", "BUILD"] {
+        let native = crate::registry::Platform::host();
+        let target_platform = self.opts.platform.clone().unwrap_or_else(|| native.clone());
+        for (prefix, p) in [("TARGET", &target_platform), ("BUILD", &native)] {
             self.meta_args
-                .insert(format!("{prefix}PLATFORM"), stage::NATIVE_PLATFORM.into());
-            self.meta_args.insert(format!("{prefix}OS"), os.into());
-            self.meta_args.insert(format!("{prefix}ARCH"), arch.into());
+                .insert(format!("{prefix}PLATFORM"), platform::show(p));
+            self.meta_args.insert(format!("{prefix}OS"), p.os.clone());
             self.meta_args
-                .insert(format!("{prefix}VARIANT"), String::new());
+                .insert(format!("{prefix}ARCH"), p.architecture.clone());
+            self.meta_args.insert(
+                format!("{prefix}VARIANT"),
+                p.variant.clone().unwrap_or_default(),
+            );
         }
         for a in &df.meta_args {
             for (k, default) in &a.node.args {
@@ -307,6 +347,13 @@ impl Builder<'_> {
         for (k, v) in &self.opts.labels {
             fin.config.config.labels.insert(k.clone(), v.clone());
         }
+        if inline_cache::wanted(&self.opts.build_args) {
+            let text = serde_json::to_string(&fin.inline).expect("the inline cache serializes");
+            fin.config
+                .config
+                .labels
+                .insert(inline_cache::LABEL.into(), text);
+        }
         let image = self
             .images
             .commit_image(&fin.config, &fin.layers, &self.opts.tags)?;
@@ -323,14 +370,17 @@ impl Builder<'_> {
         from: &dockerfile_parser::From,
         line: usize,
         done: &[StageImage],
+        wanted: Option<&crate::registry::Platform>,
     ) -> Result<StageImage, BuildError> {
         if from.image == "scratch" {
+            let arch = wanted.map_or(crate::image::oci_architecture(), |p| &p.architecture);
             return Ok(StageImage {
                 name: None,
                 key: KeyBuilder::new("").field("scratch").finish(),
+                inline: Default::default(),
                 layers: Vec::new(),
                 config: ImageConfig {
-                    architecture: crate::image::oci_architecture().into(),
+                    architecture: arch.into(),
                     os: "linux".into(),
                     rootfs: RootFs {
                         kind: "layers".into(),
@@ -350,24 +400,62 @@ impl Builder<'_> {
         }
         let out: Box<dyn std::io::Write + Send> = Box::new(std::io::stdout());
         let progress = crate::registry::progress::Progress::new(out, self.opts.quiet);
-        let img = crate::registry::image_for_use(
+        let pull_opts = crate::registry::PullOptions {
+            platform: wanted.cloned(),
+            ..Default::default()
+        };
+        let base_err = |e: &dyn std::fmt::Display| {
+            self.at(line, format!("base image \"{}\": {e}", from.image))
+        };
+        let mut img = crate::registry::image_for_use(
             &self.images,
             &from.image,
             self.opts.pull,
-            &crate::registry::PullOptions::default(),
+            &pull_opts,
             &progress,
             &mut || {},
         )
-        .map_err(|e| self.at(line, format!("base image \"{}\": {e}", from.image)))?;
+        .map_err(|e| base_err(&e))?;
+        // A local image of another platform: BuildKit pulls the requested one.
+        if let Some(w) = wanted.filter(|w| !platform::matches(&img.config, w)) {
+            let mismatch = |c: &ImageConfig| {
+                base_err(&format!(
+                    "the image is {}/{}, not {} (--platform)",
+                    c.os,
+                    c.architecture,
+                    platform::show(w)
+                ))
+            };
+            if self.opts.pull == crate::registry::PullPolicy::Never {
+                return Err(mismatch(&img.config));
+            }
+            let pulled = crate::registry::pull(&self.images, &from.image, &pull_opts, &progress)
+                .map_err(|e| {
+                    base_err(&format!(
+                        "the local image is {}/{}, and {} cannot be pulled: {e}",
+                        img.config.os,
+                        img.config.architecture,
+                        platform::show(w)
+                    ))
+                })?;
+            img = pulled.image;
+            if !platform::matches(&img.config, w) {
+                return Err(mismatch(&img.config));
+            }
+        }
         let layers = self
             .images
             .layers_of(&img)
             .map_err(|e| self.at(line, e.to_string()))?;
+        let mut config = img.config.clone();
+        // A base image's inline cache is its own: the new image gets its own or none.
+        config.config.labels.remove(inline_cache::LABEL);
         Ok(StageImage {
             name: None,
             key: KeyBuilder::new("").field(&img.id).finish(),
+            inline: Default::default(),
             layers,
-            config: img.config.clone(),
+            config,
         })
     }
 

@@ -13,6 +13,8 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 pub struct RunStep<'a> {
+    /// The step's container id.
+    pub id: String,
     pub paths: &'a Paths,
     pub lowers: &'a [PathBuf],
     pub args: Vec<String>,
@@ -30,6 +32,8 @@ pub struct RunStep<'a> {
     pub cgroup_name: String,
     /// Extra mounts (RUN --mount), already prepared on the host.
     pub mounts: Vec<Mount>,
+    /// The build's settings for every step's container (`--add-host`, limits…).
+    pub host: &'a super::StepHost,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +75,8 @@ impl RunStep<'_> {
         }
         storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)?;
         let id = crate::state::new_id();
-        let cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
+        let mut cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
+        cgroup.resources = self.host.resources.clone();
         let result = self.spawn_and_wait(&rootfs, &id, &cgroup);
         let _ = crate::cgroups::remove(&cgroup);
         let _ = storage::unmount(&rootfs);
@@ -82,7 +87,10 @@ impl RunStep<'_> {
                 tail: code_tail.1,
             });
         }
-        let extra: Vec<&str> = self.mounts.iter().map(|m| m.destination.as_str()).collect();
+        let mut extra: Vec<&str> = self.mounts.iter().map(|m| m.destination.as_str()).collect();
+        if self.host.shm_size.is_some() {
+            extra.push("/dev/shm");
+        }
         prune_mount_points(&upper, &LowerView::new(self.lowers.to_vec()), &extra);
         Ok(upper)
     }
@@ -104,9 +112,28 @@ impl RunStep<'_> {
         })?;
         let view = LowerView::new(self.lowers.to_vec());
         let mut mounts = Vec::new();
+        let hosts = Path::new("/etc/hosts");
+        if let Some(text) = self.host.hosts_file(hosts) {
+            // --add-host: the host's file and the added lines, in the step's work dir
+            // (mounted even where the image has no /etc, as docker does).
+            let own = self.work.join("hosts");
+            std::fs::write(&own, text).map_err(|source| RunFailure::Io {
+                action: format!("cannot write {}", own.display()),
+                source,
+            })?;
+            mounts.push(Mount {
+                source: own,
+                destination: "/etc/hosts".into(),
+                kind: MountKind::Bind,
+                readonly: true,
+            });
+        }
         if view.is_dir("etc") {
             for f in ["resolv.conf", "hosts"] {
                 let host = Path::new("/etc").join(f);
+                if f == "hosts" && !self.host.extra_hosts.is_empty() {
+                    continue;
+                }
                 if host.exists() {
                     mounts.push(Mount {
                         source: host,
@@ -117,6 +144,7 @@ impl RunStep<'_> {
                 }
             }
         }
+        mounts.extend(self.host.shm_mount());
         mounts.extend(self.mounts.iter().cloned());
         let spec = ContainerSpec {
             id: id.to_string(),
@@ -136,7 +164,7 @@ impl RunStep<'_> {
             },
             mounts,
             devices: Vec::new(),
-            rlimits: Vec::new(),
+            rlimits: self.host.rlimits(),
             security: runtime::default_security(),
             cgroup: Some(cgroup.clone()),
             stdio: Stdio {

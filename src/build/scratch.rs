@@ -46,9 +46,11 @@ impl Drop for Scratch {
     }
 }
 
+/// The cgroup of a RUN step named `PARENT/NAME` (as recorded), or `NAME` below kiste's.
 pub fn build_cgroup(name: &str) -> CgroupSpec {
+    let (parent, name) = name.rsplit_once('/').unwrap_or(("kiste", name));
     CgroupSpec {
-        parent: "kiste".into(),
+        parent: parent.into(),
         name: name.to_string(),
         resources: Default::default(),
         devices: Vec::new(),

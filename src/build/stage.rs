@@ -5,26 +5,6 @@ use super::run_step::{RunFailure, RunStep};
 use super::*;
 use crate::image::config::{has_env, set_env, History};
 
-/// The one platform kiste builds for (no emulation).
-pub(super) const NATIVE_PLATFORM: &str = "linux/amd64";
-
-/// Whether `p` names the native platform ("linux/amd64", "linux/x86_64", "linux/amd64/v1").
-fn is_native_platform(p: &str) -> bool {
-    let parts: Vec<String> = p
-        .to_ascii_lowercase()
-        .split('/')
-        .map(str::to_string)
-        .collect();
-    matches!(
-        parts
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ["linux", "amd64" | "x86_64"] | ["linux", "amd64" | "x86_64", "v1"]
-    )
-}
-
 /// Stage-scoped build args: declared names and their values (None when unset).
 type Args = BTreeMap<String, Option<String>>;
 
@@ -47,15 +27,16 @@ impl Builder<'_> {
                 self.used_args.insert(k.clone());
             }
         }
-        if let Some(p) = &from.platform {
-            if !is_native_platform(p) {
-                return Err(self.at(
-                    stage.from.span.line,
-                    format!("FROM --platform={p}: kiste builds for {NATIVE_PLATFORM} only (no emulation)"),
-                ));
-            }
-        }
-        let mut img = self.base_image(&from, stage.from.span.line, done)?;
+        // FROM --platform, else --platform, else this machine's (where the image's own
+        // platform is taken as it is).
+        let wanted =
+            match &from.platform {
+                Some(p) => Some(crate::registry::Platform::parse(p).map_err(|e| {
+                    self.at(stage.from.span.line, format!("FROM --platform={p}: {e}"))
+                })?),
+                None => self.opts.platform.clone(),
+            };
+        let mut img = self.base_image(&from, stage.from.span.line, done, wanted.as_ref())?;
         img.name = stage.name.clone();
         // Both of docker's builders give an image without PATH the default one.
         let env = &mut img.config.config.env;
@@ -289,17 +270,23 @@ impl Builder<'_> {
                 let e = CacheEntry {
                     layer: None,
                     created: Some(self.now()),
+                    ..Default::default()
                 };
-                let _ = self.cache.store(&key, &e);
+                let _ = self
+                    .cache
+                    .record_use(&key, &e, &ins.original, &self.opts.labels);
                 e
             }
         };
-        self.history(
-            img,
-            entry.created.unwrap_or_else(|| self.now()),
-            ins.original.clone(),
-            true,
+        let created = entry.created.unwrap_or_else(|| self.now());
+        img.inline.insert(
+            key.clone(),
+            super::inline_cache::InlineEntry {
+                layer: None,
+                created: Some(created.clone()),
+            },
         );
+        self.history(img, created, ins.original.clone(), true);
         img.key = key;
         Ok(())
     }
@@ -348,9 +335,14 @@ impl Builder<'_> {
         if self.opts.no_cache {
             return None;
         }
-        let entry = self.cache.lookup(key, |l| {
-            self.images.blob_path(&l.digest).is_ok_and(|p| p.exists())
-        })?;
+        let exists = |l: &LayerInfo| self.images.blob_path(&l.digest).is_ok_and(|p| p.exists());
+        // --cache-from: a hit seeds the local cache too. Either way the entry's last use
+        // is now (for `builder prune --filter until=…/--keep-storage`).
+        let entry = self
+            .cache
+            .lookup(key, exists)
+            .or_else(|| self.cache_from.lookup(key, exists))?;
+        let _ = self.cache.record_use(key, &entry, "", &self.opts.labels);
         self.say(format_args!(" ---> Using cache"));
         Some(entry)
     }
@@ -381,8 +373,11 @@ impl Builder<'_> {
                 let e = CacheEntry {
                     layer: Some(layer),
                     created: Some(self.now()),
+                    ..Default::default()
                 };
-                let _ = self.cache.store(key, &e);
+                let _ = self
+                    .cache
+                    .record_use(key, &e, &created_by, &self.opts.labels);
                 e
             }
             (None, None) => {
@@ -401,12 +396,15 @@ impl Builder<'_> {
         img.config.rootfs.kind = "layers".into();
         img.key = KeyBuilder::new(key).field(&layer.diff_id).finish();
         img.layers.push(layer);
-        self.history(
-            img,
-            entry.created.unwrap_or_else(|| self.now()),
-            created_by,
-            false,
+        let created = entry.created.unwrap_or_else(|| self.now());
+        img.inline.insert(
+            key.to_string(),
+            super::inline_cache::InlineEntry {
+                layer: Some(img.layers.len() - 1),
+                created: Some(created.clone()),
+            },
         );
+        self.history(img, created, created_by, false);
         Ok(())
     }
 
@@ -443,8 +441,16 @@ impl Builder<'_> {
         let key = KeyBuilder::new(key)
             .field(argv.join("\0"))
             .field(env.join("\0"))
-            .field(&prepared.key)
-            .finish();
+            .field(&prepared.key);
+        // The build's --network/--add-host/--ulimit/--shm-size/--cgroup-parent are in the
+        // key as BuildKit's exec op carries them; without them the key is as before.
+        let host_key = self.opts.host.key_material();
+        let key = if host_key.is_empty() {
+            key
+        } else {
+            key.field(host_key)
+        }
+        .finish();
         env.extend(prepared.env.iter().cloned());
         // The predefined proxy args reach RUN without an ARG, and stay out of the cache
         // key and the history (as in docker), so a proxy change does not rebuild.
@@ -456,10 +462,18 @@ impl Builder<'_> {
         if let Some(entry) = self.cache_lookup(&key) {
             return self.layer_step(img, &key, Some(entry), None, line, created_by);
         }
+        if let Some(why) = super::platform::cannot_run(&img.config.architecture) {
+            return Err(self.at(line, why));
+        }
         let lowers = self.layer_dirs(&img.layers)?;
-        let cgroup_name = format!("build-{}", &crate::state::new_id()[..16]);
+        let cgroup_name = format!(
+            "{}/build-{}",
+            self.opts.host.cgroup_parent(),
+            &crate::state::new_id()[..16]
+        );
         self.scratch_guard.record_cgroup(&cgroup_name);
         let step = RunStep {
+            id: crate::state::new_id(),
             paths: self.paths,
             lowers: &lowers,
             args: argv.clone(),
@@ -472,15 +486,36 @@ impl Builder<'_> {
             user: c.user.clone(),
             network: run
                 .network
+                .or(self.opts.host.network)
                 .unwrap_or(dockerfile_parser::RunNetwork::Default),
             work: &work,
             progress: &self.progress,
             cgroup_name: cgroup_name.clone(),
             mounts: prepared.mounts,
+            host: &self.opts.host,
         };
+        // --rm=false keeps the step's container with the image before it.
+        let kept = self
+            .opts
+            .host
+            .keep_containers
+            .then(|| super::keep::KeptStep {
+                parent: (img.config.clone(), img.layers.clone()),
+                id: step.id.clone(),
+                argv: step.args.clone(),
+                env: step.env.clone(),
+                cwd: step.cwd.clone(),
+                user: step.user.clone(),
+                started: crate::image::now_rfc3339(),
+            });
         let upper = match step.execute() {
             Ok(u) => u,
             Err(RunFailure::Exit { code, tail }) => {
+                if let Some(k) = &kept {
+                    let upper = work.join(crate::paths::UPPER);
+                    let changes = super::keep::Changes::Upper(&upper);
+                    self.keep_step(k, code, changes, line)?;
+                }
                 let _ = std::fs::remove_dir_all(&work);
                 let mut msg = format!(
                     "The command '{}' returned a non-zero code: {code}",
@@ -502,6 +537,9 @@ impl Builder<'_> {
         };
         let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);
         let _ = std::fs::remove_dir_all(&work);
+        if let (Ok(()), Some(k), Some(layer)) = (&result, &kept, img.layers.last()) {
+            self.keep_step(k, 0, super::keep::Changes::Layer(layer), line)?;
+        }
         result
     }
 }

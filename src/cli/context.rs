@@ -71,16 +71,13 @@ pub struct BuilderPruneArgs {
     /// Do not prompt for confirmation
     #[arg(short = 'f', long)]
     pub force: bool,
-    /// Provide filter values (refused: kiste's build cache keeps no per-entry times or labels)
-    #[arg(long = "filter", value_name = "FILTER", value_parser = super::refuse("not-implemented", NO_CACHE_METADATA))]
-    pub filters: Vec<super::Refused>,
-    /// Amount of disk space to keep for cache (refused: kiste's build cache keeps no per-entry use times)
-    #[arg(long, value_name = "BYTES", value_parser = super::refuse("not-implemented", NO_CACHE_METADATA))]
-    pub keep_storage: Option<super::Refused>,
+    /// Provide filter values (until=24h, id=, type=regular|exec.cachemount, description=, label=KEY[=VALUE], inuse=, shared=, private=)
+    #[arg(long = "filter", value_name = "FILTER", value_parser = super::build_flags::cache_filter)]
+    pub filters: Vec<crate::build::CacheFilter>,
+    /// Amount of disk space to keep for cache (the most recently used records that fit stay)
+    #[arg(long, value_name = "BYTES", value_parser = super::build_flags::keep_storage)]
+    pub keep_storage: Option<u64>,
 }
-
-const NO_CACHE_METADATA: &str = "kiste's build cache keeps no per-entry times, sizes or labels \
-    to choose by; builder prune removes it whole";
 
 /// Whatever follows a refused command: it is refused with its reason either way.
 #[derive(Debug, Args)]

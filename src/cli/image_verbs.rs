@@ -75,6 +75,8 @@ pub struct BuildArgs {
     #[arg(long, value_name = "POLICY", default_value = "missing", num_args = 0..=1, default_missing_value = "always", require_equals = true)]
     pub pull: crate::registry::PullPolicy,
     #[command(flatten)]
+    pub host: Box<super::BuildHostFlags>,
+    #[command(flatten)]
     pub refused: BuildRefusedFlags,
     /// Build context directory, or "-" to read a tar archive from stdin
     #[arg(value_name = "PATH")]
@@ -115,6 +117,9 @@ pub struct ImportArgs {
     /// Set commit message for imported image
     #[arg(short = 'm', long = "message")]
     pub message: Option<String>,
+    /// Set the platform of the imported image (os/arch; the os must be linux)
+    #[arg(long, value_name = "PLATFORM", value_parser = import_platform)]
+    pub platform: Option<crate::registry::Platform>,
     /// A rootfs tarball (plain or gzip-compressed), or "-" for STDIN
     #[arg(value_name = "FILE|-")]
     pub file: PathBuf,
@@ -122,11 +127,32 @@ pub struct ImportArgs {
     pub reference: Option<String>,
 }
 
+/// `import --platform`: docker's daemon refuses what it cannot parse and any os but
+/// linux; the architecture must be one of Go's for linux. The config has no variant field,
+/// so a variant is refused rather than dropped.
+fn import_platform(s: &str) -> Result<crate::registry::Platform, String> {
+    let p = crate::registry::Platform::parse(s)
+        .map_err(|_| format!("\"{s}\": cannot parse platform specifier: invalid argument"))?;
+    if p.os != "linux" {
+        return Err("operating system is not supported".into());
+    }
+    super::check_platform(&p.os, &p.architecture).map_err(|e| e.to_string())?;
+    if let Some(v) = &p.variant {
+        return Err(format!(
+            "variant {v}: kiste's image config records os and architecture only"
+        ));
+    }
+    Ok(p)
+}
+
 #[derive(Debug, Args)]
 pub struct RmiArgs {
     /// Force removal of the image
     #[arg(short = 'f', long)]
     pub force: bool,
+    /// Do not delete untagged parents
+    #[arg(long)]
+    pub no_prune: bool,
     #[arg(add = ArgValueCandidates::new(complete::images), required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
 }

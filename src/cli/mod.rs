@@ -4,6 +4,7 @@
 
 mod archive;
 mod attach;
+mod build_flags;
 pub mod complete;
 mod compose;
 mod container_verbs;
@@ -36,6 +37,7 @@ mod volume_driver;
 
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
+pub use build_flags::{BuildHostFlags, SECURITY_OPT_ON_BUILD};
 pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use context::{

@@ -78,10 +78,6 @@ pub struct BuildRefusedFlags {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,
         value_name = "BOOL", value_parser = content_trust_off)]
     pub disable_content_trust: Option<bool>,
-    /// Compress the build context using gzip (refused: kiste sends no context to a daemon)
-    #[arg(long, num_args = 0, default_missing_value = "true", value_parser = refuse("no-daemon",
-        "kiste reads the build context in place; there is no daemon to send it to"))]
-    pub compress: Option<Refused>,
 }
 
 /// `pull` and `push`: `--disable-content-trust`.

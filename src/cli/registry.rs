@@ -25,6 +25,9 @@ pub struct PullArgs {
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
+    /// Push all tags of an image to the repository
+    #[arg(short = 'a', long)]
+    pub all_tags: bool,
     /// Suppress verbose output
     #[arg(short = 'q', long)]
     pub quiet: bool,

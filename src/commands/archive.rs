@@ -218,7 +218,10 @@ pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
     let image_config = ImageConfig {
         created: Some(created.clone()),
         author: None,
-        architecture: oci_architecture().to_string(),
+        architecture: args.platform.as_ref().map_or_else(
+            || oci_architecture().to_string(),
+            |p| p.architecture.clone(),
+        ),
         os: "linux".to_string(),
         config,
         rootfs: RootFs {

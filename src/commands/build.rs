@@ -117,6 +117,22 @@ fn unpack_context(dir: &Path) -> anyhow::Result<()> {
 
 pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
     let fail = |message: String| Exit { code: 1, message };
+    let bad_flag = |message: String| Exit { code: 125, message };
+    let host = args
+        .host
+        .to_build_host()
+        .map_err(|e| bad_flag(e.to_string()))?;
+    let platform = args
+        .host
+        .platform
+        .as_deref()
+        .map(crate::registry::Platform::parse)
+        .transpose()
+        .map_err(|e| bad_flag(format!("invalid argument for \"--platform\" flag: {e}")))?;
+    if args.host.compress {
+        // podman takes it as meaningless for a local build; kiste says so, once.
+        eprintln!("--compress has no effect: kiste reads the build context in place and sends it to no daemon");
+    }
     let stdin_context = args.context.as_os_str() == "-";
     if stdin_context && args.file.as_ref().is_some_and(|f| f.as_os_str() == "-") {
         return Err(fail(
@@ -232,6 +248,9 @@ pub fn build(paths: &Paths, args: BuildArgs) -> anyhow::Result<()> {
         no_cache: args.no_cache,
         secrets,
         pull: args.pull,
+        host,
+        platform,
+        cache_from: args.host.cache_from.clone(),
     };
     let result = build::build(paths, &opts);
     for (_, p) in opts

@@ -162,6 +162,7 @@ fn down(paths: &Paths, p: &Project, d: &ComposeDownArgs) -> anyhow::Result<()> {
                         paths,
                         crate::cli::RmiArgs {
                             force: false,
+                            no_prune: false,
                             images: vec![name.clone()],
                         },
                     )?;

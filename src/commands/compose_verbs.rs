@@ -196,6 +196,7 @@ pub(super) fn build_service(paths: &Paths, p: &Project, svc: &Service) -> anyhow
             secrets: Vec::new(),
             timestamp: None,
             pull: crate::registry::PullPolicy::Missing,
+            host: Default::default(),
             refused: Default::default(),
             context: b.context.clone(),
         },

@@ -256,6 +256,9 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
                     store.remove(&img.id)?;
                     crate::events::image(paths, "delete", &img.id, &img.id);
                     println!("Deleted: {}", img.id);
+                    if !args.no_prune {
+                        prune_parents(&store, &containers, &img)?;
+                    }
                 }
                 Ok(())
             })();
@@ -268,6 +271,43 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
         return Err(Exit::silent(1).into());
     }
     Ok(())
+}
+
+/// docker's rmi without `--no-prune`: the removed image's untagged parent goes too (and
+/// its parent, and so on) while no other image is built on it and no container uses it.
+/// The parent is the untagged image the removed one was built on with the most layers
+/// (the newest of those), as `built_on` sees the store.
+fn prune_parents(
+    store: &ImageStore,
+    containers: &ContainerStore,
+    removed: &Image,
+) -> anyhow::Result<()> {
+    let mut child = removed.clone();
+    loop {
+        let all = store.list()?;
+        let parent = all
+            .iter()
+            .filter(|p| p.tags.is_empty() && built_on(&child, p))
+            .max_by(|a, b| {
+                let la = a.config.rootfs.diff_ids.len();
+                let lb = b.config.rootfs.diff_ids.len();
+                la.cmp(&lb).then(
+                    a.created
+                        .partial_cmp(&b.created)
+                        .unwrap_or(std::cmp::Ordering::Equal),
+                )
+            });
+        let Some(parent) = parent else {
+            return Ok(());
+        };
+        let other_children = all.iter().any(|o| o.id != parent.id && built_on(o, parent));
+        if other_children || !containers.using_image(&parent.id)?.is_empty() {
+            return Ok(());
+        }
+        store.remove(&parent.id)?;
+        println!("Deleted: {}", parent.id);
+        child = parent.clone();
+    }
 }
 
 pub fn tag(paths: &Paths, args: TagArgs) -> anyhow::Result<()> {

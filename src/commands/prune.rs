@@ -368,6 +368,22 @@ pub fn builder_prune(paths: &Paths, args: crate::cli::BuilderPruneArgs) -> anyho
     if !confirm(args.force, warning)? {
         return Ok(());
     }
-    report(&[prune_build_cache(paths, &PruneOptions::default())?]);
+    if args.filters.is_empty() && args.keep_storage.is_none() {
+        report(&[prune_build_cache(paths, &PruneOptions::default())?]);
+        return Ok(());
+    }
+    // Chosen by the records' metadata (see build::cache_prune); the layers only the
+    // removed records kept go with the image store's garbage.
+    let (deleted, freed) = crate::build::prune_cache_by(paths, &args.filters, args.keep_storage)?;
+    let store = ImageStore::open(&paths.images())?;
+    let layers = store.collect_garbage(
+        &crate::build::cached_layers(paths),
+        std::time::Duration::from_secs(60),
+    )?;
+    report(&[Pruned {
+        heading: "build cache objects",
+        deleted,
+        reclaimed: freed + layers,
+    }]);
     Ok(())
 }

@@ -147,6 +147,11 @@ impl Builder<'_> {
                             })
                             .map_err(|e| err(e.to_string()))?;
                     }
+                    super::super::cache_prune::record_mount_use(
+                        &dir,
+                        &format!("cached mount {} (id {id})", abs(target)),
+                        &self.opts.labels,
+                    );
                     out.mounts.push(Mount {
                         source: dir,
                         destination: abs(target),
