@@ -376,6 +376,7 @@ pub struct RunArgs {
     pub refused: RunRefusedFlags,
     #[command(flatten)]
     pub extra: RunExtraArgs,
+    #[command(flatten)]
     pub volume_driver: VolumeDriverArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]

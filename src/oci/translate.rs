@@ -13,7 +13,7 @@ use super::mount_options;
 use super::{warn, OciError};
 use crate::runtime::{
     CapabilitySets, CgroupSpec, ContainerSpec, Device, Hook, IdMap, Namespaces, NsMode, OciExtras,
-    Resources, Rlimit, Seccomp, Security, SpecMount, Stdio, UserNsMaps,
+    Rlimit, Seccomp, Security, Stdio, UserNsMaps,
 };
 
 /// The start plan and what `kiste oci` keeps about it.
