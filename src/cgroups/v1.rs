@@ -3,7 +3,7 @@
 //! whose controller or file is missing is an error, never silently dropped.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -264,10 +264,19 @@ fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
         return write_file(dir, "devices.allow", "a");
     }
     write_file(dir, "devices.deny", "a")?;
+    // The kernel takes one rule per write(2), but the writes may share one open file:
+    // one open and close instead of one per rule (11 for the default devices).
+    let path = dir.join("devices.allow");
+    let mut allow = fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| CgroupError::io("write", &path, e))?;
     let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
     for (kind, major, minor, access) in device_allowlist(&spec.devices) {
         let rule = format!("{kind} {}:{} {access}", num(major), num(minor));
-        write_file(dir, "devices.allow", &rule)?;
+        allow
+            .write_all(rule.as_bytes())
+            .map_err(|e| CgroupError::io("write", &path, e))?;
     }
     Ok(())
 }
