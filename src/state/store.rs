@@ -213,10 +213,12 @@ impl ContainerStore {
             return self.list();
         };
         let mut out = Vec::with_capacity(snapshot.records.len());
-        for (id, data) in &snapshot.records {
+        // Each file's bytes are freed as soon as they are parsed: the next records are
+        // built in that memory instead of in pages touched for the first time.
+        for (id, data) in snapshot.records {
             out.push(
-                serde_json::from_slice(data).map_err(|source| StateError::Corrupt {
-                    path: self.record_path(id),
+                serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
+                    path: self.record_path(&id),
                     source,
                 })?,
             );
