@@ -5,11 +5,6 @@ use clap::FromArgMatches;
 use kiste::cli::Cli;
 use kiste::commands::{dispatch, Exit};
 
-/// dlmalloc keeps freed memory for the next allocation; musl's malloc returns it to the
-/// kernel at once (one `run --rm` made 144 mmap and 137 munmap calls with it).
-#[global_allocator]
-static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
 /// musl's `open` follows every `O_CLOEXEC` open with `fcntl(F_SETFD, FD_CLOEXEC)` for
 /// kernels older than 2.6.23, which ignored the flag; Rust's std opens everything with
 /// `O_CLOEXEC`, so that is one extra system call per file (78 in one `run --rm`). This
@@ -27,8 +22,6 @@ pub unsafe extern "C" fn open(
 }
 
 fn main() {
-    // SAFETY: called before any thread exists; fork(2)'s children get an unlocked heap.
-    unsafe { dlmalloc::enable_alloc_after_fork() };
     quiet_on_closed_stdout();
     // An OCI runtime's command line (runc's): as `kiste-oci` (a symlink that podman or
     // containerd call by path) or `kiste oci`, parsed by its own parser.
