@@ -43,13 +43,36 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
     pid > 0 && process_start_time(pid) == Some(start_time)
 }
 
+/// A /proc or /sys file (which stat reports as empty), read with room for 4 KiB at once:
+/// `fs::read_to_string` starts with a 32-byte read and doubles (8 reads for
+/// /proc/self/status); this is one read and the one that sees the end.
+pub fn read_proc(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// The start time (field 22 of /proc/PID/stat) of a live process, None when it is gone.
 /// A zombie still has one: it is gone only once reaped.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     if pid <= 0 {
         return None;
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = read_proc(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and ')': split after its last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     // rest starts at field 3; field 22 is the 20th from there.

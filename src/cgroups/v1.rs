@@ -3,7 +3,7 @@
 //! whose controller or file is missing is an error, never silently dropped.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -325,6 +325,13 @@ fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
         return write_file(dir, "devices.allow", "a");
     }
     write_file(dir, "devices.deny", "a")?;
+    // The kernel takes one rule per write(2), but the writes may share one open file:
+    // one open and close instead of one per rule (11 for the default devices).
+    let path = dir.join("devices.allow");
+    let mut allow = fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .map_err(|e| CgroupError::io("write", &path, e))?;
     let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
     for r in device_rules(&spec.devices, &spec.resources.device_rules) {
         // The kernel reads a rule of type "a" as every device, whatever follows.
@@ -333,12 +340,13 @@ fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
         } else {
             format!("{} {}:{} {}", r.kind, num(r.major), num(r.minor), r.access)
         };
-        let file = if r.allow {
-            "devices.allow"
+        if r.allow {
+            allow
+                .write_all(line.as_bytes())
+                .map_err(|e| CgroupError::io("write", &path, e))?;
         } else {
-            "devices.deny"
-        };
-        write_file(dir, file, &line)?;
+            write_file(dir, "devices.deny", &line)?;
+        }
     }
     Ok(())
 }

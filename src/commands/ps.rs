@@ -297,7 +297,7 @@ fn filter(
 pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     let filters = Filters::parse(&args.filters, FILTER_KEYS)?;
     let format = OutputFormat::parse(args.format.as_deref());
-    let mut list = Containers::open(paths)?.all()?;
+    let mut list = Containers::open(paths)?.store().list_scanned()?;
     list.reverse(); // newest first, as docker lists them
                     // docker lists stopped containers too when a filter names a state or a neighbour.
     let all = args.all

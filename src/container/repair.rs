@@ -36,6 +36,7 @@ fn damage(paths: &Paths, rec: &ContainerRecord) -> Option<Damage> {
         rec.state.status,
         rec.state.monitor_pid,
         || rec.monitor_alive(),
+        || paths.container_run_dir(&rec.id).exists(),
     )
 }
 
@@ -45,6 +46,7 @@ fn damage_of(
     status: Status,
     monitor_pid: i32,
     monitor_alive: impl Fn() -> bool,
+    has_run_dir: impl Fn() -> bool,
 ) -> Option<Damage> {
     match status {
         Status::Running if !monitor_alive() => Some(Damage::MonitorDied),
@@ -52,7 +54,7 @@ fn damage_of(
         // while the run dir exists.
         Status::Created
             if (monitor_pid != 0 && !monitor_alive())
-                || (paths.container_run_dir(id).exists() && !start_lock_held(paths, id)) =>
+                || (has_run_dir() && !start_lock_held(paths, id)) =>
         {
             Some(Damage::StartInterrupted)
         }
@@ -77,11 +79,29 @@ pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
     let store = ContainerStore::open(&paths.containers())?;
     // Only the status of each record is read here; a damaged one is loaded in full.
     let (summaries, orphans) = store.scan_summaries()?;
+    // The run dirs that exist, listed once (when a created container needs it) rather
+    // than one stat per created container.
+    let run_dirs = std::cell::OnceCell::new();
+    let listed = || -> std::collections::HashSet<std::ffi::OsString> {
+        std::fs::read_dir(paths.run_containers())
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default()
+    };
     for sum in &summaries {
         let st = &sum.state;
-        if damage_of(paths, &sum.id, st.status, st.monitor_pid, || {
-            sum.monitor_alive()
-        })
+        let has_run_dir = || {
+            run_dirs
+                .get_or_init(listed)
+                .contains(std::ffi::OsStr::new(&sum.id))
+        };
+        if damage_of(
+            paths,
+            &sum.id,
+            st.status,
+            st.monitor_pid,
+            || sum.monitor_alive(),
+            has_run_dir,
+        )
         .is_none()
         {
             continue;

@@ -72,21 +72,28 @@ pub(crate) fn effective_mask(names: &[String], privileged: bool) -> Result<u64, 
     Ok(wanted)
 }
 
-/// The highest capability number the running kernel knows.
+/// The highest capability number the running kernel knows (read once per process).
 pub(crate) fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        crate::process::read_proc("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(40)
+    })
 }
 
+/// This process's bounding set (read once: kiste never drops from its own).
 fn host_bounding() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0)
+    static BOUNDING: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BOUNDING.get_or_init(|| {
+        let status = crate::process::read_proc("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    })
 }
 
 /// Every capability this process's bounding set holds, by name: what --privileged gets.

@@ -2,8 +2,6 @@
 //! seccomp filter, the resolved rootfs, the cgroup mounts), so that the child only makes
 //! syscalls between clone and execve.
 
-use std::fs;
-
 use super::caps;
 use super::error::RuntimeError;
 use super::fault::Fault;
@@ -90,7 +88,7 @@ impl CgroupMounts {
         if cgroups::detect() == CgroupLayout::V2 {
             return CgroupMounts::V2;
         }
-        let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let info = crate::process::read_proc("/proc/self/mountinfo").unwrap_or_default();
         let mut out = Vec::new();
         for line in info.lines() {
             // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS

@@ -265,7 +265,7 @@ pub(crate) fn alive(pid: i32, start: u64) -> bool {
     if pid <= 0 {
         return false;
     }
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Ok(stat) = crate::process::read_proc(format!("/proc/{pid}/stat")) else {
         return false;
     };
     // The command name (field 2) may hold spaces and ')': split after its last ')'.

@@ -5,7 +5,9 @@
 use super::record::{ContainerRecord, Status};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -43,6 +45,34 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
+/// The record files read by this process's last `scan_summaries` (the repair that runs
+/// before every verb), kept so that the first listing right after it (`ps`, resolving a
+/// name) parses them without reading a thousand files again. Used once; a save or a
+/// remove drops it, and a forked child (a monitor) never sees its parent's.
+static SNAPSHOT: Mutex<Option<Snapshot>> = Mutex::new(None);
+
+struct Snapshot {
+    pid: u32,
+    dir: PathBuf,
+    records: Vec<(String, Vec<u8>)>,
+}
+
+fn forget_snapshot() {
+    if let Ok(mut s) = SNAPSHOT.lock() {
+        *s = None;
+    }
+}
+
+/// A record file's bytes: open, fstat, one read, close. Records are replaced by rename,
+/// never written in place, so the size fstat reports is the size of what is read.
+fn read_record(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    let mut data = vec![0; len];
+    f.read_exact(&mut data)?;
+    Ok(data)
+}
+
 /// The fields of a record that say whether a container needs repair.
 #[derive(Debug, serde::Deserialize)]
 pub struct RecordSummary {
@@ -56,6 +86,13 @@ pub struct StatusSummary {
     pub monitor_pid: i32,
     #[serde(default)]
     pub monitor_start_time: u64,
+}
+
+/// A record's id and name (what a new name is checked against).
+#[derive(Debug, serde::Deserialize)]
+struct NameSummary {
+    id: String,
+    name: String,
 }
 
 impl RecordSummary {
@@ -96,7 +133,7 @@ impl ContainerStore {
 
     pub fn load(&self, id: &str) -> Result<ContainerRecord, StateError> {
         let path = self.record_path(id);
-        let data = match fs::read(&path) {
+        let data = match read_record(&path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StateError::NotFound(id.to_string()))
@@ -108,13 +145,15 @@ impl ContainerStore {
 
     /// Replace the record atomically. The caller holds the lock.
     pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
+        forget_snapshot();
         let dir = self.dir.join(&record.id);
         if !dir.is_dir() {
             crate::paths::make_dir(&dir, crate::paths::PRIVATE).map_err(io(&dir))?;
         }
         let path = dir.join(RECORD);
         let tmp = dir.join(RECORD_TMP);
-        let data = serde_json::to_vec_pretty(record).expect("records serialize");
+        // Compact: `ps` reads every record (older pretty-printed records load alike).
+        let data = serde_json::to_vec(record).expect("records serialize");
         // On `run`'s path: the record is synced, its directory is not (a crash before
         // the rename reached the disk leaves the previous record, which repair handles).
         let how = crate::paths::Atomic {
@@ -166,11 +205,60 @@ impl ContainerStore {
         Ok((out, orphans))
     }
 
+    /// Every record, oldest first, from the files this process's last scan read (when
+    /// that scan was of this store, nothing was saved or removed since and no listing
+    /// used them yet); else read now. For readers that hold no lock (`ps`, resolving a
+    /// name): the files may change the moment after they are read either way.
+    pub fn list_scanned(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
+        let pid = std::process::id();
+        let Some(snapshot) = taken.filter(|s| s.dir == self.dir && s.pid == pid) else {
+            return self.list();
+        };
+        let mut out = Vec::with_capacity(snapshot.records.len());
+        // Each file's bytes are freed as soon as they are parsed: the next records are
+        // built in that memory instead of in pages touched for the first time.
+        for (id, data) in snapshot.records {
+            out.push(
+                serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
+                    path: self.record_path(&id),
+                    source,
+                })?,
+            );
+        }
+        out.sort_by(|a: &ContainerRecord, b| a.created.cmp(&b.created));
+        Ok(out)
+    }
+
+    /// The id and name of every record, parsed without the rest of it.
+    fn names(&self) -> Result<Vec<NameSummary>, StateError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
+                continue;
+            };
+            let path = self.record_path(id);
+            match read_record(&path) {
+                Ok(data) => out.push(
+                    serde_json::from_slice(&data)
+                        .map_err(|source| StateError::Corrupt { path, source })?,
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// What `repair` checks of every record, parsed without the rest of it (the config
-    /// is skipped, not built), and the ids of the directories without a record.
+    /// is skipped, not built), and the ids of the directories without a record. The
+    /// files read are kept for `list_scanned`.
     pub fn scan_summaries(&self) -> Result<(Vec<RecordSummary>, Vec<String>), StateError> {
         let mut out = Vec::new();
         let mut orphans = Vec::new();
+        let mut records = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
             let name = entry.file_name();
@@ -179,14 +267,24 @@ impl ContainerStore {
                 continue;
             }
             let path = self.record_path(id);
-            match fs::read(&path) {
-                Ok(data) => out.push(
-                    serde_json::from_slice(&data)
-                        .map_err(|source| StateError::Corrupt { path, source })?,
-                ),
+            match read_record(&path) {
+                Ok(data) => {
+                    out.push(
+                        serde_json::from_slice(&data)
+                            .map_err(|source| StateError::Corrupt { path, source })?,
+                    );
+                    records.push((id.to_string(), data));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => orphans.push(id.to_string()),
                 Err(e) => return Err(io(&path)(e)),
             }
+        }
+        if let Ok(mut s) = SNAPSHOT.lock() {
+            *s = Some(Snapshot {
+                pid: std::process::id(),
+                dir: self.dir.clone(),
+                records,
+            });
         }
         Ok((out, orphans))
     }
@@ -219,7 +317,7 @@ impl ContainerStore {
         if what.is_empty() {
             return Err(StateError::NotFound(what.to_string()));
         }
-        let all = self.list()?;
+        let all = self.list_scanned()?;
         if let Some(r) = all.iter().find(|r| r.id == what) {
             return Ok(r.clone());
         }
@@ -241,7 +339,7 @@ impl ContainerStore {
     /// Save a new record, refusing a name that is taken; a record without a name gets a
     /// generated one that is free. The records are read once. The caller holds the lock.
     pub fn create(&self, lock: &StoreLock, record: &mut ContainerRecord) -> Result<(), StateError> {
-        let all = self.list()?;
+        let all = self.names()?;
         if record.name.is_empty() {
             record.name = super::generate_name(&|n| all.iter().any(|r| r.name == n));
         } else if let Some(other) = all.iter().find(|r| r.name == record.name) {
@@ -278,6 +376,7 @@ impl ContainerStore {
 
     /// Remove the record and the container's directory. The caller holds the lock.
     pub fn remove(&self, _lock: &StoreLock, id: &str) -> Result<(), StateError> {
+        forget_snapshot();
         let dir = self.dir.join(id);
         // The record goes first so a crash midway never leaves a record without its files.
         match fs::remove_file(self.record_path(id)) {
@@ -303,5 +402,86 @@ pub fn validate_name(name: &str) -> Result<(), StateError> {
         Ok(())
     } else {
         Err(StateError::InvalidName(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{ContainerConfig, ContainerStatus};
+
+    fn record(id_byte: char, name: &str, created: &str) -> ContainerRecord {
+        ContainerRecord {
+            id: id_byte.to_string().repeat(64),
+            name: name.into(),
+            created: created.into(),
+            config: ContainerConfig {
+                image: "busybox".into(),
+                cmd: vec!["true".into()],
+                ..ContainerConfig::default()
+            },
+            state: ContainerStatus::default(),
+        }
+    }
+
+    #[test]
+    fn records_are_saved_compact_and_pretty_old_ones_still_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
+        let lock = store.lock().unwrap();
+        let rec = record('a', "one", "2026-12-02T08:00:00Z");
+        store.save(&lock, &rec).unwrap();
+        let saved = fs::read_to_string(store.record_path(&rec.id)).unwrap();
+        assert!(!saved.contains('\n'), "{saved}");
+        let old = record('b', "two", "2026-12-02T07:00:00Z");
+        fs::create_dir(tmp.path().join(&old.id)).unwrap();
+        let pretty = serde_json::to_vec_pretty(&old).unwrap();
+        fs::write(store.record_path(&old.id), pretty).unwrap();
+        assert_eq!(store.load(&old.id).unwrap(), old);
+        assert_eq!(store.list().unwrap(), vec![old, rec]);
+    }
+
+    #[test]
+    fn the_listing_after_a_scan_is_the_files_the_scan_read_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
+        let lock = store.lock().unwrap();
+        let first = record('c', "first", "2026-12-02T08:00:00Z");
+        store.save(&lock, &first).unwrap();
+        let (summaries, orphans) = store.scan_summaries().unwrap();
+        assert_eq!((summaries.len(), orphans.len()), (1, 0));
+        // Changed behind this process's back: the listing right after the scan is what
+        // the scan read; the next one reads the files again.
+        let mut changed = first.clone();
+        changed.name = "renamed".into();
+        fs::write(
+            store.record_path(&first.id),
+            serde_json::to_vec(&changed).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(store.list_scanned().unwrap(), vec![first.clone()]);
+        assert_eq!(store.list_scanned().unwrap(), vec![changed.clone()]);
+        // A save by this process drops what the scan read.
+        store.scan_summaries().unwrap();
+        let second = record('d', "second", "2026-12-02T09:00:00Z");
+        store.save(&lock, &second).unwrap();
+        assert_eq!(store.list_scanned().unwrap(), vec![changed, second]);
+    }
+
+    #[test]
+    fn a_new_name_is_checked_against_every_record() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
+        let lock = store.lock().unwrap();
+        store
+            .create(&lock, &mut record('e', "taken", "2026-12-02T08:00:00Z"))
+            .unwrap();
+        let e = store
+            .create(&lock, &mut record('f', "taken", "2026-12-02T08:00:01Z"))
+            .unwrap_err();
+        assert!(matches!(e, StateError::NameInUse { ref id, .. } if id == &"e".repeat(64)));
+        let mut unnamed = record('0', "", "2026-12-02T08:00:02Z");
+        store.create(&lock, &mut unnamed).unwrap();
+        assert!(!unnamed.name.is_empty() && unnamed.name != "taken");
     }
 }
