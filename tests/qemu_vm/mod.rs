@@ -49,21 +49,25 @@ pub fn module(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// `kiste` built static (musl, debug: the VM does not time it) in its own target dir,
-/// since the outer `cargo test` may hold the lock on the usual one.
+/// `kiste` built static (musl, release) in its own target dir, since the outer `cargo test`
+/// may hold the lock on the usual one. The same dir, command and arguments as
+/// tests/runtime_cgroup_v2_qemu.rs's probe build, so one build serves both VM tests.
 pub fn static_kiste() -> PathBuf {
     let manifest = env!("CARGO_MANIFEST_DIR");
     let base = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(manifest).join("target"));
-    let target_dir = base.join("qemu-knobs");
+    let target_dir = base.join("qemu-probe");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(manifest)
         .args([
             "build",
+            "--release",
             "--target",
             "x86_64-unknown-linux-musl",
+            "--example",
+            "runtime_probe",
             "--bin",
             "kiste",
         ])
@@ -74,7 +78,7 @@ pub fn static_kiste() -> PathBuf {
         status.success(),
         "building the static kiste failed (is the x86_64-unknown-linux-musl target installed?)"
     );
-    target_dir.join("x86_64-unknown-linux-musl/debug/kiste")
+    target_dir.join("x86_64-unknown-linux-musl/release/kiste")
 }
 
 /// A cpio "newc" archive, the format the kernel unpacks as initramfs.
