@@ -109,14 +109,13 @@ impl BuildCache {
     /// Write `key`'s entry (temp file, fsync, rename: a reader sees the old or the new).
     pub fn store(&self, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
-        let tmp = self.dir.join(format!(".tmp-{key}-{}", std::process::id()));
-        let mut f = fs::File::create(&tmp)?;
-        std::io::Write::write_all(
-            &mut f,
-            &serde_json::to_vec(entry).map_err(std::io::Error::other)?,
-        )?;
-        f.sync_all()?;
-        fs::rename(&tmp, self.dir.join(key))
+        let how = crate::paths::Atomic {
+            tmp: Some(self.dir.join(format!(".tmp-{key}-{}", std::process::id()))),
+            sync_dir: false,
+            ..Default::default()
+        };
+        let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        crate::paths::write_atomic(&self.dir.join(key), &bytes, &how)
     }
 
     /// Note a use of `key`'s entry now (a build made or took it), with what it was.

@@ -107,13 +107,14 @@ pub fn record_mount_use(dir: &Path, description: &str, labels: &BTreeMap<String,
     };
     let path = dir.with_extension("json");
     let tmp = dir.with_extension(format!("json.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut f, &serde_json::to_vec(&meta)?)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)
+    let how = crate::paths::Atomic {
+        tmp: Some(tmp),
+        sync_dir: false,
+        ..Default::default()
     };
-    let _ = write();
+    if let Ok(bytes) = serde_json::to_vec(&meta) {
+        let _ = crate::paths::write_atomic(&path, &bytes, &how);
+    }
 }
 
 /// Apparent size of everything below `dir` (a cache mount: what RUN steps wrote, so
