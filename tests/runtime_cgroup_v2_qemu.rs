@@ -18,12 +18,13 @@
 //! x86_64-unknown-linux-musl Rust target, busybox-static, uidmap. Missing pieces fail the
 //! test.
 
+#[path = "qemu_vm/mod.rs"]
+mod qemu_vm;
 mod support;
 
-use std::io::Read;
+use qemu_vm::{find_in_path, kernel_release, Cpio};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const CHECKS: &[&str] = &[
     "layout",
@@ -45,41 +46,6 @@ const CHECKS: &[&str] = &[
     "rootless_refused",
     "rootless_cgroup_removed",
 ];
-
-fn find_in_path(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(bin))
-        .find(|p| p.is_file())
-}
-
-/// The newest Debian kernel image in /boot.
-fn kernel() -> Option<PathBuf> {
-    let mut images: Vec<PathBuf> = std::fs::read_dir("/boot")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
-        .collect();
-    images.sort();
-    images.pop()
-}
-
-/// The static probe and the static kiste binary.
-/// The release of the booted kernel (its modules' directory), from /boot/vmlinuz-RELEASE.
-fn kernel_release() -> String {
-    kernel()
-        .and_then(|k| {
-            k.file_name()?
-                .to_str()?
-                .strip_prefix("vmlinuz-")
-                .map(String::from)
-        })
-        .expect("no /boot/vmlinuz-*")
-}
 
 fn build_probe() -> (PathBuf, PathBuf) {
     let manifest = env!("CARGO_MANIFEST_DIR");
@@ -155,72 +121,6 @@ fn uidmap_files() -> Vec<(String, Vec<u8>, u32)> {
         }
     }
     files
-}
-
-/// A cpio "newc" archive, the format the kernel unpacks as initramfs.
-struct Cpio {
-    data: Vec<u8>,
-    ino: u32,
-}
-
-impl Cpio {
-    fn new() -> Cpio {
-        Cpio {
-            data: Vec::new(),
-            ino: 1,
-        }
-    }
-
-    fn pad(&mut self) {
-        while !self.data.len().is_multiple_of(4) {
-            self.data.push(0);
-        }
-    }
-
-    fn entry(&mut self, name: &str, mode: u32, rdev: (u32, u32), body: &[u8]) {
-        let fields = [
-            self.ino,
-            mode,
-            0,
-            0,
-            1,
-            0,
-            body.len() as u32,
-            0,
-            0,
-            rdev.0,
-            rdev.1,
-            name.len() as u32 + 1,
-            0,
-        ];
-        self.ino += 1;
-        self.data.extend_from_slice(b"070701");
-        for f in fields {
-            self.data.extend_from_slice(format!("{f:08x}").as_bytes());
-        }
-        self.data.extend_from_slice(name.as_bytes());
-        self.data.push(0);
-        self.pad();
-        self.data.extend_from_slice(body);
-        self.pad();
-    }
-
-    fn dir(&mut self, name: &str) {
-        self.entry(name, 0o040755, (0, 0), b"");
-    }
-
-    fn file(&mut self, name: &str, mode: u32, body: &[u8]) {
-        self.entry(name, 0o100000 | mode, (0, 0), body);
-    }
-
-    fn symlink(&mut self, name: &str, target: &str) {
-        self.entry(name, 0o120777, (0, 0), target.as_bytes());
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.entry("TRAILER!!!", 0, (0, 0), b"");
-        self.data
-    }
 }
 
 const STAGE1: &str = r#"#!/bin/busybox sh
@@ -384,12 +284,6 @@ fn initramfs(probe: &Path, kiste: &Path, image: &Path) -> Vec<u8> {
 
 #[test]
 fn cgroup_v2_runtime_checks_pass_in_a_qemu_vm() {
-    let qemu = find_in_path("qemu-system-x86_64").unwrap_or_else(|| {
-        panic!("qemu-system-x86_64 is missing: apt-get install -y --no-install-recommends qemu-system-x86 linux-image-amd64")
-    });
-    let kernel = kernel().unwrap_or_else(|| {
-        panic!("no /boot/vmlinuz-*: apt-get install -y --no-install-recommends linux-image-amd64")
-    });
     let (probe, kiste) = build_probe();
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("busybox.tar");
@@ -397,51 +291,7 @@ fn cgroup_v2_runtime_checks_pass_in_a_qemu_vm() {
     let initrd = work.path().join("initrd.cpio");
     std::fs::write(&initrd, initramfs(&probe, &kiste, &image)).unwrap();
 
-    let mut vm = Command::new(qemu)
-        .args([
-            "-m",
-            "512",
-            "-smp",
-            "2",
-            "-nographic",
-            "-no-reboot",
-            "-nodefaults",
-            "-serial",
-            "stdio",
-        ])
-        .arg("-kernel")
-        .arg(&kernel)
-        .arg("-initrd")
-        .arg(&initrd)
-        .args(["-append", "console=ttyS0 quiet loglevel=1 panic=-1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start qemu");
-    let mut stdout = vm.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stdout.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    });
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let status = loop {
-        if let Some(s) = vm.try_wait().unwrap() {
-            break Some(s);
-        }
-        if Instant::now() > deadline {
-            let _ = vm.kill();
-            let _ = vm.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let console = reader.join().unwrap();
-    assert!(
-        status.is_some(),
-        "the VM did not power off within 300 s; console:\n{console}"
-    );
+    let console = qemu_vm::boot(&initrd);
     assert!(
         console.contains("KISTE-VM-UP"),
         "the VM never reached its init; console:\n{console}"
