@@ -8,6 +8,7 @@ pub mod commands;
 pub mod compose;
 pub mod config;
 pub mod container;
+pub mod context;
 pub mod events;
 pub mod fs;
 pub mod http;

@@ -255,6 +255,18 @@ pub fn registry_auth_files() -> Vec<PathBuf> {
     files
 }
 
+/// kiste's own client config dir, where contexts live (`crate::context`): `$KISTE_CONFIG`,
+/// else `$XDG_CONFIG_HOME/kiste`, else `~/.config/kiste` (root too). Not docker's
+/// `~/.docker`: docker's CLI must not meet kiste's contexts.
+pub fn kiste_config_dir() -> PathBuf {
+    match std::env::var_os("KISTE_CONFIG") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => user_config_dir()
+            .unwrap_or_else(|| home_dir().join(".config"))
+            .join("kiste"),
+    }
+}
+
 fn home_dir() -> PathBuf {
     std::env::var_os("HOME")
         .filter(|v| !v.is_empty())

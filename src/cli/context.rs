@@ -1,32 +1,35 @@
-//! Flags of docker's commands that kiste answers in its own terms: `context` (one
-//! "default" context: the local store), `builder` (kiste's builder and its cache), and the
-//! commands kiste refuses with a reason (`checkpoint`, `plugin`, `trust`): these
-//! take any arguments so that every use gets the reason rather than a usage error.
+//! Flags of docker's commands that kiste answers in its own terms: `context` (named kiste
+//! stores: a root and a runroot, see `crate::context`), `builder` (kiste's builder and its
+//! cache), and the commands kiste refuses with a reason (`checkpoint`, `plugin`, `trust`):
+//! these take any arguments so that every use gets the reason rather than a usage error.
 
 use super::BuildArgs;
+use crate::context::{EndpointError, EndpointFlag, StoreEndpoint};
 use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum ContextCommand {
-    /// List contexts (kiste has one: "default", the local store)
+    /// List contexts
     #[command(visible_alias = "list")]
     Ls(ContextLsArgs),
     /// Display detailed information on one or more contexts
     Inspect(ContextInspectArgs),
     /// Print the name of the current context
     Show,
-    /// Set the current context (only "default" exists)
+    /// Set the current context
     Use(ContextUseArgs),
-    /// Create a context (refused: kiste has no daemon to point a context at)
-    Create(RefusedArgs),
-    /// Remove one or more contexts (refused: "default" cannot be removed)
-    Rm(RefusedArgs),
-    /// Update a context (refused: "default" cannot be changed)
-    Update(RefusedArgs),
-    /// Export a context (refused: kiste has no daemon to point a context at)
-    Export(RefusedArgs),
-    /// Import a context (refused: kiste has no daemon to point a context at)
-    Import(RefusedArgs),
+    /// Create a context: a name for a kiste store (its root and runroot)
+    Create(ContextCreateArgs),
+    /// Remove one or more contexts
+    #[command(visible_alias = "remove")]
+    Rm(ContextRmArgs),
+    /// Update a context
+    Update(ContextUpdateArgs),
+    /// Export a context to a tar archive FILE or a tar stream on STDOUT
+    Export(ContextExportArgs),
+    /// Import a context from a tar archive FILE or a tar stream on STDIN
+    Import(ContextImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +56,110 @@ pub struct ContextInspectArgs {
 pub struct ContextUseArgs {
     #[arg(value_name = "CONTEXT")]
     pub context: String,
+}
+
+/// docker's `--docker` help, in kiste's keys.
+const DOCKER_HELP: &str = "The kiste store the context names: root=DIR,runroot=DIR \
+    (docker's host=, ca=, cert=, key=, skip-tls-verify= name a daemon, which kiste does not have)";
+
+#[derive(Debug, Args)]
+pub struct ContextCreateArgs {
+    /// Description of the context
+    #[arg(long, value_name = "DESCRIPTION")]
+    pub description: Option<String>,
+    #[arg(long, value_name = "KEY=VALUE,...", help = DOCKER_HELP, value_parser = docker_endpoint)]
+    pub docker: Vec<EndpointFlag>,
+    /// Create context from a named context (default: from the current one)
+    #[arg(long, value_name = "CONTEXT")]
+    pub from: Option<String>,
+    #[arg(value_name = "CONTEXT")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextUpdateArgs {
+    /// Description of the context
+    #[arg(long, value_name = "DESCRIPTION")]
+    pub description: Option<String>,
+    #[arg(long, value_name = "KEY=VALUE,...", help = DOCKER_HELP, value_parser = docker_endpoint)]
+    pub docker: Vec<EndpointFlag>,
+    #[arg(value_name = "CONTEXT")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextRmArgs {
+    /// Force the removal of a context in use
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    #[arg(value_name = "CONTEXT", required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextExportArgs {
+    #[arg(value_name = "CONTEXT")]
+    pub name: String,
+    /// The archive to write ("-" for STDOUT; default CONTEXT.dockercontext)
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextImportArgs {
+    #[arg(value_name = "CONTEXT")]
+    pub name: String,
+    /// The archive to read ("-" for STDIN)
+    #[arg(value_name = "FILE")]
+    pub file: String,
+}
+
+/// One `--docker` value: `KEY=VALUE` pairs separated by commas. A pair without `=` is a
+/// flag error (docker's message, exit 125); a key kiste cannot use is kept as the refusal
+/// the command gives (exit 1, as docker refuses a bad endpoint).
+fn docker_endpoint(value: &str) -> Result<EndpointFlag, String> {
+    let mut store = StoreEndpoint::default();
+    let mut refused = None;
+    for pair in value.split(',').filter(|p| !p.is_empty()) {
+        let Some((key, val)) = pair.split_once('=') else {
+            return Err(format!("{pair} must be formatted as key=value"));
+        };
+        let path = |v: &str| (!v.is_empty()).then(|| absolute(v));
+        let refusal = match key {
+            "root" => {
+                store.root = path(val);
+                None
+            }
+            "runroot" => {
+                store.runroot = path(val);
+                None
+            }
+            // docker's empty host is its default endpoint: here, the default store.
+            "host" if val.is_empty() => None,
+            "host" if val.starts_with("ssh://") => Some(EndpointError::SshHost(val.into())),
+            "host" => Some(EndpointError::DaemonHost(val.into())),
+            "ca" | "cert" | "key" | "skip-tls-verify" => Some(EndpointError::Tls(key.into())),
+            other => Some(EndpointError::UnknownKey(other.into())),
+        };
+        if refused.is_none() {
+            refused = refusal;
+        }
+    }
+    Ok(match refused {
+        Some(e) => Err(e),
+        None => Ok(store),
+    })
+}
+
+/// A store path as given, made absolute against the directory the context was made in:
+/// the context is used from anywhere.
+fn absolute(v: &str) -> PathBuf {
+    let p = PathBuf::from(v);
+    if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+    }
 }
 
 #[derive(Debug, Subcommand)]

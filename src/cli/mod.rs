@@ -41,7 +41,8 @@ pub use build_flags::{BuildHostFlags, SECURITY_OPT_ON_BUILD};
 pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use context::{
-    BuilderCommand, BuilderPruneArgs, ContextCommand, ContextInspectArgs, ContextLsArgs,
+    BuilderCommand, BuilderPruneArgs, ContextCommand, ContextCreateArgs, ContextExportArgs,
+    ContextImportArgs, ContextInspectArgs, ContextLsArgs, ContextRmArgs, ContextUpdateArgs,
     ContextUseArgs, RefusedArgs,
 };
 pub use data::{
@@ -115,12 +116,15 @@ pub fn command() -> clap::Command {
     disable_help_subcommand = true
 )]
 pub struct Cli {
-    /// Where images and containers are stored (default /var/lib/kiste, or $XDG_DATA_HOME/kiste when rootless)
+    /// Where images and containers are stored (default /var/lib/kiste, or $XDG_DATA_HOME/kiste when rootless; overrides the context's root)
     #[arg(long, global = true, env = "KISTE_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Where volatile state lives (default /run/kiste, or $XDG_RUNTIME_DIR/kiste when rootless)
+    /// Where volatile state lives (default /run/kiste, or $XDG_RUNTIME_DIR/kiste when rootless; overrides the context's runroot)
     #[arg(long, global = true, env = "KISTE_RUNROOT", value_name = "DIR")]
     pub runroot: Option<PathBuf>,
+    /// Name of the context to use (overrides KISTE_CONTEXT, DOCKER_CONTEXT and "context use")
+    #[arg(short = 'c', long, value_name = "CONTEXT")]
+    pub context: Option<String>,
     /// Set the logging level ("debug", "info", "warn", "error")
     #[arg(
         long,
@@ -203,7 +207,7 @@ pub enum Command {
     /// Manage builds (build, prune)
     #[command(subcommand)]
     Builder(BuilderCommand),
-    /// Manage contexts (kiste has one, "default": the local store)
+    /// Manage contexts (named kiste stores)
     #[command(subcommand)]
     Context(ContextCommand),
     /// Get real time events from the store's events journal

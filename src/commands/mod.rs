@@ -73,20 +73,23 @@ impl Exit {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    // These two read nothing from the store and must not write to it.
+    let selection = crate::context::Selection {
+        root: cli.root,
+        runroot: cli.runroot,
+        context: cli.context,
+    };
+    // These read nothing from the store and must not write to it.
     let command = match cli.command {
         Command::Version(a) => return version::version(a),
         Command::Completion(a) => return completion::print_script(a.shell),
         Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
         Command::Plugin(_) => return Err(refused::refuse("plugin", refused::PLUGIN)),
         Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
-        Command::Context(c) => {
-            return context::context_command(&Paths::resolve(cli.root, cli.runroot), c)
-        }
+        Command::Context(c) => return context::context_command(selection, c),
         Command::Oci(a) => std::process::exit(crate::oci::main(a.args)),
         other => other,
     };
-    let paths = Paths::resolve(cli.root, cli.runroot);
+    let paths = context::store_paths(selection)?;
     crate::log_debug!(
         "store root {}, runroot {}, rootless {}",
         paths.root.display(),

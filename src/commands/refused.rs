@@ -10,9 +10,6 @@ pub const PLUGIN: &str = "kiste has no plugin system: volumes (local), networks 
     host and use --mount type=bind";
 pub const TRUST: &str = "Docker Content Trust (Notary v1) is deprecated by docker; pin images by \
     digest (IMAGE@sha256:...) or verify signatures with cosign or notation";
-pub const CONTEXT: &str = "kiste has no daemon to point a context at: its one context, \
-    \"default\", is the local store; choose another store with --root and --runroot";
-
 /// `DOCKER_CONTENT_TRUST` asks docker's CLI to verify (pull, run, create) or sign (push)
 /// with Notary v1 unless `--disable-content-trust` is given: any value but an empty or
 /// false one. kiste cannot verify, so it refuses rather than run unverified

@@ -1,0 +1,544 @@
+//! kiste's contexts: names for kiste stores, kept in kiste's own config dir. Two private
+//! stores get a context each; `context use`, `-c` and `DOCKER_CONTEXT`/`KISTE_CONTEXT`
+//! choose which one `run` and `ps` work on, explicit `--root`/`--runroot` win over all of
+//! them, the current context is not removed without `-f`, export/import round-trip in
+//! docker's archive layout, what docker would refuse is refused with its line and exit
+//! code, and `ls`/`inspect` have the layout of docker 28.2's own context commands.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use support::*;
+
+/// A private kiste config dir (`KISTE_CONFIG`); kiste runs without `--root`/`--runroot`
+/// so that the context chooses the store.
+struct Config {
+    dir: tempfile::TempDir,
+}
+
+impl Config {
+    fn new() -> Config {
+        Config {
+            dir: tempfile::Builder::new()
+                .prefix("kiste-config-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kiste"));
+        c.args(args)
+            .env("KISTE_CONFIG", self.path())
+            .env_remove("KISTE_ROOT")
+            .env_remove("KISTE_RUNROOT")
+            .env_remove("KISTE_CONTEXT")
+            .env_remove("DOCKER_CONTEXT")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.cmd(args).output().unwrap().into()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "kiste {args:?}: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// A context naming `k`'s store.
+    fn create_for(&self, name: &str, k: &Kiste) {
+        let docker = format!(
+            "root={},runroot={}",
+            k.root().display(),
+            k.runroot().display()
+        );
+        let r = self.run(&["context", "create", name, "--docker", &docker]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.stdout, format!("{name}\n"));
+        assert_eq!(
+            r.stderr,
+            format!("Successfully created context \"{name}\"\n")
+        );
+    }
+}
+
+fn names(out: &str) -> Vec<&str> {
+    out.lines().collect()
+}
+
+#[test]
+fn the_chosen_context_decides_which_store_run_and_ps_see() {
+    let cfg = Config::new();
+    let (a, b) = (Kiste::new(), Kiste::new());
+    a.busybox();
+    b.busybox();
+    cfg.create_for("store-a", &a);
+    cfg.create_for("store-b", &b);
+
+    let used = cfg.run(&["context", "use", "store-a"]);
+    assert_eq!(used.code, 0, "{}", used.stderr);
+    assert_eq!(used.stderr, "Current context is now \"store-a\"\n");
+    assert_eq!(cfg.ok(&["context", "show"]), "store-a\n");
+    let ps = ["ps", "-a", "--format", "{{.Names}}"];
+
+    // The current context's store: the container lands in a's store and only there.
+    assert_eq!(
+        cfg.ok(&["run", "--name", "in-a", "busybox", "echo", "hi"]),
+        "hi\n"
+    );
+    assert_eq!(names(&cfg.ok(&ps)), ["in-a"]);
+    assert_eq!(names(&a.ok(&ps)), ["in-a"]);
+    assert!(b.ok(&ps).is_empty());
+
+    // -c picks the other store for one command.
+    let mut in_b = vec![
+        "-c", "store-b", "create", "--name", "in-b", "busybox", "true",
+    ];
+    cfg.ok(&in_b);
+    in_b.truncate(2);
+    in_b.extend(ps);
+    assert_eq!(names(&cfg.ok(&in_b)), ["in-b"]);
+    assert_eq!(names(&b.ok(&ps)), ["in-b"]);
+    assert_eq!(names(&cfg.ok(&ps)), ["in-a"]);
+
+    // DOCKER_CONTEXT and KISTE_CONTEXT too; KISTE_CONTEXT is the more specific, and -c
+    // beats both.
+    let env_ps = |vars: &[(&str, &str)], extra: &[&str]| {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(ps);
+        let mut c = cfg.cmd(&args);
+        c.envs(vars.iter().copied());
+        let r: Run = c.output().unwrap().into();
+        assert_eq!(r.code, 0, "{vars:?} {extra:?}: {}", r.stderr);
+        r.stdout
+    };
+    assert_eq!(env_ps(&[("DOCKER_CONTEXT", "store-b")], &[]), "in-b\n");
+    assert_eq!(
+        env_ps(
+            &[("DOCKER_CONTEXT", "store-b"), ("KISTE_CONTEXT", "store-a")],
+            &[]
+        ),
+        "in-a\n"
+    );
+    assert_eq!(
+        env_ps(&[("KISTE_CONTEXT", "store-a")], &["-c", "store-b"]),
+        "in-b\n"
+    );
+    // Explicit --root/--runroot override whatever context is chosen.
+    let (root, runroot) = (a.root(), a.runroot());
+    let explicit = [
+        "-c",
+        "store-b",
+        "--root",
+        root.to_str().unwrap(),
+        "--runroot",
+        runroot.to_str().unwrap(),
+    ];
+    assert_eq!(env_ps(&[], &explicit), "in-a\n");
+    // "default" is kiste's default store again (not a's or b's).
+    let r = cfg.run(&["-c", "default", "context", "show"]);
+    assert_eq!(r.stdout, "default\n");
+
+    // The current context is not removed without -f (docker's message and code).
+    let r = cfg.run(&["context", "rm", "store-a"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "context \"store-a\" is in use, set -f flag to force remove\n"
+    );
+    assert_eq!(cfg.ok(&["context", "show"]), "store-a\n");
+    // Another one goes; with -f the current one goes too and "default" is current.
+    assert_eq!(cfg.ok(&["context", "rm", "store-b"]), "store-b\n");
+    assert_eq!(cfg.ok(&["context", "rm", "-f", "store-a"]), "store-a\n");
+    assert_eq!(cfg.ok(&["context", "show"]), "default\n");
+    assert_eq!(cfg.ok(&["context", "ls", "-q"]), "default\n");
+    // The stores themselves are untouched by removing their names.
+    assert_eq!(names(&a.ok(&ps)), ["in-a"]);
+}
+
+#[test]
+fn contexts_are_private_files_in_dockers_layout_under_kistes_config_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let cfg = Config::new();
+    let k = Kiste::new();
+    cfg.create_for("web", &k);
+    cfg.ok(&["context", "use", "web"]);
+    // One dir, named as docker names it (sha256 of the name: compared with docker's own
+    // in ls_and_inspect_have_the_layout_of_dockers_context_commands).
+    let listed: Vec<PathBuf> = std::fs::read_dir(cfg.path().join("contexts/meta"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(listed.len(), 1);
+    let meta_dir = &listed[0];
+    let hex = meta_dir.file_name().unwrap().to_str().unwrap();
+    assert!(
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{meta_dir:?}"
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(meta_dir.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["Name"], "web");
+    assert_eq!(
+        meta["Endpoints"]["kiste"]["Root"],
+        k.root().display().to_string()
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cfg.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["currentContext"], "web");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&meta_dir.join("meta.json")), 0o600);
+    assert_eq!(mode(&cfg.path().join("config.json")), 0o600);
+    assert_eq!(mode(meta_dir), 0o700);
+    // inspect says where (docker's Storage fields).
+    let inspected: serde_json::Value =
+        serde_json::from_str(&cfg.ok(&["context", "inspect", "web"])).unwrap();
+    assert_eq!(
+        inspected[0]["Storage"]["MetadataPath"],
+        meta_dir.display().to_string()
+    );
+}
+
+#[test]
+fn export_and_import_round_trip_in_dockers_archive_layout() {
+    let cfg = Config::new();
+    let k = Kiste::new();
+    cfg.create_for("orig", &k);
+    cfg.ok(&["context", "update", "orig", "--description", "the original"]);
+    let tar = cfg.path().join("orig.tar");
+    let r = cfg.run(&["context", "export", "orig", tar.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, format!("Written file \"{}\"\n", tar.display()));
+    // docker's layout: meta.json and an empty tls/ dir.
+    let listing = checked_output(Command::new("tar").arg("-tvf").arg(&tar));
+    let entries: Vec<String> = String::from_utf8_lossy(&listing)
+        .lines()
+        .map(|l| l.split_whitespace().last().unwrap().to_string())
+        .collect();
+    assert_eq!(entries, ["meta.json", "tls"]);
+
+    let r = cfg.run(&["context", "import", "copy", tar.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "Successfully imported context \"copy\"\n");
+    // Through a pipe: export to stdout, import from stdin.
+    let exported = cfg
+        .cmd(&["context", "export", "orig", "-"])
+        .output()
+        .unwrap();
+    assert!(exported.status.success());
+    let mut import = cfg.cmd(&["context", "import", "piped", "-"]);
+    import
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = import.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&exported.stdout)
+        .unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    let fmt = "{{.Metadata.Description}}|{{.Endpoints.kiste.Root}}|{{.Endpoints.kiste.RunRoot}}";
+    let want = format!(
+        "the original|{}|{}\n",
+        k.root().display(),
+        k.runroot().display()
+    );
+    for name in ["orig", "copy", "piped"] {
+        assert_eq!(
+            cfg.ok(&["context", "inspect", "-f", fmt, name]),
+            want,
+            "{name}"
+        );
+    }
+    // Importing over an existing name is refused as docker refuses it.
+    let r = cfg.run(&["context", "import", "copy", tar.to_str().unwrap()]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (1, "context \"copy\" already exists\n")
+    );
+}
+
+#[test]
+fn values_docker_refuses_or_kiste_cannot_use_are_refused_with_one_line() {
+    let cfg = Config::new();
+    let k = Kiste::new();
+    cfg.create_for("there", &k);
+    cfg.ok(&["context", "use", "there"]);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["context", "create", "xx", "--docker", "foo=bar"],
+            1,
+            "unable to create docker endpoint config: unrecognized config key: foo",
+        ),
+        (
+            &[
+                "context",
+                "create",
+                "xx",
+                "--docker",
+                "host=unix:///var/run/docker.sock",
+            ],
+            1,
+            "no daemon",
+        ),
+        (
+            &[
+                "context",
+                "create",
+                "xx",
+                "--docker",
+                "host=tcp://10.0.0.1:2375",
+            ],
+            1,
+            "no daemon",
+        ),
+        (
+            &["context", "create", "xx", "--docker", "host=ssh://me@box"],
+            1,
+            "over ssh",
+        ),
+        (
+            &["context", "create", "xx", "--docker", "ca=/x/ca.pem"],
+            1,
+            "TLS material",
+        ),
+        (
+            &["context", "create", "xx", "--docker", "host"],
+            125,
+            "invalid argument \"host\" for \"--docker\" flag: host must be formatted as key=value",
+        ),
+        (
+            &["context", "create", "x"],
+            1,
+            "context name \"x\" is invalid",
+        ),
+        (
+            &["context", "create", "default"],
+            1,
+            "\"default\" is a reserved context name",
+        ),
+        (
+            &["context", "create", "there"],
+            1,
+            "context \"there\" already exists",
+        ),
+        (
+            &[
+                "context", "create", "xx", "--from", "there", "--docker", "root=/x",
+            ],
+            1,
+            "cannot use --docker flag when --from is set",
+        ),
+        (
+            &["context", "update", "default", "--description", "d"],
+            1,
+            "reserved",
+        ),
+        (
+            &["context", "update", "there", "--docker", "host=tcp://h:1"],
+            1,
+            "no daemon",
+        ),
+        (
+            &["context", "use", "nope"],
+            1,
+            "context \"nope\": context not found",
+        ),
+        (
+            &["context", "inspect", "nope"],
+            1,
+            "context \"nope\": context not found",
+        ),
+        (
+            &["context", "rm", "nope"],
+            1,
+            "context \"nope\" does not exist",
+        ),
+        (
+            &["context", "rm", "default"],
+            1,
+            "context \"default\" cannot be removed",
+        ),
+        (
+            &["-c", "nope", "ps"],
+            1,
+            "unable to resolve docker endpoint: context \"nope\"",
+        ),
+    ];
+    for (args, code, why) in cases {
+        let r = cfg.run(args);
+        assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+    // Nothing was made or changed: one context, still current, still naming k's store.
+    assert_eq!(cfg.ok(&["context", "ls", "-q"]), "default\nthere\n");
+    assert_eq!(cfg.ok(&["context", "show"]), "there\n");
+    assert_eq!(
+        cfg.ok(&["context", "inspect", "-f", "{{.Endpoints.kiste.Root}}"]),
+        format!("{}\n", k.root().display())
+    );
+    // A context docker exported (its endpoint is a daemon) is not imported.
+    let docker_tar = cfg.path().join("docker.tar");
+    let meta = br#"{"Name":"d","Metadata":{},"Endpoints":{"docker":{"Host":"unix:///var/run/docker.sock","SkipTLSVerify":false}}}"#;
+    let staging = cfg.path().join("staging");
+    std::fs::create_dir_all(staging.join("tls")).unwrap();
+    std::fs::write(staging.join("meta.json"), meta).unwrap();
+    checked_output(
+        Command::new("tar")
+            .arg("-cf")
+            .arg(&docker_tar)
+            .arg("-C")
+            .arg(&staging)
+            .args(["meta.json", "tls"]),
+    );
+    let r = cfg.run(&[
+        "context",
+        "import",
+        "fromdocker",
+        docker_tar.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("names a docker daemon"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
+}
+
+/// The fields a JSON line or object has, sorted.
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// Where each of docker's inspect fields first appears in the text: their order.
+fn field_order(text: &str) -> Vec<usize> {
+    [
+        "\"Name\"",
+        "\"Metadata\"",
+        "\"Endpoints\"",
+        "\"TLSMaterial\"",
+        "\"Storage\"",
+    ]
+    .iter()
+    .map(|f| {
+        text.find(f)
+            .unwrap_or_else(|| panic!("{f} missing in {text}"))
+    })
+    .collect()
+}
+
+#[test]
+fn ls_and_inspect_have_the_layout_of_dockers_context_commands() {
+    if !have("docker") {
+        return skip("docker's CLI is not installed");
+    }
+    // docker's context commands need no daemon: a private DOCKER_CONFIG is enough.
+    let docker_config = tempfile::tempdir().unwrap();
+    let docker = |args: &[&str]| -> String {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", docker_config.path())
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "docker {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    docker(&[
+        "context",
+        "create",
+        "other",
+        "--description",
+        "d",
+        "--docker",
+        "host=unix:///nonexistent.sock",
+    ]);
+    docker(&["context", "use", "other"]);
+    let cfg = Config::new();
+    let k = Kiste::new();
+    cfg.create_for("other", &k);
+    cfg.ok(&["context", "update", "other", "--description", "d"]);
+    cfg.ok(&["context", "use", "other"]);
+
+    // The table: the same columns, the current context marked " *".
+    let (theirs, ours) = (docker(&["context", "ls"]), cfg.ok(&["context", "ls"]));
+    let header = |t: &str| -> Vec<String> {
+        t.lines()
+            .next()
+            .unwrap()
+            .split("   ")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    assert_eq!(header(&ours), header(&theirs), "{ours}\n{theirs}");
+    for t in [&theirs, &ours] {
+        let marked: Vec<&str> = t.lines().filter(|l| l.contains(" * ")).collect();
+        assert_eq!(marked.len(), 1, "{t}");
+        assert!(marked[0].starts_with("other *"), "{t}");
+    }
+    // JSON lines: the same fields, and the same rows (default and other, in name order).
+    let lines = |t: &str| -> Vec<serde_json::Value> {
+        t.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (theirs, ours) = (
+        lines(&docker(&["context", "ls", "--format", "json"])),
+        lines(&cfg.ok(&["context", "ls", "--format", "json"])),
+    );
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(keys(o), keys(t));
+        assert_eq!((&o["Name"], &o["Current"]), (&t["Name"], &t["Current"]));
+    }
+    assert_eq!(ours[1]["Description"], theirs[1]["Description"]);
+    // A Go template over the same fields.
+    let tmpl = [
+        "context",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Current}} {{.Error}}",
+    ];
+    assert_eq!(cfg.ok(&tmpl), docker(&tmpl));
+
+    // inspect: docker's fields in docker's order; Storage and Metadata the same shape.
+    let (theirs, ours) = (
+        docker(&["context", "inspect"]),
+        cfg.ok(&["context", "inspect"]),
+    );
+    let (order_t, order_o) = (field_order(&theirs), field_order(&ours));
+    assert!(order_t.windows(2).all(|w| w[0] < w[1]), "{theirs}");
+    assert!(order_o.windows(2).all(|w| w[0] < w[1]), "{ours}");
+    let (t, o): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&theirs).unwrap(),
+        serde_json::from_str(&ours).unwrap(),
+    );
+    assert_eq!(keys(&o[0]), keys(&t[0]));
+    assert_eq!(keys(&o[0]["Storage"]), keys(&t[0]["Storage"]));
+    assert_eq!(o[0]["Metadata"], t[0]["Metadata"]);
+    assert_eq!(o[0]["TLSMaterial"], t[0]["TLSMaterial"]);
+    // Both name the metadata dir by sha256 of the name.
+    let tail = |v: &serde_json::Value| {
+        let p = v[0]["Storage"]["MetadataPath"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        p.rsplit('/').next().unwrap().to_string()
+    };
+    assert_eq!(tail(&o), tail(&t));
+}
