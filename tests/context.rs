@@ -75,6 +75,92 @@ fn names(out: &str) -> Vec<&str> {
 }
 
 #[test]
+fn context_create_and_update_set_docker_store_from_and_description() {
+    let cfg = Config::new();
+    let (k1, k2) = (Kiste::new(), Kiste::new());
+    let fmt = "{{.Metadata.Description}}|{{.Endpoints.kiste.Root}}|{{.Endpoints.kiste.RunRoot}}";
+    let shows = |name: &str| cfg.ok(&["context", "inspect", "-f", fmt, name]);
+    let store =
+        |d: &str, k: &Kiste| format!("{d}|{}|{}\n", k.root().display(), k.runroot().display());
+    // Two --docker values merge, as docker's map flag does.
+    let (root1, run1) = (
+        format!("root={}", k1.root().display()),
+        format!("runroot={}", k1.runroot().display()),
+    );
+    cfg.ok(&[
+        "context",
+        "create",
+        "one",
+        "--description",
+        "first store",
+        "--docker",
+        &root1,
+        "--docker",
+        &run1,
+    ]);
+    assert_eq!(shows("one"), store("first store", &k1));
+    // --from copies the store and the description; --description replaces the latter.
+    cfg.ok(&["context", "create", "two", "--from", "one"]);
+    assert_eq!(shows("two"), store("first store", &k1));
+    cfg.ok(&[
+        "context",
+        "create",
+        "three",
+        "--from",
+        "one",
+        "--description",
+        "third",
+    ]);
+    assert_eq!(shows("three"), store("third", &k1));
+    // Neither --docker nor --from: a copy of the current context (docker's rule).
+    cfg.ok(&["context", "use", "one"]);
+    cfg.ok(&["context", "create", "four"]);
+    assert_eq!(shows("four"), store("first store", &k1));
+    // update --docker replaces the store and keeps the description; an empty
+    // --description keeps it too (as docker).
+    let docker2 = format!(
+        "root={},runroot={}",
+        k2.root().display(),
+        k2.runroot().display()
+    );
+    let r = cfg.run(&[
+        "context",
+        "update",
+        "two",
+        "--docker",
+        &docker2,
+        "--description",
+        "",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        (r.stdout.as_str(), r.stderr.as_str()),
+        ("two\n", "Successfully updated context \"two\"\n")
+    );
+    assert_eq!(shows("two"), store("first store", &k2));
+    assert_eq!(shows("one"), store("first store", &k1));
+    // A relative store path is made absolute where the context is made.
+    let mut c = cfg.cmd(&["context", "create", "rel", "--docker", "root=r,runroot=rr"]);
+    assert!(c.current_dir(cfg.path()).output().unwrap().status.success());
+    assert_eq!(
+        cfg.ok(&[
+            "context",
+            "inspect",
+            "-f",
+            "{{.Endpoints.kiste.Root}} {{.Endpoints.kiste.RunRoot}}",
+            "rel"
+        ]),
+        format!(
+            "{} {}\n",
+            cfg.path().join("r").display(),
+            cfg.path().join("rr").display()
+        )
+    );
+    // Only the stores' names were written: no store was made.
+    assert!(!k1.root().exists() && !k2.root().exists());
+}
+
+#[test]
 fn the_chosen_context_decides_which_store_run_and_ps_see() {
     let cfg = Config::new();
     let (a, b) = (Kiste::new(), Kiste::new());
