@@ -205,6 +205,9 @@ pub fn check_name(name: &str) -> Result<(), ContextError> {
     }
 }
 
+/// One entry of `ContextStore::list`: a context, or its dir's name and why it cannot be read.
+pub type Listed = Result<ContextMeta, (String, ContextError)>;
+
 /// The contexts under one config dir.
 #[derive(Debug, Clone)]
 pub struct ContextStore {
@@ -262,7 +265,7 @@ impl ContextStore {
 
     /// Every stored context, sorted by name; a file that cannot be read is reported as
     /// its directory's name and the error (docker's ERROR column).
-    pub fn list(&self) -> Result<Vec<Result<ContextMeta, (String, ContextError)>>, ContextError> {
+    pub fn list(&self) -> Result<Vec<Listed>, ContextError> {
         let root = self.meta_root();
         let entries = match std::fs::read_dir(&root) {
             Ok(e) => e,
@@ -282,7 +285,7 @@ impl ContextStore {
                 });
             out.push(read.map_err(|e| (dir_name, e)));
         }
-        let key = |r: &Result<ContextMeta, (String, ContextError)>| match r {
+        let key = |r: &Listed| match r {
             Ok(m) => m.name.clone(),
             Err((n, _)) => n.clone(),
         };

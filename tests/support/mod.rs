@@ -4,12 +4,14 @@
 //! Submodules, by the tests that use them: `build` (build output and cache hits), `store`
 //! (image store fixtures and tree snapshots), `runtime` (a busybox sandbox and
 //! `runtime::spawn`), `cgroup` (reads a container's cgroup in v1 or v2 layout), `docker`
-//! (a docker engine for comparisons), `registry` (docker-registry, a fake registry whose
-//! answers a test can spoil, images built in memory for it).
+//! (a docker engine for comparisons), `context` (a private config dir for contexts),
+//! `registry` (docker-registry, a fake registry whose answers a test can spoil, images
+//! built in memory for it).
 #![allow(dead_code)]
 
 pub mod build;
 pub mod cgroup;
+pub mod context;
 pub mod docker;
 pub mod netns;
 pub mod oci;
