@@ -15,6 +15,7 @@ lean=(
   nftables            # nft: the bridge network loads its rules through `nft -f -`
   xfsprogs binutils   # mkfs.xfs and objcopy: the --storage-opt size= (XFS project quota) test's VM
   uidmap passt slirp4netns fuse-overlayfs   # rootless: newuidmap/newgidmap, pasta (default network), slirp4netns and fuse-overlayfs (fallbacks)
+  openssh-server openssh-client   # the ssh context test starts its own sshd on 127.0.0.1
 )
 # Installed as docker's packaging intends (the build tests compare with docker's images).
 # docker-registry, skopeo and podman: the registry and archive tests move images to and

@@ -289,9 +289,9 @@ fn values_docker_refuses_or_kiste_cannot_use_are_refused_with_one_line() {
             "no daemon",
         ),
         (
-            &["context", "create", "xx", "--docker", "host=ssh://me@box"],
+            &["context", "create", "xx", "--docker", "host=ssh://"],
             1,
-            "over ssh",
+            "ssh host connection is not valid: invalid SSH URL: hostname is empty",
         ),
         (
             &["context", "create", "xx", "--docker", "ca=/x/ca.pem"],

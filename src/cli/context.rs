@@ -4,7 +4,7 @@
 //! these take any arguments so that every use gets the reason rather than a usage error.
 
 use super::BuildArgs;
-use crate::context::{EndpointError, EndpointFlag, StoreEndpoint};
+use crate::context::{EndpointError, EndpointFlag, SshHost, StoreEndpoint};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -59,8 +59,9 @@ pub struct ContextUseArgs {
 }
 
 /// docker's `--docker` help, in kiste's keys.
-const DOCKER_HELP: &str = "The kiste store the context names: root=DIR,runroot=DIR \
-    (docker's host=, ca=, cert=, key=, skip-tls-verify= name a daemon, which kiste does not have)";
+const DOCKER_HELP: &str = "The kiste store the context names: root=DIR,runroot=DIR, on \
+    another machine with host=ssh://[USER@]HOST[:PORT] (kiste runs there through ssh); \
+    unix:// and tcp:// hosts and TLS keys name a daemon, which kiste does not have";
 
 #[derive(Debug, Args)]
 pub struct ContextCreateArgs {
@@ -124,7 +125,7 @@ fn docker_endpoint(value: &str) -> Result<EndpointFlag, String> {
         let Some((key, val)) = pair.split_once('=') else {
             return Err(format!("{pair} must be formatted as key=value"));
         };
-        let path = |v: &str| (!v.is_empty()).then(|| absolute(v));
+        let path = |v: &str| (!v.is_empty()).then(|| PathBuf::from(v));
         let refusal = match key {
             "root" => {
                 store.root = path(val);
@@ -136,7 +137,13 @@ fn docker_endpoint(value: &str) -> Result<EndpointFlag, String> {
             }
             // docker's empty host is its default endpoint: here, the default store.
             "host" if val.is_empty() => None,
-            "host" if val.starts_with("ssh://") => Some(EndpointError::SshHost(val.into())),
+            "host" if val.starts_with("ssh://") => match SshHost::parse(val) {
+                Ok(h) => {
+                    store.host = Some(h);
+                    None
+                }
+                Err(e) => Some(EndpointError::BadSsh(e)),
+            },
             "host" => Some(EndpointError::DaemonHost(val.into())),
             "ca" | "cert" | "key" | "skip-tls-verify" => Some(EndpointError::Tls(key.into())),
             other => Some(EndpointError::UnknownKey(other.into())),
@@ -144,6 +151,11 @@ fn docker_endpoint(value: &str) -> Result<EndpointFlag, String> {
         if refused.is_none() {
             refused = refusal;
         }
+    }
+    // A remote store's paths are the remote machine's: as given, not made absolute here.
+    if store.host.is_none() {
+        store.root = store.root.map(absolute);
+        store.runroot = store.runroot.map(absolute);
     }
     Ok(match refused {
         Some(e) => Err(e),
@@ -153,8 +165,7 @@ fn docker_endpoint(value: &str) -> Result<EndpointFlag, String> {
 
 /// A store path as given, made absolute against the directory the context was made in:
 /// the context is used from anywhere.
-fn absolute(v: &str) -> PathBuf {
-    let p = PathBuf::from(v);
+fn absolute(p: PathBuf) -> PathBuf {
     if p.is_absolute() {
         p
     } else {

@@ -10,8 +10,8 @@ use crate::cli::{
     ContextUpdateArgs,
 };
 use crate::context::{
-    check_name, chosen_name, export_tar, import_tar, merge_endpoints, ContextError, ContextMeta,
-    ContextStore, Metadata, Selection, StoreEndpoint, DEFAULT,
+    check_name, chosen_name, export_tar, forwarded_args, import_tar, merge_endpoints, ContextError,
+    ContextMeta, ContextStore, Metadata, Remote, Selection, Store, StoreEndpoint, DEFAULT,
 };
 use crate::paths::Paths;
 use serde_json::{json, Value};
@@ -19,12 +19,30 @@ use serde_json::{json, Value};
 const DESCRIPTION: &str = "The local store (kiste has no daemon)";
 
 /// The store a verb works on; a context that cannot be used ends kiste as docker's CLI
-/// ends when it cannot resolve its endpoint (exit 1).
+/// ends when it cannot resolve its endpoint (exit 1). A remote context runs the whole
+/// command on its machine instead (`crate::context::SshHost`) and never comes back.
 pub fn store_paths(sel: Selection) -> anyhow::Result<Paths> {
-    crate::context::store_paths(sel).map_err(|e| {
-        eprintln!("Failed to initialize: unable to resolve docker endpoint: {e}");
-        Exit::silent(1).into()
-    })
+    match crate::context::store(sel) {
+        Ok(Store::Local(paths)) => Ok(paths),
+        Ok(Store::Remote(remote)) => Err(run_remote(&remote)),
+        Err(e) => {
+            eprintln!("Failed to initialize: unable to resolve docker endpoint: {e}");
+            Err(Exit::silent(1).into())
+        }
+    }
+}
+
+/// Replaces kiste with `ssh … kiste ARGS` (stdio is inherited: streamed as it is, and
+/// ssh's exit code, the remote kiste's, becomes ours); comes back only if ssh cannot run.
+fn run_remote(remote: &Remote) -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    let args = forwarded_args(std::env::args_os().skip(1));
+    let mut ssh = remote
+        .ssh
+        .command(remote.root.as_ref(), remote.runroot.as_ref(), &args);
+    let err = ssh.exec();
+    eprintln!("cannot run ssh to reach {}: {err}", remote.ssh);
+    Exit::silent(1).into()
 }
 
 /// docker prints a context error as its bare line and exits 1.
@@ -74,6 +92,7 @@ pub fn context_command(sel: Selection, cmd: ContextCommand) -> anyhow::Result<()
 /// The default context's store: the explicit `--root`/`--runroot`, else kiste's defaults.
 fn default_endpoint(sel: &Selection) -> StoreEndpoint {
     StoreEndpoint {
+        host: None,
         root: sel.root.clone(),
         runroot: sel.runroot.clone(),
     }
@@ -95,9 +114,12 @@ fn lookup(store: &ContextStore, sel: &Selection, name: &str) -> Result<ContextMe
     Ok(meta)
 }
 
-/// Where the store is, in docker's endpoint column.
-fn endpoint_column(paths: &Paths) -> String {
-    format!("file://{}", paths.root.display())
+/// Where the store is, in docker's endpoint column: its ssh host, or its root here.
+fn endpoint_column(store: &StoreEndpoint) -> String {
+    match &store.host {
+        Some(h) => h.to_string(),
+        None => format!("file://{}", store.paths().root.display()),
+    }
 }
 
 fn ls(
@@ -114,7 +136,7 @@ fn ls(
         let row = match entry {
             Ok(meta) => {
                 let (endpoint, error) = match meta.store() {
-                    Ok(e) => (endpoint_column(&e.paths()), String::new()),
+                    Ok(e) => (endpoint_column(e), String::new()),
                     Err(e) => (String::new(), e.to_string()),
                 };
                 json!({
@@ -192,15 +214,40 @@ struct InspectedEndpoints {
     kiste: InspectedStore,
 }
 
-/// The store as it is used (defaults filled in).
+/// The store as it is used: a local one with its defaults filled in, a remote one as the
+/// context gives it (the remote machine fills in the rest).
 #[derive(serde::Serialize)]
 struct InspectedStore {
-    #[serde(rename = "Root")]
-    root: std::path::PathBuf,
-    #[serde(rename = "RunRoot")]
-    runroot: std::path::PathBuf,
-    #[serde(rename = "Rootless")]
-    rootless: bool,
+    #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(rename = "Root", skip_serializing_if = "Option::is_none")]
+    root: Option<std::path::PathBuf>,
+    #[serde(rename = "RunRoot", skip_serializing_if = "Option::is_none")]
+    runroot: Option<std::path::PathBuf>,
+    #[serde(rename = "Rootless", skip_serializing_if = "Option::is_none")]
+    rootless: Option<bool>,
+}
+
+impl InspectedStore {
+    fn of(store: &StoreEndpoint) -> InspectedStore {
+        match &store.host {
+            Some(h) => InspectedStore {
+                host: Some(h.to_string()),
+                root: store.root.clone(),
+                runroot: store.runroot.clone(),
+                rootless: None,
+            },
+            None => {
+                let paths = store.paths();
+                InspectedStore {
+                    host: None,
+                    root: Some(paths.root),
+                    runroot: Some(paths.runroot),
+                    rootless: Some(paths.rootless),
+                }
+            }
+        }
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -213,7 +260,7 @@ struct InspectedStorage {
 
 fn inspect(store: &ContextStore, sel: &Selection, name: &str) -> Result<Inspected, ContextError> {
     let meta = lookup(store, sel, name)?;
-    let paths = meta.store()?.paths();
+    let kiste = InspectedStore::of(meta.store()?);
     let metadata = if meta.metadata.description.is_empty() {
         json!({})
     } else {
@@ -230,13 +277,7 @@ fn inspect(store: &ContextStore, sel: &Selection, name: &str) -> Result<Inspecte
     Ok(Inspected {
         name: meta.name,
         metadata,
-        endpoints: InspectedEndpoints {
-            kiste: InspectedStore {
-                root: paths.root,
-                runroot: paths.runroot,
-                rootless: paths.rootless,
-            },
-        },
+        endpoints: InspectedEndpoints { kiste },
         tls_material: json!({}),
         storage: InspectedStorage {
             metadata_path,

@@ -78,8 +78,9 @@ pub fn import_tar(name: &str, input: impl Read) -> Result<ContextMeta, ContextEr
     let mut meta = meta.ok_or_else(|| bad("no meta.json in the archive".into()))?;
     meta.name = name.to_string();
     let store = meta.store()?;
+    // A remote store's paths are the remote machine's business.
     for (key, path) in [("Root", &store.root), ("RunRoot", &store.runroot)] {
-        if path.as_ref().is_some_and(|p| !p.is_absolute()) {
+        if store.host.is_none() && path.as_ref().is_some_and(|p| !p.is_absolute()) {
             return Err(bad(format!("meta.json: {key} must be an absolute path")));
         }
     }
@@ -102,6 +103,7 @@ mod tests {
         m.endpoints.kiste = Some(StoreEndpoint {
             root: Some("/srv/web".into()),
             runroot: Some("/run/web".into()),
+            host: None,
         });
         m
     }

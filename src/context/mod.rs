@@ -3,13 +3,16 @@
 //! `config.json`'s `currentContext`) but under kiste's own config dir, never docker's:
 //! docker's CLI would meet endpoints it cannot use, and a `currentContext` naming one would
 //! break it. This module reads and writes only that dir. `select` chooses the store a
-//! command works on; `archive` is the tar form of `export` and `import`.
+//! command works on; `ssh` reaches a store on another machine (`host=ssh://…`);
+//! `archive` is the tar form of `export` and `import`.
 
 mod archive;
 mod select;
+mod ssh;
 
 pub use archive::{export_tar, import_tar};
-pub use select::{chosen_name, store_paths, Selection};
+pub use select::{chosen_name, store, Remote, Selection, Store};
+pub use ssh::{forwarded_args, SshHost};
 
 use crate::paths::{make_dir, write_atomic, Atomic, Paths, PRIVATE};
 use serde::{Deserialize, Serialize};
@@ -22,9 +25,11 @@ pub const DEFAULT: &str = "default";
 const NAME_RULE: &str = "^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$";
 
 /// The kiste store a context names; an absent value is the default one, as an absent
-/// `--root`/`--runroot` is.
+/// `--root`/`--runroot` is. With a host, the store is on that machine (see `ssh`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoreEndpoint {
+    #[serde(rename = "Host", default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<SshHost>,
     #[serde(rename = "Root", default, skip_serializing_if = "Option::is_none")]
     pub root: Option<PathBuf>,
     #[serde(rename = "RunRoot", default, skip_serializing_if = "Option::is_none")]
@@ -50,11 +55,8 @@ pub enum EndpointError {
          name a kiste store with root=DIR,runroot=DIR"
     )]
     DaemonHost(String),
-    #[error(
-        "host \"{0}\": kiste does not reach a remote kiste over ssh; name a kiste store on \
-         this machine with root=DIR,runroot=DIR (on the remote host, run kiste there)"
-    )]
-    SshHost(String),
+    #[error("invalid docker endpoint options: ssh host connection is not valid: {0}")]
+    BadSsh(String),
     #[error(
         "{0}: TLS material is for a daemon's tcp:// endpoint, which kiste has no use for; \
          name a kiste store with root=DIR,runroot=DIR"
@@ -76,6 +78,9 @@ pub fn merge_endpoints(flags: &[EndpointFlag]) -> Result<StoreEndpoint, Endpoint
         }
         if e.runroot.is_some() {
             out.runroot = e.runroot;
+        }
+        if e.host.is_some() {
+            out.host = e.host;
         }
     }
     Ok(out)
