@@ -9,31 +9,12 @@ mod support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::netns::Netns;
+use support::netns::{Netns, HELLO_SERVER};
 use support::*;
-
-/// A container serving `hello` on port 80, forever.
-const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
 
 /// `web`: a bridged busybox answering "hello" on port 80, published on host port 8080.
 fn run_published_web(ns: &Netns, k: &Kiste) {
-    ns.kiste_ok(
-        k,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "--network",
-            "bridge",
-            "-p",
-            "8080:80",
-            "busybox",
-            "sh",
-            "-c",
-            SERVER,
-        ],
-    );
+    ns.run_server(k, "web", &["--network", "bridge", "-p", "8080:80"]);
 }
 
 /// A field of the container's NetworkSettings, as `inspect` shows it.
@@ -143,7 +124,7 @@ fn two_bridged_containers_reach_each_other() {
             "busybox",
             "sh",
             "-c",
-            SERVER,
+            HELLO_SERVER,
         ],
     );
     let a = ip_of(&ns, &k, "srv");
@@ -316,7 +297,7 @@ fn containers_started_in_parallel_get_distinct_addresses_and_their_ports_answer(
                     "busybox",
                     "sh",
                     "-c",
-                    SERVER,
+                    HELLO_SERVER,
                 ],
             )
             .stdout(Stdio::null())

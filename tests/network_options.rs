@@ -6,13 +6,8 @@
 
 mod support;
 
-use serde_json::Value;
 use support::netns::Netns;
 use support::*;
-
-fn json(ns: &Netns, k: &Kiste, args: &[&str]) -> Value {
-    serde_json::from_str(&ns.kiste_ok(k, args)).unwrap()
-}
 
 #[test]
 fn bridge_options_name_the_device_set_its_mtu_and_turn_off_nat_and_icc() {
@@ -40,7 +35,7 @@ fn bridge_options_name_the_device_set_its_mtu_and_turn_off_nat_and_icc() {
         ],
     );
     // An option docker's bridge does not know is kept and shown, as docker 28 does.
-    let net = json(&ns, &k, &["network", "inspect", "quiet"]);
+    let net = ns.json(&k, &["network", "inspect", "quiet"]);
     let opts = net[0]["Options"].as_object().unwrap();
     assert_eq!(opts.len(), 5, "{opts:?}");
     assert_eq!(opts["org.example.unknown"], "kept");
@@ -310,7 +305,7 @@ fn network_create_gateway_is_the_bridges_address_and_the_containers_route() {
             "gw",
         ],
     );
-    let net = json(&ns, &k, &["network", "inspect", "gw"]);
+    let net = ns.json(&k, &["network", "inspect", "gw"]);
     assert_eq!(net[0]["IPAM"]["Config"][0]["Gateway"], "10.92.0.254");
     let out = ns.kiste_ok(
         &k,
