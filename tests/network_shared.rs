@@ -102,11 +102,9 @@ fn veths(ns: &Netns) -> BTreeSet<String> {
 
 #[test]
 fn after_a_simulated_reboot_the_old_containers_start_again_with_fresh_distinct_addresses() {
-    let Some(ns) = Netns::new("reboot") else {
+    let Some((ns, k)) = Netns::with_busybox("reboot") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(&k, &["network", "create", "rb"]);
     let runs: [(&str, &[&str]); 4] = [
         ("b0", &[]),

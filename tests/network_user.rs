@@ -15,11 +15,9 @@ const HOST_STATE: [&str; 3] = ["ip -j link", "ip -j addr", "nft -j list ruleset"
 
 #[test]
 fn containers_on_a_user_network_reach_each_other_by_name_alias_and_ip_but_not_across_networks() {
-    let Some(ns) = Netns::new("names") else {
+    let Some((ns, k)) = Netns::with_busybox("names") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(&k, &["network", "create", "front"]);
     ns.kiste_ok(&k, &["network", "create", "back", "--label", "tier=db"]);
     let nets = ns.json(&k, &["network", "inspect", "front", "back"]);
@@ -168,9 +166,9 @@ fn udp_ask(ns: &Netns, addr: &str, text: &str) -> Option<String> {
 
 #[test]
 fn published_tcp_and_udp_ports_answer_on_loopback_and_on_a_host_address() {
-    let Some(ns) = Netns::new("pub") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("pub") else {
+        return;
+    };
     let ctx = k.context("udp", &[]);
     let Some(bin) = udp_echo(&ctx) else {
         skip("gcc -static cannot build the UDP echo server");
@@ -258,11 +256,9 @@ fn published_tcp_and_udp_ports_answer_on_loopback_and_on_a_host_address() {
 
 #[test]
 fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind() {
-    let Some(ns) = Netns::new("twenty") else {
+    let Some((ns, k)) = Netns::with_busybox("twenty") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     let before = ns.snapshot(&HOST_STATE);
     ns.kiste_ok(&k, &["network", "create", "par"]);
     const N: u16 = 20;
@@ -334,11 +330,9 @@ fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind
 
 #[test]
 fn a_killed_monitor_on_a_user_network_is_released_by_the_next_command() {
-    let Some(ns) = Netns::new("ukill") else {
+    let Some((ns, k)) = Netns::with_busybox("ukill") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     let before = ns.snapshot(&HOST_STATE);
     ns.kiste_ok(&k, &["network", "create", "crash"]);
     let mut run = ns
@@ -374,9 +368,9 @@ fn a_killed_monitor_on_a_user_network_is_released_by_the_next_command() {
 
 #[test]
 fn bad_network_input_names_the_value_and_creates_nothing() {
-    let Some(ns) = Netns::new("ubad") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("ubad") else {
+        return;
+    };
     for (args, value) in [
         (&["-p", "abc"][..], "abc"),
         (&["-p", "80:"][..], "80:"),

@@ -16,11 +16,9 @@ const HOST_STATE: [&str; 3] = ["ip -j addr", "ip -6 route", "nft -j list ruleset
 
 #[test]
 fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leave_nothing() {
-    let Some(ns) = Netns::new("v6names") else {
+    let Some((ns, k)) = Netns::with_busybox("v6names") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     let before = ns.snapshot(&HOST_STATE);
     ns.kiste_ok(
         &k,
@@ -167,11 +165,9 @@ fn outbound_ipv6_leaves_through_nat66_and_an_internal_network_has_no_way_out() {
 
 #[test]
 fn ip6_ip_range_and_aux_address_choose_the_addresses() {
-    let Some(ns) = Netns::new("v6alloc") else {
+    let Some((ns, k)) = Netns::with_busybox("v6alloc") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(
         &k,
         &[
@@ -281,11 +277,9 @@ fn ip6_ip_range_and_aux_address_choose_the_addresses() {
 
 #[test]
 fn ipv6_networks_are_isolated_from_each_other() {
-    let Some(ns) = Netns::new("v6iso") else {
+    let Some((ns, k)) = Netns::with_busybox("v6iso") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     for (name, subnet) in [("left6", "fd00:a1::/64"), ("right6", "fd00:a2::/64")] {
         ns.kiste_ok(
             &k,

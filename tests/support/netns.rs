@@ -44,6 +44,15 @@ impl Netns {
         Some(ns)
     }
 
+    /// A namespace (as `new`) and a private store with the busybox image: the start of
+    /// most network tests.
+    pub fn with_busybox(tag: &str) -> Option<(Netns, Kiste)> {
+        let ns = Netns::new(tag)?;
+        let k = Kiste::new();
+        k.busybox();
+        Some((ns, k))
+    }
+
     pub fn enter(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
         c.arg(format!("--net=/run/netns/{}", self.name))
