@@ -4,11 +4,11 @@
 # given (edges from `super::x` / `crate::<dir>::x` paths; an item that mod.rs defines
 # counts as an edge to mod.rs, which itself points at every child it re-exports).
 # Test modules (`#[cfg(test)] mod tests`) are left out: they may look anywhere.
-# Usage: scripts/check-cycles.sh [DIR...]   (default: src/runtime src/cgroups)
+# Usage: scripts/check-cycles.sh [DIR...]   (default: src/runtime src/cgroups src/network)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dirs=("$@")
-[ ${#dirs[@]} -eq 0 ] && dirs=(src/runtime src/cgroups)
+[ ${#dirs[@]} -eq 0 ] && dirs=(src/runtime src/cgroups src/network)
 exec python3 - "${dirs[@]}" <<'PY'
 import os, re, sys
 

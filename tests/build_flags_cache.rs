@@ -252,28 +252,7 @@ fn platform_picks_the_entry_of_a_multi_platform_base_and_refuses_a_foreign_run()
     assert_eq!(k.inspect(&arm)["Architecture"], "arm64");
     k.ok(&["push", &amd]);
     k.ok(&["push", &arm]);
-    let entry = |tag: &str, arch: &str| {
-        let mut resp = ureq::get(&format!("http://{}/v2/multi/manifests/{tag}", reg.host()))
-            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
-            .call()
-            .unwrap();
-        let bytes = resp.body_mut().read_to_vec().unwrap();
-        serde_json::json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": sha256(&bytes), "size": bytes.len(),
-            "platform": {"os": "linux", "architecture": arch}
-        })
-    };
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [entry("arm", "arm64"), entry("amd", "amd64")]
-    }))
-    .unwrap();
-    ureq::put(&format!("http://{}/v2/multi/manifests/1", reg.host()))
-        .header("Content-Type", "application/vnd.oci.image.index.v1+json")
-        .send(&index[..])
-        .unwrap();
+    reg.put_index("multi", "1", &[("arm", "arm64"), ("amd", "amd64")]);
     let multi = format!("{}/multi:1", reg.host());
     let copy_only =
         format!("FROM {multi}\nARG TARGETPLATFORM\nCOPY f /f\nLABEL p=$TARGETPLATFORM\n");

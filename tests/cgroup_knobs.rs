@@ -10,31 +10,9 @@
 mod support;
 
 use std::os::unix::fs::FileTypeExt;
-use std::path::Path;
-use std::process::Command;
+use support::cgroup::Layout;
+use support::docker::{docker, docker_busybox};
 use support::*;
-
-/// kiste's busybox, loaded into docker under a name no other test uses.
-fn docker_busybox(k: &Kiste) -> &'static str {
-    const NAME: &str = "kiste-knobs-bb:1";
-    k.ok(&["tag", "busybox", NAME]);
-    let tar = k.dir.path().join("bb.tar");
-    k.ok(&["save", "-o", tar.to_str().unwrap(), NAME]);
-    let st = Command::new("docker")
-        .args(["load", "-q", "-i", tar.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    NAME
-}
-
-fn docker(args: &[&str]) -> Run {
-    Command::new("docker").args(args).output().unwrap().into()
-}
 
 /// kiste and docker, ready for a comparison: None (after `skip`) off a v1 host.
 fn setup() -> Option<(Kiste, &'static str)> {
@@ -44,7 +22,7 @@ fn setup() -> Option<(Kiste, &'static str)> {
     support::docker::ensure_docker();
     let k = Kiste::new();
     k.busybox();
-    let img = docker_busybox(&k);
+    let img = docker_busybox(&k, "kiste-knobs-bb:1");
     Some((k, img))
 }
 
@@ -66,15 +44,7 @@ fn with_net_none<'a>(flags: &[&'a str]) -> Vec<&'a str> {
 
 /// A file of the container's v1 cgroup on the host.
 fn host_file(controller: &str, id: &str, file: &str) -> String {
-    let p = Path::new("/sys/fs/cgroup")
-        .join(controller)
-        .join("kiste")
-        .join(id)
-        .join(file);
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .trim()
-        .to_string()
+    Layout::V1.file(controller, "kiste", id, file)
 }
 
 /// The host's first disk (virtio, SCSI, NVMe) as "/dev/NAME" and "MAJ:MIN".
@@ -279,7 +249,7 @@ fn bad_knob_values_exit_125_naming_flag_and_value_as_docker_refuses_them() {
 #[test]
 fn cpu_rt_period_and_runtime_are_written_with_room_made_in_kistes_parent() {
     let Some((k, img)) = setup() else { return };
-    if !Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
+    if !std::path::Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
         // No CONFIG_RT_GROUP_SCHED: refused as docker's daemon refuses it.
         let r = k.run(&["run", "--rm", "--cpu-rt-runtime", "1000", "busybox", "true"]);
         assert_eq!(r.code, 125);

@@ -6,25 +6,8 @@ mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::docker::docker_busybox;
 use support::*;
-
-/// kiste's busybox, loaded into docker under a name no other test uses.
-fn docker_busybox(k: &Kiste) -> &'static str {
-    const NAME: &str = "kiste-flags-bb:1";
-    k.ok(&["tag", "busybox", NAME]);
-    let tar = k.dir.path().join("bb.tar");
-    k.ok(&["save", "-o", tar.to_str().unwrap(), NAME]);
-    let st = Command::new("docker")
-        .args(["load", "-q", "-i", tar.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    NAME
-}
 
 #[test]
 fn label_file_labels_are_overridden_by_label_flags_as_in_docker() {
@@ -64,7 +47,7 @@ fn label_file_labels_are_overridden_by_label_flags_as_in_docker() {
         return skip("docker is not installed: no comparison");
     }
     support::docker::ensure_docker();
-    let image = docker_busybox(&k);
+    let image = docker_busybox(&k, "kiste-flags-bb:1");
     let out = Command::new("docker")
         .args([
             "create",

@@ -9,31 +9,12 @@ mod support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::netns::Netns;
+use support::netns::{Netns, HELLO_SERVER};
 use support::*;
-
-/// A container serving `hello` on port 80, forever.
-const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
 
 /// `web`: a bridged busybox answering "hello" on port 80, published on host port 8080.
 fn run_published_web(ns: &Netns, k: &Kiste) {
-    ns.kiste_ok(
-        k,
-        &[
-            "run",
-            "-d",
-            "--name",
-            "web",
-            "--network",
-            "bridge",
-            "-p",
-            "8080:80",
-            "busybox",
-            "sh",
-            "-c",
-            SERVER,
-        ],
-    );
+    ns.run_server(k, "web", &["--network", "bridge", "-p", "8080:80"]);
 }
 
 /// A field of the container's NetworkSettings, as `inspect` shows it.
@@ -52,9 +33,9 @@ fn ip_of(ns: &Netns, k: &Kiste, name: &str) -> String {
 
 #[test]
 fn bridged_container_gets_an_address_and_reaches_the_gateway() {
-    let Some(ns) = Netns::new("gw") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("gw") else {
+        return;
+    };
     let out = ns.kiste_ok(
         &k,
         &[
@@ -102,9 +83,9 @@ fn bridged_container_gets_an_address_and_reaches_the_gateway() {
 
 #[test]
 fn published_port_answers_on_loopback_on_a_host_address_and_on_the_container_ip() {
-    let Some(ns) = Netns::new("pub") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("pub") else {
+        return;
+    };
     run_published_web(&ns, &k);
     let ip = ip_of(&ns, &k, "web");
     assert_eq!(ip, "10.88.0.2");
@@ -128,9 +109,9 @@ fn published_port_answers_on_loopback_on_a_host_address_and_on_the_container_ip(
 
 #[test]
 fn two_bridged_containers_reach_each_other() {
-    let Some(ns) = Netns::new("two") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("two") else {
+        return;
+    };
     ns.kiste_ok(
         &k,
         &[
@@ -143,7 +124,7 @@ fn two_bridged_containers_reach_each_other() {
             "busybox",
             "sh",
             "-c",
-            SERVER,
+            HELLO_SERVER,
         ],
     );
     let a = ip_of(&ns, &k, "srv");
@@ -217,9 +198,9 @@ fn outbound_traffic_is_masqueraded_and_published_ports_answer_from_outside() {
 
 #[test]
 fn bad_network_input_is_one_line_with_exit_125_and_creates_nothing() {
-    let Some(ns) = Netns::new("bad") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("bad") else {
+        return;
+    };
     for (args, value) in [
         (&["--network", "bridge", "-p", "80:"][..], "80:"),
         (&["--network", "bridge", "-p", "99999:80"][..], "99999:80"),
@@ -264,11 +245,9 @@ fn bad_network_input_is_one_line_with_exit_125_and_creates_nothing() {
 
 #[test]
 fn a_killed_monitor_leaves_its_address_and_veth_to_the_next_command() {
-    let Some(ns) = Netns::new("crash") else {
+    let Some((ns, k)) = Netns::with_busybox("crash") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     let mut run = ns
         .kiste_cmd(
             &k,
@@ -294,9 +273,9 @@ fn a_killed_monitor_leaves_its_address_and_veth_to_the_next_command() {
 
 #[test]
 fn containers_started_in_parallel_get_distinct_addresses_and_their_ports_answer() {
-    let Some(ns) = Netns::new("par") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("par") else {
+        return;
+    };
     const N: u16 = 10;
     let starts: Vec<_> = (0..N)
         .map(|i| {
@@ -316,7 +295,7 @@ fn containers_started_in_parallel_get_distinct_addresses_and_their_ports_answer(
                     "busybox",
                     "sh",
                     "-c",
-                    SERVER,
+                    HELLO_SERVER,
                 ],
             )
             .stdout(Stdio::null())

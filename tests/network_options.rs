@@ -6,21 +6,14 @@
 
 mod support;
 
-use serde_json::Value;
 use support::netns::Netns;
 use support::*;
 
-fn json(ns: &Netns, k: &Kiste, args: &[&str]) -> Value {
-    serde_json::from_str(&ns.kiste_ok(k, args)).unwrap()
-}
-
 #[test]
 fn bridge_options_name_the_device_set_its_mtu_and_turn_off_nat_and_icc() {
-    let Some(ns) = Netns::new("opts") else {
+    let Some((ns, k)) = Netns::with_busybox("opts") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(
         &k,
         &[
@@ -40,7 +33,7 @@ fn bridge_options_name_the_device_set_its_mtu_and_turn_off_nat_and_icc() {
         ],
     );
     // An option docker's bridge does not know is kept and shown, as docker 28 does.
-    let net = json(&ns, &k, &["network", "inspect", "quiet"]);
+    let net = ns.json(&k, &["network", "inspect", "quiet"]);
     let opts = net[0]["Options"].as_object().unwrap();
     assert_eq!(opts.len(), 5, "{opts:?}");
     assert_eq!(opts["org.example.unknown"], "kept");
@@ -112,11 +105,9 @@ fn bridge_options_name_the_device_set_its_mtu_and_turn_off_nat_and_icc() {
 
 #[test]
 fn host_binding_ipv4_is_where_ports_bind_by_default() {
-    let Some(ns) = Netns::new("hbind") else {
+    let Some((ns, k)) = Netns::with_busybox("hbind") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(
         &k,
         &[
@@ -167,11 +158,9 @@ fn host_binding_ipv4_is_where_ports_bind_by_default() {
 
 #[test]
 fn gw_priority_chooses_which_bridge_gives_the_default_route() {
-    let Some(ns) = Netns::new("gwprio") else {
+    let Some((ns, k)) = Netns::with_busybox("gwprio") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(
         &k,
         &["network", "create", "--subnet", "10.93.1.0/24", "one"],
@@ -293,11 +282,9 @@ fn gw_priority_chooses_which_bridge_gives_the_default_route() {
 
 #[test]
 fn network_create_gateway_is_the_bridges_address_and_the_containers_route() {
-    let Some(ns) = Netns::new("gwflag") else {
+    let Some((ns, k)) = Netns::with_busybox("gwflag") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(
         &k,
         &[
@@ -310,7 +297,7 @@ fn network_create_gateway_is_the_bridges_address_and_the_containers_route() {
             "gw",
         ],
     );
-    let net = json(&ns, &k, &["network", "inspect", "gw"]);
+    let net = ns.json(&k, &["network", "inspect", "gw"]);
     assert_eq!(net[0]["IPAM"]["Config"][0]["Gateway"], "10.92.0.254");
     let out = ns.kiste_ok(
         &k,
@@ -387,11 +374,9 @@ fn ls_no_trunc_shows_whole_ids_and_filter_until_and_labels_pick_what_goes() {
 
 #[test]
 fn bad_values_are_refused_in_one_line_naming_flag_and_value() {
-    let Some(ns) = Netns::new("v6bad") else {
+    let Some((ns, k)) = Netns::with_busybox("v6bad") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     let one_line = |args: &[&str], code: i32, want: &[&str]| {
         let r = ns.kiste(&k, args);
         assert_eq!(r.code, code, "{args:?}: {}", r.stderr);

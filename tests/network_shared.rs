@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::netns::Netns;
@@ -69,77 +68,26 @@ fn two_stores_starting_in_parallel_on_the_default_bridge_get_distinct_addresses(
     }
 }
 
-/// An "outside host": a namespace joined to `ns` by a veth (192.168.78.0/24), with no
-/// route back to any kiste subnet (only NAT gets answers), serving `outside` on port 9000.
-/// Returns the server (a process group) to kill.
-fn outside_host(ns: &Netns, outside: &Netns) -> std::process::Child {
-    ns.sh(&format!(
-        "ip link add kt-up type veth peer name kt-out netns {}; ip addr add 192.168.78.1/24 dev kt-up; ip link set kt-up up",
-        outside.name
-    ));
-    outside.sh("ip addr add 192.168.78.2/24 dev kt-out; ip link set kt-out up");
-    outside
-        .enter("sh")
-        .args([
-            "-c",
-            "while true; do echo outside | busybox nc -l -p 9000; done",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap()
-}
-
-/// What a one-shot container on the default bridge hears from the outside host.
-fn reach_outside(ns: &Netns, k: &Kiste) -> String {
-    ns.kiste(
-        k,
-        &[
-            "run",
-            "--rm",
-            "busybox",
-            "sh",
-            "-c",
-            "echo inside | nc -w 2 192.168.78.2 9000",
-        ],
-    )
-    .stdout
-}
-
 #[test]
 fn rules_deleted_under_an_existing_bridge_are_made_again_by_the_next_first_member() {
     let Some(ns) = Netns::new("rules") else {
         return;
     };
-    let Some(outside) = Netns::new("rout") else {
+    let Some(outside) = ns.outside_host("rout", "kt", "192.168.78.1/24", "192.168.78.2/24") else {
         return;
     };
-    let mut server = outside_host(&ns, &outside);
     let k = Kiste::new();
     k.busybox();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reach_outside(&ns, &k).contains("outside") {
-        assert!(
-            Instant::now() < deadline,
-            "the outside host was never reached"
-        );
-    }
-    // A reboot-like loss of the rules (or another tool): the bridge stays, the table goes.
+    outside.wait_heard_by(&ns, &k, &[]);
+    // A reboot-like loss of the rules (or another tool): the bridge stays, the table goes;
+    // the next first member makes them again, and NAT comes back.
     ns.sh("nft delete table ip kiste");
     assert!(ns.sh("ip -o link show kiste0").contains("kiste0"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reach_outside(&ns, &k).contains("outside") {
-        assert!(
-            Instant::now() < deadline,
-            "NAT never came back after the table was deleted"
-        );
-    }
+    outside.wait_heard_by(&ns, &k, &[]);
     let table = ns.sh("nft list table ip kiste");
     assert!(table.contains("masquerade"), "{table}");
     assert!(table.contains("chain kiste0-fwd"), "{table}");
-    unsafe { libc::kill(-(server.id() as i32), libc::SIGKILL) };
-    let _ = server.wait();
+    drop(outside);
     ns.assert_clean(&k, &["kt-up"]);
 }
 
@@ -154,11 +102,9 @@ fn veths(ns: &Netns) -> BTreeSet<String> {
 
 #[test]
 fn after_a_simulated_reboot_the_old_containers_start_again_with_fresh_distinct_addresses() {
-    let Some(ns) = Netns::new("reboot") else {
+    let Some((ns, k)) = Netns::with_busybox("reboot") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(&k, &["network", "create", "rb"]);
     let runs: [(&str, &[&str]); 4] = [
         ("b0", &[]),

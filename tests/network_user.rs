@@ -5,99 +5,36 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::netns::Netns;
+use support::netns::{Netns, HELLO_SERVER};
 use support::*;
 
-/// A container serving `hello` on port 80, forever.
-const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
-
-fn run_server(ns: &Netns, k: &Kiste, name: &str, extra: &[&str]) {
-    let mut args = vec!["run", "-d", "--name", name];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["busybox", "sh", "-c", SERVER]);
-    ns.kiste_ok(k, &args);
-}
-
-fn json(ns: &Netns, k: &Kiste, args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ns.kiste_ok(k, args)).unwrap()
-}
-
-/// A container's address on network `net`.
-fn ip_on(ns: &Netns, k: &Kiste, name: &str, net: &str) -> String {
-    let v = json(ns, k, &["inspect", name]);
-    v[0]["NetworkSettings"]["Networks"][net]["IPAddress"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// What a one-shot busybox container on `net` gets back from `nc -w 2 ADDR 80`.
-fn nc_from(ns: &Netns, k: &Kiste, net: &str, addr: &str) -> String {
-    ns.kiste(
-        k,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            net,
-            "busybox",
-            "sh",
-            "-c",
-            &format!("echo x | nc -w 2 {addr} 80"),
-        ],
-    )
-    .stdout
-}
-
-/// Polls until a one-shot container on `net` gets `hello` from `addr` (the server takes a
-/// moment to listen).
-fn wait_hello_from(ns: &Netns, k: &Kiste, net: &str, addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !nc_from(ns, k, net, addr).contains("hello") {
-        assert!(Instant::now() < deadline, "{addr} never answered on {net}");
-    }
-}
-
-/// The host's view of the namespace, to compare before and after.
-fn host_state(ns: &Netns) -> Vec<String> {
-    ["ip -j link", "ip -j addr", "nft -j list ruleset"]
-        .iter()
-        .map(|c| ns.sh(c))
-        .collect()
-}
+/// What the test compares in its namespace before and after.
+const HOST_STATE: [&str; 3] = ["ip -j link", "ip -j addr", "nft -j list ruleset"];
 
 #[test]
 fn containers_on_a_user_network_reach_each_other_by_name_alias_and_ip_but_not_across_networks() {
-    let Some(ns) = Netns::new("names") else {
+    let Some((ns, k)) = Netns::with_busybox("names") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(&k, &["network", "create", "front"]);
     ns.kiste_ok(&k, &["network", "create", "back", "--label", "tier=db"]);
-    let nets = json(&ns, &k, &["network", "inspect", "front", "back"]);
+    let nets = ns.json(&k, &["network", "inspect", "front", "back"]);
     let front = nets[0]["IPAM"]["Config"][0]["Subnet"].as_str().unwrap();
     let back = nets[1]["IPAM"]["Config"][0]["Subnet"].as_str().unwrap();
     assert_ne!(front, back, "each network gets a subnet of its own");
     assert_eq!(nets[1]["Labels"]["tier"], "db");
-    run_server(
-        &ns,
-        &k,
-        "srv",
-        &["--network", "front", "--network-alias", "db"],
-    );
-    let ip = ip_on(&ns, &k, "srv", "front");
-    wait_hello_from(&ns, &k, "front", "srv");
-    assert!(nc_from(&ns, &k, "front", "db").contains("hello"));
-    assert!(nc_from(&ns, &k, "front", &ip).contains("hello"));
-    let settings = json(&ns, &k, &["inspect", "srv"]);
+    ns.run_server(&k, "srv", &["--network", "front", "--network-alias", "db"]);
+    let ip = ns.ip_on(&k, "srv", "front");
+    ns.wait_hello_from(&k, "front", "srv");
+    assert!(ns.nc_from(&k, "front", "db").contains("hello"));
+    assert!(ns.nc_from(&k, "front", &ip).contains("hello"));
+    let settings = ns.json(&k, &["inspect", "srv"]);
     let ep = &settings[0]["NetworkSettings"]["Networks"]["front"];
     assert_eq!(ep["Aliases"][0], "db");
     assert_eq!(ep["NetworkID"], nets[0]["Id"]);
-    let members = json(&ns, &k, &["network", "inspect", "front"]);
+    let members = ns.json(&k, &["network", "inspect", "front"]);
     let ctrs = members[0]["Containers"].as_object().unwrap();
     assert_eq!(ctrs.len(), 1);
     assert_eq!(ctrs.values().next().unwrap()["Name"], "srv");
@@ -122,9 +59,9 @@ fn containers_on_a_user_network_reach_each_other_by_name_alias_and_ip_but_not_ac
         &k,
         &["network", "connect", "--alias", "store", "back", "srv"],
     );
-    wait_hello_from(&ns, &k, "back", "store");
+    ns.wait_hello_from(&k, "back", "store");
     ns.kiste_ok(&k, &["network", "disconnect", "back", "srv"]);
-    assert!(!nc_from(&ns, &k, "back", "store").contains("hello"));
+    assert!(!ns.nc_from(&k, "back", "store").contains("hello"));
     // In use: docker's error and exit 1; nothing removed.
     let r = ns.kiste(&k, &["network", "rm", "front"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -144,26 +81,10 @@ fn containers_on_a_user_network_reach_each_other_by_name_alias_and_ip_but_not_ac
 #[test]
 fn outbound_traffic_leaves_through_nat_and_an_internal_network_has_no_way_out() {
     let Some(ns) = Netns::new("unat") else { return };
-    let Some(outside) = Netns::new("uout") else {
+    // The "outside host" has no route back to any kiste subnet: only NAT gets answers.
+    let Some(outside) = ns.outside_host("uout", "kt", "192.168.78.1/24", "192.168.78.2/24") else {
         return;
     };
-    // The "outside host" has no route back to any kiste subnet: only NAT gets answers.
-    ns.sh(&format!(
-        "ip link add kt-up type veth peer name kt-out netns {}; ip addr add 192.168.78.1/24 dev kt-up; ip link set kt-up up",
-        outside.name
-    ));
-    outside.sh("ip addr add 192.168.78.2/24 dev kt-out; ip link set kt-out up");
-    let mut server = outside
-        .enter("sh")
-        .args([
-            "-c",
-            "while true; do echo outside | busybox nc -l -p 9000; done",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
     let k = Kiste::new();
     k.busybox();
     ns.kiste_ok(
@@ -171,30 +92,10 @@ fn outbound_traffic_leaves_through_nat_and_an_internal_network_has_no_way_out() 
         &["network", "create", "--subnet", "10.77.0.0/24", "ext"],
     );
     ns.kiste_ok(&k, &["network", "create", "--internal", "int"]);
-    let reach = |net: &str| {
-        ns.kiste(
-            &k,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                net,
-                "busybox",
-                "sh",
-                "-c",
-                "echo inside | nc -w 2 192.168.78.2 9000",
-            ],
-        )
-        .stdout
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reach("ext").contains("outside") {
-        assert!(
-            Instant::now() < deadline,
-            "the outside host was never reached"
-        );
-    }
-    assert!(!reach("int").contains("outside"));
+    outside.wait_heard_by(&ns, &k, &["--network", "ext"]);
+    assert!(!outside
+        .heard_by(&ns, &k, &["--network", "int"])
+        .contains("outside"));
     let ip = ns.kiste_ok(
         &k,
         &[
@@ -211,9 +112,7 @@ fn outbound_traffic_leaves_through_nat_and_an_internal_network_has_no_way_out() 
         ],
     );
     assert!(ip.contains("10.77.0.77/24"), "{ip}");
-    // The whole group: the loop and its nc.
-    unsafe { libc::kill(-(server.id() as i32), libc::SIGKILL) };
-    let _ = server.wait();
+    drop(outside);
     ns.kiste_ok(&k, &["network", "rm", "ext", "int"]);
 }
 
@@ -267,9 +166,9 @@ fn udp_ask(ns: &Netns, addr: &str, text: &str) -> Option<String> {
 
 #[test]
 fn published_tcp_and_udp_ports_answer_on_loopback_and_on_a_host_address() {
-    let Some(ns) = Netns::new("pub") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("pub") else {
+        return;
+    };
     let ctx = k.context("udp", &[]);
     let Some(bin) = udp_echo(&ctx) else {
         skip("gcc -static cannot build the UDP echo server");
@@ -300,7 +199,7 @@ fn published_tcp_and_udp_ports_answer_on_loopback_and_on_a_host_address() {
             "udp",
             "sh",
             "-c",
-            &format!("udpecho 53 & {SERVER}"),
+            &format!("udpecho 53 & {HELLO_SERVER}"),
         ],
     );
     for addr in ["127.0.0.1", "192.168.79.1"] {
@@ -338,7 +237,7 @@ fn published_tcp_and_udp_ports_answer_on_loopback_and_on_a_host_address() {
             "udp",
             "sh",
             "-c",
-            &format!("udpecho 53 & {SERVER}"),
+            &format!("udpecho 53 & {HELLO_SERVER}"),
         ],
     );
     let tcp = ns.kiste_ok(&k, &["port", "all", "80/tcp"]);
@@ -357,12 +256,10 @@ fn published_tcp_and_udp_ports_answer_on_loopback_and_on_a_host_address() {
 
 #[test]
 fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind() {
-    let Some(ns) = Netns::new("twenty") else {
+    let Some((ns, k)) = Netns::with_busybox("twenty") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
-    let before = host_state(&ns);
+    let before = ns.snapshot(&HOST_STATE);
     ns.kiste_ok(&k, &["network", "create", "par"]);
     const N: u16 = 20;
     let starts: Vec<_> = (0..N)
@@ -383,7 +280,7 @@ fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind
                     "busybox",
                     "sh",
                     "-c",
-                    SERVER,
+                    HELLO_SERVER,
                 ],
             )
             .stdout(Stdio::null())
@@ -395,7 +292,7 @@ fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind
         assert!(s.wait().unwrap().success());
     }
     let mut ips: Vec<String> = (0..N)
-        .map(|i| ip_on(&ns, &k, &format!("p{i}"), "par"))
+        .map(|i| ns.ip_on(&k, &format!("p{i}"), "par"))
         .collect();
     for i in 0..N {
         ns.wait_answer("127.0.0.1", 9200 + i, "hello");
@@ -425,7 +322,7 @@ fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind
     ns.kiste_ok(&k, &rm);
     ns.kiste_ok(&k, &["network", "rm", "par"]);
     assert_eq!(
-        host_state(&ns),
+        ns.snapshot(&HOST_STATE),
         before,
         "links, addresses or rules left behind"
     );
@@ -433,12 +330,10 @@ fn twenty_parallel_starts_get_distinct_addresses_answer_and_leave_nothing_behind
 
 #[test]
 fn a_killed_monitor_on_a_user_network_is_released_by_the_next_command() {
-    let Some(ns) = Netns::new("ukill") else {
+    let Some((ns, k)) = Netns::with_busybox("ukill") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
-    let before = host_state(&ns);
+    let before = ns.snapshot(&HOST_STATE);
     ns.kiste_ok(&k, &["network", "create", "crash"]);
     let mut run = ns
         .kiste_cmd(
@@ -459,13 +354,13 @@ fn a_killed_monitor_on_a_user_network_is_released_by_the_next_command() {
     unsafe { libc::kill(run.id() as i32, libc::SIGKILL) };
     let _ = run.wait();
     ns.kiste_ok(&k, &["ps", "-a"]);
-    let members = json(&ns, &k, &["network", "inspect", "crash"]);
+    let members = ns.json(&k, &["network", "inspect", "crash"]);
     assert_eq!(members[0]["Containers"], serde_json::json!({}));
     let ids = ns.kiste_ok(&k, &["ps", "-aq"]);
     ns.kiste_ok(&k, &["rm", "-f", ids.trim()]);
     ns.kiste_ok(&k, &["network", "rm", "crash"]);
     assert_eq!(
-        host_state(&ns),
+        ns.snapshot(&HOST_STATE),
         before,
         "links, addresses or rules left behind"
     );
@@ -473,9 +368,9 @@ fn a_killed_monitor_on_a_user_network_is_released_by_the_next_command() {
 
 #[test]
 fn bad_network_input_names_the_value_and_creates_nothing() {
-    let Some(ns) = Netns::new("ubad") else { return };
-    let k = Kiste::new();
-    k.busybox();
+    let Some((ns, k)) = Netns::with_busybox("ubad") else {
+        return;
+    };
     for (args, value) in [
         (&["-p", "abc"][..], "abc"),
         (&["-p", "80:"][..], "80:"),

@@ -7,62 +7,19 @@
 
 mod support;
 
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::netns::Netns;
+use support::netns::{Netns, HELLO_SERVER};
 use support::*;
 
-/// A container serving `hello` on port 80, forever.
-const SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
-
-fn json(ns: &Netns, k: &Kiste, args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ns.kiste_ok(k, args)).unwrap()
-}
-
-/// What a one-shot container on `net` gets back from `nc -w 2 ADDR 80`.
-fn nc_from(ns: &Netns, k: &Kiste, net: &str, addr: &str) -> String {
-    let script = format!("echo x | nc -w 2 {addr} 80");
-    ns.kiste(
-        k,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            net,
-            "busybox",
-            "sh",
-            "-c",
-            &script,
-        ],
-    )
-    .stdout
-}
-
-/// Polls until a container on `net` gets `hello` from `addr` (the server takes a moment).
-fn wait_hello_from(ns: &Netns, k: &Kiste, net: &str, addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !nc_from(ns, k, net, addr).contains("hello") {
-        assert!(Instant::now() < deadline, "{addr} never answered on {net}");
-    }
-}
-
-/// The namespace as the test compares it before and after.
-fn host_state(ns: &Netns) -> Vec<String> {
-    ["ip -j addr", "ip -6 route", "nft -j list ruleset"]
-        .iter()
-        .map(|c| ns.sh(c))
-        .collect()
-}
+/// What the test compares in its namespace before and after.
+const HOST_STATE: [&str; 3] = ["ip -j addr", "ip -6 route", "nft -j list ruleset"];
 
 #[test]
 fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leave_nothing() {
-    let Some(ns) = Netns::new("v6names") else {
+    let Some((ns, k)) = Netns::with_busybox("v6names") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
-    let before = host_state(&ns);
+    let before = ns.snapshot(&HOST_STATE);
     ns.kiste_ok(
         &k,
         &[
@@ -89,7 +46,7 @@ fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leav
             "only6",
         ],
     );
-    let nets = json(&ns, &k, &["network", "inspect", "dual", "only6"]);
+    let nets = ns.json(&k, &["network", "inspect", "dual", "only6"]);
     assert_eq!(nets[0]["EnableIPv6"], true);
     assert_eq!(nets[0]["IPAM"]["Config"][1]["Subnet"], "fd00:96::/64");
     assert_eq!(nets[0]["IPAM"]["Config"][1]["Gateway"], "fd00:96::1");
@@ -113,7 +70,7 @@ fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leav
                 "busybox",
                 "sh",
                 "-c",
-                SERVER,
+                HELLO_SERVER,
             ],
         );
     }
@@ -124,8 +81,8 @@ fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leav
     assert_eq!(ep["GlobalIPv6PrefixLen"], 64);
     assert_eq!(ep["IPv6Gateway"], "fd00:96::1");
     assert_eq!(srv["NetworkSettings"]["GlobalIPv6Address"], v6.as_str());
-    wait_hello_from(&ns, &k, "dual", &v6);
-    wait_hello_from(&ns, &k, "only6", "srv-only6");
+    ns.wait_hello_from(&k, "dual", &v6);
+    ns.wait_hello_from(&k, "only6", "srv-only6");
     // The name is in /etc/hosts with both addresses (and only IPv6 on the IPv6-only one).
     let hosts = ns.kiste_ok(&k, &["exec", "srv-dual", "cat", "/etc/hosts"]);
     assert!(hosts.contains(&format!("{v6}\tsrv-dual")), "{hosts}");
@@ -146,18 +103,18 @@ fn ipv6_members_reach_each_other_by_name_and_address_also_without_ipv4_then_leav
     assert!(!only6.contains("inet "), "no IPv4 address: {only6}");
     assert!(only6.contains("default via fd00:97::1"), "{only6}");
     // In network inspect.
-    let members = json(&ns, &k, &["network", "inspect", "dual"]);
+    let members = ns.json(&k, &["network", "inspect", "dual"]);
     let c = members[0]["Containers"].as_object().unwrap();
     let m = c.values().next().unwrap();
     assert_eq!(m["IPv6Address"], format!("{v6}/64"));
     ns.kiste_ok(&k, &["rm", "-f", "srv-dual", "srv-only6"]);
     ns.kiste_ok(&k, &["network", "rm", "dual", "only6"]);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while host_state(&ns) != before {
+    while ns.snapshot(&HOST_STATE) != before {
         assert!(
             Instant::now() < deadline,
             "left behind:\n{:#?}\nbefore:\n{before:#?}",
-            host_state(&ns)
+            ns.snapshot(&HOST_STATE)
         );
     }
 }
@@ -167,26 +124,11 @@ fn outbound_ipv6_leaves_through_nat66_and_an_internal_network_has_no_way_out() {
     let Some(ns) = Netns::new("v6nat") else {
         return;
     };
-    let Some(outside) = Netns::new("v6out") else {
+    // The "outside host" has no route back to the containers' subnet: only NAT answers.
+    let Some(outside) = ns.outside_host("v6out", "kt6", "fd99::1/64 nodad", "fd99::2/64 nodad")
+    else {
         return;
     };
-    // The "outside host" has no route back to the containers' subnet: only NAT answers.
-    ns.sh(&format!(
-        "ip link add kt6-up type veth peer name kt6-out netns {}; ip addr add fd99::1/64 dev kt6-up nodad; ip link set kt6-up up",
-        outside.name
-    ));
-    outside.sh("ip addr add fd99::2/64 dev kt6-out nodad; ip link set kt6-out up");
-    let mut server = outside
-        .enter("sh")
-        .args([
-            "-c",
-            "while true; do echo outside | busybox nc -l -p 9000; done",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
     let k = Kiste::new();
     k.busybox();
     ns.kiste_ok(
@@ -201,30 +143,10 @@ fn outbound_ipv6_leaves_through_nat66_and_an_internal_network_has_no_way_out() {
         ],
     );
     ns.kiste_ok(&k, &["network", "create", "--ipv6", "--internal", "int6"]);
-    let reach = |net: &str| {
-        ns.kiste(
-            &k,
-            &[
-                "run",
-                "--rm",
-                "--network",
-                net,
-                "busybox",
-                "sh",
-                "-c",
-                "echo inside | nc -w 2 fd99::2 9000",
-            ],
-        )
-        .stdout
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reach("ext6").contains("outside") {
-        assert!(
-            Instant::now() < deadline,
-            "the outside host was never reached over IPv6"
-        );
-    }
-    assert!(!reach("int6").contains("outside"));
+    outside.wait_heard_by(&ns, &k, &["--network", "ext6"]);
+    assert!(!outside
+        .heard_by(&ns, &k, &["--network", "int6"])
+        .contains("outside"));
     let rules = ns.sh("nft list table ip6 kiste");
     assert!(
         rules.contains("ip6 saddr fd00:98::/64 ip6 daddr != fd00:98::/64 masquerade"),
@@ -236,19 +158,16 @@ fn outbound_ipv6_leaves_through_nat66_and_an_internal_network_has_no_way_out() {
         tables.lines().collect::<Vec<_>>(),
         ["table ip kiste", "table ip6 kiste"]
     );
-    unsafe { libc::kill(-(server.id() as i32), libc::SIGKILL) };
-    let _ = server.wait();
+    drop(outside);
     ns.kiste_ok(&k, &["network", "rm", "ext6", "int6"]);
     assert_eq!(ns.sh("nft list tables"), "");
 }
 
 #[test]
 fn ip6_ip_range_and_aux_address_choose_the_addresses() {
-    let Some(ns) = Netns::new("v6alloc") else {
+    let Some((ns, k)) = Netns::with_busybox("v6alloc") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     ns.kiste_ok(
         &k,
         &[
@@ -358,11 +277,9 @@ fn ip6_ip_range_and_aux_address_choose_the_addresses() {
 
 #[test]
 fn ipv6_networks_are_isolated_from_each_other() {
-    let Some(ns) = Netns::new("v6iso") else {
+    let Some((ns, k)) = Netns::with_busybox("v6iso") else {
         return;
     };
-    let k = Kiste::new();
-    k.busybox();
     for (name, subnet) in [("left6", "fd00:a1::/64"), ("right6", "fd00:a2::/64")] {
         ns.kiste_ok(
             &k,
@@ -383,22 +300,22 @@ fn ipv6_networks_are_isolated_from_each_other() {
             "busybox",
             "sh",
             "-c",
-            SERVER,
+            HELLO_SERVER,
         ],
     );
-    wait_hello_from(&ns, &k, "left6", "fd00:a1::80");
+    ns.wait_hello_from(&k, "left6", "fd00:a1::80");
     // The other network routes to it through the host, where kiste's ip6 table drops it.
-    assert!(!nc_from(&ns, &k, "right6", "fd00:a1::80").contains("hello"));
+    assert!(!ns.nc_from(&k, "right6", "fd00:a1::80").contains("hello"));
     let rules = ns.sh("nft list table ip6 kiste");
     assert!(rules.contains("oifname @bridges"), "{rules}");
     // It is those rules that stop it: without the two networks' forward chains (each
     // drops its side: the request one way, the answer the other) the packets get through.
     for net in ["left6", "right6"] {
-        let v = json(&ns, &k, &["network", "inspect", net]);
+        let v = ns.json(&k, &["network", "inspect", net]);
         let bridge = format!("kiste-{}", &v[0]["Id"].as_str().unwrap()[..9]);
         ns.sh(&format!("nft flush chain ip6 kiste {bridge}-fwd"));
     }
-    assert!(nc_from(&ns, &k, "right6", "fd00:a1::80").contains("hello"));
+    assert!(ns.nc_from(&k, "right6", "fd00:a1::80").contains("hello"));
     ns.kiste_ok(&k, &["rm", "-f", "srv"]);
     ns.kiste_ok(&k, &["network", "rm", "left6", "right6"]);
 }

@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use std::process::Command;
-use support::docker::ensure_docker;
+use support::docker::{docker_busybox, ensure_docker};
 use support::netns::Netns;
 use support::*;
 
@@ -100,17 +100,6 @@ fn a_dual_stack_networks_inspect_and_the_ipam_driver_refusal_match_dockerds() {
     ns.kiste_ok(&k, &["network", "rm", &name]);
 }
 
-/// kiste's busybox, loaded into docker under a name no other test uses.
-fn docker_busybox(k: &Kiste) -> &'static str {
-    const NAME: &str = "kiste-net6-bb:1";
-    k.ok(&["tag", "busybox", NAME]);
-    let tar = k.dir.path().join("bb.tar");
-    k.ok(&["save", "-o", tar.to_str().unwrap(), NAME]);
-    let (code, _, err) = docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    NAME
-}
-
 #[test]
 fn a_containers_ip6_and_link_local_ip_show_in_inspect_as_dockerds() {
     let Some(ns) = Netns::new("v6ctr") else {
@@ -119,7 +108,7 @@ fn a_containers_ip6_and_link_local_ip_show_in_inspect_as_dockerds() {
     ensure_docker();
     let k = Kiste::new();
     k.busybox();
-    let image = docker_busybox(&k);
+    let image = docker_busybox(&k, "kiste-net6-bb:1");
     let net = format!("kt-v6ctr-{}", std::process::id());
     let ctr = format!("kt-v6ctr-c-{}", std::process::id());
     let create = [

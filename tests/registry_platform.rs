@@ -24,29 +24,7 @@ fn platform_is_selected_from_an_image_index() {
     k.ok(&["push", &amd]);
     k.ok(&["push", &arm]);
 
-    let entry = |tag: &str, arch: &str| {
-        let mut resp = ureq::get(&format!("http://{}/v2/multi/manifests/{tag}", reg.host()))
-            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
-            .call()
-            .unwrap();
-        let bytes = resp.body_mut().read_to_vec().unwrap();
-        serde_json::json!({
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": sha256(&bytes), "size": bytes.len(),
-            "platform": {"os": "linux", "architecture": arch}
-        })
-    };
-    let index = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [entry("arm", "arm64"), entry("amd", "amd64")]
-    }))
-    .unwrap();
-    let resp = ureq::put(&format!("http://{}/v2/multi/manifests/1", reg.host()))
-        .header("Content-Type", "application/vnd.oci.image.index.v1+json")
-        .send(&index[..])
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
+    let index = reg.put_index("multi", "1", &[("arm", "arm64"), ("amd", "amd64")]);
     let multi = format!("{}/multi:1", reg.host());
 
     let host = Kiste::new();

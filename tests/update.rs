@@ -4,8 +4,9 @@
 //! monitor follows; and bad input with docker's exit codes.
 
 mod support;
-use std::path::PathBuf;
 use std::time::Duration;
+use support::cgroup::Layout;
+use support::docker::{docker, docker_busybox};
 use support::{wait_until, Kiste};
 
 fn field(k: &Kiste, name: &str, field: &str) -> String {
@@ -16,16 +17,7 @@ fn field(k: &Kiste, name: &str, field: &str) -> String {
 
 /// A file of the container's v1 cgroup, as the host sees it.
 fn host_file(k: &Kiste, name: &str, controller: &str, file: &str) -> String {
-    let id = field(k, name, ".Id");
-    let path = PathBuf::from("/sys/fs/cgroup")
-        .join(controller)
-        .join("kiste")
-        .join(id)
-        .join(file);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .trim()
-        .to_string()
+    Layout::V1.file(controller, "kiste", &field(k, name, ".Id"), file)
 }
 
 /// The same file as the container sees it (its own cgroup namespace).
@@ -307,43 +299,9 @@ fn a_rootless_update_of_a_limit_without_a_cgroup_is_refused_as_at_run() {
     );
 }
 
-/// kiste's busybox, loaded into docker under a name no other test uses.
-fn docker_busybox(k: &Kiste) -> &'static str {
-    const NAME: &str = "kiste-update-bb:1";
-    k.ok(&["tag", "busybox", NAME]);
-    let tar = k.dir.path().join("bb.tar");
-    k.ok(&["save", "-o", tar.to_str().unwrap(), NAME]);
-    let st = std::process::Command::new("docker")
-        .args(["load", "-q", "-i", tar.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
-    NAME
-}
-
-fn docker(args: &[&str]) -> support::Run {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap()
-        .into()
-}
-
 /// A file of a docker container's v1 cgroup on the host.
 fn docker_file(id: &str, controller: &str, file: &str) -> String {
-    let p = PathBuf::from("/sys/fs/cgroup")
-        .join(controller)
-        .join("docker")
-        .join(id)
-        .join(file);
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .trim()
-        .to_string()
+    Layout::V1.file(controller, "docker", id, file)
 }
 
 #[test]
@@ -354,7 +312,7 @@ fn update_raises_and_lowers_cpu_period_cpu_quota_cpuset_mems_and_cpu_rt_as_docke
     support::docker::ensure_docker();
     let k = Kiste::new();
     k.busybox();
-    let img = docker_busybox(&k);
+    let img = docker_busybox(&k, "kiste-update-bb:1");
     let start = [
         "--cpu-period",
         "100000",
@@ -449,7 +407,7 @@ fn update_memory_reservation_raises_and_lowers_the_soft_limit_as_docker_does() {
     support::docker::ensure_docker();
     let k = Kiste::new();
     k.busybox();
-    let img = docker_busybox(&k);
+    let img = docker_busybox(&k, "kiste-update-bb:1");
     k.ok(&[
         "run",
         "-d",

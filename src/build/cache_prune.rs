@@ -117,28 +117,6 @@ pub fn record_mount_use(dir: &Path, description: &str, labels: &BTreeMap<String,
     }
 }
 
-/// Apparent size of everything below `dir` (a cache mount: what RUN steps wrote, so
-/// walked fd-relative without following links).
-fn tree_size(dir: &crate::fs::Dir) -> u64 {
-    let mut total = 0;
-    for name in dir.names().unwrap_or_default() {
-        let Ok(c) =
-            std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str()))
-        else {
-            continue;
-        };
-        let Ok(st) = dir.lstat(&c) else { continue };
-        if st.is_dir() {
-            if let Ok(sub) = dir.subdir(&c) {
-                total += tree_size(&sub);
-            }
-        } else {
-            total += st.size();
-        }
-    }
-    total
-}
-
 struct Record {
     id: String,
     kind: CacheKind,
@@ -185,7 +163,7 @@ fn records(paths: &Paths) -> Vec<Record> {
             });
         let size = crate::fs::Root::open(&dir)
             .and_then(|r| r.dir("."))
-            .map(|d| tree_size(&d))
+            .map(|d| d.tree_size())
             .unwrap_or(0);
         out.push(Record {
             id: e.file_name().to_string_lossy().into_owned(),

@@ -4,15 +4,22 @@
 //! `--security-opt`. `to_build_host` checks them all with docker's messages (`invalid
 //! argument "X" for "--flag" flag: reason`) before anything is made.
 
+use super::common_limits::CommonLimitFlags;
 use crate::build::{StepHost, StepNetwork};
-use crate::config::{
-    check_cpu_period, check_cpu_quota, parse_cpuset, parse_cpuset_mems, parse_int, parse_size,
-    ExtraHost, FlagError, Ulimit,
-};
+use crate::config::{parse_size, ExtraHost, FlagError, Ulimit};
 use crate::runtime::Resources;
 use clap::Args;
 
+/// The help of the limit flags shared with `run` speaks of the RUN steps here.
 #[derive(Debug, Args, Clone)]
+#[command(
+    mut_arg("cpu_shares", |a| a.help("CPU shares (relative weight) of the RUN steps")),
+    mut_arg("cpu_period", |a| a.help("Limit the RUN steps' CPU CFS (Completely Fair Scheduler) period")),
+    mut_arg("cpu_quota", |a| a.help("Limit the RUN steps' CPU CFS (Completely Fair Scheduler) quota")),
+    mut_arg("cpuset_mems", |a| a.help("MEMs in which to allow the RUN steps' execution (0-3, 0,1)")),
+    mut_arg("cpuset_cpus", |a| a.help("CPUs in which to allow the RUN steps' execution (0-3, 0,1)")),
+    mut_arg("memory", |a| a.help("Memory limit of the RUN steps"))
+)]
 pub struct BuildHostFlags {
     /// Add a custom host-to-IP mapping to the RUN steps' /etc/hosts (NAME:IP)
     #[arg(long = "add-host", value_name = "NAME:IP")]
@@ -23,32 +30,8 @@ pub struct BuildHostFlags {
     /// Set the parent cgroup for the RUN steps' containers
     #[arg(long = "cgroup-parent", value_name = "PATH")]
     pub cgroup_parent: Option<String>,
-    /// CPU shares (relative weight) of the RUN steps
-    #[arg(
-        short = 'c',
-        long = "cpu-shares",
-        value_name = "INT",
-        allow_hyphen_values = true
-    )]
-    pub cpu_shares: Option<String>,
-    /// Limit the RUN steps' CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period", value_name = "INT", allow_hyphen_values = true)]
-    pub cpu_period: Option<String>,
-    /// Limit the RUN steps' CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota", value_name = "INT", allow_hyphen_values = true)]
-    pub cpu_quota: Option<String>,
-    /// MEMs in which to allow the RUN steps' execution (0-3, 0,1)
-    #[arg(long = "cpuset-mems", value_name = "LIST")]
-    pub cpuset_mems: Option<String>,
-    /// CPUs in which to allow the RUN steps' execution (0-3, 0,1)
-    #[arg(long = "cpuset-cpus", value_name = "LIST")]
-    pub cpuset_cpus: Option<String>,
-    /// Memory limit of the RUN steps
-    #[arg(short = 'm', long, value_name = "BYTES", allow_hyphen_values = true)]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
+    #[command(flatten)]
+    pub limits: CommonLimitFlags,
     /// Size of the RUN steps' /dev/shm (default 64MB)
     #[arg(long = "shm-size", value_name = "BYTES", allow_hyphen_values = true)]
     pub shm_size: Option<String>,
@@ -87,13 +70,7 @@ impl Default for BuildHostFlags {
             add_host: Vec::new(),
             cache_from: Vec::new(),
             cgroup_parent: None,
-            cpu_shares: None,
-            cpu_period: None,
-            cpu_quota: None,
-            cpuset_mems: None,
-            cpuset_cpus: None,
-            memory: None,
-            memory_swap: None,
+            limits: CommonLimitFlags::default(),
             shm_size: None,
             ulimit: Vec::new(),
             network: None,
@@ -153,8 +130,6 @@ pub fn keep_storage(s: &str) -> Result<u64, String> {
 pub const SECURITY_OPT_ON_BUILD: &str =
     "The daemon on this platform does not support setting security options on build";
 
-const MIN_MEMORY: i64 = 6 * 1024 * 1024;
-
 impl BuildHostFlags {
     /// Checks every flag and builds the RUN steps' settings.
     pub fn to_build_host(&self) -> Result<StepHost, FlagError> {
@@ -213,74 +188,21 @@ impl BuildHostFlags {
         })
     }
 
+    /// The limits as `run` parses them; a limit of 0 (as an empty cpuset) is none.
     fn resources(&self) -> Result<Resources, FlagError> {
+        let l = &self.limits;
         let mut r = Resources::default();
-        let mut memory = 0;
-        if let Some(m) = &self.memory {
-            memory = parse_size("-m, --memory", m)?;
-            if memory != 0 && memory < MIN_MEMORY {
-                return Err(FlagError::new(
-                    "-m, --memory",
-                    m,
-                    "minimum memory limit allowed is 6MB",
-                ));
-            }
-            r.memory = (memory > 0).then_some(memory);
-        }
-        if let Some(m) = &self.memory_swap {
-            let swap = if m.trim() == "-1" {
-                -1
-            } else {
-                parse_size("--memory-swap", m)?
-            };
-            if swap > 0 && memory == 0 {
-                return Err(FlagError::new(
-                    "--memory-swap",
-                    m,
-                    "you should always set the memory limit when using the memory swap limit",
-                ));
-            }
-            if swap > 0 && swap < memory {
-                return Err(FlagError::new(
-                    "--memory-swap",
-                    m,
-                    "minimum memory swap limit should be larger than memory limit",
-                ));
-            }
+        let memory = l.memory()?.unwrap_or_default();
+        r.memory = (memory > 0).then_some(memory);
+        if let Some(swap) = l.memory_swap()? {
+            l.check_swap(memory, swap)?;
             r.memory_swap = (swap != 0).then_some(swap);
         }
-        if let Some(s) = &self.cpu_shares {
-            let shares: i64 = parse_int("-c, --cpu-shares", s)?;
-            r.cpu_shares = match u64::try_from(shares) {
-                Ok(0) => None,
-                Ok(n) if n != 1 => Some(n),
-                _ => {
-                    return Err(FlagError::new(
-                        "-c, --cpu-shares",
-                        s,
-                        "minimum cpu shares allowed is 2",
-                    ))
-                }
-            };
-        }
-        if let Some(set) = &self.cpuset_cpus {
-            let set = parse_cpuset("--cpuset-cpus", set)?;
-            r.cpuset_cpus = (!set.is_empty()).then_some(set);
-        }
-        if let Some(p) = &self.cpu_period {
-            let n: i64 = parse_int("--cpu-period", p)?;
-            check_cpu_period("--cpu-period", p, n)?;
-            r.cpu_period = (n > 0).then_some(n as u64);
-        }
-        if let Some(q) = &self.cpu_quota {
-            let n: i64 = parse_int("--cpu-quota", q)?;
-            check_cpu_quota("--cpu-quota", q, n)?;
-            r.cpu_quota = (n != 0).then_some(n);
-        }
-        if let Some(set) = &self.cpuset_mems {
-            let set = parse_cpuset_mems("--cpuset-mems", set)?;
-            r.cpuset_mems = (!set.is_empty()).then_some(set);
-        }
+        r.cpu_shares = l.cpu_shares()?.filter(|n| *n != 0);
+        r.cpuset_cpus = l.cpuset_cpus()?.filter(|set| !set.is_empty());
+        r.cpu_period = l.cpu_period()?.filter(|n| *n > 0).map(|n| n as u64);
+        r.cpu_quota = l.cpu_quota()?.filter(|n| *n != 0);
+        r.cpuset_mems = l.cpuset_mems()?.filter(|set| !set.is_empty());
         Ok(r)
     }
 }
@@ -298,7 +220,10 @@ mod tests {
         });
         assert!(e.contains("\"bridge\"") && e.contains("--network"), "{e}");
         let e = bad(BuildHostFlags {
-            memory: Some("1k".into()),
+            limits: CommonLimitFlags {
+                memory: Some("1k".into()),
+                ..Default::default()
+            },
             ..Default::default()
         });
         assert!(e.contains("minimum memory limit"), "{e}");
@@ -308,8 +233,11 @@ mod tests {
         });
         assert!(e.contains(SECURITY_OPT_ON_BUILD), "{e}");
         let ok = BuildHostFlags {
-            memory: Some("64m".into()),
-            memory_swap: Some("-1".into()),
+            limits: CommonLimitFlags {
+                memory: Some("64m".into()),
+                memory_swap: Some("-1".into()),
+                ..Default::default()
+            },
             ..Default::default()
         }
         .to_build_host()

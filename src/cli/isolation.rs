@@ -110,6 +110,7 @@ impl IsolationArgs {
 mod tests {
     use super::*;
     use crate::cli::limits::LimitFlags;
+    use crate::cli::CommonLimitFlags;
 
     fn no_containers(name: &str) -> Result<String, String> {
         Err(format!("no such container: {name}"))
@@ -123,12 +124,15 @@ mod tests {
     fn zero_and_minus_one_mean_no_limit_as_in_docker() {
         let args = IsolationArgs {
             limits: LimitFlags {
-                memory: Some("0".into()),
-                memory_swap: Some("-1".into()),
+                common: CommonLimitFlags {
+                    memory: Some("0".into()),
+                    memory_swap: Some("-1".into()),
+                    cpu_shares: Some("0".into()),
+                    ..Default::default()
+                },
                 memory_reservation: Some("0".into()),
                 cpus: Some("0".into()),
                 pids_limit: Some("-5".into()),
-                cpu_shares: Some("0".into()),
                 blkio_weight: Some("0".into()),
                 ..Default::default()
             },
@@ -154,7 +158,10 @@ mod tests {
         );
         let e = refused(IsolationArgs {
             limits: LimitFlags {
-                memory: Some("9999999999999999999999999".into()),
+                common: CommonLimitFlags {
+                    memory: Some("9999999999999999999999999".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             ..Default::default()
@@ -167,8 +174,11 @@ mod tests {
         );
         let e = refused(IsolationArgs {
             limits: LimitFlags {
-                memory: Some("64m".into()),
-                memory_swap: Some("32m".into()),
+                common: CommonLimitFlags {
+                    memory: Some("64m".into()),
+                    memory_swap: Some("32m".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             ..Default::default()
@@ -196,8 +206,11 @@ mod tests {
             pid: Some("host".into()),
             ipc: Some("container:web".into()),
             limits: LimitFlags {
-                memory: Some("64m".into()),
-                memory_swap: Some("-1".into()),
+                common: CommonLimitFlags {
+                    memory: Some("64m".into()),
+                    memory_swap: Some("-1".into()),
+                    ..Default::default()
+                },
                 pids_limit: Some("-1".into()),
                 ..Default::default()
             },

@@ -1,28 +1,23 @@
 //! The cgroup limit flags, declared and checked once: `LimitFlags` (what both `run` and
-//! `update` take: memory, CPU, cpuset, pids, block I/O weight) is flattened into
+//! `update` take: memory, CPU, cpuset, pids, block I/O weight; the part `build` takes too
+//! is `CommonLimitFlags`, flattened in it) is flattened into
 //! `IsolationArgs` and `UpdateArgs`; `RunLimitFlags` holds the ones only `run`/`create`
 //! have (docker's update lacks them). Each flag is parsed into `LimitValues` (None: not
 //! given), and the checks between flags docker's daemon makes are here too, so `run` and
 //! `update` refuse the same values in the same words.
 
+use super::common_limits::{CommonLimitFlags, MIN_MEMORY};
 use crate::config::{
-    check_cpu_period, check_cpu_quota, check_cpu_rt, kernel_has_rt_groups, parse_cpus,
-    parse_cpuset, parse_cpuset_mems, parse_int, parse_size, parse_swappiness, DeviceCgroupRule,
-    DeviceRate, FlagError, Resources, WeightDevice,
+    check_cpu_rt, kernel_has_rt_groups, parse_cpus, parse_int, parse_size, parse_swappiness,
+    DeviceCgroupRule, DeviceRate, FlagError, Resources, WeightDevice,
 };
 use clap::Args;
-
-const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
 /// The limit flags `run`, `create` and `update` share.
 #[derive(Debug, Args, Default, Clone)]
 pub struct LimitFlags {
-    /// Memory limit (e.g. 512m, 1g)
-    #[arg(short = 'm', long, value_name = "BYTES", allow_hyphen_values = true)]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
+    #[command(flatten)]
+    pub common: CommonLimitFlags,
     /// Memory soft limit
     #[arg(
         long = "memory-reservation",
@@ -33,20 +28,6 @@ pub struct LimitFlags {
     /// Number of CPUs
     #[arg(long, value_name = "DECIMAL", allow_hyphen_values = true)]
     pub cpus: Option<String>,
-    /// CPU shares (relative weight)
-    #[arg(
-        short = 'c',
-        long = "cpu-shares",
-        value_name = "INT",
-        allow_hyphen_values = true
-    )]
-    pub cpu_shares: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period", value_name = "INT", allow_hyphen_values = true)]
-    pub cpu_period: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota", value_name = "INT", allow_hyphen_values = true)]
-    pub cpu_quota: Option<String>,
     /// Limit CPU real-time period in microseconds
     #[arg(long = "cpu-rt-period", value_name = "INT", allow_hyphen_values = true)]
     pub cpu_rt_period: Option<String>,
@@ -57,12 +38,6 @@ pub struct LimitFlags {
         allow_hyphen_values = true
     )]
     pub cpu_rt_runtime: Option<String>,
-    /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-cpus", value_name = "LIST")]
-    pub cpuset_cpus: Option<String>,
-    /// MEMs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-mems", value_name = "LIST")]
-    pub cpuset_mems: Option<String>,
     /// Tune container pids limit (set -1 for unlimited)
     #[arg(long = "pids-limit", value_name = "INT", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
@@ -158,18 +133,10 @@ impl LimitFlags {
     /// Each flag on its own (the checks between flags need the container's other limits:
     /// `check_run`, `LimitValues::check_update`).
     pub fn values(&self) -> Result<LimitValues, FlagError> {
-        let mut v = LimitValues::default();
-        if let Some(m) = &self.memory {
-            let n = parse_size("-m, --memory", m)?;
-            if n != 0 && n < MIN_MEMORY {
-                return Err(FlagError::new(
-                    "-m, --memory",
-                    m,
-                    "minimum memory limit allowed is 6MB",
-                ));
-            }
-            v.memory = Some(n);
-        }
+        let mut v = LimitValues {
+            memory: self.common.memory()?,
+            ..LimitValues::default()
+        };
         if let Some(m) = &self.memory_reservation {
             let n = parse_size("--memory-reservation", m)?;
             if n != 0 && n < MIN_MEMORY {
@@ -181,51 +148,21 @@ impl LimitFlags {
             }
             v.memory_reservation = Some(n);
         }
-        if let Some(m) = &self.memory_swap {
-            v.memory_swap = Some(if m.trim() == "-1" {
-                -1
-            } else {
-                parse_size("--memory-swap", m)?
-            });
-        }
+        v.memory_swap = self.common.memory_swap()?;
         if let Some(c) = &self.cpus {
             v.nano_cpus = Some(parse_cpus("--cpus", c)?);
         }
-        if let Some(s) = &self.cpu_shares {
-            let shares: i64 = parse_int("-c, --cpu-shares", s)?;
-            v.cpu_shares = Some(match u64::try_from(shares) {
-                Ok(n) if n != 1 => n,
-                _ => {
-                    return Err(FlagError::new(
-                        "-c, --cpu-shares",
-                        s,
-                        "minimum cpu shares allowed is 2",
-                    ))
-                }
-            });
-        }
-        if let Some(p) = &self.cpu_period {
-            let n = parse_int("--cpu-period", p)?;
-            check_cpu_period("--cpu-period", p, n)?;
-            v.cpu_period = Some(n);
-        }
-        if let Some(q) = &self.cpu_quota {
-            let n = parse_int("--cpu-quota", q)?;
-            check_cpu_quota("--cpu-quota", q, n)?;
-            v.cpu_quota = Some(n);
-        }
+        v.cpu_shares = self.common.cpu_shares()?;
+        v.cpu_period = self.common.cpu_period()?;
+        v.cpu_quota = self.common.cpu_quota()?;
         if let Some(p) = &self.cpu_rt_period {
             v.cpu_rt_period = Some(parse_int("--cpu-rt-period", p)?);
         }
         if let Some(r) = &self.cpu_rt_runtime {
             v.cpu_rt_runtime = Some(parse_int("--cpu-rt-runtime", r)?);
         }
-        if let Some(set) = &self.cpuset_cpus {
-            v.cpuset_cpus = Some(parse_cpuset("--cpuset-cpus", set)?);
-        }
-        if let Some(set) = &self.cpuset_mems {
-            v.cpuset_mems = Some(parse_cpuset_mems("--cpuset-mems", set)?);
-        }
+        v.cpuset_cpus = self.common.cpuset_cpus()?;
+        v.cpuset_mems = self.common.cpuset_mems()?;
         if let Some(p) = &self.pids_limit {
             // As docker: 0 leaves the default, and any negative number is unlimited.
             v.pids_limit = Some(parse_int::<i64>("--pids-limit", p)?.max(-1));
@@ -247,8 +184,8 @@ impl LimitFlags {
     /// The text the user gave for a flag, to name it in a refusal.
     fn given(&self, flag: &str) -> String {
         let v = match flag {
-            "--cpu-period" => &self.cpu_period,
-            "--cpu-quota" => &self.cpu_quota,
+            "--cpu-period" => &self.common.cpu_period,
+            "--cpu-quota" => &self.common.cpu_quota,
             "--cpu-rt-period" => &self.cpu_rt_period,
             "--cpu-rt-runtime" => &self.cpu_rt_runtime,
             "--cpus" => &self.cpus,
@@ -272,21 +209,8 @@ impl LimitFlags {
                 ));
             }
         }
-        if let Some(s) = &self.memory_swap {
-            if r.memory_swap > 0 && r.memory == 0 {
-                return Err(FlagError::new(
-                    "--memory-swap",
-                    s,
-                    "you should always set the memory limit when using the memory swap limit",
-                ));
-            }
-            if r.memory_swap > 0 && r.memory_swap < r.memory {
-                return Err(FlagError::new(
-                    "--memory-swap",
-                    s,
-                    "minimum memory swap limit should be larger than memory limit",
-                ));
-            }
+        if self.common.memory_swap.is_some() {
+            self.common.check_swap(r.memory, r.memory_swap)?;
         }
         if r.nano_cpus > 0 && r.cpu_period > 0 {
             return Err(FlagError::new(
@@ -464,7 +388,7 @@ mod tests {
     fn cpus_and_a_cfs_period_or_quota_conflict_as_in_docker() {
         let e = run(|l| {
             l.cpus = Some("1".into());
-            l.cpu_period = Some("50000".into());
+            l.common.cpu_period = Some("50000".into());
         })
         .unwrap_err();
         assert_eq!(
@@ -473,13 +397,13 @@ mod tests {
         );
         let e = run(|l| {
             l.cpus = Some("1".into());
-            l.cpu_quota = Some("50000".into());
+            l.common.cpu_quota = Some("50000".into());
         })
         .unwrap_err();
         assert_eq!(e.flag, "--cpu-quota");
         let r = run(|l| {
-            l.cpu_period = Some("50000".into());
-            l.cpu_quota = Some("25000".into());
+            l.common.cpu_period = Some("50000".into());
+            l.common.cpu_quota = Some("25000".into());
         })
         .unwrap();
         assert_eq!((r.cpu_period, r.cpu_quota), (50_000, 25_000));

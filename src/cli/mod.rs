@@ -5,6 +5,7 @@
 mod archive;
 mod attach;
 mod build_flags;
+mod common_limits;
 pub mod complete;
 mod compose;
 mod container_verbs;
@@ -38,6 +39,7 @@ mod volume_driver;
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
 pub use build_flags::{BuildHostFlags, SECURITY_OPT_ON_BUILD};
+pub use common_limits::CommonLimitFlags;
 pub use compose::*;
 pub use container_verbs::{KillArgs, LogsArgs, RmArgs, StartArgs, StopArgs};
 pub use context::{

@@ -95,10 +95,12 @@ mod tests {
 
     #[test]
     fn only_the_given_flags_change_and_run_checks_each() {
-        let c = args(|a| a.memory = Some("64m".into())).to_config().unwrap();
+        let c = args(|a| a.common.memory = Some("64m".into()))
+            .to_config()
+            .unwrap();
         assert_eq!(c.limits.memory, Some(64 << 20));
         assert_eq!(c.limits.cpu_shares, None);
-        let e = args(|a| a.memory = Some("1m".into()))
+        let e = args(|a| a.common.memory = Some("1m".into()))
             .to_config()
             .unwrap_err();
         assert_eq!(
@@ -117,7 +119,7 @@ mod tests {
             .to_config()
             .unwrap();
         assert_eq!(c.limits.pids_limit, Some(-1));
-        let e = args(|a| a.cpu_period = Some("500".into()))
+        let e = args(|a| a.common.cpu_period = Some("500".into()))
             .to_config()
             .unwrap_err();
         assert!(e.to_string().contains("CPU cfs period"), "{e}");
@@ -129,7 +131,7 @@ mod tests {
             memory: 64 << 20,
             ..Resources::default()
         };
-        let lower = args(|a| a.memory_swap = Some("32m".into()))
+        let lower = args(|a| a.common.memory_swap = Some("32m".into()))
             .to_config()
             .unwrap();
         let e = lower.apply(&recorded).unwrap_err();
@@ -137,7 +139,7 @@ mod tests {
             e.reason.starts_with("memory limit should be smaller"),
             "{e}"
         );
-        let raise = args(|a| a.memory_swap = Some("128m".into()))
+        let raise = args(|a| a.common.memory_swap = Some("128m".into()))
             .to_config()
             .unwrap();
         let r = raise.apply(&recorded).unwrap();

@@ -118,7 +118,10 @@ pub(super) fn run_args(
             cap_add: svc.cap_add.clone(),
             cap_drop: svc.cap_drop.clone(),
             limits: crate::cli::LimitFlags {
-                memory: svc.mem_limit.clone(),
+                common: crate::cli::CommonLimitFlags {
+                    memory: svc.mem_limit.clone(),
+                    ..Default::default()
+                },
                 cpus: svc.cpus.clone(),
                 pids_limit: svc.pids_limit.map(|n| n.to_string()),
                 ..Default::default()
@@ -209,7 +212,7 @@ mod tests {
         assert_eq!(a.net.network_alias, ["web", "www"]);
         assert_eq!(a.life.health_cmd.as_deref(), Some("cat '/a b'"));
         assert_eq!(a.life.health_retries, Some(3));
-        assert_eq!(a.isolation.limits.memory.as_deref(), Some("64m"));
+        assert_eq!(a.isolation.limits.common.memory.as_deref(), Some("64m"));
         // A one-off's own command replaces the service's, after the entrypoint's words.
         let one = run_args(
             &p,

@@ -21,8 +21,7 @@ use crate::kube::{ContainerPlan, FilePlan, PodPlan, POD_LABEL};
 use crate::monitor::{self, Mode};
 use crate::paths::Paths;
 use crate::state::{
-    new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStatus, ContainerStore,
-    HostConfig,
+    new_id, validate_name, ContainerConfig, ContainerRecord, ContainerStore, HostConfig,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -255,17 +254,7 @@ fn create(
             healthcheck: None,
             exposed_ports: Default::default(),
         },
-        state: if starting {
-            // Until its monitor takes over, this process starts it (see `run`).
-            let me = std::process::id() as i32;
-            ContainerStatus {
-                monitor_pid: me,
-                monitor_start_time: crate::runtime::process_start_time(me).unwrap_or_default(),
-                ..ContainerStatus::default()
-            }
-        } else {
-            ContainerStatus::default()
-        },
+        state: super::run::initial_status(starting),
     };
     let lock = store.lock()?;
     store.create(&lock, &mut rec).map_err(fail)?;

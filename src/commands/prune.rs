@@ -130,33 +130,11 @@ fn confirm(force: bool, warning: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }
 
-/// Apparent size of everything below `dir` (kiste's own store, walked fd-relative
-/// without following links).
-pub fn tree_size(dir: &crate::fs::Dir) -> u64 {
-    let mut total = 0;
-    for name in dir.names().unwrap_or_default() {
-        let Ok(c) =
-            std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str()))
-        else {
-            continue;
-        };
-        let Ok(st) = dir.lstat(&c) else { continue };
-        if st.is_dir() {
-            if let Ok(sub) = dir.subdir(&c) {
-                total += tree_size(&sub);
-            }
-        } else {
-            total += st.size();
-        }
-    }
-    total
-}
-
 /// What a container occupies in the store (its upper dir, log, record).
 pub fn container_size(paths: &Paths, rec: &ContainerRecord) -> u64 {
     crate::fs::Root::open(&paths.container_dir(&rec.id))
         .and_then(|r| r.dir("."))
-        .map_or(0, |d| tree_size(&d))
+        .map_or(0, |d| d.tree_size())
 }
 
 /// Every stopped container that passes the filters.
@@ -275,7 +253,7 @@ pub fn build_cache_size(paths: &Paths) -> u64 {
     [paths.build_cache(), paths.build_cache_mounts()]
         .iter()
         .filter_map(|p| crate::fs::Root::open(p).and_then(|r| r.dir(".")).ok())
-        .map(|d| tree_size(&d))
+        .map(|d| d.tree_size())
         .sum()
 }
 

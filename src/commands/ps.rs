@@ -144,7 +144,7 @@ fn mounts_text(r: &ContainerRecord, no_trunc: bool) -> String {
 pub(super) fn sizes(paths: &Paths, images: Option<&ImageStore>, r: &ContainerRecord) -> (u64, u64) {
     let rw = crate::fs::Root::open(&paths.container_upper(&r.id))
         .and_then(|root| root.dir("."))
-        .map_or(0, |d| super::prune::tree_size(&d));
+        .map_or(0, |d| d.tree_size());
     let image = images
         .and_then(|s| s.resolve(&r.config.image_id).ok())
         .map_or(0, |i| i.size);

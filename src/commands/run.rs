@@ -185,6 +185,20 @@ struct Created {
 /// `starting`: `run` names itself as the new container's supervisor until the monitor
 /// takes over, so that if it is killed before the container runs, the next command
 /// finds the start abandoned (see `container::repair`) and removes an `--rm` record.
+/// A new record's status: a container this process goes on to start names it as its
+/// monitor until the real monitor takes over.
+pub(super) fn initial_status(starting: bool) -> ContainerStatus {
+    if !starting {
+        return ContainerStatus::default();
+    }
+    let me = std::process::id() as i32;
+    ContainerStatus {
+        monitor_pid: me,
+        monitor_start_time: crate::runtime::process_start_time(me).unwrap_or_default(),
+        ..ContainerStatus::default()
+    }
+}
+
 fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Result<Created> {
     let verb = if starting { "run" } else { "create" };
     super::refused::content_trust(verb, args.refused.disable_content_trust)?;
@@ -349,16 +363,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             .filter(|h| h.command().is_some()),
             exposed_ports,
         },
-        state: if starting {
-            let me = std::process::id() as i32;
-            ContainerStatus {
-                monitor_pid: me,
-                monitor_start_time: crate::runtime::process_start_time(me).unwrap_or_default(),
-                ..ContainerStatus::default()
-            }
-        } else {
-            ContainerStatus::default()
-        },
+        state: initial_status(starting),
     };
     crate::cli::check_volume_driver(&rec.config.host)
         .map_err(|message| Exit { code: 125, message })?;

@@ -319,6 +319,26 @@ impl Dir {
         out.sort();
         Ok(out)
     }
+
+    /// Apparent size of the regular files and other non-directories below this directory,
+    /// walked fd-relative without following links; what cannot be read counts nothing.
+    pub fn tree_size(&self) -> u64 {
+        let mut total = 0;
+        for name in self.names().unwrap_or_default() {
+            let Ok(c) = os_cstring(&name) else {
+                continue;
+            };
+            let Ok(st) = self.lstat(&c) else { continue };
+            if st.is_dir() {
+                if let Ok(sub) = self.subdir(&c) {
+                    total += sub.tree_size();
+                }
+            } else {
+                total += st.size();
+            }
+        }
+        total
+    }
 }
 
 fn chmod_fd(fd: &OwnedFd, mode: u32) -> io::Result<()> {

@@ -202,3 +202,18 @@ fn mkdir_all_reports_each_new_directory_and_refuses_loops() {
     fs::write(f.root_path.join("file"), b"").unwrap();
     assert!(f.root.mkdir_all("file/x", 0o755, |_, _, _| Ok(())).is_err());
 }
+
+#[test]
+fn tree_size_counts_the_files_below_and_follows_no_link_out() {
+    let f = fixture();
+    fs::write(f.root_path.join("a"), b"12345").unwrap();
+    fs::create_dir_all(f.root_path.join("d/e")).unwrap();
+    fs::write(f.root_path.join("d/e/b"), b"123").unwrap();
+    // A link to the sentinel counts as the link itself, never what it points at.
+    symlink(&f.sentinel, f.root_path.join("d/out")).unwrap();
+    let link = fs::symlink_metadata(f.root_path.join("d/out"))
+        .unwrap()
+        .len();
+    assert_eq!(f.root.dir(".").unwrap().tree_size(), 5 + 3 + link);
+    f.assert_sentinel_untouched();
+}

@@ -2,8 +2,9 @@
 //! asked-for `--ip`/`--ip6` when it is in the subnet and free, else the first free address
 //! of the `--ip-range` (or the subnet), never the gateway or an `--aux-address`.
 
-use super::bridge::{Member, NetworkError};
+use super::error::NetworkError;
 use super::ipam::{next_free4, next_free6, reserved};
+use super::members::Member;
 use super::store::NetworkDef;
 use crate::config::Endpoint;
 use std::collections::{BTreeMap, HashSet};

@@ -1,145 +1,21 @@
 //! Bridge networks on the host: a bridge device per network (kiste0 for the default one),
 //! made lazily with its rules when the first container joins, and a veth pair per
 //! container and network whose inner end is born in the container's network namespace
-//! (eth0, eth1, ...). Addresses are allocated in a JSON file per network under the runroot
-//! (`networks/NAME.json`, locked, written by rename): the runroot lives on tmpfs like the
-//! links, so a reboot forgets both together. The default bridge kiste0 is one device shared
-//! by every store of the host (each `--root`/`--runroot`), so its allocations live in one
-//! host-wide file per bridge and network namespace (`/run/kiste-networks/`), each entry
-//! naming its store (a store releases only its own) and its holder (the monitor, or the
-//! container for `network connect`): an entry whose holder is gone is reclaimed. A bridge stays while its network exists, like
-//! docker0: deleting one waits for an RCU grace period (~35 ms here) that the next start
-//! would pay again.
+//! (eth0, eth1, ...). Who holds which address is `members`' file; the runroot lives on
+//! tmpfs like the links, so a reboot forgets both together. A bridge stays while its
+//! network exists, like docker0: deleting one waits for an RCU grace period (~35 ms here)
+//! that the next start would pay again.
 
+use super::error::{io, NetworkError};
+use super::members::{all_members, dir, Locked, Member};
 use super::netlink::{link_index, Netlink};
 use super::store::{host_lock, NetworkDef};
 use super::{firewall, hosts};
 use crate::config::Endpoint;
 use crate::paths::Paths;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::Ipv4Addr;
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-
-#[derive(Debug, thiserror::Error)]
-pub enum NetworkError {
-    #[error("network: cannot {action}: {source}")]
-    Io {
-        action: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("default network: {0}")]
-    DefaultSubnet(String),
-    #[error("network: no free address left in {0}")]
-    Exhausted(String),
-    #[error("bridge networks need root (rootless containers can use --network private)")]
-    Rootless,
-    #[error("network {0} not found")]
-    NotFound(String),
-    #[error("network {0} is ambiguous: more than one network id starts with it")]
-    Ambiguous(String),
-    #[error("network with name {0} already exists")]
-    Exists(String),
-    #[error(
-        "invalid pool request: subnet {subnet} overlaps with network {other} ({other_subnet})"
-    )]
-    Overlap {
-        subnet: String,
-        other: String,
-        other_subnet: String,
-    },
-    #[error("subnet {0} is too small for a network")]
-    TooSmall(String),
-    #[error("gateway {gateway} is not a host address in subnet {subnet}")]
-    Gateway { gateway: String, subnet: String },
-    #[error("address {ip} is not in network {network}'s subnet {subnet}")]
-    OutOfSubnet {
-        ip: Ipv4Addr,
-        network: String,
-        subnet: String,
-    },
-    #[error("address {ip} on network {network} is already in use")]
-    InUse {
-        ip: std::net::IpAddr,
-        network: String,
-    },
-    #[error("bridge name {bridge} is already used by network {other}")]
-    BridgeTaken { bridge: String, other: String },
-    #[error("network {network} has no IPv6 (created without --ipv6): cannot use {ip}")]
-    NoIpv6 { ip: String, network: String },
-    #[error("address {ip} is not in network {network}'s subnet {subnet}")]
-    OutOfSubnet6 {
-        ip: std::net::Ipv6Addr,
-        network: String,
-        subnet: String,
-    },
-    #[error("container {container} is already connected to network {network}")]
-    AlreadyConnected { container: String, network: String },
-    #[error("container {container} is not connected to network {network}")]
-    NotConnected { container: String, network: String },
-}
-
-pub(super) fn io(action: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetworkError {
-    let action = action.into();
-    move |source| NetworkError::Io { action, source }
-}
-
-/// A container on a network: its address, names and host-side veth.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Member {
-    /// 0.0.0.0 on a network without IPv4 (`ipv4()` says None).
-    pub ip: Ipv4Addr,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip6: Option<std::net::Ipv6Addr>,
-    /// The container's name (what other members resolve).
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    #[serde(default)]
-    pub mac: String,
-    #[serde(default)]
-    pub veth: String,
-    /// The store (runroot) the container belongs to, on a bridge shared by stores.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub store: String,
-    /// The process whose life the address follows (pid and start time); 0 when unknown.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub pid: i32,
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
-    pub start_time: u64,
-}
-
-impl Member {
-    pub fn ipv4(&self) -> Option<Ipv4Addr> {
-        (!self.ip.is_unspecified()).then_some(self.ip)
-    }
-
-    /// Its addresses, IPv4 first.
-    pub fn addresses(&self) -> Vec<std::net::IpAddr> {
-        let v4 = self.ipv4().map(std::net::IpAddr::V4);
-        v4.into_iter()
-            .chain(self.ip6.map(std::net::IpAddr::V6))
-            .collect()
-    }
-}
-
-fn is_zero(v: &i32) -> bool {
-    *v == 0
-}
-
-fn is_zero_u64(v: &u64) -> bool {
-    *v == 0
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct State {
-    #[serde(default)]
-    members: BTreeMap<String, Member>,
-}
 
 /// What `attach` set up.
 pub struct Attachment {
@@ -148,46 +24,6 @@ pub struct Attachment {
     pub gateway: Ipv4Addr,
     pub prefix: u8,
     pub mac: String,
-}
-
-fn dir(paths: &Paths) -> PathBuf {
-    paths.runroot.join("networks")
-}
-
-/// Where the host-wide allocations of shared bridges live.
-pub const SHARED_DIR: &str = "/run/kiste-networks";
-
-/// Where network `network`'s allocations live and whether the file is shared by stores:
-/// the default bridge's (rootful) in [`SHARED_DIR`] as `kiste0.NETNS-INODE` (a bridge is
-/// one per network namespace), any other in the store's runroot.
-fn state_file(paths: &Paths, network: &str) -> (PathBuf, String, bool) {
-    if network == crate::config::DEFAULT_NETWORK && !paths.rootless {
-        use std::os::unix::fs::MetadataExt;
-        let ns = std::fs::metadata("/proc/self/ns/net")
-            .map(|m| m.ino())
-            .unwrap_or(0);
-        let bridge = super::store::DEFAULT_BRIDGE;
-        (PathBuf::from(SHARED_DIR), format!("{bridge}.{ns}"), true)
-    } else {
-        (dir(paths), network.to_string(), false)
-    }
-}
-
-/// The store an entry of a shared file names.
-fn store_id(paths: &Paths) -> String {
-    paths.runroot.to_string_lossy().into_owned()
-}
-
-/// The members of `network` that belong to this store, from the file at hand.
-fn read_members(paths: &Paths, network: &str) -> Option<BTreeMap<String, Member>> {
-    let (dir, stem, shared) = state_file(paths, network);
-    let bytes = std::fs::read(dir.join(format!("{stem}.json"))).ok()?;
-    let mut members = serde_json::from_slice::<State>(&bytes).ok()?.members;
-    if shared {
-        let own = store_id(paths);
-        members.retain(|_, m| m.store == own);
-    }
-    Some(members)
 }
 
 /// The host end of a container's veth: "veth" + the first 11 characters of its id (the
@@ -228,75 +64,6 @@ fn format_mac(mac: [u8; 6]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// A network's members under its lock; `save` writes them by rename.
-struct Locked {
-    _lock: File,
-    path: PathBuf,
-    state: State,
-    /// The store's id when the file is shared by stores.
-    shared: Option<String>,
-    /// Dead holders' entries were dropped on reading: worth a save.
-    reclaimed: bool,
-}
-
-impl Locked {
-    fn open(paths: &Paths, network: &str) -> Result<Locked, NetworkError> {
-        let (dir, stem, shared) = state_file(paths, network);
-        crate::paths::make_dir(&dir, 0o700).map_err(io(format!("create {}", dir.display())))?;
-        let lock_path = dir.join(format!("{stem}.lock"));
-        let lock = crate::lock::lock_exclusive(&lock_path)
-            .map_err(io(format!("lock {}", lock_path.display())))?;
-        let path = dir.join(format!("{stem}.json"));
-        let mut state: State = match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-            Err(_) => State::default(),
-        };
-        let before = state.members.len();
-        if shared {
-            // Addresses whose holder is gone (its store was wiped, or it was killed
-            // before anyone repaired it) are free again; their veth went with it.
-            state
-                .members
-                .retain(|_, m| m.pid <= 0 || crate::process::is_alive(m.pid, m.start_time));
-        }
-        let reclaimed = state.members.len() != before;
-        Ok(Locked {
-            _lock: lock,
-            path,
-            state,
-            shared: shared.then(|| store_id(paths)),
-            reclaimed,
-        })
-    }
-
-    /// Whether member `id` is this store's to change.
-    fn owns(&self, id: &str) -> bool {
-        match (&self.shared, self.state.members.get(id)) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(own), Some(m)) => &m.store == own,
-        }
-    }
-
-    fn save(&self) -> Result<(), NetworkError> {
-        // A shared file with no member goes (only its lock stays), so namespaces that came
-        // and went leave no addresses file behind.
-        if self.shared.is_some() && self.state.members.is_empty() {
-            return match std::fs::remove_file(&self.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(io(format!("remove {}", self.path.display()))(e))
-                }
-                _ => Ok(()),
-            };
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec(&self.state).expect("state serializes");
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(io(format!("write {}", self.path.display())))
-    }
 }
 
 /// A new network namespace with `lo` up, left open; the caller stays in its own.
@@ -524,49 +291,6 @@ pub fn release(paths: &Paths, id: &str) -> Result<(), NetworkError> {
         }
     }
     Ok(())
-}
-
-/// Every network's members of this store, by network name (read without locks: files are
-/// replaced whole).
-pub fn all_members(paths: &Paths) -> BTreeMap<String, BTreeMap<String, Member>> {
-    let mut out = BTreeMap::new();
-    let default = crate::config::DEFAULT_NETWORK;
-    if let Some(m) = read_members(paths, default) {
-        out.insert(default.to_string(), m);
-    }
-    for e in std::fs::read_dir(dir(paths))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(network) = file.strip_suffix(".json") else {
-            continue;
-        };
-        if out.contains_key(network) {
-            continue;
-        }
-        if let Some(s) = std::fs::read(e.path())
-            .ok()
-            .and_then(|b| serde_json::from_slice::<State>(&b).ok())
-        {
-            out.insert(network.to_string(), s.members);
-        }
-    }
-    out
-}
-
-/// The members of network `network`.
-pub fn members(paths: &Paths, network: &str) -> BTreeMap<String, Member> {
-    read_members(paths, network).unwrap_or_default()
-}
-
-/// The networks container `id` is on, with its member record in each.
-pub fn memberships(paths: &Paths, id: &str) -> Vec<(String, Member)> {
-    all_members(paths)
-        .into_iter()
-        .filter_map(|(n, mut m)| m.remove(id).map(|m| (n, m)))
-        .collect()
 }
 
 /// Remove network `def`'s bridge, rules and member file (no member may be left). Veths

@@ -4,7 +4,7 @@
 //! 10.80.0.0/16 that is free. Once kiste0 exists, its own route is the answer, so every
 //! store and every later command use the subnet the bridge was made with.
 
-use super::NetworkError;
+use super::error::NetworkError;
 use std::net::Ipv4Addr;
 use std::path::Path;
 
@@ -42,7 +42,7 @@ fn resolve() -> Result<(Ipv4Addr, u8), NetworkError> {
     (80..=88u8)
         .rev()
         .map(|b| (Ipv4Addr::new(10, b, 0, 0), 16))
-        .find(|c| !routes.iter().any(|(_, r)| super::overlaps(*c, *r)))
+        .find(|c| !routes.iter().any(|(_, r)| super::ipam::overlaps(*c, *r)))
         .ok_or_else(|| {
             NetworkError::DefaultSubnet(
                 "every candidate 10.80.0.0/16..10.88.0.0/16 overlaps a host route: \

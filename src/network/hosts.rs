@@ -14,7 +14,7 @@
 //! The part that does not change (own name, `--add-host`) is kept next to it as
 //! `hosts.base`. The default `bridge` network gets no member names, as docker's does not.
 
-use super::bridge::all_members;
+use super::members::all_members;
 use crate::config::DEFAULT_NETWORK;
 use crate::paths::Paths;
 use std::net::{IpAddr, Ipv4Addr};

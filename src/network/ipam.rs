@@ -72,6 +72,13 @@ pub fn contains6(net: (Ipv6Addr, u8), ip: Ipv6Addr) -> bool {
     u128::from(ip) & mask6(net.1) == u128::from(net.0) & mask6(net.1)
 }
 
+/// Whether two networks share an address.
+pub fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
+    let p = a.1.min(b.1);
+    let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+    u32::from(a.0) & mask == u32::from(b.0) & mask
+}
+
 /// Whether two IPv6 networks share an address.
 pub fn overlaps6(a: (Ipv6Addr, u8), b: (Ipv6Addr, u8)) -> bool {
     let p = a.1.min(b.1);

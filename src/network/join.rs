@@ -6,8 +6,10 @@
 //! container is connected to a network that outranks its current gateway. Names are resolved to network definitions here, so an unknown network is
 //! an error before anything is made.
 
-use super::bridge::{attach, leave, release, NetworkError};
+use super::bridge::{attach, leave, release};
+use super::error::{io, NetworkError};
 use super::hosts;
+use super::members::memberships;
 use super::store::find;
 use crate::config::{Endpoint, DEFAULT_NETWORK};
 use crate::paths::Paths;
@@ -51,9 +53,8 @@ pub fn join(
         .iter()
         .map(|e| find(paths, &e.network))
         .collect::<Result<Vec<_>, _>>()?;
-    let netns = super::bridge::new_netns().map_err(super::bridge::io(format!(
-        "create a network namespace for {id}"
-    )))?;
+    let netns =
+        super::bridge::new_netns().map_err(io(format!("create a network namespace for {id}")))?;
     let gw = gateway_endpoint(&endpoints);
     let mut primary = None;
     for (n, (ep, def)) in endpoints.iter().zip(&defs).enumerate() {
@@ -93,7 +94,7 @@ pub fn join(
                 Ok(())
             }
         })
-        .map_err(super::bridge::io(format!("write /etc/hosts of {id}")));
+        .map_err(io(format!("write /etc/hosts of {id}")));
     if let Err(e) = hosts_ready {
         let _ = release(paths, id);
         return Err(e);
@@ -113,9 +114,8 @@ pub fn connect_running(
 ) -> Result<(), NetworkError> {
     let def = find(paths, &ep.network)?;
     let ns_path = format!("/proc/{pid}/ns/net");
-    let netns =
-        File::open(&ns_path).map_err(super::bridge::io(format!("open {ns_path} of {id}")))?;
-    let n = super::bridge::memberships(paths, id).len();
+    let netns = File::open(&ns_path).map_err(io(format!("open {ns_path} of {id}")))?;
+    let n = memberships(paths, id).len();
     // The new network takes the default routes when it outranks every current endpoint.
     let outranks = current.iter().all(|e| ep.gw_priority > e.gw_priority);
     // The address follows the container's life (it dies with its monitor).
@@ -126,13 +126,13 @@ pub fn connect_running(
         });
         if let Err(e) = routed {
             let _ = leave(paths, &def.name, id, true);
-            return Err(super::bridge::io(format!(
+            return Err(io(format!(
                 "route {id}'s default traffic through {}",
                 def.name
             ))(e));
         }
     }
-    hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
+    hosts::refresh(paths, id).map_err(io(format!("write /etc/hosts of {id}")))
 }
 
 /// The index of the endpoint whose network gives the default routes: the highest
@@ -169,7 +169,7 @@ pub fn disconnect(
         remaining.is_empty(),
         remaining.get(gateway_endpoint(remaining)),
     ) {
-        let member = super::bridge::memberships(paths, id)
+        let member = memberships(paths, id)
             .into_iter()
             .find(|(n, _)| *n == best.network);
         if let (Some((_, m)), Ok(best_def)) = (member, find(paths, &best.network)) {
@@ -185,11 +185,11 @@ pub fn disconnect(
                     )
                 })
             });
-            routed.map_err(super::bridge::io(format!(
+            routed.map_err(io(format!(
                 "route {id}'s default traffic through {}",
                 best_def.name
             )))?;
         }
     }
-    hosts::refresh(paths, id).map_err(super::bridge::io(format!("write /etc/hosts of {id}")))
+    hosts::refresh(paths, id).map_err(io(format!("write /etc/hosts of {id}")))
 }

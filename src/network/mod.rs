@@ -11,10 +11,12 @@
 mod allocate;
 mod bridge;
 mod default_subnet;
+mod error;
 mod firewall;
 mod hosts;
 mod ipam;
 mod join;
+mod members;
 mod netlink;
 mod ports;
 mod proxy;
@@ -22,19 +24,17 @@ pub mod rootless;
 mod store;
 mod v6;
 
-pub use bridge::{
-    all_members, attach, host_veth, leave, mac_of, members, memberships, new_netns, release,
-    teardown, Attachment, Member, NetworkError,
-};
+pub use bridge::{attach, host_veth, leave, mac_of, new_netns, release, teardown, Attachment};
 pub use default_subnet::{default_subnet, parse_cidr};
+pub use error::NetworkError;
 pub use hosts::{
     hosts_file, refresh, resolv_conf, resolv_conf_for, resolv_conf_with, set_own_address,
 };
-pub use ipam::{BridgeOptions, Subnet6};
+pub use ipam::{overlaps, BridgeOptions, Subnet6};
 pub use join::{connect_running, disconnect, endpoints_of, gateway_endpoint, join, Joined};
+pub use members::{all_members, members, memberships, Member};
 pub use ports::{bind_ports, BoundPort, PortError};
 pub use proxy::PortForwarder;
 pub use store::{
-    builtin_id, create, default_network, find, forget, list, overlaps, Create6, CreateRequest,
-    NetworkDef,
+    builtin_id, create, default_network, find, forget, list, Create6, CreateRequest, NetworkDef,
 };

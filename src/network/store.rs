@@ -5,8 +5,8 @@
 //! neither a host route nor another kiste network) under a host-wide lock, since bridges
 //! and routes are host-wide even when stores (`--root`) are not.
 
-use super::ipam::{overlaps6, ula_subnet, BridgeOptions, Subnet6};
-use super::NetworkError;
+use super::error::NetworkError;
+use super::ipam::{overlaps, overlaps6, ula_subnet, BridgeOptions, Subnet6};
 use crate::config::DEFAULT_NETWORK;
 use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ pub const DEFAULT_BRIDGE: &str = "kiste0";
 /// The built-in default network, on the subnet `default_subnet` gives (10.88.0.0/16
 /// unless configured or taken by a host route).
 pub fn default_network() -> Result<NetworkDef, NetworkError> {
-    let (subnet, prefix) = super::default_subnet()?;
+    let (subnet, prefix) = super::default_subnet::default_subnet()?;
     Ok(NetworkDef {
         name: DEFAULT_NETWORK.to_string(),
         id: builtin_id(DEFAULT_NETWORK),
@@ -112,7 +112,7 @@ fn defs_dir(paths: &Paths) -> PathBuf {
 /// Host-wide: subnets, bridges and kiste's nftables table are shared by every store.
 pub(super) fn host_lock() -> Result<File, NetworkError> {
     let path = std::path::Path::new("/run/kiste-network.lock");
-    crate::lock::lock_exclusive(path).map_err(super::bridge::io(format!("lock {}", path.display())))
+    crate::lock::lock_exclusive(path).map_err(super::error::io(format!("lock {}", path.display())))
 }
 
 /// Every network: the default one first, then the created ones by name.
@@ -175,13 +175,6 @@ pub struct Create6 {
     pub ip_range: Option<(Ipv6Addr, u8)>,
 }
 
-/// Whether two networks share an address.
-pub fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
-    let p = a.1.min(b.1);
-    let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-    u32::from(a.0) & mask == u32::from(b.0) & mask
-}
-
 /// The host's IPv4 routes (destination, prefix), default route left out.
 fn host_routes() -> Vec<(Ipv4Addr, u8)> {
     super::default_subnet::routes()
@@ -198,7 +191,7 @@ pub fn create(paths: &Paths, req: CreateRequest) -> Result<NetworkDef, NetworkEr
     let _host = host_lock()?;
     let dir = defs_dir(paths);
     crate::paths::make_dir(&dir, 0o700)
-        .map_err(super::bridge::io(format!("create {}", dir.display())))?;
+        .map_err(super::error::io(format!("create {}", dir.display())))?;
     let all = list(paths)?;
     if matches!(req.name.as_str(), "host" | "none" | "private" | "default")
         || all.iter().any(|d| d.name == req.name)
@@ -285,7 +278,7 @@ pub fn create(paths: &Paths, req: CreateRequest) -> Result<NetworkDef, NetworkEr
     let tmp = dir.join(format!(".{}.json.tmp", def.name));
     std::fs::write(&tmp, serde_json::to_vec_pretty(&def).expect("serializes"))
         .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(super::bridge::io(format!("write {}", path.display())))?;
+        .map_err(super::error::io(format!("write {}", path.display())))?;
     Ok(def)
 }
 
@@ -344,7 +337,7 @@ pub fn forget(paths: &Paths, def: &NetworkDef) -> Result<(), NetworkError> {
     let path = defs_dir(paths).join(format!("{}.json", def.name));
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(super::bridge::io(format!("remove {}", path.display()))(e))
+            Err(super::error::io(format!("remove {}", path.display()))(e))
         }
         _ => Ok(()),
     }

@@ -37,6 +37,16 @@ impl Layout {
         }
     }
 
+    /// File `file` of cgroup `parent/name` for `controller` on the host, trimmed; panics
+    /// naming the path when it cannot be read.
+    pub fn file(self, controller: &str, parent: &str, name: &str, file: &str) -> String {
+        let p = self.dir(controller, parent, name).join(file);
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .trim()
+            .to_string()
+    }
+
     /// Whether the kernel's I/O scheduler gives cgroup `parent` a weight file for
     /// `--blkio-weight` (CFQ/BFQ on v1, io.weight/io.bfq.weight on v2).
     pub fn has_io_weight(self, parent: &str) -> bool {

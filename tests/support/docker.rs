@@ -1,6 +1,7 @@
 //! A docker engine for comparison tests: uses the running one, or starts `dockerd` (Debian's
 //! docker.io) and waits for it. Tests never stop it: other test binaries may share it.
 
+use super::{Kiste, Run};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,4 +37,19 @@ pub fn ensure_docker() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// The docker CLI with `args`, its exit code and output.
+pub fn docker(args: &[&str]) -> Run {
+    Command::new("docker").args(args).output().unwrap().into()
+}
+
+/// kiste's busybox, loaded into docker as `name` (a name no other test uses).
+pub fn docker_busybox(k: &Kiste, name: &'static str) -> &'static str {
+    k.ok(&["tag", "busybox", name]);
+    let tar = k.dir.path().join("bb.tar");
+    k.ok(&["save", "-o", tar.to_str().unwrap(), name]);
+    let r = docker(&["load", "-q", "-i", tar.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "docker load: {}", r.stderr);
+    name
 }

@@ -3,8 +3,12 @@
 //! the test made, and tests that use the same bridge or table names never meet.
 
 use super::{skip, Kiste, Run};
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A container command serving `hello` on port 80, forever.
+pub const HELLO_SERVER: &str = "while true; do echo hello | nc -l -p 80; done";
 
 /// A named network namespace (`ip netns add`), deleted on drop.
 pub struct Netns {
@@ -38,6 +42,15 @@ impl Netns {
         let ns = Netns { name };
         ns.sh("ip link set lo up");
         Some(ns)
+    }
+
+    /// A namespace (as `new`) and a private store with the busybox image: the start of
+    /// most network tests.
+    pub fn with_busybox(tag: &str) -> Option<(Netns, Kiste)> {
+        let ns = Netns::new(tag)?;
+        let k = Kiste::new();
+        k.busybox();
+        Some((ns, k))
     }
 
     pub fn enter(&self, program: &str) -> Command {
@@ -78,6 +91,93 @@ impl Netns {
         let r = self.kiste(k, args);
         assert_eq!(r.code, 0, "kiste {args:?}: {}{}", r.stdout, r.stderr);
         r.stdout
+    }
+
+    /// kiste's output (it must succeed) as JSON.
+    pub fn json(&self, k: &Kiste, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.kiste_ok(k, args)).unwrap()
+    }
+
+    /// Container `name` (run with `extra` flags) serving `hello` on port 80.
+    pub fn run_server(&self, k: &Kiste, name: &str, extra: &[&str]) {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["busybox", "sh", "-c", HELLO_SERVER]);
+        self.kiste_ok(k, &args);
+    }
+
+    /// A container's IPv4 address on network `net`.
+    pub fn ip_on(&self, k: &Kiste, name: &str, net: &str) -> String {
+        let v = self.json(k, &["inspect", name]);
+        v[0]["NetworkSettings"]["Networks"][net]["IPAddress"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// What a one-shot busybox container on `net` gets back from `nc -w 2 ADDR 80`.
+    pub fn nc_from(&self, k: &Kiste, net: &str, addr: &str) -> String {
+        let script = format!("echo x | nc -w 2 {addr} 80");
+        let args = [
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "busybox",
+            "sh",
+            "-c",
+            &script,
+        ];
+        self.kiste(k, &args).stdout
+    }
+
+    /// Polls until a one-shot container on `net` gets `hello` from `addr` (the server takes
+    /// a moment to listen).
+    pub fn wait_hello_from(&self, k: &Kiste, net: &str, addr: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.nc_from(k, net, addr).contains("hello") {
+            assert!(Instant::now() < deadline, "{addr} never answered on {net}");
+        }
+    }
+
+    /// The output of each of `commands` in the namespace: its state, to compare before
+    /// and after.
+    pub fn snapshot(&self, commands: &[&str]) -> Vec<String> {
+        commands.iter().map(|c| self.sh(c)).collect()
+    }
+
+    /// An "outside host": namespace `tag` joined to this one by a veth (`LINK-up` here with
+    /// address `ours`, `LINK-out` there with `theirs`, each "ADDR/PREFIX [ip addr options]"),
+    /// with no route back to any kiste subnet (only NAT gets answers), serving `outside` on
+    /// port 9000 until dropped. None (after a skip) as `Netns::new`.
+    pub fn outside_host(
+        &self,
+        tag: &str,
+        link: &str,
+        ours: &str,
+        theirs: &str,
+    ) -> Option<OutsideHost> {
+        let ns = Netns::new(tag)?;
+        self.sh(&format!(
+            "ip link add {link}-up type veth peer name {link}-out netns {}; ip addr add {ours} dev {link}-up; ip link set {link}-up up",
+            ns.name
+        ));
+        ns.sh(&format!(
+            "ip addr add {theirs} dev {link}-out; ip link set {link}-out up"
+        ));
+        let server = ns
+            .enter("sh")
+            .args([
+                "-c",
+                "while true; do echo outside | busybox nc -l -p 9000; done",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let addr = theirs.split('/').next().unwrap_or_default().to_string();
+        Some(OutsideHost { server, addr, ns })
     }
 
     /// What `text` gets back from a TCP connection to `addr port` in the namespace.
@@ -170,5 +270,44 @@ impl Drop for Netns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+    }
+}
+
+/// A namespace outside a test's own (`Netns::outside_host`), answering `outside` on port
+/// 9000 at `addr`; its server (a process group) is killed on drop, then the namespace goes.
+pub struct OutsideHost {
+    server: Child,
+    pub addr: String,
+    pub ns: Netns,
+}
+
+impl OutsideHost {
+    /// What a one-shot busybox container in `ns`, run with `flags`, hears from port 9000.
+    pub fn heard_by(&self, ns: &Netns, k: &Kiste, flags: &[&str]) -> String {
+        let script = format!("echo inside | nc -w 2 {} 9000", self.addr);
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["busybox", "sh", "-c", &script]);
+        ns.kiste(k, &args).stdout
+    }
+
+    /// Polls until a one-shot container run with `flags` hears `outside`.
+    pub fn wait_heard_by(&self, ns: &Netns, k: &Kiste, flags: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.heard_by(ns, k, flags).contains("outside") {
+            assert!(
+                Instant::now() < deadline,
+                "the outside host {} was never reached with {flags:?}",
+                self.addr
+            );
+        }
+    }
+}
+
+impl Drop for OutsideHost {
+    fn drop(&mut self) {
+        // The whole group: the loop and its nc.
+        unsafe { libc::kill(-(self.server.id() as i32), libc::SIGKILL) };
+        let _ = self.server.wait();
     }
 }

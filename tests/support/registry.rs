@@ -86,6 +86,39 @@ impl Registry {
         let bytes = resp.body_mut().read_to_vec().unwrap();
         (serde_json::from_slice(&bytes).unwrap(), sha256(&bytes))
     }
+
+    /// Writes `repo:tag` as an OCI image index of the pushed manifests `repo:ENTRY`, each
+    /// for linux on its architecture (`entries`: (ENTRY, ARCH)), and returns its bytes.
+    pub fn put_index(&self, repo: &str, tag: &str, entries: &[(&str, &str)]) -> Vec<u8> {
+        let host = self.host();
+        let manifests: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(entry, arch)| {
+                let mut resp = ureq::get(&format!("http://{host}/v2/{repo}/manifests/{entry}"))
+                    .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+                    .call()
+                    .unwrap();
+                let bytes = resp.body_mut().read_to_vec().unwrap();
+                serde_json::json!({
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": sha256(&bytes), "size": bytes.len(),
+                    "platform": {"os": "linux", "architecture": arch}
+                })
+            })
+            .collect();
+        let index = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests
+        }))
+        .unwrap();
+        let resp = ureq::put(&format!("http://{host}/v2/{repo}/manifests/{tag}"))
+            .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+            .send(&index[..])
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "PUT {repo}:{tag}");
+        index
+    }
 }
 
 /// A registry under `dir` that asks for `user`/`password` (htpasswd Basic auth). None,
