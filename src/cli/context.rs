@@ -7,6 +7,7 @@ use super::BuildArgs;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContextCommand {
     /// List contexts (kiste has one: "default", the local store)
     #[command(visible_alias = "list")]
@@ -56,6 +57,7 @@ pub struct ContextUseArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Build an image from a Dockerfile
     Build(BuildArgs),
