@@ -11,6 +11,7 @@ mod resources;
 mod rt;
 pub mod stats;
 mod v1;
+pub(crate) use v1::join_self;
 mod v2;
 
 pub use resources::{
@@ -125,6 +126,15 @@ impl Cgroup {
             fs::write(&procs, &line).map_err(|e| CgroupError::io("join", &procs, e))?;
         }
         Ok(())
+    }
+
+    /// v1: each hierarchy's `tasks` file, open for the child to join itself with
+    /// (`v1::join_self`, no RCU grace period); empty on v2, where clone3 places the child.
+    pub fn self_join_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
+        match self.layout {
+            CgroupLayout::V1 => v1::task_files(&self.dirs),
+            CgroupLayout::V2 => Ok(Vec::new()),
+        }
     }
 
     /// v2: an O_PATH directory fd for clone3's CLONE_INTO_CGROUP.

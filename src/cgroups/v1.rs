@@ -68,6 +68,39 @@ pub(crate) fn hierarchies() -> Vec<PathBuf> {
     out
 }
 
+/// Each hierarchy's `tasks` file of the container's cgroup, opened for writing before the
+/// clone. The child writes "0" to each: moving the calling thread (the single thread of
+/// a just-cloned process, so the whole process) is the one v1 migration the kernel does
+/// without write-locking the global threadgroup semaphore, whose first writer after a
+/// quiet spell waits for an RCU grace period (6-40 ms here). Writing the child's pid to
+/// `cgroup.procs` from the parent took that wait on every start. The files are opened by
+/// root, whose credentials the kernel checks for the write, even from a user namespace.
+pub(crate) fn task_files(dirs: &[PathBuf]) -> Result<Vec<std::os::fd::OwnedFd>, CgroupError> {
+    dirs.iter()
+        .map(|dir| {
+            let tasks = dir.join("tasks");
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&tasks)
+                .map(std::os::fd::OwnedFd::from)
+                .map_err(|e| CgroupError::io("open", &tasks, e))
+        })
+        .collect()
+}
+
+/// Moves the calling thread into every cgroup whose `tasks` file is in `files` (from
+/// [`task_files`]). For the child between clone and execve: one write per hierarchy.
+pub(crate) fn join_self(files: &[std::os::fd::OwnedFd]) -> io::Result<()> {
+    for f in files {
+        // SAFETY: writing one byte from a static buffer to an open descriptor.
+        let n = unsafe { libc::write(std::os::fd::AsRawFd::as_raw_fd(f), b"0".as_ptr().cast(), 1) };
+        if n != 1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 fn controller_dir(ctrl: &str, rel: &Path) -> Option<PathBuf> {
     controller_root(ctrl).map(|root| root.join(rel))
 }

@@ -30,6 +30,7 @@ pub struct ComposeArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ComposeCommand {
     /// Create and start containers
     Up(ComposeUpArgs),

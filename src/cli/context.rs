@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContextCommand {
     /// List contexts
     #[command(visible_alias = "list")]
@@ -174,6 +175,7 @@ fn absolute(p: PathBuf) -> PathBuf {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Build an image from a Dockerfile
     Build(BuildArgs),

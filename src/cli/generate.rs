@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum GenerateCommand {
     /// Generate a systemd unit file for a container
     Systemd(GenerateSystemdArgs),

@@ -46,6 +46,7 @@ pub struct KubeDownArgs {
 
 /// `play kube` (podman 3).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum PlayCommand {
     /// Run the Pods and Deployments of a Kubernetes YAML file
     Kube(PlayKubeArgs),
@@ -53,6 +54,7 @@ pub enum PlayCommand {
 
 /// `kube play` and `kube down` (podman 4).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum KubeCommand {
     /// Run the Pods and Deployments of a Kubernetes YAML file
     Play(PlayKubeArgs),

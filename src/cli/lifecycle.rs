@@ -140,6 +140,7 @@ pub struct RenameArgs {
 }
 
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum HealthcheckCommand {
     /// Run a container's healthcheck now: exit 0 when healthy, 1 when not
     Run(HealthcheckRunArgs),

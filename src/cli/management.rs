@@ -59,6 +59,7 @@ pub fn short_form(path: &str) -> Option<&'static str> {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     #[command(flatten)]
     Verb(Box<ContainerVerb>),
@@ -72,6 +73,7 @@ pub enum ContainerCommand {
 
 /// The container verbs that are also short verbs.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerVerb {
     /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
@@ -179,6 +181,7 @@ impl From<ContainerInspectArgs> for InspectArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     #[command(flatten)]
     Verb(ImageVerb),
@@ -192,6 +195,7 @@ pub enum ImageCommand {
 
 /// The image verbs that are also short verbs.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageVerb {
     /// Build an image from a Dockerfile
     Build(BuildArgs),

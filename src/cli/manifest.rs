@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ManifestCommand {
     /// Create a local manifest list for annotating and pushing to a registry
     Create(ManifestCreateArgs),

@@ -133,6 +133,7 @@ fn each<T>(
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network
     Create(NetworkCreateArgs),

@@ -67,6 +67,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum OciCommand {
     /// Create a container from a bundle, stopped before its program starts
     Create(CreateArgs),

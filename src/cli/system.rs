@@ -13,6 +13,7 @@ pub struct InfoArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show kiste disk usage
     Df(DfArgs),

@@ -100,7 +100,7 @@ fn setup_and_exec(
     if let (Some(t), None) = (tune, oci) {
         tuning::write_sysctls(&t.sysctl)?;
     }
-    let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
+    let in_cgroup = || wait_joined(chan, plan, ns.cgroup == NsMode::Private);
     // An OCI config's hooks before pivot_root; their state has this process's host pid.
     let mut hook_state = None;
     let mut before_pivot = || -> Result<(), ChildError> {
@@ -256,7 +256,7 @@ pub(crate) fn set_caps_and_nnp(caps: u64, seccomp: bool, nnp: bool) -> Result<()
 
 /// Waits until the parent has put this process into its cgroup, then creates the cgroup
 /// namespace there so that the container sees its own cgroup as `/`.
-fn wait_joined(chan: &Channel, new_ns: bool) -> Result<(), ChildError> {
+fn wait_joined(chan: &Channel, plan: &Plan, new_ns: bool) -> Result<(), ChildError> {
     match chan.recv() {
         Ok(Some(Message::Joined)) => {}
         _ => {
@@ -267,6 +267,8 @@ fn wait_joined(chan: &Channel, new_ns: bool) -> Result<(), ChildError> {
             })
         }
     }
+    crate::cgroups::join_self(&plan.cgroup_tasks)
+        .ctx(|| "cannot join the container's cgroup".into())?;
     if new_ns {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "cannot create cgroup namespace".into())?;

@@ -21,6 +21,9 @@ pub(crate) struct Plan {
     pub(crate) fault: Fault,
     /// An OCI process's effective, permitted, inheritable and ambient sets.
     pub(crate) oci_caps: Option<super::oci_steps::OciCaps>,
+    /// cgroup v1: the `tasks` files the child writes "0" to, to join its cgroup itself
+    /// (`cgroups::join_self`); empty when the parent places it (v2, no cgroup).
+    pub(crate) cgroup_tasks: Vec<std::os::fd::OwnedFd>,
 }
 
 impl Plan {
@@ -45,6 +48,7 @@ impl Plan {
                 Some(x) => Some(super::oci_steps::OciCaps::of(x)?),
                 None => None,
             },
+            cgroup_tasks: Vec::new(),
         })
     }
 }
@@ -72,6 +76,7 @@ impl Plan {
             cgroup_mounts,
             fault: Fault::default(),
             oci_caps: None,
+            cgroup_tasks: Vec::new(),
         }
     }
 }

@@ -30,12 +30,19 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Started, RuntimeError> {
             id: spec.id.clone(),
         });
     }
-    let plan = Plan::prepare(spec)?;
+    let mut plan = Plan::prepare(spec)?;
     let cgroup = match &spec.cgroup {
         Some(c) => Some(cgroups::create(c)?),
         None => None,
     };
-    let result = start(spec, &plan, cgroup.as_ref());
+    let tasks = match &cgroup {
+        Some(cg) => cg.self_join_files().map_err(RuntimeError::from),
+        None => Ok(Vec::new()),
+    };
+    let result = tasks.and_then(|tasks| {
+        plan.cgroup_tasks = tasks;
+        start(spec, &plan, cgroup.as_ref())
+    });
     if result.is_err() {
         if let Some(c) = &spec.cgroup {
             let _ = cgroups::remove(c);
@@ -97,10 +104,12 @@ fn start(
         })
     };
     let go = maps.and_then(|()| send(Message::Go));
-    // v1 joins are slow (the kernel waits for an RCU grace period on the first
-    // cgroup.procs write): the child mounts its filesystems meanwhile.
+    // On v1 the child joins itself (`plan.cgroup_tasks`): a write of the child's pid to
+    // cgroup.procs from here waits for an RCU grace period.
     let joined = go.and_then(|()| match cgroup {
-        Some(cg) if !in_cgroup => cg.join(pid).map_err(RuntimeError::from),
+        Some(cg) if !in_cgroup && plan.cgroup_tasks.is_empty() => {
+            cg.join(pid).map_err(RuntimeError::from)
+        }
         _ => Ok(()),
     });
     let prepared = joined.and_then(|()| send(Message::Joined));
