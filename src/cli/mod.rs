@@ -25,6 +25,7 @@ mod mounts;
 mod network;
 mod observe;
 pub mod oci;
+mod plugin;
 mod ps;
 mod refused_flags;
 mod registry;
@@ -71,6 +72,7 @@ pub use manifest::{
 pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
+pub use plugin::*;
 pub use ps::{PsArgs, PsSort};
 pub use refused_flags::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
@@ -210,8 +212,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Manage checkpoints (refused: kiste cannot checkpoint containers)
     Checkpoint(RefusedArgs),
-    /// Manage plugins (refused: kiste has no plugin system)
-    Plugin(RefusedArgs),
+    /// Manage plugins
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Manage trust on images (refused: Docker Content Trust is deprecated)
     Trust(RefusedArgs),
     /// Manage networks

@@ -33,6 +33,9 @@ mod network_create;
 mod network_settings;
 mod observe;
 mod ordered;
+mod plugin;
+mod plugin_create;
+mod plugin_engine;
 mod port;
 mod prune;
 mod ps;
@@ -78,7 +81,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Version(a) => return version::version(a),
         Command::Completion(a) => return completion::print_script(a.shell),
         Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
-        Command::Plugin(_) => return Err(refused::refuse("plugin", refused::PLUGIN)),
         Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
         Command::Context(c) => {
             return context::context_command(&Paths::resolve(cli.root, cli.runroot), c)
@@ -151,7 +153,6 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Version(_)
         | Command::Completion(_)
         | Command::Checkpoint(_)
-        | Command::Plugin(_)
         | Command::Trust(_)
         | Command::Context(_)
         | Command::Oci(_) => Ok(()),
@@ -159,6 +160,7 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(paths, a),
         Command::Network(c) => network::network_command(paths, c),
         Command::Volume(c) => volume::volume_command(paths, c),
+        Command::Plugin(c) => plugin::plugin_command(paths, c),
         Command::Cp(a) => cp::cp(paths, a),
         Command::Diff(a) => diff::diff(paths, a),
         Command::Commit(a) => diff::commit(paths, a),
