@@ -220,3 +220,189 @@ fn volume_plugin_serves_containers_and_matches_dockers_calls() {
         "plugins are not containers of ps"
     );
 }
+
+#[test]
+fn plugin_flags_list_filter_inspect_set_and_force() {
+    let Some(binary) = fixture_binary() else {
+        return support::skip("the musl target cannot build the fixture plugin");
+    };
+    let k = Kiste::new();
+    let (dir, _log) = plugin_dir(&k.dir.path().join("p"), &binary);
+    let dir = dir.to_str().unwrap();
+    k.ok(&["plugin", "create", "kvol", dir]);
+    k.ok(&["plugin", "create", "other:v2", dir]);
+    let id = k
+        .ok(&["plugin", "inspect", "-f", "{{.Id}}", "kvol"])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    assert_eq!(
+        k.ok(&[
+            "plugin",
+            "inspect",
+            "--format",
+            "{{.Name}} {{.Enabled}}",
+            &id[..8]
+        ])
+        .trim(),
+        "kvol:latest false"
+    );
+    // `set` on a disabled plugin: a settable Env and a settable mount source.
+    let elsewhere = k.dir.path().join("calls2");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    k.ok(&[
+        "plugin",
+        "set",
+        "kvol",
+        "DEBUG=1",
+        &format!("calls.source={}", elsewhere.display()),
+    ]);
+    let settings = k.ok(&["plugin", "inspect", "-f", "{{json .Settings}}", "kvol"]);
+    assert!(settings.contains("\"DEBUG=1\""), "{settings}");
+    assert!(settings.contains(elsewhere.to_str().unwrap()), "{settings}");
+    let refused = k.run(&["plugin", "set", "kvol", "PATH=/x"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    k.ok(&["plugin", "enable", "--timeout", "20", "kvol"]);
+    // The plugin got its settings: it logs into the new mount source.
+    support::wait_until(
+        "the plugin's probe in its log",
+        std::time::Duration::from_secs(10),
+        || k.run(&["volume", "create", "-d", "kvol", "probe"]).code == 0,
+    );
+    assert!(std::fs::read_to_string(elsewhere.join("log"))
+        .unwrap()
+        .contains("VolumeDriver.Create probe"));
+    let q = k.ok(&["plugin", "ls", "-q"]);
+    assert_eq!(q.lines().count(), 2);
+    assert!(q.lines().all(|l| l.len() == 12), "{q}");
+    let full = k.ok(&["plugin", "ls", "--quiet", "--no-trunc"]);
+    assert!(full.lines().any(|l| l == id), "{full}");
+    assert_eq!(
+        k.ok(&[
+            "plugin",
+            "ls",
+            "-f",
+            "enabled=true",
+            "--format",
+            "{{.Name}}"
+        ])
+        .trim(),
+        "kvol:latest"
+    );
+    assert_eq!(
+        k.ok(&[
+            "plugin",
+            "ls",
+            "--filter",
+            "enabled=false",
+            "--format",
+            "{{.Name}}"
+        ])
+        .trim(),
+        "other:v2"
+    );
+    assert_eq!(
+        k.ok(&["plugin", "ls", "-f", "capability=volumedriver", "-q"])
+            .lines()
+            .count(),
+        2
+    );
+    assert_eq!(
+        k.ok(&["plugin", "ls", "-f", "capability=networkdriver", "-q"])
+            .trim(),
+        ""
+    );
+    let bad = k.run(&["plugin", "ls", "-f", "enabled=maybe"]);
+    assert_eq!(
+        (
+            bad.code,
+            bad.stderr.contains("Invalid filter 'enabled=[maybe]'")
+        ),
+        (1, true),
+        "{}",
+        bad.stderr
+    );
+    // In use (its volume exists): refused without -f, as dockerd refuses it.
+    let in_use = k.run(&["plugin", "disable", "kvol"]);
+    assert_eq!(in_use.code, 1);
+    assert!(
+        in_use.stderr.contains("plugin kvol:latest is in use"),
+        "{}",
+        in_use.stderr
+    );
+    let enabled = k.run(&["plugin", "rm", "kvol"]);
+    assert_eq!(
+        enabled.code, 1,
+        "an enabled plugin is not removed without -f"
+    );
+    k.ok(&["plugin", "disable", "--force", "kvol"]);
+    assert_eq!(
+        k.ok(&["plugin", "ls", "-f", "enabled=true", "-q"]).trim(),
+        ""
+    );
+    k.ok(&["plugin", "enable", "kvol"]);
+    k.ok(&["plugin", "rm", "-f", "kvol"]);
+    k.ok(&["plugin", "rm", "other:v2"]);
+    assert_eq!(k.ok(&["plugin", "ls", "-q"]).trim(), "");
+    let socket_dirs = std::fs::read_dir(k.runroot().join("plugins"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        socket_dirs, 1,
+        "only the engine's store is left in the runroot"
+    );
+}
+
+#[test]
+fn bad_config_and_rootfs_escape_are_refused_with_nothing_left() {
+    let Some(binary) = fixture_binary() else {
+        return support::skip("the musl target cannot build the fixture plugin");
+    };
+    let k = Kiste::new();
+    let (dir, _log) = plugin_dir(&k.dir.path().join("p"), &binary);
+    let config = dir.join("config.json");
+    let good = std::fs::read_to_string(&config).unwrap();
+    let refused = |what: &str| {
+        let r = k.run(&["plugin", "create", "bad", dir.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{what}: {}{}", r.stdout, r.stderr);
+        r.stderr
+    };
+    std::fs::write(&config, "{not json").unwrap();
+    assert!(refused("malformed").contains("invalid config.json"));
+    std::fs::write(&config, good.replace("\"kvol.sock\"", "\"\"")).unwrap();
+    assert!(refused("no socket").contains("Interface.Socket"));
+    std::fs::write(&config, good.replace("CAP_SYS_ADMIN", "CAP_NOPE")).unwrap();
+    assert!(refused("unknown capability").contains("CAP_NOPE"));
+    // config.json as a symlink out of DIR: resolved inside DIR, where nothing is.
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &config).unwrap();
+    refused("config.json symlink");
+    std::fs::remove_file(&config).unwrap();
+    std::fs::write(&config, &good).unwrap();
+    // rootfs as a symlink to the host's root, then a rootfs whose link points out.
+    let rootfs = dir.join("rootfs");
+    std::fs::rename(&rootfs, dir.join("real-rootfs")).unwrap();
+    std::os::unix::fs::symlink("/", &rootfs).unwrap();
+    assert!(refused("rootfs symlink").contains("not a directory"));
+    std::fs::remove_file(&rootfs).unwrap();
+    std::fs::rename(dir.join("real-rootfs"), &rootfs).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", rootfs.join("leak")).unwrap();
+    k.ok(&["plugin", "create", "linked", dir.to_str().unwrap()]);
+    let id = k
+        .ok(&["plugin", "inspect", "-f", "{{.Id}}", "linked"])
+        .trim()
+        .to_string();
+    let copied = k.root().join("plugins").join(&id).join("rootfs/leak");
+    assert_eq!(
+        std::fs::read_link(&copied).unwrap(),
+        Path::new("/etc/shadow"),
+        "the link is copied as a link"
+    );
+    k.ok(&["plugin", "rm", "linked"]);
+    let left: Vec<_> = std::fs::read_dir(k.root().join("plugins"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "lock")
+        .collect();
+    assert!(left.is_empty(), "nothing is left behind: {left:?}");
+}

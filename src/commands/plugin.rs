@@ -162,7 +162,9 @@ fn set(paths: &Paths, a: PluginSetArgs) -> anyhow::Result<()> {
     let lock = store.lock()?;
     let mut p = store.get(&a.name).map_err(daemon)?;
     if p.enabled {
-        return Err(daemon("cannot set on an active plugin, disable plugin before setting"));
+        return Err(daemon(
+            "cannot set on an active plugin, disable plugin before setting",
+        ));
     }
     for kv in &a.settings {
         let (key, value) = kv
