@@ -66,7 +66,7 @@ def find_test1(v,flag,short):
     return max(scored)[1] if scored else None
 out=[]
 stats=collections.Counter()
-WHOLE={'plugin':('no-daemon','PLUGIN'),'trust':('legacy-removed','TRUST'),'context create':('no-daemon','CONTEXT'),
+WHOLE={'trust':('legacy-removed','TRUST'),'context create':('no-daemon','CONTEXT'),
  'context update':('no-daemon','CONTEXT'),'context export':('no-daemon','CONTEXT'),'context import':('no-daemon','CONTEXT'),
  'context rm':('no-daemon','CONTEXT')}
 for cmd,flag,kind in rows:

@@ -222,7 +222,7 @@ fn volume_plugin_serves_containers_and_matches_dockers_calls() {
 }
 
 #[test]
-fn plugin_flags_list_filter_inspect_set_and_force() {
+fn plugin_verbs_list_inspect_set_enable_and_disable() {
     let Some(binary) = fixture_binary() else {
         return support::skip("the musl target cannot build the fixture plugin");
     };
@@ -275,7 +275,7 @@ fn plugin_flags_list_filter_inspect_set_and_force() {
     let q = k.ok(&["plugin", "ls", "-q"]);
     assert_eq!(q.lines().count(), 2);
     assert!(q.lines().all(|l| l.len() == 12), "{q}");
-    let full = k.ok(&["plugin", "ls", "--quiet", "--no-trunc"]);
+    let full = k.ok(&["plugin", "ls", "-q", "--no-trunc"]);
     assert!(full.lines().any(|l| l == id), "{full}");
     assert_eq!(
         k.ok(&[
@@ -293,7 +293,7 @@ fn plugin_flags_list_filter_inspect_set_and_force() {
         k.ok(&[
             "plugin",
             "ls",
-            "--filter",
+            "-f",
             "enabled=false",
             "--format",
             "{{.Name}}"
@@ -335,7 +335,7 @@ fn plugin_flags_list_filter_inspect_set_and_force() {
         enabled.code, 1,
         "an enabled plugin is not removed without -f"
     );
-    k.ok(&["plugin", "disable", "--force", "kvol"]);
+    k.ok(&["plugin", "disable", "-f", "kvol"]);
     assert_eq!(
         k.ok(&["plugin", "ls", "-f", "enabled=true", "-q"]).trim(),
         ""
