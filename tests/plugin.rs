@@ -406,3 +406,126 @@ fn bad_config_and_rootfs_escape_are_refused_with_nothing_left() {
         .collect();
     assert!(left.is_empty(), "nothing is left behind: {left:?}");
 }
+
+#[test]
+fn plugin_push_install_and_upgrade_through_a_local_registry() {
+    let Some(binary) = fixture_binary() else {
+        return support::skip("the musl target cannot build the fixture plugin");
+    };
+    let k = Kiste::new();
+    let Some(reg) = support::registry::Registry::start(&k.dir.path().join("reg"), "", "") else {
+        return support::skip("docker-registry is not installed");
+    };
+    let (dir, _log) = plugin_dir(&k.dir.path().join("p"), &binary);
+    let name = format!("{}/test/kvol:1", reg.host());
+    k.ok(&["plugin", "create", &name, dir.to_str().unwrap()]);
+    let pushed = k.ok(&["plugin", "push", "--disable-content-trust", &name]);
+    assert!(pushed.contains("1: digest: sha256:"), "{pushed}");
+    let (manifest, _) = reg.get_json(
+        "/v2/test/kvol/manifests/1",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    );
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.docker.plugin.v1+json"
+    );
+    k.ok(&["plugin", "rm", &name]);
+
+    // Without --grant-all-permissions and without a terminal: refused, privileges listed.
+    let refused = k.run(&["plugin", "install", &name]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains(" - network: [host]"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains(" - capabilities: [CAP_SYS_ADMIN]"),
+        "{}",
+        refused.stdout
+    );
+    assert_eq!(
+        k.ok(&["plugin", "ls", "-q"]).trim(),
+        "",
+        "nothing is installed"
+    );
+
+    k.ok(&[
+        "plugin",
+        "install",
+        "--grant-all-permissions",
+        "--disable-content-trust",
+        "--alias",
+        "kv",
+        "--disable",
+        &name,
+        "DEBUG=1",
+    ]);
+    let inspect = k.ok(&[
+        "plugin",
+        "inspect",
+        "-f",
+        "{{.Name}} {{.Enabled}} {{.PluginReference}} {{json .Settings.Env}}",
+        "kv",
+    ]);
+    assert_eq!(
+        inspect.trim(),
+        format!("kv:latest false {name} [\"DEBUG=1\"]")
+    );
+    k.ok(&["plugin", "enable", "kv"]);
+    k.ok(&["volume", "create", "-d", "kv", "from-registry"]);
+    assert_eq!(k.ok(&["volume", "ls", "-q"]).trim(), "from-registry");
+    k.ok(&["volume", "rm", "from-registry"]);
+    k.ok(&["plugin", "disable", "kv"]);
+
+    // upgrade: the same repository by default; another one only with --skip-remote-check.
+    let other = format!("{}/test/other:1", reg.host());
+    // --compress keeps the gzip layer at create; push sends exactly those bytes.
+    k.ok(&[
+        "plugin",
+        "create",
+        "--compress",
+        &other,
+        dir.to_str().unwrap(),
+    ]);
+    let other_id = k
+        .ok(&["plugin", "inspect", "-f", "{{.Id}}", &other])
+        .trim()
+        .to_string();
+    let kept = std::fs::read(
+        k.root()
+            .join("plugins")
+            .join(&other_id)
+            .join("rootfs.tar.gz"),
+    )
+    .unwrap();
+    assert_eq!(&kept[..2], b"\x1f\x8b", "a gzip stream");
+    k.ok(&["plugin", "push", &other]);
+    let (other_manifest, _) = reg.get_json(
+        "/v2/test/other/manifests/1",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    );
+    assert_eq!(
+        other_manifest["layers"][0]["digest"],
+        support::registry::sha256(&kept)
+    );
+    let mismatch = k.run(&["plugin", "upgrade", "--grant-all-permissions", "kv", &other]);
+    assert_eq!(mismatch.code, 1, "{}", mismatch.stderr);
+    k.ok(&[
+        "plugin",
+        "upgrade",
+        "--grant-all-permissions",
+        "--disable-content-trust",
+        "--skip-remote-check",
+        "kv",
+        &other,
+    ]);
+    assert_eq!(
+        k.ok(&["plugin", "inspect", "-f", "{{.PluginReference}}", "kv"])
+            .trim(),
+        other
+    );
+    k.ok(&["plugin", "enable", "kv"]);
+    k.ok(&["plugin", "rm", "-f", "kv"]);
+    k.ok(&["plugin", "rm", &other]);
+}

@@ -36,6 +36,7 @@ mod ordered;
 mod plugin;
 mod plugin_create;
 mod plugin_engine;
+mod plugin_registry;
 mod port;
 mod prune;
 mod ps;

@@ -44,17 +44,14 @@ pub fn plugin_command(paths: &Paths, cmd: PluginCommand) -> anyhow::Result<()> {
         }
         PluginCommand::Rm(a) => rm(paths, a),
         PluginCommand::Set(a) => set(paths, a),
-        PluginCommand::Install(_) | PluginCommand::Push(_) | PluginCommand::Upgrade(_) => {
-            Err(daemon(
-                "kiste plugin install, push and upgrade need a registry transfer of plugins \
-                 that kiste does not have yet; use plugin create from a directory",
-            ))
-        }
+        PluginCommand::Install(a) => super::plugin_registry::install(paths, a),
+        PluginCommand::Push(a) => super::plugin_registry::push(paths, a),
+        PluginCommand::Upgrade(a) => super::plugin_registry::upgrade(paths, a),
     }
 }
 
 /// dockerd's answer to a refused request: exit 1.
-fn daemon(e: impl std::fmt::Display) -> anyhow::Error {
+pub(super) fn daemon(e: impl std::fmt::Display) -> anyhow::Error {
     Exit {
         code: 1,
         message: format!("Error response from daemon: {e}"),
@@ -71,7 +68,8 @@ fn create(paths: &Paths, a: PluginCreateArgs) -> anyhow::Result<()> {
         Err(PluginError::NotFound(_)) => {}
         Err(e) => return Err(daemon(e)),
     }
-    super::plugin_create::create_from_dir(&store, &lock, &name, &a.dir).map_err(daemon)?;
+    super::plugin_create::create_from_dir(&store, &lock, &name, &a.dir, a.compress)
+        .map_err(daemon)?;
     println!("{}", a.name);
     Ok(())
 }
@@ -166,7 +164,14 @@ fn set(paths: &Paths, a: PluginSetArgs) -> anyhow::Result<()> {
             "cannot set on an active plugin, disable plugin before setting",
         ));
     }
-    for kv in &a.settings {
+    apply_settings(&mut p, &a.settings)?;
+    store.save(&lock, &p)?;
+    Ok(())
+}
+
+/// docker's settable fields changed by `KEY=VALUE` pairs (`set`, `install`).
+pub(super) fn apply_settings(p: &mut Plugin, settings: &[String]) -> anyhow::Result<()> {
+    for kv in settings {
         let (key, value) = kv
             .split_once('=')
             .ok_or_else(|| daemon(format!("invalid setting {kv:?}: expected KEY=VALUE")))?;
@@ -211,7 +216,6 @@ fn set(paths: &Paths, a: PluginSetArgs) -> anyhow::Result<()> {
             )));
         }
     }
-    store.save(&lock, &p)?;
     Ok(())
 }
 

@@ -14,9 +14,10 @@ const CONFIG_LIMIT: u64 = 1 << 20;
 
 pub fn create_from_dir(
     store: &PluginStore,
-    lock: &crate::plugin::PluginLock,
+    lock: &PluginLock,
     name: &str,
     dir: &Path,
+    compress: bool,
 ) -> anyhow::Result<Plugin> {
     let root = crate::fs::Root::open(dir)
         .map_err(|e| anyhow::anyhow!("cannot open plugin directory {}: {e}", dir.display()))?;
@@ -33,7 +34,8 @@ pub fn create_from_dir(
     }
     let id = crate::state::new_id();
     let tmp = store.plugin_dir(&format!(".tmp-{id}"));
-    let built = build(store, lock, &root, &tmp, &id, name, config);
+    let _held: &PluginLock = lock;
+    let built = build(store, &root, &tmp, &id, name, config, compress);
     match built {
         Ok(p) => Ok(p),
         Err(e) => {
@@ -45,12 +47,12 @@ pub fn create_from_dir(
 
 fn build(
     store: &PluginStore,
-    lock: &PluginLock,
     root: &crate::fs::Root,
     tmp: &Path,
     id: &str,
     name: &str,
     mut config: PluginConfig,
+    compress: bool,
 ) -> anyhow::Result<Plugin> {
     let _ = std::fs::remove_dir_all(tmp);
     crate::paths::make_dir(tmp, crate::paths::PRIVATE)?;
@@ -60,15 +62,28 @@ fn build(
     let to = crate::fs::Root::open(&rootfs)?.dir("")?;
     copy_children(&from, &to, Ownership::Keep)
         .map_err(|e| anyhow::anyhow!("cannot copy the plugin's rootfs: {e}"))?;
-    // The rootfs as one layer: its digest is the diff_id docker records.
-    let hasher = HashWriter(sha2::Sha256::new());
-    let hasher = crate::image::layer::pack::write_layer_tar(
+    // The rootfs as one layer: its digest is the diff_id docker records. With
+    // --compress the gzip layer `push` sends is kept too, made in the same pass.
+    let gz = if compress {
+        let file = std::fs::File::create(tmp.join(crate::plugin::LAYER_GZ))?;
+        Some(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::default(),
+        ))
+    } else {
+        None
+    };
+    let tee = HashWriter(sha2::Sha256::new(), gz);
+    let tee = crate::image::layer::pack::write_layer_tar(
         &rootfs,
-        hasher,
+        tee,
         None,
         crate::image::layer::OverlayXattrs::for_current_user(),
     )?;
-    let diff_id = format!("sha256:{}", crate::image::hex(&hasher.0.finalize()));
+    if let Some(gz) = tee.1 {
+        gz.finish()?.sync_all()?;
+    }
+    let diff_id = format!("sha256:{}", crate::image::hex(&tee.0.finalize()));
     config.docker_version = format!("kiste {}", env!("CARGO_PKG_VERSION"));
     config.rootfs = Some(PluginRootfs {
         diff_ids: vec![diff_id],
@@ -85,14 +100,20 @@ fn build(
     let record = serde_json::to_vec_pretty(&plugin)?;
     crate::paths::write_atomic(&tmp.join("plugin.json"), &record, &Default::default())?;
     std::fs::rename(tmp, store.plugin_dir(id))?;
-    let _ = lock;
     Ok(plugin)
 }
 
-struct HashWriter(sha2::Sha256);
+/// The layer's bytes into the hash and, with --compress, the gzip file.
+struct HashWriter(
+    sha2::Sha256,
+    Option<flate2::write::GzEncoder<std::fs::File>>,
+);
 
 impl std::io::Write for HashWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(gz) = &mut self.1 {
+            gz.write_all(buf)?;
+        }
         self.0.update(buf);
         Ok(buf.len())
     }

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 const RECORD: &str = "plugin.json";
 const ROOTFS: &str = "rootfs";
 const PROPAGATED: &str = "propagated-mount";
+/// The rootfs as the gzip layer `push` sends, kept by `create --compress`.
+pub const LAYER_GZ: &str = "rootfs.tar.gz";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -125,6 +127,10 @@ impl PluginStore {
     /// The plugin's root file system (the lower layer of its container).
     pub fn rootfs(&self, id: &str) -> PathBuf {
         self.plugin_dir(id).join(ROOTFS)
+    }
+    /// The gzip layer kept by `create --compress`.
+    pub fn layer_gz(&self, id: &str) -> PathBuf {
+        self.plugin_dir(id).join(LAYER_GZ)
     }
     /// The host side of the plugin's PropagatedMount.
     pub fn propagated(&self, id: &str) -> PathBuf {
