@@ -66,7 +66,7 @@ def find_test1(v,flag,short):
     return max(scored)[1] if scored else None
 out=[]
 stats=collections.Counter()
-WHOLE={'plugin':('no-daemon','PLUGIN'),'trust':('legacy-removed','TRUST')}
+WHOLE={'trust':('legacy-removed','TRUST')}
 for cmd,flag,kind in rows:
     whole=[v for k,v in WHOLE.items() if cmd==k or cmd.startswith(k+' ')]
     if whole:

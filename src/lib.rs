@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod network;
 pub mod oci;
 pub mod paths;
+pub mod plugin;
 pub mod process;
 pub mod registry;
 pub mod rootless;

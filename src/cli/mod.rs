@@ -26,6 +26,7 @@ mod mounts;
 mod network;
 mod observe;
 pub mod oci;
+mod plugin;
 mod ps;
 mod refused_flags;
 mod registry;
@@ -74,6 +75,7 @@ pub use manifest::{
 pub use mounts::MountArgs;
 pub use network::*;
 pub use observe::{StatsArgs, TopArgs};
+pub use plugin::*;
 pub use ps::{PsArgs, PsSort};
 pub use refused_flags::*;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs};
@@ -216,8 +218,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Manage checkpoints (refused: kiste cannot checkpoint containers)
     Checkpoint(RefusedArgs),
-    /// Manage plugins (refused: kiste has no plugin system)
-    Plugin(RefusedArgs),
+    /// Manage plugins
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Manage trust on images (refused: Docker Content Trust is deprecated)
     Trust(RefusedArgs),
     /// Manage networks

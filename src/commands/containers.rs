@@ -81,7 +81,9 @@ pub fn start(paths: &Paths, mut args: StartArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     each(&args.containers, |a| {
-        monitor::start(paths, &containers.get(a)?.rec.id, Mode::Detached)?;
+        let rec = containers.get(a)?.rec;
+        super::plugin::ensure_for_mounts(paths, &rec.config.host.mounts)?;
+        monitor::start(paths, &rec.id, Mode::Detached)?;
         Ok(())
     })
 }

@@ -33,6 +33,10 @@ mod network_create;
 mod network_settings;
 mod observe;
 mod ordered;
+mod plugin;
+mod plugin_create;
+mod plugin_engine;
+mod plugin_registry;
 mod port;
 mod prune;
 mod ps;
@@ -83,7 +87,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Version(a) => return version::version(a),
         Command::Completion(a) => return completion::print_script(a.shell),
         Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
-        Command::Plugin(_) => return Err(refused::refuse("plugin", refused::PLUGIN)),
         Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
         Command::Context(c) => return context::context_command(selection, c),
         Command::Oci(a) => std::process::exit(crate::oci::main(a.args)),
@@ -154,7 +157,6 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Version(_)
         | Command::Completion(_)
         | Command::Checkpoint(_)
-        | Command::Plugin(_)
         | Command::Trust(_)
         | Command::Context(_)
         | Command::Oci(_) => Ok(()),
@@ -162,6 +164,7 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(paths, a),
         Command::Network(c) => network::network_command(paths, c),
         Command::Volume(c) => volume::volume_command(paths, c),
+        Command::Plugin(c) => plugin::plugin_command(paths, c),
         Command::Cp(a) => cp::cp(paths, a),
         Command::Diff(a) => diff::diff(paths, a),
         Command::Commit(a) => diff::commit(paths, a),

@@ -5,9 +5,6 @@ use super::Exit;
 
 pub const CHECKPOINT: &str = "checkpoint/restore needs CRIU and a daemon that keeps the \
     checkpointed process; kiste has neither (docker offers it only with experimental features)";
-pub const PLUGIN: &str = "kiste has no plugin system: volumes (local), networks (bridge, host, \
-    none) and log drivers (json-file, k8s-file, none) are built in; mount other storage on the \
-    host and use --mount type=bind";
 pub const TRUST: &str = "Docker Content Trust (Notary v1) is deprecated by docker; pin images by \
     digest (IMAGE@sha256:...) or verify signatures with cosign or notation";
 /// `DOCKER_CONTENT_TRUST` asks docker's CLI to verify (pull, run, create) or sign (push)

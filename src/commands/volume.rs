@@ -23,7 +23,14 @@ pub fn volume_command(paths: &Paths, cmd: VolumeCommand) -> anyhow::Result<()> {
             let mut out = Vec::new();
             let mut failed = false;
             for name in &a.volumes {
-                match store.get(name) {
+                let got = store.get(name).and_then(|v| {
+                    if v.driver != "local" {
+                        // The plugin answers Get with the volume's Status.
+                        let _ = super::plugin::ensure_driver(paths, &v.driver);
+                    }
+                    crate::volume::plugin::with_status(paths, v)
+                });
+                match got {
                     Ok(v) => out.push(serde_json::to_value(&v)?),
                     Err(e) => {
                         eprintln!("Error: {e}");
@@ -53,6 +60,28 @@ fn pairs(list: &[String]) -> BTreeMap<String, String> {
 }
 
 fn create(paths: &Paths, a: VolumeCreateArgs) -> anyhow::Result<()> {
+    if a.driver != "local" && crate::plugin::PluginStore::existing(paths).is_some() {
+        super::plugin::ensure_driver(paths, &a.driver)?;
+        let plugin = crate::volume::plugin::driver(paths, &a.driver).map_err(|e| Exit {
+            code: 1,
+            message: format!(
+                "Error response from daemon: create {}: {e}",
+                a.name.as_deref().unwrap_or_default()
+            ),
+        })?;
+        let store = VolumeStore::open(paths)?;
+        let name = a.name.clone().unwrap_or_else(anonymous_volume_name);
+        let options = (!a.opts.is_empty()).then(|| pairs(&a.opts));
+        let lock = store.lock()?;
+        let v = store
+            .create_with_plugin(&lock, &plugin, &name, pairs(&a.labels), options)
+            .map_err(|e| Exit {
+                code: 1,
+                message: format!("Error response from daemon: {e}"),
+            })?;
+        println!("{}", v.name);
+        return Ok(());
+    }
     if a.driver != "local" {
         return Err(Exit {
             code: 1,
@@ -155,6 +184,9 @@ fn rm(paths: &Paths, a: VolumeRmArgs) -> anyhow::Result<()> {
     let lock = store.lock()?;
     let mut failed = false;
     for name in &a.volumes {
+        if let Some(v) = store.get(name).ok().filter(|v| v.driver != "local") {
+            let _ = super::plugin::ensure_driver(paths, &v.driver);
+        }
         match store.remove(&lock, name) {
             Ok(()) => println!("{name}"),
             Err(VolumeError::NotFound(_)) if a.force => println!("{name}"),
@@ -271,7 +303,8 @@ pub(super) fn create_volumes(paths: &Paths, mounts: &[MountConfig]) -> anyhow::R
     for (name, anonymous) in wanted {
         store.create(&lock, name, BTreeMap::new(), None, anonymous)?;
     }
-    Ok(())
+    drop(lock);
+    super::plugin::ensure_for_mounts(paths, mounts)
 }
 
 /// docker's `Mounts` of a container and the mount fields of its HostConfig (Binds,

@@ -306,6 +306,7 @@ pub fn container_spec(
     mounts.extend(
         crate::volume::runtime_mounts(
             paths,
+            &rec.id,
             &rec.config.host.mounts,
             rootfs,
             rec.config.host.userns_root(),

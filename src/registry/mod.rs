@@ -15,6 +15,7 @@ pub mod creds;
 pub mod list_store;
 pub mod lists;
 mod manifest;
+pub mod plugin;
 mod policy;
 pub mod progress;
 mod pull;

@@ -311,7 +311,7 @@ pub(super) fn fetch_config(
     Ok(bytes)
 }
 
-fn get_blob(
+pub(super) fn get_blob(
     client: &Client,
     repo: &str,
     digest: &str,

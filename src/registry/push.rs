@@ -143,10 +143,10 @@ pub fn push(
     Ok(digest)
 }
 
-struct Ctx<'a> {
-    client: &'a Client,
-    repo: &'a str,
-    scopes: &'a [String],
+pub(super) struct Ctx<'a> {
+    pub(super) client: &'a Client,
+    pub(super) repo: &'a str,
+    pub(super) scopes: &'a [String],
 }
 
 impl Ctx<'_> {
@@ -159,7 +159,7 @@ impl Ctx<'_> {
     }
 
     /// HEAD on the blob: does the repository already have it?
-    fn exists(&self, digest: &str) -> Result<bool, RegistryError> {
+    pub(super) fn exists(&self, digest: &str) -> Result<bool, RegistryError> {
         let path = format!("{}/blobs/{digest}", self.repo);
         let resp = self
             .client
@@ -208,7 +208,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn upload_bytes(&self, bytes: &[u8], digest: &str) -> Result<(), RegistryError> {
+    pub(super) fn upload_bytes(&self, bytes: &[u8], digest: &str) -> Result<(), RegistryError> {
         let location = self.start(digest)?;
         self.finish(&location, digest, Body::Bytes(bytes))
     }

@@ -199,6 +199,8 @@ pub fn release_devices(paths: &Paths, id: &str, mounts: &[MountConfig]) {
     let Ok(records) = store.containers() else {
         return;
     };
+    let names: Vec<&str> = mounts.iter().filter_map(MountConfig::volume_name).collect();
+    super::plugin::unmount_all(paths, &store, id, &names);
     for name in mounts.iter().filter_map(MountConfig::volume_name) {
         let has_options = store
             .get(name)

@@ -8,6 +8,7 @@
 
 mod copy;
 mod device;
+pub mod plugin;
 mod start;
 
 pub use copy::{copy_children, copy_entry, fill_from_image, Ownership};
@@ -51,6 +52,9 @@ pub enum VolumeError {
     /// `--opt`s docker's local driver refuses.
     #[error("create {name}: {reason}")]
     Options { name: String, reason: String },
+    /// A volume plugin refused, or could not be reached.
+    #[error("{0}")]
+    Plugin(String),
     /// The volume's file system could not be mounted at start.
     #[error("error while mounting volume '{}': failed to mount local volume: {reason}", path.display())]
     Mount { path: PathBuf, reason: String },
@@ -75,6 +79,9 @@ pub struct Volume {
     /// docker shows null when no --opt was given.
     pub options: Option<BTreeMap<String, String>>,
     pub scope: String,
+    /// A plugin volume's Status (what its driver's Get says), shown by `inspect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The label docker (23+) puts on a volume made for one container (`-v /path`, an image
@@ -90,6 +97,7 @@ impl Volume {
 /// The volumes of one kiste root.
 pub struct VolumeStore {
     dir: PathBuf,
+    paths: Paths,
     containers: PathBuf,
     events: crate::events::Journal,
 }
@@ -107,6 +115,7 @@ impl VolumeStore {
         }
         Ok(VolumeStore {
             dir,
+            paths: paths.clone(),
             containers: paths.containers(),
             events: crate::events::Journal::of(paths),
         })
@@ -196,6 +205,7 @@ impl VolumeStore {
             name: name.to_string(),
             options,
             scope: "local".into(),
+            status: None,
         };
         (|| {
             fs::create_dir(&tmp)?;
@@ -246,6 +256,10 @@ impl VolumeStore {
     }
 
     fn remove_unchecked(&self, _lock: &VolumeLock, name: &str) -> Result<(), VolumeError> {
+        let vol = self.get(name)?;
+        if vol.driver != "local" {
+            plugin::remove(&self.paths, &vol)?;
+        }
         // A device left mounted (its last container's kiste was killed) is unmounted
         // first: deleting the content must never reach a bound host directory.
         self.unmount_device(name)?;
@@ -257,7 +271,7 @@ impl VolumeStore {
         fs::rename(&dir, &gone).map_err(io(&dir))?;
         crate::events::emit_to(
             &self.events,
-            crate::events::Event::volume("destroy", name, "local"),
+            crate::events::Event::volume("destroy", name, &vol.driver),
         );
         fs::remove_dir_all(&gone).map_err(io(&gone))
     }

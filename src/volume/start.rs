@@ -19,6 +19,7 @@ use std::path::Path;
 /// top of the upper dir does, so that it can write there.
 pub fn runtime_mounts(
     paths: &Paths,
+    id: &str,
     mounts: &[MountConfig],
     rootfs: &Path,
     userns_root: Option<(u32, u32)>,
@@ -61,6 +62,21 @@ pub fn runtime_mounts(
                         volumes.create(&lock, name, Default::default(), None, *anonymous)?
                     }
                 };
+                if volume.driver != "local" {
+                    // A plugin's volume: the plugin mounts it for this container.
+                    let data = super::plugin::mount(paths, &volumes, &volume, id)?;
+                    let tree = clone_tree(&data);
+                    out.push(Mount {
+                        source: data,
+                        destination: m.target.clone(),
+                        kind: MountKind::UserBind {
+                            propagation: runtime::Propagation::Rprivate,
+                            tree,
+                        },
+                        readonly: m.readonly,
+                    });
+                    continue;
+                }
                 // `--opt type=… device=…`: its file system goes on `_data` first.
                 if volume
                     .options
