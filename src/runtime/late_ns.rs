@@ -8,9 +8,8 @@
 //! the parent the new pid and exits; the parent reaps it and goes on with the second.
 //! Nothing here runs unless the config asks for it.
 
-use super::error::{ChildError, Ctx, RuntimeError};
+use super::error::{ChildError, Ctx};
 use super::namespaces;
-use super::process::{died_in_setup, failure, reap};
 use super::spec::{LateNs, Namespaces, NsMode};
 use super::sync::{Channel, Message};
 
@@ -109,29 +108,36 @@ pub(crate) fn enter(ns: &Namespaces, late: &LateNs, chan: &Channel) -> Result<()
 }
 
 /// Parent side, after "go": the second fork's pid, once the first child has reported it
-/// (and been reaped). On error the first child has been reaped.
-pub(crate) fn second_pid(
-    chan: &Channel,
-    id: &str,
-    cmd: &str,
-    first: i32,
-) -> Result<i32, RuntimeError> {
+/// (and been reaped). Err(Some(message)): the first child's failure report (or another
+/// message, a protocol error), it has been reaped; Err(None): it died without a word and
+/// is left for the caller to reap and describe.
+pub(crate) fn second_pid(chan: &Channel, first: i32) -> Result<i32, Option<Message>> {
+    let reap = || {
+        let mut status = 0;
+        // SAFETY: waiting for our own child, which exits after its report.
+        unsafe { libc::waitpid(first, &mut status, 0) };
+    };
     match chan.recv() {
         Ok(Some(Message::Forked { pid })) => {
-            reap(first);
+            reap();
             Ok(pid)
         }
         Ok(Some(failed @ Message::Failed { .. })) => {
-            reap(first);
-            Err(failure(id, cmd, failed))
+            reap();
+            Err(Some(failed))
         }
-        Ok(None) => Err(died_in_setup(id, cmd, first)),
-        Ok(Some(_)) | Err(_) => {
-            super::process::kill_and_reap(first);
-            Err(RuntimeError::Protocol {
-                id: id.to_string(),
-                phase: "while entering its namespaces",
-            })
+        Ok(None) => Err(None),
+        Ok(Some(other)) => {
+            // SAFETY: signalling our own child, which broke the protocol.
+            unsafe { libc::kill(first, libc::SIGKILL) };
+            reap();
+            Err(Some(other))
+        }
+        Err(_) => {
+            // SAFETY: as above.
+            unsafe { libc::kill(first, libc::SIGKILL) };
+            reap();
+            Err(Some(Message::Exec))
         }
     }
 }

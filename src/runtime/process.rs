@@ -104,7 +104,11 @@ fn start(
     let go = maps.and_then(|()| send(Message::Go));
     if let (Ok(()), Some(_)) = (&go, late) {
         // The container's process is the first child's fork; the first child is reaped.
-        pid = super::late_ns::second_pid(&parent_end, &spec.id, &spec.args[0], pid)?;
+        pid = match super::late_ns::second_pid(&parent_end, pid) {
+            Ok(second) => second,
+            Err(Some(msg)) => return Err(failure(&spec.id, &spec.args[0], msg)),
+            Err(None) => return Err(died_in_setup(&spec.id, &spec.args[0], pid)),
+        };
     }
     // v1 joins are slow (the kernel waits for an RCU grace period on the first
     // cgroup.procs write): the child mounts its filesystems meanwhile.
