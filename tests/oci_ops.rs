@@ -378,3 +378,69 @@ fn update_writes_new_limits_to_the_containers_cgroup() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("cpuset.mems"), "{}", r.stderr);
 }
+
+/// runc 1.1's other `update` flags: `--cpu-share` (its spelling), the real-time period
+/// and runtime (cgroup v1 cpu.rt_*, where the kernel has real-time group scheduling),
+/// and the Intel RDT schemas, refused with runc's words where resctrl lacks them.
+#[test]
+fn update_takes_runcs_cpu_share_realtime_and_rdt_flags() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    let k = Kiste::new();
+    let b = Running::start(&k, "update-rt");
+    let read = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}/kiste/{}/{file}", b.id))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    b.ok(&["update", "--cpu-share", "512", &b.id]);
+    assert_eq!(read("cpu", "cpu.shares"), "512");
+    let rt = [
+        "update",
+        "--cpu-rt-period",
+        "100000",
+        "--cpu-rt-runtime",
+        "1000",
+    ];
+    if Path::new("/sys/fs/cgroup/cpu/cpu.rt_runtime_us").exists() {
+        b.ok(&[&rt[..], &[b.id.as_str()]].concat());
+        assert_eq!(read("cpu", "cpu.rt_period_us"), "100000");
+        assert_eq!(read("cpu", "cpu.rt_runtime_us"), "1000");
+        // A runtime longer than its period is the kernel's refusal, named by file.
+        let r = out(&mut b.cmd(&["update", "--cpu-rt-runtime", "200000", &b.id]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("cpu.rt_runtime_us"), "{}", r.stderr);
+        assert_eq!(read("cpu", "cpu.rt_runtime_us"), "1000");
+    } else {
+        let r = out(&mut b.cmd(&[&rt[..], &[b.id.as_str()]].concat()));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("CONFIG_RT_GROUP_SCHED"), "{}", r.stderr);
+    }
+    for (flag, value, dir, words) in [
+        (
+            "--l3-cache-schema",
+            "L3:0=f",
+            "L3",
+            "Intel RDT/CAT: l3 cache schema is not enabled",
+        ),
+        (
+            "--mem-bw-schema",
+            "MB:0=70",
+            "MB",
+            "Intel RDT/MBA: memory bandwidth schema is not enabled",
+        ),
+    ] {
+        let r = out(&mut b.cmd(&["update", flag, value, &b.id]));
+        assert_eq!(r.code, 1, "{flag}: {}", r.stderr);
+        let info = Path::new("/sys/fs/resctrl/info").join(dir);
+        let want = if info.is_dir() {
+            "no Intel RDT group"
+        } else {
+            words
+        };
+        assert!(r.stderr.contains(want), "{flag}: {}", r.stderr);
+    }
+    assert_eq!(b.state()["status"], "running");
+}

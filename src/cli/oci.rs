@@ -259,8 +259,8 @@ pub struct OciUpdateArgs {
     /// Memory plus swap limit in bytes
     #[arg(long)]
     pub memory_swap: Option<String>,
-    /// CPU shares
-    #[arg(long)]
+    /// CPU shares (runc spells it --cpu-share)
+    #[arg(long, visible_alias = "cpu-share")]
     pub cpu_shares: Option<u64>,
     /// CPU CFS period
     #[arg(long)]
@@ -280,6 +280,18 @@ pub struct OciUpdateArgs {
     /// Block IO weight
     #[arg(long)]
     pub blkio_weight: Option<u16>,
+    /// CPU real-time period in microseconds (cgroup v1 cpu.rt_period_us)
+    #[arg(long, value_name = "USECS")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU real-time runtime in microseconds per period (cgroup v1 cpu.rt_runtime_us)
+    #[arg(long, value_name = "USECS", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// Intel RDT/CAT L3 cache schema (needs resctrl with L3 allocation)
+    #[arg(long, value_name = "SCHEMA")]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema (needs resctrl with MB allocation)
+    #[arg(long, value_name = "SCHEMA")]
+    pub mem_bw_schema: Option<String>,
     /// The container's id
     pub id: String,
 }

@@ -158,7 +158,14 @@ pub fn document() -> Features {
         hooks: HOOKS.to_vec(),
         mount_options: super::mount_options::words(),
         linux: Linux {
-            namespaces: vec!["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            namespaces: {
+                let mut v = vec!["cgroup", "ipc", "mount", "network", "pid", "user", "uts"];
+                // A time namespace where the kernel has them (CONFIG_TIME_NS).
+                if std::path::Path::new("/proc/self/ns/time").exists() {
+                    v.push("time");
+                }
+                v
+            },
             capabilities: crate::runtime::all_capabilities()
                 .into_iter()
                 .map(|c| format!("CAP_{c}"))

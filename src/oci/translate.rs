@@ -12,8 +12,8 @@ use super::bundle::{ns_flag, Bundle};
 use super::mount_options;
 use super::{warn, OciError};
 use crate::runtime::{
-    CapabilitySets, CgroupSpec, ContainerSpec, Device, Hook, IdMap, Namespaces, NsMode, OciExtras,
-    Rlimit, Seccomp, Security, Stdio, UserNsMaps,
+    CapabilitySets, CgroupSpec, ContainerSpec, Device, Hook, IdMap, LateNs, Namespaces, NsMode,
+    OciExtras, Rlimit, Seccomp, Security, Stdio, UserNsMaps,
 };
 
 /// The start plan and what `kiste oci` keeps about it.
@@ -52,7 +52,7 @@ pub fn translate(
         warn("process.selinuxLabel is ignored: kiste does not apply SELinux labels");
     }
     let capabilities = capability_sets(&process);
-    let (namespaces, kinds) = namespaces(spec)?;
+    let (namespaces, kinds, late_ns) = namespaces(spec)?;
     let cgroup = cgroup_path(id, linux.cgroups_path().as_deref(), systemd_cgroup)?;
     let (devices, cgroup_devices) = devices(spec);
     let security = Security {
@@ -98,6 +98,7 @@ pub fn translate(
         start_container_hooks: hook_list(hooks.start_container()),
         hook_state,
         console: None,
+        late_ns,
     };
     let resources = super::resources::from_spec(&linux.resources().clone().unwrap_or_default())?;
     let spec = ContainerSpec {
@@ -180,7 +181,9 @@ pub fn hook_list(hooks: &Option<Vec<oci_spec::runtime::Hook>>) -> Vec<Hook> {
         .collect()
 }
 
-fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>), OciError> {
+/// The runtime's namespaces, the kinds made new (for the state), and those entered
+/// after the clone (a user namespace by path, a time namespace).
+fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>, Option<LateNs>), OciError> {
     let host = || NsMode::Host;
     let mut ns = Namespaces {
         pid: host(),
@@ -192,6 +195,7 @@ fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>), OciError> {
         user: None,
     };
     let mut kinds = Vec::new();
+    let mut late = LateNs::default();
     let linux = spec.linux().clone().unwrap_or_default();
     for n in linux.namespaces().iter().flatten() {
         let mode = match n.path() {
@@ -211,10 +215,8 @@ fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>), OciError> {
             LinuxNamespaceType::Cgroup => ns.cgroup = mode,
             LinuxNamespaceType::User => {
                 if let Some(p) = n.path() {
-                    return Err(OciError::Invalid {
-                        what: format!("user namespace path {}", p.display()),
-                        reason: "joining a user namespace is not supported by kiste".into(),
-                    });
+                    late.user_path = Some(p.clone());
+                    continue;
                 }
                 let maps = |v: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
                     v.iter()
@@ -231,21 +233,60 @@ fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>), OciError> {
                     gid: maps(linux.gid_mappings()),
                 });
             }
-            LinuxNamespaceType::Time => {
-                return Err(OciError::Invalid {
-                    what: "linux.namespaces".into(),
-                    reason: "time namespaces are not supported by kiste".into(),
-                })
-            }
+            LinuxNamespaceType::Time => late.time = Some(mode),
         }
     }
+    late.time_offsets = time_offsets(&linux, late.time.as_ref())?;
     if ns.mnt != NsMode::Private {
         return Err(OciError::Invalid {
             what: "linux.namespaces".into(),
             reason: "kiste needs a new mount namespace (type \"mount\" without a path)".into(),
         });
     }
-    Ok((ns, kinds))
+    let asked = late.user_path.is_some() || late.time.is_some();
+    Ok((ns, kinds, asked.then_some(late)))
+}
+
+/// linux.timeOffsets as /proc/PID/timens_offsets takes them: only with a new time
+/// namespace (runc refuses them without one), only the clocks a time namespace shifts.
+fn time_offsets(
+    linux: &oci_spec::runtime::Linux,
+    time: Option<&NsMode>,
+) -> Result<Vec<(String, i64, u32)>, OciError> {
+    let Some(offsets) = linux.time_offsets().as_ref().filter(|o| !o.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let refuse = |reason: String| OciError::Invalid {
+        what: "linux.timeOffsets".into(),
+        reason,
+    };
+    match time {
+        None => return Err(refuse("time offsets need a time namespace".into())),
+        Some(NsMode::Path(p)) => {
+            return Err(refuse(format!(
+                "time offsets cannot be set when joining time namespace {}",
+                p.display()
+            )))
+        }
+        Some(_) => {}
+    }
+    let mut v = Vec::new();
+    for (clock, o) in offsets {
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(refuse(format!(
+                "unknown clock {clock:?} (monotonic and boottime are offset)"
+            )));
+        }
+        let nanos = o.nanosecs().unwrap_or(0);
+        if nanos >= 1_000_000_000 {
+            return Err(refuse(format!(
+                "{clock}: nanosecs {nanos} is not below 1e9"
+            )));
+        }
+        v.push((clock.clone(), o.secs().unwrap_or(0), nanos));
+    }
+    v.sort();
+    Ok(v)
 }
 
 /// cgroupsPath as "parent/name": "/a/b" and "a/b" alike; with --systemd-cgroup,

@@ -1,4 +1,5 @@
-//! `kiste oci update [--resources FILE|-] [--memory …] [--pids-limit …] … ID`: new limits
+//! `kiste oci update [--resources FILE|-] [--memory …] [--pids-limit …] … ID` (runc 1.1's
+//! flags, `--cpu-rt-period`/`--cpu-rt-runtime` on v1 and the RDT schemas too): new limits
 //! for a container's cgroup, written by kiste's cgroup writer (`cgroups::update`, the
 //! one `kiste update` uses). The resources come from the spec's `linux.resources` JSON
 //! (a file, or stdin for "-", as containerd passes them; translated by
@@ -74,7 +75,46 @@ pub fn requested(args: &OciUpdateArgs) -> Result<Resources, OciError> {
     if let Some(w) = args.blkio_weight {
         out.blkio_weight = Some(w);
     }
+    if let Some(p) = args.cpu_rt_period {
+        out.cpu_rt_period = Some(p);
+    }
+    if let Some(r) = args.cpu_rt_runtime {
+        out.cpu_rt_runtime = Some(r);
+    }
+    rdt(args)?;
     Ok(out)
+}
+
+/// `--l3-cache-schema` and `--mem-bw-schema`: runc's refusal where resctrl lacks the
+/// allocation (its messages); where it has it, kiste makes no RDT group to write into.
+fn rdt(args: &OciUpdateArgs) -> Result<(), OciError> {
+    let info = std::path::Path::new("/sys/fs/resctrl/info");
+    for (schema, dir, what, reason) in [
+        (
+            &args.l3_cache_schema,
+            "L3",
+            "Intel RDT/CAT",
+            "l3 cache schema is not enabled",
+        ),
+        (
+            &args.mem_bw_schema,
+            "MB",
+            "Intel RDT/MBA",
+            "memory bandwidth schema is not enabled",
+        ),
+    ] {
+        if schema.is_none() {
+            continue;
+        }
+        if !info.join(dir).is_dir() {
+            return Err(invalid(what, reason));
+        }
+        return Err(invalid(
+            format!("container {}", args.id),
+            "it has no Intel RDT group (kiste creates none)",
+        ));
+    }
+    Ok(())
 }
 
 pub fn update(root: &StateRoot, args: &OciUpdateArgs) -> Result<i32, OciError> {

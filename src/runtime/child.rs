@@ -61,7 +61,11 @@ fn setup_and_exec(
     if let Some(maps) = &ns.user {
         become_ns_root(maps)?;
     }
-    namespaces::join_paths(ns)?;
+    match spec.oci.as_ref().and_then(|x| x.late_ns.as_ref()) {
+        // Returns in the second fork (the first child exits in it).
+        Some(late) => super::late_ns::enter(ns, late, chan)?,
+        None => namespaces::join_paths(ns)?,
+    }
     plan.fault.hit("namespaces");
     nix::unistd::setsid().ctx(|| "cannot create a session".into())?;
     install_stdio(spec.stdio)?;

@@ -16,6 +16,7 @@ pub mod fault;
 mod hooks;
 mod init;
 mod join;
+mod late_ns;
 mod loopback;
 mod mounter;
 mod namespaces;

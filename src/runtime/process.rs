@@ -57,15 +57,20 @@ fn start(
     cgroup: Option<&cgroups::Cgroup>,
 ) -> Result<Started, RuntimeError> {
     let (parent_end, child_end) = channel_pair()?;
-    let flags = namespaces::clone_flags(&spec.namespaces);
+    // A user namespace by path or a time namespace: entered after the clone (late_ns).
+    let late = spec.oci.as_ref().and_then(|x| x.late_ns.as_ref());
+    let flags = match late {
+        Some(_) => super::late_ns::clone_flags(&spec.namespaces),
+        None => namespaces::clone_flags(&spec.namespaces),
+    };
     let cgroup_fd = cgroup.and_then(|c| c.dir_fd());
 
-    let pid_ns_guard = match &spec.namespaces.pid {
-        NsMode::Path(p) => Some(PidNsGuard::enter(p)?),
+    let pid_ns_guard = match (&spec.namespaces.pid, late) {
+        (NsMode::Path(p), None) => Some(PidNsGuard::enter(p)?),
         _ => None,
     };
     let cloned = clone_process(flags, cgroup_fd.as_ref().map(|f| f.as_raw_fd()));
-    let (pid, in_cgroup) = match cloned {
+    let (mut pid, in_cgroup) = match cloned {
         Ok(Some(r)) => {
             drop(pid_ns_guard);
             r
@@ -104,6 +109,14 @@ fn start(
         })
     };
     let go = maps.and_then(|()| send(Message::Go));
+    if let (Ok(()), Some(_)) = (&go, late) {
+        // The container's process is the first child's fork; the first child is reaped.
+        pid = match super::late_ns::second_pid(&parent_end, pid) {
+            Ok(second) => second,
+            Err(Some(msg)) => return Err(failure(&spec.id, &spec.args[0], msg)),
+            Err(None) => return Err(died_in_setup(&spec.id, &spec.args[0], pid)),
+        };
+    }
     // On v1 the child joins itself (`plan.cgroup_tasks`): a write of the child's pid to
     // cgroup.procs from here waits for an RCU grace period.
     let joined = go.and_then(|()| match cgroup {

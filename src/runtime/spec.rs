@@ -217,6 +217,23 @@ pub struct OciExtras {
     /// `process.terminal` with `--console-socket`: the child makes the pty in the
     /// container's devpts and sends its master (see `runtime::console`).
     pub console: Option<super::console::ConsoleSpec>,
+    /// A user namespace joined by path or a time namespace: entered after the clone,
+    /// and the container's process is a second fork (see `runtime::late_ns`). None
+    /// unless the config asks for one.
+    pub late_ns: Option<LateNs>,
+}
+
+/// Namespaces a process can only enter before its children are made: a user namespace
+/// joined by path (every other new namespace must be owned by it, so they are made
+/// after it with unshare) and a time namespace (it only applies to children).
+#[derive(Debug, Clone, Default)]
+pub struct LateNs {
+    /// setns into this user namespace first.
+    pub user_path: Option<PathBuf>,
+    /// A new time namespace (Private, with `time_offsets`) or one joined (Path).
+    pub time: Option<NsMode>,
+    /// (clock name as /proc/PID/timens_offsets spells it, seconds, nanoseconds).
+    pub time_offsets: Vec<(String, i64, u32)>,
 }
 
 impl OciExtras {

@@ -31,6 +31,9 @@ pub(crate) enum Message {
     /// Parent -> child: the hooks ran; `pid` is the child's pid in the host's pid
     /// namespace, for the state the container's own hooks read.
     HooksDone { pid: i32 },
+    /// Child -> parent (late namespaces, `runtime::late_ns`): the container's process is
+    /// this second fork (host pid); the first one exits.
+    Forked { pid: i32 },
     /// Child -> parent: setup or exec failed.
     Failed {
         kind: FailKind,
@@ -52,6 +55,11 @@ impl Message {
                 v.extend_from_slice(&pid.to_le_bytes());
                 v
             }
+            Message::Forked { pid } => {
+                let mut v = vec![b'P'];
+                v.extend_from_slice(&pid.to_le_bytes());
+                v
+            }
             Message::Failed { kind, errno, text } => {
                 let mut v = vec![b'F', *kind as u8];
                 v.extend_from_slice(&errno.to_le_bytes());
@@ -69,6 +77,9 @@ impl Message {
             b'S' => Some(Message::Started),
             b'H' => Some(Message::Hooks),
             b'D' if buf.len() == 5 => Some(Message::HooksDone {
+                pid: i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]),
+            }),
+            b'P' if buf.len() == 5 => Some(Message::Forked {
                 pid: i32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]),
             }),
             b'F' if buf.len() >= 6 => {
