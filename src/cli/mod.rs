@@ -84,7 +84,7 @@ pub use search::{SearchArgs, SearchConfig, SearchError, SearchFilter, SearchTarg
 pub use shell::{CompletionArgs, Shell, VersionArgs};
 pub use system::{ContainerPruneArgs, DfArgs, InfoArgs, SystemCommand, SystemPruneArgs};
 pub use update::{UpdateArgs, UpdateConfig, UpdateError};
-pub use volume_driver::{check_volume_driver, VolumeDriverArgs};
+pub use volume_driver::{check_volume_driver, volume_driver_of, VolumeDriverArgs};
 
 use crate::config::{parse_int, FlagError, PortMapping};
 use crate::state::HostConfig;

@@ -259,7 +259,7 @@ fn create(
     let lock = store.lock()?;
     store.create(&lock, &mut rec).map_err(fail)?;
     drop(lock);
-    if let Err(e) = super::volume::create_volumes(paths, &rec.config.host.mounts) {
+    if let Err(e) = super::volume::create_volumes(paths, &rec.config.host) {
         if let Ok(lock) = store.lock() {
             let _ = store.remove(&lock, &rec.id);
         }

@@ -365,8 +365,10 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         },
         state: initial_status(starting),
     };
-    crate::cli::check_volume_driver(&rec.config.host)
-        .map_err(|message| Exit { code: 125, message })?;
+    crate::cli::check_volume_driver(&rec.config.host, |d| {
+        crate::plugin::PluginStore::existing(paths).is_some_and(|s| s.get(d).is_ok())
+    })
+    .map_err(|message| Exit { code: 125, message })?;
     store.create(&lock, &mut rec).map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
@@ -376,7 +378,7 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         return Err(e.into());
     }
     drop(lock);
-    if let Err(e) = super::volume::create_volumes(paths, &rec.config.host.mounts) {
+    if let Err(e) = super::volume::create_volumes(paths, &rec.config.host) {
         if let Ok(lock) = store.lock() {
             let _ = store.remove(&lock, &rec.id);
         }

@@ -273,6 +273,7 @@ pub(super) fn complete_mounts(
                 name: anonymous_volume_name(),
                 anonymous: true,
                 nocopy: false,
+                create: Default::default(),
             },
             target,
             readonly: false,
@@ -284,27 +285,48 @@ pub(super) fn complete_mounts(
     Ok(())
 }
 
-/// Makes the volumes a new container names (docker creates them at `create`).
-pub(super) fn create_volumes(paths: &Paths, mounts: &[MountConfig]) -> anyhow::Result<()> {
-    let wanted: Vec<(&str, bool)> = mounts
+/// Makes the volumes a new container names (docker creates them at `create`), each with
+/// its driver (`cli::volume_driver_of`), labels and options; an existing one is kept.
+pub(super) fn create_volumes(paths: &Paths, host: &crate::state::HostConfig) -> anyhow::Result<()> {
+    let wanted: Vec<&MountConfig> = host
+        .mounts
         .iter()
-        .filter_map(|m| match &m.source {
-            MountSource::Volume {
-                name, anonymous, ..
-            } => Some((name.as_str(), *anonymous)),
-            _ => None,
-        })
+        .filter(|m| m.volume_name().is_some())
         .collect();
     if wanted.is_empty() {
         return Ok(());
     }
     let store = VolumeStore::open(paths)?;
-    let lock = store.lock()?;
-    for (name, anonymous) in wanted {
-        store.create(&lock, name, BTreeMap::new(), None, anonymous)?;
+    for m in wanted {
+        let MountSource::Volume {
+            name,
+            anonymous,
+            create,
+            ..
+        } = &m.source
+        else {
+            continue;
+        };
+        let options = (!create.options.is_empty()).then(|| create.options.clone());
+        let driver = crate::cli::volume_driver_of(host, m);
+        if driver == "local" {
+            let lock = store.lock()?;
+            store.create(&lock, name, create.labels.clone(), options, *anonymous)?;
+            continue;
+        }
+        if store.get(name).is_ok() {
+            continue;
+        }
+        super::plugin::ensure_driver(paths, driver)?;
+        let plugin = crate::volume::plugin::driver(paths, driver)?;
+        let mut labels = create.labels.clone();
+        if *anonymous {
+            labels.insert(crate::volume::ANONYMOUS_LABEL.to_string(), String::new());
+        }
+        let lock = store.lock()?;
+        store.create_with_plugin(&lock, &plugin, name, labels, options)?;
     }
-    drop(lock);
-    super::plugin::ensure_for_mounts(paths, mounts)
+    super::plugin::ensure_for_mounts(paths, &host.mounts)
 }
 
 /// docker's `Mounts` of a container and the mount fields of its HostConfig (Binds,
@@ -371,12 +393,27 @@ pub(super) fn add_mounts_json(paths: &Paths, v: &mut serde_json::Value, mounts: 
                         name,
                         anonymous,
                         nocopy,
+                        create,
                     } => {
                         if !anonymous {
                             e["Source"] = json!(name);
                         }
-                        if *nocopy {
-                            e["VolumeOptions"] = json!({"NoCopy": true});
+                        if *nocopy || !create.is_empty() {
+                            let mut o = json!({});
+                            if *nocopy {
+                                o["NoCopy"] = json!(true);
+                            }
+                            if !create.labels.is_empty() {
+                                o["Labels"] = json!(create.labels);
+                            }
+                            if create.driver.is_some() || !create.options.is_empty() {
+                                let mut d = json!({"Name": create.driver.as_deref().unwrap_or("")});
+                                if !create.options.is_empty() {
+                                    d["Options"] = json!(create.options);
+                                }
+                                o["DriverConfig"] = d;
+                            }
+                            e["VolumeOptions"] = o;
                         }
                     }
                     MountSource::Tmpfs { .. } => {}

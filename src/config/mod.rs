@@ -40,7 +40,8 @@ pub use limits::{RlimitResource, Ulimit};
 pub use logging::{LogConfig, LogDriver};
 pub use mounts::{
     anonymous_volume_name, check_duplicates, parse_mount, parse_tmpfs, parse_volume,
-    valid_volume_name, MountConfig, MountError, MountOrigin, MountSource, Propagation, VolumesFrom,
+    valid_volume_name, MountConfig, MountError, MountOrigin, MountSource, Propagation,
+    VolumeCreate, VolumesFrom,
 };
 pub use namespaces::{IdMapping, NamespaceMode, NetworkMode, UsernsMode};
 pub use ports::{PortMapping, Protocol};

@@ -5,6 +5,7 @@
 //! Nothing here touches the host except `stat` of a bind source that must exist.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A mount refused, in docker's words.
@@ -74,6 +75,24 @@ impl Propagation {
     }
 }
 
+/// How `--mount type=volume` asks for its volume to be made (docker's volume-driver,
+/// volume-label and volume-opt keys); empty for every other mount.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeCreate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+impl VolumeCreate {
+    pub fn is_empty(&self) -> bool {
+        self.driver.is_none() && self.labels.is_empty() && self.options.is_empty()
+    }
+}
+
 /// What is mounted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -94,6 +113,10 @@ pub enum MountSource {
         /// `volume-nocopy`: not filled from the image.
         #[serde(default)]
         nocopy: bool,
+        /// `--mount`'s volume-driver, volume-label and volume-opt: how the volume is
+        /// made when it does not exist yet.
+        #[serde(default, skip_serializing_if = "VolumeCreate::is_empty")]
+        create: VolumeCreate,
     },
     /// A tmpfs; `options` are mount options (`size=…`, `mode=…`, `exec`, …).
     Tmpfs {
@@ -293,12 +316,14 @@ pub fn parse_volume(spec: &str) -> Result<MountConfig, MountError> {
                 name: name.to_string(),
                 anonymous: false,
                 nocopy,
+                create: Default::default(),
             }
         }
         None => MountSource::Volume {
             name: anonymous_volume_name(),
             anonymous: true,
             nocopy,
+            create: Default::default(),
         },
     };
     let target = check_target("volume", dst).map_err(with_reason)?;
@@ -373,6 +398,7 @@ pub fn parse_mount(spec: &str) -> Result<MountConfig, MountError> {
     let mut propagation = None;
     let mut nocopy = false;
     let mut tmpfs = Vec::new();
+    let mut volume = VolumeCreate::default();
     for field in spec.split(',').filter(|f| !f.is_empty()) {
         let (k, v) = match field.split_once('=') {
             Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
@@ -415,15 +441,23 @@ pub fn parse_mount(spec: &str) -> Result<MountConfig, MountError> {
             }
             // docker takes it on Linux and does nothing with it either.
             "consistency" => {}
-            "volume-driver" => {
-                let d = need(v)?;
-                if d != "local" {
-                    return Err(flag_err(format!(
-                        "volume driver \"{d}\" is not available: kiste has only \"local\""
-                    )));
+            // Whether the driver exists is the store's business (a plugin's name works):
+            // `run`/`create` check it before anything is made.
+            "volume-driver" => volume.driver = Some(need(v)?),
+            "volume-label" | "volume-opt" => {
+                let pair = need(v)?;
+                let (key, value) = pair.split_once('=').unwrap_or((pair.as_str(), ""));
+                if key.is_empty() {
+                    return Err(flag_err(format!("invalid value for {k}: {pair}")));
                 }
+                let map = if k == "volume-label" {
+                    &mut volume.labels
+                } else {
+                    &mut volume.options
+                };
+                map.insert(key.to_string(), value.to_string());
             }
-            "bind-nonrecursive" | "volume-label" | "volume-opt" => {
+            "bind-nonrecursive" => {
                 return Err(flag_err(format!("{k} is not supported by kiste")));
             }
             _ => return Err(flag_err(format!("unexpected key '{k}' in '{field}'"))),
@@ -438,6 +472,11 @@ pub fn parse_mount(spec: &str) -> Result<MountConfig, MountError> {
     };
     let target = check_target(&kind, &target)?;
     let source = match kind.as_str() {
+        k if k != "volume" && !volume.is_empty() => {
+            return Err(flag_err(format!(
+                "cannot mix 'volume-*' options with mount type '{k}'"
+            )));
+        }
         "bind" => {
             let Some(src) = source.filter(|s| !s.is_empty()) else {
                 return Err(config_err("field Source must not be empty"));
@@ -466,11 +505,13 @@ pub fn parse_mount(spec: &str) -> Result<MountConfig, MountError> {
                 name,
                 anonymous: false,
                 nocopy,
+                create: volume,
             },
             None => MountSource::Volume {
                 name: anonymous_volume_name(),
                 anonymous: true,
                 nocopy,
+                create: volume,
             },
         },
         "tmpfs" => {

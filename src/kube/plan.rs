@@ -255,6 +255,7 @@ impl Ctx {
                             name: vol,
                             anonymous: false,
                             nocopy: false,
+                            create: Default::default(),
                         }
                     }
                     Some(m) => {
@@ -274,6 +275,7 @@ impl Ctx {
                     name: c.claim_name.clone(),
                     anonymous: false,
                     nocopy: false,
+                    create: Default::default(),
                 }
             } else {
                 return Err(self.err(

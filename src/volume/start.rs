@@ -54,6 +54,7 @@ pub fn runtime_mounts(
                 name,
                 anonymous,
                 nocopy,
+                ..
             } => {
                 let volume = match volumes.get(name) {
                     Ok(v) => v,

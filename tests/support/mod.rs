@@ -16,6 +16,7 @@ pub mod docker;
 pub mod netns;
 pub mod oci;
 pub mod oci_clients;
+pub mod plugin;
 pub mod registry;
 pub mod rootless;
 pub mod runtime;
