@@ -176,6 +176,22 @@ fn bad_requests_get_dockers_status_codes_and_the_service_goes_on() {
     );
     assert_eq!(curl(&s.sock, &[], "/images/nosuch/json").status, 404);
     assert_eq!(curl(&s.sock, &[], "/no/such/endpoint").status, 404);
+    let a = post_json(
+        &s.sock,
+        "/containers/create?name=att",
+        r#"{"Image":"busybox","Cmd":["true"]}"#,
+    );
+    assert_eq!(a.status, 201);
+    let a = curl(
+        &s.sock,
+        &["-X", "POST"],
+        "/containers/att/attach?stream=1&stdout=1",
+    );
+    assert_eq!(
+        a.status, 501,
+        "attach is refused with the reason, not a 404"
+    );
+    assert!(a.json()["message"].as_str().unwrap().contains("attach"));
     // After all that the same service still answers.
     assert_eq!(curl(&s.sock, &[], "/_ping").status, 200);
 }
@@ -290,6 +306,27 @@ fn a_running_container_is_stopped_or_force_removed_as_docker_does() {
         204
     );
     assert_eq!(k.ok(&["ps", "-aq"]).trim(), "");
+}
+
+#[test]
+fn a_second_service_on_a_live_socket_is_refused_and_a_stale_socket_is_replaced() {
+    let k = Kiste::new();
+    let s = service(&k, "0");
+    let uri = format!("unix://{}", s.sock.display());
+    let r = k.run(&["system", "service", "--socket", &uri, "--time", "1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot listen on"), "{}", r.stderr);
+    assert_eq!(
+        curl(&s.sock, &[], "/_ping").status,
+        200,
+        "the first one still serves"
+    );
+    drop(s);
+    // Killed: its socket file stays behind, with nobody listening.
+    let stale = k.dir.path().join("api.sock");
+    assert!(stale.exists());
+    let s = service(&k, "0");
+    assert_eq!(curl(&s.sock, &[], "/_ping").status, 200);
 }
 
 #[test]

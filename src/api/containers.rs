@@ -212,6 +212,12 @@ pub fn action(
             }
         }
         "wait" => return wait(req, stream, id, backend),
+        "attach" => {
+            return Reply::error(
+                501,
+                "kiste's API does not serve attach yet: run detached (docker run -d) and read docker logs",
+            )
+        }
         _ => {
             return Reply::error(
                 404,

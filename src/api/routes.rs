@@ -54,6 +54,9 @@ impl Reply {
 
 /// Serves requests on `stream` until the client closes it or a response ends it.
 pub fn handle_connection(stream: UnixStream, backend: &Backend) {
+    // A client that sends nothing for this long (between or inside requests) is dropped,
+    // so an idle or stalled connection does not hold its process for ever.
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(120)));
     let mut conn = Conn::new(stream);
     loop {
         let req = match conn.read_request() {

@@ -14,10 +14,9 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Binds a unix socket at `path` whatever its length: through the parent directory's
-/// descriptor (`/proc/self/fd/N/NAME`), as a store's run dir can be longer than the
-/// 108 bytes a socket address holds.
-pub fn bind_unix(path: &std::path::Path) -> std::io::Result<UnixListener> {
+/// `path` as a short address through its parent directory's descriptor (kept open in
+/// the returned file while the address is used).
+fn short_address(path: &std::path::Path) -> std::io::Result<(std::fs::File, PathBuf)> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -34,7 +33,22 @@ pub fn bind_unix(path: &std::path::Path) -> std::io::Result<UnixListener> {
         })?;
     let mut short = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     short.push(name);
+    Ok((dir, short))
+}
+
+/// Binds a unix socket at `path` whatever its length: through the parent directory's
+/// descriptor (`/proc/self/fd/N/NAME`), as a store's run dir can be longer than the
+/// 108 bytes a socket address holds.
+pub fn bind_unix(path: &std::path::Path) -> std::io::Result<UnixListener> {
+    let (_dir, short) = short_address(path)?;
     UnixListener::bind(short)
+}
+
+/// Whether something listens on the socket at `path` (of any length).
+fn listening(path: &std::path::Path) -> bool {
+    short_address(path)
+        .and_then(|(_dir, short)| std::os::unix::net::UnixStream::connect(short))
+        .is_ok()
 }
 
 /// The socket served: bound here (its file removed when the service ends), or handed
@@ -59,7 +73,7 @@ impl Listener {
         }
         use std::os::unix::fs::FileTypeExt;
         if let Ok(meta) = std::fs::symlink_metadata(&path) {
-            let live = std::os::unix::net::UnixStream::connect(&path).is_ok();
+            let live = listening(&path);
             if !meta.file_type().is_socket() || live {
                 return Err(fail(std::io::Error::from(std::io::ErrorKind::AddrInUse)));
             }
