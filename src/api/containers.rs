@@ -212,12 +212,7 @@ pub fn action(
             }
         }
         "wait" => return wait(req, stream, id, backend),
-        "attach" => {
-            return Reply::error(
-                501,
-                "kiste's API does not serve attach yet: run detached (docker run -d) and read docker logs",
-            )
-        }
+        "attach" => return super::attach::attach(req, stream, id, backend),
         _ => {
             return Reply::error(
                 404,
@@ -235,43 +230,63 @@ pub fn action(
 }
 
 /// `POST /containers/{id}/wait?condition=`: the head at once (docker's CLI waits for it
-/// before it starts the container), the exit code when the container ends.
+/// before it starts the container), the exit code when the container ends. `next-exit`
+/// and `removed` asked of a container that is not running wait for its next start
+/// first; `removed` then waits for the record to go (`--rm`), and the exit code of a
+/// container removed already comes from the exit kiste keeps for it.
 fn wait(req: &Request, stream: &mut UnixStream, id: &str, backend: &Backend) -> Reply {
     let condition = req.param("condition").unwrap_or("not-running");
     if !matches!(condition, "" | "not-running" | "next-exit" | "removed") {
         return Reply::error(400, format!("invalid condition: \"{condition}\""));
     }
+    let paths =
+        crate::paths::Paths::resolve(Some(backend.root.clone()), Some(backend.runroot.clone()));
+    let store = match crate::state::ContainerStore::open(&paths.containers()) {
+        Ok(s) => s,
+        Err(e) => return Reply::error(500, format!("cannot open the container store: {e}")),
+    };
+    let Ok(rec) = store.resolve(id) else {
+        return Reply::error(404, format!("No such container: {id}"));
+    };
     if http::respond_stream(stream, 200, "application/json").is_err() {
         return Reply::Streamed;
     }
-    if condition == "next-exit" {
-        wait_started(id, backend);
+    if matches!(condition, "next-exit" | "removed") && !rec.is_running() {
+        wait_started(&store, &rec.id, &rec.state.started_at);
     }
-    let out = backend.run(&["wait", "--", id]);
-    let body = if out.ok() {
-        let code: i64 = String::from_utf8_lossy(&out.stdout)
+    let out = backend.run(&["wait", "--", &rec.id]);
+    let code = if out.ok() {
+        Ok(String::from_utf8_lossy(&out.stdout)
             .trim()
-            .parse()
-            .unwrap_or(0);
-        json!({ "StatusCode": code, "Error": null })
+            .parse::<i64>()
+            .unwrap_or(0))
     } else {
-        json!({ "StatusCode": -1, "Error": { "Message": out.message() } })
+        crate::state::read_exit(&paths.exits(), &rec.id)
+            .map(i64::from)
+            .ok_or_else(|| out.message())
+    };
+    if condition == "removed" {
+        let mut delay = std::time::Duration::from_millis(5);
+        while store.resolve(&rec.id).is_ok() {
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(std::time::Duration::from_millis(200));
+        }
+    }
+    let body = match code {
+        Ok(code) => json!({ "StatusCode": code, "Error": null }),
+        Err(message) => json!({ "StatusCode": -1, "Error": { "Message": message } }),
     };
     let _ = stream.write_all(format!("{body}\n").as_bytes());
     Reply::Streamed
 }
 
-/// Blocks until container `id` has been started at least once (or is gone): `next-exit`
-/// is the exit of a run that has not begun when the client asks.
-fn wait_started(id: &str, backend: &Backend) {
-    let paths =
-        crate::paths::Paths::resolve(Some(backend.root.clone()), Some(backend.runroot.clone()));
-    let Ok(store) = crate::state::ContainerStore::open(&paths.containers()) else {
-        return;
-    };
+/// Blocks until container `id` has been started again (its `started_at` is no longer
+/// `before`) or is gone: `next-exit` is the exit of a run that has not begun when the
+/// client asks.
+fn wait_started(store: &crate::state::ContainerStore, id: &str, before: &Option<String>) {
     let mut delay = std::time::Duration::from_millis(5);
     while let Ok(rec) = store.resolve(id) {
-        if rec.state.started_at.is_some() {
+        if rec.state.started_at != *before {
             return;
         }
         std::thread::sleep(delay);

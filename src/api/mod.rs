@@ -5,6 +5,7 @@
 //! subprocess with the flags docker's JSON maps to (`backend`, `create`), so the API
 //! and the command line share one validator. Nothing here runs unless it was asked for.
 
+mod attach;
 mod backend;
 mod containers;
 mod create;
