@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -253,6 +254,106 @@ fn curl_creates_starts_waits_reads_logs_and_removes_a_container() {
     );
     assert_eq!(curl(&s.sock, &[], "/containers/apitest/json").status, 404);
     assert!(k.run(&["inspect", "apitest"]).code != 0);
+}
+
+#[test]
+fn attach_before_start_upgrades_the_connection_and_streams_that_run_framed() {
+    let k = Kiste::new();
+    k.busybox();
+    let s = service(&k, "0");
+    let a = post_json(
+        &s.sock,
+        "/containers/create",
+        r#"{"Image":"busybox","Cmd":["sh","-c","echo out; echo err >&2; exit 3"]}"#,
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let id = a.json()["Id"].as_str().unwrap().to_string();
+    let missing = curl(
+        &s.sock,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: tcp",
+        ],
+        "/containers/nosuch/attach?stream=1&stdout=1",
+    );
+    assert_eq!(missing.status, 404);
+
+    // docker's CLI order: attach, then start; the attach gets the run that follows. The
+    // client speaks the hijack itself: curl closes a connection upgraded to a protocol
+    // it does not know.
+    let mut conn = std::os::unix::net::UnixStream::connect(&s.sock).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        conn,
+        "POST /v1.41/containers/{id}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    let split = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "no head: {}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101 upgraded"), "{head}");
+    assert!(
+        head.contains("content-type: application/vnd.docker.multiplexed-stream"),
+        "{head}"
+    );
+    assert!(head.contains("upgrade: tcp"), "{head}");
+    assert_eq!(
+        curl(&s.sock, &["-X", "POST"], &format!("/containers/{id}/start")).status,
+        204
+    );
+    conn.read_to_end(&mut raw)
+        .expect("the attach ends with the run");
+    let frames = demux(&raw[split + 4..]);
+    let mut expected = vec![(1, "out\n".to_string()), (2, "err\n".to_string())];
+    let mut got = frames.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{frames:?}");
+    let w = curl(&s.sock, &["-X", "POST"], &format!("/containers/{id}/wait"));
+    assert_eq!(w.json()["StatusCode"], 3);
+
+    // With a TTY the bytes come as they are.
+    let a = post_json(
+        &s.sock,
+        "/containers/create",
+        r#"{"Image":"busybox","Cmd":["echo","tty"],"Tty":true}"#,
+    );
+    let id = a.json()["Id"].as_str().unwrap().to_string();
+    k.ok(&["start", &id]);
+    k.ok(&["wait", &id]);
+    let past = curl(
+        &s.sock,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: tcp",
+        ],
+        &format!("/containers/{id}/attach?logs=1&stdout=1"),
+    );
+    assert_eq!(past.status, 101);
+    assert!(
+        past.headers
+            .contains("content-type: application/vnd.docker.raw-stream"),
+        "{}",
+        past.headers
+    );
+    assert_eq!(String::from_utf8_lossy(&past.body), "tty\r\n");
 }
 
 #[test]

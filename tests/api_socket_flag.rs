@@ -175,6 +175,69 @@ fn the_docker_cli_in_a_container_runs_a_sibling_through_use_api_socket() {
     );
 }
 
+/// docker's `run` without `-d`: attach, wait, start; `-i` sends stdin along.
+const FOREGROUND: &str = r#"
+mkdir -p /tmp
+docker run --rm --name fg busybox sh -c 'echo out; echo err >&2; exit 3' >/tmp/o 2>/tmp/e
+echo "rc=$?"
+sed 's/^/stdout=/' /tmp/o
+sed 's/^/stderr=/' /tmp/e
+echo piped | docker run -i --rm busybox sh -c 'read x; echo "got=$x"'
+docker ps -a --format 'left={{.Names}}'
+echo done
+"#;
+
+#[test]
+fn the_docker_cli_runs_a_sibling_in_the_foreground_with_its_streams_and_exit_code() {
+    if !Path::new(DOCKER_CLI).exists() {
+        skip("docker's static 28.x CLI is not at /usr/local/bin/docker");
+        return;
+    }
+    let k = Kiste::new();
+    k.busybox();
+    let bind = format!("{DOCKER_CLI}:{DOCKER_CLI}:ro");
+    let r = k.run(&[
+        "run",
+        "--rm",
+        "--use-api-socket",
+        "-v",
+        &bind,
+        "busybox",
+        "sh",
+        "-c",
+        FOREGROUND,
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let sibling: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            ["rc=", "stdout=", "stderr=", "got=", "left="]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    assert_eq!(
+        sibling,
+        ["rc=3", "stdout=out", "stderr=err", "got=piped"],
+        "{}",
+        r.stdout
+    );
+    assert_eq!(lines.last(), Some(&"done"), "{}", r.stdout);
+    assert_eq!(k.ok(&["ps", "-aq"]).trim(), "", "every container is gone");
+    let events = k.ok(&[
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    assert!(events.lines().any(|l| l == "destroy fg"), "{events}");
+}
+
 #[test]
 fn a_created_container_serves_its_socket_only_while_it_runs() {
     let k = Kiste::new();

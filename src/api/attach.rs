@@ -6,7 +6,7 @@
 //! opened (created if need be) before the start, and its end at that moment is where
 //! this attach begins, so an `--rm` removal after a short run cannot take the output
 //! away. The attach ends when the monitor of the run it saw start has exited and the
-//! log is read to its end. With `stdin=1` on a `-i` container, the client's bytes go to
+//! log is read to its end; without `stream=1` only the past output (`logs=1`) is sent. With `stdin=1` on a `-i` container, the client's bytes go to
 //! the container through kiste's own attach socket once it runs.
 
 use super::backend::Backend;
@@ -71,7 +71,10 @@ pub fn attach(req: &http::Request, stream: &mut UnixStream, id: &str, backend: &
             }
         }
     };
-    let phase = if rec.state.status == crate::state::Status::Running {
+    let phase = if !req.flag("stream") {
+        // Only the past output (`logs=1`), no live stream.
+        Phase::Done
+    } else if rec.state.status == crate::state::Status::Running {
         PidFd::open(rec.state.monitor_pid, rec.state.monitor_start_time)
             .map_or(Phase::Done, Phase::Running)
     } else {
