@@ -183,7 +183,7 @@ echo "rc=$?"
 sed 's/^/stdout=/' /tmp/o
 sed 's/^/stderr=/' /tmp/e
 echo piped | docker run -i --rm busybox sh -c 'read x; echo "got=$x"'
-docker ps -a --format 'left={{.Names}}'
+docker ps -a --format '{{.Names}}' | grep -v '^outer$' | sed 's/^/left=/'
 echo done
 "#;
 
@@ -199,6 +199,8 @@ fn the_docker_cli_runs_a_sibling_in_the_foreground_with_its_streams_and_exit_cod
     let r = k.run(&[
         "run",
         "--rm",
+        "--name",
+        "outer",
         "--use-api-socket",
         "-v",
         &bind,
