@@ -183,16 +183,20 @@ fn bad_requests_get_dockers_status_codes_and_the_service_goes_on() {
         r#"{"Image":"busybox","Cmd":["true"]}"#,
     );
     assert_eq!(a.status, 201);
+    // Without an upgrade and without stream=1: a plain answer with no past output.
     let a = curl(
         &s.sock,
         &["-X", "POST"],
-        "/containers/att/attach?stream=1&stdout=1",
+        "/containers/att/attach?stdout=1&logs=1",
     );
-    assert_eq!(
-        a.status, 501,
-        "attach is refused with the reason, not a 404"
+    assert_eq!(a.status, 200);
+    assert!(
+        a.headers
+            .contains("content-type: application/vnd.docker.multiplexed-stream"),
+        "{}",
+        a.headers
     );
-    assert!(a.json()["message"].as_str().unwrap().contains("attach"));
+    assert!(a.body.is_empty());
     // After all that the same service still answers.
     assert_eq!(curl(&s.sock, &[], "/_ping").status, 200);
 }
@@ -354,6 +358,19 @@ fn attach_before_start_upgrades_the_connection_and_streams_that_run_framed() {
         past.headers
     );
     assert_eq!(String::from_utf8_lossy(&past.body), "tty\r\n");
+
+    // docker's CLI sends the terminal's size with /resize once the container runs.
+    let a = post_json(
+        &s.sock,
+        "/containers/create",
+        r#"{"Image":"busybox","Tty":true,"Cmd":["sh","-c","i=0; until [ \"$(stty size)\" = '33 101' ]; do i=$((i+1)); [ $i -lt 400 ] || exit 9; sleep 0.05; done"]}"#,
+    );
+    let id = a.json()["Id"].as_str().unwrap().to_string();
+    let resize = format!("/containers/{id}/resize?h=33&w=101");
+    assert_eq!(curl(&s.sock, &["-X", "POST"], &resize).status, 409);
+    k.ok(&["start", &id]);
+    assert_eq!(curl(&s.sock, &["-X", "POST"], &resize).status, 200);
+    assert_eq!(k.ok(&["wait", &id]).trim(), "0", "the container saw 33x101");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use super::backend::Backend;
 use super::http;
 use super::routes::Reply;
 use crate::container::PidFd;
-use crate::monitor::{attach_frame, ATTACH_SOCKET, ATTACH_STDIN, ATTACH_STDIN_EOF};
+use crate::monitor::{attach_frame, ATTACH_RESIZE, ATTACH_SOCKET, ATTACH_STDIN, ATTACH_STDIN_EOF};
 use crate::state::{ContainerRecord, ContainerStore};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -228,17 +228,7 @@ impl Session {
     /// Connects to kiste's attach socket of the running container and sends what the
     /// client typed before it ran.
     fn connect_input(&mut self) {
-        use std::os::unix::fs::OpenOptionsExt;
-        // The run dir through an O_PATH handle keeps the socket's address short.
-        let Ok(dir) = File::options()
-            .read(true)
-            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-            .open(&self.run_dir)
-        else {
-            return;
-        };
-        let path = format!("/proc/self/fd/{}/{}", dir.as_raw_fd(), ATTACH_SOCKET);
-        let Ok(mut s) = UnixStream::connect(path) else {
+        let Ok(mut s) = connect(&self.run_dir) else {
             return;
         };
         let mut ok = true;
@@ -324,5 +314,53 @@ fn rotated(ours: &File, path: &std::path::Path) -> bool {
     match (ours.metadata(), std::fs::metadata(path)) {
         (Ok(ours), Ok(now)) => ours.ino() != now.ino() || ours.dev() != now.dev(),
         _ => false,
+    }
+}
+
+/// kiste's attach socket in the run dir `dir`, reached through an O_PATH handle on the
+/// dir that keeps the socket's address short.
+fn connect(dir: &std::path::Path) -> std::io::Result<UnixStream> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let handle = File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(dir)?;
+    UnixStream::connect(format!(
+        "/proc/self/fd/{}/{}",
+        handle.as_raw_fd(),
+        ATTACH_SOCKET
+    ))
+}
+
+/// `POST /containers/{id}/resize?h=&w=`: the new size goes to the running container's
+/// terminal through kiste's attach socket.
+pub fn resize(req: &http::Request, id: &str, backend: &Backend) -> Reply {
+    let size = |name: &str| -> Result<u16, Reply> {
+        let v = req.param(name).unwrap_or("");
+        v.parse::<u16>()
+            .map_err(|_| Reply::error(400, format!("invalid value for {name}: \"{v}\"")))
+    };
+    let (rows, cols) = match (size("h"), size("w")) {
+        (Ok(h), Ok(w)) => (h, w),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let paths =
+        crate::paths::Paths::resolve(Some(backend.root.clone()), Some(backend.runroot.clone()));
+    let Ok(rec) = ContainerStore::open(&paths.containers()).and_then(|s| s.resolve(id)) else {
+        return Reply::error(404, format!("No such container: {id}"));
+    };
+    if !rec.is_running() {
+        return Reply::error(409, format!("Container {} is not running", rec.id));
+    }
+    if !rec.config.host.terminal.tty {
+        return Reply::error(500, format!("cannot resize {}: it has no TTY", rec.name));
+    }
+    let mut size = rows.to_le_bytes().to_vec();
+    size.extend_from_slice(&cols.to_le_bytes());
+    match connect(&paths.container_run_dir(&rec.id))
+        .and_then(|mut s| s.write_all(&attach_frame(ATTACH_RESIZE, &size)))
+    {
+        Ok(()) => Reply::Empty(200),
+        Err(e) => Reply::error(500, format!("cannot resize {}: {e}", rec.name)),
     }
 }

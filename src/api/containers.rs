@@ -213,6 +213,7 @@ pub fn action(
         }
         "wait" => return wait(req, stream, id, backend),
         "attach" => return super::attach::attach(req, stream, id, backend),
+        "resize" => return super::attach::resize(req, id, backend),
         _ => {
             return Reply::error(
                 404,
