@@ -12,8 +12,6 @@
 use super::backend::Backend;
 use super::http;
 use super::routes::Reply;
-use crate::container::PidFd;
-use crate::monitor::{attach_frame, ATTACH_RESIZE, ATTACH_SOCKET, ATTACH_STDIN, ATTACH_STDIN_EOF};
 use crate::state::{ContainerRecord, ContainerStore};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,6 +20,42 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+// kiste's attach socket protocol (src/monitor/attach.rs; the api may not import the
+// monitor, which starts the api): `[kind u8][len u32 le][payload]` frames.
+const ATTACH_SOCKET: &str = "attach";
+const ATTACH_STDIN: u8 = 0;
+const ATTACH_RESIZE: u8 = 3;
+const ATTACH_STDIN_EOF: u8 = 4;
+
+fn attach_frame(kind: u8, data: &[u8]) -> Vec<u8> {
+    let mut v = vec![kind];
+    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+/// One log line's stream and text, in either of the monitor's formats (json-file:
+/// `{"log","stream","time"}`; k8s-file: `TIME STREAM F|P TEXT`).
+fn log_entry(line: &str) -> Option<(String, String)> {
+    if line.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        return Some((
+            v["stream"].as_str()?.to_string(),
+            v["log"].as_str()?.to_string(),
+        ));
+    }
+    let mut parts = line.splitn(4, ' ');
+    let (_time, stream, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    let text = parts.next().unwrap_or("");
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = if tag == "P" {
+        text.to_string()
+    } else {
+        format!("{text}\n")
+    };
+    Some((stream.to_string(), text))
+}
+
 /// How often the log is looked at again while nothing else happens.
 const TICK_MS: i32 = 50;
 
@@ -29,8 +63,8 @@ const TICK_MS: i32 = 50;
 enum Phase {
     /// Not started since the attach began: `started_at` still has this value.
     Waiting(Option<String>),
-    /// Running, supervised by this monitor.
-    Running(PidFd),
+    /// Running, supervised by this monitor (pid, start time).
+    Running(i32, u64),
     /// Over (or the container is gone): read the log to its end and stop.
     Done,
 }
@@ -75,8 +109,7 @@ pub fn attach(req: &http::Request, stream: &mut UnixStream, id: &str, backend: &
         // Only the past output (`logs=1`), no live stream.
         Phase::Done
     } else if rec.state.status == crate::state::Status::Running {
-        PidFd::open(rec.state.monitor_pid, rec.state.monitor_start_time)
-            .map_or(Phase::Done, Phase::Running)
+        started(&rec)
     } else {
         Phase::Waiting(rec.state.started_at.clone())
     };
@@ -158,7 +191,7 @@ impl Session {
             if matches!(self.phase, Phase::Done) {
                 continue;
             }
-            if self.want.stdin && self.input.is_none() && matches!(self.phase, Phase::Running(_)) {
+            if self.want.stdin && self.input.is_none() && matches!(self.phase, Phase::Running(..)) {
                 self.connect_input();
             }
             if self.wait_io(client).is_err() {
@@ -188,18 +221,18 @@ impl Session {
                 }
                 return Ok(());
             }
-            let Some(entry) = crate::monitor::read_log_line(&line) else {
+            let Some((stream, text)) = log_entry(&line) else {
                 continue;
             };
-            let (kind, wanted) = if entry.stream == "stderr" {
+            let (kind, wanted) = if stream == "stderr" {
                 (2u8, self.want.stderr)
             } else {
                 (1u8, self.want.stdout)
             };
-            if !wanted || entry.log.is_empty() {
+            if !wanted || text.is_empty() {
                 continue;
             }
-            let bytes = entry.log.as_bytes();
+            let bytes = text.as_bytes();
             if self.want.tty {
                 client.write_all(bytes)?;
             } else {
@@ -218,9 +251,9 @@ impl Session {
                 Err(_) => Phase::Done,
                 Ok(rec) if rec.state.started_at == before => Phase::Waiting(before),
                 // Started: follow its monitor; gone already means the run is over.
-                Ok(rec) => started(&rec).map_or(Phase::Done, Phase::Running),
+                Ok(rec) => started(&rec),
             },
-            Phase::Running(monitor) if monitor.exited() => Phase::Done,
+            Phase::Running(pid, start) if !crate::state::alive(pid, start) => Phase::Done,
             running => running,
         };
     }
@@ -304,9 +337,14 @@ impl Session {
     }
 }
 
-/// The monitor of a run that has started, if it still runs.
-fn started(rec: &ContainerRecord) -> Option<PidFd> {
-    PidFd::open(rec.state.monitor_pid, rec.state.monitor_start_time)
+/// The monitor of a run that has started, while it still runs.
+fn started(rec: &ContainerRecord) -> Phase {
+    let (pid, start) = (rec.state.monitor_pid, rec.state.monitor_start_time);
+    if crate::state::alive(pid, start) {
+        Phase::Running(pid, start)
+    } else {
+        Phase::Done
+    }
 }
 
 /// Whether the file at the log's path is no longer the one being read.

@@ -15,7 +15,7 @@ pub use repair::repair_all;
 use crate::monitor;
 use crate::paths::Paths;
 use crate::state::{ContainerRecord, ContainerStore, StateError};
-pub use process::PidFd;
+use process::PidFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

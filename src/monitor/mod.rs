@@ -17,10 +17,6 @@ mod supervise;
 pub use supervise::set_signal_proxy;
 
 pub use attach::{attach_client, Ended, SOCKET as ATTACH_SOCKET};
-pub use attach::{
-    frame as attach_frame, RESIZE as ATTACH_RESIZE, STDIN as ATTACH_STDIN,
-    STDIN_EOF as ATTACH_STDIN_EOF,
-};
 use detach::{detach, detach_stdio, start_failed, start_outcome};
 pub use exec::{exec, ExecRequest};
 use finish::{finish, finish_failed_start};
