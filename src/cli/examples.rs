@@ -168,6 +168,10 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("system info", "kiste system info --format '{{json .}}'"),
     ("system prune", "kiste system prune -a -f"),
     (
+        "system service",
+        "kiste system service --socket unix:///tmp/kiste.sock --time 60",
+    ),
+    (
         "system events",
         "kiste system events --since 10m --filter type=container",
     ),

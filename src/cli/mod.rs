@@ -2,6 +2,7 @@
 //! of `run`/`create` and turns them into the typed container configuration (`config`);
 //! nothing below `commands/` sees a raw flag.
 
+mod api;
 mod archive;
 mod attach;
 mod build_flags;
@@ -37,6 +38,7 @@ mod system;
 mod update;
 mod volume_driver;
 
+pub use api::{ApiSocketArgs, ServiceArgs};
 pub use archive::{ArchiveFormat, ExportArgs, LoadArgs, SaveArgs};
 pub use attach::{AttachArgs, AttachOptions};
 pub use build_flags::{BuildHostFlags, SECURITY_OPT_ON_BUILD};
@@ -387,6 +389,8 @@ pub struct RunArgs {
     pub extra: RunExtraArgs,
     #[command(flatten)]
     pub volume_driver: VolumeDriverArgs,
+    #[command(flatten)]
+    pub api_socket: ApiSocketArgs,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: crate::registry::PullPolicy,
@@ -469,6 +473,7 @@ impl RunArgs {
             .map(|d| crate::config::parse_dns("--dns", d))
             .collect::<Result<_, _>>()?;
         host.auto_remove = self.rm;
+        host.api_socket = self.api_socket.use_api_socket;
         host.interactive = self.interactive;
         host.terminal = crate::config::Terminal::parse(
             self.tty,

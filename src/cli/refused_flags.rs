@@ -58,10 +58,6 @@ pub struct RunRefusedFlags {
     #[arg(long, value_name = "GPU-REQUEST", value_parser = refuse("hardware-absent",
         "kiste has no GPU support and this machine has no GPU; the path is CDI specs from nvidia-container-toolkit (nvidia-ctk cdi generate) passed as --device"))]
     pub gpus: Option<Refused>,
-    /// Bind mount the Docker API socket (refused: kiste has no daemon)
-    #[arg(long, num_args = 0, default_missing_value = "true", value_parser = refuse("no-daemon",
-        "kiste has no daemon and no API socket to mount"))]
-    pub use_api_socket: Option<Refused>,
     /// Skip image verification (default true, as kiste never verifies; false is refused: Docker Content Trust is deprecated)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,
         value_name = "BOOL", value_parser = content_trust_off)]

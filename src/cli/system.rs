@@ -23,6 +23,8 @@ pub enum SystemCommand {
     Info(InfoArgs),
     /// Remove unused data
     Prune(SystemPruneArgs),
+    /// Serve a Docker Engine API on a unix socket until idle (podman's system service)
+    Service(super::ServiceArgs),
 }
 
 #[derive(Debug, Args)]

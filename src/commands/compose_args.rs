@@ -75,6 +75,7 @@ pub(super) fn run_args(
         refused: Default::default(),
         extra: Default::default(),
         volume_driver: Default::default(),
+        api_socket: Default::default(),
         detach: true,
         name,
         publish: svc.ports.iter().map(|p| p.publish_flag()).collect(),

@@ -47,6 +47,7 @@ mod rootless;
 mod run;
 mod run_extra;
 mod search;
+mod service;
 mod system;
 mod template;
 mod update;

@@ -307,6 +307,8 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
             set_env(&mut env, e);
         }
     }
+    // docker's CLI points the container at the logins it copies in (see crate::api).
+    let api_creds = args.api_socket.use_api_socket && crate::api::docker_config_env(&mut env);
     if args.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
         env.push("TERM=xterm".into());
     }
@@ -390,6 +392,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
                 let _ = store.remove(&lock, &rec.id);
             }
             return Err(e);
+        }
+    }
+    if api_creds {
+        if let Err(e) = crate::api::write_credentials(&paths.container_upper(&rec.id)) {
+            eprintln!("WARNING: injecting docker config.json into container failed: {e}");
         }
     }
     crate::events::container(paths, &rec, "create");

@@ -21,6 +21,7 @@ pub fn system_command(paths: &Paths, cmd: SystemCommand) -> anyhow::Result<()> {
         SystemCommand::Info(a) => super::info::info(paths, a),
         SystemCommand::Events(a) => super::events::events(paths, a),
         SystemCommand::Prune(a) => super::prune::system_prune(paths, a),
+        SystemCommand::Service(a) => super::service::service(paths, a),
     }
 }
 

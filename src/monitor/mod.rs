@@ -73,6 +73,8 @@ pub enum MonitorError {
     },
     #[error("container {0}: its monitor ended before the container started")]
     MonitorEnded(String),
+    #[error(transparent)]
+    Api(#[from] crate::api::ApiError),
 }
 
 impl MonitorError {
@@ -110,6 +112,8 @@ struct Running {
     tty: bool,
     interactive: bool,
     log: crate::config::LogConfig,
+    /// `--use-api-socket`: an API service runs while the container does.
+    api_socket: bool,
 }
 
 /// Start the container `id`. Foreground: returns the container's exit code when it ends.
@@ -268,6 +272,7 @@ fn prepare(
         tty: rec.config.host.terminal.tty,
         interactive: rec.config.host.interactive,
         log: rec.config.host.log.clone(),
+        api_socket: rec.config.host.api_socket,
     };
     let result = (|| {
         let ports = if rec.config.host.network.is_private() {
@@ -363,6 +368,13 @@ fn run_monitored(
         )?),
         false => None,
     };
+    let api = match running.api_socket {
+        true => Some(crate::api::Sidecar::start(
+            paths,
+            &paths.container_run_dir(&running.id),
+        )?),
+        false => None,
+    };
     let started = match (&attached, &rootless_spec) {
         (Some((_, spec)), _) | (None, Some(spec)) => runtime::spawn(spec)?,
         (None, None) => runtime::spawn(spec)?,
@@ -445,6 +457,7 @@ fn run_monitored(
         health: health::HealthWatch::new(paths, &rec),
         attach,
     });
+    drop(api);
     finish(paths, store, running, &rec, code);
     Ok(code)
 }

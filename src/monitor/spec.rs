@@ -313,6 +313,14 @@ pub fn container_spec(
         )
         .map_err(SpecError::Volume)?,
     );
+    if rec.config.host.api_socket {
+        mounts.push(Mount {
+            source: crate::api::socket_path(run_dir),
+            destination: crate::api::SOCKET_IN_CONTAINER.into(),
+            kind: MountKind::Bind,
+            readonly: false,
+        });
+    }
     let mut cgroup = cgroup_of(rec);
     cgroup.resources = r.resources;
     cgroup.devices = r.devices.clone();

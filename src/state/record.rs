@@ -87,6 +87,9 @@ pub struct HostConfig {
     #[serde(default)]
     pub uts: NamespaceMode,
     pub auto_remove: bool,
+    /// `--use-api-socket`: each start serves the Docker Engine API at /var/run/docker.sock.
+    #[serde(default)]
+    pub api_socket: bool,
     /// `-i`: the container's stdin is kept open (docker's Config.OpenStdin).
     pub interactive: bool,
     /// `-t`, `-a`, `--detach-keys`.
