@@ -31,6 +31,7 @@ pub mod state;
 pub mod storage;
 pub mod time;
 pub mod volume;
+pub mod wire;
 
 /// Unit tests that cannot run on this machine record a skip the way integration tests do
 /// (stderr and `$KISTE_SKIP_LOG`, counted by scripts/test.sh), never a silent pass.

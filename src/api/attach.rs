@@ -20,42 +20,6 @@ use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-// kiste's attach socket protocol (src/monitor/attach.rs; the api may not import the
-// monitor, which starts the api): `[kind u8][len u32 le][payload]` frames.
-const ATTACH_SOCKET: &str = "attach";
-const ATTACH_STDIN: u8 = 0;
-const ATTACH_RESIZE: u8 = 3;
-const ATTACH_STDIN_EOF: u8 = 4;
-
-fn attach_frame(kind: u8, data: &[u8]) -> Vec<u8> {
-    let mut v = vec![kind];
-    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    v.extend_from_slice(data);
-    v
-}
-
-/// One log line's stream and text, in either of the monitor's formats (json-file:
-/// `{"log","stream","time"}`; k8s-file: `TIME STREAM F|P TEXT`).
-fn log_entry(line: &str) -> Option<(String, String)> {
-    if line.starts_with('{') {
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        return Some((
-            v["stream"].as_str()?.to_string(),
-            v["log"].as_str()?.to_string(),
-        ));
-    }
-    let mut parts = line.splitn(4, ' ');
-    let (_time, stream, tag) = (parts.next()?, parts.next()?, parts.next()?);
-    let text = parts.next().unwrap_or("");
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    let text = if tag == "P" {
-        text.to_string()
-    } else {
-        format!("{text}\n")
-    };
-    Some((stream.to_string(), text))
-}
-
 /// How often the log is looked at again while nothing else happens.
 const TICK_MS: i32 = 50;
 
@@ -221,7 +185,10 @@ impl Session {
                 }
                 return Ok(());
             }
-            let Some((stream, text)) = log_entry(&line) else {
+            let Some(crate::wire::LogEntry {
+                stream, log: text, ..
+            }) = crate::wire::read_line(&line)
+            else {
                 continue;
             };
             let (kind, wanted) = if stream == "stderr" {
@@ -267,12 +234,14 @@ impl Session {
         let mut ok = true;
         if !self.pending.is_empty() {
             ok = s
-                .write_all(&attach_frame(ATTACH_STDIN, &self.pending))
+                .write_all(&crate::wire::frame(crate::wire::STDIN, &self.pending))
                 .is_ok();
             self.pending.clear();
         }
         if ok && !self.client_open {
-            ok = s.write_all(&attach_frame(ATTACH_STDIN_EOF, &[])).is_ok();
+            ok = s
+                .write_all(&crate::wire::frame(crate::wire::STDIN_EOF, &[]))
+                .is_ok();
         }
         if ok {
             self.input = Some(s);
@@ -313,12 +282,14 @@ impl Session {
                 // The client closed its side (stdin ended); its read side may still be open.
                 self.client_open = false;
                 if let Some(s) = self.input.as_mut() {
-                    let _ = s.write_all(&attach_frame(ATTACH_STDIN_EOF, &[]));
+                    let _ = s.write_all(&crate::wire::frame(crate::wire::STDIN_EOF, &[]));
                 }
             } else if self.want.stdin {
                 match self.input.as_mut() {
                     Some(s) => {
-                        if s.write_all(&attach_frame(ATTACH_STDIN, &buf[..n])).is_err() {
+                        if s.write_all(&crate::wire::frame(crate::wire::STDIN, &buf[..n]))
+                            .is_err()
+                        {
                             self.input = None;
                         }
                     }
@@ -366,7 +337,7 @@ fn connect(dir: &std::path::Path) -> std::io::Result<UnixStream> {
     UnixStream::connect(format!(
         "/proc/self/fd/{}/{}",
         handle.as_raw_fd(),
-        ATTACH_SOCKET
+        crate::wire::SOCKET
     ))
 }
 
@@ -396,7 +367,7 @@ pub fn resize(req: &http::Request, id: &str, backend: &Backend) -> Reply {
     let mut size = rows.to_le_bytes().to_vec();
     size.extend_from_slice(&cols.to_le_bytes());
     match connect(&paths.container_run_dir(&rec.id))
-        .and_then(|mut s| s.write_all(&attach_frame(ATTACH_RESIZE, &size)))
+        .and_then(|mut s| s.write_all(&crate::wire::frame(crate::wire::RESIZE, &size)))
     {
         Ok(()) => Reply::Empty(200),
         Err(e) => Reply::error(500, format!("cannot resize {}: {e}", rec.name)),

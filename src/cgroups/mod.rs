@@ -11,7 +11,6 @@ mod resources;
 mod rt;
 pub mod stats;
 mod v1;
-pub(crate) use v1::join_self;
 mod v2;
 
 pub use resources::{
@@ -115,6 +114,19 @@ pub struct Cgroup {
     /// v2: the attached device program, kept open until the process is in the cgroup.
     #[allow(dead_code)]
     device_prog: Option<OwnedFd>,
+}
+
+/// Moves the calling thread into every cgroup whose `tasks` file is in `files` (from
+/// `v1::task_files`). For the child between clone and execve: one write per hierarchy.
+pub(crate) fn join_self(files: &[std::os::fd::OwnedFd]) -> std::io::Result<()> {
+    for f in files {
+        // SAFETY: writing one byte from a static buffer to an open descriptor.
+        let n = unsafe { libc::write(std::os::fd::AsRawFd::as_raw_fd(f), b"0".as_ptr().cast(), 1) };
+        if n != 1 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 impl Cgroup {

@@ -88,19 +88,6 @@ pub(crate) fn task_files(dirs: &[PathBuf]) -> Result<Vec<std::os::fd::OwnedFd>, 
         .collect()
 }
 
-/// Moves the calling thread into every cgroup whose `tasks` file is in `files` (from
-/// [`task_files`]). For the child between clone and execve: one write per hierarchy.
-pub(crate) fn join_self(files: &[std::os::fd::OwnedFd]) -> io::Result<()> {
-    for f in files {
-        // SAFETY: writing one byte from a static buffer to an open descriptor.
-        let n = unsafe { libc::write(std::os::fd::AsRawFd::as_raw_fd(f), b"0".as_ptr().cast(), 1) };
-        if n != 1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 fn controller_dir(ctrl: &str, rel: &Path) -> Option<PathBuf> {
     controller_root(ctrl).map(|root| root.join(rel))
 }

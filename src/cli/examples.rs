@@ -191,29 +191,45 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("context use", "kiste context use default"),
     (
         "context create",
-        "kiste context create remote (refused: see the error for why)",
+        "kiste context create web --docker root=/srv/web,runroot=/run/web",
     ),
     (
         "context rm",
-        "kiste context rm remote (refused: see the error for why)",
+        "kiste context rm -f web",
     ),
     (
         "context update",
-        "kiste context update remote (refused: see the error for why)",
+        "kiste context update --description 'the web store' web",
     ),
     (
         "context export",
-        "kiste context export remote (refused: see the error for why)",
+        "kiste context export web web.tar",
     ),
     (
         "context import",
-        "kiste context import remote x.tar (refused: see the error for why)",
+        "kiste context import web web.tar",
     ),
     (
         "checkpoint",
         "kiste checkpoint create web cp1 (refused: see the error for why)",
     ),
-    ("plugin", "kiste plugin ls (refused: see the error for why)"),
+    ("plugin", "kiste plugin ls"),
+    ("plugin create", "kiste plugin create myvol ./plugin-dir"),
+    ("plugin disable", "kiste plugin disable -f myvol"),
+    ("plugin enable", "kiste plugin enable --timeout 60 myvol"),
+    ("plugin inspect", "kiste plugin inspect -f '{{.Enabled}}' myvol"),
+    (
+        "plugin install",
+        "kiste plugin install --grant-all-permissions localhost:5000/myvol DEBUG=1",
+    ),
+    ("plugin ls", "kiste plugin ls --filter enabled=true --format '{{.Name}}'"),
+    ("plugin push", "kiste plugin push localhost:5000/myvol"),
+    ("plugin rm", "kiste plugin rm -f myvol"),
+    ("plugin set", "kiste plugin set myvol DEBUG=1"),
+    (
+        "plugin upgrade",
+        "kiste plugin upgrade --grant-all-permissions myvol localhost:5000/myvol:v2",
+    ),
     (
         "trust",
         "kiste trust inspect app:1 (refused: see the error for why)",

@@ -54,10 +54,17 @@ fn mount_flag_keys_and_aliases() {
             options: vec!["size=1048576".into(), "mode=1770".into()]
         }
     );
-    assert!(parse_mount("src=v,dst=/d,volume-opt=a=b")
+    let m = parse_mount("src=vol,dst=/d,volume-opt=a=b,volume-opt=o=x=y,volume-label=l").unwrap();
+    let MountSource::Volume { create, .. } = &m.source else {
+        panic!("{m:?}")
+    };
+    assert_eq!(create.options["a"], "b");
+    assert_eq!(create.options["o"], "x=y");
+    assert_eq!(create.labels["l"], "");
+    assert!(parse_mount("type=tmpfs,dst=/t,volume-opt=a=b")
         .unwrap_err()
         .to_string()
-        .ends_with("volume-opt is not supported by kiste"));
+        .ends_with("cannot mix 'volume-*' options with mount type 'tmpfs'"));
     let m = parse_mount("source=data,target=/d,volume-nocopy,volume-driver=local").unwrap();
     assert!(matches!(m.source, MountSource::Volume { nocopy: true, .. }));
 }

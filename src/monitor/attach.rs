@@ -10,16 +10,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 
-pub const STDIN: u8 = 0;
-pub const STDOUT: u8 = 1;
-pub const STDERR: u8 = 2;
-/// Payload: rows u16 le, cols u16 le.
-pub const RESIZE: u8 = 3;
-/// The client's stdin ended.
-pub const STDIN_EOF: u8 = 4;
-
-/// The socket's name in the container's run dir.
-pub const SOCKET: &str = "attach";
+pub use crate::wire::{frame, take_frames, RESIZE, SOCKET, STDERR, STDIN, STDIN_EOF, STDOUT};
 
 /// A path to `SOCKET` in `dir` short enough for a socket address (108 bytes), through an
 /// O_PATH handle on the dir that must be kept open while the path is used.
@@ -31,31 +22,6 @@ fn short_path(dir: &Path) -> std::io::Result<(std::fs::File, std::path::PathBuf)
         .open(dir)?;
     let path = format!("/proc/self/fd/{}/{SOCKET}", handle.as_raw_fd()).into();
     Ok((handle, path))
-}
-
-/// One frame.
-pub fn frame(kind: u8, data: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(5 + data.len());
-    v.push(kind);
-    v.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    v.extend_from_slice(data);
-    v
-}
-
-/// Complete frames at the front of `buf` (removed from it).
-pub fn take_frames(buf: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while buf.len() >= 5 {
-        let len = u32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-        if buf.len() < 5 + len {
-            break;
-        }
-        let kind = buf[0];
-        let data = buf[5..5 + len].to_vec();
-        buf.drain(..5 + len);
-        out.push((kind, data));
-    }
-    out
 }
 
 struct Client {

@@ -7,39 +7,13 @@
 //! either format back for `logs`.
 
 use crate::config::{LogConfig, LogDriver};
-use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const MAX_LINE: usize = 16 * 1024;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct LogEntry {
-    pub log: String,
-    pub stream: String,
-    pub time: String,
-}
-
-/// One recorded line, in either format (None: not a log line).
-pub fn read_line(line: &str) -> Option<LogEntry> {
-    if line.starts_with('{') {
-        return serde_json::from_str(line).ok();
-    }
-    let mut parts = line.splitn(4, ' ');
-    let (time, stream, tag) = (parts.next()?, parts.next()?, parts.next()?);
-    let text = parts.next().unwrap_or("");
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    Some(LogEntry {
-        log: if tag == "P" {
-            text.to_string()
-        } else {
-            format!("{text}\n")
-        },
-        stream: stream.to_string(),
-        time: time.to_string(),
-    })
-}
+pub use crate::wire::{read_line, LogEntry};
 
 /// The file the monitor appends to, with its format and rotation.
 pub struct LogFile {
