@@ -448,32 +448,17 @@ pub fn history(paths: &Paths, args: HistoryArgs) -> anyhow::Result<()> {
         ("Size", "SIZE"),
         ("Comment", "COMMENT"),
     ];
-    match OutputFormat::parse(args.format.as_deref()) {
-        OutputFormat::Json => {
-            for r in &rows {
-                println!("{}", serde_json::to_string(r)?);
-            }
-        }
-        OutputFormat::Template { source, table } => {
-            let f = Formatter::new(&source, table, true)?;
-            print!("{}", f.render_all(&headers, &rows)?);
-        }
-        OutputFormat::Default => {
-            let created = if args.human {
-                "CreatedSince"
-            } else {
-                "CreatedAt"
-            };
-            let cols = ["ID", created, "CreatedBy", "Size", "Comment"];
-            let created_head = if args.human { "CREATED" } else { "CREATED AT" };
-            print!(
-                "{}",
-                table(
-                    &["IMAGE", created_head, "CREATED BY", "SIZE", "COMMENT"],
-                    &cells(&rows, &cols)
-                )
-            );
-        }
-    }
-    Ok(())
+    super::template::print_rows(args.format.as_deref(), &headers, &rows, || {
+        let created = if args.human {
+            "CreatedSince"
+        } else {
+            "CreatedAt"
+        };
+        let cols = ["ID", created, "CreatedBy", "Size", "Comment"];
+        let created_head = if args.human { "CREATED" } else { "CREATED AT" };
+        table(
+            &["IMAGE", created_head, "CREATED BY", "SIZE", "COMMENT"],
+            &cells(&rows, &cols),
+        )
+    })
 }

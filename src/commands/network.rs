@@ -9,7 +9,7 @@ pub use super::network_settings::{
     check_endpoints, default_binding, network_settings, publish_exposed,
 };
 use super::ordered;
-use super::template::{Formatter, OutputFormat};
+use super::template::{print_rows, Formatter};
 use super::Exit;
 use crate::cli::{
     NetworkCommand, NetworkConnectArgs, NetworkCreateArgs, NetworkDisconnectArgs,
@@ -180,44 +180,29 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
-    match OutputFormat::parse(a.format.as_deref()) {
-        OutputFormat::Json => {
-            for r in &rows {
-                println!("{}", serde_json::to_string(r)?);
-            }
-        }
-        OutputFormat::Template { source, table } => {
-            let headers = [
-                ("ID", "NETWORK ID"),
-                ("Name", "NAME"),
-                ("Driver", "DRIVER"),
-                ("Scope", "SCOPE"),
-                ("IPv4", "IPV4"),
-                ("IPv6", "IPV6"),
-                ("Internal", "INTERNAL"),
-                ("CreatedAt", "CREATED AT"),
-                ("Labels", "LABELS"),
-            ];
-            let f = Formatter::new(&source, table, true)?;
-            print!("{}", f.render_all(&headers, &rows)?);
-        }
-        OutputFormat::Default => {
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    ["ID", "Name", "Driver", "Scope"]
-                        .iter()
-                        .map(|k| r[k].as_str().unwrap_or_default().to_string())
-                        .collect()
-                })
-                .collect();
-            print!(
-                "{}",
-                table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &cells)
-            );
-        }
-    }
-    Ok(())
+    let headers = [
+        ("ID", "NETWORK ID"),
+        ("Name", "NAME"),
+        ("Driver", "DRIVER"),
+        ("Scope", "SCOPE"),
+        ("IPv4", "IPV4"),
+        ("IPv6", "IPV6"),
+        ("Internal", "INTERNAL"),
+        ("CreatedAt", "CREATED AT"),
+        ("Labels", "LABELS"),
+    ];
+    print_rows(a.format.as_deref(), &headers, &rows, || {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                ["ID", "Name", "Driver", "Scope"]
+                    .iter()
+                    .map(|k| r[k].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .collect();
+        table(&["NETWORK ID", "NAME", "DRIVER", "SCOPE"], &cells)
+    })
 }
 
 fn inspect(paths: &Paths, args: NetworkInspectArgs) -> anyhow::Result<()> {

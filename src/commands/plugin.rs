@@ -7,7 +7,6 @@ use super::filter::Filters;
 use super::format::table;
 use super::inspect::print_inspected;
 use super::plugin_engine;
-use super::template::{Formatter, OutputFormat};
 use super::Exit;
 use crate::cli::{
     PluginCommand, PluginCreateArgs, PluginDisableArgs, PluginEnableArgs, PluginLsArgs,
@@ -282,34 +281,19 @@ fn ls(paths: &Paths, a: PluginLsArgs) -> anyhow::Result<()> {
         ("Enabled", "ENABLED"),
         ("PluginReference", "PLUGIN REFERENCE"),
     ];
-    match OutputFormat::parse(a.format.as_deref()) {
-        OutputFormat::Json => {
-            for r in &rows {
-                println!("{}", serde_json::to_string(r)?);
-            }
-        }
-        OutputFormat::Template { source, table } => {
-            let f = Formatter::new(&source, table, true)?;
-            print!("{}", f.render_all(HEADERS, &rows)?);
-        }
-        OutputFormat::Default => {
-            let cells: Vec<Vec<String>> = plugins
-                .iter()
-                .map(|p| {
-                    let mut d = p.config.description.clone();
-                    if !a.no_trunc && d.chars().count() > 45 {
-                        d = d.chars().take(44).collect::<String>() + "…";
-                    }
-                    vec![id(p), p.name.clone(), d, p.enabled.to_string()]
-                })
-                .collect();
-            print!(
-                "{}",
-                table(&["ID", "NAME", "DESCRIPTION", "ENABLED"], &cells)
-            );
-        }
-    }
-    Ok(())
+    super::template::print_rows(a.format.as_deref(), HEADERS, &rows, || {
+        let cells: Vec<Vec<String>> = plugins
+            .iter()
+            .map(|p| {
+                let mut d = p.config.description.clone();
+                if !a.no_trunc && d.chars().count() > 45 {
+                    d = d.chars().take(44).collect::<String>() + "…";
+                }
+                vec![id(p), p.name.clone(), d, p.enabled.to_string()]
+            })
+            .collect();
+        table(&["ID", "NAME", "DESCRIPTION", "ENABLED"], &cells)
+    })
 }
 
 /// Starts the plugins whose volumes `mounts` name, when they are not running (after a

@@ -403,6 +403,30 @@ pub fn tabwrite(text: &str) -> String {
     out
 }
 
+/// A listing as `--format` asks: one JSON object per line (`json`), a Go template over the
+/// rows (`table …` adds the header, `headers` naming each field's column title), or the
+/// verb's own table, which `default` renders (called only then).
+pub fn print_rows(
+    format: Option<&str>,
+    headers: &[(&str, &str)],
+    rows: &[serde_json::Value],
+    default: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    match OutputFormat::parse(format) {
+        OutputFormat::Json => {
+            for r in rows {
+                println!("{}", serde_json::to_string(r)?);
+            }
+        }
+        OutputFormat::Template { source, table } => {
+            let f = Formatter::new(&source, table, true)?;
+            print!("{}", f.render_all(headers, rows)?);
+        }
+        OutputFormat::Default => print!("{}", default()),
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use super::filter::Filters;
 use super::format::table;
 use super::inspect::print_inspected;
-use super::template::{Formatter, OutputFormat};
+use super::template::print_rows;
 use super::Exit;
 use crate::cli::{VolumeCommand, VolumeCreateArgs, VolumeLsArgs, VolumePruneArgs, VolumeRmArgs};
 use crate::config::{anonymous_volume_name, MountConfig, MountOrigin, MountSource, VolumesFrom};
@@ -158,25 +158,13 @@ fn ls(paths: &Paths, a: VolumeLsArgs) -> anyhow::Result<()> {
         ("Size", "SIZE"),
         ("Links", "LINKS"),
     ];
-    match OutputFormat::parse(a.format.as_deref()) {
-        OutputFormat::Json => {
-            for r in &rows {
-                println!("{}", serde_json::to_string(r)?);
-            }
-        }
-        OutputFormat::Template { source, table } => {
-            let f = Formatter::new(&source, table, true)?;
-            print!("{}", f.render_all(HEADERS, &rows)?);
-        }
-        OutputFormat::Default => {
-            let cells: Vec<Vec<String>> = vols
-                .iter()
-                .map(|v| vec![v.driver.clone(), v.name.clone()])
-                .collect();
-            print!("{}", table(&["DRIVER", "VOLUME NAME"], &cells));
-        }
-    }
-    Ok(())
+    print_rows(a.format.as_deref(), HEADERS, &rows, || {
+        let cells: Vec<Vec<String>> = vols
+            .iter()
+            .map(|v| vec![v.driver.clone(), v.name.clone()])
+            .collect();
+        table(&["DRIVER", "VOLUME NAME"], &cells)
+    })
 }
 
 fn rm(paths: &Paths, a: VolumeRmArgs) -> anyhow::Result<()> {
