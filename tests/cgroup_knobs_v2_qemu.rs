@@ -133,21 +133,5 @@ fn cgroup_v2_knobs_apply_in_a_qemu_vm() {
     let initrd = work.path().join("initrd.cpio");
     std::fs::write(&initrd, initramfs(&kiste, &image)).unwrap();
     let console = qemu_vm::boot(&initrd);
-    assert!(
-        console.contains("KNOBS-VM-UP"),
-        "the VM never reached its init; console:\n{console}"
-    );
-    assert!(
-        console.contains("KNOBS-DONE"),
-        "the checks did not finish; console:\n{console}"
-    );
-    for l in console.lines().filter(|l| l.starts_with("KNOBS")) {
-        eprintln!("{l}");
-    }
-    let failed = qemu_vm::failed(&console, "KNOBS", CHECKS);
-    assert!(
-        failed.is_empty(),
-        "v2 checks failed:\n{}\nconsole:\n{console}",
-        failed.join("\n")
-    );
+    qemu_vm::assert_checks(&console, "KNOBS", CHECKS);
 }

@@ -163,21 +163,5 @@ fn kiste_oci_limits_update_pause_and_delete_on_cgroup_v2_in_a_qemu_vm() {
     let initrd = work.path().join("initrd.cpio");
     std::fs::write(&initrd, initramfs(&kiste)).unwrap();
     let console = qemu_vm::boot(&initrd);
-    assert!(
-        console.contains("OCIV2-VM-UP"),
-        "the VM never reached its init; console:\n{console}"
-    );
-    assert!(
-        console.contains("OCIV2-DONE"),
-        "the checks did not finish; console:\n{console}"
-    );
-    for l in console.lines().filter(|l| l.starts_with("OCIV2")) {
-        eprintln!("{l}");
-    }
-    let failed = qemu_vm::failed(&console, "OCIV2", CHECKS);
-    assert!(
-        failed.is_empty(),
-        "v2 checks failed:\n{}\nconsole:\n{console}",
-        failed.join("\n")
-    );
+    qemu_vm::assert_checks(&console, "OCIV2", CHECKS);
 }

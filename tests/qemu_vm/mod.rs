@@ -225,14 +225,37 @@ pub fn boot(initrd: &Path) -> String {
 pub fn failed(console: &str, prefix: &str, names: &[&str]) -> Vec<String> {
     let mut failed = Vec::new();
     for name in names {
+        // A line counts wherever the console puts it (a terminal reset may come first).
         let ok = format!("{prefix} {name} ok");
-        if !console.lines().any(|l| l.trim_end() == ok) {
+        if !console.lines().any(|l| l.trim_end().ends_with(&ok)) {
             let line = console
                 .lines()
-                .find(|l| l.starts_with(&format!("{prefix} {name} ")))
+                .find(|l| l.contains(&format!("{prefix} {name} ")))
                 .unwrap_or("(no verdict)");
             failed.push(format!("{name}: {line}"));
         }
     }
     failed
+}
+
+/// The VM reached its init (`PREFIX-VM-UP`) and finished (`PREFIX-DONE`), and every check
+/// in `names` said ok; the verdict lines go to stderr, the console with any failure.
+pub fn assert_checks(console: &str, prefix: &str, names: &[&str]) {
+    assert!(
+        console.contains(&format!("{prefix}-VM-UP")),
+        "the VM never reached its init; console:\n{console}"
+    );
+    assert!(
+        console.contains(&format!("{prefix}-DONE")),
+        "the checks did not finish; console:\n{console}"
+    );
+    for l in console.lines().filter(|l| l.contains(prefix)) {
+        eprintln!("{l}");
+    }
+    let failed = failed(console, prefix, names);
+    assert!(
+        failed.is_empty(),
+        "v2 checks failed:\n{}\nconsole:\n{console}",
+        failed.join("\n")
+    );
 }
