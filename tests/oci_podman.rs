@@ -134,7 +134,13 @@ fn podman_run_detached_then_stop_and_rm() {
         "exited"
     );
     p.ok(&["rm", id]);
-    assert!(!p.state_dir(id).exists(), "kiste's state of {id} is left");
+    // podman's cleanup process (started by conmon at the exit) may still be running its
+    // `kiste oci delete` when `podman rm` returns: the state must go, soon.
+    support::wait_until(
+        &format!("kiste's state of {id} to go"),
+        std::time::Duration::from_secs(10),
+        || !p.state_dir(id).exists(),
+    );
 }
 
 #[test]

@@ -264,7 +264,7 @@ fn bash_completes_networks_images_for_every_image_verb_and_global_values() {
     assert!(df.contains(&"{{.Reclaimable}}".into()), "{df:?}");
     assert_eq!(
         bash_complete(&k, &["kiste", "system", ""], true),
-        ["df", "events", "info", "prune"]
+        ["df", "events", "info", "prune", "service"]
     );
     assert_eq!(
         bash_complete(&k, &["kiste", "container", "p"], true),
