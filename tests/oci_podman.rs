@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::oci_clients::{busybox_archive, kiste_oci, unmount_below};
+use support::oci_clients::{busybox_archive, unmount_below};
 use support::tty::Term;
 use support::{skip, Kiste};
 
@@ -34,10 +34,18 @@ impl Podman {
         }
         let dir = k.dir.path().join("podman");
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
-        let p = Podman {
-            runtime: kiste_oci(k.dir.path()),
-            dir,
-        };
+        // The state root rides in the runtime itself: podman's cleanup process (conmon's
+        // exit command) calls `delete` without podman's --runtime-flag options.
+        let runtime = k.dir.path().join("kiste-oci-podman");
+        let script = format!(
+            "#!/bin/sh\nexec {} oci --root {} \"$@\"\n",
+            env!("CARGO_BIN_EXE_kiste"),
+            dir.join("oci-state").display()
+        );
+        std::fs::write(&runtime, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p = Podman { runtime, dir };
         let tar = busybox_archive(k, k.dir.path());
         p.ok(&["load", "-q", "-i", tar.to_str().unwrap()]);
         Some(p)
@@ -55,8 +63,6 @@ impl Podman {
             .args(["--events-backend", "file"])
             .arg("--runtime")
             .arg(&self.runtime)
-            .arg("--runtime-flag")
-            .arg(format!("root={}", self.dir.join("oci-state").display()))
             .args(args)
             .stdin(Stdio::null());
         c
