@@ -238,7 +238,7 @@ pub fn push_list(
         &tag,
         &list.media_type,
         &bytes,
-        &dest.to_string(),
+        &format!("manifest upload of {dest}"),
     )?;
     Ok(PushedList {
         digest: sha256(&bytes),
@@ -288,10 +288,19 @@ fn copy_image(
         .media_type
         .clone()
         .unwrap_or_else(|| OCI_MANIFEST.to_string());
-    put_manifest(client, to, digest, &media_type, &bytes, &pinned.to_string())
+    put_manifest(
+        client,
+        to,
+        digest,
+        &media_type,
+        &bytes,
+        &format!("manifest upload of {pinned}"),
+    )
 }
 
-fn put_manifest(
+/// PUTs a manifest (or list) as `reference` of `repo`; `what` names the upload in the
+/// error of a refused one.
+pub(super) fn put_manifest(
     client: &Client,
     repo: &str,
     reference: &str,
@@ -310,7 +319,7 @@ fn put_manifest(
     let status = resp.status().as_u16();
     if !(200..300).contains(&status) {
         return Err(RegistryError::Status {
-            what: format!("manifest upload of {what}"),
+            what: what.to_string(),
             status,
             message: error_message(&mut resp),
         });

@@ -2,7 +2,7 @@
 //! (schema 2) whose config has docker's plugin media type and whose layers make the
 //! plugin's rootfs. The blobs are small (a plugin's rootfs), so they travel in memory.
 
-use super::client::{error_message, Body, Client, Endpoint};
+use super::client::{Client, Endpoint};
 use super::conf::RegistriesConf;
 use super::pull::{fetch_manifest, get_blob, sha256};
 use super::push::Ctx;
@@ -75,21 +75,14 @@ pub fn push_plugin(
         reason: e.to_string(),
     })?;
     let tag = dest.tag.clone().unwrap_or_else(|| "latest".into());
-    let mut resp = client.send(
-        "PUT",
-        &format!("{repo}/manifests/{tag}"),
-        &scopes,
-        &[("Content-Type", SCHEMA2)],
-        Body::Bytes(&manifest),
+    super::lists::put_manifest(
+        &client,
+        &repo,
+        &tag,
+        SCHEMA2,
+        &manifest,
+        &format!("manifest upload to {dest}"),
     )?;
-    let status = resp.status().as_u16();
-    if !(200..300).contains(&status) {
-        return Err(RegistryError::Status {
-            what: format!("manifest upload to {dest}"),
-            status,
-            message: error_message(&mut resp),
-        });
-    }
     Ok(sha256(&manifest))
 }
 
