@@ -235,6 +235,7 @@ pub fn push_list(
     put_manifest(
         &client,
         &repo,
+        &[format!("repository:{repo}:pull,push")],
         &tag,
         &list.media_type,
         &bytes,
@@ -291,6 +292,7 @@ fn copy_image(
     put_manifest(
         client,
         to,
+        &scopes,
         digest,
         &media_type,
         &bytes,
@@ -298,21 +300,22 @@ fn copy_image(
     )
 }
 
-/// PUTs a manifest (or list) as `reference` of `repo`; `what` names the upload in the
-/// error of a refused one.
+/// PUTs a manifest (or list) as `reference` of `repo` with a token for `scopes` (a push
+/// that mounts blobs from other repositories asks for those too); `what` names the upload
+/// in the error of a refused one.
 pub(super) fn put_manifest(
     client: &Client,
     repo: &str,
+    scopes: &[String],
     reference: &str,
     media_type: &str,
     bytes: &[u8],
     what: &str,
 ) -> Result<(), RegistryError> {
-    let scopes = [format!("repository:{repo}:pull,push")];
     let mut resp = client.send(
         "PUT",
         &format!("{repo}/manifests/{reference}"),
-        &scopes,
+        scopes,
         &[("Content-Type", media_type)],
         Body::Bytes(bytes),
     )?;

@@ -78,6 +78,7 @@ pub fn push_plugin(
     super::lists::put_manifest(
         &client,
         &repo,
+        &[format!("repository:{repo}:pull,push")],
         &tag,
         SCHEMA2,
         &manifest,

@@ -122,22 +122,15 @@ pub fn push(
         .media_type
         .clone()
         .unwrap_or_else(|| super::manifest::OCI_MANIFEST.to_string());
-    let path = format!("{repo}/manifests/{tag}");
-    let mut resp = client.send(
-        "PUT",
-        &path,
+    super::lists::put_manifest(
+        &client,
+        &repo,
         &scopes,
-        &[("Content-Type", &media_type)],
-        Body::Bytes(&manifest),
+        &tag,
+        &media_type,
+        &manifest,
+        &format!("manifest upload to {dest}"),
     )?;
-    let status = resp.status().as_u16();
-    if !(200..300).contains(&status) {
-        return Err(RegistryError::Status {
-            what: format!("manifest upload to {}", dest),
-            status,
-            message: error_message(&mut resp),
-        });
-    }
     let digest = sha256(&manifest);
     progress.line(&format!("{tag}: digest: {digest} size: {}", manifest.len()));
     Ok(digest)
