@@ -2,6 +2,7 @@
 //! names or id prefixes, prints each argument as given when it succeeds, goes on past a
 //! failing one, and exits 1 if any failed (as docker does).
 
+use super::failures::Failures;
 use super::Exit;
 use crate::cli::{ContainerExistsArgs, KillArgs, RmArgs, StartArgs, StopArgs};
 use crate::container::{Container, ContainerError, Containers};
@@ -15,20 +16,14 @@ pub(super) fn each(
     args: &[String],
     mut f: impl FnMut(&str) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut failed = false;
+    let mut failed = Failures::default();
     for a in args {
         match f(a) {
             Ok(()) => println!("{a}"),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed = true;
-            }
+            Err(e) => failed.report(format_args!("Error: {e:#}")),
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// podman's `--latest`: the id of the container created last.

@@ -2,6 +2,7 @@
 //! `crate::context`), with docker's output, messages and exit codes (1 for a context
 //! error, as docker's CLI). "default" is the store kiste uses without a context.
 
+use super::failures::Failures;
 use super::format::{cells, table};
 use super::template::{Formatter, OutputFormat};
 use super::Exit;
@@ -376,7 +377,7 @@ fn update(store: &ContextStore, a: ContextUpdateArgs) -> Result<(), ContextError
 /// Removing the current context needs `-f`, and then "default" becomes current.
 fn rm(store: &ContextStore, current: &str, a: ContextRmArgs) -> anyhow::Result<()> {
     let configured = store.current().map_err(fail)?;
-    let mut failed = false;
+    let mut failed = Failures::default();
     for name in &a.names {
         let removed = if name == DEFAULT {
             Err(ContextError::RemoveDefault)
@@ -395,16 +396,10 @@ fn rm(store: &ContextStore, current: &str, a: ContextRmArgs) -> anyhow::Result<(
         };
         match removed {
             Ok(()) => println!("{name}"),
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
+            Err(e) => failed.report(e),
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 fn export(store: &ContextStore, sel: &Selection, a: ContextExportArgs) -> anyhow::Result<()> {

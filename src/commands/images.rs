@@ -1,6 +1,7 @@
 //! Image verbs: `images`, `import`, `rmi`, `tag`, `history`, and the `image` group
 //! (`ls`, `inspect`, `history`, `prune`, `rm`, `tag`, `import`).
 
+use super::failures::Failures;
 use super::filter::{glob_match, Filters};
 use super::format::{cells, human_duration, human_size, parse_rfc3339, since, table};
 use super::ps::go_time;
@@ -218,7 +219,7 @@ pub fn import(paths: &Paths, args: ImportArgs) -> anyhow::Result<()> {
 pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
     let store = ImageStore::open(&paths.images())?;
     let containers = ContainerStore::open(&paths.containers())?;
-    let mut failed = false;
+    let mut failed = Failures::default();
     for a in &args.images {
         let result =
             (|| -> anyhow::Result<()> {
@@ -263,14 +264,10 @@ pub fn rmi(paths: &Paths, args: RmiArgs) -> anyhow::Result<()> {
                 Ok(())
             })();
         if let Err(e) = result {
-            eprintln!("Error: {e:#}");
-            failed = true;
+            failed.report(format_args!("Error: {e:#}"));
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// docker's rmi without `--no-prune`: the removed image's untagged parent goes too (and
@@ -361,21 +358,15 @@ pub fn image_command(paths: &Paths, cmd: ImageCommand) -> anyhow::Result<()> {
 fn inspect(paths: &Paths, args: ImageInspectArgs) -> anyhow::Result<()> {
     let store = ImageStore::open(&paths.images())?;
     let mut out = Vec::new();
-    let mut failed = false;
+    let mut failed = Failures::default();
     for name in &args.images {
         match store.resolve(name) {
             Ok(img) => out.push(super::inspect::image_json(&img)),
-            Err(_) => {
-                eprintln!("Error: No such image: {name}");
-                failed = true;
-            }
+            Err(_) => failed.report(format_args!("Error: No such image: {name}")),
         }
     }
     super::inspect::print_inspected(out, args.format.as_deref())?;
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// docker's `history`: newest step first; only the top row has an image id (as with

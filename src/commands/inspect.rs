@@ -1,7 +1,7 @@
 //! `inspect`: docker's JSON for containers and images (the fields scripts use).
 
+use super::failures::Failures;
 use super::template::{Formatter, OutputFormat};
-use super::Exit;
 use crate::cli::InspectArgs;
 use crate::config::Ulimit;
 use crate::image::ImageStore;
@@ -205,7 +205,7 @@ pub fn inspect(paths: &Paths, args: InspectArgs) -> anyhow::Result<()> {
     let images = ImageStore::open(&paths.images())?;
     let want = args.kind.as_deref();
     let mut out = Vec::new();
-    let mut failed = false;
+    let mut failed = Failures::default();
     for o in &args.objects {
         if want != Some("image") {
             if let Ok(rec) = containers.resolve(o) {
@@ -225,14 +225,10 @@ pub fn inspect(paths: &Paths, args: InspectArgs) -> anyhow::Result<()> {
                 continue;
             }
         }
-        eprintln!("Error: no such object: {o}");
-        failed = true;
+        failed.report(format_args!("Error: no such object: {o}"));
     }
     print_inspected(out, args.format.as_deref())?;
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// docker's HostConfig.LogConfig: the driver and its options as strings.

@@ -2,6 +2,7 @@
 //! life of existing containers, with docker's output and exit codes.
 
 use super::containers::{each, stop_signal};
+use super::failures::Failures;
 use super::Exit;
 use crate::cli::{HealthcheckRunArgs, PauseArgs, RenameArgs, RestartArgs, StartFilter, WaitArgs};
 use crate::config::RestartPolicy;
@@ -50,20 +51,14 @@ pub(super) fn start_attached(
 /// container is an error on stderr and exit 1, the others are still awaited.
 pub fn wait(paths: &Paths, args: WaitArgs) -> anyhow::Result<()> {
     let containers = Containers::open(paths)?;
-    let mut failed = false;
+    let mut failed = Failures::default();
     for a in &args.containers {
         match containers.get(a).and_then(|c| c.wait_exit()) {
             Ok(code) => println!("{code}"),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
+            Err(e) => failed.report(format_args!("Error: {e}")),
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// `restart`: stop (stop signal, SIGKILL after the timeout) then start, detached.

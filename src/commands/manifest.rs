@@ -3,6 +3,7 @@
 //! `add`). Prints what docker prints: "Created manifest list NAME", the pushed list's
 //! digest, JSON for `inspect` as docker prints it (lists by three spaces, images by tabs).
 
+use super::failures::Failures;
 use super::Exit;
 use crate::cli::{
     check_platform, ManifestAddArgs, ManifestAnnotateArgs, ManifestCommand, ManifestCreateArgs,
@@ -269,16 +270,12 @@ fn push(store: &ListStore, a: ManifestPushArgs) -> anyhow::Result<()> {
 
 fn rm(store: &ListStore, a: ManifestRmArgs) -> anyhow::Result<()> {
     let lock = store.lock()?;
-    let mut failed = false;
+    let mut failed = Failures::default();
     for l in &a.lists {
         let name = normalize(l)?.to_string();
         if !store.remove(&lock, &name)? {
-            eprintln!("Error: No such manifest: {name}");
-            failed = true;
+            failed.report(format_args!("Error: No such manifest: {name}"));
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }

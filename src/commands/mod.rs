@@ -16,6 +16,7 @@ mod cp;
 mod diff;
 mod events;
 mod exec;
+mod failures;
 mod filter;
 mod format;
 mod generate;

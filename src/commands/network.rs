@@ -2,6 +2,7 @@
 //! shows them, and a container's `NetworkSettings` for `inspect`. The built-in networks are
 //! `bridge` (kiste0), `host` and `none`; user-defined ones live in `network::store`.
 
+use super::failures::Failures;
 use super::filter::Filters;
 use super::format::table;
 use super::network_settings::endpoint_id;
@@ -207,14 +208,11 @@ fn ls(paths: &Paths, a: NetworkLsArgs) -> anyhow::Result<()> {
 
 fn inspect(paths: &Paths, args: NetworkInspectArgs) -> anyhow::Result<()> {
     let mut out = Vec::new();
-    let mut failed = false;
+    let mut failed = Failures::default();
     for name in &args.networks {
         match find_listed(paths, name) {
             Some(n) => out.push(network_json(paths, &n)),
-            None => {
-                eprintln!("Error: No such network: {name}");
-                failed = true;
-            }
+            None => failed.report(format_args!("Error: No such network: {name}")),
         }
     }
     match args.format.as_deref() {
@@ -226,10 +224,7 @@ fn inspect(paths: &Paths, args: NetworkInspectArgs) -> anyhow::Result<()> {
         }
         None => println!("{}", ordered::pretty(&Value::Array(out), NETWORK_FIELDS)),
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// docker's order of a network's fields (and of its IPAM, Config and Containers entries).
@@ -411,21 +406,15 @@ fn remove_one(paths: &Paths, what: &str) -> Result<String, String> {
 }
 
 fn rm(paths: &Paths, a: NetworkRmArgs) -> anyhow::Result<()> {
-    let mut failed = false;
+    let mut failed = Failures::default();
     for what in &a.networks {
         match remove_one(paths, what) {
             Ok(_) => println!("{what}"),
             Err(e) if a.force && e.starts_with("Error: No such network") => {}
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
+            Err(e) => failed.report(e),
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// Remove every user-defined network no container names and `chosen` accepts: their

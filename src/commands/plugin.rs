@@ -3,6 +3,7 @@
 //! (`plugin_engine`). Output and messages are dockerd's ("Error response from daemon:
 //! …", exit 1).
 
+use super::failures::Failures;
 use super::filter::Filters;
 use super::format::table;
 use super::inspect::print_inspected;
@@ -25,21 +26,15 @@ pub fn plugin_command(paths: &Paths, cmd: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::Inspect(a) => {
             let store = PluginStore::open(paths)?;
             let mut out = Vec::new();
-            let mut failed = false;
+            let mut failed = Failures::default();
             for name in &a.names {
                 match store.get(name) {
                     Ok(p) => out.push(serde_json::to_value(&p)?),
-                    Err(e) => {
-                        eprintln!("Error response from daemon: {e}");
-                        failed = true;
-                    }
+                    Err(e) => failed.report(format_args!("Error response from daemon: {e}")),
                 }
             }
             print_inspected(out, a.format.as_deref())?;
-            if failed {
-                return Err(Exit::silent(1).into());
-            }
-            Ok(())
+            failed.finish()
         }
         PluginCommand::Rm(a) => rm(paths, a),
         PluginCommand::Set(a) => set(paths, a),
@@ -119,7 +114,7 @@ fn disable(paths: &Paths, a: PluginDisableArgs) -> anyhow::Result<()> {
 fn rm(paths: &Paths, a: PluginRmArgs) -> anyhow::Result<()> {
     let store = PluginStore::open(paths)?;
     let lock = store.lock()?;
-    let mut failed = false;
+    let mut failed = Failures::default();
     for name in &a.names {
         let done = (|| -> anyhow::Result<()> {
             let p = store.get(name).map_err(daemon)?;
@@ -140,16 +135,10 @@ fn rm(paths: &Paths, a: PluginRmArgs) -> anyhow::Result<()> {
         })();
         match done {
             Ok(()) => println!("{name}"),
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
+            Err(e) => failed.report(e),
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 /// `plugin set PLUGIN KEY=VALUE… | SOURCE.source=… | DEVICE.path=… | args=…`: docker's

@@ -2,6 +2,7 @@
 //! new container's mounts (`--volumes-from`, the image's VOLUMEs as anonymous volumes)
 //! and makes the volumes they name.
 
+use super::failures::Failures;
 use super::filter::Filters;
 use super::format::table;
 use super::inspect::print_inspected;
@@ -21,7 +22,7 @@ pub fn volume_command(paths: &Paths, cmd: VolumeCommand) -> anyhow::Result<()> {
         VolumeCommand::Inspect(a) => {
             let store = VolumeStore::open(paths)?;
             let mut out = Vec::new();
-            let mut failed = false;
+            let mut failed = Failures::default();
             for name in &a.volumes {
                 let got = store.get(name).and_then(|v| {
                     if v.driver != "local" {
@@ -32,17 +33,11 @@ pub fn volume_command(paths: &Paths, cmd: VolumeCommand) -> anyhow::Result<()> {
                 });
                 match got {
                     Ok(v) => out.push(serde_json::to_value(&v)?),
-                    Err(e) => {
-                        eprintln!("Error: {e}");
-                        failed = true;
-                    }
+                    Err(e) => failed.report(format_args!("Error: {e}")),
                 }
             }
             print_inspected(out, a.format.as_deref())?;
-            if failed {
-                return Err(Exit::silent(1).into());
-            }
-            Ok(())
+            failed.finish()
         }
         VolumeCommand::Rm(a) => rm(paths, a),
         VolumeCommand::Prune(a) => prune(paths, a),
@@ -170,7 +165,7 @@ fn ls(paths: &Paths, a: VolumeLsArgs) -> anyhow::Result<()> {
 fn rm(paths: &Paths, a: VolumeRmArgs) -> anyhow::Result<()> {
     let store = VolumeStore::open(paths)?;
     let lock = store.lock()?;
-    let mut failed = false;
+    let mut failed = Failures::default();
     for name in &a.volumes {
         if let Some(v) = store.get(name).ok().filter(|v| v.driver != "local") {
             let _ = super::plugin::ensure_driver(paths, &v.driver);
@@ -178,16 +173,10 @@ fn rm(paths: &Paths, a: VolumeRmArgs) -> anyhow::Result<()> {
         match store.remove(&lock, name) {
             Ok(()) => println!("{name}"),
             Err(VolumeError::NotFound(_)) if a.force => println!("{name}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e}");
-                failed = true;
-            }
+            Err(e) => failed.report(format_args!("Error response from daemon: {e}")),
         }
     }
-    if failed {
-        return Err(Exit::silent(1).into());
-    }
-    Ok(())
+    failed.finish()
 }
 
 fn prune(paths: &Paths, a: VolumePruneArgs) -> anyhow::Result<()> {
