@@ -3,10 +3,14 @@
 //! flags, data and propagation; the standard device nodes and the config's devices in
 //! /dev; the hooks (see `hooks`); pivot_root; then, inside, the sysctls, the read-only
 //! and masked paths, and the read-only root, in runc's order. Destinations resolve inside
-//! the rootfs (`rootfs::make_target`), so no symlink of the image points a mount at the host.
+//! the rootfs (`Targets`: the kernel's RESOLVE_IN_ROOT, else `rootfs::make_target`), so
+//! no symlink of the image points a mount at the host.
 
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
 
@@ -50,6 +54,7 @@ pub(crate) fn setup(
     )
     .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?;
     in_cgroup()?;
+    let targets = Targets::open(root);
     // Without a cgroup namespace a cgroup mount shows each hierarchy's root: the
     // container's own cgroup is bound over it instead, as runc does.
     let own_cgroup = match spec.namespaces.cgroup {
@@ -57,9 +62,9 @@ pub(crate) fn setup(
         _ => spec.cgroup.as_ref().map(crate::cgroups::relative_path),
     };
     for mount in &extras.mounts {
-        mount_one(m, root, plan, mount, own_cgroup.as_deref())?;
+        mount_one(m, &targets, plan, mount, own_cgroup.as_deref())?;
     }
-    make_devices(m, root, spec)?;
+    make_devices(m, root, &targets, spec)?;
     if extras.rootfs_propagation != 0 {
         m.mount(None, root, None, tree, None)
             .ctx(|| "cannot set the rootfs propagation".into())?;
@@ -72,19 +77,18 @@ pub(crate) fn setup(
         super::tuning::write_sysctls(&t.sysctl)?;
     }
     let inside = Path::new("/");
+    let targets = Targets::open(inside);
     for p in &spec.security.readonly_paths {
-        let target = resolve_in_root(inside, p)?;
-        if std::fs::symlink_metadata(&target).is_ok() {
+        if let Some((target, _)) = targets.existing(p)? {
             bind(m, &target, &target, true)?;
             remount_ro(m, &target)?;
         }
     }
     for p in &spec.security.masked_paths {
-        let target = resolve_in_root(inside, p)?;
-        let Ok(meta) = std::fs::symlink_metadata(&target) else {
+        let Some((target, is_dir)) = targets.existing(p)? else {
             continue;
         };
-        if meta.is_dir() {
+        if is_dir {
             let ro = MsFlags::MS_RDONLY;
             mnt(m, Some("tmpfs"), &target, Some("tmpfs"), ro, None)?;
         } else {
@@ -99,7 +103,7 @@ pub(crate) fn setup(
 
 fn mount_one(
     m: &mut impl Mounter,
-    root: &Path,
+    targets: &Targets,
     plan: &Plan,
     mount: &SpecMount,
     own_cgroup: Option<&Path>,
@@ -110,7 +114,7 @@ fn mount_one(
         let is_dir = std::fs::metadata(src)
             .ctx(|| format!("cannot bind {}", mount.source))?
             .is_dir();
-        let dest = make_target(root, &mount.destination, !is_dir)?;
+        let dest = targets.target(&mount.destination, !is_dir)?;
         bind(m, src, &dest, mount.recursive)?;
         let lock = MsFlags::MS_RDONLY
             | MsFlags::MS_NOSUID
@@ -127,7 +131,7 @@ fn mount_one(
         }
         return propagate(m, &dest, mount.propagation);
     }
-    let dest = make_target(root, &mount.destination, false)?;
+    let dest = targets.target(&mount.destination, false)?;
     if mount.fstype == "cgroup" || mount.fstype == "cgroup2" {
         let ro = flags & MsFlags::MS_RDONLY;
         mount_cgroups(m, &dest, &plan.cgroup_mounts, ro)?;
@@ -188,8 +192,16 @@ fn propagate(m: &mut impl Mounter, dest: &Path, propagation: u64) -> Result<(), 
 
 /// The standard nodes and symlinks in the rootfs' /dev (on whatever the config mounted
 /// there), and the config's devices.
-fn make_devices(m: &mut impl Mounter, root: &Path, spec: &ContainerSpec) -> Result<(), ChildError> {
-    let dev = resolve_in_root(root, "/dev")?;
+fn make_devices(
+    m: &mut impl Mounter,
+    root: &Path,
+    targets: &Targets,
+    spec: &ContainerSpec,
+) -> Result<(), ChildError> {
+    let dev = match targets.existing("/dev")? {
+        Some((dev, true)) => dev,
+        _ => resolve_in_root(root, "/dev")?,
+    };
     ensure(&dev, false)?;
     for (name, major, minor) in STANDARD {
         let host = Path::new("/dev").join(name);
@@ -229,4 +241,123 @@ fn make_devices(m: &mut impl Mounter, root: &Path, spec: &ContainerSpec) -> Resu
         )?;
     }
     Ok(())
+}
+
+/// Paths inside a container's root, each resolved by the kernel with one `openat2`
+/// (RESOLVE_IN_ROOT) from one descriptor of the root: about four system calls a path
+/// instead of the fifteen of `rootfs::make_target`'s component-by-component walk. A path
+/// that does not exist yet, or any error, takes the walk (which creates what is missing
+/// and words the error), so the outcome is the walk's.
+struct Targets {
+    root: PathBuf,
+    fd: Option<OwnedFd>,
+}
+
+impl Targets {
+    fn open(root: &Path) -> Targets {
+        let fd = CString::new(root.as_os_str().as_bytes())
+            .ok()
+            .and_then(|c| {
+                // SAFETY: open with a valid C string; the fd is owned below.
+                let fd = unsafe {
+                    libc::open(
+                        c.as_ptr(),
+                        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                    )
+                };
+                // SAFETY: a fresh fd.
+                (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+            });
+        Targets {
+            root: root.to_path_buf(),
+            fd,
+        }
+    }
+
+    /// The host path of `inside` and whether it is a directory; None when it does not
+    /// exist (a dangling symlink included: runc skips those masked and read-only paths
+    /// too). Other failures fall back to `resolve_in_root`, whose error is the old one.
+    fn existing(&self, inside: &str) -> Result<Option<(PathBuf, bool)>, ChildError> {
+        match self.resolve(inside) {
+            Ok((path, is_dir, _)) => Ok(Some((path, is_dir))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(_) => {
+                let target = resolve_in_root(&self.root, inside)?;
+                Ok(std::fs::symlink_metadata(&target)
+                    .ok()
+                    .map(|meta| (target, meta.is_dir())))
+            }
+        }
+    }
+
+    /// `make_target`'s answer: an existing directory (or, for `file`, non-directory)
+    /// straight from the kernel, anything else through `make_target`.
+    fn target(&self, dest: &str, file: bool) -> Result<PathBuf, ChildError> {
+        match self.resolve(dest) {
+            Ok((path, is_dir, _)) if is_dir != file => return Ok(path),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !file => {
+                if let Some(path) = self.make_dir(dest) {
+                    return Ok(path);
+                }
+            }
+            _ => {}
+        }
+        make_target(&self.root, dest, file)
+    }
+
+    /// A missing directory whose parent exists (a mount point in a tmpfs the config just
+    /// mounted, such as /dev/pts): one mkdirat in the parent, resolved inside the root.
+    /// None sends the caller to `make_target` (a missing parent, a dangling symlink).
+    fn make_dir(&self, dest: &str) -> Option<PathBuf> {
+        let (parent, name) = dest.trim_end_matches('/').rsplit_once('/')?;
+        if name.is_empty() || name == "." || name == ".." {
+            return None;
+        }
+        let (_, parent_is_dir, fd) = self.resolve(parent).ok()?;
+        let name = CString::new(name).ok()?;
+        // SAFETY: mkdirat in a directory fd we own with a valid C string.
+        if !parent_is_dir || unsafe { libc::mkdirat(fd.as_raw_fd(), name.as_ptr(), 0o755) } != 0 {
+            return None;
+        }
+        match self.resolve(dest) {
+            Ok((path, true, _)) => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The host path of `inside`, whether it is a directory, and its O_PATH descriptor.
+    fn resolve(&self, inside: &str) -> std::io::Result<(PathBuf, bool, OwnedFd)> {
+        let no_fd = || std::io::Error::from_raw_os_error(libc::EBADF);
+        let root = self.fd.as_ref().ok_or_else(no_fd)?;
+        let rel = inside.trim_start_matches('/');
+        let c = CString::new(if rel.is_empty() { "." } else { rel })
+            .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: open_how is plain data; zeroed is its empty value.
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+        how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+        // SAFETY: openat2 with a valid dirfd, C string and open_how of the given size.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                root.as_raw_fd(),
+                c.as_ptr(),
+                &how as *const libc::open_how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        // SAFETY: stat is plain data; zeroed is a valid value to fill.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat of an fd we own into that buffer.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+        Ok((path, st.st_mode & libc::S_IFMT == libc::S_IFDIR, fd))
+    }
 }
