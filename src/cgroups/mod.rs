@@ -11,6 +11,7 @@ mod resources;
 mod rt;
 pub mod stats;
 mod v1;
+pub(crate) use v1::mounted as v1_mounted;
 mod v2;
 
 pub use resources::{
@@ -85,7 +86,9 @@ pub enum CgroupLayout {
 /// Detects the layout by the filesystem magic of `/sys/fs/cgroup` (cgroup2 there means
 /// v2; a tmpfs there means v1, with or without an empty `unified` cgroup2 beside it).
 pub fn detect() -> CgroupLayout {
-    detect_at(Path::new(CGROUP_ROOT))
+    // Once per process: `run` asks on every step (create, spec, mounts, remove).
+    static LAYOUT: std::sync::OnceLock<CgroupLayout> = std::sync::OnceLock::new();
+    *LAYOUT.get_or_init(|| detect_at(Path::new(CGROUP_ROOT)))
 }
 
 // The magic's integer type differs between glibc and musl.

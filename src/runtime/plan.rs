@@ -93,35 +93,7 @@ impl CgroupMounts {
         if cgroups::detect() == CgroupLayout::V2 {
             return CgroupMounts::V2;
         }
-        let info = crate::process::read_proc("/proc/self/mountinfo").unwrap_or_default();
-        let mut out = Vec::new();
-        for line in info.lines() {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let mut r = right.split(' ');
-            if r.next() != Some("cgroup") {
-                continue;
-            }
-            let superopts = r.nth(1).unwrap_or("");
-            let Some(point) = left.split(' ').nth(4) else {
-                continue;
-            };
-            let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
-                continue;
-            };
-            let opts: Vec<&str> = superopts
-                .split(',')
-                .filter(|o| {
-                    !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
-                        && !o.starts_with("release_agent=")
-                })
-                .collect();
-            if !name.contains('/') && !opts.is_empty() {
-                out.push((name.to_string(), opts.join(",")));
-            }
-        }
+        let out = cgroups::v1_mounted().unwrap_or_default().to_vec();
         CgroupMounts::V1(out)
     }
 }
