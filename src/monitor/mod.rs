@@ -389,8 +389,7 @@ fn run_monitored(
         r.state.pid = started.pid;
         r.state.pid_start_time = started.start_time;
         r.state.monitor_pid = std::process::id() as i32;
-        r.state.monitor_start_time =
-            runtime::process_start_time(r.state.monitor_pid).unwrap_or_default();
+        r.state.monitor_start_time = crate::process::own_start_time().unwrap_or_default();
         r.state.started_at = Some(crate::image::now_rfc3339());
         r.state.error.clear();
         r.state.oom_killed = false;
