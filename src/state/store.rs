@@ -128,8 +128,16 @@ pub struct StoreLock {
 
 impl ContainerStore {
     pub fn open(dir: &Path) -> Result<ContainerStore, StateError> {
-        if !dir.is_dir() {
-            crate::paths::make_dir(dir, crate::paths::PRIVATE).map_err(io(dir))?;
+        // `run` opens its store five times: the directory is checked once per process.
+        static SEEN: Mutex<Option<PathBuf>> = Mutex::new(None);
+        let seen = SEEN.lock().ok();
+        if seen.as_ref().and_then(|s| s.as_deref()) != Some(dir) {
+            if !dir.is_dir() {
+                crate::paths::make_dir(dir, crate::paths::PRIVATE).map_err(io(dir))?;
+            }
+            if let Some(mut s) = seen {
+                *s = Some(dir.to_path_buf());
+            }
         }
         Ok(ContainerStore {
             dir: dir.to_path_buf(),
