@@ -166,13 +166,7 @@ fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError
             })
             .map_err(other(&format!("cannot create {}", run_dir.display())))?;
     }
-    for d in [
-        paths.container_upper(id),
-        paths.container_work(id),
-        paths.container_rootfs(id),
-    ] {
-        std::fs::create_dir_all(&d).map_err(other(&format!("cannot create {}", d.display())))?;
-    }
+    // The upper, work and mount point directories are made by `storage::mount_overlay`.
     Ok(())
 }
 
