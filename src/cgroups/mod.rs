@@ -11,7 +11,6 @@ mod resources;
 mod rt;
 pub mod stats;
 mod v1;
-pub(crate) use v1::mounted as v1_mounted;
 mod v2;
 
 pub use resources::{
@@ -97,6 +96,11 @@ fn fs_magic(path: &Path) -> Option<i64> {
     nix::sys::statfs::statfs(path)
         .ok()
         .map(|s| s.filesystem_type().0 as i64)
+}
+
+/// The v1 hierarchies mounted under /sys/fs/cgroup: see `v1::mounted`.
+pub(crate) fn v1_mounted() -> Option<&'static [(String, String)]> {
+    v1::mounted()
 }
 
 pub(crate) fn detect_at(root: &Path) -> CgroupLayout {
