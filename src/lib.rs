@@ -1,6 +1,7 @@
 //! kiste: a daemonless container tool. The library holds everything the `kiste` binary
 //! does; `main.rs` only parses the command line and maps errors to exit codes.
 
+pub mod alloc;
 pub mod api;
 pub mod build;
 pub mod cgroups;

@@ -5,6 +5,10 @@ use clap::FromArgMatches;
 use kiste::cli::Cli;
 use kiste::commands::{dispatch, Exit};
 
+/// dlmalloc instead of musl's malloc: see `kiste::alloc`.
+#[global_allocator]
+static ALLOCATOR: kiste::alloc::Allocator = kiste::alloc::Allocator;
+
 /// musl's `open` follows every `O_CLOEXEC` open with `fcntl(F_SETFD, FD_CLOEXEC)` for
 /// kernels older than 2.6.23, which ignored the flag; Rust's std opens everything with
 /// `O_CLOEXEC`, so that is one extra system call per file (78 in one `run --rm`). This

@@ -66,6 +66,22 @@ pub fn read_proc(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {
     String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
+/// This process's start time, read once per process (a forked child reads its own):
+/// `run` names itself in the record twice on its way to the container's start.
+pub fn own_start_time() -> Option<u64> {
+    static OWN: std::sync::Mutex<Option<(u32, u64)>> = std::sync::Mutex::new(None);
+    let pid = std::process::id();
+    let mut own = OWN.lock().ok()?;
+    if let Some((p, t)) = *own {
+        if p == pid {
+            return Some(t);
+        }
+    }
+    let t = process_start_time(pid as i32)?;
+    *own = Some((pid, t));
+    Some(t)
+}
+
 /// The start time (field 22 of /proc/PID/stat) of a live process, None when it is gone.
 /// A zombie still has one: it is gone only once reaped.
 pub fn process_start_time(pid: i32) -> Option<u64> {
@@ -89,6 +105,8 @@ mod tests {
         let a = process_start_time(me).unwrap();
         assert_eq!(process_start_time(me), Some(a));
         assert_eq!(process_start_time(-1), None);
+        assert_eq!(own_start_time(), Some(a));
+        assert_eq!(own_start_time(), Some(a));
     }
 
     #[test]

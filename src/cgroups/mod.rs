@@ -85,7 +85,9 @@ pub enum CgroupLayout {
 /// Detects the layout by the filesystem magic of `/sys/fs/cgroup` (cgroup2 there means
 /// v2; a tmpfs there means v1, with or without an empty `unified` cgroup2 beside it).
 pub fn detect() -> CgroupLayout {
-    detect_at(Path::new(CGROUP_ROOT))
+    // Once per process: `run` asks on every step (create, spec, mounts, remove).
+    static LAYOUT: std::sync::OnceLock<CgroupLayout> = std::sync::OnceLock::new();
+    *LAYOUT.get_or_init(|| detect_at(Path::new(CGROUP_ROOT)))
 }
 
 // The magic's integer type differs between glibc and musl.
@@ -94,6 +96,11 @@ fn fs_magic(path: &Path) -> Option<i64> {
     nix::sys::statfs::statfs(path)
         .ok()
         .map(|s| s.filesystem_type().0 as i64)
+}
+
+/// The v1 hierarchies mounted under /sys/fs/cgroup: see `v1::mounted`.
+pub(crate) fn v1_mounted() -> Option<&'static [(String, String)]> {
+    v1::mounted()
 }
 
 pub(crate) fn detect_at(root: &Path) -> CgroupLayout {

@@ -27,12 +27,24 @@ const CONTROLLERS: &[&str] = &[
 ];
 
 /// Each mounted controller and its hierarchy root (`cpu` may be a link to `cpu,cpuacct`),
-/// found once per process: one readlink per controller instead of a realpath walk (a
-/// readlink per path component under musl) every time a directory is wanted.
+/// found once per process from the hierarchies mounted under /sys/fs/cgroup (one read
+/// of mountinfo, which the container's /sys/fs/cgroup needs anyway), else with a
+/// readlink per controller.
 fn roots() -> &'static [(&'static str, PathBuf)] {
     static ROOTS: OnceLock<Vec<(&'static str, PathBuf)>> = OnceLock::new();
     ROOTS.get_or_init(|| {
         let base = Path::new(CGROUP_ROOT);
+        if let Some(mounted) = mounted() {
+            return CONTROLLERS
+                .iter()
+                .filter_map(|c| {
+                    let (dir, _) = mounted
+                        .iter()
+                        .find(|(_, opts)| opts.split(',').any(|o| o == *c))?;
+                    Some((*c, base.join(dir)))
+                })
+                .collect();
+        }
         let mut out = Vec::new();
         for c in CONTROLLERS {
             let p = base.join(c);
@@ -47,6 +59,51 @@ fn roots() -> &'static [(&'static str, PathBuf)] {
         }
         out
     })
+}
+
+/// The v1 hierarchies mounted directly under /sys/fs/cgroup: (directory name, the
+/// controllers and name= of its mount options), e.g. ("cpu,cpuacct", "cpu,cpuacct");
+/// read once per process. None when mountinfo cannot be read.
+pub(crate) fn mounted() -> Option<&'static [(String, String)]> {
+    static MOUNTED: OnceLock<Option<Vec<(String, String)>>> = OnceLock::new();
+    MOUNTED
+        .get_or_init(|| {
+            let info = crate::process::read_proc("/proc/self/mountinfo").ok()?;
+            Some(parse_mounted(&info))
+        })
+        .as_deref()
+}
+
+fn parse_mounted(info: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in info.lines() {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut r = right.split(' ');
+        if r.next() != Some("cgroup") {
+            continue;
+        }
+        let superopts = r.nth(1).unwrap_or("");
+        let Some(point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
+            continue;
+        };
+        let opts: Vec<&str> = superopts
+            .split(',')
+            .filter(|o| {
+                !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
+                    && !o.starts_with("release_agent=")
+            })
+            .collect();
+        if !name.contains('/') && !opts.is_empty() {
+            out.push((name.to_string(), opts.join(",")));
+        }
+    }
+    out
 }
 
 /// The hierarchy root of one controller, None when the host does not mount it.
@@ -112,8 +169,10 @@ pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
 /// process died before it could copy them).
 fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
     let cpuset = controller_root("cpuset") == Some(root);
-    // Outside cpuset the parent (kiste's own cgroup) usually exists: one mkdir.
-    if !cpuset && fs::create_dir(root.join(rel)).is_ok() {
+    // The parent (kiste's own cgroup) usually exists: one mkdir, and in cpuset the
+    // parent's cpus and mems copied when it has them.
+    let dir = root.join(rel);
+    if fs::create_dir(&dir).is_ok() && (!cpuset || copy_cpuset(&dir).is_ok()) {
         return Ok(());
     }
     let mut cur = root.to_path_buf();
@@ -139,6 +198,25 @@ fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// A new cpuset directory gets its parent's cpus and mems (an error when the parent has
+/// none: it was made by a process that died before it could copy them).
+fn copy_cpuset(dir: &Path) -> Result<(), CgroupError> {
+    let parent = dir.parent().unwrap_or(dir);
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let theirs = fs::read_to_string(parent.join(f))
+            .map_err(|e| CgroupError::io("read", &parent.join(f), e))?;
+        if theirs.trim().is_empty() {
+            return Err(CgroupError::io(
+                "read",
+                &parent.join(f),
+                io::ErrorKind::InvalidData.into(),
+            ));
+        }
+        write_file(dir, f, theirs.trim())?;
     }
     Ok(())
 }
@@ -369,4 +447,29 @@ fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchies_come_from_the_cgroup_mounts_under_sys_fs_cgroup() {
+        let info = "\
+25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
+27 25 0:24 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+28 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw shared:9 - cgroup cgroup rw,cpu,cpuacct
+29 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory,clone_children
+30 25 0:27 / /srv/elsewhere/pids rw - cgroup cgroup rw,pids
+";
+        assert_eq!(
+            parse_mounted(info),
+            vec![
+                ("systemd".to_string(), "name=systemd".to_string()),
+                ("cpu,cpuacct".to_string(), "cpu,cpuacct".to_string()),
+                ("memory".to_string(), "memory".to_string()),
+            ]
+        );
+    }
 }

@@ -194,7 +194,7 @@ pub(super) fn initial_status(starting: bool) -> ContainerStatus {
     let me = std::process::id() as i32;
     ContainerStatus {
         monitor_pid: me,
-        monitor_start_time: crate::runtime::process_start_time(me).unwrap_or_default(),
+        monitor_start_time: crate::process::own_start_time().unwrap_or_default(),
         ..ContainerStatus::default()
     }
 }

@@ -324,6 +324,15 @@ impl Root {
     /// The host path that `rel` names, for calls that only take paths (mount(2)). The
     /// longest existing prefix is resolved inside the root and checked by the kernel; the
     /// missing rest is appended lexically (it holds no symlinks, as it does not exist).
+    /// The host path and `lstat` of `rel` when something is there (its parents followed
+    /// inside the root, the last component not): one `openat2`, where `host_path` and an
+    /// `lstat` walk each component. `NotFound` when nothing is there.
+    pub fn existing(&self, rel: impl AsRef<OsStr>) -> io::Result<(PathBuf, Stat)> {
+        let fd = self.resolve(bytes(&rel), libc::O_PATH | libc::O_NOFOLLOW)?;
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+        Ok((path, fstatat(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH)?))
+    }
+
     pub fn host_path(&self, rel: impl AsRef<OsStr>) -> io::Result<PathBuf> {
         let (cur, rest) = self.walk(bytes(&rel), None)?;
         let fd = self.resolve(&cur.join(&b'/'), libc::O_PATH | libc::O_NOFOLLOW)?;

@@ -7,9 +7,11 @@
 
 pub mod confined;
 mod dir;
+mod remove;
 mod sys;
 #[cfg(test)]
 mod tests;
 pub(crate) mod xattr;
 
 pub use confined::{Dir, Root, Stat};
+pub use remove::remove_tree;

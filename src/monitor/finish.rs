@@ -21,7 +21,7 @@ pub(super) fn finish(
     crate::events::volumes(paths, rec, "unmount");
     let _ = crate::cgroups::remove(&running.cgroup);
     let _ = storage::unmount(&running.rootfs);
-    let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
+    let _ = crate::fs::remove_tree(&paths.container_run_dir(&running.id));
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     if running.auto_remove {
         // A `wait` that saw the container running answers with this code (docker's too).

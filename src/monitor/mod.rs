@@ -166,13 +166,7 @@ fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError
             })
             .map_err(other(&format!("cannot create {}", run_dir.display())))?;
     }
-    for d in [
-        paths.container_upper(id),
-        paths.container_work(id),
-        paths.container_rootfs(id),
-    ] {
-        std::fs::create_dir_all(&d).map_err(other(&format!("cannot create {}", d.display())))?;
-    }
+    // The upper, work and mount point directories are made by `storage::mount_overlay`.
     Ok(())
 }
 
@@ -389,8 +383,7 @@ fn run_monitored(
         r.state.pid = started.pid;
         r.state.pid_start_time = started.start_time;
         r.state.monitor_pid = std::process::id() as i32;
-        r.state.monitor_start_time =
-            runtime::process_start_time(r.state.monitor_pid).unwrap_or_default();
+        r.state.monitor_start_time = crate::process::own_start_time().unwrap_or_default();
         r.state.started_at = Some(crate::image::now_rfc3339());
         r.state.error.clear();
         r.state.oom_killed = false;

@@ -112,6 +112,7 @@ pub fn supervise(mut w: Watch) -> i32 {
     let mut fds: Vec<libc::pollfd> = Vec::new();
     // A detached monitor (no echo) now idles until its container ends.
     if !w.echo {
+        crate::alloc::release_free_memory();
         super::footprint::release_file_pages();
     }
     loop {

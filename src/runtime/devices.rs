@@ -75,7 +75,19 @@ pub(crate) fn setup_dev(
     )?;
     for (name, major, minor) in STANDARD {
         let host = Path::new("/dev").join(name);
-        make_node(m, &dev.join(name), &host, 'c', *major, *minor, 0o666, 0, 0)?;
+        let target = dev.join(name);
+        // The tmpfs just mounted is empty: the node is made straight away (no parent to
+        // make, nothing to unlink first), else as make_node makes it.
+        match m.mknod(&target, SFlag::S_IFCHR, 0o666, makedev(*major, *minor)) {
+            Ok(()) => nix::unistd::chown(&target, Some(0.into()), Some(0.into()))
+                .ctx(|| format!("cannot chown {}", target.display()))?,
+            // A user namespace cannot mknod: the host's node is bound over an empty file.
+            Err(nix::errno::Errno::EPERM) => {
+                ensure(&target, true)?;
+                bind(m, &host, &target, false)?;
+            }
+            Err(_) => make_node(m, &target, &host, 'c', *major, *minor, 0o666, 0, 0)?,
+        }
     }
     let links: [(&str, &str); 5] = [
         ("/proc/self/fd", "fd"),

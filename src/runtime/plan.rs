@@ -30,13 +30,10 @@ impl Plan {
     pub(crate) fn prepare(spec: &ContainerSpec) -> Result<Plan, RuntimeError> {
         let caps = caps::effective_mask(&spec.security.capabilities, spec.security.privileged)?;
         let seccomp = seccomp_program(&spec.security.seccomp, caps)?;
-        let root = std::fs::canonicalize(&spec.rootfs)
-            .ok()
-            .filter(|r| r.is_dir())
-            .ok_or_else(|| RuntimeError::RootfsNotDir {
-                id: spec.id.clone(),
-                rootfs: spec.rootfs.clone(),
-            })?;
+        let root = canonical_dir(&spec.rootfs).ok_or_else(|| RuntimeError::RootfsNotDir {
+            id: spec.id.clone(),
+            rootfs: spec.rootfs.clone(),
+        })?;
         Ok(Plan {
             root,
             caps,
@@ -51,6 +48,20 @@ impl Plan {
             cgroup_tasks: Vec::new(),
         })
     }
+}
+
+/// The path of directory `path` with every symlink resolved, None when it is no directory:
+/// the kernel's name for an open of it (three system calls; musl's realpath reads a link
+/// per component).
+fn canonical_dir(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(path)
+        .ok()?;
+    std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).ok()
 }
 
 /// The compiled filter for `seccomp` given the capability mask (None: unconfined).
@@ -93,35 +104,7 @@ impl CgroupMounts {
         if cgroups::detect() == CgroupLayout::V2 {
             return CgroupMounts::V2;
         }
-        let info = crate::process::read_proc("/proc/self/mountinfo").unwrap_or_default();
-        let mut out = Vec::new();
-        for line in info.lines() {
-            // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let mut r = right.split(' ');
-            if r.next() != Some("cgroup") {
-                continue;
-            }
-            let superopts = r.nth(1).unwrap_or("");
-            let Some(point) = left.split(' ').nth(4) else {
-                continue;
-            };
-            let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
-                continue;
-            };
-            let opts: Vec<&str> = superopts
-                .split(',')
-                .filter(|o| {
-                    !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
-                        && !o.starts_with("release_agent=")
-                })
-                .collect();
-            if !name.contains('/') && !opts.is_empty() {
-                out.push((name.to_string(), opts.join(",")));
-            }
-        }
+        let out = cgroups::v1_mounted().unwrap_or_default().to_vec();
         CgroupMounts::V1(out)
     }
 }

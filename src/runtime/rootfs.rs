@@ -173,9 +173,17 @@ pub(crate) fn setup(
         }
     }
 
+    // Each path is looked up once, from one open of the root; a path the image lacks
+    // (or whose parent is not a directory) is skipped.
+    let confined =
+        crate::fs::Root::open(root).ctx(|| format!("cannot open the root {}", root.display()))?;
+    let existing = |p: &str| match confined.existing(p) {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => Ok(None),
+        Err(e) => Err(e).ctx(|| format!("cannot resolve {p} inside {}", root.display())),
+    };
     for p in &spec.security.masked_paths {
-        let target = resolve_in_root(root, p)?;
-        let Ok(meta) = fs::symlink_metadata(&target) else {
+        let Some((target, meta)) = existing(p)? else {
             continue;
         };
         if meta.is_dir() {
@@ -192,12 +200,12 @@ pub(crate) fn setup(
         }
     }
     for p in &spec.security.readonly_paths {
-        let target = resolve_in_root(root, p)?;
-        if fs::symlink_metadata(&target).is_ok() {
+        if let Some((target, _)) = existing(p)? {
             bind(m, &target, &target, true)?;
             remount_ro(m, &target)?;
         }
     }
+    drop(confined);
 
     m.pivot_root(root)
         .ctx(|| format!("cannot pivot_root into {}", root.display()))?;

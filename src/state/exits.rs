@@ -12,11 +12,16 @@ pub const KEEP: Duration = Duration::from_secs(300);
 
 /// Keep `code` for container `id` (best effort: `wait` falls back to the last code it saw).
 pub fn write_exit(dir: &Path, id: &str, code: i32) {
-    if crate::paths::make_dir(dir, 0o700).is_err() {
-        return;
-    }
     let tmp = dir.join(format!(".{id}.tmp"));
-    if std::fs::write(&tmp, format!("{code}\n")).is_ok() {
+    let code = format!("{code}\n");
+    // The directory is made when the first write finds it missing.
+    let written = match std::fs::write(&tmp, &code) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::paths::make_dir(dir, 0o700).and_then(|()| std::fs::write(&tmp, &code))
+        }
+        other => other,
+    };
+    if written.is_ok() {
         let _ = std::fs::rename(&tmp, dir.join(id));
     }
 }
