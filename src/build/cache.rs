@@ -106,16 +106,28 @@ impl BuildCache {
         }
     }
 
-    /// Write `key`'s entry (temp file, fsync, rename: a reader sees the old or the new).
+    /// Write `key`'s entry (temp file, rename: a reader sees the old or the new). No
+    /// fsync: an entry only saves work, and one a crash leaves empty or torn does not
+    /// parse, which `lookup` takes as a miss. The image a build commits holds its own
+    /// layers, so nothing durable depends on an entry.
     pub fn store(&self, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
-        fs::create_dir_all(&self.dir)?;
-        let how = crate::paths::Atomic {
-            tmp: Some(self.dir.join(format!(".tmp-{key}-{}", std::process::id()))),
-            sync_dir: false,
-            ..Default::default()
-        };
         let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
-        crate::paths::write_atomic(&self.dir.join(key), &bytes, &how)
+        let tmp = self.dir.join(format!(".tmp-{key}-{}", std::process::id()));
+        let write = |tmp: &Path| {
+            fs::write(tmp, &bytes)?;
+            fs::rename(tmp, self.dir.join(key))
+        };
+        let written = match write(&tmp) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&self.dir)?;
+                write(&tmp)
+            }
+            other => other,
+        };
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
     }
 
     /// Note a use of `key`'s entry now (a build made or took it), with what it was.
