@@ -106,16 +106,23 @@ impl BuildCache {
         }
     }
 
-    /// Write `key`'s entry (temp file, rename: a reader sees the old or the new). No
+    /// Write `key`'s entry (temp file, rename: a reader sees a whole entry or none). No
     /// fsync: an entry only saves work, and one a crash leaves empty or torn does not
     /// parse, which `lookup` takes as a miss. The image a build commits holds its own
-    /// layers, so nothing durable depends on an entry.
+    /// layers, so nothing durable depends on an entry. The old entry is unlinked before
+    /// the rename: ext4 flushes a file renamed over another (auto_da_alloc), which took
+    /// 1 to 9 ms per step of a cached build here while other processes wrote to the disk.
     pub fn store(&self, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
         let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         let tmp = self.dir.join(format!(".tmp-{key}-{}", std::process::id()));
+        let dest = self.dir.join(key);
         let write = |tmp: &Path| {
             fs::write(tmp, &bytes)?;
-            fs::rename(tmp, self.dir.join(key))
+            match fs::remove_file(&dest) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            fs::rename(tmp, &dest)
         };
         let written = match write(&tmp) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
