@@ -73,7 +73,7 @@ impl RunStep<'_> {
                 source,
             })?;
         }
-        storage::mount_overlay(self.lowers, &upper, &work, &rootfs, self.paths.rootless)?;
+        storage::mount_overlay_scratch(self.lowers, &upper, &work, &rootfs, self.paths.rootless)?;
         let id = crate::state::new_id();
         let mut cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
         cgroup.resources = self.host.resources.clone();

@@ -9,7 +9,7 @@ pub mod quota;
 
 #[doc(hidden)]
 pub use overlay::mount_legacy;
-pub use overlay::{is_mounted, mount_overlay, unmount};
+pub use overlay::{is_mounted, mount_overlay, mount_overlay_scratch, unmount};
 
 use std::io;
 use std::path::PathBuf;

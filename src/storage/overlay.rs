@@ -38,6 +38,32 @@ pub fn mount_overlay(
     target: &Path,
     rootless: bool,
 ) -> Result<(), StorageError> {
+    mount(lowers, upper, work, target, rootless, false)
+}
+
+/// `mount_overlay` for an upper dir that no crash needs to find intact (a build step's
+/// scratch: packed into a blob that is synced on its own, or thrown away). It adds
+/// overlay's `volatile` option where the new mount API is used, so that unmounting does
+/// not `syncfs` the whole file system under the upper dir: measured 1 to 116 ms per RUN
+/// step here while other processes were writing to the same disk.
+pub fn mount_overlay_scratch(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    rootless: bool,
+) -> Result<(), StorageError> {
+    mount(lowers, upper, work, target, rootless, true)
+}
+
+fn mount(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    rootless: bool,
+    volatile: bool,
+) -> Result<(), StorageError> {
     for dir in [upper, work, target] {
         fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
             path: dir.to_path_buf(),
@@ -81,7 +107,7 @@ pub fn mount_overlay(
     if rootless && super::fuse::chosen() {
         return super::fuse::mount(lowers, upper, work, target).map_err(|e| fail(e.to_string()));
     }
-    let native = match mount_with_fsconfig(lowers, upper, work, target, rootless) {
+    let native = match mount_with_fsconfig(lowers, upper, work, target, rootless, volatile) {
         Ok(()) => Ok(()),
         // ENOSYS: no new mount API; EINVAL: no `lowerdir+` (kernel < 6.8).
         Err(e)
@@ -182,6 +208,7 @@ fn mount_with_fsconfig(
     work: &Path,
     target: &Path,
     rootless: bool,
+    volatile: bool,
 ) -> io::Result<()> {
     // SAFETY: plain syscalls on valid C strings; returned fds are owned right away.
     let fs_fd = unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) };
@@ -212,6 +239,9 @@ fn mount_with_fsconfig(
     set(c"index", Some(c"off"))?;
     if rootless {
         set(c"userxattr", None)?;
+    }
+    if volatile {
+        set(c"volatile", None)?;
     }
     let rc = unsafe {
         libc::syscall(

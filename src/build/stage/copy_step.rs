@@ -326,8 +326,14 @@ impl Builder<'_> {
         if dirs.is_empty() {
             return Ok(target);
         }
-        crate::storage::mount_overlay(&dirs, &upper, &ovl_work, &target, self.paths.rootless)
-            .map_err(|e| self.at(line, e.to_string()))?;
+        crate::storage::mount_overlay_scratch(
+            &dirs,
+            &upper,
+            &ovl_work,
+            &target,
+            self.paths.rootless,
+        )
+        .map_err(|e| self.at(line, e.to_string()))?;
         self.from_mounts.push(target.clone());
         Ok(target)
     }

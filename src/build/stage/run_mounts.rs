@@ -108,7 +108,7 @@ impl Builder<'_> {
                         for d in [&upper, &ovl, &merged] {
                             std::fs::create_dir_all(d).map_err(|e| err(e.to_string()))?;
                         }
-                        crate::storage::mount_overlay(
+                        crate::storage::mount_overlay_scratch(
                             &[path],
                             &upper,
                             &ovl,

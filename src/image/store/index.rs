@@ -33,11 +33,20 @@ pub(super) struct ImageRecord {
 
 impl Index {
     /// Gives `tag` to the image at `pos`, taking it from whichever image had it.
-    pub(super) fn move_tag(&mut self, tag: &str, pos: usize) {
+    /// Whether anything changed (false: the image had the tag already and alone).
+    pub(super) fn move_tag(&mut self, tag: &str, pos: usize) -> bool {
+        let holders = self
+            .images
+            .iter()
+            .filter(|r| r.tags.iter().any(|t| t == tag));
+        if holders.count() == 1 && self.images[pos].tags.iter().filter(|t| *t == tag).count() == 1 {
+            return false;
+        }
         for r in &mut self.images {
             r.tags.retain(|t| t != tag);
         }
         self.images[pos].tags.push(tag.to_string());
+        true
     }
 }
 
@@ -61,8 +70,10 @@ impl ImageStore {
         refresh: bool,
     ) -> Result<Image, ImageError> {
         let mut index = self.read_index()?;
+        let mut changed = true;
         let pos = match index.images.iter().position(|r| r.id == id) {
             Some(pos) => {
+                changed = refresh;
                 if refresh {
                     let record = &mut index.images[pos];
                     record.manifest_digest = manifest_digest;
@@ -83,9 +94,13 @@ impl ImageStore {
             }
         };
         for tag in tags {
-            index.move_tag(tag, pos);
+            changed |= index.move_tag(tag, pos);
         }
-        self.write_index(&index)?;
+        // A rebuild that changes nothing (every step cached, the tag already here)
+        // leaves images.json as it is: no write, no fsync.
+        if changed {
+            self.write_index(&index)?;
+        }
         self.load(&index.images[pos])
     }
 
@@ -138,14 +153,30 @@ impl ImageStore {
             .map_err(io_ctx(|| format!("write {}", dest.display())))
     }
 
-    /// Stores a small blob (config, manifest) and returns its digest.
-    pub(super) fn put_blob(&self, bytes: &[u8]) -> Result<String, ImageError> {
+    /// fsyncs the directory that holds `digest`'s blob (and every name renamed into it).
+    pub(super) fn sync_blob_dir(&self, digest: &str) -> Result<(), ImageError> {
+        let path = self.blob_path(digest)?;
+        let dir = path.parent().unwrap_or(&self.root);
+        crate::paths::sync_dir(dir).map_err(io_ctx(|| format!("sync {}", dir.display())))
+    }
+
+    /// Stores a small blob (config, manifest; its data synced, its name not yet): the
+    /// digest, and whether it was new. The caller syncs the blob directory once for
+    /// several (`sync_blob_dir`) before images.json names them.
+    pub(super) fn put_blob_unsynced_dir(&self, bytes: &[u8]) -> Result<(String, bool), ImageError> {
         let digest = format!("sha256:{}", hex(&Sha256::digest(bytes)));
         let path = self.blob_path(&digest)?;
-        if !path.exists() {
-            self.write_atomic(&path, bytes)?;
+        if path.exists() {
+            return Ok((digest, false));
         }
-        Ok(digest)
+        let how = crate::paths::Atomic {
+            tmp: Some(self.temp_path("file")),
+            sync_dir: false,
+            ..Default::default()
+        };
+        crate::paths::write_atomic(&path, bytes, &how)
+            .map_err(io_ctx(|| format!("write {}", path.display())))?;
+        Ok((digest, true))
     }
 
     /// Moves a finished temp blob into place unless an identical blob is already there.

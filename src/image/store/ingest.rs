@@ -146,8 +146,11 @@ impl ImageStore {
             ));
         }
         let tag_names = super::tag_names(tags)?;
-        let id = self.put_blob(config_bytes)?;
-        let manifest_digest = self.put_blob(manifest_bytes)?;
+        let (id, new_config) = self.put_blob_unsynced_dir(config_bytes)?;
+        let (manifest_digest, new_manifest) = self.put_blob_unsynced_dir(manifest_bytes)?;
+        if new_config || new_manifest {
+            self.sync_blob_dir(&id)?;
+        }
         let _lock = self.lock()?;
         for layer in layers {
             if !self.has_layer(&layer.digest, &layer.diff_id) {

@@ -177,10 +177,15 @@ impl ImageStore {
             config.rootfs.kind = "layers".to_string();
         }
         let config_bytes = serde_json::to_vec(&config).expect("image config serializes");
-        let id = self.put_blob(&config_bytes)?;
+        let (id, new_config) = self.put_blob_unsynced_dir(&config_bytes)?;
         let manifest = image_manifest(&id, config_bytes.len() as u64, layers);
         let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
-        let manifest_digest = self.put_blob(&manifest_bytes)?;
+        let (manifest_digest, new_manifest) = self.put_blob_unsynced_dir(&manifest_bytes)?;
+        // One directory sync makes both names (and the layer blobs renamed in before
+        // them) durable before images.json refers to them.
+        if new_config || new_manifest {
+            self.sync_blob_dir(&id)?;
+        }
 
         let _lock = self.lock()?;
         for layer in layers {
