@@ -349,3 +349,46 @@ fn wait_answers_with_the_exit_code_of_an_rm_container_its_monitor_removed() {
     assert_eq!(k.ok(&["wait", id.trim()]), "3\n");
     assert!(k.ok(&["ps", "-aq"]).trim().is_empty(), "the record is gone");
 }
+
+/// An `--rm` container's upper dir is thrown away with it, so its root is mounted with
+/// overlay's `volatile` (its unmount does not sync the disk); a kept container's root is
+/// not, so its writes survive a crash as docker's do. Both still write normally.
+#[test]
+fn an_rm_containers_root_skips_the_disk_sync_and_a_kept_ones_does_not() {
+    let k = Kiste::new();
+    k.busybox();
+    let root_line = "echo data > /f && cat /f && grep ' / / ' /proc/self/mountinfo";
+    let rm = k.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        root_line,
+    ]);
+    assert!(rm.starts_with("data\n"), "{rm}");
+    assert!(rm.contains(" - overlay "), "{rm}");
+    assert!(rm.contains("volatile"), "--rm root is not volatile: {rm}");
+    let kept = k.ok(&[
+        "run",
+        "--name",
+        "kept",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        root_line,
+    ]);
+    assert!(kept.starts_with("data\n"), "{kept}");
+    assert!(kept.contains(" - overlay "), "{kept}");
+    assert!(
+        !kept.contains("volatile"),
+        "a kept container's root is volatile: {kept}"
+    );
+    // The kept container's write is in its upper dir after it exited.
+    let diff = k.ok(&["diff", "kept"]);
+    assert!(diff.lines().any(|l| l == "A /f"), "{diff}");
+}
