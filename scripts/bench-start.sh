@@ -18,12 +18,13 @@ if ((${#need[@]})); then apt-get update -qq; apt-get install -y -qq "${need[@]}"
 source scripts/lib/podman-conf.sh
 bin=$PWD/$(bash scripts/build-static.sh)
 work=$(mktemp -d /tmp/kiste-bench.XXXXXX)
+run=$(mktemp -d /run/kiste-bench.XXXXXX) # run roots on tmpfs, as the tools' defaults are
 started_dockerd=""
 cleanup() {
   [ -n "$started_dockerd" ] && kill "$started_dockerd" 2>/dev/null || true
-  podman --root "$work/podman" --runroot "$work/podman-run" rmi -af >/dev/null 2>&1 || true
-  umount -R "$work" 2>/dev/null || true
-  rm -rf "$work"
+  podman --root "$work/podman" --runroot "$run/podman" rmi -af >/dev/null 2>&1 || true
+  umount -R "$work" "$run" 2>/dev/null || true
+  rm -rf "$work" "$run"
 }
 trap cleanup EXIT
 
@@ -34,9 +35,9 @@ cp /bin/busybox "$rootfs/bin/busybox"
 chroot "$rootfs" /bin/busybox --install -s /bin
 tar -C "$rootfs" -cf "$work/rootfs.tar" .
 
-k=("$bin" --root "$work/kiste" --runroot "$work/kiste-run")
+k=("$bin" --root "$work/kiste" --runroot "$run/kiste")
 "${k[@]}" import "$work/rootfs.tar" bench-busybox >/dev/null
-p=(podman --root "$work/podman" --runroot "$work/podman-run")
+p=(podman --root "$work/podman" --runroot "$run/podman")
 "${p[@]}" import "$work/rootfs.tar" bench-busybox >/dev/null 2>&1 || p=()
 if ! docker info >/dev/null 2>&1; then
   (dockerd >"$work/dockerd.log" 2>&1 &) ; sleep 0.5
