@@ -62,12 +62,12 @@ cmds=(
   "kiste (default bridge)|${k[*]} run --rm bench-busybox true"
   "kiste (bridge, -p)|${k[*]} run --rm -p 127.0.0.1::80 bench-busybox true"
   "floor (unshare+chroot)|unshare --pid --fork --mount --uts --ipc --net chroot $rootfs /bin/true"
-  "runc|runc --root $work/runc run -b $work/bundle bench"
-  "kiste oci|$bin oci --root $work/kiste-oci run -b $work/bundle bench"
+  "runc|runc --root $run/runc run -b $work/bundle bench"
+  "kiste oci|$bin oci --root $run/kiste-oci run -b $work/bundle bench"
 )
 # crun in the same run when it can start the bundle on this host.
-if crun_err=$(crun --root "$work/crun" run -b "$work/bundle" bench-probe 2>&1); then
-  cmds+=("crun|crun --root $work/crun run -b $work/bundle bench")
+if crun_err=$(crun --root "$run/crun" run -b "$work/bundle" bench-probe 2>&1); then
+  cmds+=("crun|crun --root $run/crun run -b $work/bundle bench")
 else
   echo "crun: left out, it cannot run here: ${crun_err:-exit status $?}" >&2
 fi
