@@ -210,23 +210,70 @@ impl ContainerStore {
     /// used them yet); else read now. For readers that hold no lock (`ps`, resolving a
     /// name): the files may change the moment after they are read either way.
     pub fn list_scanned(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
-        let pid = std::process::id();
-        let Some(snapshot) = taken.filter(|s| s.dir == self.dir && s.pid == pid) else {
+        let Some(records) = self.take_snapshot() else {
             return self.list();
         };
-        let mut out = Vec::with_capacity(snapshot.records.len());
+        self.parse_all::<ContainerRecord>(records)
+    }
+
+    /// Every record, oldest first, as a listing reads it: only what a row or a filter of
+    /// `ps` shows is parsed (see `listing`), from the files the last scan read (as
+    /// `list_scanned`) or read now. The records are for showing: never save them.
+    pub fn list_shown(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        let records = match self.take_snapshot() {
+            Some(records) => records,
+            None => self.read_all()?,
+        };
+        self.parse_all::<super::listing::ListedRecord>(records)
+    }
+
+    /// The files this process's last scan of this store read, unless used or stale.
+    fn take_snapshot(&self) -> Option<Vec<(String, Vec<u8>)>> {
+        let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
+        let pid = std::process::id();
+        taken
+            .filter(|s| s.dir == self.dir && s.pid == pid)
+            .map(|s| s.records)
+    }
+
+    /// The id and bytes of every record file (directories without one are skipped).
+    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
+                continue;
+            };
+            let path = self.record_path(id);
+            match read_record(&path) {
+                Ok(data) => out.push((id.to_string(), data)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records parsed (as `T`, then made whole) from their files' bytes, oldest first.
+    fn parse_all<T>(
+        &self,
+        records: Vec<(String, Vec<u8>)>,
+    ) -> Result<Vec<ContainerRecord>, StateError>
+    where
+        T: serde::de::DeserializeOwned + Into<ContainerRecord>,
+    {
+        let mut out = Vec::with_capacity(records.len());
         // Each file's bytes are freed as soon as they are parsed: the next records are
         // built in that memory instead of in pages touched for the first time.
-        for (id, data) in snapshot.records {
-            out.push(
-                serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
-                    path: self.record_path(&id),
-                    source,
-                })?,
-            );
+        for (id, data) in records {
+            let rec: T = serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
+                path: self.record_path(&id),
+                source,
+            })?;
+            out.push(rec.into());
         }
-        out.sort_by(|a: &ContainerRecord, b| a.created.cmp(&b.created));
+        out.sort_by(|a, b| a.created.cmp(&b.created));
         Ok(out)
     }
 
