@@ -179,7 +179,8 @@ struct Row {
 }
 
 impl Row {
-    fn of(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> Row {
+    /// The row of `r`; without `all`, only the fields of the default table are filled.
+    fn of(r: &ContainerRecord, no_trunc: bool, size: Option<String>, all: bool) -> Row {
         let command = r.args().join(" ");
         let ports = if r.is_running() {
             r.state
@@ -191,13 +192,15 @@ impl Row {
         } else {
             String::new()
         };
-        let labels = r
-            .config
-            .labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let labels = || {
+            r.config
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let shown = |f: &dyn Fn() -> String| if all { f() } else { String::new() };
         Row {
             id: if no_trunc {
                 r.id.clone()
@@ -210,17 +213,17 @@ impl Row {
             } else {
                 ellipsis(&command, 20)
             }),
-            created_at: go_time(&r.created),
+            created_at: shown(&|| go_time(&r.created)),
             running_for: format!("{} ago", human_duration(since(&r.created))),
             ports,
             state: state_word(r),
             status: status_text(r),
             size: size.unwrap_or_default(),
             names: r.name.clone(),
-            labels,
-            mounts: mounts_text(r, no_trunc),
-            networks: networks_of(r).join(","),
-            local_volumes: volumes_of(r).len().to_string(),
+            labels: shown(&labels),
+            mounts: shown(&|| mounts_text(r, no_trunc)),
+            networks: shown(&|| networks_of(r).join(",")),
+            local_volumes: shown(&|| volumes_of(r).len().to_string()),
         }
     }
 
@@ -336,7 +339,7 @@ fn filter(
     Ok(list
         .into_iter()
         .filter(|r| {
-            let t = created(&r.created);
+            let t = || created(&r.created);
             f.any("id", |v| r.id.starts_with(v))
                 && f.any("name", |v| r.name.contains(v.trim_start_matches('/')))
                 && f.labels_match(&r.config.labels)
@@ -352,8 +355,8 @@ fn filter(
                         .iter()
                         .any(|m| m.volume_name() == Some(v) || m.target == v)
                 })
-                && before.iter().all(|b| t < *b)
-                && since.iter().all(|s| t > *s)
+                && before.iter().all(|b| t() < *b)
+                && since.iter().all(|s| t() > *s)
                 && (ancestors.is_empty()
                     || ancestors.iter().any(|(name, id)| {
                         r.config.image == *name || id.as_deref() == Some(r.config.image_id.as_str())
@@ -407,11 +410,12 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     let images = sized
         .then(|| ImageStore::open(&paths.images()).ok())
         .flatten();
+    let all_fields = !matches!(format, OutputFormat::Default);
     let mut rows: Vec<Row> = list
         .iter()
         .map(|r| {
             let size = sized.then(|| size_text(paths, images.as_ref(), r));
-            Row::of(r, args.no_trunc, size)
+            Row::of(r, args.no_trunc, size, all_fields)
         })
         .collect();
     // podman's --sort: the listing is newest first already (created, runningfor).
