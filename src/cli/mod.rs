@@ -16,6 +16,7 @@ mod events;
 mod examples;
 mod exec;
 mod generate;
+mod group;
 mod image_verbs;
 mod isolation;
 mod kube;
@@ -58,6 +59,7 @@ pub use events::{EventsArgs, EventsArgsError};
 pub use examples::{example, EXAMPLES};
 pub use exec::{ExecArgs, ExecOptions};
 pub use generate::{GenerateCommand, GenerateSystemdArgs, SystemdRestart};
+pub use group::Group;
 pub use image_verbs::{
     BuildArgs, HistoryArgs, ImagesArgs, ImportArgs, PruneArgs, RmiArgs, TagArgs,
 };
@@ -185,11 +187,9 @@ pub enum Command {
     /// Return low-level information on containers or images
     Inspect(InspectArgs),
     /// Manage images
-    #[command(subcommand)]
-    Image(ImageCommand),
+    Image(Group<ImageCommand>),
     /// Manage containers
-    #[command(subcommand)]
-    Container(ContainerCommand),
+    Container(Group<ContainerCommand>),
     /// Show the history of an image
     History(HistoryArgs),
     /// Download an image from a registry
@@ -211,26 +211,21 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh or fish)
     Completion(CompletionArgs),
     /// Manage builds (build, prune)
-    #[command(subcommand)]
-    Builder(BuilderCommand),
+    Builder(Group<BuilderCommand>),
     /// Manage contexts (named kiste stores)
-    #[command(subcommand)]
-    Context(ContextCommand),
+    Context(Group<ContextCommand>),
     /// Get real time events from the store's events journal
     Events(EventsArgs),
     /// Manage checkpoints (refused: kiste cannot checkpoint containers)
     Checkpoint(RefusedArgs),
     /// Manage plugins
-    #[command(subcommand)]
-    Plugin(PluginCommand),
+    Plugin(Group<PluginCommand>),
     /// Manage trust on images (refused: Docker Content Trust is deprecated)
     Trust(RefusedArgs),
     /// Manage networks
-    #[command(subcommand)]
-    Network(NetworkCommand),
+    Network(Group<NetworkCommand>),
     /// Manage volumes (create, ls, inspect, rm, prune)
-    #[command(subcommand)]
-    Volume(VolumeCommand),
+    Volume(Group<VolumeCommand>),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
     /// Inspect changes to files or directories on a container's filesystem
@@ -252,24 +247,19 @@ pub enum Command {
     /// Display a live stream of container(s) resource usage statistics
     Stats(StatsArgs),
     /// Run a container's healthcheck (podman)
-    #[command(subcommand)]
-    Healthcheck(HealthcheckCommand),
+    Healthcheck(Group<HealthcheckCommand>),
     /// Generate structured data (systemd units, Kubernetes YAML) for containers (podman)
-    #[command(subcommand)]
-    Generate(GenerateCommand),
+    Generate(Group<GenerateCommand>),
     /// Display system-wide information
     Info(InfoArgs),
     /// Manage kiste (df, info, prune)
-    #[command(subcommand)]
-    System(SystemCommand),
+    System(Group<SystemCommand>),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
     /// Run Kubernetes YAML: `play kube FILE` (podman)
-    #[command(subcommand)]
-    Play(PlayCommand),
+    Play(Group<PlayCommand>),
     /// Run or remove the pods of Kubernetes YAML (podman 4's `kube play`, `kube down`)
-    #[command(subcommand)]
-    Kube(KubeCommand),
+    Kube(Group<KubeCommand>),
     /// Define and run multi-container applications (compose files)
     Compose(ComposeArgs),
     /// Update configuration (limits, restart policy) of one or more containers
@@ -277,8 +267,7 @@ pub enum Command {
     /// Search Docker Hub, or a registry's catalog (REGISTRY/TERM), for images
     Search(SearchArgs),
     /// Manage multi-platform manifest lists in registries (create, add, annotate, inspect, push, rm)
-    #[command(subcommand)]
-    Manifest(ManifestCommand),
+    Manifest(Group<ManifestCommand>),
     /// Run containers from OCI bundles with runc's command line (see `kiste oci --help`)
     Oci(OciPassthrough),
 }

@@ -2,20 +2,25 @@
 //! 3), human durations ("About a minute ago") and sizes ("4.86MB").
 
 /// Lay out rows like docker's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
     let ncol = header.len();
     let mut widths = vec![0usize; ncol];
-    let all = std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .chain(rows.iter().cloned())
-        .collect::<Vec<_>>();
-    for row in &all {
+    let body = rows
+        .iter()
+        .map(|r| r.iter().map(AsRef::as_ref).collect::<Vec<&str>>());
+    let widen = |widths: &mut Vec<usize>, row: &[&str]| {
         for (i, cell) in row.iter().enumerate().take(ncol) {
             widths[i] = widths[i].max(cell.chars().count() + 3).max(10);
         }
+    };
+    widen(&mut widths, header);
+    for row in body.clone() {
+        widen(&mut widths, &row);
     }
     let mut out = String::new();
-    for row in &all {
-        let mut line = String::new();
+    let mut line = String::new();
+    for row in std::iter::once(header.to_vec()).chain(body) {
+        line.clear();
         for (i, cell) in row.iter().enumerate() {
             line.push_str(cell);
             if i + 1 < row.len() {
@@ -29,7 +34,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The cells of a `table`: field `cols` of each JSON row, as text ("" when missing).
 pub fn cells(rows: &[serde_json::Value], cols: &[&str]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| {
@@ -201,7 +205,11 @@ mod tests {
     fn table_pads_like_tabwriter() {
         let t = table(
             &["A", "LONGER HEADER", "C"],
-            &[vec!["x".into(), "y".into(), "z".into()]],
+            &[vec!["x".to_string(), "y".into(), "z".into()]],
+        );
+        assert_eq!(
+            t,
+            table(&["A", "LONGER HEADER", "C"], &[vec!["x", "y", "z"]])
         );
         assert_eq!(
             t,

@@ -90,7 +90,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Completion(a) => return completion::print_script(a.shell),
         Command::Checkpoint(_) => return Err(refused::refuse("checkpoint", refused::CHECKPOINT)),
         Command::Trust(_) => return Err(refused::refuse("trust", refused::TRUST)),
-        Command::Context(c) => return context::context_command(selection, c),
+        Command::Context(g) => return context::context_command(selection, g.command),
         Command::Oci(a) => std::process::exit(crate::oci::main(a.args)),
         other => other,
     };
@@ -142,11 +142,13 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
             }
             inspect::inspect(paths, a)
         }
-        Command::Image(c) => images::image_command(paths, c),
-        Command::Container(ContainerCommand::Verb(v)) => run_verb(paths, (*v).into()),
-        Command::Container(ContainerCommand::Inspect(a)) => inspect::inspect(paths, a.into()),
-        Command::Container(ContainerCommand::Exists(a)) => containers::exists(paths, a),
-        Command::Container(ContainerCommand::Prune(a)) => prune::container_prune(paths, a),
+        Command::Image(g) => images::image_command(paths, g.command),
+        Command::Container(g) => match g.command {
+            ContainerCommand::Verb(v) => run_verb(paths, (*v).into()),
+            ContainerCommand::Inspect(a) => inspect::inspect(paths, a.into()),
+            ContainerCommand::Exists(a) => containers::exists(paths, a),
+            ContainerCommand::Prune(a) => prune::container_prune(paths, a),
+        },
         Command::History(a) => images::history(paths, a),
         Command::Pull(a) => pull::pull(paths, a),
         Command::Push(a) => push::push(paths, a),
@@ -162,11 +164,13 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         | Command::Trust(_)
         | Command::Context(_)
         | Command::Oci(_) => Ok(()),
-        Command::Builder(BuilderCommand::Build(a)) => build::build(paths, a),
-        Command::Builder(BuilderCommand::Prune(a)) => prune::builder_prune(paths, a),
-        Command::Network(c) => network::network_command(paths, c),
-        Command::Volume(c) => volume::volume_command(paths, c),
-        Command::Plugin(c) => plugin::plugin_command(paths, c),
+        Command::Builder(g) => match g.command {
+            BuilderCommand::Build(a) => build::build(paths, a),
+            BuilderCommand::Prune(a) => prune::builder_prune(paths, a),
+        },
+        Command::Network(g) => network::network_command(paths, g.command),
+        Command::Volume(g) => volume::volume_command(paths, g.command),
+        Command::Plugin(g) => plugin::plugin_command(paths, g.command),
         Command::Cp(a) => cp::cp(paths, a),
         Command::Diff(a) => diff::diff(paths, a),
         Command::Commit(a) => diff::commit(paths, a),
@@ -177,21 +181,27 @@ fn run_verb(paths: &Paths, command: Command) -> anyhow::Result<()> {
         Command::Unpause(a) => lifecycle::unpause(paths, a),
         Command::Top(a) => observe::top(paths, a),
         Command::Stats(a) => observe::stats(paths, a),
-        Command::Healthcheck(crate::cli::HealthcheckCommand::Run(a)) => {
-            lifecycle::healthcheck_run(paths, a)
-        }
-        Command::Generate(crate::cli::GenerateCommand::Systemd(a)) => generate::systemd(paths, a),
+        Command::Healthcheck(g) => match g.command {
+            crate::cli::HealthcheckCommand::Run(a) => lifecycle::healthcheck_run(paths, a),
+        },
+        Command::Generate(g) => match g.command {
+            crate::cli::GenerateCommand::Systemd(a) => generate::systemd(paths, a),
+            crate::cli::GenerateCommand::Kube(a) => kube::generate(paths, a),
+        },
         Command::Info(a) => info::info(paths, a),
-        Command::System(c) => system::system_command(paths, c),
+        Command::System(g) => system::system_command(paths, g.command),
         Command::Port(a) => port::port(paths, a),
-        Command::Generate(crate::cli::GenerateCommand::Kube(a)) => kube::generate(paths, a),
-        Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(paths, a),
-        Command::Kube(crate::cli::KubeCommand::Play(a)) => kube_play::play(paths, a),
-        Command::Kube(crate::cli::KubeCommand::Down(a)) => kube_play::down(paths, &a.file),
+        Command::Play(g) => match g.command {
+            crate::cli::PlayCommand::Kube(a) => kube_play::play(paths, a),
+        },
+        Command::Kube(g) => match g.command {
+            crate::cli::KubeCommand::Play(a) => kube_play::play(paths, a),
+            crate::cli::KubeCommand::Down(a) => kube_play::down(paths, &a.file),
+        },
         Command::Compose(a) => compose::compose(paths, a),
         Command::Update(a) => update::update(paths, a),
         Command::Search(a) => search::search(a),
-        Command::Manifest(c) => manifest::manifest_command(paths, c),
+        Command::Manifest(g) => manifest::manifest_command(paths, g.command),
     }
 }
 

@@ -1,7 +1,7 @@
 //! `ps`: docker's container table, its `--filter` keys and its `--format` fields.
 
 use super::filter::Filters;
-use super::format::{cells, ellipsis, go_quote, human_duration, parse_rfc3339, since, table};
+use super::format::{ellipsis, go_quote, human_duration, parse_rfc3339, since, table};
 use super::template::{Formatter, OutputFormat};
 use crate::cli::{PsArgs, PsSort};
 use crate::container::Containers;
@@ -122,7 +122,6 @@ pub const HEADERS: &[(&str, &str)] = &[
     ("LocalVolumes", "LOCAL VOLUMES"),
 ];
 
-/// One container as docker's ps template sees it: every field a string.
 /// docker's Mounts column: volume names or bind sources, each cut to 15 characters
 /// unless `--no-trunc`.
 fn mounts_text(r: &ContainerRecord, no_trunc: bool) -> String {
@@ -161,42 +160,114 @@ fn size_text(paths: &Paths, images: Option<&ImageStore>, r: &ContainerRecord) ->
     )
 }
 
-fn row(r: &ContainerRecord, no_trunc: bool, size: Option<String>) -> Value {
-    let command = r.args().join(" ");
-    let ports = if r.is_running() {
-        r.state
-            .ports
-            .iter()
-            .map(|p| p.display())
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        String::new()
-    };
-    let labels = r
-        .config
-        .labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    json!({
-        "ID": if no_trunc { r.id.as_str() } else { r.short_id() },
-        "Image": r.config.image,
-        "Command": go_quote(&if no_trunc { command } else { ellipsis(&command, 20) }),
-        "CreatedAt": go_time(&r.created),
-        "RunningFor": format!("{} ago", human_duration(since(&r.created))),
-        "Ports": ports,
-        "State": state_word(r),
-        "Status": status_text(r),
-        "Size": size.unwrap_or_default(),
-        "Names": r.name,
-        "Labels": labels,
-        "Mounts": mounts_text(r, no_trunc),
-        "Networks": networks_of(r).join(","),
-        "Platform": null,
-        "LocalVolumes": volumes_of(r).len().to_string(),
-    })
+/// One container as docker's ps template sees it: every field a string.
+struct Row {
+    id: String,
+    image: String,
+    command: String,
+    created_at: String,
+    running_for: String,
+    ports: String,
+    state: &'static str,
+    status: String,
+    size: String,
+    names: String,
+    labels: String,
+    mounts: String,
+    networks: String,
+    local_volumes: String,
+}
+
+impl Row {
+    /// The row of `r`; without `all`, only the fields of the default table are filled.
+    fn of(r: &ContainerRecord, no_trunc: bool, size: Option<String>, all: bool) -> Row {
+        let command = r.args().join(" ");
+        let ports = if r.is_running() {
+            r.state
+                .ports
+                .iter()
+                .map(|p| p.display())
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            String::new()
+        };
+        let labels = || {
+            r.config
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let shown = |f: &dyn Fn() -> String| if all { f() } else { String::new() };
+        Row {
+            id: if no_trunc {
+                r.id.clone()
+            } else {
+                r.short_id().to_string()
+            },
+            image: r.config.image.clone(),
+            command: go_quote(&if no_trunc {
+                command
+            } else {
+                ellipsis(&command, 20)
+            }),
+            created_at: shown(&|| go_time(&r.created)),
+            running_for: format!("{} ago", human_duration(since(&r.created))),
+            ports,
+            state: state_word(r),
+            status: status_text(r),
+            size: size.unwrap_or_default(),
+            names: r.name.clone(),
+            labels: shown(&labels),
+            mounts: shown(&|| mounts_text(r, no_trunc)),
+            networks: shown(&|| networks_of(r).join(",")),
+            local_volumes: shown(&|| volumes_of(r).len().to_string()),
+        }
+    }
+
+    /// The field a template or a column names (empty for one a row does not have).
+    fn get(&self, field: &str) -> &str {
+        match field {
+            "ID" => &self.id,
+            "Image" => &self.image,
+            "Command" => &self.command,
+            "CreatedAt" => &self.created_at,
+            "RunningFor" => &self.running_for,
+            "Ports" => &self.ports,
+            "State" => self.state,
+            "Status" => &self.status,
+            "Size" => &self.size,
+            "Names" => &self.names,
+            "Labels" => &self.labels,
+            "Mounts" => &self.mounts,
+            "Networks" => &self.networks,
+            "LocalVolumes" => &self.local_volumes,
+            _ => "",
+        }
+    }
+
+    /// The row as `--format json` prints it and templates read it.
+    fn to_value(&self) -> Value {
+        json!({
+            "ID": self.id,
+            "Image": self.image,
+            "Command": self.command,
+            "CreatedAt": self.created_at,
+            "RunningFor": self.running_for,
+            "Ports": self.ports,
+            "State": self.state,
+            "Status": self.status,
+            "Size": self.size,
+            "Names": self.names,
+            "Labels": self.labels,
+            "Mounts": self.mounts,
+            "Networks": self.networks,
+            "Platform": null,
+            "LocalVolumes": self.local_volumes,
+        })
+    }
 }
 
 /// Applies docker's ps filters to `list` (newest first).
@@ -268,7 +339,7 @@ fn filter(
     Ok(list
         .into_iter()
         .filter(|r| {
-            let t = created(&r.created);
+            let t = || created(&r.created);
             f.any("id", |v| r.id.starts_with(v))
                 && f.any("name", |v| r.name.contains(v.trim_start_matches('/')))
                 && f.labels_match(&r.config.labels)
@@ -284,8 +355,8 @@ fn filter(
                         .iter()
                         .any(|m| m.volume_name() == Some(v) || m.target == v)
                 })
-                && before.iter().all(|b| t < *b)
-                && since.iter().all(|s| t > *s)
+                && before.iter().all(|b| t() < *b)
+                && since.iter().all(|s| t() > *s)
                 && (ancestors.is_empty()
                     || ancestors.iter().any(|(name, id)| {
                         r.config.image == *name || id.as_deref() == Some(r.config.image_id.as_str())
@@ -297,7 +368,7 @@ fn filter(
 pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     let filters = Filters::parse(&args.filters, FILTER_KEYS)?;
     let format = OutputFormat::parse(args.format.as_deref());
-    let mut list = Containers::open(paths)?.store().list_scanned()?;
+    let mut list = Containers::open(paths)?.store().list_shown()?;
     list.reverse(); // newest first, as docker lists them
                     // docker lists stopped containers too when a filter names a state or a neighbour.
     let all = args.all
@@ -339,11 +410,12 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
     let images = sized
         .then(|| ImageStore::open(&paths.images()).ok())
         .flatten();
-    let mut rows: Vec<Value> = list
+    let all_fields = !matches!(format, OutputFormat::Default);
+    let mut rows: Vec<Row> = list
         .iter()
         .map(|r| {
             let size = sized.then(|| size_text(paths, images.as_ref(), r));
-            row(r, args.no_trunc, size)
+            Row::of(r, args.no_trunc, size, all_fields)
         })
         .collect();
     // podman's --sort: the listing is newest first already (created, runningfor).
@@ -356,17 +428,18 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         PsSort::Status => Some("Status"),
     };
     if let Some(key) = key {
-        rows.sort_by(|a, b| a[key].as_str().cmp(&b[key].as_str()));
+        rows.sort_by(|a, b| a.get(key).cmp(b.get(key)));
     }
     match format {
         OutputFormat::Json => {
             for r in &rows {
-                println!("{}", serde_json::to_string(r)?);
+                println!("{}", serde_json::to_string(&r.to_value())?);
             }
         }
         OutputFormat::Template { source, table } => {
             let f = Formatter::new(&source, table && !args.noheading, true)?;
-            print!("{}", f.render_all(HEADERS, &rows)?);
+            let values: Vec<Value> = rows.iter().map(Row::to_value).collect();
+            print!("{}", f.render_all(HEADERS, &values)?);
         }
         OutputFormat::Default => {
             let mut cols = vec![
@@ -391,7 +464,11 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
                 cols.push("Size");
                 header.push("SIZE");
             }
-            let out = table(&header, &cells(&rows, &cols));
+            let cells: Vec<Vec<&str>> = rows
+                .iter()
+                .map(|r| cols.iter().map(|c| r.get(c)).collect())
+                .collect();
+            let out = table(&header, &cells);
             let out = if args.noheading {
                 out.split_once('\n').map(|x| x.1).unwrap_or("")
             } else {
@@ -400,5 +477,8 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
             print!("{out}");
         }
     }
+    // The process ends here: its memory goes with it, without a free of each of a
+    // thousand records and rows (and the munmap calls the allocator makes then).
+    std::mem::forget((list, rows));
     Ok(())
 }

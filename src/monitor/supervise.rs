@@ -110,11 +110,8 @@ pub fn supervise(mut w: Watch) -> i32 {
     ];
     let mut buf = vec![0u8; 64 * 1024];
     let mut fds: Vec<libc::pollfd> = Vec::new();
-    // A detached monitor (no echo) now idles until its container ends.
-    if !w.echo {
-        crate::alloc::release_free_memory();
-        super::footprint::release_file_pages();
-    }
+    // A detached monitor (no echo) idles from its first poll until its container ends.
+    let mut release = !w.echo;
     loop {
         let open = streams.iter().any(|(fd, _)| fd.is_some());
         if code.is_some() && !open {
@@ -168,6 +165,11 @@ pub fn supervise(mut w: Watch) -> i32 {
             (None, Some(h)) => h.timeout_ms(std::time::Instant::now()),
             (None, None) => -1,
         };
+        if std::mem::take(&mut release) {
+            // The CLI's freed heap first: the page release must be the last code to run.
+            crate::alloc::release_free_memory();
+            super::footprint::release_idle_pages();
+        }
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if n < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {

@@ -5,6 +5,7 @@
 
 mod exits;
 mod health;
+mod listing;
 mod names;
 mod record;
 mod store;

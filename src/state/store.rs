@@ -68,7 +68,10 @@ fn forget_snapshot() {
 /// empty file is no record: the unsynced record of an `--rm` container (see `save`) can
 /// be left empty by a crash, and is then an interrupted create, which repair removes.
 fn read_record(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut f = File::open(path)?;
+    read_file(File::open(path)?)
+}
+
+fn read_file(mut f: File) -> std::io::Result<Vec<u8>> {
     let len = f.metadata()?.len() as usize;
     if len == 0 {
         return Err(std::io::ErrorKind::NotFound.into());
@@ -86,6 +89,54 @@ fn replace_unsynced(tmp: &Path, path: &Path, data: &[u8]) -> std::io::Result<()>
         let _ = fs::remove_file(tmp);
     }
     written
+}
+
+/// Reads record files relative to the store's directory (`openat`): a listing of a
+/// thousand records neither builds nor walks a thousand absolute paths.
+struct RecordFiles {
+    dir: File,
+    name: Vec<u8>,
+}
+
+impl RecordFiles {
+    fn open(dir: &Path) -> std::io::Result<RecordFiles> {
+        Ok(RecordFiles {
+            dir: File::open(dir)?,
+            name: Vec::with_capacity(96),
+        })
+    }
+
+    /// The bytes of the record of `id` (a directory entry's name: no '/' and no NUL).
+    fn read(&mut self, id: &str) -> std::io::Result<Vec<u8>> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        self.name.clear();
+        self.name.extend_from_slice(id.as_bytes());
+        self.name.push(b'/');
+        self.name.extend_from_slice(RECORD.as_bytes());
+        self.name.push(0);
+        // SAFETY: `name` is NUL-terminated and the directory fd is open.
+        let fd = unsafe {
+            libc::openat(
+                self.dir.as_raw_fd(),
+                self.name.as_ptr().cast(),
+                libc::O_RDONLY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd that nothing else owns.
+        read_file(unsafe { File::from_raw_fd(fd) })
+    }
+}
+
+/// Records ordered by creation time (stable), each moved once: sorting the records
+/// themselves moves a kilobyte-sized struct at every step.
+fn sorted_by_created(records: Vec<ContainerRecord>) -> Vec<ContainerRecord> {
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by(|&a, &b| records[a].created.cmp(&records[b].created));
+    let mut slots: Vec<Option<ContainerRecord>> = records.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// The fields of a record that say whether a container needs repair.
@@ -230,8 +281,7 @@ impl ContainerStore {
                 Err(e) => return Err(e),
             }
         }
-        out.sort_by(|a, b| a.created.cmp(&b.created));
-        Ok((out, orphans))
+        Ok((sorted_by_created(out), orphans))
     }
 
     /// Every record, oldest first, from the files this process's last scan read (when
@@ -239,43 +289,91 @@ impl ContainerStore {
     /// used them yet); else read now. For readers that hold no lock (`ps`, resolving a
     /// name): the files may change the moment after they are read either way.
     pub fn list_scanned(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
-        let pid = std::process::id();
-        let Some(snapshot) = taken.filter(|s| s.dir == self.dir && s.pid == pid) else {
+        let Some(records) = self.take_snapshot() else {
             return self.list();
         };
-        let mut out = Vec::with_capacity(snapshot.records.len());
-        // Each file's bytes are freed as soon as they are parsed: the next records are
-        // built in that memory instead of in pages touched for the first time.
-        for (id, data) in snapshot.records {
-            out.push(
-                serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
-                    path: self.record_path(&id),
-                    source,
-                })?,
-            );
-        }
-        out.sort_by(|a: &ContainerRecord, b| a.created.cmp(&b.created));
-        Ok(out)
+        self.parse_all::<ContainerRecord>(records)
     }
 
-    /// The id and name of every record, parsed without the rest of it.
-    fn names(&self) -> Result<Vec<NameSummary>, StateError> {
+    /// Every record, oldest first, as a listing reads it: only what a row or a filter of
+    /// `ps` shows is parsed (see `listing`), from the files the last scan read (as
+    /// `list_scanned`) or read now. The records are for showing: never save them.
+    pub fn list_shown(&self) -> Result<Vec<ContainerRecord>, StateError> {
+        let records = match self.take_snapshot() {
+            Some(records) => records,
+            None => self.read_all()?,
+        };
+        self.parse_all::<super::listing::ListedRecord>(records)
+    }
+
+    /// The files this process's last scan of this store read, unless used or stale.
+    fn take_snapshot(&self) -> Option<Vec<(String, Vec<u8>)>> {
+        let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
+        let pid = std::process::id();
+        taken
+            .filter(|s| s.dir == self.dir && s.pid == pid)
+            .map(|s| s.records)
+    }
+
+    /// The id and bytes of every record file (directories without one are skipped).
+    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
         let mut out = Vec::new();
+        let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
             let name = entry.file_name();
             let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
                 continue;
             };
-            let path = self.record_path(id);
-            match read_record(&path) {
-                Ok(data) => out.push(
-                    serde_json::from_slice(&data)
-                        .map_err(|source| StateError::Corrupt { path, source })?,
-                ),
+            match files.read(id) {
+                Ok(data) => out.push((id.to_string(), data)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&path)(e)),
+                Err(e) => return Err(io(&self.record_path(id))(e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records parsed (as `T`, then made whole) from their files' bytes, oldest first.
+    fn parse_all<T>(
+        &self,
+        records: Vec<(String, Vec<u8>)>,
+    ) -> Result<Vec<ContainerRecord>, StateError>
+    where
+        T: serde::de::DeserializeOwned + Into<ContainerRecord>,
+    {
+        let mut out = Vec::with_capacity(records.len());
+        // Each file's bytes are freed as soon as they are parsed: the next records are
+        // built in that memory instead of in pages touched for the first time.
+        for (id, data) in records {
+            let rec: T = serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
+                path: self.record_path(&id),
+                source,
+            })?;
+            out.push(rec.into());
+        }
+        Ok(sorted_by_created(out))
+    }
+
+    /// The id and name of every record, parsed without the rest of it.
+    fn names(&self) -> Result<Vec<NameSummary>, StateError> {
+        let mut out = Vec::new();
+        let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
+        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
+            let entry = entry.map_err(io(&self.dir))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
+                continue;
+            };
+            match files.read(id) {
+                Ok(data) => out.push(serde_json::from_slice(&data).map_err(|source| {
+                    StateError::Corrupt {
+                        path: self.record_path(id),
+                        source,
+                    }
+                })?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&self.record_path(id))(e)),
             }
         }
         Ok(out)
@@ -288,6 +386,7 @@ impl ContainerStore {
         let mut out = Vec::new();
         let mut orphans = Vec::new();
         let mut records = Vec::new();
+        let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
             let name = entry.file_name();
@@ -295,17 +394,18 @@ impl ContainerStore {
             if id.len() != 64 {
                 continue;
             }
-            let path = self.record_path(id);
-            match read_record(&path) {
+            match files.read(id) {
                 Ok(data) => {
-                    out.push(
-                        serde_json::from_slice(&data)
-                            .map_err(|source| StateError::Corrupt { path, source })?,
-                    );
+                    out.push(serde_json::from_slice(&data).map_err(|source| {
+                        StateError::Corrupt {
+                            path: self.record_path(id),
+                            source,
+                        }
+                    })?);
                     records.push((id.to_string(), data));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => orphans.push(id.to_string()),
-                Err(e) => return Err(io(&path)(e)),
+                Err(e) => return Err(io(&self.record_path(id))(e)),
             }
         }
         if let Ok(mut s) = SNAPSHOT.lock() {
