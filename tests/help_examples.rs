@@ -86,3 +86,45 @@ fn man_pages_cover_every_verb() {
         assert!(text.contains("Example"), "{}", p.display());
     }
 }
+
+/// The first line of every verb's `--help` is that verb's own one-line description, as
+/// recorded in testdata/help/abouts.tsv: clap lets the doc comment of a flattened flag
+/// group (`RunRefusedFlags`, `ApiSocketArgs`, …) replace a deferred verb's, which once
+/// made `kiste build --help` open with "The refused flags of `build`". After a deliberate
+/// change of a description, `KISTE_BLESS=1 cargo test --test help_examples abouts`
+/// rewrites the file; review its diff.
+#[test]
+fn every_verbs_help_opens_with_its_own_description() {
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/help/abouts.tsv");
+    let mut now = String::new();
+    for path in all_paths() {
+        if path == "help" || path.ends_with(" help") || path.starts_with("oci ") {
+            continue;
+        }
+        let mut args: Vec<&str> = path.split(' ').collect();
+        args.push("--help");
+        let out = checked_output(Command::new(env!("CARGO_BIN_EXE_kiste")).args(&args));
+        let text = String::from_utf8_lossy(&out);
+        let first = text.lines().next().unwrap_or("").trim_end();
+        now.push_str(&format!("{path}\t{first}\n"));
+    }
+    if std::env::var_os("KISTE_BLESS").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(golden).parent().unwrap()).unwrap();
+        std::fs::write(golden, &now).unwrap();
+    }
+    let want = std::fs::read_to_string(golden).unwrap();
+    let (w, n): (Vec<&str>, Vec<&str>) = (want.lines().collect(), now.lines().collect());
+    let differ: Vec<String> = w
+        .iter()
+        .zip(&n)
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("  want {a}\n  got  {b}"))
+        .collect();
+    assert!(
+        differ.is_empty() && w.len() == n.len(),
+        "verb descriptions differ from {golden} ({} vs {} lines):\n{}",
+        w.len(),
+        n.len(),
+        differ.join("\n")
+    );
+}

@@ -5,7 +5,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
-/// `kiste system service [--socket unix:///PATH] [--time SECONDS]`.
+// `kiste system service [--socket unix:///PATH] [--time SECONDS]`.
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
     /// Where to listen: unix:///PATH (default unix://RUNROOT/kiste.sock)
@@ -28,7 +28,7 @@ fn parse_socket_uri(v: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(path))
 }
 
-/// `run/create --use-api-socket`.
+// `run/create --use-api-socket`.
 #[derive(Debug, Default, Args)]
 pub struct ApiSocketArgs {
     /// Bind mount Docker API socket and required auth (a kiste API service runs while the container does)

@@ -10,7 +10,7 @@ use crate::config::{parse_size, ExtraHost, FlagError, Ulimit};
 use crate::runtime::Resources;
 use clap::Args;
 
-/// The help of the limit flags shared with `run` speaks of the RUN steps here.
+// The help of the limit flags shared with `run` speaks of the RUN steps here.
 #[derive(Debug, Args, Clone)]
 #[command(
     mut_arg("cpu_shares", |a| a.help("CPU shares (relative weight) of the RUN steps")),

@@ -14,7 +14,7 @@ use clap::Args;
 /// docker's smallest memory limit (and reservation).
 pub(super) const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
-/// The limit flags `build`, `run`, `create` and `update` all take.
+// The limit flags `build`, `run`, `create` and `update` all take.
 #[derive(Debug, Args, Default, Clone)]
 pub struct CommonLimitFlags {
     /// Memory limit (e.g. 512m, 1g)

@@ -199,7 +199,7 @@ pub struct BuilderPruneArgs {
     pub keep_storage: Option<u64>,
 }
 
-/// Whatever follows a refused command: it is refused with its reason either way.
+// Whatever follows a refused command: it is refused with its reason either way.
 #[derive(Debug, Args)]
 pub struct RefusedArgs {
     #[arg(

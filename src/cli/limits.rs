@@ -13,7 +13,7 @@ use crate::config::{
 };
 use clap::Args;
 
-/// The limit flags `run`, `create` and `update` share.
+// The limit flags `run`, `create` and `update` share.
 #[derive(Debug, Args, Default, Clone)]
 pub struct LimitFlags {
     #[command(flatten)]
@@ -50,7 +50,7 @@ pub struct LimitFlags {
     pub blkio_weight: Option<String>,
 }
 
-/// The limit flags only `run` and `create` have.
+// The limit flags only `run` and `create` have.
 #[derive(Debug, Args, Default, Clone)]
 pub struct RunLimitFlags {
     /// Disable OOM Killer

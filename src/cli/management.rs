@@ -155,7 +155,7 @@ impl From<ContainerVerb> for Command {
     }
 }
 
-/// `container inspect`: `inspect --type container`.
+// `container inspect`: `inspect --type container`.
 #[derive(Debug, Args)]
 pub struct ContainerInspectArgs {
     /// Format output using a custom template: 'json', or a Go template ('{{.State.Status}}')

@@ -34,7 +34,7 @@ pub struct ManifestCreateArgs {
     pub images: Vec<String>,
 }
 
-/// The platform flags of `annotate` and `add`.
+// The platform flags of `annotate` and `add`.
 #[derive(Debug, Args, Default)]
 pub struct PlatformFlags {
     /// Set operating system

@@ -272,7 +272,7 @@ pub enum Command {
     Oci(OciPassthrough),
 }
 
-/// `kiste oci ...`: the arguments go to `kiste oci`'s own parser (`cli::oci`).
+// `kiste oci ...`: the arguments go to `kiste oci`'s own parser (`cli::oci`).
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub struct OciPassthrough {

@@ -41,7 +41,7 @@ fn content_trust_off(v: &str) -> Result<bool, String> {
     }
 }
 
-/// The refused flags of `run` and `create`.
+// The refused flags of `run` and `create`.
 #[derive(Debug, Default, Args)]
 pub struct RunRefusedFlags {
     /// Container isolation technology (refused: Windows only)
@@ -64,7 +64,7 @@ pub struct RunRefusedFlags {
     pub disable_content_trust: Option<bool>,
 }
 
-/// The refused flags of `build`.
+// The refused flags of `build`.
 #[derive(Debug, Default, Args)]
 pub struct BuildRefusedFlags {
     /// Container isolation technology (refused: Windows only)
@@ -76,7 +76,7 @@ pub struct BuildRefusedFlags {
     pub disable_content_trust: Option<bool>,
 }
 
-/// `pull` and `push`: `--disable-content-trust`.
+// `pull` and `push`: `--disable-content-trust`.
 #[derive(Debug, Default, Args)]
 pub struct TrustRefusedFlag {
     /// Skip image verification/signing (default true, as kiste never verifies; false is refused: Docker Content Trust is deprecated)
@@ -85,7 +85,7 @@ pub struct TrustRefusedFlag {
     pub disable_content_trust: Option<bool>,
 }
 
-/// `rm --link` (docker's `-l`; kiste's `-l` is podman's `--latest`).
+// `rm --link` (docker's `-l`; kiste's `-l` is podman's `--latest`).
 #[derive(Debug, Args)]
 pub struct RmLinkFlag {
     /// Remove the specified link (refused: legacy, use a user-defined network)
@@ -93,7 +93,7 @@ pub struct RmLinkFlag {
     pub link: Option<Refused>,
 }
 
-/// `network connect --link`.
+// `network connect --link`.
 #[derive(Debug, Args)]
 pub struct ConnectLinkFlag {
     /// Add link to another container (refused: legacy, use the network's names)
@@ -101,7 +101,7 @@ pub struct ConnectLinkFlag {
     pub link: Vec<Refused>,
 }
 
-/// `network create`'s swarm flags.
+// `network create`'s swarm flags.
 #[derive(Debug, Args)]
 pub struct NetworkSwarmFlags {
     /// Enable manual container attachment (refused: swarm overlay networks only)
@@ -126,7 +126,7 @@ pub struct NetworkSwarmFlags {
     pub config_from: Option<Refused>,
 }
 
-/// `network inspect --verbose`.
+// `network inspect --verbose`.
 #[derive(Debug, Args)]
 pub struct NetworkVerboseFlag {
     /// Verbose output for diagnostics (refused: swarm only)
