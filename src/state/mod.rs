@@ -4,6 +4,7 @@
 //! and `container/` (stop, remove, crash repair) drive the transitions.
 
 mod exits;
+mod files;
 mod health;
 mod listing;
 mod names;
