@@ -239,9 +239,13 @@ impl ContainerStore {
             .map(|s| s.records)
     }
 
-    /// The id and bytes of every record file (directories without one are skipped).
-    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
-        let mut out = Vec::new();
+    /// Calls `f` with the id of every container directory and its record's bytes (`None`
+    /// for a directory without a record: a create that never saved one), read relative
+    /// to the store's directory.
+    fn each_record(
+        &self,
+        mut f: impl FnMut(&str, Option<Vec<u8>>) -> Result<(), StateError>,
+    ) -> Result<(), StateError> {
         let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
             let entry = entry.map_err(io(&self.dir))?;
@@ -250,11 +254,33 @@ impl ContainerStore {
                 continue;
             };
             match files.read(id) {
-                Ok(data) => out.push((id.to_string(), data)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Ok(data) => f(id, Some(data))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => f(id, None)?,
                 Err(e) => return Err(io(&self.record_path(id))(e)),
             }
         }
+        Ok(())
+    }
+
+    /// The record file of `id` parsed as `T` (a whole record or a part of one).
+    fn parse<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        data: &[u8],
+    ) -> Result<T, StateError> {
+        serde_json::from_slice(data).map_err(|source| StateError::Corrupt {
+            path: self.record_path(id),
+            source,
+        })
+    }
+
+    /// The id and bytes of every record file (directories without one are skipped).
+    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+        let mut out = Vec::new();
+        self.each_record(|id, data| {
+            out.extend(data.map(|d| (id.to_string(), d)));
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -270,11 +296,7 @@ impl ContainerStore {
         // Each file's bytes are freed as soon as they are parsed: the next records are
         // built in that memory instead of in pages touched for the first time.
         for (id, data) in records {
-            let rec: T = serde_json::from_slice(&data).map_err(|source| StateError::Corrupt {
-                path: self.record_path(&id),
-                source,
-            })?;
-            out.push(rec.into());
+            out.push(self.parse::<T>(&id, &data)?.into());
         }
         Ok(sorted_by_created(out))
     }
@@ -282,24 +304,12 @@ impl ContainerStore {
     /// The id and name of every record, parsed without the rest of it.
     fn names(&self) -> Result<Vec<NameSummary>, StateError> {
         let mut out = Vec::new();
-        let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
-        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
-            let entry = entry.map_err(io(&self.dir))?;
-            let name = entry.file_name();
-            let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
-                continue;
-            };
-            match files.read(id) {
-                Ok(data) => out.push(serde_json::from_slice(&data).map_err(|source| {
-                    StateError::Corrupt {
-                        path: self.record_path(id),
-                        source,
-                    }
-                })?),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&self.record_path(id))(e)),
+        self.each_record(|id, data| {
+            if let Some(d) = data {
+                out.push(self.parse(id, &d)?);
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -310,28 +320,16 @@ impl ContainerStore {
         let mut out = Vec::new();
         let mut orphans = Vec::new();
         let mut records = Vec::new();
-        let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
-        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
-            let entry = entry.map_err(io(&self.dir))?;
-            let name = entry.file_name();
-            let Some(id) = name.to_str() else { continue };
-            if id.len() != 64 {
-                continue;
-            }
-            match files.read(id) {
-                Ok(data) => {
-                    out.push(serde_json::from_slice(&data).map_err(|source| {
-                        StateError::Corrupt {
-                            path: self.record_path(id),
-                            source,
-                        }
-                    })?);
-                    records.push((id.to_string(), data));
+        self.each_record(|id, data| {
+            match data {
+                Some(d) => {
+                    out.push(self.parse(id, &d)?);
+                    records.push((id.to_string(), d));
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => orphans.push(id.to_string()),
-                Err(e) => return Err(io(&self.record_path(id))(e)),
+                None => orphans.push(id.to_string()),
             }
-        }
+            Ok(())
+        })?;
         if let Ok(mut s) = SNAPSHOT.lock() {
             *s = Some(Snapshot {
                 pid: std::process::id(),
