@@ -86,6 +86,15 @@ impl Reference {
         }
     }
 
+    /// What a registry's manifests endpoint is asked for: the digest, else the tag, else
+    /// `latest`.
+    pub fn manifest_reference(&self) -> String {
+        self.digest
+            .clone()
+            .or_else(|| self.tag.clone())
+            .unwrap_or_else(|| "latest".to_string())
+    }
+
     /// `name:tag` as recorded in the store, or `None` for a digest-only reference.
     pub fn tagged_name(&self) -> Option<String> {
         self.tag.as_ref().map(|t| format!("{}:{t}", self.name))

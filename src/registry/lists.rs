@@ -114,11 +114,7 @@ pub fn fetch(reference: &Reference, tls_verify: bool) -> Result<Remote, Registry
     let repo = reference.repository();
     let scopes = [format!("repository:{repo}:pull")];
     let what = reference.to_string();
-    let wanted = reference
-        .digest
-        .clone()
-        .or_else(|| reference.tag.clone())
-        .unwrap_or_else(|| "latest".into());
+    let wanted = reference.manifest_reference();
     let (bytes, content_type) = fetch_manifest(&client, &repo, &wanted, &scopes, &what)?;
     match manifest::parse(&bytes, content_type.as_deref(), &what)? {
         Fetched::List(_) => {

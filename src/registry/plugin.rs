@@ -99,11 +99,7 @@ pub struct PulledPlugin {
 pub fn pull_plugin(reference: &Reference) -> Result<PulledPlugin, RegistryError> {
     let (client, repo, scopes) = connect(reference, false)?;
     let what = reference.to_string();
-    let wanted = reference
-        .digest
-        .clone()
-        .or_else(|| reference.tag.clone())
-        .unwrap_or_else(|| "latest".into());
+    let wanted = reference.manifest_reference();
     let (bytes, _) = fetch_manifest(&client, &repo, &wanted, &scopes, &what)?;
     let invalid = |reason: String| RegistryError::Invalid {
         what: format!("plugin {what}"),

@@ -138,11 +138,7 @@ fn pull_from(
     let client = Client::connect(&endpoint, creds, &crate::paths::certs_d_dirs())?;
     let scopes = [format!("repository:{}:pull", source.repository)];
     let what = reference.to_string();
-    let wanted = reference
-        .digest
-        .clone()
-        .or_else(|| reference.tag.clone())
-        .unwrap_or_else(|| "latest".to_string());
+    let wanted = reference.manifest_reference();
     let repo = &source.repository;
 
     let (top_bytes, content_type) = fetch_manifest(&client, repo, &wanted, &scopes, &what)?;
