@@ -12,7 +12,10 @@ log=$(mktemp /tmp/kiste-test.XXXXXX)
 # file; it then counts as skipped, not passed, and its reason is printed below.
 export KISTE_SKIP_LOG
 KISTE_SKIP_LOG=$(mktemp /tmp/kiste-skips.XXXXXX)
-trap 'rm -f "$log" "$KISTE_SKIP_LOG"' EXIT
+# A docker engine that a comparison test starts is stopped at the end (by its pid).
+source scripts/lib/stop-test-dockerd.sh
+export KISTE_TEST_DOCKERD_PIDFILE=/tmp/kiste-tests-dockerd.$$.pid
+trap 'stop_test_dockerd "$KISTE_TEST_DOCKERD_PIDFILE"; rm -f "$log" "$KISTE_SKIP_LOG"' EXIT
 status=0
 cargo test --workspace --no-fail-fast -- --test-threads 2 2>&1 | tee "$log" || status=$?
 # The start path under injected faults (a panic and a SIGKILL at each step of the child):

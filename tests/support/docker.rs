@@ -1,9 +1,19 @@
 //! A docker engine for comparison tests: uses the running one, or starts `dockerd` (Debian's
-//! docker.io) and waits for it. Tests never stop it: other test binaries may share it.
+//! docker.io) and waits for it. A test never stops the engine it started, since the next
+//! test binaries share it: it writes the engine's pid to `$KISTE_TEST_DOCKERD_PIDFILE`
+//! (default /tmp/kiste-tests-dockerd.pid), and scripts/test.sh stops that pid at the end.
 
 use super::{Kiste, Run};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Where a started engine's pid is written for scripts/test.sh to stop it.
+fn pid_file() -> std::path::PathBuf {
+    std::env::var_os("KISTE_TEST_DOCKERD_PIDFILE")
+        .map(Into::into)
+        .unwrap_or_else(|| "/tmp/kiste-tests-dockerd.pid".into())
+}
 
 fn answers() -> bool {
     Command::new("docker")
@@ -17,18 +27,23 @@ fn answers() -> bool {
 
 /// Make sure `docker` answers; panics with the reason when it cannot (docker.io missing).
 pub fn ensure_docker() {
+    // Two tests of one binary must not both start an engine.
+    static STARTING: Mutex<()> = Mutex::new(());
+    let _one = STARTING.lock().unwrap_or_else(|e| e.into_inner());
     if answers() {
         return;
     }
     let log = std::fs::File::create("/tmp/kiste-tests-dockerd.log").unwrap();
-    // Left running on purpose: other test binaries share it, and it outlives this test.
+    // Left running on purpose: other test binaries share it, and it outlives this test;
+    // scripts/test.sh stops it by the pid written here.
     #[allow(clippy::zombie_processes)]
-    Command::new("dockerd")
+    let engine = Command::new("dockerd")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .stdin(Stdio::null())
         .spawn()
         .expect("dockerd is installed (apt-get install docker.io)");
+    std::fs::write(pid_file(), format!("{}\n", engine.id())).unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     while !answers() {
         assert!(
