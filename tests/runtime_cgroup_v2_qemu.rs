@@ -23,7 +23,7 @@ mod qemu_vm;
 mod support;
 
 use qemu_vm::{find_in_path, kernel_release, Cpio};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const CHECKS: &[&str] = &[
@@ -46,40 +46,6 @@ const CHECKS: &[&str] = &[
     "rootless_refused",
     "rootless_cgroup_removed",
 ];
-
-fn build_probe() -> (PathBuf, PathBuf) {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let base = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(manifest).join("target"));
-    // A separate target dir: the outer `cargo test` may still hold the lock on its own.
-    let target_dir = base.join("qemu-probe");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(manifest)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "x86_64-unknown-linux-musl",
-            "--example",
-            "runtime_probe",
-            "--bin",
-            "kiste",
-        ])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .status()
-        .expect("cannot run cargo to build the probe");
-    assert!(
-        status.success(),
-        "building the static probe failed (is the x86_64-unknown-linux-musl target installed?)"
-    );
-    let release = target_dir.join("x86_64-unknown-linux-musl/release");
-    (
-        release.join("examples/runtime_probe"),
-        release.join("kiste"),
-    )
-}
 
 /// The busybox image, built on the host by root kiste and saved as a docker archive.
 fn busybox_archive(dest: &Path) {
@@ -284,7 +250,7 @@ fn initramfs(probe: &Path, kiste: &Path, image: &Path) -> Vec<u8> {
 
 #[test]
 fn cgroup_v2_runtime_checks_pass_in_a_qemu_vm() {
-    let (probe, kiste) = build_probe();
+    let (probe, kiste) = qemu_vm::static_build();
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("busybox.tar");
     busybox_archive(&image);

@@ -49,10 +49,10 @@ pub fn module(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// `kiste` built static (musl, release) in its own target dir, since the outer `cargo test`
-/// may hold the lock on the usual one. The same dir, command and arguments as
-/// tests/runtime_cgroup_v2_qemu.rs's probe build, so one build serves both VM tests.
-pub fn static_kiste() -> PathBuf {
+/// `kiste` and `examples/runtime_probe` built static (musl, release) in their own target
+/// dir, since the outer `cargo test` may hold the lock on the usual one: one build serves
+/// every VM test. Returns (runtime_probe, kiste).
+pub fn static_build() -> (PathBuf, PathBuf) {
     let manifest = env!("CARGO_MANIFEST_DIR");
     let base = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -78,7 +78,16 @@ pub fn static_kiste() -> PathBuf {
         status.success(),
         "building the static kiste failed (is the x86_64-unknown-linux-musl target installed?)"
     );
-    target_dir.join("x86_64-unknown-linux-musl/release/kiste")
+    let release = target_dir.join("x86_64-unknown-linux-musl/release");
+    (
+        release.join("examples/runtime_probe"),
+        release.join("kiste"),
+    )
+}
+
+/// The static `kiste` of `static_build`.
+pub fn static_kiste() -> PathBuf {
+    static_build().1
 }
 
 /// A cpio "newc" archive, the format the kernel unpacks as initramfs.
