@@ -11,10 +11,12 @@ mod resources;
 mod rt;
 pub mod stats;
 mod v1;
+mod v1_choice;
 mod v2;
 
 pub use resources::{
-    CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice,
+    CgroupRole, CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources,
+    WeightDevice,
 };
 
 use std::fs;
@@ -167,11 +169,16 @@ impl Cgroup {
 }
 
 /// The cgroup of a running container, to join (`exec`): its directories as `create`
-/// made them.
+/// made them, and any a later `pause` or `update` added (v1).
 pub fn existing(spec: &CgroupSpec) -> Cgroup {
+    let layout = detect();
+    let mut dirs = dirs_of(spec);
+    if layout == CgroupLayout::V1 {
+        dirs.retain(|d| d.is_dir());
+    }
     Cgroup {
-        layout: detect(),
-        dirs: dirs_of(spec),
+        layout,
+        dirs,
         device_prog: None,
     }
 }
@@ -410,6 +417,9 @@ pub(crate) fn counter(file: &Path, key: &str) -> Option<u64> {
 
 /// The processes in the cgroup.
 pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
+    if detect() == CgroupLayout::V1 {
+        return v1_choice::pids(spec);
+    }
     let mut all: Vec<i32> = dirs_of(spec).iter().flat_map(|d| read_procs(d)).collect();
     all.sort_unstable();
     all.dedup();

@@ -1,6 +1,19 @@
 //! cgroup v1 (and hybrid): one directory per controller hierarchy, each limit written
 //! to its controller's files. Controllers the host does not mount are skipped; a limit
 //! whose controller or file is missing is an error, never silently dropped.
+//!
+//! Which hierarchies a cgroup is made in (`v1_choice`): every directory costs a mkdir, a
+//! `tasks` open and write in the child and an rmdir on each start, so a container of
+//! kiste's own (run/create/start, its `exec`s) is made only in devices (the device
+//! allowlist is always enforced), memory, cpuacct and blkio (what `stats` reads; memory
+//! also tells an OOM kill) and pids (the membership that `top`, `kill`, `stop`, `rm -f`
+//! and the straggler kill read), plus the hierarchy of every limit it has (cpu for CPU
+//! limits, cpuset, hugetlb…). A build's RUN step gets devices and pids plus its limits.
+//! A hierarchy needed later is made then: `pause` makes freezer, `update` the one of a
+//! new limit, and the container's processes (read from pids) are moved in until a pass
+//! finds none left. `kiste oci` keeps runc's behaviour, every mounted hierarchy, as its
+//! clients (containerd, podman) read them. Removal tries every hierarchy, so a directory
+//! a later `pause` or `update` made is never left behind. cgroup v2 is one directory.
 
 use std::fs;
 use std::io::{self, Write};
@@ -152,9 +165,9 @@ fn controller_dir(ctrl: &str, rel: &Path) -> Option<PathBuf> {
 pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
     let rel = relative_path(spec);
     let mut dirs = Vec::new();
-    for root in hierarchies() {
+    for root in super::v1_choice::wanted(spec) {
         let dir = root.join(&rel);
-        make_dirs(&root, &rel)?;
+        make_dirs(&root, &rel, super::v1_choice::own_parent(spec))?;
         dirs.push(dir);
     }
     apply(&rel, &spec.resources)?;
@@ -166,14 +179,28 @@ pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
 
 /// mkdir -p below a hierarchy root. cpuset directories start empty and refuse tasks, so
 /// each new level copies cpus and mems from its parent (an existing level too, when a
-/// process died before it could copy them).
-fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
+/// process died before it could copy them). Below kiste's own cgroup (`own_parent`) the
+/// kernel does that copy: its `cgroup.clone_children` is set once, and a new container's
+/// directory is born with the parent's cpus and mems.
+pub(super) fn make_dirs(root: &Path, rel: &Path, own_parent: bool) -> Result<(), CgroupError> {
     let cpuset = controller_root("cpuset") == Some(root);
     // The parent (kiste's own cgroup) usually exists: one mkdir, and in cpuset the
     // parent's cpus and mems copied when it has them.
     let dir = root.join(rel);
-    if fs::create_dir(&dir).is_ok() && (!cpuset || copy_cpuset(&dir).is_ok()) {
-        return Ok(());
+    if fs::create_dir(&dir).is_ok() {
+        if !cpuset {
+            return Ok(());
+        }
+        let parent = dir.parent().unwrap_or(&dir);
+        if own_parent && clones_children(parent) {
+            return Ok(());
+        }
+        if copy_cpuset(&dir).is_ok() {
+            if own_parent {
+                let _ = write_file(parent, "cgroup.clone_children", "1");
+            }
+            return Ok(());
+        }
     }
     let mut cur = root.to_path_buf();
     for comp in rel.components() {
@@ -184,7 +211,7 @@ fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(CgroupError::io("create cgroup", &cur, e)),
         };
-        if cpuset {
+        if cpuset && !(created && own_parent && cur == dir && clones_children(&parent)) {
             for f in ["cpuset.cpus", "cpuset.mems"] {
                 let empty = created
                     || fs::read_to_string(cur.join(f))
@@ -197,9 +224,17 @@ fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
                     write_file(&cur, f, theirs.trim())?;
                 }
             }
+            if own_parent && cur.as_path() == dir.parent().unwrap_or(&dir) {
+                let _ = write_file(&cur, "cgroup.clone_children", "1");
+            }
         }
     }
     Ok(())
+}
+
+/// Whether the kernel copies cpus and mems into a new child of `dir` (cpuset only).
+fn clones_children(dir: &Path) -> bool {
+    fs::read(dir.join("cgroup.clone_children")).is_ok_and(|v| v.first() == Some(&b'1'))
 }
 
 /// A new cpuset directory gets its parent's cpus and mems (an error when the parent has
@@ -349,6 +384,9 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
 pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
     let rel = relative_path(spec);
     let r = &spec.resources;
+    // A limit whose hierarchy the container was started without: its directory first,
+    // the limit written, then the processes moved in.
+    let made = super::v1_choice::add(spec, &super::v1_choice::limited(r))?;
     let memory_set =
         r.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some();
     if memory_set {
@@ -376,7 +414,8 @@ pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
         oom_kill_disable: false,
         ..r.clone()
     };
-    apply(&rel, &rest)
+    apply(&rel, &rest)?;
+    super::v1_choice::move_into(spec, &made)
 }
 
 /// The CFS period and quota to write: `--cpus` as docker converts it (a 100 ms period),
