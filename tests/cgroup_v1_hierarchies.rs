@@ -68,8 +68,18 @@ fn a_plain_container_joins_only_the_hierarchies_that_enforce_and_observe_it() {
             assert!(joined.contains(c), "{c} missing from {joined:?}");
         }
     }
-    for c in ["cpuset", "freezer", "hugetlb", "net_cls", "perf_event", "rdma"] {
-        assert!(!joined.contains(c), "{c} made without a setting: {joined:?}");
+    for c in [
+        "cpuset",
+        "freezer",
+        "hugetlb",
+        "net_cls",
+        "perf_event",
+        "rdma",
+    ] {
+        assert!(
+            !joined.contains(c),
+            "{c} made without a setting: {joined:?}"
+        );
     }
     // cpu is joined only when it shares its hierarchy with cpuacct.
     let cpu_shared = std::fs::read_link("/sys/fs/cgroup/cpuacct").is_ok()
@@ -151,7 +161,11 @@ fn pause_freezes_every_process_of_a_container_started_without_a_freezer() {
         .unwrap();
     assert_eq!(state.trim(), "FROZEN");
     let all = members();
-    assert_eq!(procs("freezer", &id), all, "every process is in the freezer");
+    assert_eq!(
+        procs("freezer", &id),
+        all,
+        "every process is in the freezer"
+    );
     for pid in &all {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let line = status.lines().find(|l| l.starts_with("State:")).unwrap();
@@ -183,8 +197,8 @@ fn update_of_a_missing_hierarchy_makes_it_and_moves_every_process() {
     });
     assert!(!hierarchies_of(&id).contains("cpuset"));
     k.ok(&["update", "--cpuset-cpus", "0", &id]);
-    let cpus = std::fs::read_to_string(format!("/sys/fs/cgroup/cpuset/kiste/{id}/cpuset.cpus"))
-        .unwrap();
+    let cpus =
+        std::fs::read_to_string(format!("/sys/fs/cgroup/cpuset/kiste/{id}/cpuset.cpus")).unwrap();
     assert_eq!(cpus.trim(), "0");
     assert_eq!(procs("cpuset", &id), procs("pids", &id));
     let inside = k.ok(&["exec", &id, "grep", "Cpus_allowed_list", "/proc/1/status"]);
@@ -196,4 +210,75 @@ fn update_of_a_missing_hierarchy_makes_it_and_moves_every_process() {
     }
     k.ok(&["rm", "-f", &id]);
     assert!(support::cgroup_left(&id).is_empty());
+}
+
+/// The controllers whose hierarchy has a directory below `parent` (a RUN step's).
+fn steps_below(parent: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let dir = e.path().join(parent);
+        if e.path().is_symlink() {
+            continue;
+        }
+        let has_step = std::fs::read_dir(&dir)
+            .map(|rd| rd.flatten().any(|c| c.path().is_dir()))
+            .unwrap_or(false);
+        if has_step {
+            let name = e.file_name().to_string_lossy().into_owned();
+            out.extend(name.split(',').map(str::to_string));
+        }
+    }
+    out
+}
+
+/// Builds `ctx` with `flags` and a cgroup parent of its own, and returns the hierarchies
+/// its RUN step was in while it waited for the test.
+fn step_hierarchies(k: &Kiste, ctx: &std::path::Path, flags: &[&str]) -> BTreeSet<String> {
+    let parent = format!("kiste-test-steps-{}", std::process::id());
+    let _ = std::fs::remove_file(ctx.join("go"));
+    let mut args = vec!["build", "-q", "--no-cache", "--cgroup-parent", &parent];
+    args.extend_from_slice(flags);
+    args.push(ctx.to_str().unwrap());
+    let mut child = k
+        .cmd(&args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    support::wait_until("the RUN step's cgroup", Duration::from_secs(60), || {
+        !steps_below(&parent).is_empty()
+    });
+    let seen = steps_below(&parent);
+    std::fs::write(ctx.join("go"), "").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(steps_below(&parent).is_empty(), "a step's cgroup stayed");
+    for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(e.path().join(&parent));
+    }
+    seen
+}
+
+#[test]
+fn a_run_step_joins_devices_and_pids_and_the_hierarchies_of_its_limits() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    let k = Kiste::new();
+    k.busybox();
+    let ctx = k.context(
+        "steps",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=bind,target=/ctx \
+             i=0; while [ ! -e /ctx/go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n",
+        )],
+    );
+    let want: BTreeSet<String> = ["devices", "pids"]
+        .into_iter()
+        .filter(|c| mounted(c))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(step_hierarchies(&k, &ctx, &[]), want);
+    let limited = step_hierarchies(&k, &ctx, &["--memory", "64m"]);
+    assert!(limited.contains("memory"), "{limited:?}");
+    assert!(!limited.contains("freezer"), "{limited:?}");
 }

@@ -15,8 +15,7 @@ mod v1_choice;
 mod v2;
 
 pub use resources::{
-    CgroupRole, CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources,
-    WeightDevice,
+    CgroupRole, CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice,
 };
 
 use std::fs;

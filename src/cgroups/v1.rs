@@ -171,7 +171,8 @@ pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
         dirs.push(dir);
     }
     apply(&rel, &spec.resources)?;
-    if let Some(dev) = controller_dir("devices", &rel).filter(|d| d.exists()) {
+    // Every role makes a devices directory when the host mounts the hierarchy.
+    if let Some(dev) = controller_dir("devices", &rel).filter(|d| dirs.contains(d)) {
         apply_devices(&dev, spec)?;
     }
     Ok(dirs)
