@@ -17,11 +17,12 @@ fn freezer(spec: &CgroupSpec) -> Result<(CgroupLayout, PathBuf), CgroupError> {
     let rel = relative_path(spec);
     match super::detect() {
         CgroupLayout::V1 => {
-            let root =
-                super::v1::controller_root("freezer").ok_or_else(|| CgroupError::NotMounted {
+            let root = super::v1_hier::controller_root("freezer").ok_or_else(|| {
+                CgroupError::NotMounted {
                     what: "pause".into(),
                     controller: "freezer".into(),
-                })?;
+                }
+            })?;
             Ok((CgroupLayout::V1, root.join(rel)))
         }
         CgroupLayout::V2 => super::v2_dir(spec)

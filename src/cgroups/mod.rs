@@ -12,6 +12,7 @@ mod rt;
 pub mod stats;
 mod v1;
 mod v1_choice;
+mod v1_hier;
 mod v2;
 
 pub use resources::{
@@ -99,9 +100,9 @@ fn fs_magic(path: &Path) -> Option<i64> {
         .map(|s| s.filesystem_type().0 as i64)
 }
 
-/// The v1 hierarchies mounted under /sys/fs/cgroup: see `v1::mounted`.
+/// The v1 hierarchies mounted under /sys/fs/cgroup: see `v1_hier::mounted`.
 pub(crate) fn v1_mounted() -> Option<&'static [(String, String)]> {
-    v1::mounted()
+    v1_hier::mounted()
 }
 
 pub(crate) fn detect_at(root: &Path) -> CgroupLayout {
@@ -264,12 +265,13 @@ fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// The container's directories (existing or not) for the host's layout.
+/// Every directory the container may have for the host's layout (v1: one per mounted
+/// hierarchy, made or not: `v1_choice` makes only some, `pause`/`update` may add others).
 pub(crate) fn dirs_of(spec: &CgroupSpec) -> Vec<PathBuf> {
     let rel = relative_path(spec);
     match detect() {
         CgroupLayout::V1 if crate::rootless::active() => Vec::new(),
-        CgroupLayout::V1 => v1::hierarchies()
+        CgroupLayout::V1 => v1_hier::hierarchies()
             .into_iter()
             .map(|h| h.join(&rel))
             .collect(),

@@ -68,7 +68,7 @@ pub(super) fn limited(r: &Resources) -> Vec<&'static str> {
 
 /// The hierarchy roots a cgroup of `spec` is made in, in the host's mount order.
 pub(super) fn wanted(spec: &CgroupSpec) -> Vec<PathBuf> {
-    let all = super::v1::hierarchies();
+    let all = super::v1_hier::hierarchies();
     let always = match spec.role {
         CgroupRole::Oci => return all,
         CgroupRole::Container => CONTAINER,
@@ -78,7 +78,7 @@ pub(super) fn wanted(spec: &CgroupSpec) -> Vec<PathBuf> {
     let roots: Vec<&Path> = always
         .iter()
         .chain(limited.iter())
-        .filter_map(|c| super::v1::controller_root(c))
+        .filter_map(|c| super::v1_hier::controller_root(c))
         .collect();
     all.into_iter()
         .filter(|h| roots.contains(&h.as_path()))
@@ -89,7 +89,7 @@ pub(super) fn wanted(spec: &CgroupSpec) -> Vec<PathBuf> {
 /// it, the first hierarchy the container is in).
 fn membership(spec: &CgroupSpec) -> Option<PathBuf> {
     let rel = relative_path(spec);
-    super::v1::controller_root(MEMBERSHIP)
+    super::v1_hier::controller_root(MEMBERSHIP)
         .map(Path::to_path_buf)
         .or_else(|| wanted(spec).into_iter().next())
         .map(|root| root.join(rel))
@@ -115,14 +115,14 @@ pub(super) fn add(spec: &CgroupSpec, controllers: &[&str]) -> Result<Vec<PathBuf
     let rel = relative_path(spec);
     let mut made: Vec<PathBuf> = Vec::new();
     for c in controllers {
-        let Some(root) = super::v1::controller_root(c) else {
+        let Some(root) = super::v1_hier::controller_root(c) else {
             continue;
         };
         let dir = root.join(&rel);
         if made.contains(&dir) || dir.is_dir() {
             continue;
         }
-        super::v1::make_dirs(root, &rel, own_parent(spec))?;
+        super::v1_hier::make_dirs(root, &rel, own_parent(spec))?;
         made.push(dir);
     }
     Ok(made)
@@ -167,7 +167,7 @@ pub(super) fn move_into(spec: &CgroupSpec, dirs: &[PathBuf]) -> Result<(), Cgrou
 /// `pause` on v1: a container started without a freezer directory gets one, with every
 /// process moved in (one a client shaped, `kiste oci`, is left as it is).
 pub(super) fn join_freezer(spec: &CgroupSpec) -> Result<(), CgroupError> {
-    let Some(root) = super::v1::controller_root("freezer") else {
+    let Some(root) = super::v1_hier::controller_root("freezer") else {
         return Ok(());
     };
     if spec.role == CgroupRole::Oci {
