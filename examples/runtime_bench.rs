@@ -39,6 +39,7 @@ fn main() {
                 },
                 devices: vec![],
                 allow_all_devices: false,
+                role: Default::default(),
             }),
             stdio: Stdio {
                 stdin: 0,

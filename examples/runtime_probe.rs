@@ -47,6 +47,7 @@ fn spec(rootfs: &Path, name: &str, script: &str) -> ContainerSpec {
             resources: Resources::default(),
             devices: vec![],
             allow_all_devices: false,
+            role: Default::default(),
         }),
         stdio: Stdio {
             stdin: 0,

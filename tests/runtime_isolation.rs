@@ -247,7 +247,7 @@ fn process_joins_the_cgroup_before_exec_and_remove_cleans_up() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     // Joined before exec: the pid is in every controller the moment spawn returns.
-    for ctrl in ["memory", "pids", "cpu", "devices"] {
+    for ctrl in ["memory", "pids", "cpuacct", "devices"] {
         let procs =
             std::fs::read_to_string(controller_dir(ctrl, &cg).join("cgroup.procs")).unwrap();
         assert!(

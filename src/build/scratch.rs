@@ -55,6 +55,7 @@ pub fn build_cgroup(name: &str) -> CgroupSpec {
         resources: Default::default(),
         devices: Vec::new(),
         allow_all_devices: false,
+        role: crate::cgroups::CgroupRole::BuildStep,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `pause`/`unpause`: the freezer of a container's cgroup. v1 writes `freezer.state` in
 //! the freezer hierarchy, v2 `cgroup.freeze`; both wait (with a deadline) until the
-//! kernel reports every task frozen or thawed.
+//! kernel reports every task frozen or thawed. On v1 a container of kiste's own gets its
+//! freezer directory at its first `pause` (see `v1_choice`).
 
 use super::resources::CgroupSpec;
 use super::{relative_path, CgroupError, CgroupLayout};
@@ -16,11 +17,12 @@ fn freezer(spec: &CgroupSpec) -> Result<(CgroupLayout, PathBuf), CgroupError> {
     let rel = relative_path(spec);
     match super::detect() {
         CgroupLayout::V1 => {
-            let root =
-                super::v1::controller_root("freezer").ok_or_else(|| CgroupError::NotMounted {
+            let root = super::v1_hier::controller_root("freezer").ok_or_else(|| {
+                CgroupError::NotMounted {
                     what: "pause".into(),
                     controller: "freezer".into(),
-                })?;
+                }
+            })?;
             Ok((CgroupLayout::V1, root.join(rel)))
         }
         CgroupLayout::V2 => super::v2_dir(spec)
@@ -49,6 +51,14 @@ pub fn is_frozen(spec: &CgroupSpec) -> bool {
 /// kernel says it is done.
 pub fn set_frozen(spec: &CgroupSpec, frozen: bool) -> Result<(), CgroupError> {
     let (layout, dir) = freezer(spec)?;
+    if layout == CgroupLayout::V1 && frozen {
+        // A container started without a freezer directory gets one now, with every
+        // process moved in (`v1_choice`).
+        super::v1_choice::join_freezer(spec)?;
+    } else if layout == CgroupLayout::V1 && !dir.is_dir() {
+        // Never frozen: nothing to thaw.
+        return Ok(());
+    }
     let (file, value) = match (layout, frozen) {
         (CgroupLayout::V1, true) => ("freezer.state", "FROZEN"),
         (CgroupLayout::V1, false) => ("freezer.state", "THAWED"),
@@ -56,6 +66,11 @@ pub fn set_frozen(spec: &CgroupSpec, frozen: bool) -> Result<(), CgroupError> {
         (CgroupLayout::V2, false) => ("cgroup.freeze", "0"),
     };
     super::write_file(&dir, file, value)?;
+    if layout == CgroupLayout::V1 && frozen && spec.role != super::CgroupRole::Oci {
+        // A process forked outside while the others were moved: moved into a frozen
+        // cgroup, the kernel freezes it too.
+        super::v1_choice::move_into(spec, std::slice::from_ref(&dir))?;
+    }
     let deadline = Instant::now() + SETTLE;
     while is_frozen(spec) != frozen {
         if Instant::now() > deadline {

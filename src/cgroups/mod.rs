@@ -11,10 +11,12 @@ mod resources;
 mod rt;
 pub mod stats;
 mod v1;
+mod v1_choice;
+mod v1_hier;
 mod v2;
 
 pub use resources::{
-    CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice,
+    CgroupRole, CgroupSpec, Device, DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice,
 };
 
 use std::fs;
@@ -98,9 +100,9 @@ fn fs_magic(path: &Path) -> Option<i64> {
         .map(|s| s.filesystem_type().0 as i64)
 }
 
-/// The v1 hierarchies mounted under /sys/fs/cgroup: see `v1::mounted`.
+/// The v1 hierarchies mounted under /sys/fs/cgroup: see `v1_hier::mounted`.
 pub(crate) fn v1_mounted() -> Option<&'static [(String, String)]> {
-    v1::mounted()
+    v1_hier::mounted()
 }
 
 pub(crate) fn detect_at(root: &Path) -> CgroupLayout {
@@ -167,11 +169,16 @@ impl Cgroup {
 }
 
 /// The cgroup of a running container, to join (`exec`): its directories as `create`
-/// made them.
+/// made them, and any a later `pause` or `update` added (v1).
 pub fn existing(spec: &CgroupSpec) -> Cgroup {
+    let layout = detect();
+    let mut dirs = dirs_of(spec);
+    if layout == CgroupLayout::V1 {
+        dirs.retain(|d| d.is_dir());
+    }
     Cgroup {
-        layout: detect(),
-        dirs: dirs_of(spec),
+        layout,
+        dirs,
         device_prog: None,
     }
 }
@@ -258,12 +265,13 @@ fn check_names(spec: &CgroupSpec) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// The container's directories (existing or not) for the host's layout.
+/// Every directory the container may have for the host's layout (v1: one per mounted
+/// hierarchy, made or not: `v1_choice` makes only some, `pause`/`update` may add others).
 pub(crate) fn dirs_of(spec: &CgroupSpec) -> Vec<PathBuf> {
     let rel = relative_path(spec);
     match detect() {
         CgroupLayout::V1 if crate::rootless::active() => Vec::new(),
-        CgroupLayout::V1 => v1::hierarchies()
+        CgroupLayout::V1 => v1_hier::hierarchies()
             .into_iter()
             .map(|h| h.join(&rel))
             .collect(),
@@ -410,6 +418,9 @@ pub(crate) fn counter(file: &Path, key: &str) -> Option<u64> {
 
 /// The processes in the cgroup.
 pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
+    if detect() == CgroupLayout::V1 {
+        return v1_choice::pids(spec);
+    }
     let mut all: Vec<i32> = dirs_of(spec).iter().flat_map(|d| read_procs(d)).collect();
     all.sort_unstable();
     all.dedup();

@@ -99,4 +99,21 @@ pub struct CgroupSpec {
     pub devices: Vec<Device>,
     /// Every device allowed (privileged).
     pub allow_all_devices: bool,
+    /// Whose cgroup this is, which decides the v1 hierarchies it gets (see `cgroups::v1`).
+    pub role: CgroupRole,
+}
+
+/// Who a cgroup is for. On v1 this chooses the hierarchies it is made in; v2 has one
+/// directory whatever the role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CgroupRole {
+    /// A container of kiste's own (run/create/start): the hierarchies that enforce and
+    /// observe it (devices, memory, cpuacct, pids, blkio) and those its limits name.
+    #[default]
+    Container,
+    /// A build's RUN step: devices and pids (nobody reads its stats or OOM kills) and
+    /// those its limits name.
+    BuildStep,
+    /// `kiste oci`: every mounted hierarchy, as runc makes them (its clients read them).
+    Oci,
 }

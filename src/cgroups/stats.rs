@@ -25,7 +25,7 @@ fn read_u64(path: &Path) -> Option<u64> {
 }
 
 fn v1_dir(controller: &str, rel: &Path) -> PathBuf {
-    match super::v1::controller_root(controller) {
+    match super::v1_hier::controller_root(controller) {
         Some(root) => root.join(rel),
         None => Path::new(CGROUP_ROOT).join(controller).join(rel),
     }

@@ -1,129 +1,27 @@
 //! cgroup v1 (and hybrid): one directory per controller hierarchy, each limit written
 //! to its controller's files. Controllers the host does not mount are skipped; a limit
 //! whose controller or file is missing is an error, never silently dropped.
+//!
+//! Which hierarchies a cgroup is made in (`v1_choice`): every directory costs a mkdir, a
+//! `tasks` open and write in the child and an rmdir on each start, so a container of
+//! kiste's own (run/create/start, its `exec`s) is made only in devices (the device
+//! allowlist is always enforced), memory, cpuacct and blkio (what `stats` reads; memory
+//! also tells an OOM kill) and pids (the membership that `top`, `kill`, `stop`, `rm -f`
+//! and the straggler kill read), plus the hierarchy of every limit it has (cpu for CPU
+//! limits, cpuset, hugetlb…). A build's RUN step gets devices and pids plus its limits.
+//! A hierarchy needed later is made then: `pause` makes freezer, `update` the one of a
+//! new limit, and the container's processes (read from pids) are moved in until a pass
+//! finds none left. `kiste oci` keeps runc's behaviour, every mounted hierarchy, as its
+//! clients (containerd, podman) read them. Removal tries every hierarchy, so a directory
+//! a later `pause` or `update` made is never left behind. cgroup v2 is one directory.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use super::resources::{CgroupSpec, DeviceRate, Resources};
-use super::{device_rules, relative_path, write_file, write_pair, CgroupError, CGROUP_ROOT};
-
-/// Controllers kiste creates a directory in, when the host mounts them.
-const CONTROLLERS: &[&str] = &[
-    "memory",
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "pids",
-    "blkio",
-    "devices",
-    "freezer",
-    "hugetlb",
-    "net_cls",
-    "net_prio",
-    "perf_event",
-];
-
-/// Each mounted controller and its hierarchy root (`cpu` may be a link to `cpu,cpuacct`),
-/// found once per process from the hierarchies mounted under /sys/fs/cgroup (one read
-/// of mountinfo, which the container's /sys/fs/cgroup needs anyway), else with a
-/// readlink per controller.
-fn roots() -> &'static [(&'static str, PathBuf)] {
-    static ROOTS: OnceLock<Vec<(&'static str, PathBuf)>> = OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let base = Path::new(CGROUP_ROOT);
-        if let Some(mounted) = mounted() {
-            return CONTROLLERS
-                .iter()
-                .filter_map(|c| {
-                    let (dir, _) = mounted
-                        .iter()
-                        .find(|(_, opts)| opts.split(',').any(|o| o == *c))?;
-                    Some((*c, base.join(dir)))
-                })
-                .collect();
-        }
-        let mut out = Vec::new();
-        for c in CONTROLLERS {
-            let p = base.join(c);
-            let root = match fs::read_link(&p) {
-                Ok(target) => base.join(target),
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => p,
-                Err(_) => continue,
-            };
-            if root.join("cgroup.procs").exists() {
-                out.push((*c, root));
-            }
-        }
-        out
-    })
-}
-
-/// The v1 hierarchies mounted directly under /sys/fs/cgroup: (directory name, the
-/// controllers and name= of its mount options), e.g. ("cpu,cpuacct", "cpu,cpuacct");
-/// read once per process. None when mountinfo cannot be read.
-pub(crate) fn mounted() -> Option<&'static [(String, String)]> {
-    static MOUNTED: OnceLock<Option<Vec<(String, String)>>> = OnceLock::new();
-    MOUNTED
-        .get_or_init(|| {
-            let info = crate::process::read_proc("/proc/self/mountinfo").ok()?;
-            Some(parse_mounted(&info))
-        })
-        .as_deref()
-}
-
-fn parse_mounted(info: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for line in info.lines() {
-        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let mut r = right.split(' ');
-        if r.next() != Some("cgroup") {
-            continue;
-        }
-        let superopts = r.nth(1).unwrap_or("");
-        let Some(point) = left.split(' ').nth(4) else {
-            continue;
-        };
-        let Some(name) = point.strip_prefix("/sys/fs/cgroup/") else {
-            continue;
-        };
-        let opts: Vec<&str> = superopts
-            .split(',')
-            .filter(|o| {
-                !matches!(*o, "rw" | "ro" | "clone_children" | "xattr" | "noprefix")
-                    && !o.starts_with("release_agent=")
-            })
-            .collect();
-        if !name.contains('/') && !opts.is_empty() {
-            out.push((name.to_string(), opts.join(",")));
-        }
-    }
-    out
-}
-
-/// The hierarchy root of one controller, None when the host does not mount it.
-pub(crate) fn controller_root(ctrl: &str) -> Option<&'static Path> {
-    roots()
-        .iter()
-        .find(|(c, _)| *c == ctrl)
-        .map(|(_, r)| r.as_path())
-}
-
-/// The distinct hierarchy roots (e.g. `cpu` and `cpuacct` may be one `cpu,cpuacct`).
-pub(crate) fn hierarchies() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
-    for (_, root) in roots() {
-        if !out.contains(root) {
-            out.push(root.clone());
-        }
-    }
-    out
-}
+use super::v1_hier::{controller_root, make_dirs};
+use super::{device_rules, relative_path, write_file, write_pair, CgroupError};
 
 /// Each hierarchy's `tasks` file of the container's cgroup, opened for writing before the
 /// clone. The child writes "0" to each: moving the calling thread (the single thread of
@@ -152,73 +50,17 @@ fn controller_dir(ctrl: &str, rel: &Path) -> Option<PathBuf> {
 pub(crate) fn create(spec: &CgroupSpec) -> Result<Vec<PathBuf>, CgroupError> {
     let rel = relative_path(spec);
     let mut dirs = Vec::new();
-    for root in hierarchies() {
+    for root in super::v1_choice::wanted(spec) {
         let dir = root.join(&rel);
-        make_dirs(&root, &rel)?;
+        make_dirs(&root, &rel, super::v1_choice::own_parent(spec))?;
         dirs.push(dir);
     }
     apply(&rel, &spec.resources)?;
-    if let Some(dev) = controller_dir("devices", &rel).filter(|d| d.exists()) {
+    // Every role makes a devices directory when the host mounts the hierarchy.
+    if let Some(dev) = controller_dir("devices", &rel).filter(|d| dirs.contains(d)) {
         apply_devices(&dev, spec)?;
     }
     Ok(dirs)
-}
-
-/// mkdir -p below a hierarchy root. cpuset directories start empty and refuse tasks, so
-/// each new level copies cpus and mems from its parent (an existing level too, when a
-/// process died before it could copy them).
-fn make_dirs(root: &Path, rel: &Path) -> Result<(), CgroupError> {
-    let cpuset = controller_root("cpuset") == Some(root);
-    // The parent (kiste's own cgroup) usually exists: one mkdir, and in cpuset the
-    // parent's cpus and mems copied when it has them.
-    let dir = root.join(rel);
-    if fs::create_dir(&dir).is_ok() && (!cpuset || copy_cpuset(&dir).is_ok()) {
-        return Ok(());
-    }
-    let mut cur = root.to_path_buf();
-    for comp in rel.components() {
-        let parent = cur.clone();
-        cur.push(comp);
-        let created = match fs::create_dir(&cur) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
-            Err(e) => return Err(CgroupError::io("create cgroup", &cur, e)),
-        };
-        if cpuset {
-            for f in ["cpuset.cpus", "cpuset.mems"] {
-                let empty = created
-                    || fs::read_to_string(cur.join(f))
-                        .unwrap_or_default()
-                        .trim()
-                        .is_empty();
-                if empty {
-                    let theirs = fs::read_to_string(parent.join(f))
-                        .map_err(|e| CgroupError::io("read", &parent.join(f), e))?;
-                    write_file(&cur, f, theirs.trim())?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A new cpuset directory gets its parent's cpus and mems (an error when the parent has
-/// none: it was made by a process that died before it could copy them).
-fn copy_cpuset(dir: &Path) -> Result<(), CgroupError> {
-    let parent = dir.parent().unwrap_or(dir);
-    for f in ["cpuset.cpus", "cpuset.mems"] {
-        let theirs = fs::read_to_string(parent.join(f))
-            .map_err(|e| CgroupError::io("read", &parent.join(f), e))?;
-        if theirs.trim().is_empty() {
-            return Err(CgroupError::io(
-                "read",
-                &parent.join(f),
-                io::ErrorKind::InvalidData.into(),
-            ));
-        }
-        write_file(dir, f, theirs.trim())?;
-    }
-    Ok(())
 }
 
 fn need(ctrl: &str, rel: &Path, what: &str) -> Result<PathBuf, CgroupError> {
@@ -349,6 +191,9 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
 pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
     let rel = relative_path(spec);
     let r = &spec.resources;
+    // A limit whose hierarchy the container was started without: its directory first,
+    // the limit written, then the processes moved in.
+    let made = super::v1_choice::add(spec, &super::v1_choice::limited(r))?;
     let memory_set =
         r.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some();
     if memory_set {
@@ -376,7 +221,8 @@ pub(crate) fn update(spec: &CgroupSpec) -> Result<(), CgroupError> {
         oom_kill_disable: false,
         ..r.clone()
     };
-    apply(&rel, &rest)
+    apply(&rel, &rest)?;
+    super::v1_choice::move_into(spec, &made)
 }
 
 /// The CFS period and quota to write: `--cpus` as docker converts it (a 100 ms period),
@@ -447,29 +293,4 @@ fn apply_devices(dir: &Path, spec: &CgroupSpec) -> Result<(), CgroupError> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hierarchies_come_from_the_cgroup_mounts_under_sys_fs_cgroup() {
-        let info = "\
-25 30 0:22 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
-26 25 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
-27 25 0:24 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
-28 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw shared:9 - cgroup cgroup rw,cpu,cpuacct
-29 25 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory,clone_children
-30 25 0:27 / /srv/elsewhere/pids rw - cgroup cgroup rw,pids
-";
-        assert_eq!(
-            parse_mounted(info),
-            vec![
-                ("systemd".to_string(), "name=systemd".to_string()),
-                ("cpu,cpuacct".to_string(), "cpu,cpuacct".to_string()),
-                ("memory".to_string(), "memory".to_string()),
-            ]
-        );
-    }
 }

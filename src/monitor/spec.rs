@@ -383,5 +383,6 @@ pub fn cgroup_of(rec: &ContainerRecord) -> CgroupSpec {
         resources: Resources::default(),
         devices: Vec::new(),
         allow_all_devices: false,
+        role: crate::cgroups::CgroupRole::Container,
     }
 }

@@ -313,6 +313,7 @@ pub fn cgroup_spec(path: &str) -> crate::cgroups::CgroupSpec {
         resources: Default::default(),
         devices: Vec::new(),
         allow_all_devices: false,
+        role: crate::cgroups::CgroupRole::Oci,
     }
 }
 

@@ -123,6 +123,7 @@ pub fn translate(
             resources,
             devices: cgroup_devices,
             allow_all_devices: false,
+            role: crate::cgroups::CgroupRole::Oci,
         }),
         stdio: Stdio {
             stdin: 0,

@@ -101,6 +101,7 @@ pub fn cgroup(tag: &str) -> CgroupSpec {
         resources: Resources::default(),
         devices: vec![],
         allow_all_devices: false,
+        role: Default::default(),
     }
 }
 
