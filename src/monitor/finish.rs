@@ -20,7 +20,9 @@ pub(super) fn finish(
     release_network(paths, &running.id);
     crate::events::volumes(paths, rec, "unmount");
     let _ = crate::cgroups::remove(&running.cgroup);
-    let _ = storage::unmount(&running.rootfs);
+    if running.host_mount {
+        let _ = storage::unmount(&running.rootfs);
+    }
     let _ = crate::fs::remove_tree(&paths.container_run_dir(&running.id));
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     if running.auto_remove {
@@ -66,7 +68,9 @@ pub(super) fn finish_failed_start(
 ) {
     release_network(paths, &running.id);
     let _ = crate::cgroups::remove(&running.cgroup);
-    let _ = storage::unmount(&running.rootfs);
+    if running.host_mount {
+        let _ = storage::unmount(&running.rootfs);
+    }
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     let _ = store.update(&running.id, |r| {
