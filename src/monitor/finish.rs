@@ -17,7 +17,11 @@ pub(super) fn finish(
 ) {
     let oom = crate::cgroups::oom_killed(&running.cgroup);
     crate::events::died(paths, rec, code, oom);
-    release_network(paths, &running.id);
+    // Only a container started on bridge networks (or rootless with its own network)
+    // holds addresses, veths or a helper: `network connect` takes bridge containers only.
+    if running.bridged.is_some() || running.rootless_net {
+        release_network(paths, &running.id);
+    }
     crate::events::volumes(paths, rec, "unmount");
     let _ = crate::cgroups::remove(&running.cgroup);
     if running.host_mount {

@@ -156,11 +156,21 @@ fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError
     let mk = |d: &std::path::Path, mode| {
         make_dir(d, mode).map_err(other(&format!("cannot create {}", d.display())))
     };
-    mk(&paths.container_dir(id), PRIVATE)?;
-    mk(&paths.run_containers(), TRAVERSE)?;
-    mk(&paths.container_run_dir(id), PRIVATE)?;
+    // The container's dir exists: its record and start lock are in it. The runroot's
+    // `containers/` is made (0711) only when the run dir cannot be.
+    let run_dir = paths.container_run_dir(id);
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(PRIVATE).create(&run_dir) {
+        // As `make_dir`: the umask may have taken bits away.
+        Ok(()) => std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(PRIVATE))
+            .map_err(other(&format!("cannot create {}", run_dir.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            mk(&paths.run_containers(), TRAVERSE)?;
+            mk(&run_dir, PRIVATE)?;
+        }
+        Err(_) => mk(&run_dir, PRIVATE)?,
+    }
     if let Some((_, gid)) = rec.config.host.userns_root() {
-        let run_dir = paths.container_run_dir(id);
         std::os::unix::fs::chown(&run_dir, None, Some(gid))
             .and_then(|()| {
                 use std::os::unix::fs::PermissionsExt;
