@@ -240,8 +240,11 @@ pub(crate) fn make_target(root: &Path, dest: &str, file: bool) -> Result<PathBuf
             .unwrap_or(("", dest));
         let parent = r.mkdir_all(parent, 0o755, |_, _, _| Ok(())).ctx(ctx)?;
         let rel = format!("{parent}/{name}");
-        if !r.exists(&rel) {
-            r.create_file(&rel, 0o644).ctx(ctx)?;
+        // O_EXCL without following a symlink: whatever is there already (a file, a
+        // directory, a symlink) is kept, as a separate existence check would keep it.
+        match r.create_file(&rel, 0o644) {
+            Err(e) if e.raw_os_error() != Some(libc::EEXIST) => return Err(e).ctx(ctx),
+            _ => {}
         }
         rel
     } else {
