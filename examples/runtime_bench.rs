@@ -20,6 +20,7 @@ fn main() {
         let spec = ContainerSpec {
             id: format!("bench{i}"),
             rootfs: rootfs.clone().into(),
+            rootfs_tree: None,
             args: vec!["true".into()],
             env: vec![],
             cwd: "/".into(),

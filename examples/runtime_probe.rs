@@ -31,6 +31,7 @@ fn spec(rootfs: &Path, name: &str, script: &str) -> ContainerSpec {
     ContainerSpec {
         id: name.into(),
         rootfs: rootfs.to_path_buf(),
+        rootfs_tree: None,
         args: vec!["/bin/sh".into(), "-c".into(), script.into()],
         env: vec![],
         cwd: "/".into(),

@@ -126,9 +126,14 @@ impl Paths {
     /// Create the root and runroot directories with private modes, and tighten the modes
     /// of an existing store (see `secure`).
     pub fn ensure(&self) -> std::io::Result<()> {
-        make_dir(&self.root, PRIVATE)?;
-        make_dir(&self.runroot, TRAVERSE)?;
-        self.secure()
+        // `restrict` first: a store that exists (every command but the first) costs one
+        // lstat per directory, not a failed mkdir as well.
+        for (dir, mode) in [(&self.root, PRIVATE), (&self.runroot, TRAVERSE)] {
+            if !restrict(dir, mode)? {
+                make_dir(dir, mode)?;
+            }
+        }
+        self.secure_below()
     }
 
     /// Give an existing store docker's and podman's modes: the root 0700 (nobody else may
@@ -137,13 +142,18 @@ impl Paths {
     /// which is itself private; nobody else can list them). Only what is looser is
     /// changed; a store that does not exist yet is left alone.
     pub fn secure(&self) -> std::io::Result<()> {
+        restrict(&self.root, PRIVATE)?;
+        restrict(&self.runroot, TRAVERSE)?;
+        self.secure_below()
+    }
+
+    /// `secure` without the root and runroot themselves.
+    fn secure_below(&self) -> std::io::Result<()> {
         let private = [
-            (self.root.clone(), PRIVATE),
             (self.images(), PRIVATE),
             (self.image_layers(), PRIVATE),
             (self.containers(), PRIVATE),
             (self.build_dir(), PRIVATE),
-            (self.runroot.clone(), TRAVERSE),
             (self.run_containers(), TRAVERSE),
         ];
         for (dir, mode) in private {
@@ -164,7 +174,7 @@ pub fn make_dir(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
     match std::fs::DirBuilder::new().mode(mode).create(dir) {
         // The umask may have taken bits away that `mode` wants (a traversal bit).
         Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => restrict(dir, mode),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => restrict(dir, mode).map(drop),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(parent) = dir.parent() {
                 std::fs::create_dir_all(parent)?;
@@ -176,16 +186,16 @@ pub fn make_dir(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
 }
 
 /// Clear the permission bits of `dir` that `mode` does not allow (nothing if it does not
-/// exist).
-pub fn restrict(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
+/// exist); whether something exists at `dir`.
+pub fn restrict(dir: &std::path::Path, mode: u32) -> std::io::Result<bool> {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() && m.permissions().mode() & 0o7777 & !mode != 0 => {
             let tightened = m.permissions().mode() & mode & 0o7777;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(tightened))
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(tightened)).map(|()| true)
         }
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -392,3 +392,60 @@ fn an_rm_containers_root_skips_the_disk_sync_and_a_kept_ones_does_not() {
     let diff = k.ok(&["diff", "kept"]);
     assert!(diff.lines().any(|l| l == "A /f"), "{diff}");
 }
+
+/// A running `--rm` container's root is mounted in its own mount namespace only (the
+/// host never holds it, so nothing is left to unmount), and what reads or writes a
+/// running container's files still works: `exec`, `cp` both ways, `diff`, `export`
+/// and `commit`; when it ends, nothing of it is left mounted.
+#[test]
+fn an_rm_containers_root_lives_in_its_own_namespace_and_cp_exec_diff_export_work() {
+    let k = Kiste::new();
+    k.busybox();
+    let id = k.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let id = id.trim();
+    assert!(
+        k.mounts().is_empty(),
+        "mounted on the host: {:?}",
+        k.mounts()
+    );
+    assert_eq!(
+        k.ok(&["exec", id, "sh", "-c", "echo ex > /y; cat /y"]),
+        "ex\n"
+    );
+    let file = k.dir.path().join("in.txt");
+    std::fs::write(&file, "copied\n").unwrap();
+    k.ok(&["cp", file.to_str().unwrap(), &format!("{id}:/in.txt")]);
+    assert_eq!(k.ok(&["exec", id, "cat", "/in.txt"]), "copied\n");
+    let back = k.dir.path().join("back.txt");
+    k.ok(&["cp", &format!("{id}:/y"), back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "ex\n");
+    let diff = k.ok(&["diff", id]);
+    assert!(diff.lines().any(|l| l == "A /in.txt"), "{diff}");
+    let tar = k.dir.path().join("export.tar");
+    k.ok(&["export", "-o", tar.to_str().unwrap(), id]);
+    let listing = support::checked_output(std::process::Command::new("tar").arg("tf").arg(&tar));
+    let listing = String::from_utf8_lossy(&listing);
+    assert!(
+        listing.lines().any(|l| l.trim_start_matches("./") == "y"),
+        "{listing}"
+    );
+    k.ok(&["commit", id, "committed"]);
+    assert_eq!(k.sh("committed", "cat /in.txt"), "copied\n");
+    assert!(
+        k.mounts().is_empty(),
+        "mounted on the host: {:?}",
+        k.mounts()
+    );
+    k.ok(&["rm", "-f", id]);
+    assert!(k.mounts().is_empty(), "left mounted: {:?}", k.mounts());
+    assert!(k.ok(&["ps", "-aq"]).trim().is_empty(), "the record is gone");
+}

@@ -149,6 +149,7 @@ impl RunStep<'_> {
         let spec = ContainerSpec {
             id: id.to_string(),
             rootfs: rootfs.to_path_buf(),
+            rootfs_tree: None,
             args: self.args.clone(),
             env: self.env.clone(),
             cwd: self.cwd.clone(),

@@ -39,6 +39,7 @@ pub(super) fn detach(
                 runtime::MountKind::UserBind { tree, .. } => tree.as_ref().map(|t| t.raw()),
                 _ => None,
             }));
+            keep.extend(spec.rootfs_tree.as_ref().map(|t| t.raw()));
             close_inherited_fds(&keep);
             let mut ready = Some(ready_w);
             let result = run_monitored(paths, store, running, spec, ports, pipes, false, |_| {

@@ -17,10 +17,16 @@ pub(super) fn finish(
 ) {
     let oom = crate::cgroups::oom_killed(&running.cgroup);
     crate::events::died(paths, rec, code, oom);
-    release_network(paths, &running.id);
+    // Only a container started on bridge networks (or rootless with its own network)
+    // holds addresses, veths or a helper: `network connect` takes bridge containers only.
+    if running.bridged.is_some() || running.rootless_net {
+        release_network(paths, &running.id);
+    }
     crate::events::volumes(paths, rec, "unmount");
     let _ = crate::cgroups::remove(&running.cgroup);
-    let _ = storage::unmount(&running.rootfs);
+    if running.host_mount {
+        let _ = storage::unmount(&running.rootfs);
+    }
     let _ = crate::fs::remove_tree(&paths.container_run_dir(&running.id));
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     if running.auto_remove {
@@ -66,7 +72,9 @@ pub(super) fn finish_failed_start(
 ) {
     release_network(paths, &running.id);
     let _ = crate::cgroups::remove(&running.cgroup);
-    let _ = storage::unmount(&running.rootfs);
+    if running.host_mount {
+        let _ = storage::unmount(&running.rootfs);
+    }
     let _ = std::fs::remove_dir_all(paths.container_run_dir(&running.id));
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     let _ = store.update(&running.id, |r| {

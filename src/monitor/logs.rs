@@ -27,13 +27,12 @@ impl LogFile {
     /// Open (append) the log file, readable by its owner only (as docker's): a log
     /// written before kiste made logs private is made so here. `none` opens nothing.
     pub fn open(path: &Path, config: &LogConfig) -> std::io::Result<LogFile> {
-        let file = match config.driver {
-            LogDriver::None => None,
-            _ => Some(open_private(path)?),
-        };
-        let written = match &file {
-            Some(f) => f.metadata()?.len(),
-            None => 0,
+        let (file, written) = match config.driver {
+            LogDriver::None => (None, 0),
+            _ => {
+                let (f, len) = open_private(path)?;
+                (Some(f), len)
+            }
         };
         Ok(LogFile {
             file,
@@ -95,7 +94,7 @@ impl LogFile {
             }
             let _ = std::fs::rename(&self.path, nth(1));
         }
-        self.file = open_private(&self.path).ok();
+        self.file = open_private(&self.path).ok().map(|(f, _)| f);
         self.written = 0;
     }
 }
@@ -154,17 +153,19 @@ impl LogStream {
     }
 }
 
-fn open_private(path: &Path) -> std::io::Result<File> {
+/// The log opened for appending, private to its owner, and its length (one fstat).
+fn open_private(path: &Path) -> std::io::Result<(File, u64)> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let f = File::options()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)?;
-    if f.metadata()?.permissions().mode() & 0o077 != 0 {
+    let meta = f.metadata()?;
+    if meta.permissions().mode() & 0o077 != 0 {
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(f)
+    Ok((f, meta.len()))
 }
 
 #[cfg(test)]

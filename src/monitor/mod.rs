@@ -98,6 +98,8 @@ fn other(action: &str) -> impl FnOnce(std::io::Error) -> MonitorError + '_ {
 struct Running {
     id: String,
     rootfs: PathBuf,
+    /// The rootfs is mounted on the host (else only in the container's mount namespace).
+    host_mount: bool,
     cgroup: runtime::CgroupSpec,
     auto_remove: bool,
     /// On bridge networks: the container's name and its endpoints.
@@ -154,11 +156,21 @@ fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError
     let mk = |d: &std::path::Path, mode| {
         make_dir(d, mode).map_err(other(&format!("cannot create {}", d.display())))
     };
-    mk(&paths.container_dir(id), PRIVATE)?;
-    mk(&paths.run_containers(), TRAVERSE)?;
-    mk(&paths.container_run_dir(id), PRIVATE)?;
+    // The container's dir exists: its record and start lock are in it. The runroot's
+    // `containers/` is made (0711) only when the run dir cannot be.
+    let run_dir = paths.container_run_dir(id);
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(PRIVATE).create(&run_dir) {
+        // As `make_dir`: the umask may have taken bits away.
+        Ok(()) => std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(PRIVATE))
+            .map_err(other(&format!("cannot create {}", run_dir.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            mk(&paths.run_containers(), TRAVERSE)?;
+            mk(&run_dir, PRIVATE)?;
+        }
+        Err(_) => mk(&run_dir, PRIVATE)?,
+    }
     if let Some((_, gid)) = rec.config.host.userns_root() {
-        let run_dir = paths.container_run_dir(id);
         std::os::unix::fs::chown(&run_dir, None, Some(gid))
             .and_then(|()| {
                 use std::os::unix::fs::PermissionsExt;
@@ -232,21 +244,7 @@ fn prepare(
     let run_dir = paths.container_run_dir(id);
     let rootfs = paths.container_rootfs(id);
     prepare_dirs(paths, rec)?;
-    // An --rm container's upper dir goes with it, crash or not: no unmount needs to sync
-    // it to disk (overlay's volatile option; on ext4 that sync cost 1-100 ms under load).
-    let mount = if rec.config.host.auto_remove {
-        storage::mount_overlay_scratch
-    } else {
-        storage::mount_overlay
-    };
-    mount(
-        lowers,
-        &paths.container_upper(id),
-        &paths.container_work(id),
-        &rootfs,
-        paths.rootless,
-    )
-    .inspect_err(|_| {
+    let (tree, host_mount) = mount_rootfs(paths, rec, lowers, &rootfs).inspect_err(|_| {
         // Nothing to repair later: the start failed before anything was held.
         let _ = std::fs::remove_dir_all(&run_dir);
     })?;
@@ -262,6 +260,7 @@ fn prepare(
     let running = Running {
         id: id.to_string(),
         rootfs: rootfs.clone(),
+        host_mount,
         cgroup: cgroup_of(rec),
         auto_remove: rec.config.host.auto_remove,
         bridged: (rec.config.host.network == crate::config::NetworkMode::Bridge)
@@ -282,7 +281,8 @@ fn prepare(
             Vec::new()
         };
         let (pipes, stdin, stdio) = pty::wire_stdio(rec, mode)?;
-        let (spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
+        let (mut spec, missing) = spec::container_spec(paths, rec, &rootfs, &run_dir, stdio)?;
+        spec.rootfs_tree = tree;
         for cap in &missing {
             eprintln!("WARNING: --privileged: the host's bounding set lacks CAP_{cap}; the container runs without it");
         }
@@ -301,6 +301,40 @@ fn prepare(
             Err(e)
         }
     }
+}
+
+/// Mount the container's root for `prepare`: the detached overlay that its child attaches
+/// (see `storage::mount_overlay_detached`), or a mount at `rootfs` on the host; whether
+/// the host holds it (then it is unmounted when the container ends).
+///
+/// The detached mount is used only where nothing on the host reads the tree while the
+/// container runs: an `--rm` container (its upper dir goes with it, so the overlay is
+/// volatile: no unmount syncs it to disk, which cost 1-100 ms on ext4 under load),
+/// without mounts (volumes are filled from the tree and mount points made in it on the
+/// host), without a user namespace (its mount points are made on the host) and not
+/// rootless. `cp` into a running container goes through /proc/PID/root, `export` of one
+/// whose tree is not mounted reads its layers and upper dir, and `diff`/`commit` read the
+/// upper dir, so the host mount is needed by none of them.
+fn mount_rootfs(
+    paths: &Paths,
+    rec: &ContainerRecord,
+    lowers: &[PathBuf],
+    rootfs: &std::path::Path,
+) -> Result<(Option<runtime::MountTree>, bool), StorageError> {
+    let id = rec.id.as_str();
+    let (upper, work) = (paths.container_upper(id), paths.container_work(id));
+    let host = &rec.config.host;
+    if !host.auto_remove {
+        storage::mount_overlay(lowers, &upper, &work, rootfs, paths.rootless)?;
+        return Ok((None, true));
+    }
+    if !paths.rootless && host.mounts.is_empty() && host.userns_root().is_none() {
+        if let Some(fd) = storage::mount_overlay_detached(lowers, &upper, &work, rootfs)? {
+            return Ok((Some(runtime::MountTree(std::sync::Arc::new(fd))), false));
+        }
+    }
+    storage::mount_overlay_scratch(lowers, &upper, &work, rootfs, paths.rootless)?;
+    Ok((None, true))
 }
 
 /// An exclusive lock on starting container `dir`'s container, released on drop. The

@@ -328,6 +328,7 @@ pub fn container_spec(
     let spec = ContainerSpec {
         id: rec.id.clone(),
         rootfs: rootfs.to_path_buf(),
+        rootfs_tree: None,
         args: rec.args(),
         env: rec.config.env.clone(),
         cwd: if rec.config.working_dir.is_empty() {

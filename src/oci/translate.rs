@@ -104,6 +104,7 @@ pub fn translate(
     let spec = ContainerSpec {
         id: id.to_string(),
         rootfs: bundle.rootfs.clone(),
+        rootfs_tree: None,
         args: process.args().clone().unwrap_or_default(),
         env: process.env().clone().unwrap_or_default(),
         cwd: process.cwd().to_string_lossy().into_owned(),

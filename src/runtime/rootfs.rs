@@ -1,8 +1,8 @@
 //! The container's root filesystem: make the mount tree private, bind the rootfs onto
-//! itself, mount /proc, /dev (see `devices`), /sys and /sys/fs/cgroup, the spec's
-//! mounts, mask and write-protect paths, then pivot_root into it and detach the old
-//! root. Destinations are resolved inside the rootfs so that image symlinks cannot point
-//! a mount at the host.
+//! itself (or attach the detached overlay the parent made for it), mount /proc, /dev
+//! (see `devices`), /sys and /sys/fs/cgroup, the spec's mounts, mask and write-protect
+//! paths, then pivot_root into it and detach the old root. Destinations are resolved
+//! inside the rootfs so that image symlinks cannot point a mount at the host.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -59,14 +59,21 @@ pub(crate) fn setup(
     };
     m.mount(None, Path::new("/"), None, MsFlags::MS_REC | tree, None)
         .ctx(|| "cannot make mounts private".into())?;
-    m.mount(
-        Some(root),
-        root,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None,
-    )
-    .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?;
+    match &spec.rootfs_tree {
+        // The overlay made for this container alone: attached here, never on the host.
+        Some(t) => m
+            .attach(t.raw(), root)
+            .ctx(|| format!("cannot attach the rootfs at {}", root.display()))?,
+        None => m
+            .mount(
+                Some(root),
+                root,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None,
+            )
+            .ctx(|| format!("cannot bind rootfs {} onto itself", root.display()))?,
+    }
 
     let proc_dir = resolve_in_root(root, "/proc")?;
     ensure(&proc_dir, false)?;
@@ -233,8 +240,11 @@ pub(crate) fn make_target(root: &Path, dest: &str, file: bool) -> Result<PathBuf
             .unwrap_or(("", dest));
         let parent = r.mkdir_all(parent, 0o755, |_, _, _| Ok(())).ctx(ctx)?;
         let rel = format!("{parent}/{name}");
-        if !r.exists(&rel) {
-            r.create_file(&rel, 0o644).ctx(ctx)?;
+        // O_EXCL without following a symlink: whatever is there already (a file, a
+        // directory, a symlink) is kept, as a separate existence check would keep it.
+        match r.create_file(&rel, 0o644) {
+            Err(e) if e.raw_os_error() != Some(libc::EEXIST) => return Err(e).ctx(ctx),
+            _ => {}
         }
         rel
     } else {
@@ -337,6 +347,7 @@ mod tests {
         ContainerSpec {
             id: "t".into(),
             rootfs: root.to_path_buf(),
+            rootfs_tree: None,
             args: vec!["true".into()],
             env: vec![],
             cwd: "/".into(),

@@ -142,8 +142,13 @@ pub struct Stdio {
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
     pub id: String,
-    /// The already-mounted root filesystem (e.g. the overlay's merged dir).
+    /// The already-mounted root filesystem (e.g. the overlay's merged dir); with
+    /// `rootfs_tree`, the empty directory the child mounts that tree on.
     pub rootfs: PathBuf,
+    /// The root filesystem as a detached mount (`storage::mount_overlay_detached`) that
+    /// the child attaches at `rootfs` in its own mount namespace, so the host's mount
+    /// table never holds it. Only with a private mount namespace and no OCI extras.
+    pub rootfs_tree: Option<MountTree>,
     /// argv; argv[0] is looked up in the container's PATH when it has no '/'.
     pub args: Vec<String>,
     /// "KEY=value"

@@ -4,43 +4,73 @@
 //! the code, as docker's does. Files older than `KEEP` are removed by the next command's
 //! repair.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// How long an exit code outlives its container.
+/// How long an exit code outlives its container (at least; at most twice as long).
 pub const KEEP: Duration = Duration::from_secs(300);
+
+/// The codes are kept in one directory per `KEEP`-long slot of time (`exits/<slot>/<id>`),
+/// so that pruning reads the few slot names instead of the age of every file: a loop of
+/// `run --rm` left hundreds of files here, each stat'ed by every command.
+fn slot_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / KEEP.as_secs())
+}
+
+fn slot_dir(dir: &Path, slot: u64) -> PathBuf {
+    dir.join(slot.to_string())
+}
 
 /// Keep `code` for container `id` (best effort: `wait` falls back to the last code it saw).
 pub fn write_exit(dir: &Path, id: &str, code: i32) {
-    let tmp = dir.join(format!(".{id}.tmp"));
+    let slot = slot_dir(dir, slot_now());
+    let tmp = slot.join(format!(".{id}.tmp"));
     let code = format!("{code}\n");
-    // The directory is made when the first write finds it missing.
+    // The directories are made when the first write finds them missing.
     let written = match std::fs::write(&tmp, &code) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            crate::paths::make_dir(dir, 0o700).and_then(|()| std::fs::write(&tmp, &code))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::paths::make_dir(dir, 0o700)
+            .and_then(|()| crate::paths::make_dir(&slot, 0o700))
+            .and_then(|()| std::fs::write(&tmp, &code)),
         other => other,
     };
     if written.is_ok() {
-        let _ = std::fs::rename(&tmp, dir.join(id));
+        let _ = std::fs::rename(&tmp, slot.join(id));
     }
 }
 
 /// The code `write_exit` kept for container `id`.
 pub fn read_exit(dir: &Path, id: &str) -> Option<i32> {
-    std::fs::read_to_string(dir.join(id))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let now = slot_now();
+    // The newest slot first; a flat file is one an older kiste wrote.
+    [
+        slot_dir(dir, now),
+        slot_dir(dir, now.saturating_sub(1)),
+        dir.to_path_buf(),
+    ]
+    .iter()
+    .find_map(|d| std::fs::read_to_string(d.join(id)).ok())?
+    .trim()
+    .parse()
+    .ok()
 }
 
-/// Remove the codes kept longer than `KEEP`.
+/// Remove the codes kept longer than `KEEP`: the slots before the previous one (and the
+/// flat files of an older kiste, by their age).
 pub fn prune_exits(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let now = slot_now();
     for e in entries.flatten() {
+        let name = e.file_name();
+        if let Some(slot) = name.to_str().and_then(|n| n.parse::<u64>().ok()) {
+            if slot + 1 < now {
+                let _ = crate::fs::remove_tree(&e.path());
+            }
+            continue;
+        }
         let old = e
             .metadata()
             .and_then(|m| m.modified())
@@ -64,5 +94,27 @@ mod tests {
         super::prune_exits(&dir);
         assert_eq!(super::read_exit(&dir, "abc"), Some(7), "young files stay");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn old_slots_are_pruned_by_name_and_recent_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = super::slot_now();
+        for slot in [now - 3, now - 2, now - 1] {
+            let d = super::slot_dir(dir.path(), slot);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(format!("id{slot}")), "3\n").unwrap();
+        }
+        super::prune_exits(dir.path());
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [(now - 1).to_string()]);
+        assert_eq!(
+            super::read_exit(dir.path(), &format!("id{}", now - 1)),
+            Some(3)
+        );
     }
 }

@@ -9,7 +9,9 @@ pub mod quota;
 
 #[doc(hidden)]
 pub use overlay::mount_legacy;
-pub use overlay::{is_mounted, mount_overlay, mount_overlay_scratch, unmount};
+pub use overlay::{
+    is_mounted, mount_overlay, mount_overlay_detached, mount_overlay_scratch, unmount,
+};
 
 use std::io;
 use std::path::PathBuf;

@@ -56,6 +56,62 @@ pub fn mount_overlay_scratch(
     mount(lowers, upper, work, target, rootless, true)
 }
 
+/// A volatile overlay (see `mount_overlay_scratch`) made with the new mount API but
+/// attached nowhere: the descriptor of the detached mount, for a child in a mount
+/// namespace of its own to `move_mount` onto `target` (made here, empty, as its mount
+/// point). The host's mount table never holds it, so nothing is left to unmount: the
+/// overlay goes with the last namespace or descriptor that holds it. None where this
+/// cannot be done (no lowers, rootless, a kernel without `lowerdir+`): the caller
+/// mounts at `target` with `mount_overlay_scratch` instead.
+pub fn mount_overlay_detached(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<Option<OwnedFd>, StorageError> {
+    if lowers.is_empty() {
+        return Ok(None);
+    }
+    make_dirs(upper, work, target)?;
+    match fsconfig_overlay(&unique_lowers(lowers), upper, work, false, true) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EINVAL)) => Ok(None),
+        Err(e) => Err(StorageError::Mount {
+            target: target.to_path_buf(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn make_dirs(upper: &Path, work: &Path, target: &Path) -> Result<(), StorageError> {
+    for dir in [upper, work, target] {
+        fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// `lowers` with a layer that repeats kept only at its top-most place (see
+/// `mount_overlay`).
+fn unique_lowers(lowers: &[PathBuf]) -> std::borrow::Cow<'_, [PathBuf]> {
+    if !lowers
+        .iter()
+        .enumerate()
+        .any(|(i, d)| lowers[i + 1..].contains(d))
+    {
+        return lowers.into();
+    }
+    lowers
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| !lowers[i + 1..].contains(d))
+        .map(|(_, d)| d.clone())
+        .collect::<Vec<_>>()
+        .into()
+}
+
 fn mount(
     lowers: &[PathBuf],
     upper: &Path,
@@ -64,32 +120,13 @@ fn mount(
     rootless: bool,
     volatile: bool,
 ) -> Result<(), StorageError> {
-    for dir in [upper, work, target] {
-        fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
+    make_dirs(upper, work, target)?;
     let fail = |reason: String| StorageError::Mount {
         target: target.to_path_buf(),
         reason,
     };
-    let unique: Vec<PathBuf>;
-    let lowers = if lowers
-        .iter()
-        .enumerate()
-        .any(|(i, d)| lowers[i + 1..].contains(d))
-    {
-        unique = lowers
-            .iter()
-            .enumerate()
-            .filter(|(i, d)| !lowers[i + 1..].contains(d))
-            .map(|(_, d)| d.clone())
-            .collect();
-        &unique[..]
-    } else {
-        lowers
-    };
+    let unique = unique_lowers(lowers);
+    let lowers = &unique[..];
     if lowers.is_empty() {
         let (src, dst) = (cpath(upper)?, cpath(target)?);
         // SAFETY: valid C strings; null fstype/data are allowed for a bind mount.
@@ -210,6 +247,30 @@ fn mount_with_fsconfig(
     rootless: bool,
     volatile: bool,
 ) -> io::Result<()> {
+    let mnt = fsconfig_overlay(lowers, upper, work, rootless, volatile)?;
+    let dst = cpath_io(target)?;
+    // SAFETY: move_mount(2) with the descriptor just made and two C strings.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            dst.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    check_fd(rc).map(|_| ())
+}
+
+/// The overlay as a detached mount (`fsopen`, one `fsconfig` per option, `fsmount`).
+fn fsconfig_overlay(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    rootless: bool,
+    volatile: bool,
+) -> io::Result<OwnedFd> {
     // SAFETY: plain syscalls on valid C strings; returned fds are owned right away.
     let fs_fd = unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), FSOPEN_CLOEXEC) };
     let fs_fd = unsafe { OwnedFd::from_raw_fd(check_fd(fs_fd)?) };
@@ -255,19 +316,7 @@ fn mount_with_fsconfig(
     };
     check_fd(rc).map_err(|e| with_fs_log(&fs_fd, e))?;
     let mnt = unsafe { libc::syscall(libc::SYS_fsmount, fs_fd.as_raw_fd(), FSMOUNT_CLOEXEC, 0) };
-    let mnt = unsafe { OwnedFd::from_raw_fd(check_fd(mnt)?) };
-    let dst = cpath_io(target)?;
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            dst.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    };
-    check_fd(rc).map(|_| ())
+    Ok(unsafe { OwnedFd::from_raw_fd(check_fd(mnt)?) })
 }
 
 /// Appends the kernel's own explanation (read from the fs context fd) to an error.

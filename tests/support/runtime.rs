@@ -110,6 +110,7 @@ pub fn spec(sb: &Sandbox, tag: &str, script: &str) -> ContainerSpec {
     ContainerSpec {
         id: format!("test-{tag}"),
         rootfs: sb.root(),
+        rootfs_tree: None,
         args: vec!["/bin/sh".into(), "-c".into(), script.into()],
         env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
         cwd: "/".into(),
