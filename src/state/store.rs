@@ -1,8 +1,9 @@
 //! The container store: `$root/containers/<id>/container.json`, one record per container,
 //! replaced atomically (temp + fsync + rename) while holding `$root/containers/lock`.
-//! Readers parse without the lock: a rename never shows them half a file.
+//! Readers parse without the lock: a rename never shows them half a file. Beside each
+//! record a summary (see `summary`) is what listings and repair read.
 
-use super::files::{read_record, replace_unsynced, sorted_by_created, RecordFiles};
+use super::files::{read_record, replace_unsynced, sorted_by_created, Listed, RecordFiles};
 use super::record::{ContainerRecord, Status};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
@@ -45,16 +46,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-/// The record files read by this process's last `scan_summaries` (the repair that runs
-/// before every verb), kept so that the first listing right after it (`ps`, resolving a
-/// name) parses them without reading a thousand files again. Used once; a save or a
+/// The summaries (or records) read by this process's last `scan_summaries` (the repair
+/// that runs before every verb), kept so that the first listing right after it (`ps`,
+/// resolving a name) parses them without reading a thousand files again. Used once; a save or a
 /// remove drops it, and a forked child (a monitor) never sees its parent's.
 static SNAPSHOT: Mutex<Option<Snapshot>> = Mutex::new(None);
 
 struct Snapshot {
     pid: u32,
     dir: PathBuf,
-    records: Vec<(String, Vec<u8>)>,
+    records: Vec<(String, Listed)>,
 }
 
 fn forget_snapshot() {
@@ -150,14 +151,20 @@ impl ContainerStore {
         }
         let path = dir.join(RECORD);
         let tmp = dir.join(RECORD_TMP);
-        // Compact: `ps` reads every record (older pretty-printed records load alike).
-        let data = serde_json::to_vec(record).expect("records serialize");
         if record.config.host.auto_remove {
             // An `--rm` container does not outlive a crash (repair removes its record),
             // so its record is not synced: each fsync on `run --rm`'s path cost ~1 ms
             // (tens on a busy disk). A crash may leave the file empty: see `read_record`.
+            // Nor does it get a summary (listings read its record): `run --rm`'s path
+            // does no more writes than it must.
+            let data = serde_json::to_vec(record).expect("records serialize");
             return replace_unsynced(&tmp, &path, &data).map_err(io(&path));
         }
+        // Compact: `ps` reads every record (older pretty-printed records load alike).
+        // The record opens with a new generation, and its summary, written after it,
+        // with the same one (see `summary`).
+        let generation = super::summary::new_generation();
+        let data = super::summary::record_bytes(generation, record);
         // On `run`'s path: the record is synced, its directory is not (a crash before
         // the rename reached the disk leaves the previous record, which repair handles).
         let how = crate::paths::Atomic {
@@ -165,7 +172,9 @@ impl ContainerStore {
             sync_dir: false,
             ..Default::default()
         };
-        crate::paths::write_atomic(&path, &data, &how).map_err(io(&path))
+        crate::paths::write_atomic(&path, &data, &how).map_err(io(&path))?;
+        super::summary::write(&dir, generation, record);
+        Ok(())
     }
 
     /// Load, change and save one record under the lock.
@@ -208,20 +217,12 @@ impl ContainerStore {
         Ok((sorted_by_created(out), orphans))
     }
 
-    /// Every record, oldest first, from the files this process's last scan read (when
-    /// that scan was of this store, nothing was saved or removed since and no listing
-    /// used them yet); else read now. For readers that hold no lock (`ps`, resolving a
-    /// name): the files may change the moment after they are read either way.
-    pub fn list_scanned(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        let Some(records) = self.take_snapshot() else {
-            return self.list();
-        };
-        self.parse_all::<ContainerRecord>(records)
-    }
-
     /// Every record, oldest first, as a listing reads it: only what a row or a filter of
-    /// `ps` shows is parsed (see `listing`), from the files the last scan read (as
-    /// `list_scanned`) or read now. The records are for showing: never save them.
+    /// `ps` shows is parsed (see `listing`), from the summaries (or records) this
+    /// process's last scan read, when that scan was of this store, nothing was saved or
+    /// removed since and no listing used them yet; else read now. For readers that hold
+    /// no lock: the files may change the moment after they are read either way. The
+    /// records are for showing: never save them.
     pub fn list_shown(&self) -> Result<Vec<ContainerRecord>, StateError> {
         let records = match self.take_snapshot() {
             Some(records) => records,
@@ -231,7 +232,7 @@ impl ContainerStore {
     }
 
     /// The files this process's last scan of this store read, unless used or stale.
-    fn take_snapshot(&self) -> Option<Vec<(String, Vec<u8>)>> {
+    fn take_snapshot(&self) -> Option<Vec<(String, Listed)>> {
         let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
         let pid = std::process::id();
         taken
@@ -239,12 +240,12 @@ impl ContainerStore {
             .map(|s| s.records)
     }
 
-    /// Calls `f` with the id of every container directory and its record's bytes (`None`
-    /// for a directory without a record: a create that never saved one), read relative
-    /// to the store's directory.
+    /// Calls `f` with the id of every container directory and what a listing reads of it
+    /// (its summary or its record; `None` for a directory without a record: a create
+    /// that never saved one), read relative to the store's directory.
     fn each_record(
         &self,
-        mut f: impl FnMut(&str, Option<Vec<u8>>) -> Result<(), StateError>,
+        mut f: impl FnMut(&str, Option<Listed>) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
         let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
@@ -253,7 +254,7 @@ impl ContainerStore {
             let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
                 continue;
             };
-            match files.read(id) {
+            match files.read_listed(id) {
                 Ok(data) => f(id, Some(data))?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => f(id, None)?,
                 Err(e) => return Err(io(&self.record_path(id))(e)),
@@ -274,8 +275,27 @@ impl ContainerStore {
         })
     }
 
-    /// The id and bytes of every record file (directories without one are skipped).
-    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
+    /// A listing's part `T` of container `id` from its summary or record; a summary that
+    /// does not parse (damaged) is ignored and the record read instead.
+    fn parse_listed<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        listed: &Listed,
+    ) -> Result<T, StateError> {
+        if listed.summary {
+            if let Ok(t) = serde_json::from_slice(&listed.data) {
+                return Ok(t);
+            }
+            let path = self.record_path(id);
+            let data = read_record(&path).map_err(io(&path))?;
+            return self.parse(id, &data);
+        }
+        self.parse(id, &listed.data)
+    }
+
+    /// The id and summary (or record) of every container (directories without a record
+    /// are skipped).
+    fn read_all(&self) -> Result<Vec<(String, Listed)>, StateError> {
         let mut out = Vec::new();
         self.each_record(|id, data| {
             out.extend(data.map(|d| (id.to_string(), d)));
@@ -284,10 +304,11 @@ impl ContainerStore {
         Ok(out)
     }
 
-    /// Records parsed (as `T`, then made whole) from their files' bytes, oldest first.
+    /// Records parsed (as `T`, then made whole) from their summaries or records, oldest
+    /// first.
     fn parse_all<T>(
         &self,
-        records: Vec<(String, Vec<u8>)>,
+        records: Vec<(String, Listed)>,
     ) -> Result<Vec<ContainerRecord>, StateError>
     where
         T: serde::de::DeserializeOwned + Into<ContainerRecord>,
@@ -295,8 +316,8 @@ impl ContainerStore {
         let mut out = Vec::with_capacity(records.len());
         // Each file's bytes are freed as soon as they are parsed: the next records are
         // built in that memory instead of in pages touched for the first time.
-        for (id, data) in records {
-            out.push(self.parse::<T>(&id, &data)?.into());
+        for (id, listed) in records {
+            out.push(self.parse_listed::<T>(&id, &listed)?.into());
         }
         Ok(sorted_by_created(out))
     }
@@ -306,16 +327,16 @@ impl ContainerStore {
         let mut out = Vec::new();
         self.each_record(|id, data| {
             if let Some(d) = data {
-                out.push(self.parse(id, &d)?);
+                out.push(self.parse_listed(id, &d)?);
             }
             Ok(())
         })?;
         Ok(out)
     }
 
-    /// What `repair` checks of every record, parsed without the rest of it (the config
-    /// is skipped, not built), and the ids of the directories without a record. The
-    /// files read are kept for `list_scanned`.
+    /// What `repair` checks of every record, parsed from its summary (or from the record,
+    /// its config skipped, not built), and the ids of the directories without a record.
+    /// What was read is kept for `list_shown`.
     pub fn scan_summaries(&self) -> Result<(Vec<RecordSummary>, Vec<String>), StateError> {
         let mut out = Vec::new();
         let mut orphans = Vec::new();
@@ -323,7 +344,7 @@ impl ContainerStore {
         self.each_record(|id, data| {
             match data {
                 Some(d) => {
-                    out.push(self.parse(id, &d)?);
+                    out.push(self.parse_listed(id, &d)?);
                     records.push((id.to_string(), d));
                 }
                 None => orphans.push(id.to_string()),
@@ -368,18 +389,20 @@ impl ContainerStore {
         if what.is_empty() {
             return Err(StateError::NotFound(what.to_string()));
         }
-        let all = self.list_scanned()?;
-        if let Some(r) = all.iter().find(|r| r.id == what) {
-            return Ok(r.clone());
-        }
-        if let Some(r) = all.iter().find(|r| r.name == what) {
-            return Ok(r.clone());
+        // Chosen among the listing's summaries; the one chosen is then read whole.
+        let all = self.list_shown()?;
+        let found = all
+            .iter()
+            .find(|r| r.id == what)
+            .or_else(|| all.iter().find(|r| r.name == what));
+        if let Some(r) = found {
+            return self.load(&r.id);
         }
         let matches: Vec<&ContainerRecord> =
             all.iter().filter(|r| r.id.starts_with(what)).collect();
         match matches.len() {
             0 => Err(StateError::NotFound(what.to_string())),
-            1 => Ok(matches[0].clone()),
+            1 => self.load(&matches[0].id),
             _ => Err(StateError::Ambiguous {
                 prefix: what.to_string(),
                 matches: matches.iter().map(|r| r.short_id().to_string()).collect(),
@@ -501,8 +524,9 @@ mod tests {
         store.save(&lock, &first).unwrap();
         let (summaries, orphans) = store.scan_summaries().unwrap();
         assert_eq!((summaries.len(), orphans.len()), (1, 0));
-        // Changed behind this process's back: the listing right after the scan is what
-        // the scan read; the next one reads the files again.
+        // Changed behind this process's back (the record, without a generation, is what
+        // is listed): the listing right after the scan is what the scan read; the next
+        // one reads the files again.
         let mut changed = first.clone();
         changed.name = "renamed".into();
         fs::write(
@@ -510,13 +534,15 @@ mod tests {
             serde_json::to_vec(&changed).unwrap(),
         )
         .unwrap();
-        assert_eq!(store.list_scanned().unwrap(), vec![first.clone()]);
-        assert_eq!(store.list_scanned().unwrap(), vec![changed.clone()]);
+        let names = |l: Vec<ContainerRecord>| l.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        assert_eq!(names(store.list_shown().unwrap()), ["first"]);
+        assert_eq!(names(store.list_shown().unwrap()), ["renamed"]);
         // A save by this process drops what the scan read.
         store.scan_summaries().unwrap();
         let second = record('d', "second", "2026-12-02T09:00:00Z");
         store.save(&lock, &second).unwrap();
-        assert_eq!(store.list_scanned().unwrap(), vec![changed, second]);
+        assert_eq!(names(store.list_shown().unwrap()), ["renamed", "second"]);
+        assert_eq!(store.resolve("renamed").unwrap(), changed);
     }
 
     #[test]
