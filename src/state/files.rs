@@ -1,10 +1,8 @@
 //! The bytes of record files: read whole (open, fstat, one read), read relative to the
 //! store's directory when listing, replaced through a temporary file and a rename, and
-//! put in creation order; a listing reads a container's summary instead of its record
-//! when the two agree (see `summary`). `store` decides what the bytes mean.
+//! put in creation order. `store` decides what the bytes mean.
 
 use super::record::ContainerRecord;
-use super::summary::{generation_of, GEN_PREFIX, SUMMARY};
 use crate::paths::RECORD;
 use std::fs::{self, File};
 use std::io::Read;
@@ -53,40 +51,13 @@ impl RecordFiles {
         })
     }
 
-    /// What a listing reads of container `id` (a directory entry's name: no '/' and no
-    /// NUL): its summary when the summary's generation is the record's, else the whole
-    /// record (see `summary`). NotFound: no record, or an empty one.
-    pub(super) fn read_listed(&mut self, id: &str) -> std::io::Result<Listed> {
-        let mut record = self.open_file(id, RECORD)?;
-        let mut head = [0u8; GEN_PREFIX];
-        let n = read_up_to(&mut record, &mut head)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::NotFound.into());
-        }
-        if let Some(generation) = generation_of(&head[..n]) {
-            let summary = self.open_file(id, SUMMARY).and_then(read_file).ok();
-            if let Some(data) = summary.filter(|d| generation_of(d) == Some(generation)) {
-                return Ok(Listed {
-                    data,
-                    summary: true,
-                });
-            }
-        }
-        let mut data = head[..n].to_vec();
-        record.read_to_end(&mut data)?;
-        Ok(Listed {
-            data,
-            summary: false,
-        })
-    }
-
-    /// Opens `file` in the directory of container `id`, relative to the store's directory.
-    fn open_file(&mut self, id: &str, file: &str) -> std::io::Result<File> {
+    /// The bytes of the record of `id` (a directory entry's name: no '/' and no NUL).
+    pub(super) fn read(&mut self, id: &str) -> std::io::Result<Vec<u8>> {
         use std::os::fd::{AsRawFd, FromRawFd};
         self.name.clear();
         self.name.extend_from_slice(id.as_bytes());
         self.name.push(b'/');
-        self.name.extend_from_slice(file.as_bytes());
+        self.name.extend_from_slice(RECORD.as_bytes());
         self.name.push(0);
         // SAFETY: `name` is NUL-terminated and the directory fd is open.
         let fd = unsafe {
@@ -100,28 +71,8 @@ impl RecordFiles {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: a fresh fd that nothing else owns.
-        Ok(unsafe { File::from_raw_fd(fd) })
+        read_file(unsafe { File::from_raw_fd(fd) })
     }
-}
-
-/// The bytes a listing read of one container: its summary, or its whole record.
-pub(super) struct Listed {
-    pub(super) data: Vec<u8>,
-    pub(super) summary: bool,
-}
-
-/// Reads until `buf` is full or the file ends; how many bytes were read.
-fn read_up_to(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Records ordered by creation time (stable), each moved once: sorting the records

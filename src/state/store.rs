@@ -1,9 +1,9 @@
 //! The container store: `$root/containers/<id>/container.json`, one record per container,
 //! replaced atomically (temp + fsync + rename) while holding `$root/containers/lock`.
-//! Readers parse without the lock: a rename never shows them half a file. Beside each
-//! record a summary (see `summary`) is what listings and repair read.
+//! Readers parse without the lock: a rename never shows them half a file. Each record
+//! opens with its summary (see `summary`), which is what listings and repair parse.
 
-use super::files::{read_record, replace_unsynced, sorted_by_created, Listed, RecordFiles};
+use super::files::{read_record, replace_unsynced, sorted_by_created, RecordFiles};
 use super::record::{ContainerRecord, Status};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
@@ -55,8 +55,13 @@ static SNAPSHOT: Mutex<Option<Snapshot>> = Mutex::new(None);
 struct Snapshot {
     pid: u32,
     dir: PathBuf,
-    records: Vec<(String, Listed)>,
+    records: Vec<(String, Vec<u8>)>,
 }
+
+/// Held by the unit tests that scan: the snapshot is one per process, and tests run in
+/// threads of one process.
+#[cfg(test)]
+pub(super) static SCANNING_TESTS: Mutex<()> = Mutex::new(());
 
 fn forget_snapshot() {
     if let Ok(mut s) = SNAPSHOT.lock() {
@@ -155,16 +160,14 @@ impl ContainerStore {
             // An `--rm` container does not outlive a crash (repair removes its record),
             // so its record is not synced: each fsync on `run --rm`'s path cost ~1 ms
             // (tens on a busy disk). A crash may leave the file empty: see `read_record`.
-            // Nor does it get a summary (listings read its record): `run --rm`'s path
-            // does no more writes than it must.
+            // Nor does it get a summary (listings parse its whole record): `run --rm`'s
+            // path does no more work than it must.
             let data = serde_json::to_vec(record).expect("records serialize");
             return replace_unsynced(&tmp, &path, &data).map_err(io(&path));
         }
-        // Compact: `ps` reads every record (older pretty-printed records load alike).
-        // The record opens with a new generation, and its summary, written after it,
-        // with the same one (see `summary`).
-        let generation = super::summary::new_generation();
-        let data = super::summary::record_bytes(generation, record);
+        // Compact, and opening with its summary: `ps` and repair read every record
+        // (older pretty-printed records, and records without a summary, load alike).
+        let data = super::summary::record_bytes(record);
         // On `run`'s path: the record is synced, its directory is not (a crash before
         // the rename reached the disk leaves the previous record, which repair handles).
         let how = crate::paths::Atomic {
@@ -172,9 +175,7 @@ impl ContainerStore {
             sync_dir: false,
             ..Default::default()
         };
-        crate::paths::write_atomic(&path, &data, &how).map_err(io(&path))?;
-        super::summary::write(&dir, generation, record);
-        Ok(())
+        crate::paths::write_atomic(&path, &data, &how).map_err(io(&path))
     }
 
     /// Load, change and save one record under the lock.
@@ -218,8 +219,8 @@ impl ContainerStore {
     }
 
     /// Every record, oldest first, as a listing reads it: only what a row or a filter of
-    /// `ps` shows is parsed (see `listing`), from the summaries (or records) this
-    /// process's last scan read, when that scan was of this store, nothing was saved or
+    /// `ps` shows is parsed (see `listing`), from the record files this process's last
+    /// scan read, when that scan was of this store, nothing was saved or
     /// removed since and no listing used them yet; else read now. For readers that hold
     /// no lock: the files may change the moment after they are read either way. The
     /// records are for showing: never save them.
@@ -232,7 +233,7 @@ impl ContainerStore {
     }
 
     /// The files this process's last scan of this store read, unless used or stale.
-    fn take_snapshot(&self) -> Option<Vec<(String, Listed)>> {
+    fn take_snapshot(&self) -> Option<Vec<(String, Vec<u8>)>> {
         let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
         let pid = std::process::id();
         taken
@@ -240,12 +241,12 @@ impl ContainerStore {
             .map(|s| s.records)
     }
 
-    /// Calls `f` with the id of every container directory and what a listing reads of it
-    /// (its summary or its record; `None` for a directory without a record: a create
-    /// that never saved one), read relative to the store's directory.
+    /// Calls `f` with the id of every container directory and its record's bytes (`None`
+    /// for a directory without a record: a create that never saved one), read relative
+    /// to the store's directory.
     fn each_record(
         &self,
-        mut f: impl FnMut(&str, Option<Listed>) -> Result<(), StateError>,
+        mut f: impl FnMut(&str, Option<Vec<u8>>) -> Result<(), StateError>,
     ) -> Result<(), StateError> {
         let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
         for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
@@ -254,7 +255,7 @@ impl ContainerStore {
             let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
                 continue;
             };
-            match files.read_listed(id) {
+            match files.read(id) {
                 Ok(data) => f(id, Some(data))?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => f(id, None)?,
                 Err(e) => return Err(io(&self.record_path(id))(e)),
@@ -275,27 +276,22 @@ impl ContainerStore {
         })
     }
 
-    /// A listing's part `T` of container `id` from its summary or record; a summary that
-    /// does not parse (damaged) is ignored and the record read instead.
+    /// A listing's part `T` of the record file of `id`: parsed from the summary the file
+    /// opens with, else (an older record, an `--rm` one, a damaged summary) from the
+    /// whole record.
     fn parse_listed<T: serde::de::DeserializeOwned>(
         &self,
         id: &str,
-        listed: &Listed,
+        data: &[u8],
     ) -> Result<T, StateError> {
-        if listed.summary {
-            if let Ok(t) = serde_json::from_slice(&listed.data) {
-                return Ok(t);
-            }
-            let path = self.record_path(id);
-            let data = read_record(&path).map_err(io(&path))?;
-            return self.parse(id, &data);
+        match super::summary::parse_summary(data) {
+            Some(t) => Ok(t),
+            None => self.parse(id, data),
         }
-        self.parse(id, &listed.data)
     }
 
-    /// The id and summary (or record) of every container (directories without a record
-    /// are skipped).
-    fn read_all(&self) -> Result<Vec<(String, Listed)>, StateError> {
+    /// The id and bytes of every record file (directories without one are skipped).
+    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
         let mut out = Vec::new();
         self.each_record(|id, data| {
             out.extend(data.map(|d| (id.to_string(), d)));
@@ -304,11 +300,10 @@ impl ContainerStore {
         Ok(out)
     }
 
-    /// Records parsed (as `T`, then made whole) from their summaries or records, oldest
-    /// first.
+    /// Records parsed (as `T`, then made whole) from their files' summaries, oldest first.
     fn parse_all<T>(
         &self,
-        records: Vec<(String, Listed)>,
+        records: Vec<(String, Vec<u8>)>,
     ) -> Result<Vec<ContainerRecord>, StateError>
     where
         T: serde::de::DeserializeOwned + Into<ContainerRecord>,
@@ -316,8 +311,8 @@ impl ContainerStore {
         let mut out = Vec::with_capacity(records.len());
         // Each file's bytes are freed as soon as they are parsed: the next records are
         // built in that memory instead of in pages touched for the first time.
-        for (id, listed) in records {
-            out.push(self.parse_listed::<T>(&id, &listed)?.into());
+        for (id, data) in records {
+            out.push(self.parse_listed::<T>(&id, &data)?.into());
         }
         Ok(sorted_by_created(out))
     }
@@ -334,9 +329,9 @@ impl ContainerStore {
         Ok(out)
     }
 
-    /// What `repair` checks of every record, parsed from its summary (or from the record,
-    /// its config skipped, not built), and the ids of the directories without a record.
-    /// What was read is kept for `list_shown`.
+    /// What `repair` checks of every record, parsed from its summary (or from the whole
+    /// record, its config skipped, not built), and the ids of the directories without a
+    /// record. The files read are kept for `list_shown`.
     pub fn scan_summaries(&self) -> Result<(Vec<RecordSummary>, Vec<String>), StateError> {
         let mut out = Vec::new();
         let mut orphans = Vec::new();
@@ -517,6 +512,7 @@ mod tests {
 
     #[test]
     fn the_listing_after_a_scan_is_the_files_the_scan_read_once() {
+        let _scanning = SCANNING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let lock = store.lock().unwrap();
@@ -524,9 +520,8 @@ mod tests {
         store.save(&lock, &first).unwrap();
         let (summaries, orphans) = store.scan_summaries().unwrap();
         assert_eq!((summaries.len(), orphans.len()), (1, 0));
-        // Changed behind this process's back (the record, without a generation, is what
-        // is listed): the listing right after the scan is what the scan read; the next
-        // one reads the files again.
+        // Changed behind this process's back: the listing right after the scan is what
+        // the scan read; the next one reads the files again.
         let mut changed = first.clone();
         changed.name = "renamed".into();
         fs::write(
@@ -547,6 +542,7 @@ mod tests {
 
     #[test]
     fn an_rm_record_saves_and_an_empty_record_is_an_interrupted_create() {
+        let _scanning = SCANNING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let lock = store.lock().unwrap();

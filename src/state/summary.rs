@@ -1,70 +1,47 @@
-//! The summary beside each record (`summary.json`): what a listing and repair read of a
-//! container (id, name, creation time, image, command, labels, networks, mounts and the
-//! whole status), so that `ps` and the repair before every verb parse a few hundred
-//! bytes per container instead of skipping each record's config.
+//! The summary a record opens with (`{"summary":{…},"id":…}`): what a listing and
+//! repair read of a container (id, name, creation time, image, command, labels,
+//! networks, mounts and the whole status), so that `ps` and the repair before every verb
+//! parse a few hundred bytes per container and stop, instead of tokenizing each whole
+//! record to skip its config.
 //!
-//! The summary is derived data, written unsynced after the record; the record stays the
-//! durable truth. Both open with the same generation (`{"gen":N,…`), a fresh one per
-//! save. A reader takes the summary only when its generation is the record's: a record
-//! without a summary (an older store), a summary left from an earlier save (a crash
-//! between the two writes, or a record written by an older kiste), a torn or corrupt
-//! summary: each falls back to the record.
+//! The summary lives inside the record file rather than beside it: it is written by the
+//! same atomic replace, so it can never be older than the record, and a listing opens
+//! one file per container, not two (a separate `summary.json` with a generation check
+//! cost three more system calls per container, as much as the parsing it saved). A
+//! record without one (written by an older kiste, or an `--rm` container's) or with a
+//! damaged one is parsed whole; readers of whole records ignore the key.
 
-use super::files::replace_unsynced;
 use super::record::{ContainerRecord, ContainerStatus};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::path::Path;
 
-/// The summary's file name in a container's directory, and its temporary name.
-pub(super) const SUMMARY: &str = "summary.json";
-const SUMMARY_TMP: &str = ".summary.json.tmp";
+/// The bytes a record file opens with when it carries a summary.
+const SUMMARY_KEY: &[u8] = br#"{"summary":"#;
 
-/// The bytes a record file opens with when it carries a generation.
-const GEN_KEY: &[u8] = br#"{"gen":"#;
-
-/// How many bytes of a record are read to learn its generation.
-pub(super) const GEN_PREFIX: usize = 32;
-
-/// A new generation: the save's wall-clock nanoseconds. Saves of one record happen one
-/// after another under the store's lock, so two never share one; readers only compare
-/// generations for equality, so a clock that steps back does no harm.
-pub(super) fn new_generation() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64)
-}
-
-/// The generation a record's or a summary's bytes open with (None: an older record, an
-/// empty or torn file).
-pub(super) fn generation_of(data: &[u8]) -> Option<u64> {
-    let rest = data.strip_prefix(GEN_KEY)?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 || digits > 20 || rest.get(digits) != Some(&b',') {
-        return None;
-    }
-    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
-}
-
-/// `record` as JSON opening with its generation: `{"gen":N,` then the record's fields
-/// (readers of records ignore the key).
-pub(super) fn record_bytes(generation: u64, record: &ContainerRecord) -> Vec<u8> {
-    with_generation(
-        generation,
-        serde_json::to_vec(record).expect("records serialize"),
-    )
-}
-
-fn with_generation(generation: u64, object: Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(object.len() + 32);
-    out.extend_from_slice(GEN_KEY);
-    out.extend_from_slice(generation.to_string().as_bytes());
+/// `record` as JSON opening with its summary, then the record's own fields.
+pub(super) fn record_bytes(record: &ContainerRecord) -> Vec<u8> {
+    let whole = serde_json::to_vec(record).expect("records serialize");
+    let mut out = Vec::with_capacity(whole.len() + 1024);
+    out.extend_from_slice(SUMMARY_KEY);
+    serde_json::to_writer(&mut out, &summary_of(record)).expect("summaries serialize");
     out.push(b',');
-    out.extend_from_slice(&object[1..]);
+    out.extend_from_slice(&whole[1..]);
     out
 }
 
+/// `T` (a part of a record: `listing::ListedRecord`, `store::RecordSummary`, …) parsed
+/// from the summary a record file's bytes open with: only the summary is parsed, the
+/// rest of the file is not looked at. None: no summary, or one that does not parse.
+pub(super) fn parse_summary<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
+    let rest = data.strip_prefix(SUMMARY_KEY)?;
+    serde_json::Deserializer::from_slice(rest)
+        .into_iter::<T>()
+        .next()?
+        .ok()
+}
+
 /// What a summary holds, in the record's own field names, so that what parses a part of
-/// a record (`listing::ListedRecord`, `store::RecordSummary`) parses a summary alike.
+/// a record (`listing::ListedRecord`, `store::RecordSummary`) parses its summary alike.
 #[derive(Serialize)]
 struct Summary<'a> {
     id: &'a str,
@@ -91,10 +68,9 @@ struct SummaryHost<'a> {
     mounts: &'a [crate::config::MountConfig],
 }
 
-/// The summary's bytes for `record` saved with `generation`.
-pub(super) fn summary_bytes(generation: u64, record: &ContainerRecord) -> Vec<u8> {
+fn summary_of(record: &ContainerRecord) -> Summary<'_> {
     let c = &record.config;
-    let summary = Summary {
+    Summary {
         id: &record.id,
         name: &record.name,
         created: &record.created,
@@ -111,63 +87,12 @@ pub(super) fn summary_bytes(generation: u64, record: &ContainerRecord) -> Vec<u8
             },
         },
         state: &record.state,
-    };
-    with_generation(
-        generation,
-        serde_json::to_vec(&summary).expect("summaries serialize"),
-    )
-}
-
-/// Writes the summary of `record` (saved with `generation`) into its directory `dir`,
-/// unsynced. A failure leaves no summary or an older one: readers then use the record.
-pub(super) fn write(dir: &Path, generation: u64, record: &ContainerRecord) {
-    let data = summary_bytes(generation, record);
-    let _ = replace_unsynced(&dir.join(SUMMARY_TMP), &dir.join(SUMMARY), &data);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_generation_is_read_only_from_a_well_formed_opening() {
-        let rec = ContainerRecord {
-            id: "a".repeat(64),
-            name: "web".into(),
-            created: "2026-12-02T08:00:00Z".into(),
-            config: super::super::ContainerConfig {
-                image: "busybox".into(),
-                cmd: vec!["true".into()],
-                ..Default::default()
-            },
-            state: ContainerStatus::default(),
-        };
-        let data = record_bytes(12345, &rec);
-        assert_eq!(generation_of(&data), Some(12345));
-        assert_eq!(generation_of(&data[..GEN_PREFIX]), Some(12345));
-        let back: ContainerRecord = serde_json::from_slice(&data).unwrap();
-        assert_eq!(back, rec);
-        assert_eq!(generation_of(&summary_bytes(7, &rec)), Some(7));
-        for bad in [
-            &b""[..],
-            b"{\"gen\":",
-            b"{\"gen\":12",
-            b"{\"gen\":x,",
-            b"{\"id\":1}",
-        ] {
-            assert_eq!(
-                generation_of(bad),
-                None,
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
     }
 }
 
 #[cfg(test)]
-mod fallback_tests {
-    use super::super::{ContainerConfig, ContainerStore, Status};
+mod tests {
+    use super::super::{ContainerConfig, ContainerStore, RecordSummary, Status};
     use super::*;
     use std::fs;
 
@@ -179,6 +104,7 @@ mod fallback_tests {
             config: ContainerConfig {
                 image: "busybox".into(),
                 cmd: vec!["sleep".into(), "1".into()],
+                env: vec!["PATH=/bin".into()],
                 labels: [("k".to_string(), "v".to_string())].into(),
                 ..ContainerConfig::default()
             },
@@ -188,6 +114,9 @@ mod fallback_tests {
 
     /// The names and statuses a listing and repair's scan show.
     fn shown(store: &ContainerStore) -> (Vec<String>, Vec<Status>) {
+        let _scanning = super::super::store::SCANNING_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let (summaries, _) = store.scan_summaries().unwrap();
         let listed = store.list_shown().unwrap();
         (
@@ -196,72 +125,83 @@ mod fallback_tests {
         )
     }
 
+    /// A record file whose summary says `summary_name` and whose record says `rec`.
+    fn with_summary_of(summary: &ContainerRecord, rec: &ContainerRecord) -> Vec<u8> {
+        let mut data = SUMMARY_KEY.to_vec();
+        data.extend(serde_json::to_vec(&summary_of(summary)).unwrap());
+        data.push(b',');
+        data.extend(&serde_json::to_vec(rec).unwrap()[1..]);
+        data
+    }
+
     #[test]
-    fn a_saved_record_gets_a_summary_that_listings_read() {
+    fn a_record_opens_with_its_summary_and_loads_whole_alike() {
+        let rec = record('a', "web");
+        let data = record_bytes(&rec);
+        assert!(data.starts_with(SUMMARY_KEY));
+        let back: ContainerRecord = serde_json::from_slice(&data).unwrap();
+        assert_eq!(back, rec);
+        let part: RecordSummary = parse_summary(&data).unwrap();
+        assert_eq!(
+            (part.id.as_str(), part.state.status),
+            (rec.id.as_str(), Status::Created)
+        );
+        let listed: ContainerRecord = parse_summary::<super::super::listing::ListedRecord>(&data)
+            .unwrap()
+            .into();
+        assert_eq!((listed.name.as_str(), listed.args()), ("web", rec.args()));
+        assert_eq!(listed.config.labels, rec.config.labels);
+        // Only the summary is parsed: what follows it is not looked at.
+        let mut cut = data.clone();
+        cut.truncate(data.len() - 10);
+        assert!(parse_summary::<RecordSummary>(&cut).is_some());
+        assert!(serde_json::from_slice::<ContainerRecord>(&cut).is_err());
+    }
+
+    #[test]
+    fn listings_and_repair_read_the_summary_a_saved_record_opens_with() {
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let lock = store.lock().unwrap();
-        let rec = record('a', "web");
+        let rec = record('b', "web");
         store.save(&lock, &rec).unwrap();
-        let dir = tmp.path().join(&rec.id);
-        let summary = fs::read(dir.join(SUMMARY)).unwrap();
-        let record_file = fs::read(dir.join(crate::paths::RECORD)).unwrap();
-        assert_eq!(generation_of(&summary), generation_of(&record_file));
-        assert!(generation_of(&summary).is_some());
-        // The listing parses the summary: one that says otherwise (same generation) wins.
+        let path = tmp.path().join(&rec.id).join(crate::paths::RECORD);
+        assert!(fs::read(&path).unwrap().starts_with(SUMMARY_KEY));
+        assert_eq!(shown(&store), (vec!["web".into()], vec![Status::Created]));
+        // A summary that says otherwise is what a listing shows (it parses nothing else).
         let mut other = rec.clone();
         other.name = "from-summary".into();
-        let generation = generation_of(&summary).unwrap();
-        fs::write(dir.join(SUMMARY), summary_bytes(generation, &other)).unwrap();
-        assert_eq!(shown(&store).0, ["from-summary"]);
+        other.state.status = Status::Exited;
+        fs::write(&path, with_summary_of(&other, &rec)).unwrap();
+        assert_eq!(
+            shown(&store),
+            (vec!["from-summary".into()], vec![Status::Exited])
+        );
         assert_eq!(store.load(&rec.id).unwrap(), rec);
     }
 
     #[test]
-    fn a_stale_summary_falls_back_to_the_record() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = ContainerStore::open(tmp.path()).unwrap();
-        let lock = store.lock().unwrap();
-        let rec = record('b', "old-name");
-        store.save(&lock, &rec).unwrap();
-        let dir = tmp.path().join(&rec.id);
-        let stale = fs::read(dir.join(SUMMARY)).unwrap();
-        let mut next = rec.clone();
-        next.name = "new-name".into();
-        next.state.status = Status::Exited;
-        store.save(&lock, &next).unwrap();
-        // A crash between the record's write and its summary's leaves the old summary.
-        fs::write(dir.join(SUMMARY), &stale).unwrap();
-        assert_eq!(
-            shown(&store),
-            (vec!["new-name".into()], vec![Status::Exited])
-        );
-        // So does a record written without a generation (an older kiste's save).
-        fs::write(
-            dir.join(crate::paths::RECORD),
-            serde_json::to_vec(&rec).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            shown(&store),
-            (vec!["old-name".into()], vec![Status::Created])
-        );
-    }
-
-    #[test]
-    fn a_missing_or_corrupt_summary_is_ignored_and_the_record_used() {
+    fn a_record_without_a_summary_or_with_a_damaged_one_is_read_whole() {
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let lock = store.lock().unwrap();
         let rec = record('c', "kept");
         store.save(&lock, &rec).unwrap();
-        let dir = tmp.path().join(&rec.id);
-        let summary = fs::read(dir.join(SUMMARY)).unwrap();
-        fs::remove_file(dir.join(SUMMARY)).unwrap();
-        assert_eq!(shown(&store), (vec!["kept".into()], vec![Status::Created]));
-        // Torn after its generation, empty, or not JSON at all.
-        for bad in [&summary[..summary.len() / 2], b"", b"\0\0\0garbage"] {
-            fs::write(dir.join(SUMMARY), bad).unwrap();
+        let path = tmp.path().join(&rec.id).join(crate::paths::RECORD);
+        // Written by an older kiste: compact or pretty, no summary.
+        for old in [
+            serde_json::to_vec(&rec).unwrap(),
+            serde_json::to_vec_pretty(&rec).unwrap(),
+        ] {
+            fs::write(&path, old).unwrap();
+            assert_eq!(shown(&store), (vec!["kept".into()], vec![Status::Created]));
+        }
+        // A summary of the wrong shape, or one missing a field, is ignored.
+        let whole = serde_json::to_vec(&rec).unwrap();
+        for bad in [&b"{\"summary\":7,"[..], b"{\"summary\":{\"id\":\"x\"},"] {
+            let mut data = bad.to_vec();
+            data.extend(&whole[1..]);
+            fs::write(&path, &data).unwrap();
             assert_eq!(shown(&store), (vec!["kept".into()], vec![Status::Created]));
             assert_eq!(store.resolve("kept").unwrap(), rec);
         }
