@@ -46,9 +46,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-/// The summaries (or records) read by this process's last `scan_summaries` (the repair
-/// that runs before every verb), kept so that the first listing right after it (`ps`,
-/// resolving a name) parses them without reading a thousand files again. Used once; a save or a
+/// The record files read by this process's last `scan_summaries` (the repair that runs
+/// before every verb), kept so that the first listing right after it (`ps`, resolving a
+/// name) parses their summaries without reading a thousand files again. Used once; a save or a
 /// remove drops it, and a forked child (a monitor) never sees its parent's.
 static SNAPSHOT: Mutex<Option<Snapshot>> = Mutex::new(None);
 
@@ -219,9 +219,9 @@ impl ContainerStore {
     }
 
     /// Every record, oldest first, as a listing reads it: only what a row or a filter of
-    /// `ps` shows is parsed (see `listing`), from the record files this process's last
-    /// scan read, when that scan was of this store, nothing was saved or
-    /// removed since and no listing used them yet; else read now. For readers that hold
+    /// `ps` shows is parsed (see `listing`, `summary`), from the record files this
+    /// process's last scan read (when that scan was of this store, nothing was saved or
+    /// removed since and no listing used them yet), else read now. For readers that hold
     /// no lock: the files may change the moment after they are read either way. The
     /// records are for showing: never save them.
     pub fn list_shown(&self) -> Result<Vec<ContainerRecord>, StateError> {
