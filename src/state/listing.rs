@@ -4,7 +4,8 @@
 //! the command line that created it, …) is skipped by the parser, not built and freed:
 //! with a thousand records that is most of the work of a listing. The result is a
 //! `ContainerRecord` whose other config fields hold their defaults, so it must only be
-//! used to show and filter, never saved or started.
+//! used to show and filter, never saved or started. A record saved by this kiste opens
+//! with a summary of exactly these fields (see `summary`), and only that is parsed.
 
 use super::record::{ContainerConfig, ContainerRecord, ContainerStatus, HostConfig};
 use serde::Deserialize;

@@ -10,6 +10,7 @@ mod listing;
 mod names;
 mod record;
 mod store;
+mod summary;
 
 pub use exits::{prune_exits, read_exit, write_exit};
 pub use health::{HealthProbe, HealthState, HealthStatus};

@@ -1,6 +1,7 @@
 //! The container store: `$root/containers/<id>/container.json`, one record per container,
 //! replaced atomically (temp + fsync + rename) while holding `$root/containers/lock`.
-//! Readers parse without the lock: a rename never shows them half a file.
+//! Readers parse without the lock: a rename never shows them half a file. Each record
+//! opens with its summary (see `summary`), which is what listings and repair parse.
 
 use super::files::{read_record, replace_unsynced, sorted_by_created, RecordFiles};
 use super::record::{ContainerRecord, Status};
@@ -47,7 +48,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
 
 /// The record files read by this process's last `scan_summaries` (the repair that runs
 /// before every verb), kept so that the first listing right after it (`ps`, resolving a
-/// name) parses them without reading a thousand files again. Used once; a save or a
+/// name) parses their summaries without reading a thousand files again. Used once; a save or a
 /// remove drops it, and a forked child (a monitor) never sees its parent's.
 static SNAPSHOT: Mutex<Option<Snapshot>> = Mutex::new(None);
 
@@ -56,6 +57,11 @@ struct Snapshot {
     dir: PathBuf,
     records: Vec<(String, Vec<u8>)>,
 }
+
+/// Held by the unit tests that scan: the snapshot is one per process, and tests run in
+/// threads of one process.
+#[cfg(test)]
+pub(super) static SCANNING_TESTS: Mutex<()> = Mutex::new(());
 
 fn forget_snapshot() {
     if let Ok(mut s) = SNAPSHOT.lock() {
@@ -150,14 +156,18 @@ impl ContainerStore {
         }
         let path = dir.join(RECORD);
         let tmp = dir.join(RECORD_TMP);
-        // Compact: `ps` reads every record (older pretty-printed records load alike).
-        let data = serde_json::to_vec(record).expect("records serialize");
         if record.config.host.auto_remove {
             // An `--rm` container does not outlive a crash (repair removes its record),
             // so its record is not synced: each fsync on `run --rm`'s path cost ~1 ms
             // (tens on a busy disk). A crash may leave the file empty: see `read_record`.
+            // Nor does it get a summary (listings parse its whole record): `run --rm`'s
+            // path does no more work than it must.
+            let data = serde_json::to_vec(record).expect("records serialize");
             return replace_unsynced(&tmp, &path, &data).map_err(io(&path));
         }
+        // Compact, and opening with its summary: `ps` and repair read every record
+        // (older pretty-printed records, and records without a summary, load alike).
+        let data = super::summary::record_bytes(record);
         // On `run`'s path: the record is synced, its directory is not (a crash before
         // the rename reached the disk leaves the previous record, which repair handles).
         let how = crate::paths::Atomic {
@@ -208,20 +218,12 @@ impl ContainerStore {
         Ok((sorted_by_created(out), orphans))
     }
 
-    /// Every record, oldest first, from the files this process's last scan read (when
-    /// that scan was of this store, nothing was saved or removed since and no listing
-    /// used them yet); else read now. For readers that hold no lock (`ps`, resolving a
-    /// name): the files may change the moment after they are read either way.
-    pub fn list_scanned(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        let Some(records) = self.take_snapshot() else {
-            return self.list();
-        };
-        self.parse_all::<ContainerRecord>(records)
-    }
-
     /// Every record, oldest first, as a listing reads it: only what a row or a filter of
-    /// `ps` shows is parsed (see `listing`), from the files the last scan read (as
-    /// `list_scanned`) or read now. The records are for showing: never save them.
+    /// `ps` shows is parsed (see `listing`, `summary`), from the record files this
+    /// process's last scan read (when that scan was of this store, nothing was saved or
+    /// removed since and no listing used them yet), else read now. For readers that hold
+    /// no lock: the files may change the moment after they are read either way. The
+    /// records are for showing: never save them.
     pub fn list_shown(&self) -> Result<Vec<ContainerRecord>, StateError> {
         let records = match self.take_snapshot() {
             Some(records) => records,
@@ -274,6 +276,20 @@ impl ContainerStore {
         })
     }
 
+    /// A listing's part `T` of the record file of `id`: parsed from the summary the file
+    /// opens with, else (an older record, an `--rm` one, a damaged summary) from the
+    /// whole record.
+    fn parse_listed<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        data: &[u8],
+    ) -> Result<T, StateError> {
+        match super::summary::parse_summary(data) {
+            Some(t) => Ok(t),
+            None => self.parse(id, data),
+        }
+    }
+
     /// The id and bytes of every record file (directories without one are skipped).
     fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
         let mut out = Vec::new();
@@ -284,7 +300,7 @@ impl ContainerStore {
         Ok(out)
     }
 
-    /// Records parsed (as `T`, then made whole) from their files' bytes, oldest first.
+    /// Records parsed (as `T`, then made whole) from their files' summaries, oldest first.
     fn parse_all<T>(
         &self,
         records: Vec<(String, Vec<u8>)>,
@@ -296,7 +312,7 @@ impl ContainerStore {
         // Each file's bytes are freed as soon as they are parsed: the next records are
         // built in that memory instead of in pages touched for the first time.
         for (id, data) in records {
-            out.push(self.parse::<T>(&id, &data)?.into());
+            out.push(self.parse_listed::<T>(&id, &data)?.into());
         }
         Ok(sorted_by_created(out))
     }
@@ -306,16 +322,16 @@ impl ContainerStore {
         let mut out = Vec::new();
         self.each_record(|id, data| {
             if let Some(d) = data {
-                out.push(self.parse(id, &d)?);
+                out.push(self.parse_listed(id, &d)?);
             }
             Ok(())
         })?;
         Ok(out)
     }
 
-    /// What `repair` checks of every record, parsed without the rest of it (the config
-    /// is skipped, not built), and the ids of the directories without a record. The
-    /// files read are kept for `list_scanned`.
+    /// What `repair` checks of every record, parsed from its summary (or from the whole
+    /// record, its config skipped, not built), and the ids of the directories without a
+    /// record. The files read are kept for `list_shown`.
     pub fn scan_summaries(&self) -> Result<(Vec<RecordSummary>, Vec<String>), StateError> {
         let mut out = Vec::new();
         let mut orphans = Vec::new();
@@ -323,7 +339,7 @@ impl ContainerStore {
         self.each_record(|id, data| {
             match data {
                 Some(d) => {
-                    out.push(self.parse(id, &d)?);
+                    out.push(self.parse_listed(id, &d)?);
                     records.push((id.to_string(), d));
                 }
                 None => orphans.push(id.to_string()),
@@ -368,18 +384,20 @@ impl ContainerStore {
         if what.is_empty() {
             return Err(StateError::NotFound(what.to_string()));
         }
-        let all = self.list_scanned()?;
-        if let Some(r) = all.iter().find(|r| r.id == what) {
-            return Ok(r.clone());
-        }
-        if let Some(r) = all.iter().find(|r| r.name == what) {
-            return Ok(r.clone());
+        // Chosen among the listing's summaries; the one chosen is then read whole.
+        let all = self.list_shown()?;
+        let found = all
+            .iter()
+            .find(|r| r.id == what)
+            .or_else(|| all.iter().find(|r| r.name == what));
+        if let Some(r) = found {
+            return self.load(&r.id);
         }
         let matches: Vec<&ContainerRecord> =
             all.iter().filter(|r| r.id.starts_with(what)).collect();
         match matches.len() {
             0 => Err(StateError::NotFound(what.to_string())),
-            1 => Ok(matches[0].clone()),
+            1 => self.load(&matches[0].id),
             _ => Err(StateError::Ambiguous {
                 prefix: what.to_string(),
                 matches: matches.iter().map(|r| r.short_id().to_string()).collect(),
@@ -494,6 +512,7 @@ mod tests {
 
     #[test]
     fn the_listing_after_a_scan_is_the_files_the_scan_read_once() {
+        let _scanning = SCANNING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let lock = store.lock().unwrap();
@@ -510,17 +529,20 @@ mod tests {
             serde_json::to_vec(&changed).unwrap(),
         )
         .unwrap();
-        assert_eq!(store.list_scanned().unwrap(), vec![first.clone()]);
-        assert_eq!(store.list_scanned().unwrap(), vec![changed.clone()]);
+        let names = |l: Vec<ContainerRecord>| l.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        assert_eq!(names(store.list_shown().unwrap()), ["first"]);
+        assert_eq!(names(store.list_shown().unwrap()), ["renamed"]);
         // A save by this process drops what the scan read.
         store.scan_summaries().unwrap();
         let second = record('d', "second", "2026-12-02T09:00:00Z");
         store.save(&lock, &second).unwrap();
-        assert_eq!(store.list_scanned().unwrap(), vec![changed, second]);
+        assert_eq!(names(store.list_shown().unwrap()), ["renamed", "second"]);
+        assert_eq!(store.resolve("renamed").unwrap(), changed);
     }
 
     #[test]
     fn an_rm_record_saves_and_an_empty_record_is_an_interrupted_create() {
+        let _scanning = SCANNING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::open(tmp.path()).unwrap();
         let lock = store.lock().unwrap();

@@ -121,9 +121,11 @@ impl ImageStore {
         })
     }
 
-    /// Callers must hold the lock.
+    /// Callers must hold the lock. Compact JSON: the index is rewritten by every commit
+    /// and read by every image lookup, and grows with every image (older, pretty-printed
+    /// indexes read alike).
     pub(super) fn write_index(&self, index: &Index) -> Result<(), ImageError> {
-        let bytes = serde_json::to_vec_pretty(index).expect("index serializes");
+        let bytes = serde_json::to_vec(index).expect("index serializes");
         self.write_atomic(&self.index_path(), &bytes)
     }
 
@@ -255,5 +257,37 @@ impl Drop for TempPath {
         if let Some(p) = &self.path {
             remove_any(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_is_written_compact_and_an_old_pretty_one_still_loads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ImageStore::open(tmp.path()).unwrap();
+        let old = Index {
+            images: vec![ImageRecord {
+                id: format!("sha256:{}", "a".repeat(64)),
+                manifest_digest: format!("sha256:{}", "b".repeat(64)),
+                tags: vec!["web:latest".into()],
+                created: Some("2026-12-02T08:00:00Z".into()),
+                layers: Vec::new(),
+                repo_digests: Vec::new(),
+            }],
+        };
+        let pretty = serde_json::to_vec_pretty(&old).unwrap();
+        fs::write(store.index_path(), pretty).unwrap();
+        let read = store.read_index().unwrap();
+        assert_eq!(read.images[0].id, old.images[0].id);
+        assert_eq!(read.images[0].tags, old.images[0].tags);
+        let _lock = store.lock().unwrap();
+        store.write_index(&read).unwrap();
+        let written = fs::read(store.index_path()).unwrap();
+        assert!(!written.contains(&b'\n'));
+        let again = store.read_index().unwrap();
+        assert_eq!(serde_json::to_vec(&again).unwrap(), written);
     }
 }
