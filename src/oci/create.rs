@@ -30,10 +30,19 @@ pub fn create(g: &Global, a: &CreateArgs) -> Result<Created, OciError> {
 /// `run`: create then start; without --detach wait, delete, and return its status.
 /// The program runs when `make` returns: no exec fifo stands between create and start.
 pub fn run(g: &Global, a: &OciRunArgs) -> Result<i32, OciError> {
-    let created = make(g, &a.create, false)?;
+    // A signal that comes while the program starts waits for the handler that forwards
+    // it (the container's process and the hooks start with an empty mask).
     if !a.detach {
-        forward_signals(created.rec.pid);
+        block_forwarded(true);
     }
+    let created = make(g, &a.create, false);
+    if !a.detach {
+        if let Ok(c) = &created {
+            forward_signals(c.rec.pid);
+        }
+        block_forwarded(false);
+    }
+    let created = created?;
     lifecycle::poststart(&created.rec);
     if a.detach {
         return Ok(0);
