@@ -2,7 +2,8 @@
 //! writes it): the created state is real (the process exists, blocked before execve),
 //! start releases it, state follows it to stopped, delete leaves nothing; run in the
 //! foreground exits with the container's status; kill by name and number; list; and
-//! every bad input ends with exit 1, a message, and nothing left behind.
+//! every bad input ends with exit 1, a message, and nothing left behind; `run` makes no
+//! exec fifo and has its state and pid file written before its program runs.
 
 mod support;
 
@@ -186,4 +187,41 @@ fn a_foreground_run_forwards_signals_to_the_container() {
     assert_eq!(status.code(), Some(9), "{}", text(&out));
     assert!(text(&out).contains("got TERM"));
     assert!(b.cgroup_dirs().is_empty());
+}
+
+#[test]
+fn run_records_its_state_and_pid_file_before_the_program_and_makes_no_exec_fifo() {
+    let _g = serial();
+    let mut b = bundle("runrec", "exit 3");
+    let pidfile = b.dir().join("pid");
+    let seen = b.dir().join("seen");
+    // A prestart hook runs before pivot_root, so before the program: it copies what the
+    // state directory and the pid file hold at that moment.
+    let script = format!(
+        "cat > {seen}.stdin; ls {state}/rr > {seen}.ls; cat {state}/rr/state.json > {seen}.state; cat {pid} > {seen}.pid",
+        seen = seen.display(),
+        state = b.state.display(),
+        pid = pidfile.display()
+    );
+    b.config["hooks"] = serde_json::json!({
+        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", script], "timeout": 10}]
+    });
+    b.write();
+    let (code, _, err) = b.oci_files(
+        "rr",
+        &["run", "--pid-file", pidfile.to_str().unwrap(), "rr"],
+    );
+    assert_eq!(code, 3, "{}", text(&err));
+    let pid: i32 = text(&pidfile).trim().parse().unwrap();
+    assert_eq!(text(&seen.with_extension("pid")).trim(), pid.to_string());
+    let rec: serde_json::Value =
+        serde_json::from_str(&text(&seen.with_extension("state"))).unwrap();
+    assert_eq!(rec["id"], "rr");
+    assert_eq!(rec["pid"], pid);
+    let listed = text(&seen.with_extension("ls"));
+    assert!(!listed.contains("exec.fifo"), "{listed}");
+    let stdin: serde_json::Value =
+        serde_json::from_str(&text(&seen.with_extension("stdin"))).unwrap();
+    assert_eq!(stdin["pid"], pid);
+    assert!(!b.state.join("rr").exists(), "run without --keep deletes");
 }

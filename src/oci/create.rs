@@ -5,7 +5,9 @@
 //! The prestart and createRuntime hooks run during the spawn, before the container's
 //! pivot_root (`runtime::hooks`). On any failure nothing is left: the
 //! process is killed, its cgroup and the state directory are removed. `run` is create
-//! and start; in the foreground it waits and exits with the container's status.
+//! and start in one: without the fifo, its state is written while the process sets
+//! itself up, and the program runs at once; in the foreground it waits and exits with
+//! the container's status.
 
 use std::path::{Path, PathBuf};
 
@@ -26,16 +28,22 @@ pub fn create(g: &Global, a: &CreateArgs) -> Result<Created, OciError> {
 }
 
 /// `run`: create then start; without --detach wait, delete, and return its status.
+/// The program runs when `make` returns: no exec fifo stands between create and start.
 pub fn run(g: &Global, a: &OciRunArgs) -> Result<i32, OciError> {
-    let created = make(g, &a.create, true)?;
-    let id = created.rec.id.clone();
+    // A signal that comes while the program starts waits for the handler that forwards
+    // it (the container's process and the hooks start with an empty mask).
     if !a.detach {
-        forward_signals(created.rec.pid);
+        block_forwarded(true);
     }
-    if let Err(e) = lifecycle::start(g, &id) {
-        let _ = lifecycle::destroy(g, &created.rec);
-        return Err(e);
+    let created = make(g, &a.create, false);
+    if !a.detach {
+        if let Ok(c) = &created {
+            forward_signals(c.rec.pid);
+        }
+        block_forwarded(false);
     }
+    let created = created?;
+    lifecycle::poststart(&created.rec);
     if a.detach {
         return Ok(0);
     }
@@ -202,25 +210,65 @@ fn start_created(
     }
     rec.cgroup = Some(t.cgroup.clone());
     rec.namespaces = t.namespaces.clone();
+    if !with_fifo {
+        return spawn_recorded(g, a, &t.spec, rec);
+    }
     let started = crate::runtime::spawn(&t.spec).map_err(|source| OciError::Runtime {
         id: a.id.clone(),
         source,
     })?;
     rec.pid = started.pid;
     rec.start_time = started.start_time;
-    let after = || -> Result<(), OciError> {
-        g.root.save(&rec)?;
-        if let Some(p) = &a.pid_file {
-            write_pid_file(p, rec.pid)?;
-        }
-        Ok(())
-    };
-    if let Err(e) = after() {
+    if let Err(e) = record(g, a, &rec) {
         release(&rec);
         let _ = lifecycle::destroy(g, &rec);
         return Err(e);
     }
     Ok(Created { rec })
+}
+
+/// The state and the pid file of a process that exists.
+fn record(g: &Global, a: &CreateArgs, rec: &Record) -> Result<(), OciError> {
+    g.root.save(rec)?;
+    if let Some(p) = &a.pid_file {
+        write_pid_file(p, rec.pid)?;
+    }
+    Ok(())
+}
+
+/// `run`'s start without an exec fifo: the state and the pid file are written as soon as
+/// the process is cloned, while it sets itself up, so both exist before its program runs
+/// (and it is never "created": nothing waits for a `start`). A failed write kills it.
+fn spawn_recorded(
+    g: &Global,
+    a: &CreateArgs,
+    spec: &crate::runtime::ContainerSpec,
+    mut rec: Record,
+) -> Result<Created, OciError> {
+    let mut failed = None;
+    let spawned = crate::runtime::spawn_then(spec, &mut |pid| {
+        rec.pid = pid;
+        rec.start_time = crate::process::process_start_time(pid).unwrap_or(0);
+        record(g, a, &rec).map_err(|e| {
+            let text = e.to_string();
+            failed = Some(e);
+            crate::runtime::RuntimeError::Child { text }
+        })
+    });
+    if spawned.is_err() && failed.is_none() && rec.pid != 0 {
+        // Written for a process that then failed its setup: not left behind.
+        if let Some(p) = &a.pid_file {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    match (spawned, failed) {
+        (Ok(_), _) => Ok(Created { rec }),
+        (Err(_), Some(e)) => Err(e),
+        (Err(source), None) => Err(OciError::Runtime {
+            id: a.id.clone(),
+            source,
+        }),
+    }
 }
 
 /// Writes the pid file atomically, as runc does.

@@ -71,8 +71,13 @@ pub fn start(g: &Global, id: &str) -> Result<(), OciError> {
     }
     std::fs::remove_file(&fifo)
         .map_err(|e| OciError::io(format!("cannot remove {}", fifo.display()), e))?;
-    run_host_hooks(&rec, "poststart", "running");
+    poststart(&rec);
     Ok(())
+}
+
+/// The poststart hooks of a container whose program runs.
+pub(super) fn poststart(rec: &Record) {
+    run_host_hooks(rec, "poststart", "running");
 }
 
 /// Runs the poststart or poststop hooks; a failure is a warning (the spec's rule).

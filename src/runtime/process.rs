@@ -25,6 +25,16 @@ pub struct Started {
 /// it up and execs `spec.args`. Returns once execve has succeeded, or with the error;
 /// on error the child has been reaped and the cgroup removed.
 pub fn spawn(spec: &ContainerSpec) -> Result<Started, RuntimeError> {
+    spawn_then(spec, &mut |_| Ok(()))
+}
+
+/// `spawn`, calling `on_clone` with the process's host pid once it is cloned and in its
+/// cgroup, while it sets itself up (`kiste oci run` writes its state there, before the
+/// program runs). An error from `on_clone` kills the process and is the spawn's error.
+pub fn spawn_then(
+    spec: &ContainerSpec,
+    on_clone: &mut dyn FnMut(i32) -> Result<(), RuntimeError>,
+) -> Result<Started, RuntimeError> {
     if spec.args.is_empty() {
         return Err(RuntimeError::NoCommand {
             id: spec.id.clone(),
@@ -41,7 +51,7 @@ pub fn spawn(spec: &ContainerSpec) -> Result<Started, RuntimeError> {
     };
     let result = tasks.and_then(|tasks| {
         plan.cgroup_tasks = tasks;
-        start(spec, &plan, cgroup.as_ref())
+        start(spec, &plan, cgroup.as_ref(), on_clone)
     });
     if result.is_err() {
         if let Some(c) = &spec.cgroup {
@@ -55,6 +65,7 @@ fn start(
     spec: &ContainerSpec,
     plan: &Plan,
     cgroup: Option<&cgroups::Cgroup>,
+    on_clone: &mut dyn FnMut(i32) -> Result<(), RuntimeError>,
 ) -> Result<Started, RuntimeError> {
     let (parent_end, child_end) = channel_pair()?;
     // A user namespace by path or a time namespace: entered after the clone (late_ns).
@@ -148,6 +159,10 @@ fn start(
         });
     }
 
+    if let Err(e) = on_clone(pid) {
+        kill_and_reap(pid);
+        return Err(e);
+    }
     let mut msg = parent_end.recv();
     if let (Ok(Some(Message::Hooks)), Some(x)) = (&msg, &spec.oci) {
         // An OCI container's prestart and createRuntime hooks, before its pivot_root.
