@@ -2,7 +2,7 @@
 //! pid 1, cgroup, user namespace), gets the container's capabilities, seccomp and
 //! no_new_privs (and docker's, compared line by line), its user and working directory
 //! unless -u/-w say otherwise, the environment with -e/--env-file on top; docker's exit
-//! codes; -d, -i and --privileged; a stopped or unknown container is refused.
+//! codes; -d, -i and --privileged; a stopped, paused or unknown container is refused.
 
 mod support;
 
@@ -200,6 +200,25 @@ fn exec_into_a_stopped_or_unknown_container_is_refused() {
     );
     k.ok(&["run", "--name", "ran", "busybox", "true"]);
     assert_eq!(k.run(&["exec", "ran", "true"]).code, 1);
+}
+
+#[test]
+fn exec_into_a_paused_container_is_refused_until_unpause() {
+    let k = Kiste::new();
+    k.busybox();
+    running(&k, "frozen", &[], &["sleep", "1000"]);
+    k.ok(&["pause", "frozen"]);
+    let r = k.run(&["exec", "frozen", "true"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is paused, unpause the container before exec"),
+        "{}",
+        r.stderr
+    );
+    k.ok(&["unpause", "frozen"]);
+    k.ok(&["exec", "frozen", "true"]);
+    k.ok(&["rm", "-f", "frozen"]);
 }
 
 #[test]

@@ -38,6 +38,17 @@ pub fn exec(paths: &Paths, args: ExecArgs) -> anyhow::Result<()> {
         }
         .into());
     }
+    // A process that joins a frozen cgroup would hang until unpause: docker refuses.
+    if c.rec.is_paused() {
+        return Err(Exit {
+            code: 1,
+            message: format!(
+                "container {} is paused, unpause the container before exec",
+                c.rec.id
+            ),
+        }
+        .into());
+    }
     let req = ExecRequest {
         command: opts.command,
         env,
