@@ -63,9 +63,12 @@ struct Snapshot {
 #[cfg(test)]
 pub(super) static SCANNING_TESTS: Mutex<()> = Mutex::new(());
 
-fn forget_snapshot() {
+/// Drops the snapshot of the store at `dir` (a snapshot of another store stays).
+fn forget_snapshot(dir: &Path) {
     if let Ok(mut s) = SNAPSHOT.lock() {
-        *s = None;
+        if s.as_ref().is_some_and(|s| s.dir == dir) {
+            *s = None;
+        }
     }
 }
 
@@ -149,7 +152,7 @@ impl ContainerStore {
 
     /// Replace the record atomically. The caller holds the lock.
     pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
-        forget_snapshot();
+        forget_snapshot(&self.dir);
         let dir = self.dir.join(&record.id);
         if !dir.is_dir() {
             crate::paths::make_dir(&dir, crate::paths::PRIVATE).map_err(io(&dir))?;
@@ -234,11 +237,15 @@ impl ContainerStore {
 
     /// The files this process's last scan of this store read, unless used or stale.
     fn take_snapshot(&self) -> Option<Vec<(String, Vec<u8>)>> {
-        let taken = SNAPSHOT.lock().ok().and_then(|mut s| s.take());
         let pid = std::process::id();
-        taken
-            .filter(|s| s.dir == self.dir && s.pid == pid)
-            .map(|s| s.records)
+        let mut s = SNAPSHOT.lock().ok()?;
+        if !s
+            .as_ref()
+            .is_some_and(|s| s.dir == self.dir && s.pid == pid)
+        {
+            return None;
+        }
+        s.take().map(|s| s.records)
     }
 
     /// Calls `f` with the id of every container directory and its record's bytes (`None`
@@ -445,7 +452,7 @@ impl ContainerStore {
 
     /// Remove the record and the container's directory. The caller holds the lock.
     pub fn remove(&self, _lock: &StoreLock, id: &str) -> Result<(), StateError> {
-        forget_snapshot();
+        forget_snapshot(&self.dir);
         let dir = self.dir.join(id);
         // The record goes first so a crash midway never leaves a record without its files.
         match fs::remove_file(self.record_path(id)) {
