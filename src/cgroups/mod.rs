@@ -418,10 +418,11 @@ pub(crate) fn counter(file: &Path, key: &str) -> Option<u64> {
 
 /// The processes in the cgroup.
 pub fn pids(spec: &CgroupSpec) -> Vec<i32> {
-    if detect() == CgroupLayout::V1 {
-        return v1_choice::pids(spec);
-    }
-    let mut all: Vec<i32> = dirs_of(spec).iter().flat_map(|d| read_procs(d)).collect();
+    let dirs = match detect() {
+        CgroupLayout::V1 => v1_choice::member_dirs(spec),
+        _ => dirs_of(spec),
+    };
+    let mut all: Vec<i32> = dirs.iter().flat_map(|d| read_procs(d)).collect();
     all.sort_unstable();
     all.dedup();
     all

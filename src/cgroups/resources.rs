@@ -39,6 +39,43 @@ pub struct Resources {
     pub hugepage_limits: Vec<HugepageLimit>,
 }
 
+impl Resources {
+    /// A memory limit, swap, reservation or OOM-kill setting (memory.* limit files).
+    pub(crate) fn limits_memory(&self) -> bool {
+        self.memory.is_some()
+            || self.memory_swap.is_some()
+            || self.memory_reservation.is_some()
+            || self.oom_kill_disable
+    }
+
+    /// A CFS quota or period (`--cpus` included), shares or a real-time budget.
+    pub(crate) fn limits_cpu(&self) -> bool {
+        self.cpus.is_some()
+            || self.cpu_period.is_some()
+            || self.cpu_quota.is_some()
+            || self.cpu_shares.is_some()
+            || self.cpu_rt_period.is_some()
+            || self.cpu_rt_runtime.is_some()
+    }
+
+    /// The four per-device throttles, each with its v1 file.
+    pub(crate) fn throttles(&self) -> [(&[DeviceRate], &'static str); 4] {
+        [
+            (&self.device_read_bps, "blkio.throttle.read_bps_device"),
+            (&self.device_write_bps, "blkio.throttle.write_bps_device"),
+            (&self.device_read_iops, "blkio.throttle.read_iops_device"),
+            (&self.device_write_iops, "blkio.throttle.write_iops_device"),
+        ]
+    }
+
+    /// A block I/O weight (0 is none), a per-device weight or a throttle.
+    pub(crate) fn limits_blkio(&self) -> bool {
+        self.blkio_weight.is_some_and(|w| w > 0)
+            || !self.blkio_weight_device.is_empty()
+            || self.throttles().iter().any(|(rates, _)| !rates.is_empty())
+    }
+}
+
 /// One device cgroup rule: allow or deny `access` (some of "rwm") on devices of `kind`
 /// ('a' any, 'c', 'b') with these numbers (None: any).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::resources::{CgroupSpec, DeviceRate, Resources};
+use super::resources::{CgroupSpec, Resources};
 use super::v1_hier::{controller_root, make_dirs};
 use super::{device_rules, relative_path, write_file, write_pair, CgroupError};
 
@@ -73,22 +73,13 @@ fn need(ctrl: &str, rel: &Path, what: &str) -> Result<PathBuf, CgroupError> {
 }
 
 fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
-    if r.memory.is_some()
-        || r.memory_swap.is_some()
-        || r.memory_reservation.is_some()
-        || r.oom_kill_disable
-    {
+    if r.limits_memory() {
         let dir = need("memory", rel, "memory limits")?;
         apply_memory(&dir, r)?;
     }
-    let cfs = cfs_of(r);
-    if cfs.is_some()
-        || r.cpu_shares.is_some()
-        || r.cpu_rt_period.is_some()
-        || r.cpu_rt_runtime.is_some()
-    {
+    if r.limits_cpu() {
         let dir = need("cpu", rel, "cpu limits")?;
-        if let Some((period, quota)) = cfs {
+        if let Some((period, quota)) = cfs_of(r) {
             write_pair(
                 &dir,
                 ("cpu.cfs_period_us", period),
@@ -143,14 +134,7 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
         };
         write_file(&dir, "pids.max", &v)?;
     }
-    let throttles: [(&[DeviceRate], &str); 4] = [
-        (&r.device_read_bps, "blkio.throttle.read_bps_device"),
-        (&r.device_write_bps, "blkio.throttle.write_bps_device"),
-        (&r.device_read_iops, "blkio.throttle.read_iops_device"),
-        (&r.device_write_iops, "blkio.throttle.write_iops_device"),
-    ];
-    let any_throttle = throttles.iter().any(|(v, _)| !v.is_empty());
-    if r.blkio_weight.is_some_and(|w| w > 0) || any_throttle || !r.blkio_weight_device.is_empty() {
+    if r.limits_blkio() {
         let dir = need("blkio", rel, "block I/O limits")?;
         if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
             let file = ["blkio.weight", "blkio.bfq.weight"]
@@ -176,7 +160,7 @@ fn apply(rel: &Path, r: &Resources) -> Result<(), CgroupError> {
                 super::write_weight_device(&dir, file, w, u64::from(w.weight))?;
             }
         }
-        for (rates, file) in throttles {
+        for (rates, file) in r.throttles() {
             for d in rates {
                 write_file(&dir, file, &format!("{}:{} {}", d.major, d.minor, d.rate))?;
             }

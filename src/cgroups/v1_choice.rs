@@ -22,48 +22,20 @@ const BUILD_STEP: &[&str] = &["devices", "pids"];
 /// The hierarchy whose directory lists every process of a container.
 const MEMBERSHIP: &str = "pids";
 
-/// The controllers that `r`'s limits write to (the same conditions as `v1::apply`).
+/// The controllers that `r`'s limits write to (the predicates `v1::apply` writes by).
 pub(super) fn limited(r: &Resources) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if r.memory.is_some()
-        || r.memory_swap.is_some()
-        || r.memory_reservation.is_some()
-        || r.oom_kill_disable
-        || r.memory_swappiness.is_some()
-    {
-        out.push("memory");
-    }
-    if r.cpus.is_some()
-        || r.cpu_period.is_some()
-        || r.cpu_quota.is_some()
-        || r.cpu_shares.is_some()
-        || r.cpu_rt_period.is_some()
-        || r.cpu_rt_runtime.is_some()
-    {
-        out.push("cpu");
-    }
-    if r.cpuset_cpus.is_some() || r.cpuset_mems.is_some() {
-        out.push("cpuset");
-    }
-    if r.pids_limit.is_some() {
-        out.push("pids");
-    }
-    let throttles = [
-        &r.device_read_bps,
-        &r.device_write_bps,
-        &r.device_read_iops,
-        &r.device_write_iops,
+    let named = [
+        ("memory", r.limits_memory() || r.memory_swappiness.is_some()),
+        ("cpu", r.limits_cpu()),
+        ("cpuset", r.cpuset_cpus.is_some() || r.cpuset_mems.is_some()),
+        ("pids", r.pids_limit.is_some()),
+        ("blkio", r.limits_blkio()),
+        ("hugetlb", !r.hugepage_limits.is_empty()),
     ];
-    if r.blkio_weight.is_some_and(|w| w > 0)
-        || throttles.iter().any(|t| !t.is_empty())
-        || !r.blkio_weight_device.is_empty()
-    {
-        out.push("blkio");
-    }
-    if !r.hugepage_limits.is_empty() {
-        out.push("hugetlb");
-    }
-    out
+    named
+        .into_iter()
+        .filter_map(|(c, limited)| limited.then_some(c))
+        .collect()
 }
 
 /// The hierarchy roots a cgroup of `spec` is made in, in the host's mount order.
@@ -95,17 +67,13 @@ fn membership(spec: &CgroupSpec) -> Option<PathBuf> {
         .map(|root| root.join(rel))
 }
 
-/// The processes of the container: its membership directory's, or for `kiste oci`
-/// (whose cgroup a client may have shaped) those of every hierarchy.
-pub(super) fn pids(spec: &CgroupSpec) -> Vec<i32> {
-    let dirs = match (spec.role, membership(spec)) {
+/// The directories whose processes are the container's: its membership directory, or
+/// for `kiste oci` (whose cgroup a client may have shaped) every hierarchy's.
+pub(super) fn member_dirs(spec: &CgroupSpec) -> Vec<PathBuf> {
+    match (spec.role, membership(spec)) {
         (CgroupRole::Oci, _) | (_, None) => super::dirs_of(spec),
         (_, Some(dir)) => vec![dir],
-    };
-    let mut all: Vec<i32> = dirs.iter().flat_map(|d| read_procs(d)).collect();
-    all.sort_unstable();
-    all.dedup();
-    all
+    }
 }
 
 /// Makes the container's directory in the hierarchies of `controllers` where it has
