@@ -20,10 +20,15 @@ const SUMMARY_KEY: &[u8] = br#"{"summary":"#;
 
 /// `record` as JSON opening with its summary, then the record's own fields.
 pub(super) fn record_bytes(record: &ContainerRecord) -> Vec<u8> {
+    opening_with(&summary_of(record), record)
+}
+
+/// `record`'s JSON with `summary` as its first key.
+fn opening_with(summary: &Summary<'_>, record: &ContainerRecord) -> Vec<u8> {
     let whole = serde_json::to_vec(record).expect("records serialize");
     let mut out = Vec::with_capacity(whole.len() + 1024);
     out.extend_from_slice(SUMMARY_KEY);
-    serde_json::to_writer(&mut out, &summary_of(record)).expect("summaries serialize");
+    serde_json::to_writer(&mut out, summary).expect("summaries serialize");
     out.push(b',');
     out.extend_from_slice(&whole[1..]);
     out
@@ -125,15 +130,6 @@ mod tests {
         )
     }
 
-    /// A record file whose summary says `summary_name` and whose record says `rec`.
-    fn with_summary_of(summary: &ContainerRecord, rec: &ContainerRecord) -> Vec<u8> {
-        let mut data = SUMMARY_KEY.to_vec();
-        data.extend(serde_json::to_vec(&summary_of(summary)).unwrap());
-        data.push(b',');
-        data.extend(&serde_json::to_vec(rec).unwrap()[1..]);
-        data
-    }
-
     #[test]
     fn a_record_opens_with_its_summary_and_loads_whole_alike() {
         let rec = record('a', "web");
@@ -172,7 +168,7 @@ mod tests {
         let mut other = rec.clone();
         other.name = "from-summary".into();
         other.state.status = Status::Exited;
-        fs::write(&path, with_summary_of(&other, &rec)).unwrap();
+        fs::write(&path, opening_with(&summary_of(&other), &rec)).unwrap();
         assert_eq!(
             shown(&store),
             (vec!["from-summary".into()], vec![Status::Exited])
