@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use support::cgroup::Layout;
 use support::Kiste;
 
 /// The controllers (mount option names) whose hierarchy holds `kiste/<id>` now.
@@ -34,14 +35,25 @@ fn mounted(controller: &str) -> bool {
         .exists()
 }
 
+/// Whether this v1 host mounts `controller`'s hierarchy; else the test is skipped.
+fn v1_with(controller: &str) -> bool {
+    if !support::cgroup_v1_or_skip() {
+        return false;
+    }
+    if !mounted(controller) {
+        support::skip(&format!("the host mounts no {controller} hierarchy"));
+        return false;
+    }
+    true
+}
+
+/// File `file` of container `id`'s cgroup in `controller`'s hierarchy, trimmed.
+fn file(controller: &str, id: &str, file: &str) -> String {
+    Layout::V1.file(controller, "kiste", id, file)
+}
+
 fn procs(controller: &str, id: &str) -> BTreeSet<i32> {
-    let p = PathBuf::from("/sys/fs/cgroup")
-        .join(controller)
-        .join("kiste")
-        .join(id)
-        .join("cgroup.procs");
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    file(controller, id, "cgroup.procs")
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()
@@ -116,34 +128,24 @@ fn a_plain_container_joins_only_the_hierarchies_that_enforce_and_observe_it() {
 
 #[test]
 fn cpuset_cpus_makes_a_cpuset_directory_that_copies_its_mems() {
-    if !support::cgroup_v1_or_skip() {
-        return;
-    }
-    if !mounted("cpuset") {
-        support::skip("the host mounts no cpuset hierarchy");
+    if !v1_with("cpuset") {
         return;
     }
     let k = Kiste::new();
     k.busybox();
     let id = start(&k, &["--cpuset-cpus", "0"], "sleep 1000");
     assert!(hierarchies_of(&id).contains("cpuset"));
-    let dir = PathBuf::from("/sys/fs/cgroup/cpuset/kiste").join(&id);
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    assert_eq!(read("cpuset.cpus").trim(), "0");
-    let parent_mems = std::fs::read_to_string("/sys/fs/cgroup/cpuset/kiste/cpuset.mems").unwrap();
-    assert_eq!(read("cpuset.mems"), parent_mems);
-    assert!(!read("cgroup.procs").trim().is_empty());
+    assert_eq!(file("cpuset", &id, "cpuset.cpus"), "0");
+    let parent_mems = Layout::V1.file("cpuset", "kiste", "", "cpuset.mems");
+    assert_eq!(file("cpuset", &id, "cpuset.mems"), parent_mems);
+    assert!(!procs("cpuset", &id).is_empty());
     k.ok(&["rm", "-f", &id]);
     assert!(support::cgroup_left(&id).is_empty());
 }
 
 #[test]
 fn pause_freezes_every_process_of_a_container_started_without_a_freezer() {
-    if !support::cgroup_v1_or_skip() {
-        return;
-    }
-    if !mounted("freezer") {
-        support::skip("the host mounts no freezer hierarchy");
+    if !v1_with("freezer") {
         return;
     }
     let k = Kiste::new();
@@ -157,9 +159,7 @@ fn pause_freezes_every_process_of_a_container_started_without_a_freezer() {
         members().len() >= 4
     });
     k.ok(&["pause", &id]);
-    let state = std::fs::read_to_string(format!("/sys/fs/cgroup/freezer/kiste/{id}/freezer.state"))
-        .unwrap();
-    assert_eq!(state.trim(), "FROZEN");
+    assert_eq!(file("freezer", &id, "freezer.state"), "FROZEN");
     let all = members();
     assert_eq!(
         procs("freezer", &id),
@@ -172,9 +172,7 @@ fn pause_freezes_every_process_of_a_container_started_without_a_freezer() {
         assert!(!line.contains("R (running)"), "{pid}: {line}");
     }
     k.ok(&["unpause", &id]);
-    let state = std::fs::read_to_string(format!("/sys/fs/cgroup/freezer/kiste/{id}/freezer.state"))
-        .unwrap();
-    assert_eq!(state.trim(), "THAWED");
+    assert_eq!(file("freezer", &id, "freezer.state"), "THAWED");
     k.ok(&["exec", &id, "true"]);
     k.ok(&["rm", "-f", &id]);
     assert!(support::cgroup_left(&id).is_empty());
@@ -182,11 +180,7 @@ fn pause_freezes_every_process_of_a_container_started_without_a_freezer() {
 
 #[test]
 fn update_of_a_missing_hierarchy_makes_it_and_moves_every_process() {
-    if !support::cgroup_v1_or_skip() {
-        return;
-    }
-    if !mounted("cpuset") {
-        support::skip("the host mounts no cpuset hierarchy");
+    if !v1_with("cpuset") {
         return;
     }
     let k = Kiste::new();
@@ -197,14 +191,11 @@ fn update_of_a_missing_hierarchy_makes_it_and_moves_every_process() {
     });
     assert!(!hierarchies_of(&id).contains("cpuset"));
     k.ok(&["update", "--cpuset-cpus", "0", &id]);
-    let cpus =
-        std::fs::read_to_string(format!("/sys/fs/cgroup/cpuset/kiste/{id}/cpuset.cpus")).unwrap();
-    assert_eq!(cpus.trim(), "0");
+    assert_eq!(file("cpuset", &id, "cpuset.cpus"), "0");
     assert_eq!(procs("cpuset", &id), procs("pids", &id));
     let inside = k.ok(&["exec", &id, "grep", "Cpus_allowed_list", "/proc/1/status"]);
     assert!(inside.trim().ends_with("\t0"), "{inside}");
-    let layout = support::cgroup::Layout::V1;
-    if layout.has_io_weight("kiste") {
+    if Layout::V1.has_io_weight("kiste") {
         // blkio is always joined; a weight is written to the existing directory.
         k.ok(&["update", "--blkio-weight", "300", &id]);
     }
