@@ -170,6 +170,20 @@ pub const TRAVERSE: u32 = 0o711;
 
 /// Make `dir` (and missing parents) with `mode`, or restrict an existing one to it.
 pub fn make_dir(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    make_dir_or(dir, mode, |parent| std::fs::create_dir_all(parent))
+}
+
+/// `make_dir`, whose parent, when missing, is made with `parent_mode` (one mkdir when the
+/// parent exists, the usual case).
+pub fn make_dir_in(dir: &std::path::Path, mode: u32, parent_mode: u32) -> std::io::Result<()> {
+    make_dir_or(dir, mode, |parent| make_dir(parent, parent_mode))
+}
+
+fn make_dir_or(
+    dir: &std::path::Path,
+    mode: u32,
+    make_parent: impl FnOnce(&std::path::Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     match std::fs::DirBuilder::new().mode(mode).create(dir) {
         // The umask may have taken bits away that `mode` wants (a traversal bit).
@@ -177,7 +191,7 @@ pub fn make_dir(dir: &std::path::Path, mode: u32) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => restrict(dir, mode).map(drop),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(parent) = dir.parent() {
-                std::fs::create_dir_all(parent)?;
+                make_parent(parent)?;
             }
             make_dir(dir, mode)
         }

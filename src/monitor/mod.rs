@@ -27,7 +27,7 @@ pub use spec::{cgroup_of, cgroup_resources, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
 use crate::network::{bind_ports, BoundPort, NetworkError, PortError, PortForwarder};
-use crate::paths::{make_dir, Paths, PRIVATE, TRAVERSE};
+use crate::paths::{make_dir_in, Paths, PRIVATE, TRAVERSE};
 use crate::runtime::{self, RuntimeError};
 use crate::state::{ContainerRecord, ContainerStore, StateError, Status};
 use crate::storage::{self, StorageError};
@@ -152,24 +152,11 @@ pub fn start_new(
 /// Make the container's directories (private; the run dir reachable by the container's
 /// user-namespace root, which must find its /etc files there).
 fn prepare_dirs(paths: &Paths, rec: &ContainerRecord) -> Result<(), MonitorError> {
-    let id = &rec.id;
-    let mk = |d: &std::path::Path, mode| {
-        make_dir(d, mode).map_err(other(&format!("cannot create {}", d.display())))
-    };
     // The container's dir exists: its record and start lock are in it. The runroot's
     // `containers/` is made (0711) only when the run dir cannot be.
-    let run_dir = paths.container_run_dir(id);
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    match std::fs::DirBuilder::new().mode(PRIVATE).create(&run_dir) {
-        // As `make_dir`: the umask may have taken bits away.
-        Ok(()) => std::fs::set_permissions(&run_dir, std::fs::Permissions::from_mode(PRIVATE))
-            .map_err(other(&format!("cannot create {}", run_dir.display())))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            mk(&paths.run_containers(), TRAVERSE)?;
-            mk(&run_dir, PRIVATE)?;
-        }
-        Err(_) => mk(&run_dir, PRIVATE)?,
-    }
+    let run_dir = paths.container_run_dir(&rec.id);
+    make_dir_in(&run_dir, PRIVATE, TRAVERSE)
+        .map_err(other(&format!("cannot create {}", run_dir.display())))?;
     if let Some((_, gid)) = rec.config.host.userns_root() {
         std::os::unix::fs::chown(&run_dir, None, Some(gid))
             .and_then(|()| {
