@@ -189,6 +189,10 @@ pub(crate) fn setup(
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => Ok(None),
         Err(e) => Err(e).ctx(|| format!("cannot resolve {p} inside {}", root.display())),
     };
+    // The /dev/null a masked file is covered with, resolved inside the root like the
+    // /dev tmpfs it is on: ROOT/dev/null as a host path would follow an image's /dev
+    // symlink out of the rootfs and bind a host file over the masked one.
+    let mut dev_null = None;
     for p in &spec.security.masked_paths {
         let Some((target, meta)) = existing(p)? else {
             continue;
@@ -203,7 +207,15 @@ pub(crate) fn setup(
                 None,
             )?;
         } else {
-            bind(m, &root.join("dev/null"), &target, false)?;
+            let null = match &dev_null {
+                Some(n) => n,
+                None => dev_null.insert(
+                    confined
+                        .host_path("/dev/null")
+                        .ctx(|| format!("cannot resolve /dev/null inside {}", root.display()))?,
+                ),
+            };
+            bind(m, null, &target, false)?;
         }
     }
     for p in &spec.security.readonly_paths {
@@ -470,6 +482,34 @@ mod tests {
         );
         assert!(calls.contains(&"mount /dev/tty $ROOT/dev/tty - bind -".to_string()));
         assert!(t.path().join("dev/null").is_file());
+    }
+
+    #[test]
+    fn masked_files_are_covered_with_the_dev_null_inside_the_root() {
+        // An image whose /dev is a symlink to a host directory holding a `null`: the
+        // masked file must be covered with the node on the container's /dev tmpfs
+        // (made where /dev resolves inside the root), never with the host's file.
+        let host = tempfile::tempdir().unwrap();
+        let host_dir = host.path().canonicalize().unwrap();
+        fs::write(host_dir.join("null"), "host secret").unwrap();
+        let (calls, _t) = record(
+            |_, root| std::os::unix::fs::symlink(&host_dir, root.join("dev")).unwrap(),
+            true,
+        );
+        let inside = format!("$ROOT{}", host_dir.display());
+        let masked: Vec<_> = calls
+            .iter()
+            .filter(|c| c.ends_with("$ROOT/proc/keys - bind -"))
+            .collect();
+        assert_eq!(
+            masked,
+            [&format!("mount {inside}/null $ROOT/proc/keys - bind -")],
+            "{calls:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(host_dir.join("null")).unwrap(),
+            "host secret"
+        );
     }
 
     #[test]
