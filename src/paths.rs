@@ -7,6 +7,7 @@
 mod atomic;
 pub use atomic::{sync_dir, write_atomic, Atomic};
 
+use crate::fs::Known;
 use std::path::PathBuf;
 
 /// Names inside a container's (or a RUN step's) directory.
@@ -22,6 +23,50 @@ pub const SCRATCH_OWNER: &str = "owner";
 pub const SCRATCH_CGROUPS: &str = "cgroups";
 /// A context read from stdin, inside the build's scratch dir.
 pub const SCRATCH_CONTEXT: &str = "context";
+
+/// A container's directory as it is when the container is removed, for
+/// `crate::fs::remove_known`: its start lock and log; the upper dir with the mount
+/// points the start made (a container that wrote more has more, found when its rmdir
+/// fails); the overlay's work dir as a volatile mount leaves it (work/incompat/volatile).
+pub const CONTAINER_DIR_LAYOUT: &[Known] = &[
+    Known::File(c"start.lock"),
+    Known::File(c"container.log"),
+    Known::Dir(
+        c"upper",
+        &[
+            Known::Dir(
+                c"etc",
+                &[
+                    Known::File(c"hosts"),
+                    Known::File(c"resolv.conf"),
+                    Known::File(c"hostname"),
+                ],
+            ),
+            Known::Dir(c"proc", &[]),
+            Known::Dir(c"dev", &[]),
+            Known::Dir(c"sys", &[]),
+        ],
+    ),
+    Known::Dir(
+        c"work",
+        &[Known::Dir(
+            c"work",
+            &[Known::Dir(
+                c"incompat",
+                &[Known::Dir(c"volatile", &[Known::File(c"dirty")])],
+            )],
+        )],
+    ),
+];
+
+/// A container's run dir when it ends: the rootfs mount point (unmounted by then) and
+/// the files bound to /etc (`monitor::spec`).
+pub const RUN_DIR_LAYOUT: &[Known] = &[
+    Known::Dir(c"rootfs", &[]),
+    Known::File(c"hosts"),
+    Known::File(c"resolv.conf"),
+    Known::File(c"hostname"),
+];
 
 #[derive(Debug, Clone)]
 pub struct Paths {

@@ -26,6 +26,76 @@ pub fn remove_tree(path: &Path) -> io::Result<()> {
     }
 }
 
+/// An entry of a directory whose layout kiste made and so knows: removed by its name,
+/// with no directory read to find it.
+pub enum Known {
+    /// A file (or anything that is not a directory).
+    File(&'static CStr),
+    /// A directory and the entries expected in it.
+    Dir(&'static CStr, &'static [Known]),
+}
+
+/// Removes the directory `path`, whose expected entries are `layout`: one `unlinkat` per
+/// expected entry (a missing one costs a failed call), and an `openat` per directory that
+/// holds expected entries, instead of reading every directory to its end as `remove_tree`
+/// does. What is there beyond the layout (a container wrote it, a newer kiste made it) is
+/// found by the `rmdir` that fails, and removed as `remove_tree` removes it; a directory
+/// is opened with `O_NOFOLLOW`, so a symlink where one is expected is removed, never
+/// followed. `NotFound` when `path` does not exist.
+pub fn remove_known(path: &Path, layout: &[Known]) -> io::Result<()> {
+    let name = CString::new(path.as_os_str().as_bytes())?;
+    remove_known_dir(libc::AT_FDCWD, &name, layout)
+}
+
+fn remove_known_dir(dir: RawFd, name: &CStr, layout: &[Known]) -> io::Result<()> {
+    let rmdir = || {
+        // SAFETY: a NUL-terminated name and a directory fd the caller holds.
+        cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
+    };
+    let unlink = || {
+        // SAFETY: as above.
+        cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), 0) }).map(drop)
+    };
+    if layout.is_empty() {
+        return match rmdir() {
+            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => remove_dir(dir, name),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => unlink(),
+            other => other,
+        };
+    }
+    // SAFETY: as above; the new fd is owned below.
+    let fd = match cvt(unsafe {
+        libc::openat(
+            dir,
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    }) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => {
+            return unlink();
+        }
+        // SAFETY: a fresh fd nobody else owns.
+        fd => unsafe { OwnedFd::from_raw_fd(fd?) },
+    };
+    for entry in layout {
+        let removed = match entry {
+            Known::File(n) => remove_entry(fd.as_raw_fd(), n, libc::DT_UNKNOWN),
+            Known::Dir(n, inner) => remove_known_dir(fd.as_raw_fd(), n, inner),
+        };
+        match removed {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    match rmdir() {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
+            empty_dir(&fd, false)?;
+            rmdir()
+        }
+        other => other,
+    }
+}
+
 fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
         Err(io::Error::last_os_error())
@@ -120,6 +190,53 @@ fn empty_dir(dir: &OwnedFd, short_ok: bool) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LAYOUT: &[Known] = &[
+        Known::File(c"lock"),
+        Known::Dir(
+            c"upper",
+            &[
+                Known::Dir(c"etc", &[Known::File(c"hosts")]),
+                Known::Dir(c"proc", &[]),
+            ],
+        ),
+        Known::Dir(c"work", &[Known::Dir(c"work", &[])]),
+    ];
+
+    #[test]
+    fn a_known_layout_goes_by_its_names_and_what_else_is_there_goes_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(outside.join("etc")).unwrap();
+        std::fs::write(outside.join("etc/hosts"), "keep").unwrap();
+        // Exactly the layout, with one part missing.
+        let tree = tmp.path().join("tree");
+        std::fs::create_dir_all(tree.join("upper/etc")).unwrap();
+        std::fs::create_dir_all(tree.join("work/work")).unwrap();
+        std::fs::write(tree.join("upper/etc/hosts"), "").unwrap();
+        std::fs::write(tree.join("lock"), "").unwrap();
+        remove_known(&tree, LAYOUT).unwrap();
+        assert!(!tree.exists());
+        // More than the layout, and symlinks where directories are expected.
+        std::fs::create_dir_all(tree.join("upper/etc/deep/er")).unwrap();
+        std::fs::write(tree.join("upper/etc/deep/er/f"), "").unwrap();
+        std::fs::write(tree.join("upper/etc/hosts"), "").unwrap();
+        std::fs::write(tree.join("upper/proc"), "a file").unwrap();
+        std::fs::create_dir_all(tree.join("extra/more")).unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("work")).unwrap();
+        remove_known(&tree, LAYOUT).unwrap();
+        assert!(!tree.exists());
+        std::fs::create_dir_all(&tree).unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("upper")).unwrap();
+        remove_known(&tree, LAYOUT).unwrap();
+        assert!(!tree.exists());
+        assert_eq!(
+            std::fs::read_to_string(outside.join("etc/hosts")).unwrap(),
+            "keep"
+        );
+        let e = remove_known(&tree, LAYOUT).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn a_tree_goes_with_its_files_and_links_but_not_what_links_point_to() {

@@ -27,7 +27,10 @@ pub(super) fn finish(
     if running.host_mount {
         let _ = storage::unmount(&running.rootfs);
     }
-    let _ = crate::fs::remove_tree(&paths.container_run_dir(&running.id));
+    let _ = crate::fs::remove_known(
+        &paths.container_run_dir(&running.id),
+        crate::paths::RUN_DIR_LAYOUT,
+    );
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     if running.auto_remove {
         // A `wait` that saw the container running answers with this code (docker's too).

@@ -460,7 +460,7 @@ impl ContainerStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&dir)(e)),
         }
-        match crate::fs::remove_tree(&dir) {
+        match crate::fs::remove_known(&dir, crate::paths::CONTAINER_DIR_LAYOUT) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io(&dir)(e)),
