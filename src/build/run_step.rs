@@ -73,13 +73,32 @@ impl RunStep<'_> {
                 source,
             })?;
         }
-        storage::mount_overlay_scratch(self.lowers, &upper, &work, &rootfs, self.paths.rootless)?;
+        // The step's overlay is attached in its container's mount namespace only: nothing
+        // on the host reads the merged tree (the layer is the upper dir), so there is no
+        // host mount to make and no unmount to wait for afterwards.
+        let tree = match self.paths.rootless {
+            false => storage::mount_overlay_detached(self.lowers, &upper, &work, &rootfs)?,
+            true => None,
+        };
+        let tree = tree.map(|fd| runtime::MountTree(std::sync::Arc::new(fd)));
+        let on_host = tree.is_none();
+        if on_host {
+            storage::mount_overlay_scratch(
+                self.lowers,
+                &upper,
+                &work,
+                &rootfs,
+                self.paths.rootless,
+            )?;
+        }
         let id = crate::state::new_id();
         let mut cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
         cgroup.resources = self.host.resources.clone();
-        let result = self.spawn_and_wait(&rootfs, &id, &cgroup);
+        let result = self.spawn_and_wait(&rootfs, tree, &id, &cgroup);
         let _ = crate::cgroups::remove(&cgroup);
-        let _ = storage::unmount(&rootfs);
+        if on_host {
+            let _ = storage::unmount(&rootfs);
+        }
         let code_tail = result?;
         if code_tail.0 != 0 {
             return Err(RunFailure::Exit {
@@ -98,6 +117,7 @@ impl RunStep<'_> {
     fn spawn_and_wait(
         &self,
         rootfs: &Path,
+        tree: Option<runtime::MountTree>,
         id: &str,
         cgroup: &CgroupSpec,
     ) -> Result<(i32, String), RunFailure> {
@@ -149,7 +169,7 @@ impl RunStep<'_> {
         let spec = ContainerSpec {
             id: id.to_string(),
             rootfs: rootfs.to_path_buf(),
-            rootfs_tree: None,
+            rootfs_tree: tree,
             args: self.args.clone(),
             env: self.env.clone(),
             cwd: self.cwd.clone(),
@@ -178,6 +198,8 @@ impl RunStep<'_> {
             tuning: None,
         };
         let started = runtime::spawn(&spec)?;
+        // The child holds the overlay now; it goes with the child's mount namespace.
+        drop(spec);
         drop(out_w);
         let mut tail: Vec<String> = Vec::new();
         let mut reader = std::fs::File::from(out_r);
