@@ -25,13 +25,14 @@ pub const SCRATCH_CGROUPS: &str = "cgroups";
 pub const SCRATCH_CONTEXT: &str = "context";
 
 /// A container's directory as it is when the container is removed, for
-/// `crate::fs::remove_known`: its start lock and log; the upper dir with the mount
-/// points the start made (a container that wrote more has more, found when its rmdir
+/// `crate::fs::remove_known`: its start lock and log; the upper dir (empty when the
+/// container wrote nothing and ran on an init layer), else with the mount points the
+/// start made (a container that wrote more has more, found when its rmdir
 /// fails); the overlay's work dir as a volatile mount leaves it (work/incompat/volatile).
 pub const CONTAINER_DIR_LAYOUT: &[Known] = &[
     Known::File(c"start.lock"),
     Known::File(c"container.log"),
-    Known::Dir(
+    Known::MostlyEmpty(
         c"upper",
         &[
             Known::Dir(

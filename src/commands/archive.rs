@@ -108,6 +108,11 @@ pub fn export(paths: &Paths, args: ExportArgs) -> anyhow::Result<()> {
     let images = ImageStore::open(&paths.images())?;
     let image = images.resolve(&rec.config.image_id)?;
     let mut lowers = images.layer_dirs(&image)?;
+    // An `--rm` container that runs has its mount points in the chain's init layer;
+    // under the upper dir of any other the same entries are hidden by its own.
+    if let Some(init) = storage::init_layer::existing(&paths.images(), &lowers) {
+        lowers.push(init);
+    }
     let upper = paths.container_dir(&rec.id).join("upper");
     if upper.is_dir() {
         lowers.push(upper);

@@ -33,6 +33,10 @@ pub enum Known {
     File(&'static CStr),
     /// A directory and the entries expected in it.
     Dir(&'static CStr, &'static [Known]),
+    /// A directory most often empty by the time it goes (a `--rm` container's upper dir
+    /// when its mount points come from an init layer): its `rmdir` is tried first, and
+    /// only when that fails are the entries expected in it removed.
+    MostlyEmpty(&'static CStr, &'static [Known]),
 }
 
 /// Removes the directory `path`, whose expected entries are `layout`: one `unlinkat` per
@@ -81,6 +85,19 @@ fn remove_known_dir(dir: RawFd, name: &CStr, layout: &[Known]) -> io::Result<()>
         let removed = match entry {
             Known::File(n) => remove_entry(fd.as_raw_fd(), n, libc::DT_UNKNOWN),
             Known::Dir(n, inner) => remove_known_dir(fd.as_raw_fd(), n, inner),
+            Known::MostlyEmpty(n, inner) => {
+                // SAFETY: a NUL-terminated name and the directory fd held here.
+                match cvt(unsafe { libc::unlinkat(fd.as_raw_fd(), n.as_ptr(), libc::AT_REMOVEDIR) })
+                {
+                    Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
+                        remove_known_dir(fd.as_raw_fd(), n, inner)
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                        remove_entry(fd.as_raw_fd(), n, libc::DT_UNKNOWN)
+                    }
+                    other => other.map(drop),
+                }
+            }
         };
         match removed {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -193,13 +210,14 @@ mod tests {
 
     const LAYOUT: &[Known] = &[
         Known::File(c"lock"),
-        Known::Dir(
+        Known::MostlyEmpty(
             c"upper",
             &[
                 Known::Dir(c"etc", &[Known::File(c"hosts")]),
                 Known::Dir(c"proc", &[]),
             ],
         ),
+        Known::MostlyEmpty(c"empty", &[Known::File(c"x")]),
         Known::Dir(c"work", &[Known::Dir(c"work", &[])]),
     ];
 
@@ -215,6 +233,7 @@ mod tests {
         std::fs::create_dir_all(tree.join("work/work")).unwrap();
         std::fs::write(tree.join("upper/etc/hosts"), "").unwrap();
         std::fs::write(tree.join("lock"), "").unwrap();
+        std::fs::create_dir(tree.join("empty")).unwrap();
         remove_known(&tree, LAYOUT).unwrap();
         assert!(!tree.exists());
         // More than the layout, and symlinks where directories are expected.
@@ -223,6 +242,7 @@ mod tests {
         std::fs::write(tree.join("upper/etc/hosts"), "").unwrap();
         std::fs::write(tree.join("upper/proc"), "a file").unwrap();
         std::fs::create_dir_all(tree.join("extra/more")).unwrap();
+        std::fs::write(tree.join("empty"), "a file").unwrap();
         std::os::unix::fs::symlink(&outside, tree.join("work")).unwrap();
         remove_known(&tree, LAYOUT).unwrap();
         assert!(!tree.exists());

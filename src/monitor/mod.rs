@@ -316,6 +316,21 @@ fn mount_rootfs(
         return Ok((None, true));
     }
     if !paths.rootless && host.mounts.is_empty() && host.userns_root().is_none() {
+        // The mount points the image lacks come from the chain's init layer, not from
+        // the upper dir that is thrown away; without it (it could not be made) the
+        // start makes them there as before.
+        let with_init;
+        let lowers = match storage::init_layer::lower_for(&paths.images(), lowers) {
+            Ok(Some(init)) => {
+                with_init = [lowers, &[init]].concat();
+                &with_init[..]
+            }
+            Ok(None) => lowers,
+            Err(e) => {
+                crate::log_debug!("container {id}: no init layer: {e}");
+                lowers
+            }
+        };
         if let Some(fd) = storage::mount_overlay_detached(lowers, &upper, &work, rootfs)? {
             return Ok((Some(runtime::MountTree(std::sync::Arc::new(fd))), false));
         }

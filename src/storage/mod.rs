@@ -1,9 +1,11 @@
 //! Overlay storage for container root file systems: mounting an image's layer
 //! directories (from the image store) under a container's upper and work dirs, and
-//! unmounting them. It does not create, extract or delete layers (the image store owns
-//! them) and it does not decide where a container's directories live.
+//! unmounting them; the init layer laid over a chain's layers (`init_layer`). It does
+//! not create, extract or delete image layers (the image store owns them) and it does
+//! not decide where a container's directories live.
 
 mod fuse;
+pub mod init_layer;
 mod overlay;
 pub mod quota;
 

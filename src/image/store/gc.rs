@@ -71,6 +71,7 @@ impl ImageStore {
                 freed += size;
             }
         }
+        self.remove_unused_init_layers(&index)?;
         Ok(freed)
     }
 

@@ -281,7 +281,23 @@ impl ImageStore {
         {
             self.remove_layer_dir(&layer.diff_id)?;
         }
-        Ok(())
+        self.remove_unused_init_layers(&index)
+    }
+
+    /// Deletes the init layers (`storage::init_layer`) of chains no image in `index`
+    /// has. The caller holds the lock.
+    fn remove_unused_init_layers(&self, index: &Index) -> Result<(), ImageError> {
+        let keep = index
+            .images
+            .iter()
+            .map(|r| {
+                crate::storage::init_layer::chain_key(r.layers.iter().map(|l| {
+                    std::ffi::OsStr::new(l.diff_id.strip_prefix("sha256:").unwrap_or(&l.diff_id))
+                }))
+            })
+            .collect();
+        crate::storage::init_layer::remove_unused(&self.root, &keep)
+            .map_err(io_ctx(|| "delete unused init layers".to_string()))
     }
 
     /// `kiste import`: a root file system tarball (plain or gzip) becomes a one-layer
