@@ -1,9 +1,7 @@
-//! The bytes of record files: read whole (open, fstat, one read), read relative to the
-//! store's directory when listing, replaced through a temporary file and a rename, and
-//! put in creation order. `store` decides what the bytes mean.
+//! The bytes of record files: read whole (open, fstat, one read), replaced through a
+//! temporary file and a rename, and put in creation order. `store` decides what the bytes mean.
 
 use super::record::ContainerRecord;
-use crate::paths::RECORD;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
@@ -34,45 +32,6 @@ pub(super) fn replace_unsynced(tmp: &Path, path: &Path, data: &[u8]) -> std::io:
         let _ = fs::remove_file(tmp);
     }
     written
-}
-
-/// Reads record files relative to the store's directory (`openat`): a listing of a
-/// thousand records neither builds nor walks a thousand absolute paths.
-pub(super) struct RecordFiles {
-    dir: File,
-    name: Vec<u8>,
-}
-
-impl RecordFiles {
-    pub(super) fn open(dir: &Path) -> std::io::Result<RecordFiles> {
-        Ok(RecordFiles {
-            dir: File::open(dir)?,
-            name: Vec::with_capacity(96),
-        })
-    }
-
-    /// The bytes of the record of `id` (a directory entry's name: no '/' and no NUL).
-    pub(super) fn read(&mut self, id: &str) -> std::io::Result<Vec<u8>> {
-        use std::os::fd::{AsRawFd, FromRawFd};
-        self.name.clear();
-        self.name.extend_from_slice(id.as_bytes());
-        self.name.push(b'/');
-        self.name.extend_from_slice(RECORD.as_bytes());
-        self.name.push(0);
-        // SAFETY: `name` is NUL-terminated and the directory fd is open.
-        let fd = unsafe {
-            libc::openat(
-                self.dir.as_raw_fd(),
-                self.name.as_ptr().cast(),
-                libc::O_RDONLY | libc::O_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a fresh fd that nothing else owns.
-        read_file(unsafe { File::from_raw_fd(fd) })
-    }
 }
 
 /// Records ordered by creation time (stable), each moved once: sorting the records

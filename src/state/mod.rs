@@ -6,6 +6,7 @@
 mod exits;
 mod files;
 mod health;
+mod index;
 mod listing;
 mod names;
 mod record;

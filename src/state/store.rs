@@ -1,9 +1,13 @@
 //! The container store: `$root/containers/<id>/container.json`, one record per container,
 //! replaced atomically (temp + fsync + rename) while holding `$root/containers/lock`.
 //! Readers parse without the lock: a rename never shows them half a file. Each record
-//! opens with its summary (see `summary`), which is what listings and repair parse.
+//! opens with its summary (see `summary`), which is what listings and repair parse, and
+//! the store's summary index (see `index`) keeps those summaries so that a listing reads
+//! one file, not one per container.
 
-use super::files::{read_record, replace_unsynced, sorted_by_created, RecordFiles};
+use super::files::{read_record, replace_unsynced, sorted_by_created};
+use super::index::{Listing, Source};
+use super::listing::ListedRecord;
 use super::record::{ContainerRecord, Status};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
@@ -46,16 +50,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-/// The record files read by this process's last `scan_summaries` (the repair that runs
+/// The records as listed by this process's last `scan_summaries` (the repair that runs
 /// before every verb), kept so that the first listing right after it (`ps`, resolving a
-/// name) parses their summaries without reading a thousand files again. Used once; a save or a
+/// name) neither lists nor parses a thousand summaries again. Used once; a save or a
 /// remove drops it, and a forked child (a monitor) never sees its parent's.
 static SNAPSHOT: Mutex<Option<Snapshot>> = Mutex::new(None);
 
 struct Snapshot {
     pid: u32,
     dir: PathBuf,
-    records: Vec<(String, Vec<u8>)>,
+    /// Oldest first, as `list_shown` returns them.
+    records: Vec<ContainerRecord>,
 }
 
 /// Held by the unit tests that scan: the snapshot is one per process, and tests run in
@@ -95,6 +100,18 @@ struct NameSummary {
 }
 
 impl RecordSummary {
+    /// What repair checks of a record a listing read.
+    fn of(r: &ContainerRecord) -> RecordSummary {
+        RecordSummary {
+            id: r.id.clone(),
+            state: StatusSummary {
+                status: r.state.status,
+                monitor_pid: r.state.monitor_pid,
+                monitor_start_time: r.state.monitor_start_time,
+            },
+        }
+    }
+
     /// As `ContainerRecord::monitor_alive`.
     pub fn monitor_alive(&self) -> bool {
         super::record::alive(self.state.monitor_pid, self.state.monitor_start_time)
@@ -222,21 +239,25 @@ impl ContainerStore {
     }
 
     /// Every record, oldest first, as a listing reads it: only what a row or a filter of
-    /// `ps` shows is parsed (see `listing`, `summary`), from the record files this
-    /// process's last scan read (when that scan was of this store, nothing was saved or
-    /// removed since and no listing used them yet), else read now. For readers that hold
+    /// `ps` shows is parsed (see `listing`, `summary`), as this process's last scan
+    /// parsed it (when that scan was of this store, nothing was saved or removed since
+    /// and no listing used it yet), else listed now (see `index`). For readers that hold
     /// no lock: the files may change the moment after they are read either way. The
     /// records are for showing: never save them.
     pub fn list_shown(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        let records = match self.take_snapshot() {
-            Some(records) => records,
-            None => self.read_all()?,
-        };
-        self.parse_all::<super::listing::ListedRecord>(records)
+        if let Some(records) = self.take_snapshot() {
+            return Ok(records);
+        }
+        let listing = self.listing()?;
+        let mut out = Vec::with_capacity(listing.items.len());
+        for item in &listing.items {
+            out.push(self.parse_item::<ListedRecord>(&listing, item)?.into());
+        }
+        Ok(sorted_by_created(out))
     }
 
-    /// The files this process's last scan of this store read, unless used or stale.
-    fn take_snapshot(&self) -> Option<Vec<(String, Vec<u8>)>> {
+    /// The records this process's last scan of this store listed, unless used or stale.
+    fn take_snapshot(&self) -> Option<Vec<ContainerRecord>> {
         let pid = std::process::id();
         let mut s = SNAPSHOT.lock().ok()?;
         if !s
@@ -248,27 +269,10 @@ impl ContainerStore {
         s.take().map(|s| s.records)
     }
 
-    /// Calls `f` with the id of every container directory and its record's bytes (`None`
-    /// for a directory without a record: a create that never saved one), read relative
-    /// to the store's directory.
-    fn each_record(
-        &self,
-        mut f: impl FnMut(&str, Option<Vec<u8>>) -> Result<(), StateError>,
-    ) -> Result<(), StateError> {
-        let mut files = RecordFiles::open(&self.dir).map_err(io(&self.dir))?;
-        for entry in fs::read_dir(&self.dir).map_err(io(&self.dir))? {
-            let entry = entry.map_err(io(&self.dir))?;
-            let name = entry.file_name();
-            let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
-                continue;
-            };
-            match files.read(id) {
-                Ok(data) => f(id, Some(data))?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => f(id, None)?,
-                Err(e) => return Err(io(&self.record_path(id))(e)),
-            }
-        }
-        Ok(())
+    /// Every record's summary, from the summary index where it is current, else from
+    /// the record file (see `index`).
+    fn listing(&self) -> Result<Listing, StateError> {
+        super::index::list(&self.dir, super::summary::summary_for_index).map_err(io(&self.dir))
     }
 
     /// The record file of `id` parsed as `T` (a whole record or a part of one).
@@ -297,70 +301,71 @@ impl ContainerStore {
         }
     }
 
-    /// The id and bytes of every record file (directories without one are skipped).
-    fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, StateError> {
-        let mut out = Vec::new();
-        self.each_record(|id, data| {
-            out.extend(data.map(|d| (id.to_string(), d)));
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    /// Records parsed (as `T`, then made whole) from their files' summaries, oldest first.
-    fn parse_all<T>(
+    /// A listing's part `T` of one listed record: parsed from the index's summary, or
+    /// from the record file when it was read now or the summary is not a `T` (then the
+    /// file is read, as though the index did not hold it).
+    fn parse_item<T: serde::de::DeserializeOwned>(
         &self,
-        records: Vec<(String, Vec<u8>)>,
-    ) -> Result<Vec<ContainerRecord>, StateError>
-    where
-        T: serde::de::DeserializeOwned + Into<ContainerRecord>,
-    {
-        let mut out = Vec::with_capacity(records.len());
-        // Each file's bytes are freed as soon as they are parsed: the next records are
-        // built in that memory instead of in pages touched for the first time.
-        for (id, data) in records {
-            out.push(self.parse_listed::<T>(&id, &data)?.into());
+        listing: &Listing,
+        item: &super::index::Item,
+    ) -> Result<T, StateError> {
+        match &item.from {
+            Source::Record(data) => self.parse_listed(&item.id, data),
+            Source::Index(range) => match serde_json::from_slice(listing.summary(range)) {
+                Ok(t) => Ok(t),
+                Err(source) => match read_record(&self.record_path(&item.id)) {
+                    Ok(data) => self.parse_listed(&item.id, &data),
+                    Err(_) => Err(StateError::Corrupt {
+                        path: self.dir.join(super::index::INDEX),
+                        source,
+                    }),
+                },
+            },
         }
-        Ok(sorted_by_created(out))
     }
 
     /// The id and name of every record, parsed without the rest of it.
     fn names(&self) -> Result<Vec<NameSummary>, StateError> {
-        let mut out = Vec::new();
-        self.each_record(|id, data| {
-            if let Some(d) = data {
-                out.push(self.parse_listed(id, &d)?);
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        let listing = self.listing()?;
+        listing
+            .items
+            .iter()
+            .map(|item| self.parse_item(&listing, item))
+            .collect()
     }
 
-    /// What `repair` checks of every record, parsed from its summary (or from the whole
-    /// record, its config skipped, not built), and the ids of the directories without a
-    /// record. The files read are kept for `list_shown`.
+    /// What `repair` checks of every record, parsed from its summary (see `index`), and
+    /// the ids of the directories without a record. The records parsed are kept for
+    /// `list_shown`.
     pub fn scan_summaries(&self) -> Result<(Vec<RecordSummary>, Vec<String>), StateError> {
-        let mut out = Vec::new();
-        let mut orphans = Vec::new();
-        let mut records = Vec::new();
-        self.each_record(|id, data| {
-            match data {
-                Some(d) => {
-                    out.push(self.parse_listed(id, &d)?);
-                    records.push((id.to_string(), d));
+        let listing = self.listing()?;
+        let mut out = Vec::with_capacity(listing.items.len());
+        // None once a record is not a listing's part of one (a damaged config): repair
+        // reads what it needs of it, and `list_shown` lists again (and reports it).
+        let mut shown = Some(Vec::with_capacity(listing.items.len()));
+        for item in &listing.items {
+            match self.parse_item::<ListedRecord>(&listing, item) {
+                Ok(listed) => {
+                    let rec: ContainerRecord = listed.into();
+                    out.push(RecordSummary::of(&rec));
+                    if let Some(shown) = &mut shown {
+                        shown.push(rec);
+                    }
                 }
-                None => orphans.push(id.to_string()),
+                Err(_) => {
+                    out.push(self.parse_item(&listing, item)?);
+                    shown = None;
+                }
             }
-            Ok(())
-        })?;
-        if let Ok(mut s) = SNAPSHOT.lock() {
+        }
+        if let (Some(records), Ok(mut s)) = (shown, SNAPSHOT.lock()) {
             *s = Some(Snapshot {
                 pid: std::process::id(),
                 dir: self.dir.clone(),
-                records,
+                records: sorted_by_created(records),
             });
         }
-        Ok((out, orphans))
+        Ok((out, listing.orphans))
     }
 
     /// Remove the directory of a create that never saved its record. The caller holds the

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The bytes a record file opens with when it carries a summary.
-const SUMMARY_KEY: &[u8] = br#"{"summary":"#;
+pub(super) const SUMMARY_KEY: &[u8] = br#"{"summary":"#;
 
 /// `record` as JSON opening with its summary, then the record's own fields.
 pub(super) fn record_bytes(record: &ContainerRecord) -> Vec<u8> {
@@ -43,6 +43,22 @@ pub(super) fn parse_summary<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
         .into_iter::<T>()
         .next()?
         .ok()
+}
+
+/// The summary the summary index (`index`) keeps for a record file's bytes: the summary
+/// the file opens with when it parses as a listing's part of a record, else the summary
+/// of the whole record (an older record, an `--rm` one, a damaged summary). None: the
+/// record does not parse.
+pub(super) fn summary_for_index(data: &[u8]) -> Option<Vec<u8>> {
+    use super::listing::ListedRecord;
+    if let Some(rest) = data.strip_prefix(SUMMARY_KEY) {
+        let mut it = serde_json::Deserializer::from_slice(rest).into_iter::<ListedRecord>();
+        if let Some(Ok(_)) = it.next() {
+            return Some(rest[..it.byte_offset()].to_vec());
+        }
+    }
+    let whole: ContainerRecord = serde_json::from_slice::<ListedRecord>(data).ok()?.into();
+    Some(serde_json::to_vec(&summary_of(&whole)).expect("summaries serialize"))
 }
 
 /// What a summary holds, in the record's own field names, so that what parses a part of
