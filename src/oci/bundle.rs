@@ -1,4 +1,4 @@
-//! Reading a bundle: its config.json (the `oci-spec` crate's types), checked for what
+//! Reading a bundle: its config.json (kiste's own types, [`super::spec`]), checked for what
 //! kiste needs before anything is created: a known major version, a root, a process
 //! with args, namespace paths that are namespaces of the right type, and mount
 //! destinations whose symlinks stay inside the rootfs.
@@ -6,7 +6,7 @@
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use super::spec::{NamespaceType, Spec};
 
 use super::OciError;
 
@@ -45,68 +45,66 @@ pub fn load(dir: &Path) -> Result<Bundle, OciError> {
             e.to_string(),
         )
     })?;
-    let major = spec.version().split('.').next().unwrap_or("");
+    let major = spec.oci_version.split('.').next().unwrap_or("");
     if major != "1" {
         return Err(invalid(
             format!("config {}", config.display()),
             format!(
                 "unsupported ociVersion {:?} (kiste reads 1.x)",
-                spec.version()
+                spec.oci_version
             ),
         ));
     }
     let root = spec
-        .root()
+        .root
         .as_ref()
         .ok_or_else(|| invalid(format!("config {}", config.display()), "root is missing"))?;
-    let rootfs = dir.join(root.path());
+    let rootfs = dir.join(&root.path);
     if !rootfs.is_dir() {
         return Err(invalid(
             format!("config {}", config.display()),
             format!("root.path {} is not a directory", rootfs.display()),
         ));
     }
-    let args = spec.process().as_ref().and_then(|p| p.args().clone());
-    if args.unwrap_or_default().is_empty() {
+    let args = spec.process.as_ref().and_then(|p| p.args.as_ref());
+    if args.is_none_or(|a| a.is_empty()) {
         return Err(invalid(
             format!("config {}", config.display()),
             "process.args must not be empty",
         ));
     }
-    if let Some(namespaces) = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()) {
-        for ns in namespaces {
-            if let Some(path) = ns.path() {
-                check_namespace(path, ns.typ())?;
-            }
+    for ns in spec.linux.namespaces.iter().flatten() {
+        if let Some(path) = &ns.path {
+            check_namespace(path, ns.typ)?;
         }
     }
-    if let Some(mounts) = spec.mounts().as_ref().filter(|m| !m.is_empty()) {
+    if let Some(mounts) = spec.mounts.as_ref().filter(|m| !m.is_empty()) {
         // One confined root for every destination.
         let root = crate::fs::Root::open(&rootfs)
             .map_err(|e| OciError::io(format!("rootfs {}", rootfs.display()), e))?;
         for m in mounts {
-            check_destination(&root, &m.destination().to_string_lossy())?;
+            check_destination(&root, &m.destination.to_string_lossy())?;
         }
     }
     Ok(Bundle { dir, spec, rootfs })
 }
 
 /// The clone flag of a namespace kind, and its name in /proc/PID/ns.
-pub fn ns_flag(t: LinuxNamespaceType) -> (i32, &'static str) {
+pub fn ns_flag(t: NamespaceType) -> (i32, &'static str) {
     match t {
-        LinuxNamespaceType::Mount => (libc::CLONE_NEWNS, "mnt"),
-        LinuxNamespaceType::Cgroup => (libc::CLONE_NEWCGROUP, "cgroup"),
-        LinuxNamespaceType::Uts => (libc::CLONE_NEWUTS, "uts"),
-        LinuxNamespaceType::Ipc => (libc::CLONE_NEWIPC, "ipc"),
-        LinuxNamespaceType::User => (libc::CLONE_NEWUSER, "user"),
-        LinuxNamespaceType::Pid => (libc::CLONE_NEWPID, "pid"),
-        LinuxNamespaceType::Network => (libc::CLONE_NEWNET, "net"),
-        LinuxNamespaceType::Time => (libc::CLONE_NEWTIME, "time"),
+        NamespaceType::Mount => (libc::CLONE_NEWNS, "mnt"),
+        NamespaceType::Cgroup => (libc::CLONE_NEWCGROUP, "cgroup"),
+        NamespaceType::Uts => (libc::CLONE_NEWUTS, "uts"),
+        NamespaceType::Ipc => (libc::CLONE_NEWIPC, "ipc"),
+        NamespaceType::User => (libc::CLONE_NEWUSER, "user"),
+        NamespaceType::Pid => (libc::CLONE_NEWPID, "pid"),
+        NamespaceType::Network => (libc::CLONE_NEWNET, "net"),
+        NamespaceType::Time => (libc::CLONE_NEWTIME, "time"),
     }
 }
 
 /// `path` must be a namespace (NS_GET_NSTYPE answers) of kind `t`.
-fn check_namespace(path: &Path, t: LinuxNamespaceType) -> Result<(), OciError> {
+fn check_namespace(path: &Path, t: NamespaceType) -> Result<(), OciError> {
     const NS_GET_NSTYPE: libc::Ioctl = 0xb703;
     let (flag, name) = ns_flag(t);
     let what = || format!("namespace path {}", path.display());

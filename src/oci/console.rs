@@ -18,7 +18,7 @@ use nix::sys::socket::{
     connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
 };
 
-use oci_spec::runtime::Process;
+use super::spec::Process;
 
 use super::OciError;
 
@@ -206,9 +206,9 @@ impl CreateConsole {
 
 /// The size of `process.consoleSize`, clamped to a terminal's range.
 pub fn console_size(process: &Process) -> Option<Size> {
-    process.console_size().map(|b| Size {
-        height: b.height().min(u16::MAX as u64) as u16,
-        width: b.width().min(u16::MAX as u64) as u16,
+    process.console_size.map(|b| Size {
+        height: b.height.min(u16::MAX as u64) as u16,
+        width: b.width.min(u16::MAX as u64) as u16,
     })
 }
 
@@ -218,7 +218,7 @@ pub fn for_config(
     process: Option<&Process>,
     socket: Option<&Path>,
 ) -> Result<Option<CreateConsole>, OciError> {
-    let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
+    let terminal = process.and_then(|p| p.terminal).unwrap_or(false);
     match (terminal, socket) {
         (false, None) => Ok(None),
         (true, None) => Err(OciError::Invalid {

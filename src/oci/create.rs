@@ -138,7 +138,7 @@ fn make(g: &Global, a: &CreateArgs, fifo: bool) -> Result<Created, OciError> {
     let bundle = bundle::load(&dir)?;
     // Connected before anything is made; the child inherits it through the spawn.
     let console =
-        super::console::for_config(bundle.spec.process().as_ref(), a.console_socket.as_deref())?;
+        super::console::for_config(bundle.spec.process.as_ref(), a.console_socket.as_deref())?;
     let state_dir = g.root.claim(&a.id)?;
     match start_created(g, a, &bundle, &state_dir, fifo, console.as_ref()) {
         Ok(c) => Ok(c),
@@ -173,12 +173,7 @@ fn start_created(
         None
     };
     let spec = &bundle.spec;
-    let annotations: std::collections::BTreeMap<String, String> = spec
-        .annotations()
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let annotations = spec.annotations.clone().unwrap_or_default();
     let mut rec = Record {
         id: a.id.clone(),
         bundle: bundle.dir.clone(),
@@ -188,10 +183,10 @@ fn start_created(
         created: crate::time::now_rfc3339(),
         annotations,
         owner: String::new(),
-        oci_version: spec.version().clone(),
+        oci_version: spec.oci_version.clone(),
         cgroup: None,
         hooks: spec
-            .hooks()
+            .hooks
             .as_ref()
             .and_then(|h| serde_json::to_value(h).ok()),
         namespaces: Vec::new(),

@@ -11,12 +11,13 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use oci_spec::runtime::{Capabilities, Capability, PosixRlimitType, Process, Spec};
+use std::collections::BTreeSet;
 
 use crate::cli::oci::OciExecArgs;
 use crate::runtime::{ExecOci, ExecSpec, Rlimit, Seccomp, Security, Stdio};
 
 use super::console::{self, ConsoleSocket};
+use super::spec::{capability_name, Process, Spec};
 use super::state::{cgroup_spec, Record, StateRoot, Status};
 use super::translate::capability_sets;
 use super::OciError;
@@ -39,16 +40,15 @@ fn process_of(args: &OciExecArgs, config: &Spec) -> Result<Process, OciError> {
     if args.command.is_empty() {
         return Err(invalid("exec", "arguments required: the command to run"));
     }
-    let mut p = config.process().clone().unwrap_or_default();
-    p.set_args(Some(args.command.clone()));
-    let mut env = p.env().clone().unwrap_or_default();
-    env.extend(args.env.iter().cloned());
-    p.set_env(Some(env));
+    let mut p = config.process.clone().unwrap_or_default();
+    p.args = Some(args.command.clone());
+    p.env
+        .get_or_insert_with(Vec::new)
+        .extend(args.env.iter().cloned());
     if let Some(cwd) = &args.cwd {
-        p.set_cwd(cwd.into());
+        p.cwd = cwd.into();
     }
-    p.set_terminal(Some(args.tty));
-    let mut u = p.user().clone();
+    p.terminal = Some(args.tty);
     if let Some(user) = &args.user {
         // As runc: UID alone keeps the config's gid.
         let (uid, gid) = match user.split_once(':') {
@@ -59,52 +59,43 @@ fn process_of(args: &OciExecArgs, config: &Spec) -> Result<Process, OciError> {
             s.parse::<u32>()
                 .map_err(|_| invalid("--user", format!("{user:?} is not UID[:GID]")))
         };
-        u.set_uid(num(uid)?);
+        p.user.uid = num(uid)?;
         if let Some(gid) = gid {
-            u.set_gid(num(gid)?);
+            p.user.gid = num(gid)?;
         }
     }
     if !args.additional_gids.is_empty() {
-        let mut gids = u.additional_gids().clone().unwrap_or_default();
-        gids.extend(&args.additional_gids);
-        u.set_additional_gids(Some(gids));
+        p.user
+            .additional_gids
+            .get_or_insert_with(Vec::new)
+            .extend(&args.additional_gids);
     }
-    p.set_user(u);
     if args.no_new_privs {
-        p.set_no_new_privileges(Some(true));
+        p.no_new_privileges = Some(true);
     }
     if !args.cap.is_empty() {
         // As runc: each --cap joins the bounding, effective and permitted sets, and the
         // ambient set when the process has an inheritable set (ambient needs both).
-        let mut caps = p.capabilities().clone().unwrap_or_default();
-        let add = |set: Option<Capabilities>| -> Result<Capabilities, OciError> {
-            let mut set = set.unwrap_or_default();
-            for name in &args.cap {
-                set.insert(capability(name)?);
-            }
-            Ok(set)
-        };
-        caps.set_bounding(Some(add(caps.bounding().clone())?));
-        caps.set_effective(Some(add(caps.effective().clone())?));
-        caps.set_permitted(Some(add(caps.permitted().clone())?));
-        if caps.inheritable().is_some() {
-            caps.set_ambient(Some(add(caps.ambient().clone())?));
+        let mut added = BTreeSet::new();
+        for name in &args.cap {
+            added.insert(
+                capability_name(name)
+                    .ok_or_else(|| invalid("--cap", format!("unknown capability {name:?}")))?,
+            );
         }
-        p.set_capabilities(Some(caps));
+        let caps = p.capabilities.get_or_insert_with(Default::default);
+        let add = |set: &mut Option<BTreeSet<String>>| {
+            set.get_or_insert_with(BTreeSet::new)
+                .extend(added.iter().cloned())
+        };
+        add(&mut caps.bounding);
+        add(&mut caps.effective);
+        add(&mut caps.permitted);
+        if caps.inheritable.is_some() {
+            add(&mut caps.ambient);
+        }
     }
     Ok(p)
-}
-
-/// A capability named as runc's `--cap` takes it ("CAP_NET_ADMIN", "net_admin").
-fn capability(name: &str) -> Result<Capability, OciError> {
-    let upper = name.to_ascii_uppercase();
-    let full = if upper.starts_with("CAP_") {
-        upper
-    } else {
-        format!("CAP_{upper}")
-    };
-    serde_json::from_value(serde_json::Value::String(full))
-        .map_err(|_| invalid("--cap", format!("unknown capability {name:?}")))
 }
 
 /// The process's security: its bounding set (the other four sets are in `ExecOci`),
@@ -112,7 +103,7 @@ fn capability(name: &str) -> Result<Capability, OciError> {
 /// JSON profile format kiste compiles).
 fn exec_security(p: &Process, config: &Spec) -> Result<Security, OciError> {
     let capabilities = capability_sets(p).bounding;
-    let seccomp = match config.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+    let seccomp = match &config.linux.seccomp {
         Some(profile) => Seccomp::Profile(
             serde_json::to_string(profile).map_err(|e| invalid("linux.seccomp", e.to_string()))?,
         ),
@@ -120,7 +111,7 @@ fn exec_security(p: &Process, config: &Spec) -> Result<Security, OciError> {
     };
     Ok(Security {
         capabilities,
-        no_new_privileges: p.no_new_privileges().unwrap_or(false),
+        no_new_privileges: p.no_new_privileges.unwrap_or(false),
         seccomp,
         masked_paths: Vec::new(),
         readonly_paths: Vec::new(),
@@ -131,34 +122,13 @@ fn exec_security(p: &Process, config: &Spec) -> Result<Security, OciError> {
 
 /// The process's rlimits as the runtime applies them.
 fn rlimits(p: &Process) -> Vec<Rlimit> {
-    use PosixRlimitType as T;
-    let resource = |t: T| -> i32 {
-        (match t {
-            T::RlimitCpu => libc::RLIMIT_CPU,
-            T::RlimitFsize => libc::RLIMIT_FSIZE,
-            T::RlimitData => libc::RLIMIT_DATA,
-            T::RlimitStack => libc::RLIMIT_STACK,
-            T::RlimitCore => libc::RLIMIT_CORE,
-            T::RlimitRss => libc::RLIMIT_RSS,
-            T::RlimitNproc => libc::RLIMIT_NPROC,
-            T::RlimitNofile => libc::RLIMIT_NOFILE,
-            T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
-            T::RlimitAs => libc::RLIMIT_AS,
-            T::RlimitLocks => libc::RLIMIT_LOCKS,
-            T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
-            T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
-            T::RlimitNice => libc::RLIMIT_NICE,
-            T::RlimitRtprio => libc::RLIMIT_RTPRIO,
-            T::RlimitRttime => libc::RLIMIT_RTTIME,
-        }) as i32
-    };
-    p.rlimits()
+    p.rlimits
         .iter()
         .flatten()
         .map(|r| Rlimit {
-            resource: resource(r.typ()),
-            soft: r.soft(),
-            hard: r.hard(),
+            resource: r.resource,
+            soft: r.soft,
+            hard: r.hard,
         })
         .collect()
 }
@@ -166,7 +136,7 @@ fn rlimits(p: &Process) -> Vec<Rlimit> {
 /// The bundle's config.json, for the container's process defaults, hostname and seccomp.
 fn config_of(rec: &Record) -> Result<Spec, OciError> {
     let path = rec.bundle.join("config.json");
-    Spec::load(&path).map_err(|e| invalid(format!("config {}", path.display()), e.to_string()))
+    Spec::load(&path).map_err(|e| invalid(format!("config {}", path.display()), e))
 }
 
 /// Writes `pid` to `path` as runc does: a temporary file renamed into place.
@@ -209,7 +179,7 @@ pub fn exec(root: &StateRoot, args: &OciExecArgs) -> Result<i32, OciError> {
     }
     let config = config_of(&rec)?;
     let process = process_of(args, &config)?;
-    let terminal = process.terminal().unwrap_or(false);
+    let terminal = process.terminal.unwrap_or(false);
     // As runc: a terminal needs somewhere to send it.
     let socket = match (&args.console_socket, terminal) {
         (Some(path), true) => Some(ConsoleSocket::connect(path)?),
@@ -253,18 +223,18 @@ pub fn exec(root: &StateRoot, args: &OciExecArgs) -> Result<i32, OciError> {
         pid: rec.pid,
         pid_start_time: rec.start_time,
         cgroup: rec.cgroup.as_deref().map(cgroup_spec),
-        args: process.args().clone().unwrap_or_default(),
-        env: process.env().clone().unwrap_or_default(),
-        hostname: config.hostname().clone().unwrap_or_default(),
-        cwd: process.cwd().display().to_string(),
-        user: format!("{}:{}", process.user().uid(), process.user().gid()),
+        args: process.args.clone().unwrap_or_default(),
+        env: process.env.clone().unwrap_or_default(),
+        hostname: config.hostname.clone().unwrap_or_default(),
+        cwd: process.cwd.display().to_string(),
+        user: format!("{}:{}", process.user.uid, process.user.gid),
         security: exec_security(&process, &config)?,
         rlimits: rlimits(&process),
         stdio,
         tty: terminal,
         oci: Some(ExecOci {
             capabilities: capability_sets(&process),
-            additional_gids: process.user().additional_gids().clone().unwrap_or_default(),
+            additional_gids: process.user.additional_gids.clone().unwrap_or_default(),
         }),
     };
     // Signals for the process are held from before its fork until the handlers that

@@ -85,13 +85,13 @@ fn run_host_hooks(rec: &Record, kind: &'static str, status: &str) {
     let Some(hooks) = rec
         .hooks
         .clone()
-        .and_then(|v| serde_json::from_value::<oci_spec::runtime::Hooks>(v).ok())
+        .and_then(|v| serde_json::from_value::<super::spec::Hooks>(v).ok())
     else {
         return;
     };
     let list = match kind {
-        "poststart" => hook_list(hooks.poststart()),
-        _ => hook_list(hooks.poststop()),
+        "poststart" => hook_list(&hooks.poststart),
+        _ => hook_list(&hooks.poststop),
     };
     let state = rec.hook_state(status);
     for h in &list {

@@ -17,6 +17,7 @@ pub mod pause;
 pub mod ps;
 mod query;
 mod resources;
+pub mod spec;
 pub mod state;
 pub mod translate;
 pub mod update;

@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
+use super::spec::Mount;
 use nix::mount::MsFlags;
-use oci_spec::runtime::Mount;
 
 use super::{warn, OciError};
 use crate::runtime::SpecMount;
@@ -102,7 +102,7 @@ pub fn propagation_flags(word: &str) -> MsFlags {
 
 /// A mount's options split into flags, propagation and filesystem data.
 pub fn mount(bundle: &Path, m: &Mount) -> Result<SpecMount, OciError> {
-    let destination = m.destination().to_string_lossy().into_owned();
+    let destination = m.destination.to_string_lossy().into_owned();
     if !destination.starts_with('/') {
         return Err(OciError::Invalid {
             what: format!("mount destination {destination:?}"),
@@ -112,9 +112,9 @@ pub fn mount(bundle: &Path, m: &Mount) -> Result<SpecMount, OciError> {
     let mut flags = MsFlags::empty();
     let mut propagation = MsFlags::empty();
     let mut data = Vec::new();
-    let mut bind = m.typ().as_deref() == Some("bind");
+    let mut bind = m.typ.as_deref() == Some("bind");
     let mut recursive = false;
-    for o in m.options().iter().flatten() {
+    for o in m.options.iter().flatten() {
         match effect(o) {
             Some(Effect::Set(f)) => flags |= f,
             Some(Effect::Clear(f)) => flags.remove(f),
@@ -131,7 +131,7 @@ pub fn mount(bundle: &Path, m: &Mount) -> Result<SpecMount, OciError> {
         }
     }
     let source = m
-        .source()
+        .source
         .as_ref()
         .map(|s| {
             if bind && s.is_relative() {
@@ -146,7 +146,7 @@ pub fn mount(bundle: &Path, m: &Mount) -> Result<SpecMount, OciError> {
     let fstype = if bind {
         "bind".to_string()
     } else {
-        m.typ().clone().unwrap_or_default()
+        m.typ.clone().unwrap_or_default()
     };
     if fstype.is_empty() {
         return Err(OciError::Invalid {

@@ -7,7 +7,7 @@
 //! `unified` map) is named in a warning, as runc does for kernel memory. A value that
 //! would leave the cgroup directory (a hugepage size) is refused.
 
-use oci_spec::runtime::{LinuxDeviceType, LinuxResources, LinuxThrottleDevice};
+use super::spec::{DeviceType, Resources as LinuxResources, ThrottleDevice};
 
 use super::{warn, OciError};
 use crate::cgroups::{DeviceRate, DeviceRule, HugepageLimit, Resources, WeightDevice};
@@ -24,14 +24,14 @@ fn number(what: &str, n: i64) -> Result<u32, OciError> {
     u32::try_from(n).map_err(|_| invalid(what.to_string(), format!("bad device number {n}")))
 }
 
-fn rates(what: &str, list: &Option<Vec<LinuxThrottleDevice>>) -> Result<Vec<DeviceRate>, OciError> {
+fn rates(what: &str, list: &Option<Vec<ThrottleDevice>>) -> Result<Vec<DeviceRate>, OciError> {
     list.iter()
         .flatten()
         .map(|d| {
             Ok(DeviceRate {
-                major: number(what, d.major())?,
-                minor: number(what, d.minor())?,
-                rate: d.rate(),
+                major: number(what, d.major)?,
+                minor: number(what, d.minor)?,
+                rate: d.rate,
             })
         })
         .collect()
@@ -58,31 +58,31 @@ fn page_size(size: &str) -> Result<String, OciError> {
 /// default allowlist, which the cgroup writer always puts first.
 fn device_rules(r: &LinuxResources) -> Result<Vec<DeviceRule>, OciError> {
     let mut out = Vec::new();
-    for d in r.devices().iter().flatten() {
-        let kind = match d.typ() {
-            None | Some(LinuxDeviceType::A) => 'a',
-            Some(LinuxDeviceType::B) => 'b',
-            Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => 'c',
-            Some(LinuxDeviceType::P) => continue,
+    for d in r.devices.iter().flatten() {
+        let kind = match d.typ {
+            None | Some(DeviceType::A) => 'a',
+            Some(DeviceType::B) => 'b',
+            Some(DeviceType::C) | Some(DeviceType::U) => 'c',
+            Some(DeviceType::P) => continue,
         };
         let num = |n: Option<i64>| match n {
             Some(n) if n >= 0 => number("linux.resources.devices", n).map(Some),
             _ => Ok(None),
         };
-        let (major, minor) = (num(d.major())?, num(d.minor())?);
-        let access = d.access().clone().unwrap_or_else(|| "rwm".into());
+        let (major, minor) = (num(d.major)?, num(d.minor)?);
+        let access = d.access.clone().unwrap_or_else(|| "rwm".into());
         if access.is_empty() || !access.chars().all(|c| "rwm".contains(c)) {
             return Err(invalid(
                 "linux.resources.devices",
                 format!("bad access {access:?} (some of \"rwm\")"),
             ));
         }
-        if !d.allow() && kind == 'a' && major.is_none() && minor.is_none() {
+        if !d.allow && kind == 'a' && major.is_none() && minor.is_none() {
             out.clear();
             continue;
         }
         out.push(DeviceRule {
-            allow: d.allow(),
+            allow: d.allow,
             kind,
             major,
             minor,
@@ -96,88 +96,85 @@ fn device_rules(r: &LinuxResources) -> Result<Vec<DeviceRule>, OciError> {
 pub fn from_spec(r: &LinuxResources) -> Result<Resources, OciError> {
     let mut out = Resources::default();
     let ignored = |what: &str| warn(&format!("linux.resources.{what} is not applied by kiste"));
-    if let Some(m) = r.memory() {
-        out.memory = m.limit().filter(|l| *l != 0);
-        out.memory_reservation = m.reservation().filter(|l| *l != 0);
-        out.memory_swap = m.swap().filter(|l| *l != 0);
-        out.oom_kill_disable = m.disable_oom_killer().unwrap_or(false);
-        out.memory_swappiness = m.swappiness().filter(|s| *s <= 100);
-        if m.swappiness().is_some_and(|s| s > 100) {
+    if let Some(m) = &r.memory {
+        out.memory = m.limit.filter(|l| *l != 0);
+        out.memory_reservation = m.reservation.filter(|l| *l != 0);
+        out.memory_swap = m.swap.filter(|l| *l != 0);
+        out.oom_kill_disable = m.disable_oom_killer.unwrap_or(false);
+        out.memory_swappiness = m.swappiness.filter(|s| *s <= 100);
+        if m.swappiness.is_some_and(|s| s > 100) {
             return Err(invalid(
                 "linux.resources.memory.swappiness",
-                format!(
-                    "{} is out of range 0-100",
-                    m.swappiness().unwrap_or_default()
-                ),
+                format!("{} is out of range 0-100", m.swappiness.unwrap_or_default()),
             ));
         }
-        if m.kernel().is_some() {
+        if m.kernel.is_some() {
             ignored("memory.kernel");
         }
-        if m.kernel_tcp().is_some() {
+        if m.kernel_tcp.is_some() {
             ignored("memory.kernelTCP");
         }
     }
-    if let Some(c) = r.cpu() {
-        out.cpu_shares = c.shares().filter(|s| *s > 0);
-        out.cpu_period = c.period().filter(|p| *p > 0);
-        out.cpu_quota = c.quota().filter(|q| *q != 0);
-        out.cpu_rt_period = c.realtime_period().filter(|p| *p > 0);
-        out.cpu_rt_runtime = c.realtime_runtime().filter(|r| *r != 0);
-        out.cpuset_cpus = c.cpus().clone().filter(|s| !s.is_empty());
-        out.cpuset_mems = c.mems().clone().filter(|s| !s.is_empty());
-        if c.idle().is_some() {
+    if let Some(c) = &r.cpu {
+        out.cpu_shares = c.shares.filter(|s| *s > 0);
+        out.cpu_period = c.period.filter(|p| *p > 0);
+        out.cpu_quota = c.quota.filter(|q| *q != 0);
+        out.cpu_rt_period = c.realtime_period.filter(|p| *p > 0);
+        out.cpu_rt_runtime = c.realtime_runtime.filter(|r| *r != 0);
+        out.cpuset_cpus = c.cpus.clone().filter(|s| !s.is_empty());
+        out.cpuset_mems = c.mems.clone().filter(|s| !s.is_empty());
+        if c.idle.is_some() {
             ignored("cpu.idle");
         }
-        if c.burst().is_some() {
+        if c.burst.is_some() {
             ignored("cpu.burst");
         }
     }
-    if let Some(p) = r.pids() {
-        out.pids_limit = Some(p.limit()).filter(|l| *l != 0);
+    if let Some(p) = &r.pids {
+        out.pids_limit = Some(p.limit).filter(|l| *l != 0);
     }
-    if let Some(b) = r.block_io() {
-        out.blkio_weight = b.weight().filter(|w| *w > 0);
-        if b.leaf_weight().is_some() {
+    if let Some(b) = &r.block_io {
+        out.blkio_weight = b.weight.filter(|w| *w > 0);
+        if b.leaf_weight.is_some() {
             ignored("blockIO.leafWeight");
         }
-        for d in b.weight_device().iter().flatten() {
-            if d.leaf_weight().is_some() {
+        for d in b.weight_device.iter().flatten() {
+            if d.leaf_weight.is_some() {
                 ignored("blockIO.weightDevice.leafWeight");
             }
-            if let Some(weight) = d.weight().filter(|w| *w > 0) {
+            if let Some(weight) = d.weight.filter(|w| *w > 0) {
                 out.blkio_weight_device.push(WeightDevice {
-                    major: number("linux.resources.blockIO.weightDevice", d.major())?,
-                    minor: number("linux.resources.blockIO.weightDevice", d.minor())?,
+                    major: number("linux.resources.blockIO.weightDevice", d.major)?,
+                    minor: number("linux.resources.blockIO.weightDevice", d.minor)?,
                     weight,
                 });
             }
         }
         let what = "linux.resources.blockIO";
-        out.device_read_bps = rates(what, b.throttle_read_bps_device())?;
-        out.device_write_bps = rates(what, b.throttle_write_bps_device())?;
-        out.device_read_iops = rates(what, b.throttle_read_iops_device())?;
-        out.device_write_iops = rates(what, b.throttle_write_iops_device())?;
+        out.device_read_bps = rates(what, &b.throttle_read_bps_device)?;
+        out.device_write_bps = rates(what, &b.throttle_write_bps_device)?;
+        out.device_read_iops = rates(what, &b.throttle_read_iops_device)?;
+        out.device_write_iops = rates(what, &b.throttle_write_iops_device)?;
     }
-    for h in r.hugepage_limits().iter().flatten() {
+    for h in r.hugepage_limits.iter().flatten() {
         out.hugepage_limits.push(HugepageLimit {
-            page_size: page_size(h.page_size())?,
-            limit: u64::try_from(h.limit()).map_err(|_| {
+            page_size: page_size(&h.page_size)?,
+            limit: u64::try_from(h.limit).map_err(|_| {
                 invalid(
                     "linux.resources.hugepageLimits",
-                    format!("bad limit {}", h.limit()),
+                    format!("bad limit {}", h.limit),
                 )
             })?,
         });
     }
     out.device_rules = device_rules(r)?;
-    if r.network().is_some() {
+    if r.network.is_some() {
         ignored("network");
     }
-    if r.rdma().as_ref().is_some_and(|m| !m.is_empty()) {
+    if r.rdma.as_ref().is_some_and(|m| !m.is_empty()) {
         ignored("rdma");
     }
-    if r.unified().as_ref().is_some_and(|m| !m.is_empty()) {
+    if r.unified.as_ref().is_some_and(|m| !m.is_empty()) {
         ignored("unified");
     }
     Ok(out)

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{LinuxDeviceType, LinuxNamespaceType, Spec};
+use std::collections::BTreeSet;
+
+use super::spec::{self, DeviceType, NamespaceType, Process, Spec};
 
 use super::bundle::{ns_flag, Bundle};
 use super::mount_options;
@@ -34,18 +36,18 @@ pub fn translate(
     hook_state: serde_json::Value,
 ) -> Result<Translated, OciError> {
     let spec = &bundle.spec;
-    let process = spec.process().clone().unwrap_or_default();
-    let linux = spec.linux().clone().unwrap_or_default();
-    let user = process.user();
+    let process = spec.process.clone().unwrap_or_default();
+    let linux = &spec.linux;
+    let user = &process.user;
     if process
-        .apparmor_profile()
+        .apparmor_profile
         .as_deref()
         .is_some_and(|p| !p.is_empty())
     {
         warn("process.apparmorProfile is ignored: kiste does not apply AppArmor profiles");
     }
     if process
-        .selinux_label()
+        .selinux_label
         .as_deref()
         .is_some_and(|p| !p.is_empty())
     {
@@ -53,12 +55,12 @@ pub fn translate(
     }
     let capabilities = capability_sets(&process);
     let (namespaces, kinds, late_ns) = namespaces(spec)?;
-    let cgroup = cgroup_path(id, linux.cgroups_path().as_deref(), systemd_cgroup)?;
+    let cgroup = cgroup_path(id, linux.cgroups_path.as_deref(), systemd_cgroup)?;
     let (devices, cgroup_devices) = devices(spec);
     let security = Security {
         capabilities: capabilities.bounding.clone(),
-        no_new_privileges: process.no_new_privileges().unwrap_or(false),
-        seccomp: match linux.seccomp() {
+        no_new_privileges: process.no_new_privileges.unwrap_or(false),
+        seccomp: match &linux.seccomp {
             Some(s) => {
                 Seccomp::Profile(serde_json::to_string(s).map_err(|e| OciError::Invalid {
                     what: "linux.seccomp".into(),
@@ -67,53 +69,49 @@ pub fn translate(
             }
             None => Seccomp::Unconfined,
         },
-        masked_paths: linux.masked_paths().clone().unwrap_or_default(),
-        readonly_paths: linux.readonly_paths().clone().unwrap_or_default(),
-        readonly_rootfs: spec
-            .root()
-            .as_ref()
-            .and_then(|r| r.readonly())
-            .unwrap_or(false),
+        masked_paths: linux.masked_paths.clone().unwrap_or_default(),
+        readonly_paths: linux.readonly_paths.clone().unwrap_or_default(),
+        readonly_rootfs: spec.root.as_ref().and_then(|r| r.readonly).unwrap_or(false),
         privileged: false,
     };
     let mut mounts = Vec::new();
-    for m in spec.mounts().iter().flatten() {
+    for m in spec.mounts.iter().flatten() {
         mounts.push(mount_options::mount(&bundle.dir, m)?);
     }
-    let hooks = spec.hooks().clone().unwrap_or_default();
+    let hooks = spec.hooks.clone().unwrap_or_default();
     let extras = OciExtras {
         exec_fifo: fifo,
         mounts,
         rootfs_propagation: mount_options::propagation_flags(
-            linux.rootfs_propagation().as_deref().unwrap_or(""),
+            linux.rootfs_propagation.as_deref().unwrap_or(""),
         )
         .bits(),
         capabilities,
-        additional_gids: user.additional_gids().clone().unwrap_or_default(),
-        umask: user.umask(),
+        additional_gids: user.additional_gids.clone().unwrap_or_default(),
+        umask: user.umask,
         preserve_fds,
-        prestart_hooks: hook_list(hooks.prestart()),
-        create_runtime_hooks: hook_list(hooks.create_runtime()),
-        create_container_hooks: hook_list(hooks.create_container()),
-        start_container_hooks: hook_list(hooks.start_container()),
+        prestart_hooks: hook_list(&hooks.prestart),
+        create_runtime_hooks: hook_list(&hooks.create_runtime),
+        create_container_hooks: hook_list(&hooks.create_container),
+        start_container_hooks: hook_list(&hooks.start_container),
         hook_state,
         console: None,
         late_ns,
     };
-    let resources = super::resources::from_spec(&linux.resources().clone().unwrap_or_default())?;
+    let resources = super::resources::from_spec(&linux.resources.clone().unwrap_or_default())?;
     let spec = ContainerSpec {
         id: id.to_string(),
         rootfs: bundle.rootfs.clone(),
         rootfs_tree: None,
-        args: process.args().clone().unwrap_or_default(),
-        env: process.env().clone().unwrap_or_default(),
-        cwd: process.cwd().to_string_lossy().into_owned(),
-        user: format!("{}:{}", user.uid(), user.gid()),
-        hostname: spec.hostname().clone().unwrap_or_default(),
+        args: process.args.clone().unwrap_or_default(),
+        env: process.env.clone().unwrap_or_default(),
+        cwd: process.cwd.to_string_lossy().into_owned(),
+        user: format!("{}:{}", user.uid, user.gid),
+        hostname: spec.hostname.clone().unwrap_or_default(),
         namespaces,
         mounts: Vec::new(),
         devices,
-        rlimits: rlimits(&process)?,
+        rlimits: rlimits(&process),
         security,
         cgroup: Some(CgroupSpec {
             parent: cgroup.rsplit_once('/').map_or("", |(p, _)| p).to_string(),
@@ -135,13 +133,13 @@ pub fn translate(
         oci: Some(Box::new(extras)),
         tuning: Some(Box::new(crate::runtime::Tuning {
             sysctl: linux
-                .sysctl()
+                .sysctl
                 .iter()
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            oom_score_adj: process.oom_score_adj(),
-            domainname: spec.domainname().clone().unwrap_or_default(),
+            oom_score_adj: process.oom_score_adj,
+            domainname: spec.domainname.clone().unwrap_or_default(),
             ..crate::runtime::Tuning::default()
         })),
     };
@@ -153,32 +151,30 @@ pub fn translate(
 }
 
 /// The five capability sets of a process, as names.
-pub fn capability_sets(process: &oci_spec::runtime::Process) -> CapabilitySets {
-    let caps = process.capabilities().clone().unwrap_or_default();
-    let names = |set: &Option<oci_spec::runtime::Capabilities>| -> Vec<String> {
-        let mut v: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
-        v.sort();
-        v
-    };
+/// A process without `capabilities` has none (runc's reading).
+pub fn capability_sets(process: &Process) -> CapabilitySets {
+    let caps = process.capabilities.clone().unwrap_or_default();
+    let names =
+        |set: Option<BTreeSet<String>>| -> Vec<String> { set.into_iter().flatten().collect() };
     CapabilitySets {
-        bounding: names(caps.bounding()),
-        effective: names(caps.effective()),
-        inheritable: names(caps.inheritable()),
-        permitted: names(caps.permitted()),
-        ambient: names(caps.ambient()),
+        bounding: names(caps.bounding),
+        effective: names(caps.effective),
+        inheritable: names(caps.inheritable),
+        permitted: names(caps.permitted),
+        ambient: names(caps.ambient),
     }
 }
 
 /// The hooks of one kind as the runtime runs them.
-pub fn hook_list(hooks: &Option<Vec<oci_spec::runtime::Hook>>) -> Vec<Hook> {
+pub fn hook_list(hooks: &Option<Vec<spec::Hook>>) -> Vec<Hook> {
     hooks
         .iter()
         .flatten()
         .map(|h| Hook {
-            path: h.path().clone(),
-            args: h.args().clone().unwrap_or_default(),
-            env: h.env().clone().unwrap_or_default(),
-            timeout: h.timeout().and_then(|t| u32::try_from(t).ok()),
+            path: h.path.clone(),
+            args: h.args.clone().unwrap_or_default(),
+            env: h.env.clone().unwrap_or_default(),
+            timeout: h.timeout.and_then(|t| u32::try_from(t).ok()),
         })
         .collect()
 }
@@ -198,47 +194,47 @@ fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>, Option<LateNs>), 
     };
     let mut kinds = Vec::new();
     let mut late = LateNs::default();
-    let linux = spec.linux().clone().unwrap_or_default();
-    for n in linux.namespaces().iter().flatten() {
-        let mode = match n.path() {
+    let linux = &spec.linux;
+    for n in linux.namespaces.iter().flatten() {
+        let mode = match &n.path {
             Some(p) => NsMode::Path(p.clone()),
             None => NsMode::Private,
         };
-        let (_, name) = ns_flag(n.typ());
-        if n.path().is_none() {
+        let (_, name) = ns_flag(n.typ);
+        if n.path.is_none() {
             kinds.push(name.to_string());
         }
-        match n.typ() {
-            LinuxNamespaceType::Pid => ns.pid = mode,
-            LinuxNamespaceType::Network => ns.net = mode,
-            LinuxNamespaceType::Ipc => ns.ipc = mode,
-            LinuxNamespaceType::Uts => ns.uts = mode,
-            LinuxNamespaceType::Mount => ns.mnt = mode,
-            LinuxNamespaceType::Cgroup => ns.cgroup = mode,
-            LinuxNamespaceType::User => {
-                if let Some(p) = n.path() {
+        match n.typ {
+            NamespaceType::Pid => ns.pid = mode,
+            NamespaceType::Network => ns.net = mode,
+            NamespaceType::Ipc => ns.ipc = mode,
+            NamespaceType::Uts => ns.uts = mode,
+            NamespaceType::Mount => ns.mnt = mode,
+            NamespaceType::Cgroup => ns.cgroup = mode,
+            NamespaceType::User => {
+                if let Some(p) = &n.path {
                     late.user_path = Some(p.clone());
                     continue;
                 }
-                let maps = |v: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| -> Vec<IdMap> {
+                let maps = |v: &Option<Vec<spec::IdMapping>>| -> Vec<IdMap> {
                     v.iter()
                         .flatten()
                         .map(|m| IdMap {
-                            container_id: m.container_id(),
-                            host_id: m.host_id(),
-                            size: m.size(),
+                            container_id: m.container_id,
+                            host_id: m.host_id,
+                            size: m.size,
                         })
                         .collect()
                 };
                 ns.user = Some(UserNsMaps {
-                    uid: maps(linux.uid_mappings()),
-                    gid: maps(linux.gid_mappings()),
+                    uid: maps(&linux.uid_mappings),
+                    gid: maps(&linux.gid_mappings),
                 });
             }
-            LinuxNamespaceType::Time => late.time = Some(mode),
+            NamespaceType::Time => late.time = Some(mode),
         }
     }
-    late.time_offsets = time_offsets(&linux, late.time.as_ref())?;
+    late.time_offsets = time_offsets(linux, late.time.as_ref())?;
     if ns.mnt != NsMode::Private {
         return Err(OciError::Invalid {
             what: "linux.namespaces".into(),
@@ -252,10 +248,10 @@ fn namespaces(spec: &Spec) -> Result<(Namespaces, Vec<String>, Option<LateNs>), 
 /// linux.timeOffsets as /proc/PID/timens_offsets takes them: only with a new time
 /// namespace (runc refuses them without one), only the clocks a time namespace shifts.
 fn time_offsets(
-    linux: &oci_spec::runtime::Linux,
+    linux: &spec::Linux,
     time: Option<&NsMode>,
 ) -> Result<Vec<(String, i64, u32)>, OciError> {
-    let Some(offsets) = linux.time_offsets().as_ref().filter(|o| !o.is_empty()) else {
+    let Some(offsets) = linux.time_offsets.as_ref().filter(|o| !o.is_empty()) else {
         return Ok(Vec::new());
     };
     let refuse = |reason: String| OciError::Invalid {
@@ -279,13 +275,13 @@ fn time_offsets(
                 "unknown clock {clock:?} (monotonic and boottime are offset)"
             )));
         }
-        let nanos = o.nanosecs().unwrap_or(0);
+        let nanos = o.nanosecs.unwrap_or(0);
         if nanos >= 1_000_000_000 {
             return Err(refuse(format!(
                 "{clock}: nanosecs {nanos} is not below 1e9"
             )));
         }
-        v.push((clock.clone(), o.secs().unwrap_or(0), nanos));
+        v.push((clock.clone(), o.secs.unwrap_or(0), nanos));
     }
     v.sort();
     Ok(v)
@@ -333,72 +329,44 @@ fn cgroup_path(id: &str, path: Option<&Path>, systemd: bool) -> Result<String, O
 /// linux.devices as nodes, and the same as the cgroup rules that allow them (the
 /// resources' own device rules come with the other resources, `resources::from_spec`).
 fn devices(spec: &Spec) -> (Vec<Device>, Vec<Device>) {
-    let linux = spec.linux().clone().unwrap_or_default();
-    let kind = |t: LinuxDeviceType| match t {
-        LinuxDeviceType::B => 'b',
+    let kind = |t: DeviceType| match t {
+        DeviceType::B => 'b',
         _ => 'c',
     };
-    let nodes: Vec<Device> = linux
-        .devices()
+    let nodes: Vec<Device> = spec
+        .linux
+        .devices
         .iter()
         .flatten()
-        .filter(|d| {
-            matches!(
-                d.typ(),
-                LinuxDeviceType::C | LinuxDeviceType::U | LinuxDeviceType::B
-            )
-        })
+        .filter(|d| matches!(d.typ, DeviceType::C | DeviceType::U | DeviceType::B))
         .map(|d| Device {
-            host_path: d.path().clone(),
-            container_path: d.path().to_string_lossy().into_owned(),
-            kind: kind(d.typ()),
-            major: d.major() as u32,
-            minor: d.minor() as u32,
+            host_path: d.path.clone(),
+            container_path: d.path.to_string_lossy().into_owned(),
+            kind: kind(d.typ),
+            major: d.major as u32,
+            minor: d.minor as u32,
             permissions: "rwm".into(),
-            mode: d.file_mode().unwrap_or(0o666),
-            uid: d.uid().unwrap_or(0),
-            gid: d.gid().unwrap_or(0),
+            mode: d.file_mode.unwrap_or(0o666),
+            uid: d.uid.unwrap_or(0),
+            gid: d.gid.unwrap_or(0),
         })
         .collect();
     let rules = nodes.clone();
     (nodes, rules)
 }
 
-fn rlimits(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>, OciError> {
-    let mut out = Vec::new();
-    for r in process.rlimits().iter().flatten() {
-        let name = r.typ().to_string();
-        let resource = match name.as_str() {
-            "RLIMIT_CPU" => libc::RLIMIT_CPU,
-            "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-            "RLIMIT_DATA" => libc::RLIMIT_DATA,
-            "RLIMIT_STACK" => libc::RLIMIT_STACK,
-            "RLIMIT_CORE" => libc::RLIMIT_CORE,
-            "RLIMIT_RSS" => libc::RLIMIT_RSS,
-            "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-            "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-            "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-            "RLIMIT_AS" => libc::RLIMIT_AS,
-            "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-            "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-            "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-            "RLIMIT_NICE" => libc::RLIMIT_NICE,
-            "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-            "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-            other => {
-                return Err(OciError::Invalid {
-                    what: "process.rlimits".into(),
-                    reason: format!("unknown rlimit {other}"),
-                })
-            }
-        };
-        out.push(Rlimit {
-            resource: resource as i32,
-            soft: r.soft(),
-            hard: r.hard(),
-        });
-    }
-    Ok(out)
+/// The rlimits, whose names `spec` checked when it parsed them.
+fn rlimits(process: &Process) -> Vec<Rlimit> {
+    process
+        .rlimits
+        .iter()
+        .flatten()
+        .map(|r| Rlimit {
+            resource: r.resource,
+            soft: r.soft,
+            hard: r.hard,
+        })
+        .collect()
 }
 
 #[cfg(test)]

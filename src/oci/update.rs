@@ -7,8 +7,6 @@
 
 use std::io::Read;
 
-use oci_spec::runtime::LinuxResources;
-
 use crate::cgroups::Resources;
 use crate::cli::oci::OciUpdateArgs;
 use crate::config::parse_size;
@@ -34,7 +32,7 @@ pub fn requested(args: &OciUpdateArgs) -> Result<Resources, OciError> {
                 std::fs::read(path).map(|t| text = t)
             };
             read.map_err(|e| OciError::io(format!("cannot read {}", path.display()), e))?;
-            let spec: LinuxResources = serde_json::from_slice(&text)
+            let spec: super::spec::Resources = serde_json::from_slice(&text)
                 .map_err(|e| invalid(format!("resources {}", path.display()), e.to_string()))?;
             super::resources::from_spec(&spec)?
         }
