@@ -1,10 +1,10 @@
 //! The bytes of record files: read whole (open, fstat, one read), read relative to the
-//! store's directory when listing, replaced through a temporary file and a rename, and
-//! put in creation order. `store` decides what the bytes mean.
+//! store's directory when listing, and put in creation order. `store` writes them and
+//! decides what the bytes mean.
 
 use super::record::ContainerRecord;
 use crate::paths::RECORD;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -24,16 +24,6 @@ pub(super) fn read_file(mut f: File) -> std::io::Result<Vec<u8>> {
     let mut data = vec![0; len];
     f.read_exact(&mut data)?;
     Ok(data)
-}
-
-/// Replaces `path` with `data` through `tmp` and a rename, without fsync: readers see the
-/// old file or the new one, never half of one.
-pub(super) fn replace_unsynced(tmp: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let written = fs::write(tmp, data).and_then(|()| fs::rename(tmp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(tmp);
-    }
-    written
 }
 
 /// Reads record files relative to the store's directory (`openat`): a listing of a
