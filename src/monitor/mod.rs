@@ -412,40 +412,49 @@ fn run_monitored(
         )?),
         false => None,
     };
-    let started = match (&attached, &rootless_spec) {
-        (Some((_, spec)), _) | (None, Some(spec)) => runtime::spawn(spec)?,
-        (None, None) => runtime::spawn(spec)?,
+    let to_spawn = match (&attached, &rootless_spec) {
+        (Some((_, spec)), _) | (None, Some(spec)) => spec,
+        (None, None) => spec,
+    };
+    // The "running" record is written and synced while the container's process sets
+    // itself up (mounts, pivot_root), and renamed into place once it has exec'd: the
+    // fsync (1 ms quiet, tens on a busy disk) is off the path to `run -d` returning,
+    // and the record on disk is still the synced "created" one or the synced "running"
+    // one, never a half-written file. A failed start drops the temp file unrenamed.
+    let mut staged = None;
+    let mut stage_error = None;
+    let spawned = runtime::spawn_then(to_spawn, &mut |pid| {
+        let start_time = runtime::process_start_time(pid).unwrap_or_default();
+        let change =
+            |r: &mut ContainerRecord| running_state(r, running, pid, start_time, &mappings);
+        match store.stage_update(&running.id, change) {
+            Ok(s) => {
+                staged = Some(s);
+                Ok(())
+            }
+            Err(e) => {
+                let failed = RuntimeError::Io {
+                    action: format!("cannot save the state of container {}", running.id),
+                    source: std::io::Error::other(e.to_string()),
+                };
+                stage_error = Some(e);
+                Err(failed)
+            }
+        }
+    });
+    let started = match (spawned, stage_error) {
+        (Ok(started), _) => started,
+        (Err(_), Some(e)) => return Err(e.into()),
+        (Err(e), None) => return Err(e.into()),
     };
     // The forwarder keeps the namespace it forwards into (the container may be gone
     // already: `run --rm -p 80 IMG true`).
     let netns = attached.map(|(joined, _)| joined.netns);
     drop(pipes.out_w);
     drop(pipes.err_w);
-    let rec = store.update(&running.id, |r| {
-        r.state.status = Status::Running;
-        r.state.pid = started.pid;
-        r.state.pid_start_time = started.start_time;
-        r.state.monitor_pid = std::process::id() as i32;
-        r.state.monitor_start_time = crate::process::own_start_time().unwrap_or_default();
-        r.state.started_at = Some(crate::image::now_rfc3339());
-        r.state.error.clear();
-        r.state.oom_killed = false;
-        r.state.paused = false;
-        r.state.restarting = false;
-        r.state.health = r
-            .config
-            .healthcheck
-            .as_ref()
-            .and_then(|h| h.command())
-            .map(|_| crate::state::HealthState::starting());
-        if !running.restart {
-            // A start by the user: a new run, and a new count for the restart policy.
-            r.state.exit_code = 0;
-            r.state.stopped_by_user = false;
-            r.state.restart_count = 0;
-        }
-        r.state.ports = mappings;
-    })?;
+    let rec = staged
+        .expect("spawn_then calls on_clone before it succeeds")
+        .commit()?;
     crate::events::volumes(paths, &rec, "mount");
     crate::events::container(paths, &rec, "start");
     if !echo {
@@ -496,6 +505,40 @@ fn run_monitored(
     drop(api);
     finish(paths, store, running, &rec, code);
     Ok(code)
+}
+
+/// The record of container `running` once its process `pid` (started at `start_time`)
+/// runs with `ports` published.
+fn running_state(
+    r: &mut ContainerRecord,
+    running: &Running,
+    pid: i32,
+    start_time: u64,
+    ports: &[crate::config::PortMapping],
+) {
+    r.state.status = Status::Running;
+    r.state.pid = pid;
+    r.state.pid_start_time = start_time;
+    r.state.monitor_pid = std::process::id() as i32;
+    r.state.monitor_start_time = crate::process::own_start_time().unwrap_or_default();
+    r.state.started_at = Some(crate::image::now_rfc3339());
+    r.state.error.clear();
+    r.state.oom_killed = false;
+    r.state.paused = false;
+    r.state.restarting = false;
+    r.state.health = r
+        .config
+        .healthcheck
+        .as_ref()
+        .and_then(|h| h.command())
+        .map(|_| crate::state::HealthState::starting());
+    if !running.restart {
+        // A start by the user: a new run, and a new count for the restart policy.
+        r.state.exit_code = 0;
+        r.state.stopped_by_user = false;
+        r.state.restart_count = 0;
+    }
+    r.state.ports = ports.to_vec();
 }
 
 /// The file a detached monitor writes its pid to while it supervises the container.

@@ -1,5 +1,6 @@
 //! The bytes of record files: read whole (open, fstat, one read), replaced through a
-//! temporary file and a rename, and put in creation order. `store` decides what the bytes mean.
+//! temporary file and a rename (the summary index), and put in creation order. `store`
+//! writes records and decides what the bytes mean.
 
 use super::record::ContainerRecord;
 use std::fs::{self, File};

@@ -5,7 +5,7 @@
 //! the store's summary index (see `index`) keeps those summaries so that a listing reads
 //! one file, not one per container.
 
-use super::files::{read_record, replace_unsynced, sorted_by_created};
+use super::files::{read_record, sorted_by_created};
 use super::index::{Listing, Source};
 use super::listing::ListedRecord;
 use super::record::{ContainerRecord, Status};
@@ -127,6 +127,66 @@ pub struct StoreLock {
     _file: File,
 }
 
+/// A changed record in its synced temp file, under the store's lock (see
+/// `ContainerStore::stage_update`).
+pub struct StagedRecord {
+    _lock: StoreLock,
+    tmp: PathBuf,
+    path: PathBuf,
+    record: Option<ContainerRecord>,
+}
+
+impl StagedRecord {
+    /// The record as it will be once committed.
+    pub fn record(&self) -> &ContainerRecord {
+        self.record
+            .as_ref()
+            .expect("a staged record until its commit")
+    }
+
+    /// Renames the temp file over the record (the lock is released after it).
+    pub fn commit(mut self) -> Result<ContainerRecord, StateError> {
+        rename_into_place(&self.tmp, &self.path)?;
+        Ok(self
+            .record
+            .take()
+            .expect("a staged record is committed once"))
+    }
+}
+
+impl Drop for StagedRecord {
+    fn drop(&mut self) {
+        if self.record.is_some() {
+            // Not committed: the record stays as it was.
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn write_unsynced(tmp: &Path, data: &[u8]) -> std::io::Result<()> {
+    fs::write(tmp, data).inspect_err(|_| {
+        let _ = fs::remove_file(tmp);
+    })
+}
+
+fn write_synced(tmp: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let written = File::create(tmp).and_then(|mut f| {
+        f.write_all(data)?;
+        f.sync_all()
+    });
+    written.inspect_err(|_| {
+        let _ = fs::remove_file(tmp);
+    })
+}
+
+fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), StateError> {
+    fs::rename(tmp, path).map_err(|e| {
+        let _ = fs::remove_file(tmp);
+        io(path)(e)
+    })
+}
+
 impl ContainerStore {
     pub fn open(dir: &Path) -> Result<ContainerStore, StateError> {
         // `run` opens its store five times: the directory is checked once per process.
@@ -169,6 +229,13 @@ impl ContainerStore {
 
     /// Replace the record atomically. The caller holds the lock.
     pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
+        let (tmp, path) = self.write_temp(record)?;
+        rename_into_place(&tmp, &path)
+    }
+
+    /// Writes `record` to its temp file as `save` does (synced unless the container is
+    /// `--rm`); the temp file and the record's path. The caller holds the lock.
+    fn write_temp(&self, record: &ContainerRecord) -> Result<(PathBuf, PathBuf), StateError> {
         forget_snapshot(&self.dir);
         let dir = self.dir.join(&record.id);
         if !dir.is_dir() {
@@ -183,19 +250,16 @@ impl ContainerStore {
             // Nor does it get a summary (listings parse its whole record): `run --rm`'s
             // path does no more work than it must.
             let data = serde_json::to_vec(record).expect("records serialize");
-            return replace_unsynced(&tmp, &path, &data).map_err(io(&path));
+            write_unsynced(&tmp, &data).map_err(io(&path))?;
+            return Ok((tmp, path));
         }
         // Compact, and opening with its summary: `ps` and repair read every record
         // (older pretty-printed records, and records without a summary, load alike).
         let data = super::summary::record_bytes(record);
         // On `run`'s path: the record is synced, its directory is not (a crash before
         // the rename reached the disk leaves the previous record, which repair handles).
-        let how = crate::paths::Atomic {
-            tmp: Some(tmp),
-            sync_dir: false,
-            ..Default::default()
-        };
-        crate::paths::write_atomic(&path, &data, &how).map_err(io(&path))
+        write_synced(&tmp, &data).map_err(io(&path))?;
+        Ok((tmp, path))
     }
 
     /// Load, change and save one record under the lock.
@@ -209,6 +273,29 @@ impl ContainerStore {
         change(&mut rec);
         self.save(&lock, &rec)?;
         Ok(rec)
+    }
+
+    /// `update` in two steps: load, change and write (and sync) the record's temp file
+    /// now; rename it over the record at `StagedRecord::commit`. The lock is held from
+    /// here to the commit (or the drop, which removes the temp file and leaves the record
+    /// as it was). For a monitor that writes the container's "running" record while the
+    /// container's process sets itself up: the sync overlaps that setup, and the record
+    /// on disk is always a whole, synced one.
+    pub fn stage_update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut ContainerRecord),
+    ) -> Result<StagedRecord, StateError> {
+        let lock = self.lock()?;
+        let mut record = self.load(id)?;
+        change(&mut record);
+        let (tmp, path) = self.write_temp(&record)?;
+        Ok(StagedRecord {
+            _lock: lock,
+            tmp,
+            path,
+            record: Some(record),
+        })
     }
 
     /// Every record, oldest first. Directories without a record (a create that was
@@ -503,6 +590,32 @@ mod tests {
             },
             state: ContainerStatus::default(),
         }
+    }
+
+    #[test]
+    fn a_staged_update_changes_the_record_only_when_committed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::open(tmp.path()).unwrap();
+        let rec = record('c', "web", "2026-12-03T08:00:00Z");
+        store.save(&store.lock().unwrap(), &rec).unwrap();
+        let temp = tmp.path().join(&rec.id).join(RECORD_TMP);
+        let staged = store
+            .stage_update(&rec.id, |r| r.state.status = Status::Running)
+            .unwrap();
+        assert!(temp.exists(), "the new record waits in its temp file");
+        assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Created);
+        assert_eq!(staged.record().state.status, Status::Running);
+        drop(staged);
+        assert!(!temp.exists(), "a dropped stage leaves no temp file");
+        assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Created);
+        let staged = store
+            .stage_update(&rec.id, |r| r.state.status = Status::Running)
+            .unwrap();
+        assert_eq!(staged.commit().unwrap().state.status, Status::Running);
+        assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Running);
+        assert!(!temp.exists());
+        // The lock went with the commit.
+        drop(store.lock().unwrap());
     }
 
     #[test]
