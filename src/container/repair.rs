@@ -72,7 +72,6 @@ fn start_lock_held(paths: &Paths, id: &str) -> bool {
 
 /// Repair every container of the store (nothing to do in a store that does not exist).
 pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
-    crate::state::prune_exits(&paths.exits());
     if !paths.containers().is_dir() {
         return Ok(());
     }
