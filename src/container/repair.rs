@@ -72,11 +72,9 @@ fn start_lock_held(paths: &Paths, id: &str) -> bool {
 
 /// Repair every container of the store (nothing to do in a store that does not exist).
 pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
-    crate::state::prune_exits(&paths.exits());
-    if !paths.containers().is_dir() {
+    let Some(store) = ContainerStore::open_existing(&paths.containers())? else {
         return Ok(());
-    }
-    let store = ContainerStore::open(&paths.containers())?;
+    };
     // Only the status of each record is read here; a damaged one is loaded in full.
     let (summaries, orphans) = store.scan_summaries()?;
     // The run dirs that exist, listed once (when a created container needs it) rather

@@ -1,8 +1,9 @@
 //! The exit codes of `--rm` containers after their records are gone: the monitor writes
 //! one small file per container (in the runroot, so a reboot forgets them) just before it
 //! removes the record, so that a `wait` started before the removal can still answer with
-//! the code, as docker's does. Files older than `KEEP` are removed by the next command's
-//! repair.
+//! the code, as docker's does. Files older than `KEEP` are removed by the write that
+//! starts a new slot (once per `KEEP` at most, not on every command; older slots are
+//! never read, so one left a while longer answers nobody).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,9 +31,12 @@ pub fn write_exit(dir: &Path, id: &str, code: i32) {
     let code = format!("{code}\n");
     // The directories are made when the first write finds them missing.
     let written = match std::fs::write(&tmp, &code) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::paths::make_dir(dir, 0o700)
-            .and_then(|()| crate::paths::make_dir(&slot, 0o700))
-            .and_then(|()| std::fs::write(&tmp, &code)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            prune_exits(dir);
+            crate::paths::make_dir(dir, 0o700)
+                .and_then(|()| crate::paths::make_dir(&slot, 0o700))
+                .and_then(|()| std::fs::write(&tmp, &code))
+        }
         other => other,
     };
     if written.is_ok() {

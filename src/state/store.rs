@@ -187,10 +187,25 @@ fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), StateError> {
     })
 }
 
+/// The store directory this process has found or made: `run` opens its store five
+/// times, and the directory is checked once.
+static SEEN: Mutex<Option<PathBuf>> = Mutex::new(None);
+
 impl ContainerStore {
+    /// The store at `dir` when it exists, without making it (None: no container was ever
+    /// made here): for repair, which every command does first. It counts as the check
+    /// `open` does once per process.
+    pub fn open_existing(dir: &Path) -> Result<Option<ContainerStore>, StateError> {
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        if let Ok(mut seen) = SEEN.lock() {
+            *seen = Some(dir.to_path_buf());
+        }
+        Self::open(dir).map(Some)
+    }
+
     pub fn open(dir: &Path) -> Result<ContainerStore, StateError> {
-        // `run` opens its store five times: the directory is checked once per process.
-        static SEEN: Mutex<Option<PathBuf>> = Mutex::new(None);
         let seen = SEEN.lock().ok();
         if seen.as_ref().and_then(|s| s.as_deref()) != Some(dir) {
             if !dir.is_dir() {
