@@ -370,7 +370,7 @@ mod tests {
         push_entry(&mut data, &"b".repeat(64), &stamp, 1_700_000_009, b"{}");
         let (map, damaged) = entries(&data).unwrap();
         assert!(!damaged);
-        let a = &map[&"a".repeat(64).as_bytes()[..]];
+        let a = &map["a".repeat(64).as_bytes()];
         assert_eq!((a.stamp, a.noted), (stamp, 1_700_000_009));
         assert_eq!(&data[a.summary.clone()], b"{\"x\":1}");
         // One flipped byte in the second entry: the first is kept, the second is not.

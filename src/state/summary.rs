@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The bytes a record file opens with when it carries a summary.
-pub(super) const SUMMARY_KEY: &[u8] = br#"{"summary":"#;
+const SUMMARY_KEY: &[u8] = br#"{"summary":"#;
 
 /// `record` as JSON opening with its summary, then the record's own fields.
 pub(super) fn record_bytes(record: &ContainerRecord) -> Vec<u8> {
