@@ -96,16 +96,58 @@ fn source_date_epoch_gives_byte_identical_images() {
     assert_eq!(ids[0], ids[1]);
 }
 
+/// Whether a process runs with exactly this command line (a test's own `sleep N`).
+fn running(cmdline: &str) -> bool {
+    let o = std::process::Command::new("pgrep")
+        .args(["-f", &format!("^{cmdline}$")])
+        .output()
+        .unwrap();
+    !o.stdout.is_empty()
+}
+
+/// `kiste build -t TAG` of `dockerfile`, returned once its RUN `cmdline` runs (the
+/// step's overlay is attached in its container only, so the host's mount table does
+/// not show it).
+fn build_until_running(
+    k: &Kiste,
+    dockerfile: &str,
+    tag: &str,
+    cmdline: &str,
+) -> std::process::Child {
+    let ctx = k.context(tag, &[("Dockerfile", dockerfile)]);
+    let child = k
+        .cmd(&["build", "-t", tag, ctx.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Kill only once the RUN command runs (a kill during container setup is the runtime's case).
+    while !running(cmdline) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the RUN step never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child
+}
+
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 #[test]
 fn killed_build_leaves_nothing_and_the_next_build_cleans_up() {
     let k = kiste();
     k.busybox();
-    let ctx = k.context("ctx", &[("Dockerfile", "FROM busybox\nRUN sleep 60\n")]);
-    let mut child = k
-        .cmd(&["build", "-t", "slow", ctx.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     let build_dir = k.root().join("build");
     let mounted = || {
         std::fs::read_to_string("/proc/self/mountinfo")
@@ -113,22 +155,9 @@ fn killed_build_leaves_nothing_and_the_next_build_cleans_up() {
             .lines()
             .any(|l| l.contains(build_dir.to_str().unwrap()))
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let sleeping = || {
-        let o = std::process::Command::new("pgrep")
-            .args(["-f", "^sleep 60$"])
-            .output()
-            .unwrap();
-        !o.stdout.is_empty()
-    };
-    // Kill only once the RUN command runs (a kill during container setup is the runtime's case).
-    while !mounted() || !sleeping() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the RUN step never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // The first RUN's layer blob is held unsynced in the store's tmp/ when the kill comes.
+    let df = "FROM busybox\nRUN echo made > /made\nRUN sleep 60\n";
+    let mut child = build_until_running(&k, df, "slow", "sleep 60");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let next = k.context("ctx2", &[("Dockerfile", "FROM busybox\nRUN true\n")]);
@@ -136,14 +165,65 @@ fn killed_build_leaves_nothing_and_the_next_build_cleans_up() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!mounted(), "a mount under the build dir survived");
     assert_eq!(std::fs::read_dir(&build_dir).unwrap().count(), 0);
+    let tmp = names_in(&k.root().join("images/tmp"));
+    assert!(tmp.is_empty(), "the killed build left temps: {tmp:?}");
     let images = k.ok(&["images"]);
     assert!(!images.contains("slow"), "{images}");
-    let left = std::process::Command::new("pgrep")
-        .args(["-f", "^sleep 60$"])
-        .output()
-        .unwrap();
     assert!(
-        stdout(&left).trim().is_empty(),
+        !running("sleep 60"),
         "the killed build's RUN process survived"
     );
+}
+
+#[test]
+fn a_build_stores_its_layer_blobs_and_cache_entries_only_when_it_commits() {
+    let k = kiste();
+    k.busybox();
+    let blobs = k.root().join("images/blobs/sha256");
+    let before = names_in(&blobs);
+    let df = "FROM busybox\nRUN echo made > /made\nRUN sleep 59\n";
+    let mut child = build_until_running(&k, df, "held", "sleep 59");
+    // The first RUN is done: its blob is written but held in tmp/, and no cache entry
+    // names it yet (a crash now must not leave an entry whose blob was never synced).
+    let during = names_in(&blobs);
+    let tmp = names_in(&k.root().join("images/tmp"));
+    let cache_dir = k.root().join("build-cache");
+    let named: Vec<String> = names_in(&cache_dir)
+        .iter()
+        .filter(|n| !n.starts_with('.'))
+        .filter_map(|n| {
+            let text = std::fs::read_to_string(cache_dir.join(n)).ok()?;
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            Some(v["layer"]["digest"].as_str()?.to_string())
+        })
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(during, before, "a layer blob was named before the commit");
+    assert!(
+        tmp.iter().any(|n| n.ends_with("-blob")),
+        "no held blob in tmp/: {tmp:?}"
+    );
+    for digest in &named {
+        let hex = digest.trim_start_matches("sha256:");
+        assert!(
+            before.iter().any(|b| b == hex),
+            "a cache entry names the uncommitted blob {digest}"
+        );
+    }
+    // The same first step, committed: its blob and cache entry are stored, and a
+    // rebuild takes the step from the cache.
+    let ctx = k.context(
+        "done",
+        &[("Dockerfile", "FROM busybox\nRUN echo made > /made\n")],
+    );
+    let o = build(&k, &ctx, &["-t", "done"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        names_in(&blobs).len(),
+        before.len() + 3,
+        "layer, config, manifest"
+    );
+    let o = build(&k, &ctx, &["-t", "done"]);
+    assert_eq!(cache_hits(&o), 1, "{}", stdout(&o));
 }

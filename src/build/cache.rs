@@ -87,6 +87,59 @@ impl KeyBuilder {
     }
 }
 
+/// The cache entries of the layers a build made, and their blobs, which the image store
+/// holds unsynced until the build commits (`ImageStore::create_layer_unsynced`). The
+/// entries are written only once the blobs are stored, so that no entry names a blob
+/// that a crash could lose; meanwhile later steps of the build find them here.
+#[derive(Default)]
+pub struct Pending {
+    /// (key, entry, what the step was), in build order.
+    entries: Vec<(String, CacheEntry, String)>,
+    blobs: Vec<crate::image::store::HeldBlob>,
+}
+
+impl Pending {
+    pub fn add(
+        &mut self,
+        key: &str,
+        entry: CacheEntry,
+        description: String,
+        blob: Option<crate::image::store::HeldBlob>,
+    ) {
+        self.entries.push((key.to_string(), entry, description));
+        self.blobs.extend(blob);
+    }
+
+    pub fn lookup(&self, key: &str) -> Option<CacheEntry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, e, _)| e.clone())
+    }
+
+    /// Whether `digest` is a blob this build holds.
+    pub fn holds(&self, digest: &str) -> bool {
+        self.blobs.iter().any(|b| b.digest() == digest)
+    }
+
+    /// The held blobs, for the commit that stores them; the entries stay for `write`.
+    pub fn take_blobs(&mut self) -> Vec<crate::image::store::HeldBlob> {
+        std::mem::take(&mut self.blobs)
+    }
+
+    /// Write the entries (their blobs stored by now) into `cache`.
+    pub fn write(
+        &mut self,
+        cache: &BuildCache,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) {
+        for (key, entry, description) in self.entries.drain(..) {
+            let _ = cache.record_use(&key, &entry, &description, labels);
+        }
+    }
+}
+
 impl BuildCache {
     pub fn open(dir: PathBuf) -> BuildCache {
         BuildCache { dir }

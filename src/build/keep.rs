@@ -113,12 +113,15 @@ pub(super) fn keep_container(
 impl super::Builder<'_> {
     /// Keep the container of a RUN step that ended with `code` (`--rm=false`).
     pub(super) fn keep_step(
-        &self,
+        &mut self,
         step: &KeptStep,
         code: i32,
         changes: Changes,
         line: usize,
     ) -> Result<(), super::BuildError> {
+        // The intermediate image names, and the container is unpacked from, layer blobs
+        // the build may still hold unsynced.
+        self.store_pending()?;
         keep_container(self.paths, &self.images, step, code, changes)
             .map(|_| ())
             .map_err(|e| {

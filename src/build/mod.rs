@@ -132,6 +132,8 @@ struct Builder<'a> {
     scratch: PathBuf,
     scratch_guard: scratch::Scratch,
     cache: BuildCache,
+    /// The new layers' blobs and cache entries, stored when the build commits.
+    pending: cache::Pending,
     /// `--cache-from` images.
     cache_from: inline_cache::CacheSources,
     /// A stage or image mounted for COPY --from, unmounted after the step.
@@ -199,6 +201,7 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         scratch,
         scratch_guard,
         cache: BuildCache::open(paths.build_cache()),
+        pending: Default::default(),
         cache_from: Default::default(),
         from_mounts: Vec::new(),
         stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
@@ -221,7 +224,12 @@ pub fn build(paths: &Paths, opts: &BuildOptions) -> Result<crate::image::Image, 
         let warn = |m: String| b.progress.line(format_args!("[Warning] {m}"));
         b.cache_from = inline_cache::CacheSources::load(&b.images, &opts.cache_from, &fetch, &warn);
     }
-    let image = b.run(&df, target)?;
+    let result = b.run(&df, target);
+    if result.is_err() {
+        // The steps that succeeded stay cached, as in docker, for the next attempt.
+        let _ = b.store_pending();
+    }
+    let image = result?;
     let unused: Vec<_> = opts
         .build_args
         .keys()
@@ -354,9 +362,13 @@ impl Builder<'_> {
                 .labels
                 .insert(inline_cache::LABEL.into(), text);
         }
-        let image = self
-            .images
-            .commit_image(&fin.config, &fin.layers, &self.opts.tags)?;
+        // One durable commit for every layer the build made: their blobs, config and
+        // manifest, one directory sync, images.json; then the cache entries.
+        let held = self.pending.take_blobs();
+        let image =
+            self.images
+                .commit_image_held(&fin.config, &fin.layers, &self.opts.tags, held)?;
+        self.pending.write(&self.cache, &self.opts.labels);
         let short = &image.id.trim_start_matches("sha256:")[..12];
         self.say(format_args!("Successfully built {short}"));
         for t in &self.opts.tags {
@@ -460,6 +472,14 @@ impl Builder<'_> {
     }
 
     /// Layer dirs, bottom first, for an overlay mount.
+    /// Store the blobs of the layers made so far and write their cache entries: before
+    /// anything reads those blobs (an intermediate image), or when the build fails.
+    fn store_pending(&mut self) -> Result<(), BuildError> {
+        self.images.sync_held(self.pending.take_blobs())?;
+        self.pending.write(&self.cache, &self.opts.labels);
+        Ok(())
+    }
+
     fn layer_dirs(&self, layers: &[LayerInfo]) -> Result<Vec<PathBuf>, BuildError> {
         Ok(self.images.layer_dirs_for(layers)?)
     }

@@ -334,7 +334,14 @@ impl Builder<'_> {
         if self.opts.no_cache {
             return None;
         }
-        let exists = |l: &LayerInfo| self.images.blob_path(&l.digest).is_ok_and(|p| p.exists());
+        if let Some(entry) = self.pending.lookup(key) {
+            self.say(format_args!(" ---> Using cache"));
+            return Some(entry);
+        }
+        let exists = |l: &LayerInfo| {
+            self.pending.holds(&l.digest)
+                || self.images.blob_path(&l.digest).is_ok_and(|p| p.exists())
+        };
         // --cache-from: a hit seeds the local cache too. Either way the entry's last use
         // is now (for `builder prune --filter until=…/--keep-storage`).
         let entry = self
@@ -365,18 +372,16 @@ impl Builder<'_> {
                 e
             }
             (None, Some(d)) => {
-                let layer = self
+                let (layer, blob) = self
                     .images
-                    .create_layer(d, self.opts.timestamp)
+                    .create_layer_unsynced(d, self.opts.timestamp)
                     .map_err(|e| self.at(line, e.to_string()))?;
                 let e = CacheEntry {
                     layer: Some(layer),
                     created: Some(self.now()),
                     ..Default::default()
                 };
-                let _ = self
-                    .cache
-                    .record_use(key, &e, &created_by, &self.opts.labels);
+                self.pending.add(key, e.clone(), created_by.clone(), blob);
                 e
             }
             (None, None) => {

@@ -12,6 +12,7 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// gzip level 2, the knee of the curve measured on busybox (1.9 MB, zlib-rs): level 1
@@ -20,6 +21,26 @@ use std::path::{Path, PathBuf};
 /// step while the size is paid once per push.
 const GZIP_LEVEL: flate2::Compression = flate2::Compression::new(2);
 const IO_BUF: usize = 256 * 1024;
+
+/// A layer blob written to the store's tmp/, not yet synced nor named in blobs/ (see
+/// `ImageStore::create_layer_unsynced`). Dropped, it is removed.
+pub struct HeldBlob {
+    tmp: TempPath,
+    file: File,
+    digest: String,
+}
+
+impl HeldBlob {
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn sync(&self) -> Result<(), ImageError> {
+        self.file.sync_data().map_err(io_ctx(|| {
+            format!("sync layer blob {}", short_digest(&self.digest))
+        }))
+    }
+}
 
 /// The result of reading one layer tar through the hashing pipeline.
 struct Ingested {
@@ -36,6 +57,25 @@ impl ImageStore {
         dir: &Path,
         clamp_mtime: Option<i64>,
     ) -> Result<LayerInfo, ImageError> {
+        let (info, held) = self.create_layer_unsynced(dir, clamp_mtime)?;
+        if let Some(held) = held {
+            held.sync()?;
+            self.publish_blob(held.tmp, &info.digest)?;
+        }
+        Ok(info)
+    }
+
+    /// `create_layer` for a build, which makes several layers and commits them at once:
+    /// the blob stays in the store's tmp/, its writeback started but not waited for, and
+    /// is returned held (None when that blob is stored already). It is not in blobs/
+    /// until `commit_image_held` or `sync_held` syncs and names it; dropped, it is
+    /// removed (and a killed build's is removed by the next command's `open`). The
+    /// layer's directory is moved into place at once, for the next step's overlay.
+    pub fn create_layer_unsynced(
+        &self,
+        dir: &Path,
+        clamp_mtime: Option<i64>,
+    ) -> Result<(LayerInfo, Option<HeldBlob>), ImageError> {
         let tmp = TempPath::new(self.temp_path("blob"));
         let file = File::create(tmp.path())
             .map_err(io_ctx(|| format!("create {}", tmp.path().display())))?;
@@ -50,40 +90,88 @@ impl ImageStore {
         let file = buf
             .into_inner()
             .map_err(|e| io_ctx(write_ctx)(e.into_error()))?;
-        file.sync_all().map_err(io_ctx(write_ctx))?;
-        self.publish_blob(tmp, &digest)?;
+        let held = if self.blob_path(&digest)?.exists() {
+            None // `tmp` is removed on drop
+        } else {
+            // Start the writeback now, so the commit's fdatasync finds little left to do.
+            // SAFETY: sync_file_range on a file we own; a failure only loses the head start.
+            unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+            Some(HeldBlob {
+                tmp,
+                file,
+                digest: digest.clone(),
+            })
+        };
+        let blob = match &held {
+            Some(h) => h.tmp.path().to_path_buf(),
+            None => self.blob_path(&digest)?,
+        };
+        self.move_layer_dir(dir, &blob, &digest, &diff_id)?;
+        Ok((
+            LayerInfo {
+                digest,
+                diff_id,
+                size,
+                uncompressed_size,
+                media_type: MEDIA_TYPE_LAYER_GZIP.to_string(),
+            },
+            held,
+        ))
+    }
 
-        let dest = self.layer_path(&diff_id)?;
+    /// Syncs the `held` blobs and names them in blobs/, with one sync of the blob
+    /// directory after them: for a caller that needs them stored before its image is
+    /// (e.g. an intermediate image of `build --rm=false`).
+    pub fn sync_held(&self, held: Vec<HeldBlob>) -> Result<(), ImageError> {
+        let Some(digest) = held.first().map(|h| h.digest.clone()) else {
+            return Ok(());
+        };
+        self.publish_held(held)?;
+        self.sync_blob_dir(&digest)
+    }
+
+    /// fdatasync of every held blob (their writeback runs in parallel), then their
+    /// renames into blobs/; the directory is not synced (the caller does that once).
+    pub(super) fn publish_held(&self, held: Vec<HeldBlob>) -> Result<(), ImageError> {
+        for h in &held {
+            h.sync()?;
+        }
+        for h in held {
+            self.publish_blob(h.tmp, &h.digest)?;
+        }
+        Ok(())
+    }
+
+    /// Moves a packed layer directory to `layers/<diffid-hex>`, or deletes it where that
+    /// layer is already extracted.
+    fn move_layer_dir(
+        &self,
+        dir: &Path,
+        blob: &Path,
+        digest: &str,
+        diff_id: &str,
+    ) -> Result<(), ImageError> {
+        let dest = self.layer_path(diff_id)?;
         let lock = self.lock()?;
         if dest.exists() {
             drop(lock);
             fs::remove_dir_all(dir).map_err(io_ctx(|| {
                 format!("remove {} (layer already stored)", dir.display())
             }))?;
-        } else {
-            match fs::rename(dir, &dest) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-                    // `dir` is on another file system: extract the blob we just wrote instead.
-                    drop(lock);
-                    self.extract_blob(&digest, &diff_id)?;
-                    fs::remove_dir_all(dir)
-                        .map_err(io_ctx(|| format!("remove {}", dir.display())))?;
-                }
-                Err(e) => {
-                    return Err(io_ctx(|| {
-                        format!("move {} to {}", dir.display(), dest.display())
-                    })(e))
-                }
-            }
+            return Ok(());
         }
-        Ok(LayerInfo {
-            digest,
-            diff_id,
-            size,
-            uncompressed_size,
-            media_type: MEDIA_TYPE_LAYER_GZIP.to_string(),
-        })
+        match fs::rename(dir, &dest) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+                // `dir` is on another file system: extract the blob we just wrote instead.
+                drop(lock);
+                self.extract_blob_at(blob, digest, diff_id)?;
+                fs::remove_dir_all(dir).map_err(io_ctx(|| format!("remove {}", dir.display())))
+            }
+            Err(e) => Err(io_ctx(|| {
+                format!("move {} to {}", dir.display(), dest.display())
+            })(e)),
+        }
     }
 
     /// Imports a layer tar (plain or gzip, detected by content): stores it as a gzip
@@ -140,8 +228,12 @@ impl ImageStore {
 
     /// Extracts a stored blob to `layers/<diffid-hex>`, checking that it is that layer.
     fn extract_blob(&self, digest: &str, diff_id: &str) -> Result<(), ImageError> {
-        let path = self.blob_path(digest)?;
-        let file = File::open(&path).map_err(io_ctx(|| {
+        self.extract_blob_at(&self.blob_path(digest)?, digest, diff_id)
+    }
+
+    /// `extract_blob` of the blob file at `path` (in blobs/ or still held in tmp/).
+    fn extract_blob_at(&self, path: &Path, digest: &str, diff_id: &str) -> Result<(), ImageError> {
+        let file = File::open(path).map_err(io_ctx(|| {
             format!("open layer blob {}", short_digest(digest))
         }))?;
         let ingested = self.ingest(file, false, &short_digest(digest))?;

@@ -13,6 +13,7 @@ mod layers;
 
 pub use ingest::ExpectedLayer;
 pub(crate) use ingest::ZstdFrames;
+pub use layers::HeldBlob;
 
 use super::config::{
     Descriptor, History, ImageConfig, Manifest, RootFs, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_GZIP,
@@ -147,6 +148,19 @@ impl ImageStore {
         layers: &[LayerInfo],
         tags: &[Reference],
     ) -> Result<Image, ImageError> {
+        self.commit_image_held(config, layers, tags, Vec::new())
+    }
+
+    /// `commit_image` for a build: the layer blobs it holds (`create_layer_unsynced`,
+    /// any of its stages) are synced and named first, and one sync of the blob directory
+    /// makes them, the config and the manifest durable before images.json names them.
+    pub fn commit_image_held(
+        &self,
+        config: &ImageConfig,
+        layers: &[LayerInfo],
+        tags: &[Reference],
+        held: Vec<HeldBlob>,
+    ) -> Result<Image, ImageError> {
         let layer_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
         if config
             .rootfs
@@ -172,6 +186,8 @@ impl ImageStore {
             )));
         }
         let tag_names = tag_names(tags)?;
+        let new_layers = !held.is_empty();
+        self.publish_held(held)?;
         let mut config = config.clone();
         if config.rootfs.kind.is_empty() {
             config.rootfs.kind = "layers".to_string();
@@ -183,7 +199,7 @@ impl ImageStore {
         let (manifest_digest, new_manifest) = self.put_blob_unsynced_dir(&manifest_bytes)?;
         // One directory sync makes both names (and the layer blobs renamed in before
         // them) durable before images.json refers to them.
-        if new_config || new_manifest {
+        if new_config || new_manifest || new_layers {
             self.sync_blob_dir(&id)?;
         }
 
