@@ -8,9 +8,12 @@
 //!
 //! Why not the `oci-spec` crate (issue 15: "use oci-spec unless you measure a reason not
 //! to")? It brings builders, getters and every platform's types, and the `regex` crates
-//! it compiles for one field kiste never reads (process.execCPUAffinity); what that
-//! costs in bytes and start-up instructions is measured below. The crate stays a
-//! dev-dependency: the tests parse the same documents with both and compare.
+//! it compiles for one field kiste never reads (process.execCPUAffinity). Measured
+//! (2026-12-03, static release build, callgrind): the binary 9,995,096 -> 8,549,144 bytes
+//! with these types; instructions of `kiste version` 1.163 -> 1.055 M, of the `kiste oci
+//! run` parent 1.386 -> 1.258 M, of the `run --rm` parent 3.455 -> 3.340 M (fewer
+//! relocations at start, no oci-spec builders). The crate stays a dev-dependency: the
+//! tests parse the same documents with both and compare.
 //!
 //! Not done here: validation of what the runtime checks itself (paths inside the rootfs:
 //! `bundle`; mount options: `mount_options`; resources: `resources`).
