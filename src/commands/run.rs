@@ -69,6 +69,10 @@ pub fn run(paths: &Paths, args: RunArgs) -> anyhow::Result<()> {
                     let _ = store.remove(&lock, &rec.id);
                 }
                 monitor::remove_anonymous_volumes(paths, &rec.config.host.mounts);
+            } else {
+                // It stays, created, as docker's does: its record is synced now (see
+                // `ContainerStore::create_starting`).
+                let _ = store.update(&rec.id, |_| ());
             }
             Err(Exit {
                 code: e.exit_code(),
@@ -371,7 +375,11 @@ fn create_record(paths: &Paths, args: &RunArgs, starting: bool) -> anyhow::Resul
         crate::plugin::PluginStore::existing(paths).is_some_and(|s| s.get(d).is_ok())
     })
     .map_err(|message| Exit { code: 125, message })?;
-    store.create(&lock, &mut rec).map_err(|e| Exit {
+    let created = match starting {
+        true => store.create_starting(&lock, &mut rec),
+        false => store.create(&lock, &mut rec),
+    };
+    created.map_err(|e| Exit {
         code: 125,
         message: e.to_string(),
     })?;

@@ -204,12 +204,15 @@ impl PortForwarder {
         for c in &self.conns {
             let mut ce = 0;
             let mut se = 0;
+            // While the inner connect completes, the client's first bytes (a request
+            // usually follows its connect at once) are read already: the round that
+            // sees the connect done sends them on.
+            if !c.up.eof && c.up.is_empty() {
+                ce |= libc::POLLIN;
+            }
             if c.connecting {
                 se |= libc::POLLOUT;
             } else {
-                if !c.up.eof && c.up.is_empty() {
-                    ce |= libc::POLLIN;
-                }
                 if !c.down.eof && c.down.is_empty() {
                     se |= libc::POLLIN;
                 }
@@ -231,7 +234,7 @@ impl PortForwarder {
         let mut accepted = Vec::new();
         for (l, port) in &self.tcp {
             if fds[i].revents & libc::POLLIN != 0 {
-                while let Ok((client, _)) = l.accept() {
+                while let Some(client) = accept_nonblocking(l) {
                     accepted.push((client, *port));
                 }
             }
@@ -268,7 +271,6 @@ impl PortForwarder {
         }
         self.conns = keep;
         for (client, port) in accepted {
-            let _ = client.set_nonblocking(true);
             match self.connect_inner(port) {
                 Ok(server) => self.conns.push(Conn {
                     client,
@@ -311,8 +313,30 @@ impl PortForwarder {
     }
 }
 
+/// The next pending connection on `l`, non-blocking from its accept (no separate
+/// FIONBIO); None when there is none (or it failed: the client sees a reset).
+fn accept_nonblocking(l: &TcpListener) -> Option<TcpStream> {
+    // SAFETY: accept4 on a listening socket this forwarder owns; no address wanted.
+    let fd = unsafe {
+        libc::accept4(
+            l.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    };
+    // SAFETY: a new descriptor that nothing else owns.
+    (fd >= 0).then(|| unsafe { TcpStream::from_raw_fd(fd) })
+}
+
 fn pump(c: &mut Conn, cr: i16, sr: i16) -> io::Result<()> {
     let bad = libc::POLLERR | libc::POLLNVAL;
+    if cr & bad != 0 {
+        return Err(io::Error::other("socket error"));
+    }
+    if cr & (libc::POLLIN | libc::POLLHUP) != 0 && c.up.is_empty() && !c.up.eof {
+        c.up.fill(&mut c.client)?;
+    }
     if c.connecting {
         if sr & (libc::POLLOUT | bad | libc::POLLHUP) == 0 {
             return Ok(());
@@ -321,13 +345,12 @@ fn pump(c: &mut Conn, cr: i16, sr: i16) -> io::Result<()> {
             return Err(e);
         }
         c.connecting = false;
+        // Connected: what the client sent meanwhile goes on in this round.
+        c.up.drain(&mut c.server)?;
         return Ok(());
     }
-    if cr & bad != 0 || sr & bad != 0 {
+    if sr & bad != 0 {
         return Err(io::Error::other("socket error"));
-    }
-    if cr & (libc::POLLIN | libc::POLLHUP) != 0 && c.up.is_empty() && !c.up.eof {
-        c.up.fill(&mut c.client)?;
     }
     if sr & (libc::POLLIN | libc::POLLHUP) != 0 && c.down.is_empty() && !c.down.eof {
         c.down.fill(&mut c.server)?;
@@ -335,4 +358,97 @@ fn pump(c: &mut Conn, cr: i16, sr: i16) -> io::Result<()> {
     c.up.drain(&mut c.server)?;
     c.down.drain(&mut c.client)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{PortMapping, Protocol};
+    use crate::network::bind_ports;
+    use std::net::Ipv4Addr;
+
+    /// Runs the forwarder's poll loop until `done` (at most 5 s).
+    fn forward_until(fwd: &mut PortForwarder, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "the forwarder made no progress");
+            let mut fds = Vec::new();
+            fwd.register(&mut fds);
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 50) };
+            fwd.dispatch(&fds);
+        }
+    }
+
+    #[test]
+    fn a_request_sent_before_the_inner_connect_completes_is_forwarded_with_its_half_close() {
+        // setns into a network namespace needs CAP_SYS_ADMIN, even into one's own.
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: setns needs root");
+            return;
+        }
+        // The "container": a server in this namespace (the forwarder dials 127.0.0.1).
+        let server = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let mapping = PortMapping {
+            host_ip: Some(Ipv4Addr::LOCALHOST.into()),
+            host_port: 0,
+            container_port: server.local_addr().unwrap().port(),
+            protocol: Protocol::Tcp,
+        };
+        let bound = bind_ports(&[mapping]).unwrap();
+        let host_port = bound[0].mapping.host_port;
+        let ns = File::open("/proc/self/ns/net").unwrap();
+        let mut fwd = PortForwarder::new(bound, ns).unwrap();
+        // The client's whole request and its end are queued before the forwarder runs.
+        let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, host_port)).unwrap();
+        client.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        client.shutdown(Shutdown::Write).unwrap();
+        server.set_nonblocking(true).unwrap();
+        let mut inner = None;
+        forward_until(&mut fwd, || {
+            inner = inner
+                .take()
+                .or_else(|| server.accept().ok().map(|(s, _)| s));
+            inner.is_some()
+        });
+        let mut inner = inner.unwrap();
+        inner.set_nonblocking(true).unwrap();
+        let mut request = Vec::new();
+        forward_until(&mut fwd, || {
+            let mut buf = [0u8; 256];
+            match inner.read(&mut buf) {
+                Ok(0) => true,
+                Ok(n) => {
+                    request.extend_from_slice(&buf[..n]);
+                    false
+                }
+                Err(_) => false,
+            }
+        });
+        assert_eq!(request, b"GET / HTTP/1.0\r\n\r\n");
+        inner.write_all(b"HTTP/1.0 200 OK\r\n\r\n").unwrap();
+        drop(inner);
+        client.set_nonblocking(true).unwrap();
+        let mut answer = Vec::new();
+        forward_until(&mut fwd, || {
+            let mut buf = [0u8; 256];
+            match client.read(&mut buf) {
+                Ok(0) => true,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    false
+                }
+                Err(_) => false,
+            }
+        });
+        assert_eq!(answer, b"HTTP/1.0 200 OK\r\n\r\n");
+        // Both directions ended and were passed on: the connection is dropped.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !fwd.is_idle() {
+            assert!(Instant::now() < deadline, "the finished connection stays");
+            let mut fds = Vec::new();
+            fwd.register(&mut fds);
+            unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 50) };
+            fwd.dispatch(&fds);
+        }
+    }
 }

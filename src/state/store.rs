@@ -163,6 +163,15 @@ impl Drop for StagedRecord {
     }
 }
 
+/// Whether a record's data reach the disk before it is renamed into place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Synced,
+    /// A container `run` is starting: a later save (synced) replaces the record before
+    /// the start is acknowledged (see `create_starting`).
+    UntilStarted,
+}
+
 fn write_unsynced(tmp: &Path, data: &[u8]) -> std::io::Result<()> {
     fs::write(tmp, data).inspect_err(|_| {
         let _ = fs::remove_file(tmp);
@@ -244,13 +253,18 @@ impl ContainerStore {
 
     /// Replace the record atomically. The caller holds the lock.
     pub fn save(&self, _lock: &StoreLock, record: &ContainerRecord) -> Result<(), StateError> {
-        let (tmp, path) = self.write_temp(record)?;
+        let (tmp, path) = self.write_temp(record, Durability::Synced)?;
         rename_into_place(&tmp, &path)
     }
 
     /// Writes `record` to its temp file as `save` does (synced unless the container is
-    /// `--rm`); the temp file and the record's path. The caller holds the lock.
-    fn write_temp(&self, record: &ContainerRecord) -> Result<(PathBuf, PathBuf), StateError> {
+    /// `--rm` or `durability` says not); the temp file and the record's path. The caller
+    /// holds the lock.
+    fn write_temp(
+        &self,
+        record: &ContainerRecord,
+        durability: Durability,
+    ) -> Result<(PathBuf, PathBuf), StateError> {
         forget_snapshot(&self.dir);
         let dir = self.dir.join(&record.id);
         if !dir.is_dir() {
@@ -273,7 +287,11 @@ impl ContainerStore {
         let data = super::summary::record_bytes(record);
         // On `run`'s path: the record is synced, its directory is not (a crash before
         // the rename reached the disk leaves the previous record, which repair handles).
-        write_synced(&tmp, &data).map_err(io(&path))?;
+        match durability {
+            Durability::Synced => write_synced(&tmp, &data),
+            Durability::UntilStarted => write_unsynced(&tmp, &data),
+        }
+        .map_err(io(&path))?;
         Ok((tmp, path))
     }
 
@@ -304,7 +322,7 @@ impl ContainerStore {
         let lock = self.lock()?;
         let mut record = self.load(id)?;
         change(&mut record);
-        let (tmp, path) = self.write_temp(&record)?;
+        let (tmp, path) = self.write_temp(&record, Durability::Synced)?;
         Ok(StagedRecord {
             _lock: lock,
             tmp,
@@ -522,6 +540,29 @@ impl ContainerStore {
     /// Save a new record, refusing a name that is taken; a record without a name gets a
     /// generated one that is free. The records are read once. The caller holds the lock.
     pub fn create(&self, lock: &StoreLock, record: &mut ContainerRecord) -> Result<(), StateError> {
+        self.create_as(lock, record, Durability::Synced)
+    }
+
+    /// `create` for `run`: the new record is not synced. `run` acknowledges nothing until
+    /// its container runs, and by then the "running" record (synced before its rename,
+    /// see `stage_update`) has replaced this one; after a start that fails, `run` saves
+    /// the record (synced) before it reports the error. A crash before either leaves
+    /// this record, or an empty file that repair removes as an interrupted create: a
+    /// `run` that never answered.
+    pub fn create_starting(
+        &self,
+        lock: &StoreLock,
+        record: &mut ContainerRecord,
+    ) -> Result<(), StateError> {
+        self.create_as(lock, record, Durability::UntilStarted)
+    }
+
+    fn create_as(
+        &self,
+        _lock: &StoreLock,
+        record: &mut ContainerRecord,
+        durability: Durability,
+    ) -> Result<(), StateError> {
         let all = self.names()?;
         if record.name.is_empty() {
             record.name = super::generate_name(&|n| all.iter().any(|r| r.name == n));
@@ -531,7 +572,8 @@ impl ContainerStore {
                 id: other.id.clone(),
             });
         }
-        self.save(lock, record)
+        let (tmp, path) = self.write_temp(record, durability)?;
+        rename_into_place(&tmp, &path)
     }
 
     /// Give container `id` the name `new` (checked and refused as docker refuses it: the
