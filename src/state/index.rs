@@ -208,19 +208,13 @@ fn record_name(id: &str) -> CString {
     CString::new(name).expect("a directory entry's name holds no NUL")
 }
 
-/// The stamp of the record of `id` (lstat, relative to the store's directory).
+/// The stamp of the record file `name` (relative to the store's directory; followed as
+/// `read_at` and `ContainerStore::load` follow it).
 fn stamp_at(dir: &File, name: &CString) -> std::io::Result<Stamp> {
     // SAFETY: an all-zero stat is a valid value for fstatat to overwrite.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `name` is NUL-terminated and the directory fd is open.
-    let r = unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            &mut st,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
+    let r = unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, 0) };
     if r != 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -234,7 +228,7 @@ fn read_at(dir: &File, name: &CString) -> std::io::Result<(Vec<u8>, Stamp)> {
         libc::openat(
             dir.as_raw_fd(),
             name.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            libc::O_RDONLY | libc::O_CLOEXEC,
         )
     };
     if fd < 0 {
