@@ -269,6 +269,7 @@ pub(super) fn list(
         let entry = entry?;
         let name = entry.file_name();
         let Some(id) = name.to_str().filter(|id| id.len() == 64) else {
+            remove_stale_temp(&store, name.as_bytes());
             continue;
         };
         let path = record_name(id);
@@ -340,9 +341,54 @@ pub(super) fn list(
     })
 }
 
+/// Removes `name` when it is the temp file of an index rewrite whose process is gone (a
+/// listing killed between its write and its rename); a live writer's file is left alone.
+fn remove_stale_temp(store: &File, name: &[u8]) {
+    use std::os::fd::AsRawFd;
+    let prefix = format!(".{INDEX}.tmp-");
+    let Some(pid) = name
+        .strip_prefix(prefix.as_bytes())
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .and_then(|p| p.parse::<libc::pid_t>().ok())
+        .filter(|&p| p > 0)
+    else {
+        return;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let gone = unsafe { libc::kill(pid, 0) } == -1
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    if gone {
+        if let Ok(c) = std::ffi::CString::new(name) {
+            // SAFETY: a NUL-terminated name relative to the open store directory.
+            unsafe { libc::unlinkat(store.as_raw_fd(), c.as_ptr(), 0) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dead_writers_temp_file_is_removed_and_a_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = File::open(tmp.path()).unwrap();
+        // A pid above the kernel's maximum (4194304) names no process.
+        let dead = tmp.path().join(format!(".{INDEX}.tmp-99999999"));
+        let live = tmp
+            .path()
+            .join(format!(".{INDEX}.tmp-{}", std::process::id()));
+        let other = tmp.path().join("notes.tmp-1");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        for p in [&dead, &live, &other] {
+            remove_stale_temp(&store, p.file_name().unwrap().as_encoded_bytes());
+        }
+        assert!(!dead.exists(), "a dead writer's temp file goes");
+        assert!(live.exists(), "a live writer's temp file stays");
+        assert!(other.exists(), "other names are not touched");
+    }
 
     #[test]
     fn an_entry_reads_back_and_a_damaged_one_ends_the_parse() {
