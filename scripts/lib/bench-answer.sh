@@ -5,6 +5,11 @@
 # server in the container listens (a userland proxy), so only a status line counts. Gives
 # up after 10 s with exit 1. Uses bash's /dev/tcp: no extra process per attempt.
 set -u
+# A forwarder that accepts before the server listens closes the connection when its own
+# connect is refused; printf writes the request in two writes, and the second one then
+# gets EPIPE. Ignored, so that the attempt fails and the loop tries again instead of
+# SIGPIPE ending the script.
+trap '' PIPE
 port=$1
 shift
 "$@" >/dev/null || exit 1
