@@ -61,7 +61,8 @@ pub const CONTAINER_DIR_LAYOUT: &[Known] = &[
 ];
 
 /// A container's run dir when it ends: the rootfs mount point (unmounted by then) and
-/// the files bound to /etc (`monitor::spec`).
+/// the files bound to /etc (`monitor::spec`). Only kiste writes there (the container
+/// sees the files through binds), so it goes by path (`crate::fs::remove_own`).
 pub const RUN_DIR_LAYOUT: &[Known] = &[
     Known::Dir(c"rootfs", &[]),
     Known::File(c"hosts"),

@@ -409,7 +409,9 @@ pub fn oom_killed(spec: &CgroupSpec) -> bool {
 }
 
 pub(crate) fn counter(file: &Path, key: &str) -> Option<u64> {
-    let text = fs::read_to_string(file).ok()?;
+    // A cgroup file reports size 0: `read_to_string`'s stat for a size hint buys nothing
+    // and its 32-byte first reads take three calls for memory.oom_control.
+    let text = crate::process::read_proc(file).ok()?;
     text.lines().find_map(|l| {
         let (k, v) = l.split_once(' ')?;
         (k == key).then(|| v.trim().parse().ok()).flatten()

@@ -14,4 +14,4 @@ mod tests;
 pub(crate) mod xattr;
 
 pub use confined::{Dir, Root, Stat};
-pub use remove::{remove_known, remove_tree, Known};
+pub use remove::{remove_known, remove_own, remove_tree, Known};

@@ -6,7 +6,7 @@
 //! `fstat` and two `fcntl`s per directory. Used at the end of `run --rm`, where a
 //! container's directories go.
 
-use std::ffi::{CStr, CString};
+use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -49,6 +49,31 @@ pub enum Known {
 pub fn remove_known(path: &Path, layout: &[Known]) -> io::Result<()> {
     let name = CString::new(path.as_os_str().as_bytes())?;
     remove_known_dir(libc::AT_FDCWD, &name, layout)
+}
+
+/// Removes the directory `path` that only kiste writes to (no user, no container can
+/// put an entry there), whose entries are `names`: one `unlinkat` each by path and the
+/// `rmdir`, with no descriptor of it opened (`remove_known` opens each directory so as
+/// never to follow a planted symlink). An entry that cannot go (a mount point still
+/// mounted: EBUSY) is an error, never looked into; anything else found in `path` is
+/// removed by `remove_tree`. `NotFound` when `path` does not exist.
+pub fn remove_own(path: &Path, names: &[Known]) -> io::Result<()> {
+    for entry in names {
+        let removed = match entry {
+            Known::File(n) => std::fs::remove_file(path.join(OsStr::from_bytes(n.to_bytes()))),
+            Known::Dir(n, _) | Known::MostlyEmpty(n, _) => {
+                std::fs::remove_dir(path.join(OsStr::from_bytes(n.to_bytes())))
+            }
+        };
+        match removed {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    match std::fs::remove_dir(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => remove_tree(path),
+        other => other,
+    }
 }
 
 fn remove_known_dir(dir: RawFd, name: &CStr, layout: &[Known]) -> io::Result<()> {
@@ -220,6 +245,35 @@ mod tests {
         Known::MostlyEmpty(c"empty", &[Known::File(c"x")]),
         Known::Dir(c"work", &[Known::Dir(c"work", &[])]),
     ];
+
+    #[test]
+    fn an_own_dir_goes_by_its_names_and_what_else_is_there_goes_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let names = &[
+            Known::Dir(c"rootfs", &[]),
+            Known::File(c"hosts"),
+            Known::File(c"gone"),
+        ];
+        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+        std::fs::write(dir.join("hosts"), "").unwrap();
+        remove_own(&dir, names).unwrap();
+        assert!(!dir.exists());
+        std::fs::create_dir_all(dir.join("extra/more")).unwrap();
+        std::fs::write(dir.join("hosts"), "").unwrap();
+        remove_own(&dir, names).unwrap();
+        assert!(!dir.exists());
+        // A directory entry that is not empty is an error, not emptied.
+        std::fs::create_dir_all(dir.join("rootfs/bin")).unwrap();
+        assert!(remove_own(&dir, names).is_err());
+        assert!(dir.join("rootfs/bin").exists());
+        assert_eq!(
+            remove_own(&tmp.path().join("none"), names)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+    }
 
     #[test]
     fn a_known_layout_goes_by_its_names_and_what_else_is_there_goes_too() {

@@ -27,7 +27,7 @@ pub(super) fn finish(
     if running.host_mount {
         let _ = storage::unmount(&running.rootfs);
     }
-    let _ = crate::fs::remove_known(
+    let _ = crate::fs::remove_own(
         &paths.container_run_dir(&running.id),
         crate::paths::RUN_DIR_LAYOUT,
     );

@@ -31,7 +31,7 @@ pub(crate) fn program(profile: &str, caps: u64) -> Result<Vec<libc::sock_filter>
         return seccomp::program_from_json(profile, caps);
     };
     let path = dir.join(key(profile, caps));
-    if let Some(prog) = std::fs::read(&path).ok().and_then(|b| decode(&b)) {
+    if let Some(prog) = read_entry(&path).and_then(|b| decode(&b)) {
         return Ok(prog);
     }
     let prog = seccomp::program_from_json(profile, caps)?;
@@ -64,8 +64,24 @@ fn encode(prog: &[libc::sock_filter]) -> Vec<u8> {
     out
 }
 
+/// The largest program the kernel takes (BPF_MAXINSNS), in bytes.
+const MAX_BYTES: usize = 4096 * 8;
+
+/// A cache entry's bytes, read into a buffer the size of the largest program: no stat
+/// for a size hint (`std::fs::read` makes one), and a longer file is not read whole.
+fn read_entry(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(MAX_BYTES + 1);
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
 fn decode(bytes: &[u8]) -> Option<Vec<libc::sock_filter>> {
-    if bytes.is_empty() || !bytes.len().is_multiple_of(8) || bytes.len() / 8 > 4096 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(8) || bytes.len() > MAX_BYTES {
         return None;
     }
     let prog = bytes
