@@ -48,15 +48,14 @@ pub const CONTAINER_DIR_LAYOUT: &[Known] = &[
             Known::Dir(c"sys", &[]),
         ],
     ),
-    Known::Dir(
-        c"work",
-        &[Known::Dir(
+    Known::Chain(
+        &[
+            c"work/work/incompat/volatile",
+            c"work/work/incompat",
+            c"work/work",
             c"work",
-            &[Known::Dir(
-                c"incompat",
-                &[Known::Dir(c"volatile", &[Known::File(c"dirty")])],
-            )],
-        )],
+        ],
+        c"dirty",
     ),
 ];
 

@@ -37,6 +37,13 @@ pub enum Known {
     /// when its mount points come from an init layer): its `rmdir` is tried first, and
     /// only when that fails are the entries expected in it removed.
     MostlyEmpty(&'static CStr, &'static [Known]),
+    /// A chain of directories that only the kernel writes (overlayfs's work dir), named
+    /// from the parent, the deepest first, and the file in the deepest one: the deepest is
+    /// opened with `openat2(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH)` (no symlink anywhere on
+    /// the way), the file unlinked there and the directories removed by their paths, with
+    /// no descriptor per level. Anything else found there (a planted symlink, more
+    /// entries) makes the first directory go as `remove_tree` removes it.
+    Chain(&'static [&'static CStr], &'static CStr),
 }
 
 /// Removes the directory `path`, whose expected entries are `layout`: one `unlinkat` per
@@ -64,6 +71,10 @@ pub fn remove_own(path: &Path, names: &[Known]) -> io::Result<()> {
             Known::Dir(n, _) | Known::MostlyEmpty(n, _) => {
                 std::fs::remove_dir(path.join(OsStr::from_bytes(n.to_bytes())))
             }
+            Known::Chain(dirs, _) => match dirs.last() {
+                Some(n) => remove_tree(&path.join(OsStr::from_bytes(n.to_bytes()))),
+                None => Ok(()),
+            },
         };
         match removed {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -110,6 +121,7 @@ fn remove_known_dir(dir: RawFd, name: &CStr, layout: &[Known]) -> io::Result<()>
         let removed = match entry {
             Known::File(n) => remove_entry(fd.as_raw_fd(), n, libc::DT_UNKNOWN),
             Known::Dir(n, inner) => remove_known_dir(fd.as_raw_fd(), n, inner),
+            Known::Chain(dirs, file) => remove_chain(fd.as_raw_fd(), dirs, file),
             Known::MostlyEmpty(n, inner) => {
                 // SAFETY: a NUL-terminated name and the directory fd held here.
                 match cvt(unsafe { libc::unlinkat(fd.as_raw_fd(), n.as_ptr(), libc::AT_REMOVEDIR) })
@@ -135,6 +147,38 @@ fn remove_known_dir(dir: RawFd, name: &CStr, layout: &[Known]) -> io::Result<()>
             rmdir()
         }
         other => other,
+    }
+}
+
+fn remove_chain(dir: RawFd, dirs: &[&CStr], file: &CStr) -> io::Result<()> {
+    let (Some(deepest), Some(top)) = (dirs.first(), dirs.last()) else {
+        return Ok(());
+    };
+    let resolve = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_BENEATH;
+    let whole = || -> io::Result<()> {
+        let fd = super::sys::openat2(dir, deepest, libc::O_RDONLY | libc::O_DIRECTORY, resolve)?;
+        // SAFETY: a NUL-terminated name and the directory fd held here.
+        match cvt(unsafe { libc::unlinkat(fd.as_raw_fd(), file.as_ptr(), 0) }) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        drop(fd);
+        for d in dirs {
+            // SAFETY: a NUL-terminated path relative to the directory fd the caller holds.
+            cvt(unsafe { libc::unlinkat(dir, d.as_ptr(), libc::AT_REMOVEDIR) })?;
+        }
+        Ok(())
+    };
+    match whole() {
+        Ok(()) => Ok(()),
+        // Not as expected (a level missing, a symlink, more entries): whatever is left goes.
+        Err(_) => match remove_dir(dir, top) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => {
+                // SAFETY: as above.
+                cvt(unsafe { libc::unlinkat(dir, top.as_ptr(), 0) }).map(drop)
+            }
+            other => other,
+        },
     }
 }
 
@@ -245,6 +289,47 @@ mod tests {
         Known::MostlyEmpty(c"empty", &[Known::File(c"x")]),
         Known::Dir(c"work", &[Known::Dir(c"work", &[])]),
     ];
+
+    #[test]
+    fn a_chain_goes_by_its_paths_and_never_through_a_symlink() {
+        const CHAIN: &[Known] = &[Known::Chain(
+            &[
+                c"work/work/incompat/volatile",
+                c"work/work/incompat",
+                c"work/work",
+                c"work",
+            ],
+            c"dirty",
+        )];
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = tmp.path().join("tree");
+        // As overlayfs leaves it, then with the file missing, then with a level missing.
+        for made in ["work/work/incompat/volatile", "work/work/incompat", "work"] {
+            std::fs::create_dir_all(tree.join(made)).unwrap();
+            if made.ends_with("volatile") {
+                std::fs::write(tree.join(made).join("dirty"), "").unwrap();
+            }
+            remove_known(&tree, CHAIN).unwrap();
+            assert!(!tree.exists(), "{made}");
+        }
+        // More than the chain holds.
+        std::fs::create_dir_all(tree.join("work/work/incompat/volatile/more")).unwrap();
+        std::fs::write(tree.join("work/extra"), "").unwrap();
+        remove_known(&tree, CHAIN).unwrap();
+        assert!(!tree.exists());
+        // A symlink on the way to a tree outside that has the same names: never followed.
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(outside.join("incompat/volatile")).unwrap();
+        std::fs::write(outside.join("incompat/volatile/dirty"), "keep").unwrap();
+        std::fs::create_dir_all(tree.join("work")).unwrap();
+        std::os::unix::fs::symlink(&outside, tree.join("work/work")).unwrap();
+        remove_known(&tree, CHAIN).unwrap();
+        assert!(!tree.exists());
+        assert_eq!(
+            std::fs::read_to_string(outside.join("incompat/volatile/dirty")).unwrap(),
+            "keep"
+        );
+    }
 
     #[test]
     fn an_own_dir_goes_by_its_names_and_what_else_is_there_goes_too() {
