@@ -7,6 +7,7 @@
 
 pub mod confined;
 mod dir;
+mod read;
 mod remove;
 mod sys;
 #[cfg(test)]
@@ -14,4 +15,5 @@ mod tests;
 pub(crate) mod xattr;
 
 pub use confined::{Dir, Root, Stat};
+pub use read::read_whole;
 pub use remove::{remove_known, remove_own, remove_tree, Known};

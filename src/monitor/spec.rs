@@ -261,7 +261,10 @@ fn etc_mounts(run_dir: &Path, rec: &ContainerRecord) -> Result<Vec<Mount>, SpecE
     for h in &rec.config.host.extra_hosts {
         hosts.push_str(&format!("{}\t{}\n", h.ip, h.name));
     }
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let resolv = crate::fs::read_whole(Path::new("/etc/resolv.conf"))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
     let host = &rec.config.host;
     let resolv = if rec.config.host.network == NetworkMode::Host
         && host.dns.is_empty()

@@ -110,7 +110,7 @@ impl ImageStore {
 
     pub(super) fn read_index(&self) -> Result<Index, ImageError> {
         let path = self.index_path();
-        let bytes = match fs::read(&path) {
+        let bytes = match crate::fs::read_whole(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Index::default()),
             Err(e) => return Err(io_ctx(|| format!("read {}", path.display()))(e)),

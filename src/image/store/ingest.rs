@@ -200,8 +200,8 @@ impl ImageStore {
     /// The raw bytes of a stored blob (a config or manifest to push).
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, ImageError> {
         let path = self.blob_path(digest)?;
-        let bytes =
-            fs::read(&path).map_err(io_ctx(|| format!("read blob {}", short_digest(digest))))?;
+        let bytes = crate::fs::read_whole(&path)
+            .map_err(io_ctx(|| format!("read blob {}", short_digest(digest))))?;
         let actual = format!("sha256:{}", crate::image::hex(&Sha256::digest(&bytes)));
         if actual != digest {
             return Err(ImageError::Corrupt {

@@ -365,8 +365,8 @@ impl ImageStore {
         digest: &str,
     ) -> Result<T, ImageError> {
         let path = self.blob_path(digest)?;
-        let bytes =
-            fs::read(&path).map_err(io_ctx(|| format!("read blob {}", short_digest(digest))))?;
+        let bytes = crate::fs::read_whole(&path)
+            .map_err(io_ctx(|| format!("read blob {}", short_digest(digest))))?;
         serde_json::from_slice(&bytes).map_err(|e| ImageError::Corrupt {
             path: path.display().to_string(),
             reason: e.to_string(),
