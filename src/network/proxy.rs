@@ -383,7 +383,7 @@ mod tests {
     fn a_request_sent_before_the_inner_connect_completes_is_forwarded_with_its_half_close() {
         // setns into a network namespace needs CAP_SYS_ADMIN, even into one's own.
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: setns needs root");
+            crate::test_skip::skip_log("setns into a network namespace needs root");
             return;
         }
         // The "container": a server in this namespace (the forwarder dials 127.0.0.1).
