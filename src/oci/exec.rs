@@ -14,12 +14,12 @@ use std::path::Path;
 use std::collections::BTreeSet;
 
 use crate::cli::oci::OciExecArgs;
-use crate::runtime::{ExecOci, ExecSpec, Rlimit, Seccomp, Security, Stdio};
+use crate::runtime::{ExecOci, ExecSpec, Seccomp, Security, Stdio};
 
 use super::console::{self, ConsoleSocket};
 use super::spec::{capability_name, Process, Spec};
 use super::state::{cgroup_spec, Record, StateRoot, Status};
-use super::translate::capability_sets;
+use super::translate::{capability_sets, rlimits};
 use super::OciError;
 
 fn invalid(what: impl Into<String>, reason: impl Into<String>) -> OciError {
@@ -118,19 +118,6 @@ fn exec_security(p: &Process, config: &Spec) -> Result<Security, OciError> {
         readonly_rootfs: false,
         privileged: false,
     })
-}
-
-/// The process's rlimits as the runtime applies them.
-fn rlimits(p: &Process) -> Vec<Rlimit> {
-    p.rlimits
-        .iter()
-        .flatten()
-        .map(|r| Rlimit {
-            resource: r.resource,
-            soft: r.soft,
-            hard: r.hard,
-        })
-        .collect()
 }
 
 /// The bundle's config.json, for the container's process defaults, hostname and seccomp.

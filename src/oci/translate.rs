@@ -355,8 +355,8 @@ fn devices(spec: &Spec) -> (Vec<Device>, Vec<Device>) {
     (nodes, rules)
 }
 
-/// The rlimits, whose names `spec` checked when it parsed them.
-fn rlimits(process: &Process) -> Vec<Rlimit> {
+/// The rlimits, whose names `spec` checked when it parsed them (`create` and `exec`).
+pub(super) fn rlimits(process: &Process) -> Vec<Rlimit> {
     process
         .rlimits
         .iter()
