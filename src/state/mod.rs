@@ -10,6 +10,7 @@ mod index;
 mod listing;
 mod names;
 mod record;
+mod staged;
 mod store;
 mod summary;
 
@@ -17,6 +18,7 @@ pub use exits::{prune_exits, read_exit, write_exit};
 pub use health::{HealthProbe, HealthState, HealthStatus};
 pub use names::generate_name;
 pub use record::*;
+pub use staged::StagedRecord;
 pub use store::*;
 
 /// A fresh 64-hex container id.

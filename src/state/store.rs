@@ -9,6 +9,7 @@ use super::files::{read_record, sorted_by_created};
 use super::index::{Listing, Source};
 use super::listing::ListedRecord;
 use super::record::{ContainerRecord, Status};
+use super::staged::{rename_into_place, write_synced, write_unsynced, Durability, StagedRecord};
 use crate::paths::{LOCK, RECORD, RECORD_TMP};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -43,7 +44,7 @@ pub enum StateError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.to_path_buf(),
         source,
@@ -125,75 +126,6 @@ pub struct ContainerStore {
 /// Held while the store is being changed; released on drop.
 pub struct StoreLock {
     _file: File,
-}
-
-/// A changed record in its synced temp file, under the store's lock (see
-/// `ContainerStore::stage_update`).
-pub struct StagedRecord {
-    _lock: StoreLock,
-    tmp: PathBuf,
-    path: PathBuf,
-    record: Option<ContainerRecord>,
-}
-
-impl StagedRecord {
-    /// The record as it will be once committed.
-    pub fn record(&self) -> &ContainerRecord {
-        self.record
-            .as_ref()
-            .expect("a staged record until its commit")
-    }
-
-    /// Renames the temp file over the record (the lock is released after it).
-    pub fn commit(mut self) -> Result<ContainerRecord, StateError> {
-        rename_into_place(&self.tmp, &self.path)?;
-        Ok(self
-            .record
-            .take()
-            .expect("a staged record is committed once"))
-    }
-}
-
-impl Drop for StagedRecord {
-    fn drop(&mut self) {
-        if self.record.is_some() {
-            // Not committed: the record stays as it was.
-            let _ = fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Whether a record's data reach the disk before it is renamed into place.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Durability {
-    Synced,
-    /// A container `run` is starting: a later save (synced) replaces the record before
-    /// the start is acknowledged (see `create_starting`).
-    UntilStarted,
-}
-
-fn write_unsynced(tmp: &Path, data: &[u8]) -> std::io::Result<()> {
-    fs::write(tmp, data).inspect_err(|_| {
-        let _ = fs::remove_file(tmp);
-    })
-}
-
-fn write_synced(tmp: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let written = File::create(tmp).and_then(|mut f| {
-        f.write_all(data)?;
-        f.sync_all()
-    });
-    written.inspect_err(|_| {
-        let _ = fs::remove_file(tmp);
-    })
-}
-
-fn rename_into_place(tmp: &Path, path: &Path) -> Result<(), StateError> {
-    fs::rename(tmp, path).map_err(|e| {
-        let _ = fs::remove_file(tmp);
-        io(path)(e)
-    })
 }
 
 /// The store directory this process has found or made: `run` opens its store five
@@ -323,12 +255,7 @@ impl ContainerStore {
         let mut record = self.load(id)?;
         change(&mut record);
         let (tmp, path) = self.write_temp(&record, Durability::Synced)?;
-        Ok(StagedRecord {
-            _lock: lock,
-            tmp,
-            path,
-            record: Some(record),
-        })
+        Ok(StagedRecord::new(lock, tmp, path, record))
     }
 
     /// Every record, oldest first. Directories without a record (a create that was
@@ -631,133 +558,5 @@ pub fn validate_name(name: &str) -> Result<(), StateError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::{ContainerConfig, ContainerStatus};
-
-    fn record(id_byte: char, name: &str, created: &str) -> ContainerRecord {
-        ContainerRecord {
-            id: id_byte.to_string().repeat(64),
-            name: name.into(),
-            created: created.into(),
-            config: ContainerConfig {
-                image: "busybox".into(),
-                cmd: vec!["true".into()],
-                ..ContainerConfig::default()
-            },
-            state: ContainerStatus::default(),
-        }
-    }
-
-    #[test]
-    fn a_staged_update_changes_the_record_only_when_committed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = ContainerStore::open(tmp.path()).unwrap();
-        let rec = record('c', "web", "2026-12-03T08:00:00Z");
-        store.save(&store.lock().unwrap(), &rec).unwrap();
-        let temp = tmp.path().join(&rec.id).join(RECORD_TMP);
-        let staged = store
-            .stage_update(&rec.id, |r| r.state.status = Status::Running)
-            .unwrap();
-        assert!(temp.exists(), "the new record waits in its temp file");
-        assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Created);
-        assert_eq!(staged.record().state.status, Status::Running);
-        drop(staged);
-        assert!(!temp.exists(), "a dropped stage leaves no temp file");
-        assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Created);
-        let staged = store
-            .stage_update(&rec.id, |r| r.state.status = Status::Running)
-            .unwrap();
-        assert_eq!(staged.commit().unwrap().state.status, Status::Running);
-        assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Running);
-        assert!(!temp.exists());
-        // The lock went with the commit.
-        drop(store.lock().unwrap());
-    }
-
-    #[test]
-    fn records_are_saved_compact_and_pretty_old_ones_still_load() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = ContainerStore::open(tmp.path()).unwrap();
-        let lock = store.lock().unwrap();
-        let rec = record('a', "one", "2026-12-02T08:00:00Z");
-        store.save(&lock, &rec).unwrap();
-        let saved = fs::read_to_string(store.record_path(&rec.id)).unwrap();
-        assert!(!saved.contains('\n'), "{saved}");
-        let old = record('b', "two", "2026-12-02T07:00:00Z");
-        fs::create_dir(tmp.path().join(&old.id)).unwrap();
-        let pretty = serde_json::to_vec_pretty(&old).unwrap();
-        fs::write(store.record_path(&old.id), pretty).unwrap();
-        assert_eq!(store.load(&old.id).unwrap(), old);
-        assert_eq!(store.list().unwrap(), vec![old, rec]);
-    }
-
-    #[test]
-    fn the_listing_after_a_scan_is_the_files_the_scan_read_once() {
-        let _scanning = SCANNING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-        let tmp = tempfile::tempdir().unwrap();
-        let store = ContainerStore::open(tmp.path()).unwrap();
-        let lock = store.lock().unwrap();
-        let first = record('c', "first", "2026-12-02T08:00:00Z");
-        store.save(&lock, &first).unwrap();
-        let (summaries, orphans) = store.scan_summaries().unwrap();
-        assert_eq!((summaries.len(), orphans.len()), (1, 0));
-        // Changed behind this process's back: the listing right after the scan is what
-        // the scan read; the next one reads the files again.
-        let mut changed = first.clone();
-        changed.name = "renamed".into();
-        fs::write(
-            store.record_path(&first.id),
-            serde_json::to_vec(&changed).unwrap(),
-        )
-        .unwrap();
-        let names = |l: Vec<ContainerRecord>| l.into_iter().map(|r| r.name).collect::<Vec<_>>();
-        assert_eq!(names(store.list_shown().unwrap()), ["first"]);
-        assert_eq!(names(store.list_shown().unwrap()), ["renamed"]);
-        // A save by this process drops what the scan read.
-        store.scan_summaries().unwrap();
-        let second = record('d', "second", "2026-12-02T09:00:00Z");
-        store.save(&lock, &second).unwrap();
-        assert_eq!(names(store.list_shown().unwrap()), ["renamed", "second"]);
-        assert_eq!(store.resolve("renamed").unwrap(), changed);
-    }
-
-    #[test]
-    fn an_rm_record_saves_and_an_empty_record_is_an_interrupted_create() {
-        let _scanning = SCANNING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-        let tmp = tempfile::tempdir().unwrap();
-        let store = ContainerStore::open(tmp.path()).unwrap();
-        let lock = store.lock().unwrap();
-        let mut rm = record('7', "gone-soon", "2026-12-02T08:00:00Z");
-        rm.config.host.auto_remove = true;
-        store.save(&lock, &rm).unwrap();
-        assert_eq!(store.load(&rm.id).unwrap(), rm);
-        // What a crash can leave of an unsynced record: an empty file.
-        let crashed = "8".repeat(64);
-        fs::create_dir(tmp.path().join(&crashed)).unwrap();
-        fs::write(store.record_path(&crashed), "").unwrap();
-        assert!(matches!(store.load(&crashed), Err(StateError::NotFound(_))));
-        let (records, orphans) = store.scan_summaries().unwrap();
-        assert_eq!((records.len(), orphans), (1, vec![crashed.clone()]));
-        store.remove_orphan(&lock, &crashed).unwrap();
-        assert!(!tmp.path().join(&crashed).exists());
-        assert_eq!(store.list().unwrap(), vec![rm]);
-    }
-
-    #[test]
-    fn a_new_name_is_checked_against_every_record() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = ContainerStore::open(tmp.path()).unwrap();
-        let lock = store.lock().unwrap();
-        store
-            .create(&lock, &mut record('e', "taken", "2026-12-02T08:00:00Z"))
-            .unwrap();
-        let e = store
-            .create(&lock, &mut record('f', "taken", "2026-12-02T08:00:01Z"))
-            .unwrap_err();
-        assert!(matches!(e, StateError::NameInUse { ref id, .. } if id == &"e".repeat(64)));
-        let mut unnamed = record('0', "", "2026-12-02T08:00:02Z");
-        store.create(&lock, &mut unnamed).unwrap();
-        assert!(!unnamed.name.is_empty() && unnamed.name != "taken");
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;
