@@ -303,10 +303,9 @@ impl Builder<'_> {
     ) -> Result<(), BuildError> {
         let key = KeyBuilder::new(key).field("mkdir").finish();
         let cached = self.cache_lookup(&key);
-        let layer = self
-            .scratch
-            .join(format!("step-{}", self.step))
-            .join("layer");
+        // Directly in the scratch dir: a step dir around it would be one more directory
+        // freed on the store (see `run_step::clear_volatile_mark`).
+        let layer = self.scratch.join(format!("layer-{}", self.step));
         if cached.is_none() {
             let made = || -> std::io::Result<()> {
                 std::fs::create_dir_all(&layer)?;
@@ -323,8 +322,9 @@ impl Builder<'_> {
         }
         let dir_arg = cached.is_none().then_some(layer.as_path());
         let result = self.layer_step(img, &key, cached, dir_arg, line, created_by);
-        if let Some(work) = layer.parent() {
-            let _ = std::fs::remove_dir_all(work);
+        // Renamed into the layer store by then, unless the step failed.
+        if result.is_err() {
+            let _ = crate::fs::remove_tree(&layer);
         }
         result
     }

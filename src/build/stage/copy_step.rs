@@ -26,8 +26,11 @@ impl Builder<'_> {
         created_by: String,
     ) -> Result<(), BuildError> {
         let verb = if spec.add { "ADD" } else { "COPY" };
+        // The layer directly in the scratch dir, the step dir only for what needs one
+        // (heredocs, downloads, a --from mount): one directory fewer freed on the store
+        // per step (see `run_step::clear_volatile_mark`).
         let work = self.scratch.join(format!("step-{}", self.step));
-        let layer = work.join("layer");
+        let layer = self.scratch.join(format!("layer-{}", self.step));
         std::fs::create_dir_all(&layer)
             .map_err(|e| self.at(line, format!("cannot create {}: {e}", layer.display())))?;
         let result = self.copy_into(img, line, &spec, done, &work, &layer, verb);
@@ -39,7 +42,11 @@ impl Builder<'_> {
             self.layer_step(img, &key, cached, Some(&layer), line, created_by)
         });
         self.release_mounts();
-        let _ = std::fs::remove_dir_all(&work);
+        if result.is_err() {
+            let _ = crate::fs::remove_tree(&layer);
+        }
+        // Most often never made (NotFound).
+        let _ = crate::fs::remove_tree(&work);
         result
     }
 
@@ -71,15 +78,30 @@ impl Builder<'_> {
                 .map_err(|e| self.at(line, format!("cannot open {}: {e}", p.display())))
         };
         let root = open(&root_path)?;
-        let scratch = open(work)?;
         let mut sources = Vec::new();
+        // The step dir holds heredocs and downloads: made only for them.
+        let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+        let scratch =
+            if spec.heredocs.is_empty() && !(spec.add && spec.sources.iter().any(|s| is_url(s))) {
+                None
+            } else {
+                std::fs::create_dir_all(work)
+                    .map_err(|e| self.at(line, format!("cannot create {}: {e}", work.display())))?;
+                Some(open(work)?)
+            };
+        let no_dir = || {
+            self.at(
+                line,
+                "internal error: no step dir for heredocs and downloads",
+            )
+        };
         for h in &spec.heredocs {
             let p = work.join("heredoc").join(&h.name);
             std::fs::create_dir_all(p.parent().expect("heredoc path has a parent"))
                 .and_then(|_| std::fs::write(&p, &h.content))
                 .map_err(|e| self.at(line, format!("cannot write heredoc {}: {e}", h.name)))?;
             sources.push(Source {
-                root: scratch.clone(),
+                root: scratch.clone().ok_or_else(no_dir)?,
                 path: format!("heredoc/{}", h.name),
                 rel: None,
             });
@@ -89,7 +111,7 @@ impl Builder<'_> {
             if heredoc_names.contains(&src.trim_start_matches("<<").trim_start_matches('-')) {
                 continue;
             }
-            if spec.add && (src.starts_with("http://") || src.starts_with("https://")) {
+            if spec.add && is_url(src) {
                 let sub = format!("url/{}", sources.len());
                 let dir = work.join(&sub);
                 std::fs::create_dir_all(&dir).map_err(|e| self.at(line, e.to_string()))?;
@@ -109,7 +131,7 @@ impl Builder<'_> {
                 use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
                 sources.push(Source {
-                    root: scratch.clone(),
+                    root: scratch.clone().ok_or_else(no_dir)?,
                     path: format!("{sub}/{name}"),
                     rel: None,
                 });
