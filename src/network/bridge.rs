@@ -66,21 +66,6 @@ fn format_mac(mac: [u8; 6]) -> String {
         .join(":")
 }
 
-/// A new network namespace with `lo` up, left open; the caller stays in its own.
-pub fn new_netns() -> std::io::Result<File> {
-    let own = File::open("/proc/self/ns/net")?;
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
-    let created = File::open("/proc/self/ns/net");
-    let configured = created.and_then(|ns| {
-        let lo = link_index("lo").ok_or(std::io::ErrorKind::NotFound)?;
-        Netlink::open()
-            .and_then(|mut nl| nl.set_up(lo))
-            .map(|()| ns)
-    });
-    nix::sched::setns(&own, nix::sched::CloneFlags::CLONE_NEWNET)?;
-    configured
-}
-
 /// Runs `f` inside the namespace `ns` with a netlink socket there, then returns home.
 pub(super) fn in_netns<T>(
     ns: &File,
