@@ -4,6 +4,7 @@
 //! upper dir, minus the mount points the runtime made, becomes the step's layer.
 
 use super::layers::LowerView;
+use crate::fs::Known;
 use crate::paths::{self, Paths};
 use crate::runtime::{
     self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
@@ -30,6 +31,9 @@ pub struct RunStep<'a> {
     pub progress: &'a super::progress::Progress,
     /// The cgroup to run in (recorded in the scratch dir by the caller beforehand).
     pub cgroup_name: String,
+    /// Whether that cgroup is the build's, shared by its RUN steps and removed with the
+    /// scratch dir (`Scratch::run_cgroup`); else it goes when the step ends.
+    pub shared_cgroup: bool,
     /// Extra mounts (RUN --mount), already prepared on the host.
     pub mounts: Vec<Mount>,
     /// The build's settings for every step's container (`--add-host`, limits…).
@@ -61,6 +65,32 @@ pub enum RunFailure {
 
 const TAIL_LINES: usize = 10;
 
+/// A RUN step's scratch dir as the step leaves it, for `crate::fs::remove_known`: the
+/// `hosts` file of `--add-host` and the overlay's work dir as a volatile mount leaves it
+/// (work/incompat/volatile/dirty, which only the kernel writes). What else is there (the
+/// upper dir when it was not renamed into the layer store, RUN --mount's directories) is
+/// found by the rmdir that fails and removed as `crate::fs::remove_tree` removes it,
+/// without following a symlink the step planted. A directory read and three calls per
+/// level fewer than `std::fs::remove_dir_all`, on a file system whose directory changes
+/// may wait for its journal.
+const STEP_DIR_LAYOUT: &[Known] = &[
+    Known::File(c"hosts"),
+    Known::Chain(
+        &[
+            c"work/work/incompat/volatile",
+            c"work/work/incompat",
+            c"work/work",
+            c"work",
+        ],
+        c"dirty",
+    ),
+];
+
+/// Removes a RUN step's scratch dir (`RunStep::work`).
+pub fn remove_step_dir(dir: &Path) {
+    let _ = crate::fs::remove_known(dir, STEP_DIR_LAYOUT);
+}
+
 impl RunStep<'_> {
     /// Run the command; return the upper dir holding its changes.
     pub fn execute(&self) -> Result<PathBuf, RunFailure> {
@@ -89,7 +119,9 @@ impl RunStep<'_> {
         let mut cgroup: CgroupSpec = super::scratch::build_cgroup(&self.cgroup_name);
         cgroup.resources = self.host.resources.clone();
         let result = self.spawn_and_wait(&rootfs, &view, tree, &id, &cgroup);
-        let _ = crate::cgroups::remove(&cgroup);
+        if !self.shared_cgroup {
+            let _ = crate::cgroups::remove(&cgroup);
+        }
         if on_host {
             let _ = storage::unmount(&rootfs);
         }
