@@ -103,3 +103,36 @@ fn a_run_killed_before_its_container_runs_leaves_a_created_container_that_can_st
         );
     }
 }
+
+#[test]
+fn a_run_rm_has_removed_its_record_dirs_cgroup_and_mount_when_it_returns() {
+    let k = Kiste::new();
+    k.busybox();
+    let cidfile = k.root().join("cid");
+    let cid = cidfile.to_str().unwrap();
+    for cmd in [
+        &["--network", "none", "busybox", "true"][..],
+        &["busybox", "sh", "-c", "echo x > /written; mkdir /d"][..],
+    ] {
+        let _ = std::fs::remove_file(&cidfile);
+        k.ok(&[&["run", "--rm", "--cidfile", cid][..], cmd].concat());
+        // Nothing runs in between: what `run --rm` left is what it returned with.
+        let id = std::fs::read_to_string(&cidfile).unwrap();
+        assert_eq!(id.len(), 64, "{cmd:?}: the id is written: {id:?}");
+        assert!(
+            record_ids(&k).is_empty(),
+            "{cmd:?}: container dir left: {:?}",
+            record_ids(&k)
+        );
+        let run_dirs: Vec<_> = std::fs::read_dir(k.runroot().join("containers"))
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(run_dirs.is_empty(), "{cmd:?}: run dirs left: {run_dirs:?}");
+        assert!(cgroup_left(&id).is_empty(), "{cmd:?}: cgroup of {id} left");
+        assert!(
+            k.mounts().is_empty(),
+            "{cmd:?}: mounts left: {:?}",
+            k.mounts()
+        );
+    }
+}
