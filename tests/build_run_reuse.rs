@@ -160,3 +160,58 @@ fn a_run_step_sees_the_layers_before_it_and_nothing_else_of_earlier_steps() {
     assert!(!names.contains(&"one"), "a removed file came back: {seen}");
     assert!(!seen.contains("leaked"), "{seen}");
 }
+
+/// Every directory below `dir`, which must hold nothing else (no file, no symlink).
+fn only_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let t = e.file_type().unwrap();
+        assert!(t.is_dir(), "not a directory: {}", e.path().display());
+        found.push(e.path());
+        found.extend(only_dirs(&e.path()));
+    }
+    found
+}
+
+#[test]
+fn run_steps_share_empty_mount_points_on_the_run_root_that_stay_empty() {
+    let k = Kiste::new();
+    k.busybox();
+    // busybox has no /dev, /proc or /sys: the steps get them from a layer of empty
+    // directories on the run root, which they see as mount points and cannot write to.
+    let ctx = k.context(
+        "points",
+        &[(
+            "Dockerfile",
+            "FROM busybox\n\
+             RUN echo x > /dev/x; echo y > /proc/y 2>/dev/null; mkdir -p /made\n\
+             RUN echo z > /dev/z; test -d /proc/self && echo proc > /made/proc\n",
+        )],
+    );
+    k.ok(&["build", "-q", "-t", "points", ctx.to_str().unwrap()]);
+    let points = k.runroot().join("build-points");
+    let dirs = only_dirs(&points);
+    let names: Vec<String> = dirs
+        .iter()
+        .map(|d| d.strip_prefix(&points).unwrap().display().to_string())
+        .collect();
+    assert!(names.contains(&"rootfs".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"mount-points-dev-proc-sys/proc".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert!(k.mounts().is_empty(), "mounts left: {:?}", k.mounts());
+    let out = k.sh("points", "cat /made/proc; ls -a /");
+    assert!(out.starts_with("proc\n"), "{out}");
+    // A second build finds them and uses them as they are.
+    k.ok(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "-t",
+        "points",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(only_dirs(&points).len(), 5);
+}

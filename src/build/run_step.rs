@@ -5,7 +5,7 @@
 
 use super::layers::LowerView;
 use crate::fs::Known;
-use crate::paths::{self, Paths};
+use crate::paths::{self, Paths, ROOTFS};
 use crate::runtime::{
     self, CgroupSpec, ContainerSpec, Mount, MountKind, Namespaces, NsMode, Stdio,
 };
@@ -65,6 +65,13 @@ pub enum RunFailure {
 
 const TAIL_LINES: usize = 10;
 
+/// Below the run root (a tmpfs), the empty directories every build's RUN steps share and
+/// nothing on the host ever writes into: the mount point their overlays are attached at
+/// inside each step's own mount namespace, and the layers of mount points
+/// (`mount_point_layer`). Made by the first build after a boot, never removed: not one
+/// directory change per build on the store's file system, whose journal they may wait for.
+const RUN_POINTS: &str = "build-points";
+
 /// A RUN step's scratch dir as the step leaves it, for `crate::fs::remove_known`: the
 /// `hosts` file of `--add-host` and the overlay's work dir as a volatile mount leaves it
 /// (work/incompat/volatile/dirty, which only the kernel writes). What else is there (the
@@ -97,21 +104,26 @@ impl RunStep<'_> {
         let upper = self.work.join(paths::UPPER);
         let work = self.work.join(paths::WORK);
         // The build's steps run one after another and share one (empty) mount point.
-        let shared = self.work.parent().unwrap_or(self.work);
-        let rootfs = shared.join(paths::ROOTFS);
+        let scratch = self.work.parent().unwrap_or(self.work);
+        let points = self.paths.runroot.join(RUN_POINTS);
         let view = LowerView::new(self.lowers.to_vec());
         let mut lowers = self.lowers.to_vec();
-        lowers.extend(mount_point_layer(shared, &view)?);
+        lowers.extend(mount_point_layer(&points, &view)?);
         // The overlay calls make the step's dirs. The overlay is attached in the step
         // container's mount namespace only: nothing on the host reads the merged tree
         // (the layer is the upper dir), so there is no host mount to make and no unmount
-        // to wait for afterwards.
+        // to wait for afterwards, and every build's steps can share one empty mount point
+        // on the run root's tmpfs.
         let tree = match self.paths.rootless {
-            false => storage::mount_overlay_detached(&lowers, &upper, &work, &rootfs)?,
+            false => storage::mount_overlay_detached(&lowers, &upper, &work, &points.join(ROOTFS))?,
             true => None,
         };
         let tree = tree.map(|fd| runtime::MountTree(std::sync::Arc::new(fd)));
         let on_host = tree.is_none();
+        let rootfs = match on_host {
+            false => points.join(ROOTFS),
+            true => scratch.join(ROOTFS),
+        };
         if on_host {
             storage::mount_overlay_scratch(&lowers, &upper, &work, &rootfs, self.paths.rootless)?;
         }
@@ -292,12 +304,13 @@ impl RunStep<'_> {
 }
 
 /// The mount points every container gets (/dev, /proc, /sys) that the image lacks, as
-/// an overlay lower above the image's: empty directories in the build's scratch dir,
-/// made by the first step that needs them and shared by the others. The runtime finds
-/// them there, so it makes none in the step's upper dir and none has to be pruned from
-/// the layer: a mkdir and an rmdir fewer per mount point and step, directory changes
-/// that wait for the ext4 journal when the disk is busy. None when the image has them.
-fn mount_point_layer(scratch: &Path, view: &LowerView) -> Result<Option<PathBuf>, RunFailure> {
+/// an overlay lower above the image's: empty directories below `points` (`RUN_POINTS`),
+/// one layer per set of missing names, made by the first step that needs them and shared
+/// by every later step and build. The runtime finds them there, so it makes none in the
+/// step's upper dir and none has to be pruned from the layer: a mkdir and an rmdir fewer
+/// per mount point and step, directory changes that wait for the ext4 journal when the
+/// disk is busy. None when the image has them.
+fn mount_point_layer(points: &Path, view: &LowerView) -> Result<Option<PathBuf>, RunFailure> {
     let missing: Vec<&str> = ["dev", "proc", "sys"]
         .into_iter()
         .filter(|d| view.metadata(d).is_none())
@@ -305,15 +318,15 @@ fn mount_point_layer(scratch: &Path, view: &LowerView) -> Result<Option<PathBuf>
     if missing.is_empty() {
         return Ok(None);
     }
-    let layer = scratch.join(format!("mount-points-{}", missing.join("-")));
-    if !layer.is_dir() {
-        for d in &missing {
-            let dir = layer.join(d);
-            std::fs::create_dir_all(&dir).map_err(|source| RunFailure::Io {
-                action: format!("cannot create {}", dir.display()),
-                source,
-            })?;
-        }
+    let layer = points.join(format!("mount-points-{}", missing.join("-")));
+    // Each directory is made (or found) on its own: a build running beside this one may
+    // be making the same layer.
+    for d in &missing {
+        let dir = layer.join(d);
+        std::fs::create_dir_all(&dir).map_err(|source| RunFailure::Io {
+            action: format!("cannot create {}", dir.display()),
+            source,
+        })?;
     }
     Ok(Some(layer))
 }
