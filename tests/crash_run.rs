@@ -136,3 +136,37 @@ fn a_run_rm_has_removed_its_record_dirs_cgroup_and_mount_when_it_returns() {
         );
     }
 }
+
+#[test]
+fn a_run_dir_left_without_its_container_is_removed_by_the_next_command() {
+    let k = Kiste::new();
+    k.busybox();
+    let live = k
+        .ok(&["run", "-d", "busybox", "sleep", "3202"])
+        .trim()
+        .to_string();
+    // What an `--rm` run killed between removing its record and its run dir leaves.
+    let left = k.runroot().join("containers").join("ab".repeat(32));
+    std::fs::create_dir_all(left.join("rootfs")).unwrap();
+    for f in ["hosts", "hostname", "resolv.conf"] {
+        std::fs::write(left.join(f), "x").unwrap();
+    }
+    // Not a container's: kiste never names a run dir so.
+    let other = k.runroot().join("containers").join("not-an-id");
+    std::fs::create_dir_all(&other).unwrap();
+    k.ok(&["ps", "-q"]);
+    assert!(!left.exists(), "the left run dir is removed");
+    assert!(
+        other.exists(),
+        "a dir that is no container's run dir is kept"
+    );
+    assert!(
+        k.runroot()
+            .join("containers")
+            .join(&live)
+            .join("rootfs")
+            .exists(),
+        "the running container's run dir is kept"
+    );
+    k.ok(&["rm", "-f", &live]);
+}
