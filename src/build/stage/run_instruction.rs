@@ -21,6 +21,7 @@ impl Builder<'_> {
         done: &[StageImage],
     ) -> Result<(), BuildError> {
         let work = self.scratch.join(format!("step-{}", self.step));
+        let upper = self.scratch.join(format!("upper-{}", self.step));
         let prepared = self.prepare_run_mounts(img, &run.mounts, line, done, &work)?;
         let mut argv = self.shell_args(img, &run.command);
         if let (Some(h), ShellOrExec::Shell(s)) = (run.heredocs.first(), &run.command) {
@@ -87,6 +88,7 @@ impl Builder<'_> {
                 .or(self.opts.host.network)
                 .unwrap_or(dockerfile_parser::RunNetwork::Default),
             work: &work,
+            upper: &upper,
             progress: &self.progress,
             cgroup_name,
             shared_cgroup,
@@ -107,11 +109,11 @@ impl Builder<'_> {
             Ok(u) => u,
             Err(RunFailure::Exit { code, tail }) => {
                 if let Some(k) = &kept {
-                    let upper = work.join(crate::paths::UPPER);
                     let changes = keep::Changes::Upper(&upper);
                     self.keep_step(k, code, changes, line)?;
                 }
                 remove_step_dir(&work);
+                let _ = crate::fs::remove_tree(&upper);
                 let mut msg = format!(
                     "The command '{}' returned a non-zero code: {code}",
                     argv.join(" ")
@@ -123,6 +125,7 @@ impl Builder<'_> {
             }
             Err(e) => {
                 remove_step_dir(&work);
+                let _ = crate::fs::remove_tree(&upper);
                 return Err(BuildError::Run {
                     file: self.opts.dockerfile_name.clone(),
                     line,
