@@ -103,3 +103,70 @@ fn a_run_killed_before_its_container_runs_leaves_a_created_container_that_can_st
         );
     }
 }
+
+#[test]
+fn a_run_rm_has_removed_its_record_dirs_cgroup_and_mount_when_it_returns() {
+    let k = Kiste::new();
+    k.busybox();
+    let cidfile = k.root().join("cid");
+    let cid = cidfile.to_str().unwrap();
+    for cmd in [
+        &["--network", "none", "busybox", "true"][..],
+        &["busybox", "sh", "-c", "echo x > /written; mkdir /d"][..],
+    ] {
+        let _ = std::fs::remove_file(&cidfile);
+        k.ok(&[&["run", "--rm", "--cidfile", cid][..], cmd].concat());
+        // Nothing runs in between: what `run --rm` left is what it returned with.
+        let id = std::fs::read_to_string(&cidfile).unwrap();
+        assert_eq!(id.len(), 64, "{cmd:?}: the id is written: {id:?}");
+        assert!(
+            record_ids(&k).is_empty(),
+            "{cmd:?}: container dir left: {:?}",
+            record_ids(&k)
+        );
+        let run_dirs: Vec<_> = std::fs::read_dir(k.runroot().join("containers"))
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(run_dirs.is_empty(), "{cmd:?}: run dirs left: {run_dirs:?}");
+        assert!(cgroup_left(&id).is_empty(), "{cmd:?}: cgroup of {id} left");
+        assert!(
+            k.mounts().is_empty(),
+            "{cmd:?}: mounts left: {:?}",
+            k.mounts()
+        );
+    }
+}
+
+#[test]
+fn a_run_dir_left_without_its_container_is_removed_by_the_next_command() {
+    let k = Kiste::new();
+    k.busybox();
+    let live = k
+        .ok(&["run", "-d", "busybox", "sleep", "3202"])
+        .trim()
+        .to_string();
+    // What an `--rm` run killed between removing its record and its run dir leaves.
+    let left = k.runroot().join("containers").join("ab".repeat(32));
+    std::fs::create_dir_all(left.join("rootfs")).unwrap();
+    for f in ["hosts", "hostname", "resolv.conf"] {
+        std::fs::write(left.join(f), "x").unwrap();
+    }
+    // Not a container's: kiste never names a run dir so.
+    let other = k.runroot().join("containers").join("not-an-id");
+    std::fs::create_dir_all(&other).unwrap();
+    k.ok(&["ps", "-q"]);
+    assert!(!left.exists(), "the left run dir is removed");
+    assert!(
+        other.exists(),
+        "a dir that is no container's run dir is kept"
+    );
+    assert!(
+        k.runroot()
+            .join("containers")
+            .join(&live)
+            .join("rootfs")
+            .exists(),
+        "the running container's run dir is kept"
+    );
+    k.ok(&["rm", "-f", &live]);
+}

@@ -76,22 +76,18 @@ pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
         return Ok(());
     };
     // Only the status of each record is read here; a damaged one is loaded in full.
-    let (summaries, orphans) = store.scan_summaries()?;
-    // The run dirs that exist, listed once (when a created container needs it) rather
-    // than one stat per created container.
-    let run_dirs = std::cell::OnceCell::new();
-    let listed = || -> std::collections::HashSet<std::ffi::OsString> {
+    // The run dirs that exist, listed once rather than one stat per created container,
+    // and before the records are read: a run dir is made after its container's
+    // directory, so one whose container directory is gone by then is left over (see
+    // `remove_left_run_dirs`).
+    let run_dirs: std::collections::HashSet<std::ffi::OsString> =
         std::fs::read_dir(paths.run_containers())
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default()
-    };
+            .unwrap_or_default();
+    let (summaries, orphans) = store.scan_summaries()?;
     for sum in &summaries {
         let st = &sum.state;
-        let has_run_dir = || {
-            run_dirs
-                .get_or_init(listed)
-                .contains(std::ffi::OsStr::new(&sum.id))
-        };
+        let has_run_dir = || run_dirs.contains(std::ffi::OsStr::new(&sum.id));
         if damage_of(
             paths,
             &sum.id,
@@ -116,7 +112,36 @@ pub fn repair_all(paths: &Paths) -> Result<(), ContainerError> {
             store.remove_orphan(&lock, &id)?;
         }
     }
+    let recorded: std::collections::HashSet<&str> =
+        summaries.iter().map(|s| s.id.as_str()).collect();
+    remove_left_run_dirs(paths, &run_dirs, &recorded);
     Ok(())
+}
+
+/// Removes the run dirs (listed in `run_dirs` before the records were read) whose
+/// container's directory is gone: an `--rm` container's teardown removes its run dir and
+/// its record side by side, and a `kiste` killed meanwhile leaves the run dir alone.
+/// A container's directory is made before its run dir and removed after its record, so
+/// a run dir seen before its directory was found missing belongs to no container (ids
+/// are never reused). What cannot go (a mount point still mounted) is left.
+fn remove_left_run_dirs(
+    paths: &Paths,
+    run_dirs: &std::collections::HashSet<std::ffi::OsString>,
+    recorded: &std::collections::HashSet<&str>,
+) {
+    for name in run_dirs {
+        let Some(id) = name.to_str().filter(|id| is_container_id(id)) else {
+            continue;
+        };
+        if recorded.contains(id) || paths.container_dir(id).symlink_metadata().is_ok() {
+            continue;
+        }
+        let _ = crate::fs::remove_own(&paths.container_run_dir(id), crate::paths::RUN_DIR_LAYOUT);
+    }
+}
+
+fn is_container_id(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Repair one container if it needs it (checked again under the store's lock).

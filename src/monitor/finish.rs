@@ -27,21 +27,27 @@ pub(super) fn finish(
     if running.host_mount {
         let _ = storage::unmount(&running.rootfs);
     }
-    let _ = crate::fs::remove_own(
-        &paths.container_run_dir(&running.id),
-        crate::paths::RUN_DIR_LAYOUT,
-    );
-    crate::volume::release_devices(paths, &running.id, &running.mounts);
     if running.auto_remove {
-        // A `wait` that saw the container running answers with this code (docker's too).
-        crate::state::write_exit(&paths.exits(), &running.id, code);
-        if let Ok(lock) = store.lock() {
-            let _ = store.remove(&lock, &running.id);
-        }
+        // The run dir and the container's dir are removed side by side: on a file system
+        // that discards each freed block before the call returns (ext4 mounted with
+        // `discard`, no journal), every rmdir waits on the disk, and the two trees'
+        // waits overlap. Both are gone before this returns, as docker's `--rm` leaves
+        // nothing behind. No process is spawned while the thread lives.
+        std::thread::scope(|s| {
+            s.spawn(|| remove_run_dir(paths, &running.id));
+            crate::volume::release_devices(paths, &running.id, &running.mounts);
+            // A `wait` that saw the container running answers with this code (docker's too).
+            crate::state::write_exit(&paths.exits(), &running.id, code);
+            if let Ok(lock) = store.lock() {
+                let _ = store.remove(&lock, &running.id);
+            }
+        });
         crate::events::container(paths, rec, "destroy");
         remove_anonymous_volumes(paths, &running.mounts);
         return;
     }
+    remove_run_dir(paths, &running.id);
+    crate::volume::release_devices(paths, &running.id, &running.mounts);
     let _ = store.update(&running.id, |r| {
         let st = &r.state;
         // The monitor stays (it is named in the record) when it will start it again.
@@ -64,6 +70,11 @@ pub(super) fn finish(
         r.state.finished_at = Some(crate::image::now_rfc3339());
         r.state.ports.clear();
     });
+}
+
+/// The container's run dir: its rootfs mount point and the files bound into it.
+fn remove_run_dir(paths: &Paths, id: &str) {
+    let _ = crate::fs::remove_own(&paths.container_run_dir(id), crate::paths::RUN_DIR_LAYOUT);
 }
 
 /// A start that failed before the container ran: undo the mount and keep the error.
