@@ -28,6 +28,7 @@ pub mod registry;
 pub mod rootless;
 pub mod runtime;
 pub mod signal;
+pub mod sort;
 pub mod state;
 pub mod storage;
 pub mod time;

@@ -320,3 +320,70 @@ fn containers_started_in_parallel_get_distinct_addresses_and_their_ports_answer(
     ns.kiste_ok(&k, &rm);
     ns.assert_clean(&k, &[]);
 }
+
+#[test]
+fn a_network_that_fails_after_the_clone_leaves_nothing_and_names_the_container() {
+    let Some((ns, k)) = Netns::with_busybox("late") else {
+        return;
+    };
+    ns.kiste_ok(&k, &["network", "create", "kt-late"]);
+    ns.kiste_ok(
+        &k,
+        &[
+            "create",
+            "--name",
+            "late",
+            "--network",
+            "bridge",
+            "busybox",
+            "true",
+        ],
+    );
+    // An endpoint sysctl the kernel does not have: its write fails in the container's
+    // namespace, after the process was cloned and the default bridge's veth was made.
+    ns.kiste_ok(
+        &k,
+        &[
+            "network",
+            "connect",
+            "--driver-opt",
+            "com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.kiste_no_such=1",
+            "kt-late",
+            "late",
+        ],
+    );
+    let id = ns.kiste_ok(&k, &["inspect", "--format", "{{.Id}}", "late"]);
+    let id = id.trim();
+    // Through a detached monitor (`start`) and in the foreground (`start -a`).
+    for args in [&["start", "late"][..], &["start", "-a", "late"]] {
+        let r = ns.kiste(&k, args);
+        assert_ne!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(id) && r.stderr.contains("kiste_no_such"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(
+            ns.kiste_ok(&k, &["inspect", "--format", "{{.State.Running}}", "late"])
+                .trim(),
+            "false"
+        );
+        // No address held on either network, no cgroup, no mount, no process.
+        assert!(ns.default_bridge_members(&k).is_empty());
+        let net = ns.json(&k, &["network", "inspect", "kt-late"]);
+        let members = &net[0]["Containers"];
+        assert!(
+            members.as_object().is_none_or(|m| m.is_empty()),
+            "{members}"
+        );
+        assert_eq!(cgroup_left(id), Vec::<std::path::PathBuf>::new());
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains(id), "{mounts}");
+        let ps = ns.sh("ps -eo args");
+        assert!(!ps.contains(id), "{ps}");
+    }
+    ns.kiste_ok(&k, &["rm", "late"]);
+    ns.kiste_ok(&k, &["network", "rm", "kt-late"]);
+    ns.assert_clean(&k, &[]);
+}

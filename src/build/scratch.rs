@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 pub struct Scratch {
     pub dir: PathBuf,
+    /// The build's RUN cgroup on cgroup v1, once the first RUN step has recorded it.
+    run_cgroup: Option<String>,
 }
 
 impl Scratch {
@@ -25,7 +27,31 @@ impl Scratch {
         let pid = std::process::id() as i32;
         let start = crate::runtime::process_start_time(pid).unwrap_or(0);
         fs::write(dir.join(OWNER), format!("{pid} {start}\n"))?;
-        Ok(Scratch { dir })
+        Ok(Scratch {
+            dir,
+            run_cgroup: None,
+        })
+    }
+
+    /// The cgroup (`PARENT/NAME`) of the next RUN step below `parent`, recorded before it
+    /// is made, and whether it is the build's own, shared with its other RUN steps. On
+    /// cgroup v1 it is: each RUN step joins it in turn, and it goes with this scratch dir.
+    /// A step's processes are all gone once the init of its pid namespace is reaped, so
+    /// the next step finds it empty; and a step spares the mkdir and rmdir in each
+    /// hierarchy (and the failed rmdir in every other one). On v2 each step gets its own:
+    /// the device allowlist is an eBPF program attached at each create, which a reused
+    /// cgroup would stack.
+    pub fn run_cgroup(&mut self, parent: &str) -> (String, bool) {
+        let shared = crate::cgroups::detect() == crate::cgroups::CgroupLayout::V1;
+        if let Some(name) = self.run_cgroup.as_ref().filter(|_| shared) {
+            return (name.clone(), true);
+        }
+        let name = format!("{parent}/build-{}", &crate::state::new_id()[..16]);
+        self.record_cgroup(&name);
+        if shared {
+            self.run_cgroup = Some(name.clone());
+        }
+        (name, shared)
     }
 
     /// Note a cgroup before it is created, so a killed build's leftovers can be found.
@@ -108,7 +134,7 @@ fn remove(dir: &Path) {
     for m in mounts {
         let _ = crate::storage::unmount(&m);
     }
-    let _ = fs::remove_dir_all(dir);
+    let _ = crate::fs::remove_tree(dir);
 }
 
 fn mounts_below(dir: &Path) -> Vec<PathBuf> {

@@ -259,7 +259,7 @@ fn created_networks() -> Vec<String> {
                 .map(String::from)
         })
         .collect();
-    names.sort();
+    crate::sort::sort(&mut names);
     names
 }
 
@@ -306,7 +306,7 @@ fn volume_names() -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.'))
         .collect();
-    names.sort();
+    crate::sort::sort(&mut names);
     names
 }
 

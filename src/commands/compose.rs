@@ -85,7 +85,7 @@ pub(super) fn project_containers(
         .into_iter()
         .filter(|r| r.config.labels.get(labels::PROJECT).map(String::as_str) == Some(project))
         .collect();
-    all.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::sort::sort_by(&mut all, |a, b| a.name.cmp(&b.name));
     Ok(all)
 }
 
@@ -117,7 +117,9 @@ fn down(paths: &Paths, p: &Project, d: &ComposeDownArgs) -> anyhow::Result<()> {
     let mut containers = project_containers(paths, &p.name)?;
     // Dependents go before what they depend on; orphans (no service in the file) last.
     let order = crate::compose::start_order(&p.services).unwrap_or_default();
-    containers.sort_by_key(|r| std::cmp::Reverse(order.iter().position(|s| s == service_of(r))));
+    crate::sort::sort_by_key(&mut containers, |r| {
+        std::cmp::Reverse(order.iter().position(|s| s == service_of(r)))
+    });
     let known = |r: &ContainerRecord| {
         p.services.contains_key(service_of(r)) || p.disabled.contains_key(service_of(r))
     };

@@ -155,7 +155,9 @@ fn ls(
         };
         rows.push(row);
     }
-    rows.sort_by(|a, b| a["Name"].as_str().cmp(&b["Name"].as_str()));
+    crate::sort::sort_by(&mut rows, |a, b| {
+        a["Name"].as_str().cmp(&b["Name"].as_str())
+    });
     if quiet {
         for r in &rows {
             println!("{}", r["Name"].as_str().unwrap_or_default());

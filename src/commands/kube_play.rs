@@ -300,7 +300,7 @@ fn remove_pods(paths: &Paths, plan: &FilePlan) -> anyhow::Result<()> {
         .filter(|r| plan.pods.iter().any(|p| p.name == pod_of(r)))
         .collect();
     // Members before the container whose namespace they share.
-    found.sort_by_key(|r| r.config.host.network_container.is_none());
+    crate::sort::sort_by_key(&mut found, |r| r.config.host.network_container.is_none());
     // Every container gets its stop signal first; they are awaited together, each
     // for its pod's grace period (terminationGracePeriodSeconds, or docker's 10 s).
     let mut stopping = Vec::new();

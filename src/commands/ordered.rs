@@ -23,7 +23,7 @@ impl Serialize for Ordered<'_> {
             Value::Object(map) => {
                 let mut keys: Vec<&String> = map.keys().collect();
                 let place = |k: &str| self.rank.iter().position(|r| *r == k).unwrap_or(usize::MAX);
-                keys.sort_by(|a, b| place(a).cmp(&place(b)).then(a.cmp(b)));
+                crate::sort::sort_by(&mut keys, |a, b| place(a).cmp(&place(b)).then(a.cmp(b)));
                 let mut m = s.serialize_map(Some(keys.len()))?;
                 for k in keys {
                     m.serialize_entry(k, &child(&map[k]))?;

@@ -428,7 +428,7 @@ pub fn ps(paths: &Paths, args: PsArgs) -> anyhow::Result<()> {
         PsSort::Status => Some("Status"),
     };
     if let Some(key) = key {
-        rows.sort_by(|a, b| a.get(key).cmp(b.get(key)));
+        crate::sort::sort_by(&mut rows, |a, b| a.get(key).cmp(b.get(key)));
     }
     match format {
         OutputFormat::Json => {

@@ -41,7 +41,7 @@ fn push_all_tags(store: &ImageStore, args: &PushArgs) -> anyhow::Result<()> {
         .filter_map(|t| Reference::parse(t).ok())
         .filter(|r| r.name == repo && r.digest.is_none())
         .collect();
-    tags.sort_by(|a, b| a.tag.cmp(&b.tag));
+    crate::sort::sort_by(&mut tags, |a, b| a.tag.cmp(&b.tag));
     tags.dedup();
     if tags.is_empty() {
         return Err(fail(format!(

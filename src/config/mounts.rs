@@ -209,7 +209,7 @@ pub fn valid_volume_name(name: &str) -> bool {
 pub fn anonymous_volume_name() -> String {
     let mut b = [0u8; 32];
     // getrandom only fails without a kernel source of randomness; the time then serves.
-    if getrandom::fill(&mut b).is_err() {
+    if getrandom::getrandom(&mut b).is_err() {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()

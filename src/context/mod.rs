@@ -294,7 +294,7 @@ impl ContextStore {
             Ok(m) => m.name.clone(),
             Err((n, _)) => n.clone(),
         };
-        out.sort_by_key(key);
+        crate::sort::sort_by_key(&mut out, key);
         Ok(out)
     }
 

@@ -316,7 +316,7 @@ impl Dir {
                 out.push(OsString::from_vec(name.to_vec()));
             }
         }
-        out.sort();
+        crate::sort::sort(&mut out);
         Ok(out)
     }
 

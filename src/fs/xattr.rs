@@ -37,7 +37,7 @@ pub(crate) fn list_xattrs(path: &CStr) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
             out.push((name.to_vec(), value));
         }
     }
-    out.sort();
+    crate::sort::sort(&mut out);
     Ok(out)
 }
 

@@ -10,6 +10,7 @@ mod finish;
 mod footprint;
 mod health;
 mod logs;
+mod network;
 mod pty;
 mod restart;
 mod spec;
@@ -379,10 +380,6 @@ fn run_monitored(
         log_path.display()
     )))?;
     let mappings: Vec<_> = ports.iter().map(|p| p.mapping.clone()).collect();
-    let attached = match &running.bridged {
-        Some((name, endpoints)) => Some(join_networks(paths, running, spec, name, endpoints)?),
-        None => None,
-    };
     let (ports, rootless_spec) = if running.rootless_net {
         // The helper binds the host ports itself, as the user.
         drop(ports);
@@ -412,18 +409,32 @@ fn run_monitored(
         )?),
         false => None,
     };
-    let to_spawn = match (&attached, &rootless_spec) {
-        (Some((_, spec)), _) | (None, Some(spec)) => spec,
-        (None, None) => spec,
-    };
+    let to_spawn = rootless_spec.as_ref().unwrap_or(spec);
     // The "running" record is written and synced while the container's process sets
     // itself up (mounts, pivot_root), and renamed into place once it has exec'd: the
     // fsync (1 ms quiet, tens on a busy disk) is off the path to `run -d` returning,
     // and the record on disk is still the synced "created" one or the synced "running"
     // one, never a half-written file. A failed start drops the temp file unrenamed.
+    // On bridge networks the process is held before its execve while its veths are made
+    // and configured (`network::join`), which takes the most time of a start.
     let mut staged = None;
     let mut stage_error = None;
-    let spawned = runtime::spawn_then(to_spawn, &mut |pid| {
+    let mut attached = None;
+    let mut join_error = None;
+    let mut on_clone = |pid| {
+        if let Some((name, endpoints)) = &running.bridged {
+            match network::join_started(paths, &running.id, name, &spec.hostname, endpoints, pid) {
+                Ok(joined) => attached = Some(joined),
+                Err(e) => {
+                    let failed = RuntimeError::Io {
+                        action: format!("cannot connect container {} to its networks", running.id),
+                        source: std::io::Error::other(e.to_string()),
+                    };
+                    join_error = Some(e);
+                    return Err(failed);
+                }
+            }
+        }
         let start_time = runtime::process_start_time(pid).unwrap_or_default();
         let change =
             |r: &mut ContainerRecord| running_state(r, running, pid, start_time, &mappings);
@@ -441,15 +452,20 @@ fn run_monitored(
                 Err(failed)
             }
         }
-    });
-    let started = match (spawned, stage_error) {
-        (Ok(started), _) => started,
-        (Err(_), Some(e)) => return Err(e.into()),
-        (Err(e), None) => return Err(e.into()),
+    };
+    let spawned = match running.bridged {
+        Some(_) => runtime::spawn_held(to_spawn, &mut on_clone),
+        None => runtime::spawn_then(to_spawn, &mut on_clone),
+    };
+    let started = match (spawned, stage_error, join_error) {
+        (Ok(started), _, _) => started,
+        (Err(_), _, Some(e)) => return Err(e.into()),
+        (Err(_), Some(e), None) => return Err(e.into()),
+        (Err(e), None, None) => return Err(e.into()),
     };
     // The forwarder keeps the namespace it forwards into (the container may be gone
     // already: `run --rm -p 80 IMG true`).
-    let netns = attached.map(|(joined, _)| joined.netns);
+    let netns = attached.map(|joined| joined.netns);
     drop(pipes.out_w);
     drop(pipes.err_w);
     let rec = staged
@@ -544,22 +560,6 @@ fn running_state(
 /// The file a detached monitor writes its pid to while it supervises the container.
 pub fn monitor_pid_file(paths: &Paths, id: &str) -> PathBuf {
     paths.container_run_dir(id).join("monitor.pid")
-}
-
-/// Put the container on its networks: the spec to spawn joins the namespace made for it,
-/// and its /etc/hosts names its address and its networks' members.
-fn join_networks(
-    paths: &Paths,
-    running: &Running,
-    spec: &runtime::ContainerSpec,
-    name: &str,
-    endpoints: &[crate::config::Endpoint],
-) -> Result<(crate::network::Joined, runtime::ContainerSpec), MonitorError> {
-    let joined = crate::network::join(paths, &running.id, name, &spec.hostname, endpoints)?;
-    let mut spec = spec.clone();
-    spec.namespaces.net =
-        runtime::NsMode::Path(format!("/proc/self/fd/{}", joined.netns.as_raw_fd()).into());
-    Ok((joined, spec))
 }
 
 /// With a user namespace the container's root is an unprivileged host id that cannot

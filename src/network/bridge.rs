@@ -8,7 +8,7 @@
 
 use super::error::{io, NetworkError};
 use super::members::{all_members, dir, Locked, Member};
-use super::netlink::{link_index, Netlink};
+use super::netlink::{link_index, Netlink, VethPair};
 use super::store::{host_lock, NetworkDef};
 use super::{firewall, hosts};
 use crate::config::Endpoint;
@@ -64,21 +64,6 @@ fn format_mac(mac: [u8; 6]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// A new network namespace with `lo` up, left open; the caller stays in its own.
-pub fn new_netns() -> std::io::Result<File> {
-    let own = File::open("/proc/self/ns/net")?;
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
-    let created = File::open("/proc/self/ns/net");
-    let configured = created.and_then(|ns| {
-        let lo = link_index("lo").ok_or(std::io::ErrorKind::NotFound)?;
-        Netlink::open()
-            .and_then(|mut nl| nl.set_up(lo))
-            .map(|()| ns)
-    });
-    nix::sched::setns(&own, nix::sched::CloneFlags::CLONE_NEWNET)?;
-    configured
 }
 
 /// Runs `f` inside the namespace `ns` with a netlink socket there, then returns home.
@@ -210,13 +195,20 @@ pub fn attach(
             .get(crate::config::ENDPOINT_IFNAME)
             .cloned()
             .unwrap_or_else(|| format!("eth{n}"));
-        nl.create_veth(&veth, &eth, mac, netns.as_raw_fd(), def.bridge_opts.mtu)
-            .map_err(io(format!("create veth {veth} for {id}")))?;
-        let index = link_index(&veth)
-            .ok_or_else(|| io(format!("find veth {veth}"))(std::io::ErrorKind::NotFound.into()))?;
-        nl.attach_up(index, bridge)
-            .map_err(io(format!("attach {veth} to {}", def.bridge)))?;
+        let pair = VethPair {
+            host: &veth,
+            peer: &eth,
+            mac,
+            peer_ns: netns.as_raw_fd(),
+            mtu: def.bridge_opts.mtu,
+            master: bridge,
+        };
+        nl.create_veth(&pair)
+            .map_err(io(format!("create veth {veth} for {id} on {}", def.bridge)))?;
         if def.bridge_opts.no_icc {
+            let index = link_index(&veth).ok_or_else(|| {
+                io(format!("find veth {veth}"))(std::io::ErrorKind::NotFound.into())
+            })?;
             nl.isolate_port(index)
                 .map_err(io(format!("isolate {veth} on {}", def.bridge)))?;
         }

@@ -36,14 +36,18 @@ pub fn endpoints_of(endpoints: &[Endpoint]) -> Vec<Endpoint> {
 }
 
 /// Put starting container `id` on its networks (its addresses held by this process, the
-/// container's monitor); its /etc/hosts (already written in
-/// `run_dir`) gets its address and its networks' members. Nothing is left when it fails.
+/// container's monitor): a veth per endpoint into `netns`, the new network namespace its
+/// process was cloned with (whose `lo` the process brings up itself), configured while
+/// that process sets itself up. Its /etc/hosts (already written in `run_dir` and
+/// bind-mounted: it is rewritten in place) gets its address and its networks' members.
+/// Nothing is left when it fails.
 pub fn join(
     paths: &Paths,
     id: &str,
     name: &str,
     hostname: &str,
     endpoints: &[Endpoint],
+    netns: File,
 ) -> Result<Joined, NetworkError> {
     if paths.rootless {
         return Err(NetworkError::Rootless);
@@ -53,8 +57,6 @@ pub fn join(
         .iter()
         .map(|e| find(paths, &e.network))
         .collect::<Result<Vec<_>, _>>()?;
-    let netns =
-        super::bridge::new_netns().map_err(io(format!("create a network namespace for {id}")))?;
     let gw = gateway_endpoint(&endpoints);
     let mut primary = None;
     for (n, (ep, def)) in endpoints.iter().zip(&defs).enumerate() {

@@ -24,7 +24,7 @@ pub mod rootless;
 mod store;
 mod v6;
 
-pub use bridge::{attach, host_veth, leave, mac_of, new_netns, release, teardown, Attachment};
+pub use bridge::{attach, host_veth, leave, mac_of, release, teardown, Attachment};
 pub use default_subnet::{default_subnet, parse_cidr};
 pub use error::NetworkError;
 pub use hosts::{

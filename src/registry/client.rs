@@ -299,7 +299,7 @@ fn agent(
             continue;
         };
         let mut names: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        names.sort();
+        crate::sort::sort(&mut names);
         for path in names {
             let fail = |reason: String| RegistryError::File {
                 path: path.display().to_string(),

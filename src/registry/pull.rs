@@ -415,7 +415,7 @@ fn fetch_layers(
         }
     });
     let mut results = results.into_inner().expect("pull results");
-    results.sort_by_key(|(i, _)| *i);
+    crate::sort::sort_by_key(&mut results, |(i, _)| *i);
     for (i, result) in results {
         infos[i] = Some(result?);
     }

@@ -107,7 +107,7 @@ pub fn push(
         }
     });
     let mut errors = errors.into_inner().expect("push errors");
-    errors.sort_by_key(|(k, _)| *k);
+    crate::sort::sort_by_key(&mut errors, |(k, _)| *k);
     if let Some((_, e)) = errors.into_iter().next() {
         return Err(e);
     }

@@ -215,6 +215,21 @@ fn setup_and_exec(
     if oci.is_some() {
         oci_steps::check_program(&spec.args[0], &program)?;
     }
+    if plan.hold_exec {
+        // The parent sets up the container's network while this process mounts its
+        // root; the program starts only once it is there.
+        match chan.recv() {
+            Ok(Some(Message::Release)) => {}
+            // The parent gave up (its error is already on its way to the user).
+            _ => {
+                return Err(ChildError {
+                    kind: FailKind::Setup,
+                    errno: -1,
+                    text: String::new(),
+                })
+            }
+        }
+    }
     // From here the parent takes end-of-file on the channel as a successful execve.
     chan.send(&Message::Exec)
         .ctx(|| "cannot tell the parent the process is about to exec".into())?;

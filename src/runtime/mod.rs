@@ -44,7 +44,7 @@ pub use error::RuntimeError;
 pub use exec::DEFAULT_PATH;
 pub use hooks::run_hook;
 pub use join::{spawn_in, ExecOci, ExecSpec};
-pub use process::{spawn, spawn_then, Started};
+pub use process::{spawn, spawn_held, spawn_then, Started};
 pub use seccomp::check_seccomp_profile;
 pub use seccomp_cache::cache_in as cache_seccomp_in;
 pub use spec::*;

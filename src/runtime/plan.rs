@@ -24,6 +24,9 @@ pub(crate) struct Plan {
     /// cgroup v1: the `tasks` files the child writes "0" to, to join its cgroup itself
     /// (`cgroups::join_self`); empty when the parent places it (v2, no cgroup).
     pub(crate) cgroup_tasks: Vec<std::os::fd::OwnedFd>,
+    /// The child waits before its execve for `Message::Release`, sent once the parent's
+    /// `on_clone` work (the container's network) is done (`spawn_held`).
+    pub(crate) hold_exec: bool,
 }
 
 impl Plan {
@@ -46,6 +49,7 @@ impl Plan {
                 None => None,
             },
             cgroup_tasks: Vec::new(),
+            hold_exec: false,
         })
     }
 }
@@ -88,6 +92,7 @@ impl Plan {
             fault: Fault::default(),
             oci_caps: None,
             cgroup_tasks: Vec::new(),
+            hold_exec: false,
         }
     }
 }

@@ -35,12 +35,31 @@ pub fn spawn_then(
     spec: &ContainerSpec,
     on_clone: &mut dyn FnMut(i32) -> Result<(), RuntimeError>,
 ) -> Result<Started, RuntimeError> {
+    spawn_with(spec, on_clone, false)
+}
+
+/// `spawn_then`, where the process execs only once `on_clone` has returned: the caller
+/// does work the program needs (the container's network, in the namespace the process
+/// was cloned with) while the process sets itself up, instead of before the clone.
+pub fn spawn_held(
+    spec: &ContainerSpec,
+    on_clone: &mut dyn FnMut(i32) -> Result<(), RuntimeError>,
+) -> Result<Started, RuntimeError> {
+    spawn_with(spec, on_clone, true)
+}
+
+fn spawn_with(
+    spec: &ContainerSpec,
+    on_clone: &mut dyn FnMut(i32) -> Result<(), RuntimeError>,
+    hold_exec: bool,
+) -> Result<Started, RuntimeError> {
     if spec.args.is_empty() {
         return Err(RuntimeError::NoCommand {
             id: spec.id.clone(),
         });
     }
     let mut plan = Plan::prepare(spec)?;
+    plan.hold_exec = hold_exec;
     let cgroup = match &spec.cgroup {
         Some(c) => Some(cgroups::create(c)?),
         None => None,
@@ -162,6 +181,22 @@ fn start(
     if let Err(e) = on_clone(pid) {
         kill_and_reap(pid);
         return Err(e);
+    }
+    if plan.hold_exec {
+        if let Err(e) = send(Message::Release) {
+            // A child that failed during its setup has its reason queued; once it is
+            // dead, recv cannot block.
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let queued = parent_end.recv();
+            reap(pid);
+            return Err(match queued {
+                Ok(Some(failed @ Message::Failed { .. })) => {
+                    failure(&spec.id, &spec.args[0], failed)
+                }
+                _ => e,
+            });
+        }
     }
     let mut msg = parent_end.recv();
     if let (Ok(Some(Message::Hooks)), Some(x)) = (&msg, &spec.oci) {

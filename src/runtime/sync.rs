@@ -3,8 +3,9 @@
 //! once it has moved the child into its cgroup (the child mounts its filesystems in the
 //! meantime and waits for `Joined` only before creating its cgroup namespace). The child
 //! answers `Failed` on any failure, and `Exec` once everything but the seccomp filter and
-//! the execve itself is done. Its end is close-on-exec: end-of-file after `Exec` means the
-//! execve succeeded; end-of-file before it means the child died during setup (a panic, an
+//! the execve itself is done; a held child (`spawn_held`) first waits for `Release`,
+//! sent once the parent's work on its behalf (its network) is done. Its end is
+//! close-on-exec: end-of-file after `Exec` means the execve succeeded; end-of-file before it means the child died during setup (a panic, an
 //! abort, a signal), which the parent reports as a setup error, never as a start.
 //! The detached monitor tells `kiste run -d` the outcome of its start over the same
 //! protocol: `Started`, or `Failed` with the class of its error.
@@ -23,6 +24,9 @@ pub(crate) enum Message {
     Joined,
     /// Child -> parent: set up; only loading seccomp and execve remain.
     Exec,
+    /// Parent -> held child: what its program needs from the parent (its network) is
+    /// ready; it may exec.
+    Release,
     /// Detached monitor -> `kiste run -d`: the container's command is running.
     Started,
     /// Child -> parent (an OCI container with hooks): the mounts are made, pivot_root
@@ -48,6 +52,7 @@ impl Message {
             Message::Go => vec![b'G'],
             Message::Joined => vec![b'J'],
             Message::Exec => vec![b'E'],
+            Message::Release => vec![b'R'],
             Message::Started => vec![b'S'],
             Message::Hooks => vec![b'H'],
             Message::HooksDone { pid } => {
@@ -74,6 +79,7 @@ impl Message {
             b'G' => Some(Message::Go),
             b'J' => Some(Message::Joined),
             b'E' => Some(Message::Exec),
+            b'R' => Some(Message::Release),
             b'S' => Some(Message::Started),
             b'H' => Some(Message::Hooks),
             b'D' if buf.len() == 5 => Some(Message::HooksDone {
@@ -193,6 +199,8 @@ mod tests {
         assert_eq!(b.recv().unwrap(), Some(Message::Go));
         b.send(&Message::Exec).unwrap();
         assert_eq!(a.recv().unwrap(), Some(Message::Exec));
+        a.send(&Message::Release).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Message::Release));
         let failed = Message::Failed {
             kind: FailKind::NotFound,
             errno: 2,

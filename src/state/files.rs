@@ -38,8 +38,9 @@ pub(super) fn replace_unsynced(tmp: &Path, path: &Path, data: &[u8]) -> std::io:
 /// Records ordered by creation time (stable), each moved once: sorting the records
 /// themselves moves a kilobyte-sized struct at every step.
 pub(super) fn sorted_by_created(records: Vec<ContainerRecord>) -> Vec<ContainerRecord> {
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by(|&a, &b| records[a].created.cmp(&records[b].created));
+    let order = crate::sort::order_by(records.len(), &|a, b| {
+        records[a].created.cmp(&records[b].created)
+    });
     let mut slots: Vec<Option<ContainerRecord>> = records.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

@@ -24,6 +24,6 @@ pub use store::*;
 /// A fresh 64-hex container id.
 pub fn new_id() -> String {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the kernel's random source is available");
+    getrandom::getrandom(&mut bytes).expect("the kernel's random source is available");
     crate::image::hex(&bytes)
 }

@@ -246,7 +246,7 @@ pub fn generate_name(taken: &dyn Fn(&str) -> bool) -> String {
     let mut retry = 0u32;
     loop {
         let mut b = [0u8; 4];
-        getrandom::fill(&mut b).expect("the kernel's random source is available");
+        getrandom::getrandom(&mut b).expect("the kernel's random source is available");
         let a = ADJECTIVES[u16::from_le_bytes([b[0], b[1]]) as usize % ADJECTIVES.len()];
         let s = SURNAMES[u16::from_le_bytes([b[2], b[3]]) as usize % SURNAMES.len()];
         // docker: Steve Wozniak is not boring

@@ -164,7 +164,7 @@ impl VolumeStore {
                 Err(e) => return Err(e),
             }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
+        crate::sort::sort_by(&mut out, |a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 

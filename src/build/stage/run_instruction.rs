@@ -3,7 +3,7 @@
 //! then the step's container, whose upper directory becomes the layer; `--rm=false`
 //! keeps the container. The container itself is `run_step::RunStep`'s work.
 
-use super::super::run_step::{RunFailure, RunStep};
+use super::super::run_step::{remove_step_dir, RunFailure, RunStep};
 use super::super::{keep, platform, *};
 use super::Args;
 use crate::image::config::has_env;
@@ -21,6 +21,7 @@ impl Builder<'_> {
         done: &[StageImage],
     ) -> Result<(), BuildError> {
         let work = self.scratch.join(format!("step-{}", self.step));
+        let upper = self.scratch.join(format!("upper-{}", self.step));
         let prepared = self.prepare_run_mounts(img, &run.mounts, line, done, &work)?;
         let mut argv = self.shell_args(img, &run.command);
         if let (Some(h), ShellOrExec::Shell(s)) = (run.heredocs.first(), &run.command) {
@@ -67,12 +68,9 @@ impl Builder<'_> {
             return Err(self.at(line, why));
         }
         let lowers = self.layer_dirs(&img.layers)?;
-        let cgroup_name = format!(
-            "{}/build-{}",
-            self.opts.host.cgroup_parent(),
-            &crate::state::new_id()[..16]
-        );
-        self.scratch_guard.record_cgroup(&cgroup_name);
+        let (cgroup_name, shared_cgroup) = self
+            .scratch_guard
+            .run_cgroup(self.opts.host.cgroup_parent());
         let step = RunStep {
             id: crate::state::new_id(),
             paths: self.paths,
@@ -90,8 +88,10 @@ impl Builder<'_> {
                 .or(self.opts.host.network)
                 .unwrap_or(dockerfile_parser::RunNetwork::Default),
             work: &work,
+            upper: &upper,
             progress: &self.progress,
-            cgroup_name: cgroup_name.clone(),
+            cgroup_name,
+            shared_cgroup,
             mounts: prepared.mounts,
             host: &self.opts.host,
         };
@@ -109,11 +109,11 @@ impl Builder<'_> {
             Ok(u) => u,
             Err(RunFailure::Exit { code, tail }) => {
                 if let Some(k) = &kept {
-                    let upper = work.join(crate::paths::UPPER);
                     let changes = keep::Changes::Upper(&upper);
                     self.keep_step(k, code, changes, line)?;
                 }
-                let _ = std::fs::remove_dir_all(&work);
+                remove_step_dir(&work);
+                let _ = crate::fs::remove_tree(&upper);
                 let mut msg = format!(
                     "The command '{}' returned a non-zero code: {code}",
                     argv.join(" ")
@@ -124,7 +124,8 @@ impl Builder<'_> {
                 return Err(self.at(line, msg));
             }
             Err(e) => {
-                let _ = std::fs::remove_dir_all(&work);
+                remove_step_dir(&work);
+                let _ = crate::fs::remove_tree(&upper);
                 return Err(BuildError::Run {
                     file: self.opts.dockerfile_name.clone(),
                     line,
@@ -133,7 +134,7 @@ impl Builder<'_> {
             }
         };
         let result = self.layer_step(img, &key, None, Some(&upper), line, created_by);
-        let _ = std::fs::remove_dir_all(&work);
+        remove_step_dir(&work);
         if let (Ok(()), Some(k), Some(layer)) = (&result, &kept, img.layers.last()) {
             self.keep_step(k, 0, keep::Changes::Layer(layer), line)?;
         }

@@ -140,7 +140,7 @@ impl ImageStore {
     /// temps of dead processes from those still being written.
     pub(super) fn temp_path(&self, what: &str) -> PathBuf {
         let mut rand = [0u8; 8];
-        getrandom::fill(&mut rand).expect("the kernel provides random bytes");
+        getrandom::getrandom(&mut rand).expect("the kernel provides random bytes");
         self.tmp
             .join(format!("{}-{}-{what}", std::process::id(), hex(&rand)))
     }

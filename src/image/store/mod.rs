@@ -132,7 +132,7 @@ impl ImageStore {
     pub fn list(&self) -> Result<Vec<Image>, ImageError> {
         let index = self.read_index()?;
         let mut records: Vec<&ImageRecord> = index.images.iter().collect();
-        records.sort_by_cached_key(|r| {
+        crate::sort::sort_by_cached_key(&mut records, |r| {
             let t = r.created.as_deref().and_then(crate::time::parse_rfc3339);
             (std::cmp::Reverse(t), r.id.clone())
         });
