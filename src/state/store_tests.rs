@@ -44,6 +44,40 @@ fn a_staged_update_changes_the_record_only_when_committed() {
 }
 
 #[test]
+fn an_rm_containers_staged_update_is_exchanged_into_place_and_leaves_no_temp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ContainerStore::open(tmp.path()).unwrap();
+    let mut rec = record('d', "rm", "2026-12-03T08:00:00Z");
+    rec.config.host.auto_remove = true;
+    store.save(&store.lock().unwrap(), &rec).unwrap();
+    let temp = tmp.path().join(&rec.id).join(RECORD_TMP);
+    let staged = store
+        .stage_update(&rec.id, |r| r.state.status = Status::Running)
+        .unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let new_inode = fs::metadata(&temp).unwrap().ino();
+    assert_eq!(staged.commit().unwrap().state.status, Status::Running);
+    assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Running);
+    assert_eq!(
+        fs::metadata(store.record_path(&rec.id)).unwrap().ino(),
+        new_inode,
+        "the staged file is the record now"
+    );
+    assert!(
+        !temp.exists(),
+        "the previous record does not stay under the temp name"
+    );
+    // With no record in place there is nothing to exchange with: a plain rename.
+    let staged = store
+        .stage_update(&rec.id, |r| r.state.status = Status::Exited)
+        .unwrap();
+    fs::remove_file(store.record_path(&rec.id)).unwrap();
+    assert_eq!(staged.commit().unwrap().state.status, Status::Exited);
+    assert_eq!(store.load(&rec.id).unwrap().state.status, Status::Exited);
+    assert!(!temp.exists());
+}
+
+#[test]
 fn records_are_saved_compact_and_pretty_old_ones_still_load() {
     let tmp = tempfile::tempdir().unwrap();
     let store = ContainerStore::open(tmp.path()).unwrap();
