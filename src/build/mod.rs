@@ -365,10 +365,21 @@ impl Builder<'_> {
         // One durable commit for every layer the build made: their blobs, config and
         // manifest, one directory sync, images.json; then the cache entries.
         let held = self.pending.take_blobs();
-        let image =
-            self.images
-                .commit_image_held(&fin.config, &fin.layers, &self.opts.tags, held)?;
-        self.pending.write(&self.cache, &self.opts.labels);
+        // No RUN step comes after this: the overlay work dir they shared goes on a thread
+        // of its own meanwhile (joined here; nothing forks after the last step). Each
+        // directory it frees costs a synchronous discard on a store mounted with
+        // `discard`, a wait that the commit's own syncs can overlap.
+        let work = run_step::overlay_work_dir(&self.scratch);
+        let image = std::thread::scope(|s| {
+            // What cannot go here goes with the scratch dir.
+            let removing = s.spawn(|| crate::fs::remove_tree(&work));
+            let image =
+                self.images
+                    .commit_image_held(&fin.config, &fin.layers, &self.opts.tags, held);
+            self.pending.write(&self.cache, &self.opts.labels);
+            let _ = removing.join();
+            image
+        })?;
         let short = &image.id.trim_start_matches("sha256:")[..12];
         self.say(format_args!("Successfully built {short}"));
         for t in &self.opts.tags {

@@ -81,6 +81,11 @@ const RUN_POINTS: &str = "build-points";
 /// uses in turn (`clear_volatile_mark`).
 const OVERLAY_WORK: &str = "overlay-work";
 
+/// The overlay work dir of the build whose scratch dir is `scratch`.
+pub fn overlay_work_dir(scratch: &Path) -> PathBuf {
+    scratch.join(OVERLAY_WORK)
+}
+
 /// A RUN step's scratch dir as the step leaves it, for `crate::fs::remove_known`: the
 /// `hosts` file of `--add-host`; RUN --mount's directories are found by the rmdir that
 /// fails and removed as `crate::fs::remove_tree` removes them, without following a
@@ -126,7 +131,7 @@ impl RunStep<'_> {
     pub fn execute(&self) -> Result<PathBuf, RunFailure> {
         let upper = self.upper.to_path_buf();
         let scratch = self.work.parent().unwrap_or(self.work);
-        let work = scratch.join(OVERLAY_WORK);
+        let work = overlay_work_dir(scratch);
         clear_volatile_mark(&work)?;
         let points = self.paths.runroot.join(RUN_POINTS);
         let view = LowerView::new(self.lowers.to_vec());
