@@ -8,7 +8,7 @@ pub(super) fn detach(
     paths: &Paths,
     store: &ContainerStore,
     running: &Running,
-    spec: &runtime::ContainerSpec,
+    spec: &mut runtime::ContainerSpec,
     ports: Vec<BoundPort>,
     pipes: Pipes,
 ) -> Result<i32, MonitorError> {

@@ -14,6 +14,7 @@ pub(super) fn finish(
     running: &Running,
     rec: &ContainerRecord,
     code: i32,
+    tree: Option<crate::runtime::MountTree>,
 ) {
     let oom = crate::cgroups::oom_killed(&running.cgroup);
     crate::events::died(paths, rec, code, oom);
@@ -32,8 +33,13 @@ pub(super) fn finish(
         // that discards each freed block before the call returns (ext4 mounted with
         // `discard`, no journal), every rmdir waits on the disk, and the two trees'
         // waits overlap. Both are gone before this returns, as docker's `--rm` leaves
-        // nothing behind. No process is spawned while the thread lives.
+        // nothing behind. The detached overlay goes the same way: its last close frees
+        // the overlay and waits on the file systems under it. No process is spawned
+        // while the threads live.
         std::thread::scope(|s| {
+            if let Some(tree) = tree {
+                s.spawn(move || drop(tree));
+            }
             s.spawn(|| remove_run_dir(paths, &running.id));
             crate::volume::release_devices(paths, &running.id, &running.mounts);
             // A `wait` that saw the container running answers with this code (docker's too).
@@ -46,6 +52,7 @@ pub(super) fn finish(
         remove_anonymous_volumes(paths, &running.mounts);
         return;
     }
+    drop(tree);
     remove_run_dir(paths, &running.id);
     crate::volume::release_devices(paths, &running.id, &running.mounts);
     let _ = store.update(&running.id, |r| {

@@ -13,6 +13,7 @@ mod logs;
 mod network;
 mod pty;
 mod restart;
+mod rootfs;
 mod spec;
 mod supervise;
 pub use supervise::set_signal_proxy;
@@ -24,6 +25,7 @@ use finish::{finish, finish_failed_start};
 pub use finish::{release, remove_anonymous_volumes};
 pub use health::{probe_spec, record_probe, start_probe};
 pub use logs::{log_files, read_line as read_log_line, LogEntry};
+use rootfs::{mount_rootfs, prepare_for_userns};
 pub use spec::{cgroup_of, cgroup_resources, resolve_host, SpecError};
 
 use crate::image::{ImageError, ImageStore};
@@ -187,8 +189,8 @@ fn launch(
     mode: Mode,
     starting: std::fs::File,
 ) -> Result<i32, MonitorError> {
-    let p = prepare(paths, store, rec, lowers, mode, false)?;
-    let (running, spec) = (&p.running, &p.spec);
+    let mut p = prepare(paths, store, rec, lowers, mode, false)?;
+    let (running, spec) = (&p.running, &mut p.spec);
     // `run -it`: the user's terminal is raw while the container has it (restored when
     // this guard drops, whatever the outcome).
     let _raw = match mode {
@@ -291,57 +293,6 @@ fn prepare(
     }
 }
 
-/// Mount the container's root for `prepare`: the detached overlay that its child attaches
-/// (see `storage::mount_overlay_detached`), or a mount at `rootfs` on the host; whether
-/// the host holds it (then it is unmounted when the container ends).
-///
-/// The detached mount is used only where nothing on the host reads the tree while the
-/// container runs: an `--rm` container (its upper dir goes with it, so the overlay is
-/// volatile: no unmount syncs it to disk, which cost 1-100 ms on ext4 under load),
-/// without mounts (volumes are filled from the tree and mount points made in it on the
-/// host), without a user namespace (its mount points are made on the host) and not
-/// rootless. `cp` into a running container goes through /proc/PID/root, `export` of one
-/// whose tree is not mounted reads its layers and upper dir, and `diff`/`commit` read the
-/// upper dir, so the host mount is needed by none of them.
-fn mount_rootfs(
-    paths: &Paths,
-    rec: &ContainerRecord,
-    lowers: &[PathBuf],
-    rootfs: &std::path::Path,
-) -> Result<(Option<runtime::MountTree>, bool), StorageError> {
-    let id = rec.id.as_str();
-    let (upper, work) = (paths.container_upper(id), paths.container_work(id));
-    let host = &rec.config.host;
-    if !host.auto_remove {
-        storage::mount_overlay(lowers, &upper, &work, rootfs, paths.rootless)?;
-        return Ok((None, true));
-    }
-    if !paths.rootless && host.mounts.is_empty() && host.userns_root().is_none() {
-        // The mount points the image lacks come from the chain's init layer, not from
-        // the upper dir that is thrown away; without it (it could not be made) the
-        // start makes them there as before.
-        let with_init;
-        let lowers = match storage::init_layer::lower_for(&paths.images(), lowers) {
-            Ok(Some(init)) => {
-                with_init = [lowers, &[init]].concat();
-                &with_init[..]
-            }
-            Ok(None) => lowers,
-            Err(e) => {
-                crate::log_debug!("container {id}: no init layer: {e}");
-                lowers
-            }
-        };
-        if let Some(fd) = storage::mount_overlay_detached(lowers, &upper, &work, rootfs)? {
-            return Ok((Some(runtime::MountTree(std::sync::Arc::new(fd))), false));
-        }
-    }
-    storage::mount_overlay_scratch(lowers, &upper, &work, rootfs, paths.rootless)?;
-    Ok((None, true))
-}
-
-/// An exclusive lock on starting container `dir`'s container, released on drop. The
-/// detached monitor does not inherit it (it closes the descriptors it does not use).
 fn lock_start(paths: &Paths, id: &str) -> Result<std::fs::File, MonitorError> {
     let path = paths.container_start_lock(id);
     crate::lock::lock_exclusive(&path).map_err(other(&format!("cannot lock {}", path.display())))
@@ -368,7 +319,7 @@ fn run_monitored(
     paths: &Paths,
     store: &ContainerStore,
     running: &Running,
-    spec: &runtime::ContainerSpec,
+    spec: &mut runtime::ContainerSpec,
     ports: Vec<BoundPort>,
     pipes: Pipes,
     echo: bool,
@@ -409,7 +360,7 @@ fn run_monitored(
         )?),
         false => None,
     };
-    let to_spawn = rootless_spec.as_ref().unwrap_or(spec);
+    let to_spawn = rootless_spec.as_ref().unwrap_or(&*spec);
     // The "running" record is written and synced while the container's process sets
     // itself up (mounts, pivot_root), and renamed into place once it has exec'd: the
     // fsync (1 ms quiet, tens on a busy disk) is off the path to `run -d` returning,
@@ -520,7 +471,9 @@ fn run_monitored(
         attach,
     });
     drop(api);
-    finish(paths, store, running, &rec, code);
+    // The detached overlay's last reference: closed in `finish`, beside the removals.
+    let tree = spec.rootfs_tree.take();
+    finish(paths, store, running, &rec, code, tree);
     Ok(code)
 }
 
@@ -561,29 +514,6 @@ fn running_state(
 /// The file a detached monitor writes its pid to while it supervises the container.
 pub fn monitor_pid_file(paths: &Paths, id: &str) -> PathBuf {
     paths.container_run_dir(id).join("monitor.pid")
-}
-
-/// With a user namespace the container's root is an unprivileged host id that cannot
-/// create the mount points in an image owned by host root: make them here, and give the
-/// container's root the top of its upper dir so it can write new files at /.
-fn prepare_for_userns(
-    rootfs: &std::path::Path,
-    upper: &std::path::Path,
-    (uid, gid): (u32, u32),
-) -> std::io::Result<()> {
-    // The image's tree: a symlink in it (say /etc -> /host/dir) resolves inside it.
-    let root = crate::fs::Root::open(rootfs)?;
-    for dir in ["proc", "sys", "dev", "etc"] {
-        if !root.exists(dir) {
-            root.mkdir(dir, 0o755)?;
-        }
-    }
-    for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
-        if !root.exists(file) {
-            root.create_file(file, 0o644)?;
-        }
-    }
-    std::os::unix::fs::chown(upper, Some(uid), Some(gid))
 }
 
 /// Close every descriptor the monitor inherited but does not use (a caller's pipes would

@@ -115,13 +115,13 @@ fn relaunch(
     let rec: ContainerRecord = store.load(id)?;
     let images = ImageStore::open(&paths.images())?;
     let lowers = images.layer_dirs(&images.resolve(&rec.config.image_id)?)?;
-    let p = prepare(paths, store, &rec, &lowers, mode, true)?;
+    let mut p = prepare(paths, store, &rec, &lowers, mode, true)?;
     let echo = matches!(mode, Mode::Foreground { .. });
     run_monitored(
         paths,
         store,
         &p.running,
-        &p.spec,
+        &mut p.spec,
         p.ports,
         p.pipes,
         echo,
