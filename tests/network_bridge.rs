@@ -387,3 +387,26 @@ fn a_network_that_fails_after_the_clone_leaves_nothing_and_names_the_container()
     ns.kiste_ok(&k, &["network", "rm", "kt-late"]);
     ns.assert_clean(&k, &[]);
 }
+
+#[test]
+fn a_bridged_command_that_cannot_start_says_why_and_leaves_nothing() {
+    let Some((ns, k)) = Netns::with_busybox("noexec") else {
+        return;
+    };
+    // The process fails while the monitor still puts it on the network: its own reason
+    // (not "exited during setup") reaches the user, as without a network.
+    for _ in 0..3 {
+        let r = ns.kiste(
+            &k,
+            &["run", "--rm", "--network", "bridge", "busybox", "nosuchcmd"],
+        );
+        assert_eq!(r.code, 127, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("executable file not found"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(ns.kiste_ok(&k, &["ps", "-aq"]).trim(), "");
+    ns.assert_clean(&k, &[]);
+}

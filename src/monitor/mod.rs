@@ -423,11 +423,12 @@ fn run_monitored(
     let mut join_error = None;
     let mut on_clone = |pid| {
         if let Some((name, endpoints)) = &running.bridged {
-            match network::join_started(paths, &running.id, name, &spec.hostname, endpoints, pid) {
+            let id = running.id.as_str();
+            match network::join_started(paths, id, name, &spec.hostname, endpoints, pid) {
                 Ok(joined) => attached = Some(joined),
                 Err(e) => {
                     let failed = RuntimeError::Io {
-                        action: format!("cannot connect container {} to its networks", running.id),
+                        action: format!("cannot connect container {id} to its networks"),
                         source: std::io::Error::other(e.to_string()),
                     };
                     join_error = Some(e);

@@ -175,11 +175,16 @@ impl Channel {
             if n > 0 {
                 return Ok(Message::decode(&buf[..n as usize]));
             }
-            let err = std::io::Error::last_os_error();
-            // A peer that dies with our messages unread resets the connection: to us it
-            // is the same as an orderly close.
-            if n == 0 || err.kind() == std::io::ErrorKind::ConnectionReset {
+            if n == 0 {
                 return Ok(None);
+            }
+            let err = std::io::Error::last_os_error();
+            // A peer that dies with our messages unread (a held child that failed before
+            // it read `Release`) resets the connection. The kernel reports that once,
+            // ahead of what the peer sent before it died (its `Failed`): read on, to
+            // that or to the end-of-file after it.
+            if err.kind() == std::io::ErrorKind::ConnectionReset {
+                continue;
             }
             if err.kind() != std::io::ErrorKind::Interrupted {
                 return Err(err);
@@ -210,5 +215,20 @@ mod tests {
         assert_eq!(a.recv().unwrap(), Some(failed));
         drop(b);
         assert_eq!(a.recv().unwrap(), None);
+    }
+
+    #[test]
+    fn a_peer_that_dies_with_messages_unread_still_delivers_what_it_sent() {
+        let (parent, child) = channel_pair().unwrap();
+        let failed = Message::Failed {
+            kind: FailKind::NotFound,
+            errno: 2,
+            text: String::new(),
+        };
+        child.send(&failed).unwrap();
+        parent.send(&Message::Release).unwrap();
+        drop(child);
+        assert_eq!(parent.recv().unwrap(), Some(failed));
+        assert_eq!(parent.recv().unwrap(), None);
     }
 }
