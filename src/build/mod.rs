@@ -370,14 +370,17 @@ impl Builder<'_> {
         // directory it frees costs a synchronous discard on a store mounted with
         // `discard`, a wait that the commit's own syncs can overlap.
         let work = run_step::overlay_work_dir(&self.scratch);
+        let ran = work.exists();
         let image = std::thread::scope(|s| {
             // What cannot go here goes with the scratch dir.
-            let removing = s.spawn(|| crate::fs::remove_tree(&work));
+            let removing = ran.then(|| s.spawn(|| crate::fs::remove_tree(&work)));
             let image =
                 self.images
                     .commit_image_held(&fin.config, &fin.layers, &self.opts.tags, held);
             self.pending.write(&self.cache, &self.opts.labels);
-            let _ = removing.join();
+            if let Some(r) = removing {
+                let _ = r.join();
+            }
             image
         })?;
         let short = &image.id.trim_start_matches("sha256:")[..12];
