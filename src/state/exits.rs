@@ -25,22 +25,35 @@ fn slot_dir(dir: &Path, slot: u64) -> PathBuf {
 }
 
 /// Keep `code` for container `id` (best effort: `wait` falls back to the last code it saw).
+///
+/// The code is the target of a symlink named by the id: one call, atomic, and a target
+/// this short lives in the inode, so no data block is allocated (or, on a file system
+/// mounted with `discard`, discarded when the slot is pruned). A code written again for
+/// the same id replaces the first through a temp link and a rename.
 pub fn write_exit(dir: &Path, id: &str, code: i32) {
     let slot = slot_dir(dir, slot_now());
-    let tmp = slot.join(format!(".{id}.tmp"));
-    let code = format!("{code}\n");
+    let link = slot.join(id);
+    let code = code.to_string();
+    let symlink = |at: &Path| std::os::unix::fs::symlink(&code, at);
     // The directories are made when the first write finds them missing.
-    let written = match std::fs::write(&tmp, &code) {
+    let made = match symlink(&link) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             prune_exits(dir);
             crate::paths::make_dir(dir, 0o700)
                 .and_then(|()| crate::paths::make_dir(&slot, 0o700))
-                .and_then(|()| std::fs::write(&tmp, &code))
+                .and_then(|()| symlink(&link))
         }
         other => other,
     };
-    if written.is_ok() {
-        let _ = std::fs::rename(&tmp, slot.join(id));
+    if made
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists)
+    {
+        let tmp = slot.join(format!(".{id}.tmp"));
+        let _ = std::fs::remove_file(&tmp);
+        if symlink(&tmp).is_ok() && std::fs::rename(&tmp, &link).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }
 
@@ -54,10 +67,20 @@ pub fn read_exit(dir: &Path, id: &str) -> Option<i32> {
         dir.to_path_buf(),
     ]
     .iter()
-    .find_map(|d| std::fs::read_to_string(d.join(id)).ok())?
+    .find_map(|d| read_code(&d.join(id)))?
     .trim()
     .parse()
     .ok()
+}
+
+/// A kept code: a symlink's target, or the contents of the regular file an older kiste
+/// wrote (readlink refuses one with EINVAL).
+fn read_code(path: &Path) -> Option<String> {
+    match std::fs::read_link(path) {
+        Ok(target) => target.into_os_string().into_string().ok(),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => std::fs::read_to_string(path).ok(),
+        Err(_) => None,
+    }
 }
 
 /// Remove the codes kept longer than `KEEP`: the slots before the previous one (and the
@@ -95,8 +118,23 @@ mod tests {
         super::write_exit(&dir, "abc", 7);
         assert_eq!(super::read_exit(&dir, "abc"), Some(7));
         assert_eq!(super::read_exit(&dir, "nope"), None);
+        super::write_exit(&dir, "abc", 9);
+        assert_eq!(
+            super::read_exit(&dir, "abc"),
+            Some(9),
+            "a second code replaces it"
+        );
+        let slot = super::slot_dir(&dir, super::slot_now());
+        let meta = std::fs::symlink_metadata(slot.join("abc")).unwrap();
+        assert!(meta.file_type().is_symlink(), "kept as a symlink");
+        let names: Vec<_> = std::fs::read_dir(&slot)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["abc"], "no temp link is left");
         super::prune_exits(&dir);
-        assert_eq!(super::read_exit(&dir, "abc"), Some(7), "young files stay");
+        assert_eq!(super::read_exit(&dir, "abc"), Some(9), "young files stay");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
