@@ -267,7 +267,7 @@ fn digest_dir(dir: &Path, rel: &str, h: &mut Sha256) -> std::io::Result<()> {
     let mut names: Vec<_> = fs::read_dir(dir)?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<Result<_, _>>()?;
-    names.sort();
+    crate::sort::sort(&mut names);
     for name in names {
         let path = dir.join(&name);
         let child = format!("{rel}/{}", name.to_string_lossy());

@@ -195,7 +195,9 @@ pub fn prune(
         .filter(|r| by_key.values().all(|fs| fs.iter().any(|f| f.matches(r))))
         .collect();
     // Newest first: with --keep-storage the first ones that fit stay.
-    chosen.sort_by(|a, b| b.last_used.cmp(&a.last_used).then(a.id.cmp(&b.id)));
+    crate::sort::sort_by(&mut chosen, |a, b| {
+        b.last_used.cmp(&a.last_used).then(a.id.cmp(&b.id))
+    });
     if let Some(limit) = keep_storage {
         let mut kept = 0u64;
         chosen.retain(|r| {

@@ -130,7 +130,7 @@ fn remove(dir: &Path) {
         }
     }
     let mut mounts = mounts_below(dir);
-    mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+    crate::sort::sort_by_key(&mut mounts, |m| std::cmp::Reverse(m.as_os_str().len()));
     for m in mounts {
         let _ = crate::storage::unmount(&m);
     }

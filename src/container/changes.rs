@@ -112,7 +112,7 @@ pub fn changes(
             path: path.clone(),
         });
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
+    crate::sort::sort_by(&mut out, |a, b| a.path.cmp(&b.path));
     Ok((out, dropped))
 }
 

@@ -111,7 +111,7 @@ pub fn log_files(path: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
+    crate::sort::sort_by_key(&mut rotated, |r| std::cmp::Reverse(r.0));
     let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     files.push(path.to_path_buf());
     files

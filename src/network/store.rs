@@ -126,7 +126,7 @@ pub fn list(paths: &Paths) -> Result<Vec<NetworkDef>, NetworkError> {
         .filter_map(|e| std::fs::read(e.path()).ok())
         .filter_map(|b| serde_json::from_slice(&b).ok())
         .collect();
-    defs.sort_by(|a: &NetworkDef, b| a.name.cmp(&b.name));
+    crate::sort::sort_by(&mut defs, |a: &NetworkDef, b| a.name.cmp(&b.name));
     out.extend(defs);
     Ok(out)
 }

@@ -171,7 +171,7 @@ impl StateRoot {
             .filter_map(|e| e.file_name().into_string().ok())
             .filter(|id| self.record_path(id).is_file())
             .collect();
-        ids.sort();
+        crate::sort::sort(&mut ids);
         ids
     }
 

@@ -283,7 +283,7 @@ fn time_offsets(
         }
         v.push((clock.clone(), o.secs.unwrap_or(0), nanos));
     }
-    v.sort();
+    crate::sort::sort(&mut v);
     Ok(v)
 }
 

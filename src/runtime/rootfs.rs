@@ -136,7 +136,9 @@ pub(crate) fn setup(
 
     // Parents before children (/data before /data/sub), as docker orders them.
     let mut mounts: Vec<_> = spec.mounts.iter().collect();
-    mounts.sort_by_key(|m| m.destination.split('/').filter(|c| !c.is_empty()).count());
+    crate::sort::sort_by_key(&mut mounts, |m| {
+        m.destination.split('/').filter(|c| !c.is_empty()).count()
+    });
     for mount in mounts {
         match &mount.kind {
             MountKind::Bind | MountKind::UserBind { .. } => {

@@ -229,7 +229,7 @@ mod tests {
                 }
             })
             .collect();
-        out.sort();
+        crate::sort::sort(&mut out);
         out
     }
 
