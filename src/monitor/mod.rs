@@ -293,6 +293,8 @@ fn prepare(
     }
 }
 
+/// An exclusive lock on starting container `dir`'s container, released on drop. The
+/// detached monitor does not inherit it (it closes the descriptors it does not use).
 fn lock_start(paths: &Paths, id: &str) -> Result<std::fs::File, MonitorError> {
     let path = paths.container_start_lock(id);
     crate::lock::lock_exclusive(&path).map_err(other(&format!("cannot lock {}", path.display())))

@@ -57,9 +57,6 @@ pub(super) fn mount_rootfs(
     Ok((None, true))
 }
 
-/// An exclusive lock on starting container `dir`'s container, released on drop. The
-/// detached monitor does not inherit it (it closes the descriptors it does not use).
-
 /// With a user namespace the container's root is an unprivileged host id that cannot
 /// create the mount points in an image owned by host root: make them here, and give the
 /// container's root the top of its upper dir so it can write new files at /.
