@@ -70,11 +70,12 @@ pub enum RunFailure {
 
 const TAIL_LINES: usize = 10;
 
-/// Below the run root (a tmpfs), the empty directories every build's RUN steps share and
-/// nothing on the host ever writes into: the mount point their overlays are attached at
-/// inside each step's own mount namespace, and the layers of mount points
-/// (`mount_point_layer`). Made by the first build after a boot, never removed: not one
-/// directory change per build on the store's file system, whose journal they may wait for.
+/// Below the run root (a tmpfs on most hosts), the empty directories every build's RUN
+/// steps share and nothing on the host ever writes into: the mount point their overlays
+/// are attached at inside each step's own mount namespace, and the layers of mount points
+/// (`mount_point_layer`). Made by the first build that needs them, never removed: not one
+/// directory made and freed per build (each free waits on the disk where the file system
+/// discards freed blocks, or on its journal).
 const RUN_POINTS: &str = "build-points";
 
 /// The build's one overlay work dir, in its scratch dir, which every RUN step's overlay
@@ -141,7 +142,7 @@ impl RunStep<'_> {
         // container's mount namespace only: nothing on the host reads the merged tree
         // (the layer is the upper dir), so there is no host mount to make and no unmount
         // to wait for afterwards, and every build's steps can share one empty mount point
-        // on the run root's tmpfs.
+        // below the run root.
         let tree = match self.paths.rootless {
             false => storage::mount_overlay_detached(&lowers, &upper, &work, &points.join(ROOTFS))?,
             true => None,
@@ -340,8 +341,8 @@ impl RunStep<'_> {
 /// one layer per set of missing names, made by the first step that needs them and shared
 /// by every later step and build. The runtime finds them there, so it makes none in the
 /// step's upper dir and none has to be pruned from the layer: a mkdir and an rmdir fewer
-/// per mount point and step, directory changes that wait for the ext4 journal when the
-/// disk is busy. None when the image has them.
+/// per mount point and step, directory changes that wait on the disk (a discard or the
+/// journal) when it is busy. None when the image has them.
 fn mount_point_layer(points: &Path, view: &LowerView) -> Result<Option<PathBuf>, RunFailure> {
     let missing: Vec<&str> = ["dev", "proc", "sys"]
         .into_iter()

@@ -9,7 +9,7 @@ use super::error::{errno_text, FailKind, RuntimeError};
 use super::namespaces;
 use super::plan::Plan;
 use super::spec::{ContainerSpec, NsMode};
-use super::sync::{channel_pair, Message};
+use super::sync::{channel_pair, Channel, Message};
 use crate::cgroups;
 use crate::process::process_start_time;
 
@@ -166,16 +166,7 @@ fn start(
                 _ => died_in_setup(&spec.id, &spec.args[0], pid),
             });
         }
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        // A child that failed first has its own reason queued on the channel; once it is
-        // dead, recv cannot block.
-        let queued = parent_end.recv();
-        reap(pid);
-        return Err(match queued {
-            Ok(Some(failed @ Message::Failed { .. })) => failure(&spec.id, &spec.args[0], failed),
-            _ => e,
-        });
+        return Err(kill_for_reason(spec, pid, &parent_end, e));
     }
 
     if let Err(e) = on_clone(pid) {
@@ -184,18 +175,7 @@ fn start(
     }
     if plan.hold_exec {
         if let Err(e) = send(Message::Release) {
-            // A child that failed during its setup has its reason queued; once it is
-            // dead, recv cannot block.
-            // SAFETY: signalling our own child.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let queued = parent_end.recv();
-            reap(pid);
-            return Err(match queued {
-                Ok(Some(failed @ Message::Failed { .. })) => {
-                    failure(&spec.id, &spec.args[0], failed)
-                }
-                _ => e,
-            });
+            return Err(kill_for_reason(spec, pid, &parent_end, e));
         }
     }
     let mut msg = parent_end.recv();
@@ -239,6 +219,25 @@ fn start(
                 phase: "before exec",
             })
         }
+    }
+}
+
+/// Kills child `pid`, whose parent's step failed with `e`, and gives the child's own
+/// reason when it failed first (it is queued on the channel; once the child is dead, recv
+/// cannot block), else `e`.
+fn kill_for_reason(
+    spec: &ContainerSpec,
+    pid: i32,
+    parent_end: &Channel,
+    e: RuntimeError,
+) -> RuntimeError {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let queued = parent_end.recv();
+    reap(pid);
+    match queued {
+        Ok(Some(failed @ Message::Failed { .. })) => failure(&spec.id, &spec.args[0], failed),
+        _ => e,
     }
 }
 
