@@ -316,3 +316,59 @@ fn remove_kills_a_fork_loop_and_leaves_nothing() {
     }
     drop(io);
 }
+
+/// On v1 the cgroup is made after the clone, while the child creates its namespaces: a
+/// limit the host refuses there (a CPU it does not have) still fails the start with the
+/// limit's error, and leaves no cgroup and no process behind.
+#[test]
+fn a_cgroup_refused_after_the_clone_fails_the_start_and_leaves_nothing() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    let _g = serial();
+    let sb = sandbox();
+    let mut s = spec(&sb, "late-cpuset", "echo ran");
+    s.cgroup.as_mut().unwrap().resources.cpuset_cpus = Some("4095".into());
+    let cg = s.cgroup.clone().unwrap();
+    let err = match try_run(&sb, &mut s) {
+        Ok(out) => panic!("started with cpuset 4095: {}", out.stdout),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("cpuset"), "{err}");
+    for ctrl in ["memory", "pids", "devices", "cpuset"] {
+        assert!(
+            !controller_dir(ctrl, &cg).exists(),
+            "failed start left its {ctrl} cgroup"
+        );
+    }
+    // The cloned child was killed and reaped: this process has no child left.
+    // SAFETY: waitpid without blocking, for any child.
+    let rc = unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) };
+    assert_eq!(rc, -1, "a child is left");
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::ECHILD)
+    );
+}
+
+/// The child is moved off its parent's CPU while the two work side by side; the program
+/// still runs wherever its caller may run.
+#[test]
+fn the_container_may_run_on_every_cpu_its_caller_may() {
+    if !support::cgroup_v1_or_skip() {
+        return;
+    }
+    let _g = serial();
+    let sb = sandbox();
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    let own = own
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))
+        .unwrap()
+        .to_string();
+    let out = run(
+        &sb,
+        spec(&sb, "cpus", "grep Cpus_allowed_list /proc/self/status"),
+    );
+    assert_eq!(out.stdout.trim_end(), own, "{}", out.stderr);
+}

@@ -138,6 +138,15 @@ pub(crate) fn join_self(files: &[std::os::fd::OwnedFd]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the child joins its cgroup itself through `tasks` files (`self_join_files`),
+/// so that the parent can make the cgroup after the clone, while the child creates its
+/// namespaces and starts its mounts, instead of before it: cgroup v1 as root. Not on v2
+/// (clone3 places the child into a cgroup that exists before it) or rootless v1 (no
+/// cgroup).
+pub(crate) fn made_after_clone() -> bool {
+    detect() == CgroupLayout::V1 && !crate::rootless::active()
+}
+
 impl Cgroup {
     /// Moves `pid` into the cgroup (every hierarchy on v1).
     pub fn join(&self, pid: i32) -> Result<(), CgroupError> {

@@ -61,6 +61,19 @@ fn setup_and_exec(
     if let Some(maps) = &ns.user {
         become_ns_root(maps)?;
     }
+    if let Some(cpus) = &plan.affinity {
+        // SAFETY: setting this process's own affinity from a valid set.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(cpus), cpus) };
+    }
+    if plan.unshare != 0 {
+        // The namespaces the clone left out (`Plan::unshare`), made while the parent makes
+        // the cgroup.
+        // SAFETY: unshare with namespace flags only, in this single-threaded process.
+        if unsafe { libc::unshare(plan.unshare as libc::c_int) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .ctx(|| "cannot create the container's namespaces".into());
+        }
+    }
     match spec.oci.as_ref().and_then(|x| x.late_ns.as_ref()) {
         // Returns in the second fork (the first child exits in it).
         Some(late) => super::late_ns::enter(ns, late, chan)?,
@@ -276,8 +289,8 @@ pub(crate) fn set_caps_and_nnp(caps: u64, seccomp: bool, nnp: bool) -> Result<()
 /// Waits until the parent has put this process into its cgroup, then creates the cgroup
 /// namespace there so that the container sees its own cgroup as `/`.
 fn wait_joined(chan: &Channel, plan: &Plan, new_ns: bool) -> Result<(), ChildError> {
-    match chan.recv() {
-        Ok(Some(Message::Joined)) => {}
+    let tasks = match chan.recv_fds() {
+        Ok((Some(Message::Joined), fds)) => fds,
         _ => {
             return Err(ChildError {
                 kind: FailKind::Setup,
@@ -285,9 +298,14 @@ fn wait_joined(chan: &Channel, plan: &Plan, new_ns: bool) -> Result<(), ChildErr
                 text: String::new(),
             })
         }
-    }
-    crate::cgroups::join_self(&plan.cgroup_tasks)
-        .ctx(|| "cannot join the container's cgroup".into())?;
+    };
+    // The cgroup made after the clone comes with its `tasks` files (`Plan::cgroup_after_clone`).
+    let tasks = if plan.cgroup_after_clone {
+        &tasks
+    } else {
+        &plan.cgroup_tasks
+    };
+    crate::cgroups::join_self(tasks).ctx(|| "cannot join the container's cgroup".into())?;
     if new_ns {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "cannot create cgroup namespace".into())?;

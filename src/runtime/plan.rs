@@ -24,6 +24,16 @@ pub(crate) struct Plan {
     /// cgroup v1: the `tasks` files the child writes "0" to, to join its cgroup itself
     /// (`cgroups::join_self`); empty when the parent places it (v2, no cgroup).
     pub(crate) cgroup_tasks: Vec<std::os::fd::OwnedFd>,
+    /// The parent makes the cgroup after the clone (`cgroups::made_after_clone`) and
+    /// sends its `tasks` files with `Joined`, for the child to write "0" to.
+    pub(crate) cgroup_after_clone: bool,
+    /// The namespaces the child creates itself (unshare, first thing after "go") instead
+    /// of the clone: while it does, the parent makes the cgroup (`cgroup_task_paths`).
+    pub(crate) unshare: u64,
+    /// The CPUs the parent may run on, when the parent moved the child to another CPU for
+    /// the time they work side by side (`process::move_to_other_cpu`): the child takes
+    /// this set back once told "go", so the container runs where its caller could.
+    pub(crate) affinity: Option<libc::cpu_set_t>,
     /// The child waits before its execve for `Message::Release`, sent once the parent's
     /// `on_clone` work (the container's network) is done (`spawn_held`).
     pub(crate) hold_exec: bool,
@@ -49,6 +59,9 @@ impl Plan {
                 None => None,
             },
             cgroup_tasks: Vec::new(),
+            cgroup_after_clone: false,
+            unshare: 0,
+            affinity: None,
             hold_exec: false,
         })
     }
@@ -92,6 +105,9 @@ impl Plan {
             fault: Fault::default(),
             oci_caps: None,
             cgroup_tasks: Vec::new(),
+            cgroup_after_clone: false,
+            unshare: 0,
+            affinity: None,
             hold_exec: false,
         }
     }

@@ -60,18 +60,39 @@ fn spawn_with(
     }
     let mut plan = Plan::prepare(spec)?;
     plan.hold_exec = hold_exec;
-    let cgroup = match &spec.cgroup {
-        Some(c) => Some(cgroups::create(c)?),
-        None => None,
+    let late = spec.oci.as_ref().and_then(|x| x.late_ns.as_ref());
+    // cgroup v1 as root without a user namespace: the cgroup is made after the clone,
+    // while the child creates its namespaces and starts its mounts (`Plan::unshare`).
+    let after_clone = spec.cgroup.is_some()
+        && late.is_none()
+        && spec.namespaces.user.is_none()
+        && cgroups::made_after_clone();
+    let result = match after_clone {
+        true => {
+            plan.cgroup_after_clone = true;
+            plan.unshare = namespaces::clone_flags(&spec.namespaces) & child_unshares(hold_exec);
+            plan.affinity = own_cpus();
+            start(spec, &plan, Cgroup::After, on_clone)
+        }
+        false => {
+            let cgroup = match &spec.cgroup {
+                Some(c) => Some(cgroups::create(c)?),
+                None => None,
+            };
+            let tasks = match &cgroup {
+                Some(cg) => cg.self_join_files().map_err(RuntimeError::from),
+                None => Ok(Vec::new()),
+            };
+            tasks.and_then(|tasks| {
+                plan.cgroup_tasks = tasks;
+                let made = match &cgroup {
+                    Some(cg) => Cgroup::Made(cg),
+                    None => Cgroup::None,
+                };
+                start(spec, &plan, made, on_clone)
+            })
+        }
     };
-    let tasks = match &cgroup {
-        Some(cg) => cg.self_join_files().map_err(RuntimeError::from),
-        None => Ok(Vec::new()),
-    };
-    let result = tasks.and_then(|tasks| {
-        plan.cgroup_tasks = tasks;
-        start(spec, &plan, cgroup.as_ref(), on_clone)
-    });
     if result.is_err() {
         if let Some(c) = &spec.cgroup {
             let _ = cgroups::remove(c);
@@ -80,10 +101,61 @@ fn spawn_with(
     result
 }
 
+/// The namespaces a child whose cgroup is made after the clone creates itself, while the
+/// parent makes the cgroup. Pid stays with the clone (an unshare would only move the
+/// child's children); net too when the parent works in it during the setup (`hold_exec`:
+/// it opens /proc/PID/ns/net, which must be the new namespace by then).
+fn child_unshares(hold_exec: bool) -> u64 {
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    if !hold_exec {
+        flags |= libc::CLONE_NEWNET;
+    }
+    flags as u64
+}
+
+/// The CPUs this process may run on, when there are at least two of them.
+fn own_cpus() -> Option<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid buffer of its own size.
+    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    // SAFETY: CPU_COUNT reads the set.
+    (rc == 0 && unsafe { libc::CPU_COUNT(&set) } > 1).then_some(set)
+}
+
+/// The kernel starts a forked child on its parent's CPU, where it waits for the parent to
+/// block: the parent's cgroup work and the child's namespace work would not overlap. The
+/// child is moved to the parent's other CPUs before "go"; once told "go" it takes the
+/// whole set back (`child::setup_and_exec`), so no race leaves it pinned.
+fn move_to_other_cpu(pid: i32, cpus: &libc::cpu_set_t) {
+    // SAFETY: sched_getcpu has no preconditions.
+    let Ok(here) = usize::try_from(unsafe { libc::sched_getcpu() }) else {
+        return;
+    };
+    let mut others = *cpus;
+    // SAFETY: CPU_CLR on a set we own, with a CPU number the kernel gave.
+    unsafe { libc::CPU_CLR(here, &mut others) };
+    // SAFETY: as in own_cpus.
+    if unsafe { libc::CPU_COUNT(&others) } > 0 {
+        // SAFETY: setting our own child's affinity from a valid set.
+        unsafe { libc::sched_setaffinity(pid, std::mem::size_of_val(&others), &others) };
+    }
+}
+
+/// The container's cgroup as `start` gets it.
+enum Cgroup<'a> {
+    None,
+    /// Made before the clone (v2, where clone3 places the child into it; a user namespace).
+    Made(&'a cgroups::Cgroup),
+    /// To be made after the clone; `Joined` carries its `tasks` files
+    /// (`Plan::cgroup_after_clone`).
+    After,
+}
+
 fn start(
     spec: &ContainerSpec,
     plan: &Plan,
-    cgroup: Option<&cgroups::Cgroup>,
+    cgroup: Cgroup<'_>,
     on_clone: &mut dyn FnMut(i32) -> Result<(), RuntimeError>,
 ) -> Result<Started, RuntimeError> {
     let (parent_end, child_end) = channel_pair()?;
@@ -91,9 +163,13 @@ fn start(
     let late = spec.oci.as_ref().and_then(|x| x.late_ns.as_ref());
     let flags = match late {
         Some(_) => super::late_ns::clone_flags(&spec.namespaces),
-        None => namespaces::clone_flags(&spec.namespaces),
+        None => namespaces::clone_flags(&spec.namespaces) & !plan.unshare,
     };
-    let cgroup_fd = cgroup.and_then(|c| c.dir_fd());
+    let made = match cgroup {
+        Cgroup::Made(c) => Some(c),
+        _ => None,
+    };
+    let cgroup_fd = made.and_then(|c| c.dir_fd());
 
     let pid_ns_guard = match (&spec.namespaces.pid, late) {
         (NsMode::Path(p), None) => Some(PidNsGuard::enter(p)?),
@@ -122,6 +198,9 @@ fn start(
     };
     drop(child_end);
 
+    if let Some(cpus) = &plan.affinity {
+        move_to_other_cpu(pid, cpus);
+    }
     let maps = match &spec.namespaces.user {
         Some(m) => namespaces::write_id_maps(pid, &m.uid, &m.gid),
         None => Ok(()),
@@ -147,15 +226,31 @@ fn start(
             Err(None) => return Err(died_in_setup(&spec.id, &spec.args[0], pid)),
         };
     }
-    // On v1 the child joins itself (`plan.cgroup_tasks`): a write of the child's pid to
-    // cgroup.procs from here waits for an RCU grace period.
-    let joined = go.and_then(|()| match cgroup {
-        Some(cg) if !in_cgroup && plan.cgroup_tasks.is_empty() => {
-            cg.join(pid).map_err(RuntimeError::from)
-        }
-        _ => Ok(()),
+    // On v1 the child joins itself (`plan.cgroup_tasks`, or the `tasks` files sent with
+    // `Joined`): a write of the child's pid to cgroup.procs from here waits for an RCU
+    // grace period.
+    let joined = go.and_then(|()| match (cgroup, &spec.cgroup) {
+        (Cgroup::Made(cg), _) if !in_cgroup && plan.cgroup_tasks.is_empty() => cg
+            .join(pid)
+            .map(|()| Vec::new())
+            .map_err(RuntimeError::from),
+        // The caller (`spawn_with`) removes it again on any error.
+        (Cgroup::After, Some(c)) => cgroups::create(c)
+            .and_then(|cg| cg.self_join_files())
+            .map_err(RuntimeError::from),
+        _ => Ok(Vec::new()),
     });
-    let prepared = joined.and_then(|()| send(Message::Joined));
+    let prepared = joined.and_then(|tasks| {
+        let fds: Vec<RawFd> = tasks.iter().map(|f| f.as_raw_fd()).collect();
+        parent_end.send_fds(&Message::Joined, &fds).map_err(|e| {
+            child_gone.set(e.kind() == std::io::ErrorKind::BrokenPipe);
+            RuntimeError::Send {
+                id: spec.id.clone(),
+                message: format!("{:?}", Message::Joined),
+                source: e,
+            }
+        })
+    });
     if let Err(e) = prepared {
         if child_gone.get() {
             return Err(match parent_end.recv() {

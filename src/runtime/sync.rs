@@ -1,7 +1,9 @@
 //! The parent/child channel: a SOCK_SEQPACKET socketpair carrying small typed
 //! messages. The parent sends `Go` once the child's uid maps are written, and `Joined`
-//! once it has moved the child into its cgroup (the child mounts its filesystems in the
-//! meantime and waits for `Joined` only before creating its cgroup namespace). The child
+//! once the child's cgroup is ready for it: the parent moved it in, or (v1) made the
+//! cgroup, whose `tasks` files then come with the message for the child to write "0" to.
+//! The child mounts its filesystems in the meantime and waits for `Joined` only before
+//! joining the cgroup and creating its cgroup namespace. The child
 //! answers `Failed` on any failure, and `Exec` once everything but the seccomp filter and
 //! the execve itself is done; a held child (`spawn_held`) first waits for `Release`,
 //! sent once the parent's work on its behalf (its network) is done. Its end is
@@ -11,6 +13,9 @@
 //! protocol: `Started`, or `Failed` with the class of its error.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
 pub(crate) use super::error::FailKind;
 use super::error::RuntimeError;
@@ -103,6 +108,10 @@ impl Message {
     }
 }
 
+/// The most descriptors one message carries (a cgroup's `tasks` files, one per v1
+/// hierarchy).
+const MAX_FDS: usize = 32;
+
 /// One end of the channel.
 pub(crate) struct Channel {
     fd: OwnedFd,
@@ -166,6 +175,65 @@ impl Channel {
         }
     }
 
+    /// `send` with descriptors attached (SCM_RIGHTS): `Joined` carries the `tasks` files
+    /// of a cgroup the parent made after the clone.
+    pub(crate) fn send_fds(&self, msg: &Message, fds: &[RawFd]) -> std::io::Result<()> {
+        if fds.is_empty() {
+            return self.send(msg);
+        }
+        let buf = msg.encode();
+        let iov = [std::io::IoSlice::new(&buf)];
+        let cmsg = [ControlMessage::ScmRights(fds)];
+        loop {
+            match sendmsg::<()>(self.raw(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// `recv`, with the descriptors the message carried (close-on-exec); more than
+    /// `MAX_FDS` is an error.
+    pub(crate) fn recv_fds(&self) -> std::io::Result<(Option<Message>, Vec<OwnedFd>)> {
+        let mut buf = [0u8; 4096];
+        loop {
+            let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
+            let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+            let got = recvmsg::<()>(
+                self.raw(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            );
+            let (n, fds, truncated) = match got {
+                Ok(m) => {
+                    let mut fds = Vec::new();
+                    for c in m.cmsgs().into_iter().flatten() {
+                        if let ControlMessageOwned::ScmRights(list) = c {
+                            // SAFETY: the kernel installed these descriptors for us.
+                            fds.extend(
+                                list.into_iter()
+                                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                            );
+                        }
+                    }
+                    (m.bytes, fds, m.flags.contains(MsgFlags::MSG_CTRUNC))
+                }
+                // As in `recv`.
+                Err(Errno::ECONNRESET | Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if truncated {
+                return Err(std::io::Error::other("more descriptors than expected"));
+            }
+            if n == 0 {
+                return Ok((None, fds));
+            }
+            return Ok((Message::decode(&buf[..n]), fds));
+        }
+    }
+
     /// The next message, or None when the other end closed.
     pub(crate) fn recv(&self) -> std::io::Result<Option<Message>> {
         let mut buf = [0u8; 4096];
@@ -215,6 +283,29 @@ mod tests {
         assert_eq!(a.recv().unwrap(), Some(failed));
         drop(b);
         assert_eq!(a.recv().unwrap(), None);
+    }
+
+    #[test]
+    fn joined_carries_descriptors_that_the_receiver_owns() {
+        let (a, b) = channel_pair().unwrap();
+        let file = tempfile::tempfile().unwrap();
+        a.send_fds(&Message::Joined, &[file.as_raw_fd(), file.as_raw_fd()])
+            .unwrap();
+        let (msg, fds) = b.recv_fds().unwrap();
+        assert_eq!(msg, Some(Message::Joined));
+        assert_eq!(fds.len(), 2);
+        for fd in &fds {
+            assert_ne!(fd.as_raw_fd(), file.as_raw_fd());
+            // SAFETY: F_GETFD on a descriptor we own.
+            let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) };
+            assert_eq!(flags & libc::FD_CLOEXEC, libc::FD_CLOEXEC);
+        }
+        // Without descriptors it is a plain message.
+        a.send_fds(&Message::Go, &[]).unwrap();
+        let (msg, fds) = b.recv_fds().unwrap();
+        assert_eq!((msg, fds.len()), (Some(Message::Go), 0));
+        drop(a);
+        assert_eq!(b.recv_fds().unwrap().0, None);
     }
 
     #[test]
