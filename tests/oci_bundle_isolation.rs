@@ -125,11 +125,22 @@ fn cgroup_limits_are_seen_from_inside() {
     script(
         &mut b,
         "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; \
-         cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; true",
+         cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; \
+         touch /sys/fs/cgroup/pids/x 2>/dev/null && echo wrote; \
+         awk '$5 ~ \"^/sys/fs/cgroup\" {print \"mount\", $5, $6}' /proc/self/mountinfo; true",
     );
     let (code, out, err) = run(&b, "limits");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().collect::<Vec<_>>(), ["67108864", "20"], "{out}");
+    let (limits, rest): (Vec<&str>, Vec<&str>) = out.lines().partition(|l| !l.starts_with("mount"));
+    assert_eq!(limits, ["67108864", "20"], "{out}");
+    // Every cgroup mount (v1: the tmpfs and each hierarchy) has the config's options.
+    assert!(!rest.is_empty(), "{out}");
+    for line in rest {
+        let opts = line.rsplit(' ').next().unwrap();
+        for want in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(opts.split(',').any(|o| o == want), "{line}");
+        }
+    }
 }
 
 #[test]

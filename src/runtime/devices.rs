@@ -44,8 +44,32 @@ pub(crate) fn make_node(
     if let Some(parent) = target.parent() {
         ensure(parent, false)?;
     }
+    make_node_in_dir(
+        m,
+        target,
+        host,
+        sflag,
+        makedev(major, minor),
+        mode,
+        uid,
+        gid,
+    )
+}
+
+/// `make_node` in a directory that exists (the caller ensured it).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn make_node_in_dir(
+    m: &mut impl Mounter,
+    target: &Path,
+    host: &Path,
+    sflag: SFlag,
+    dev: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+) -> Result<(), ChildError> {
     let _ = std::fs::remove_file(target);
-    match m.mknod(target, sflag, mode, makedev(major, minor)) {
+    match m.mknod(target, sflag, mode, dev) {
         Ok(()) => nix::unistd::chown(target, Some(uid.into()), Some(gid.into()))
             .ctx(|| format!("cannot chown {}", target.display())),
         Err(nix::errno::Errno::EPERM) => {

@@ -13,8 +13,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
+use nix::sys::stat::{makedev, SFlag};
 
-use super::devices::{make_node, STANDARD};
+use super::devices::{make_node, make_node_in_dir, STANDARD};
 use super::error::{ChildError, Ctx};
 use super::mounter::{bind, ensure, mnt, remount_ro, Mounter};
 use super::plan::{CgroupMounts, Plan};
@@ -116,16 +117,8 @@ fn mount_one(
             .is_dir();
         let dest = targets.target(&mount.destination, !is_dir)?;
         bind(m, src, &dest, mount.recursive)?;
-        let lock = MsFlags::MS_RDONLY
-            | MsFlags::MS_NOSUID
-            | MsFlags::MS_NODEV
-            | MsFlags::MS_NOEXEC
-            | MsFlags::MS_NOATIME
-            | MsFlags::MS_RELATIME
-            | MsFlags::MS_STRICTATIME
-            | MsFlags::MS_NODIRATIME;
-        if flags.intersects(lock) {
-            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & lock);
+        if flags.intersects(BIND_FLAGS) {
+            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & BIND_FLAGS);
             m.mount(None, &dest, None, again, None)
                 .ctx(|| format!("cannot remount {} with its options", dest.display()))?;
         }
@@ -134,6 +127,10 @@ fn mount_one(
     let dest = targets.target(&mount.destination, false)?;
     if mount.fstype == "cgroup" || mount.fstype == "cgroup2" {
         let ro = flags & MsFlags::MS_RDONLY;
+        if let (Some(rel), CgroupMounts::V1(list)) = (own_cgroup, &plan.cgroup_mounts) {
+            bind_own_v1(m, &dest, list, rel, flags)?;
+            return propagate(m, &dest, mount.propagation);
+        }
         mount_cgroups(m, &dest, &plan.cgroup_mounts, ro)?;
         if let Some(rel) = own_cgroup {
             let dirs = match &plan.cgroup_mounts {
@@ -181,6 +178,59 @@ fn mount_one(
     propagate(m, &dest, mount.propagation)
 }
 
+/// The flags of a config's mount that a bind takes with a second, remounting call.
+const BIND_FLAGS: MsFlags = MsFlags::MS_RDONLY
+    .union(MsFlags::MS_NOSUID)
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC)
+    .union(MsFlags::MS_NOATIME)
+    .union(MsFlags::MS_RELATIME)
+    .union(MsFlags::MS_STRICTATIME)
+    .union(MsFlags::MS_NODIRATIME);
+
+/// cgroup v1 without a cgroup namespace, as runc mounts it: a tmpfs with, for each host
+/// hierarchy, the container's own directory of it bound from the host's mount (still
+/// visible before pivot_root), or the hierarchy's root where the container has none,
+/// each remounted with the config's flags (read-only, nosuid...). No cgroup file system
+/// is mounted: a bind is one call where a v1 mount takes the cgroup lock and looks the
+/// hierarchy up by its options.
+fn bind_own_v1(
+    m: &mut impl Mounter,
+    dest: &Path,
+    list: &[(String, String)],
+    rel: &Path,
+    flags: MsFlags,
+) -> Result<(), ChildError> {
+    let ro = flags & MsFlags::MS_RDONLY;
+    let tmpfs = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let mode = Some("mode=755");
+    mnt(m, Some("tmpfs"), dest, Some("tmpfs"), tmpfs, mode)?;
+    for (name, _) in list {
+        let dir = dest.join(name);
+        ensure(&dir, false)?;
+        let host = Path::new(crate::cgroups::CGROUP_ROOT).join(name);
+        let own = host.join(rel);
+        match m.mount(Some(&own), &dir, None, MsFlags::MS_BIND, None) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ENOENT) => bind(m, &host, &dir, false)?,
+            Err(e) => return Err(e).ctx(|| format!("cannot bind {}", own.display())),
+        }
+        if flags.intersects(BIND_FLAGS) {
+            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & BIND_FLAGS);
+            m.mount(None, &dir, None, again, None)
+                .ctx(|| format!("cannot remount {} with its options", dir.display()))?;
+        }
+        // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
+        if name.contains(',') {
+            for part in name.split(',') {
+                let _ = symlink(name, dest.join(part));
+            }
+        }
+    }
+    m.mount(None, dest, None, MsFlags::MS_REMOUNT | ro | tmpfs, mode)
+        .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
+}
+
 fn propagate(m: &mut impl Mounter, dest: &Path, propagation: u64) -> Result<(), ChildError> {
     if propagation == 0 {
         return Ok(());
@@ -205,7 +255,8 @@ fn make_devices(
     ensure(&dev, false)?;
     for (name, major, minor) in STANDARD {
         let host = Path::new("/dev").join(name);
-        make_node(m, &dev.join(name), &host, 'c', *major, *minor, 0o666, 0, 0)?;
+        let node = makedev(*major, *minor);
+        make_node_in_dir(m, &dev.join(name), &host, SFlag::S_IFCHR, node, 0o666, 0, 0)?;
     }
     let links: [(&str, &str); 5] = [
         ("/proc/self/fd", "fd"),
@@ -215,9 +266,10 @@ fn make_devices(
         ("pts/ptmx", "ptmx"),
     ];
     for (target, name) in links {
-        let path = dev.join(name);
-        if std::fs::symlink_metadata(&path).is_err() {
-            symlink(target, &path).ctx(|| format!("cannot create /dev/{name}"))?;
+        // Whatever the config's /dev has there already is kept.
+        match symlink(target, dev.join(name)) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            made => made.ctx(|| format!("cannot create /dev/{name}"))?,
         }
     }
     for d in &spec.devices {
