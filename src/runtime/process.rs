@@ -63,35 +63,34 @@ fn spawn_with(
     let late = spec.oci.as_ref().and_then(|x| x.late_ns.as_ref());
     // cgroup v1 as root without a user namespace: the cgroup is made after the clone,
     // while the child creates its namespaces and starts its mounts (`Plan::unshare`).
+    // Those namespaces are made before the child joins the cgroup, so their kernel memory
+    // is charged to the caller's cgroup (as with a clone before a cgroup join).
     let after_clone = spec.cgroup.is_some()
         && late.is_none()
         && spec.namespaces.user.is_none()
         && cgroups::made_after_clone();
-    let result = match after_clone {
-        true => {
-            plan.cgroup_after_clone = true;
-            plan.unshare = namespaces::clone_flags(&spec.namespaces) & child_unshares(hold_exec);
-            plan.affinity = own_cpus();
-            start(spec, &plan, Cgroup::After, on_clone)
-        }
-        false => {
-            let cgroup = match &spec.cgroup {
-                Some(c) => Some(cgroups::create(c)?),
-                None => None,
+    let result = if after_clone {
+        plan.cgroup_after_clone = true;
+        plan.unshare = namespaces::clone_flags(&spec.namespaces) & child_unshares(hold_exec);
+        plan.affinity = own_cpus();
+        start(spec, &plan, Cgroup::After, on_clone)
+    } else {
+        let cgroup = match &spec.cgroup {
+            Some(c) => Some(cgroups::create(c)?),
+            None => None,
+        };
+        let tasks = match &cgroup {
+            Some(cg) => cg.self_join_files().map_err(RuntimeError::from),
+            None => Ok(Vec::new()),
+        };
+        tasks.and_then(|tasks| {
+            plan.cgroup_tasks = tasks;
+            let made = match &cgroup {
+                Some(cg) => Cgroup::Made(cg),
+                None => Cgroup::None,
             };
-            let tasks = match &cgroup {
-                Some(cg) => cg.self_join_files().map_err(RuntimeError::from),
-                None => Ok(Vec::new()),
-            };
-            tasks.and_then(|tasks| {
-                plan.cgroup_tasks = tasks;
-                let made = match &cgroup {
-                    Some(cg) => Cgroup::Made(cg),
-                    None => Cgroup::None,
-                };
-                start(spec, &plan, made, on_clone)
-            })
-        }
+            start(spec, &plan, made, on_clone)
+        })
     };
     if result.is_err() {
         if let Some(c) = &spec.cgroup {
