@@ -1,5 +1,6 @@
-//! The child's side of a start, from clone to execve: wait for "go", join namespaces,
-//! set up stdio and the root filesystem, switch user, limit capabilities and syscalls,
+//! The child's side of a start, from clone to execve: wait for "go", create the
+//! namespaces the clone left to it (`Plan::unshare`) and join those given by path, set up
+//! stdio and the root filesystem, switch user, limit capabilities and syscalls,
 //! exec. Any failure is sent to the parent as a typed message and the child exits.
 
 use std::convert::Infallible;

@@ -1,6 +1,8 @@
 //! The parent's side of a start: prepare everything that can be computed before the
 //! fork, create the cgroup, clone once (clone3 into the cgroup where the kernel can),
 //! write uid maps, join the cgroup, send "go", and wait for the exec or the child's error.
+//! On cgroup v1 as root the cgroup is made after the clone instead, while the child
+//! creates its namespaces (`spawn_with`): the two ~0.5 ms pieces of kernel work overlap.
 
 use std::os::fd::{AsRawFd, RawFd};
 
