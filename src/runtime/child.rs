@@ -64,7 +64,10 @@ fn setup_and_exec(
     }
     if let Some(cpus) = &plan.affinity {
         // SAFETY: setting this process's own affinity from a valid set.
-        unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(cpus), cpus) };
+        if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(cpus), cpus) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .ctx(|| "cannot take back the caller's CPUs".into());
+        }
     }
     if plan.unshare != 0 {
         // The namespaces the clone left out (`Plan::unshare`), made while the parent makes

@@ -28,7 +28,7 @@ pub(crate) struct Plan {
     /// sends its `tasks` files with `Joined`, for the child to write "0" to.
     pub(crate) cgroup_after_clone: bool,
     /// The namespaces the child creates itself (unshare, first thing after "go") instead
-    /// of the clone: while it does, the parent makes the cgroup (`cgroup_task_paths`).
+    /// of the clone: while it does, the parent makes the cgroup (`cgroup_after_clone`).
     pub(crate) unshare: u64,
     /// The CPUs the parent may run on, when the parent moved the child to another CPU for
     /// the time they work side by side (`process::move_to_other_cpu`): the child takes
