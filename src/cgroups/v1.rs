@@ -23,8 +23,8 @@ use super::resources::{CgroupSpec, Resources};
 use super::v1_hier::{controller_root, make_dirs};
 use super::{device_rules, relative_path, write_file, write_pair, CgroupError};
 
-/// Each hierarchy's `tasks` file of the container's cgroup, opened for writing before the
-/// clone. The child writes "0" to each: moving the calling thread (the single thread of
+/// Each hierarchy's `tasks` file of the container's cgroup, opened for writing by the
+/// parent, which sends them to the child with `Joined`. The child writes "0" to each: moving the calling thread (the single thread of
 /// a just-cloned process, so the whole process) is the one v1 migration the kernel does
 /// without write-locking the global threadgroup semaphore, whose first writer after a
 /// quiet spell waits for an RCU grace period (6-40 ms here). Writing the child's pid to

@@ -121,7 +121,7 @@ fn setup_and_exec(
     if let (Some(t), None) = (tune, oci) {
         tuning::write_sysctls(&t.sysctl)?;
     }
-    let in_cgroup = || wait_joined(chan, plan, ns.cgroup == NsMode::Private);
+    let in_cgroup = || wait_joined(chan, ns.cgroup == NsMode::Private);
     // An OCI config's hooks before pivot_root; their state has this process's host pid.
     let mut hook_state = None;
     let mut before_pivot = || -> Result<(), ChildError> {
@@ -292,7 +292,7 @@ pub(crate) fn set_caps_and_nnp(caps: u64, seccomp: bool, nnp: bool) -> Result<()
 
 /// Waits until the parent has put this process into its cgroup, then creates the cgroup
 /// namespace there so that the container sees its own cgroup as `/`.
-fn wait_joined(chan: &Channel, plan: &Plan, new_ns: bool) -> Result<(), ChildError> {
+fn wait_joined(chan: &Channel, new_ns: bool) -> Result<(), ChildError> {
     let tasks = match chan.recv_fds() {
         Ok((Some(Message::Joined), fds)) => fds,
         _ => {
@@ -303,13 +303,8 @@ fn wait_joined(chan: &Channel, plan: &Plan, new_ns: bool) -> Result<(), ChildErr
             })
         }
     };
-    // The cgroup made after the clone comes with its `tasks` files (`Plan::cgroup_after_clone`).
-    let tasks = if plan.cgroup_after_clone {
-        &tasks
-    } else {
-        &plan.cgroup_tasks
-    };
-    crate::cgroups::join_self(tasks).ctx(|| "cannot join the container's cgroup".into())?;
+    // On v1 the message carries the cgroup's `tasks` files.
+    crate::cgroups::join_self(&tasks).ctx(|| "cannot join the container's cgroup".into())?;
     if new_ns {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .ctx(|| "cannot create cgroup namespace".into())?;

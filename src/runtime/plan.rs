@@ -21,14 +21,8 @@ pub(crate) struct Plan {
     pub(crate) fault: Fault,
     /// An OCI process's effective, permitted, inheritable and ambient sets.
     pub(crate) oci_caps: Option<super::oci_steps::OciCaps>,
-    /// cgroup v1: the `tasks` files the child writes "0" to, to join its cgroup itself
-    /// (`cgroups::join_self`); empty when the parent places it (v2, no cgroup).
-    pub(crate) cgroup_tasks: Vec<std::os::fd::OwnedFd>,
-    /// The parent makes the cgroup after the clone (`cgroups::made_after_clone`) and
-    /// sends its `tasks` files with `Joined`, for the child to write "0" to.
-    pub(crate) cgroup_after_clone: bool,
     /// The namespaces the child creates itself (unshare, first thing after "go") instead
-    /// of the clone: while it does, the parent makes the cgroup (`cgroup_after_clone`).
+    /// of the clone: while it does, the parent makes the cgroup (`cgroups::made_after_clone`).
     pub(crate) unshare: u64,
     /// The CPUs the parent may run on, when the parent moved the child to another CPU for
     /// the time they work side by side (`process::move_to_other_cpu`): the child takes
@@ -58,8 +52,6 @@ impl Plan {
                 Some(x) => Some(super::oci_steps::OciCaps::of(x)?),
                 None => None,
             },
-            cgroup_tasks: Vec::new(),
-            cgroup_after_clone: false,
             unshare: 0,
             affinity: None,
             hold_exec: false,
@@ -104,8 +96,6 @@ impl Plan {
             cgroup_mounts,
             fault: Fault::default(),
             oci_caps: None,
-            cgroup_tasks: Vec::new(),
-            cgroup_after_clone: false,
             unshare: 0,
             affinity: None,
             hold_exec: false,

@@ -4,7 +4,7 @@
 //! On cgroup v1 as root the cgroup is made after the clone instead, while the child
 //! creates its namespaces (`spawn_with`): the two ~0.5 ms pieces of kernel work overlap.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::child;
 use super::error::{errno_text, FailKind, RuntimeError};
@@ -72,7 +72,6 @@ fn spawn_with(
         && spec.namespaces.user.is_none()
         && cgroups::made_after_clone();
     let result = if after_clone {
-        plan.cgroup_after_clone = true;
         plan.unshare = namespaces::clone_flags(&spec.namespaces) & child_unshares(hold_exec);
         plan.affinity = own_cpus();
         start(spec, &plan, Cgroup::After, on_clone)
@@ -81,18 +80,11 @@ fn spawn_with(
             Some(c) => Some(cgroups::create(c)?),
             None => None,
         };
-        let tasks = match &cgroup {
-            Some(cg) => cg.self_join_files().map_err(RuntimeError::from),
-            None => Ok(Vec::new()),
+        let made = match &cgroup {
+            Some(cg) => Cgroup::Made(cg),
+            None => Cgroup::None,
         };
-        tasks.and_then(|tasks| {
-            plan.cgroup_tasks = tasks;
-            let made = match &cgroup {
-                Some(cg) => Cgroup::Made(cg),
-                None => Cgroup::None,
-            };
-            start(spec, &plan, made, on_clone)
-        })
+        start(spec, &plan, made, on_clone)
     };
     if result.is_err() {
         if let Some(c) = &spec.cgroup {
@@ -148,8 +140,7 @@ enum Cgroup<'a> {
     None,
     /// Made before the clone (v2, where clone3 places the child into it; a user namespace).
     Made(&'a cgroups::Cgroup),
-    /// To be made after the clone; `Joined` carries its `tasks` files
-    /// (`Plan::cgroup_after_clone`).
+    /// To be made after the clone, before `Joined`.
     After,
 }
 
@@ -208,8 +199,8 @@ fn start(
     };
     // A send that finds the child's end closed means the child died in setup.
     let child_gone = std::cell::Cell::new(false);
-    let send = |msg: Message| {
-        parent_end.send(&msg).map_err(|e| {
+    let send_fds = |msg: Message, fds: &[RawFd]| {
+        parent_end.send_fds(&msg, fds).map_err(|e| {
             child_gone.set(e.kind() == std::io::ErrorKind::BrokenPipe);
             RuntimeError::Send {
                 id: spec.id.clone(),
@@ -218,6 +209,7 @@ fn start(
             }
         })
     };
+    let send = |msg: Message| send_fds(msg, &[]);
     let go = maps.and_then(|()| send(Message::Go));
     if let (Ok(()), Some(_)) = (&go, late) {
         // The container's process is the first child's fork; the first child is reaped.
@@ -227,30 +219,26 @@ fn start(
             Err(None) => return Err(died_in_setup(&spec.id, &spec.args[0], pid)),
         };
     }
-    // On v1 the child joins itself (`plan.cgroup_tasks`, or the `tasks` files sent with
-    // `Joined`): a write of the child's pid to cgroup.procs from here waits for an RCU
-    // grace period.
-    let joined = go.and_then(|()| match (cgroup, &spec.cgroup) {
-        (Cgroup::Made(cg), _) if !in_cgroup && plan.cgroup_tasks.is_empty() => cg
-            .join(pid)
-            .map(|()| Vec::new())
-            .map_err(RuntimeError::from),
-        // The caller (`spawn_with`) removes it again on any error.
-        (Cgroup::After, Some(c)) => cgroups::create(c)
-            .and_then(|cg| cg.self_join_files())
-            .map_err(RuntimeError::from),
-        _ => Ok(Vec::new()),
-    });
-    let prepared = joined.and_then(|tasks| {
-        let fds: Vec<RawFd> = tasks.iter().map(|f| f.as_raw_fd()).collect();
-        parent_end.send_fds(&Message::Joined, &fds).map_err(|e| {
-            child_gone.set(e.kind() == std::io::ErrorKind::BrokenPipe);
-            RuntimeError::Send {
-                id: spec.id.clone(),
-                message: format!("{:?}", Message::Joined),
-                source: e,
+    // On v1 the child joins itself: `Joined` carries the cgroup's `tasks` files, opened
+    // here, for it to write "0" to. A write of the child's pid to cgroup.procs from here
+    // waits for an RCU grace period; v2 without clone3's placement still takes it.
+    let tasks = go.and_then(|()| -> Result<Vec<OwnedFd>, RuntimeError> {
+        match (cgroup, &spec.cgroup) {
+            (Cgroup::Made(cg), _) => {
+                let tasks = cg.self_join_files()?;
+                if tasks.is_empty() && !in_cgroup {
+                    cg.join(pid)?;
+                }
+                Ok(tasks)
             }
-        })
+            // The caller (`spawn_with`) removes it again on any error.
+            (Cgroup::After, Some(c)) => Ok(cgroups::create(c)?.self_join_files()?),
+            _ => Ok(Vec::new()),
+        }
+    });
+    let prepared = tasks.and_then(|tasks| {
+        let fds: Vec<RawFd> = tasks.iter().map(|f| f.as_raw_fd()).collect();
+        send_fds(Message::Joined, &fds)
     });
     if let Err(e) = prepared {
         if child_gone.get() {
