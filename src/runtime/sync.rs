@@ -193,8 +193,8 @@ impl Channel {
         }
     }
 
-    /// `recv`, with the descriptors the message carried (close-on-exec); more than
-    /// `MAX_FDS` is an error.
+    /// The next message with the descriptors it carried (close-on-exec), or None when the
+    /// other end closed; more than `MAX_FDS` is an error.
     pub(crate) fn recv_fds(&self) -> std::io::Result<(Option<Message>, Vec<OwnedFd>)> {
         let mut buf = [0u8; 4096];
         loop {
@@ -220,7 +220,10 @@ impl Channel {
                     }
                     (m.bytes, fds, m.flags.contains(MsgFlags::MSG_CTRUNC))
                 }
-                // As in `recv`.
+                // A peer that dies with our messages unread (a held child that failed
+                // before it read `Release`) resets the connection. The kernel reports that
+                // once, ahead of what the peer sent before it died (its `Failed`): read on,
+                // to that or to the end-of-file after it.
                 Err(Errno::ECONNRESET | Errno::EINTR) => continue,
                 Err(e) => return Err(e.into()),
             };
@@ -234,30 +237,10 @@ impl Channel {
         }
     }
 
-    /// The next message, or None when the other end closed.
+    /// The next message, or None when the other end closed (descriptors it carried are
+    /// closed).
     pub(crate) fn recv(&self) -> std::io::Result<Option<Message>> {
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: buf is writable for its length.
-            let n = unsafe { libc::recv(self.raw(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n > 0 {
-                return Ok(Message::decode(&buf[..n as usize]));
-            }
-            if n == 0 {
-                return Ok(None);
-            }
-            let err = std::io::Error::last_os_error();
-            // A peer that dies with our messages unread (a held child that failed before
-            // it read `Release`) resets the connection. The kernel reports that once,
-            // ahead of what the peer sent before it died (its `Failed`): read on, to
-            // that or to the end-of-file after it.
-            if err.kind() == std::io::ErrorKind::ConnectionReset {
-                continue;
-            }
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
+        self.recv_fds().map(|(msg, _)| msg)
     }
 }
 
