@@ -321,32 +321,37 @@ pub(crate) fn mount_cgroups(
     let flags = NOSUID_NODEV_NOEXEC | ro;
     match plan {
         CgroupMounts::V2 => mnt(m, Some("cgroup"), target, Some("cgroup2"), flags, None),
-        CgroupMounts::V1(list) => {
-            let tmpfs = NOSUID_NODEV_NOEXEC;
-            mnt(
-                m,
-                Some("tmpfs"),
-                target,
-                Some("tmpfs"),
-                tmpfs,
-                Some("mode=755"),
-            )?;
-            for (name, opts) in list {
-                let dir = target.join(name);
-                ensure(&dir, false)?;
-                mnt(m, Some("cgroup"), &dir, Some("cgroup"), flags, Some(opts))?;
-                // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
-                if name.contains(',') {
-                    for part in name.split(',') {
-                        let _ = std::os::unix::fs::symlink(name, target.join(part));
-                    }
-                }
+        CgroupMounts::V1(list) => v1_tree(m, target, list, ro, |m, dir, _, opts| {
+            mnt(m, Some("cgroup"), dir, Some("cgroup"), flags, Some(opts))
+        }),
+    }
+}
+
+/// A v1 /sys/fs/cgroup at `target`: a tmpfs with a directory per host hierarchy of `list`
+/// (name, options), which `each` mounts something on, then the tmpfs remounted (`ro`).
+pub(crate) fn v1_tree<M: Mounter>(
+    m: &mut M,
+    target: &Path,
+    list: &[(String, String)],
+    ro: MsFlags,
+    mut each: impl FnMut(&mut M, &Path, &str, &str) -> Result<(), ChildError>,
+) -> Result<(), ChildError> {
+    let tmpfs = NOSUID_NODEV_NOEXEC;
+    let mode = Some("mode=755");
+    mnt(m, Some("tmpfs"), target, Some("tmpfs"), tmpfs, mode)?;
+    for (name, opts) in list {
+        let dir = target.join(name);
+        ensure(&dir, false)?;
+        each(m, &dir, name, opts)?;
+        // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
+        if name.contains(',') {
+            for part in name.split(',') {
+                let _ = std::os::unix::fs::symlink(name, target.join(part));
             }
-            let flags = MsFlags::MS_REMOUNT | ro | tmpfs;
-            m.mount(None, target, None, flags, Some("mode=755"))
-                .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
         }
     }
+    m.mount(None, target, None, MsFlags::MS_REMOUNT | ro | tmpfs, mode)
+        .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
 }
 
 #[cfg(test)]

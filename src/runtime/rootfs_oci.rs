@@ -19,7 +19,7 @@ use super::devices::{make_node, make_node_in_dir, STANDARD};
 use super::error::{ChildError, Ctx};
 use super::mounter::{bind, ensure, mnt, remount_ro, Mounter};
 use super::plan::{CgroupMounts, Plan};
-use super::rootfs::{make_target, mount_cgroups, resolve_in_root};
+use super::rootfs::{make_target, mount_cgroups, resolve_in_root, v1_tree};
 use super::spec::{ContainerSpec, NsMode, OciExtras, SpecMount};
 
 /// Builds the mount table of an OCI container under `plan.root` and pivots into it.
@@ -117,11 +117,7 @@ fn mount_one(
             .is_dir();
         let dest = targets.target(&mount.destination, !is_dir)?;
         bind(m, src, &dest, mount.recursive)?;
-        if flags.intersects(BIND_FLAGS) {
-            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & BIND_FLAGS);
-            m.mount(None, &dest, None, again, None)
-                .ctx(|| format!("cannot remount {} with its options", dest.display()))?;
-        }
+        remount_bind(m, &dest, flags)?;
         return propagate(m, &dest, mount.propagation);
     }
     let dest = targets.target(&mount.destination, false)?;
@@ -188,6 +184,16 @@ const BIND_FLAGS: MsFlags = MsFlags::MS_RDONLY
     .union(MsFlags::MS_STRICTATIME)
     .union(MsFlags::MS_NODIRATIME);
 
+/// A bind's second call: the config's flags that a bind takes only by remounting.
+fn remount_bind(m: &mut impl Mounter, dest: &Path, flags: MsFlags) -> Result<(), ChildError> {
+    if !flags.intersects(BIND_FLAGS) {
+        return Ok(());
+    }
+    let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & BIND_FLAGS);
+    m.mount(None, dest, None, again, None)
+        .ctx(|| format!("cannot remount {} with its options", dest.display()))
+}
+
 /// cgroup v1 without a cgroup namespace, as runc mounts it: a tmpfs with, for each host
 /// hierarchy, the container's own directory of it bound from the host's mount (still
 /// visible before pivot_root), or the hierarchy's root where the container has none,
@@ -202,33 +208,16 @@ fn bind_own_v1(
     flags: MsFlags,
 ) -> Result<(), ChildError> {
     let ro = flags & MsFlags::MS_RDONLY;
-    let tmpfs = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    let mode = Some("mode=755");
-    mnt(m, Some("tmpfs"), dest, Some("tmpfs"), tmpfs, mode)?;
-    for (name, _) in list {
-        let dir = dest.join(name);
-        ensure(&dir, false)?;
+    v1_tree(m, dest, list, ro, |m, dir, name, _| {
         let host = Path::new(crate::cgroups::CGROUP_ROOT).join(name);
         let own = host.join(rel);
-        match m.mount(Some(&own), &dir, None, MsFlags::MS_BIND, None) {
+        match m.mount(Some(&own), dir, None, MsFlags::MS_BIND, None) {
             Ok(()) => {}
-            Err(nix::errno::Errno::ENOENT) => bind(m, &host, &dir, false)?,
+            Err(nix::errno::Errno::ENOENT) => bind(m, &host, dir, false)?,
             Err(e) => return Err(e).ctx(|| format!("cannot bind {}", own.display())),
         }
-        if flags.intersects(BIND_FLAGS) {
-            let again = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | (flags & BIND_FLAGS);
-            m.mount(None, &dir, None, again, None)
-                .ctx(|| format!("cannot remount {} with its options", dir.display()))?;
-        }
-        // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
-        if name.contains(',') {
-            for part in name.split(',') {
-                let _ = symlink(name, dest.join(part));
-            }
-        }
-    }
-    m.mount(None, dest, None, MsFlags::MS_REMOUNT | ro | tmpfs, mode)
-        .ctx(|| "cannot remount /sys/fs/cgroup read-only".into())
+        remount_bind(m, dir, flags)
+    })
 }
 
 fn propagate(m: &mut impl Mounter, dest: &Path, propagation: u64) -> Result<(), ChildError> {
